@@ -1,0 +1,130 @@
+"""The shapes every connector returns, so the warehouse can load any source the same way."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+# One row per (metric, source day). `numerator`/`denominator` are set for ratio metrics, in
+# which case `value` = numerator / denominator for that day (NULL when the denominator is 0).
+DAILY_SCHEMA = pa.schema(
+    [
+        pa.field("metric_id", pa.string(), nullable=False),
+        pa.field("date", pa.date32(), nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("numerator", pa.float64()),
+        pa.field("denominator", pa.float64()),
+    ]
+)
+
+# Values of non-additive metrics (unique users, the source's own rates) asked for an exact
+# range: they can never be rebuilt by summing days.
+RANGE_SCHEMA = pa.schema(
+    [
+        pa.field("metric_id", pa.string(), nullable=False),
+        pa.field("range_start", pa.date32(), nullable=False),
+        pa.field("range_end", pa.date32(), nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("numerator", pa.float64()),
+        pa.field("denominator", pa.float64()),
+    ]
+)
+
+# Data-quality signals of the source (GA4 sampling/thresholding, Matomo unfinished days, ...),
+# attached to the metric-days they affect so key results built on them are flagged.
+FLAG_SCHEMA = pa.schema(
+    [
+        pa.field("metric_id", pa.string(), nullable=False),
+        pa.field("date", pa.date32(), nullable=False),
+        pa.field("flag", pa.string(), nullable=False),
+        pa.field("reason", pa.string()),
+    ]
+)
+
+
+@dataclass
+class FetchResult:
+    """What one fetch of one source for one date window produced."""
+
+    daily: pa.Table = field(default_factory=lambda: DAILY_SCHEMA.empty_table())
+    ranges: pa.Table = field(default_factory=lambda: RANGE_SCHEMA.empty_table())
+    flags: pa.Table = field(default_factory=lambda: FLAG_SCHEMA.empty_table())
+    # Source-specific raw answers with provenance; each source defines its own schema.
+    raw: pa.Table | None = None
+    request_count: int = 0
+
+
+def daily_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Build a DAILY_SCHEMA table from dicts (missing numerator/denominator become NULL)."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "metric_id": r["metric_id"],
+                "date": r["date"],
+                "value": r.get("value"),
+                "numerator": r.get("numerator"),
+                "denominator": r.get("denominator"),
+            }
+            for r in rows
+        ],
+        schema=DAILY_SCHEMA,
+    )
+
+
+def flag_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=FLAG_SCHEMA)
+
+
+def range_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "metric_id": r["metric_id"],
+                "range_start": r["range_start"],
+                "range_end": r["range_end"],
+                "value": r.get("value"),
+                "numerator": r.get("numerator"),
+                "denominator": r.get("denominator"),
+            }
+            for r in rows
+        ],
+        schema=RANGE_SCHEMA,
+    )
+
+
+def request_hash(payload: Any) -> str:
+    """A stable id for a request body, so a raw answer can be traced to the request behind it.
+
+    Secrets must never be part of `payload`: hash the request *without* credentials.
+    """
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def day_range(start: date, end: date) -> list[date]:
+    from datetime import timedelta
+
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    """One metric a run asks a source for: the metric's id and its source query model."""
+
+    metric_id: str
+    query: Any
+
+
+@dataclass(frozen=True)
+class RangeRequest:
+    """A non-additive metric asked for one exact window (both ends included)."""
+
+    metric_id: str
+    query: Any
+    start: date
+    end: date
