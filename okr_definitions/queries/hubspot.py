@@ -1,24 +1,83 @@
-"""Metric query for HubSpot CRM objects (deals, contacts)."""
+"""Metric query for HubSpot CRM objects (deals, contacts).
+
+A metric places each object on the day of one of its date properties and then counts the
+objects or sums a numeric property. A ratio (win rate) names a `denominator` selection over the
+same objects; the warehouse sums numerator and denominator over a range, then divides.
+
+Examples (the `query:` block of a metric):
+
+    # won revenue by close date, in the company currency
+    {object: deals, aggregate: sum, property: amount, date_property: closedate, stage: won}
+    # new MQLs: contacts placed on the day they entered the stage
+    {object: contacts, date_property: hs_v2_date_entered_marketingqualifiedlead}
+    # win rate = won deals / closed deals, by close date
+    {object: deals, date_property: closedate, stage: won, denominator: {stage: closed}}
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from okr_definitions.queries.base import StrictModel
+
+DealStage = Literal["won", "lost", "closed", "open", "any"]
+
+
+class HubSpotSelection(StrictModel):
+    """Which objects a ratio's denominator takes (same object, aggregate, date and pipeline)."""
+
+    stage: DealStage = Field(
+        default="any", description="Deal outcome, from the pipeline's stage metadata."
+    )
+    lifecycle_stage: str | None = Field(
+        default=None, description="Contacts whose *current* lifecycle stage is this value."
+    )
 
 
 class HubSpotQuery(StrictModel):
     object: Literal["deals", "contacts"]
     aggregate: Literal["count", "sum"] = "count"
-    property: str | None = Field(default=None, description="Numeric property for sum, e.g. amount.")
+    property: str | None = Field(
+        default=None,
+        description="Numeric property for sum, e.g. amount (read as amount_in_home_currency, "
+        "the company currency, where HubSpot has it).",
+    )
     date_property: str = Field(
         description="The date that places an object on a day: closedate, createdate, "
         "hs_v2_date_entered_marketingqualifiedlead, ..."
     )
     pipeline: str | None = Field(default=None, description="Deal pipeline id; all when omitted.")
-    stage: Literal["won", "lost", "closed", "open", "any"] = Field(
+    stage: DealStage = Field(
         default="any", description="Deal outcome, from the pipeline's stage metadata."
     )
-    lifecycle_stage: str | None = None
+    lifecycle_stage: str | None = Field(
+        default=None,
+        description="Contacts whose *current* lifecycle stage is this value. To count contacts "
+        "that entered a stage, place them by its date (hs_v2_date_entered_<stage>) instead.",
+    )
+    denominator: HubSpotSelection | None = Field(
+        default=None,
+        description="Makes the metric a ratio: this query's objects over the objects selected "
+        "here, e.g. win rate = {stage: won, denominator: {stage: closed}}.",
+    )
+
+    @model_validator(mode="after")
+    def _fits_object(self) -> HubSpotQuery:
+        if self.aggregate == "sum" and not self.property:
+            raise ValueError("aggregate: sum needs `property` (the numeric property to add up)")
+        if self.aggregate == "count" and self.property:
+            raise ValueError(
+                "`property` is only used with aggregate: sum; remove it or set aggregate: sum"
+            )
+        selections = [self, *([self.denominator] if self.denominator else [])]
+        if self.object == "contacts":
+            if self.pipeline or any(s.stage != "any" for s in selections):
+                raise ValueError(
+                    "pipeline and stage apply to deals; for contacts use lifecycle_stage or a "
+                    "lifecycle date such as hs_v2_date_entered_marketingqualifiedlead"
+                )
+        elif any(s.lifecycle_stage for s in selections):
+            raise ValueError("lifecycle_stage applies to contacts; for deals use stage")
+        return self

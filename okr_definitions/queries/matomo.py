@@ -1,4 +1,10 @@
-"""Metric query for Matomo's Reporting API."""
+"""Metric query for Matomo's Reporting API.
+
+One query names one column of one report, optionally narrowed by a segment, a goal, a page
+or a report row. Which (report, column) pairs exist and how they add up over days is the
+connector's knowledge (`connectors.matomo.REPORTS`); `okr validate` checks queries against
+it and against the Matomo instance's own report metadata.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,29 @@ from okr_definitions.queries.base import StrictModel
 
 
 class MatomoQuery(StrictModel):
-    method: str = Field(description="Report method, e.g. VisitsSummary.get or Goals.get.")
-    column: str = Field(description="Report column, e.g. nb_visits or nb_conversions.")
+    method: str = Field(
+        description="Report method, e.g. VisitsSummary.get, Goals.get, PagePerformance.get, "
+        "Actions.getPageUrls or Referrers.getReferrerType."
+    )
+    column: str = Field(
+        description="Report column, e.g. nb_visits, nb_conversions, conversion_rate, "
+        "bounce_rate or avg_page_load_time. Rates are rebuilt as a ratio of sums."
+    )
     site_id: int | None = Field(default=None, description="Overrides sources.matomo.site_id.")
-    segment: str | None = None
-    id_goal: int | None = Field(default=None, description="For Goals.get.")
+    segment: str | None = Field(
+        default=None,
+        description="A Matomo segment definition as in Matomo's docs, e.g. visitorType==new or "
+        "referrerType==search;deviceType==smartphone.",
+    )
+    id_goal: int | None = Field(default=None, description="For Goals.get: the goal's id.")
     page_url: str | None = Field(
-        default=None, description="For page-level reports: the page's URL or label."
+        default=None,
+        description="The page's full URL (or its Matomo label). For Actions.getPageUrls it picks "
+        "the page's row; for every other report it narrows to that page with a pageUrl== "
+        "segment, e.g. PagePerformance.get for the homepage.",
+    )
+    label: str | None = Field(
+        default=None,
+        description="For row reports such as Referrers.getReferrerType: the row to read, by its "
+        "label ('Search Engines') or its type ('search').",
     )

@@ -1,0 +1,325 @@
+"""The official GA4 Data API client, and one visible place where its calls are made.
+
+Every call goes through `Ga4Api.call`: the shared retry policy (connectors.retry) around one
+HTTP request, errors sorted into "retry" (429 hourly/concurrent, 5xx, resets, broken answers)
+and "stop" (daily quota, auth, bad request), and the property quota read from every answer so
+the connector slows down before a quota runs out. The client's own retry is switched off
+(`retry=None` on each call) so the two never double up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+from google.analytics.data_v1beta import BetaAnalyticsDataClient
+from google.analytics.data_v1beta.types import (
+    BatchRunReportsRequest,
+    GetMetadataRequest,
+    Metadata,
+    RunReportRequest,
+    RunReportResponse,
+)
+from google.api_core import exceptions as gexc
+from google.api_core.client_options import ClientOptions
+from google.auth import exceptions as auth_exceptions
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
+from connectors.ga4.settings import (
+    LOW_CONCURRENT_REQUESTS,
+    LOW_POTENTIALLY_THRESHOLDED_PER_HOUR,
+    LOW_TOKENS_PER_DAY,
+    LOW_TOKENS_PER_HOUR,
+    LOW_TOKENS_PER_PROJECT_PER_HOUR,
+    PACING_PAUSE_S,
+    SCOPES,
+    SOURCE,
+    GA4Settings,
+    wait_scale,
+)
+from connectors.retry import call_with_retry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def make_client(settings: GA4Settings) -> BetaAnalyticsDataClient:
+    """A BetaAnalyticsDataClient on the REST transport for these settings.
+
+    REST rather than gRPC: the sandbox speaks the same JSON wire format as Google, and only the
+    endpoint differs.
+    """
+    options = ClientOptions(api_endpoint=settings.endpoint) if settings.endpoint else None
+    return BetaAnalyticsDataClient(
+        credentials=_credentials(settings), transport="rest", client_options=options
+    )
+
+
+def _credentials(settings: GA4Settings) -> Any:
+    if settings.anonymous:
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()
+    if settings.credentials_path:
+        from google.oauth2 import service_account
+
+        try:
+            return service_account.Credentials.from_service_account_file(
+                settings.credentials_path, scopes=list(SCOPES)
+            )
+        except FileNotFoundError as exc:
+            raise AuthError(
+                SOURCE,
+                f"the service-account key file in credentials_path "
+                f"({settings.credentials_path}) does not exist; point it at the JSON key of a "
+                "service account with Viewer access on the property",
+            ) from exc
+        except (ValueError, KeyError) as exc:
+            # The parser's message may quote key material; never pass it on.
+            raise AuthError(
+                SOURCE,
+                f"the file in credentials_path ({settings.credentials_path}) is not a valid "
+                "service-account JSON key; download a new key in Google Cloud → IAM → Service "
+                "accounts",
+            ) from exc
+    import google.auth
+
+    try:
+        credentials, _ = google.auth.default(scopes=list(SCOPES))
+    except auth_exceptions.DefaultCredentialsError as exc:
+        raise AuthError(
+            SOURCE,
+            "no GA4 credentials: set credentials_path to a service-account key file, or "
+            "GOOGLE_APPLICATION_CREDENTIALS / `gcloud auth application-default login` for "
+            "Application Default Credentials",
+        ) from exc
+    return credentials
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+# The 429 messages GA4 sends per quota bucket (seen in real answers; the Data API quota page
+# names the buckets). Hourly and concurrent buckets refill soon: back off and retry. The daily
+# bucket refills within 24 h: stop cleanly, the run's GA4 key results turn stale.
+_DAILY_QUOTA_MARKERS = ("per day",)
+_RETRYABLE_QUOTA_MARKERS = ("per hour", "concurrent requests", "potentially thresholded")
+
+
+def _api_message(exc: gexc.GoogleAPICallError) -> str:
+    """The API's own `error.message`, without the request URL the library prepends."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            message = response.json().get("error", {}).get("message")
+            if message:
+                return str(message)
+        except (ValueError, AttributeError):
+            text = (getattr(response, "text", "") or "").strip()
+            if text:
+                return text[:300]
+    return str(getattr(exc, "message", "") or exc.__class__.__name__)
+
+
+def classify_error(exc: gexc.GoogleAPICallError, property_id: str) -> Exception:
+    """Map a client-library error to the connector's retry / stop errors."""
+    code = getattr(exc, "code", None)
+    message = _api_message(exc)
+    where = f"property {property_id}"
+    if code == 429 or isinstance(exc, gexc.TooManyRequests):
+        lowered = message.lower()
+        if any(marker in lowered for marker in _DAILY_QUOTA_MARKERS):
+            return QuotaExhaustedError(
+                SOURCE,
+                f"daily quota exhausted for {where}: {message} The day's tokens return within "
+                "24 hours; the next scheduled run will catch up (GA4 key results show stale "
+                "until then). Fetch fewer or shorter ranges, or ask for Analytics 360 quotas.",
+            )
+        kind = (
+            "hourly/concurrent quota"
+            if any(m in lowered for m in _RETRYABLE_QUOTA_MARKERS)
+            else "rate limit"
+        )
+        return RetryableSourceError(SOURCE, f"{kind} hit for {where}: {message}")
+    if code in (401,) or isinstance(exc, gexc.Unauthorized):
+        return AuthError(
+            SOURCE,
+            f"credentials refused for {where}: {message} Check credentials_path / "
+            "GOOGLE_APPLICATION_CREDENTIALS.",
+        )
+    if code == 403 or isinstance(exc, gexc.Forbidden):
+        return AuthError(
+            SOURCE,
+            f"no access to {where}: {message} Add the service account's e-mail as a Viewer "
+            "in GA4 Admin → Property access management, and check property_id.",
+        )
+    if code in (500, 502, 503, 504) or isinstance(exc, gexc.ServerError):
+        return RetryableSourceError(SOURCE, f"server error {code} for {where}: {message}")
+    if code == 400:
+        return SourceError(
+            SOURCE,
+            f"GA4 refused the request for {where}: {message} (run `okr validate` to check "
+            "metric and dimension names)",
+        )
+    return SourceError(SOURCE, f"HTTP {code} for {where}: {message}")
+
+
+# --- quota pacing ---------------------------------------------------------------------------
+
+
+@dataclass
+class QuotaGuard:
+    """Reads `propertyQuota` from answers and pauses before an hourly bucket runs dry."""
+
+    sleep: Callable[[float], None] = time.sleep
+    latest: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    pauses: int = 0
+
+    def record(self, property_id: str, quota: dict[str, Any]) -> None:
+        if quota:
+            self.latest[property_id] = quota
+
+    def remaining(self, property_id: str, bucket: str) -> int | None:
+        status = self.latest.get(property_id, {}).get(bucket)
+        if status is None:
+            return None
+        return int(status.get("remaining", 0))
+
+    def before_call(self, property_id: str) -> None:
+        low = self._low_buckets(property_id)
+        day = self.remaining(property_id, "tokensPerDay")
+        if day is not None and day <= 0:
+            raise QuotaExhaustedError(
+                SOURCE,
+                f"daily quota exhausted for property {property_id}: 0 tokens left today "
+                "(propertyQuota.tokensPerDay). The next scheduled run will catch up.",
+            )
+        if day is not None and day < LOW_TOKENS_PER_DAY:
+            log.warning("GA4 property %s: only %d tokens left today", property_id, day)
+        if low:
+            pause = PACING_PAUSE_S * wait_scale()
+            log.warning(
+                "GA4 property %s: quota running low (%s); pausing %.1f s before the next request",
+                property_id,
+                ", ".join(f"{name}={left}" for name, left in low),
+                pause,
+            )
+            self.pauses += 1
+            self.sleep(pause)
+
+    def _low_buckets(self, property_id: str) -> list[tuple[str, int]]:
+        limits = {
+            "tokensPerHour": LOW_TOKENS_PER_HOUR,
+            "tokensPerProjectPerHour": LOW_TOKENS_PER_PROJECT_PER_HOUR,
+            "potentiallyThresholdedRequestsPerHour": LOW_POTENTIALLY_THRESHOLDED_PER_HOUR,
+            "concurrentRequests": LOW_CONCURRENT_REQUESTS,
+        }
+        low = []
+        for bucket, limit in limits.items():
+            left = self.remaining(property_id, bucket)
+            if left is not None and left < limit:
+                low.append((bucket, left))
+        return low
+
+
+# --- the calls ------------------------------------------------------------------------------
+
+
+@dataclass
+class Ga4Api:
+    """One fetch's view of the API: a client, a quota guard and a count of HTTP requests."""
+
+    settings: GA4Settings
+    client: BetaAnalyticsDataClient
+    quota: QuotaGuard = field(default_factory=QuotaGuard)
+    request_count: int = 0
+
+    def call(self, property_id: str, send: Callable[[], T]) -> T:
+        """Run one API request under the shared retry policy; every attempt is counted."""
+
+        def attempt() -> T:
+            self.quota.before_call(property_id)
+            self.request_count += 1
+            try:
+                return send()
+            except gexc.GoogleAPICallError as exc:
+                raise classify_error(exc, property_id) from exc
+            except (json_format.ParseError, DecodeError, json.JSONDecodeError) as exc:
+                raise RetryableSourceError(
+                    SOURCE, f"malformed answer for property {property_id}: {exc}"
+                ) from exc
+            except requests.RequestException as exc:
+                # Resets, timeouts and cut-off bodies: the class name says enough, and the
+                # exception text could carry the request URL with its query.
+                raise RetryableSourceError(
+                    SOURCE, f"network error for property {property_id}: {type(exc).__name__}"
+                ) from exc
+            except auth_exceptions.RefreshError as exc:
+                raise AuthError(
+                    SOURCE,
+                    "could not obtain an access token for GA4; check credentials_path / "
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                ) from exc
+
+        return call_with_retry(attempt)
+
+    def run_reports(self, property_id: str, bodies: list[dict[str, Any]]) -> list[RunReportResponse]:
+        """Answer up to 5 report pages of one property in one HTTP request.
+
+        One page goes as runReport, several as batchRunReports (one call instead of several;
+        the tokens charged are the same).
+        """
+        timeout = self.settings.timeout_s
+        requests_pb = [RunReportRequest.from_json(json.dumps(b)) for b in bodies]
+        if len(requests_pb) == 1:
+            request = requests_pb[0]
+            responses = [
+                self.call(
+                    property_id,
+                    lambda: self.client.run_report(request=request, retry=None, timeout=timeout),
+                )
+            ]
+        else:
+            # Inside a batch the property lives on the batch, not on each request.
+            for r in requests_pb:
+                r.property = ""
+            batch = BatchRunReportsRequest(
+                property=f"properties/{property_id}", requests=requests_pb
+            )
+            answer = self.call(
+                property_id,
+                lambda: self.client.batch_run_reports(request=batch, retry=None, timeout=timeout),
+            )
+            responses = list(answer.reports)
+            if len(responses) != len(bodies):
+                raise RetryableSourceError(
+                    SOURCE,
+                    f"batchRunReports for property {property_id} answered {len(responses)} "
+                    f"reports for {len(bodies)} requests",
+                )
+        for response in responses:
+            self.quota.record(property_id, quota_json(response))
+        return responses
+
+    def get_metadata(self, property_id: str) -> Metadata:
+        request = GetMetadataRequest(name=f"properties/{property_id}/metadata")
+        return self.call(
+            property_id,
+            lambda: self.client.get_metadata(
+                request=request, retry=None, timeout=self.settings.timeout_s
+            ),
+        )
+
+
+def quota_json(response: RunReportResponse) -> dict[str, Any]:
+    """`propertyQuota` of an answer as REST JSON ({} when the API sent none)."""
+    pb = RunReportResponse.pb(response)
+    if not pb.HasField("property_quota"):
+        return {}
+    return json_format.MessageToDict(pb.property_quota)

@@ -1,0 +1,108 @@
+"""Deterministic demo exports for the `file` source (what a newsletter tool would export).
+
+Values are a pure function of (metric, day): weekly seasonality, a trend and small noise from
+a hash, so the demo, the tests and the benchmarks agree whatever day they run.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from connectors.base import day_range
+
+# Monday .. Sunday: newsletters are read on weekdays, shops browsed at weekends.
+NEWSLETTER_WEEKDAY = (1.1, 1.15, 1.1, 1.05, 0.95, 0.75, 0.8)
+
+
+def noise(key: str, day: date, spread: float = 0.05) -> float:
+    """A deterministic factor in [1 - spread, 1 + spread] for (key, day)."""
+    digest = hashlib.blake2b(f"{key}:{day.isoformat()}".encode(), digest_size=8).digest()
+    unit = int.from_bytes(digest, "big") / 2**64
+    return 1 + spread * (2 * unit - 1)
+
+
+def quarter_fraction(day: date) -> float:
+    """How far `day` is into its calendar quarter, 0..1."""
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    start = date(day.year, first_month, 1)
+    end_month = first_month + 3
+    end = date(day.year + (end_month > 12), (end_month - 1) % 12 + 1, 1)
+    return (day - start).days / (end - start).days
+
+
+def newsletter(day: date) -> dict[str, float]:
+    """Daily newsletter sends and opens; the open rate improves by ~10 % a quarter."""
+    delivered = round(4000 * NEWSLETTER_WEEKDAY[day.weekday()] * noise("nl-sent", day, 0.03))
+    days = (day - date(2026, 1, 1)).days
+    rate = 0.24 * (1 + 0.1 * days / 91) * (1 + 0.02 * math.sin(days / 5)) * noise("nl-open", day)
+    return {"numerator": round(delivered * min(rate, 0.6)), "denominator": delivered}
+
+
+SHOP_WEEKDAY = (0.95, 1.0, 1.0, 0.95, 0.9, 1.1, 1.1)
+
+
+def _days_since(day: date) -> int:
+    return (day - date(2026, 1, 1)).days
+
+
+def product_page_sessions(day: date) -> dict[str, float]:
+    return {"value": round(3000 * SHOP_WEEKDAY[day.weekday()] * noise("pp-sessions", day))}
+
+
+def product_page_purchases(day: date) -> dict[str, float]:
+    # The conversion rate climbs from ~3.2 % to ~4.8 % within each quarter.
+    sessions = product_page_sessions(day)["value"]
+    rate = (0.032 + 0.016 * quarter_fraction(day)) * noise("pp-rate", day, 0.08)
+    return {"value": round(sessions * rate)}
+
+
+def organic_blog_sessions(day: date) -> dict[str, float]:
+    # ~+30 % a quarter: short of a +40 % target, so the key result is worth watching.
+    growth = 1.30 ** (_days_since(day) / 91)
+    return {"value": round(900 * growth * SHOP_WEEKDAY[day.weekday()] * noise("blog", day))}
+
+
+def homepage_load_time(day: date) -> dict[str, float]:
+    """Total load seconds and page views, so the average is a ratio of sums."""
+    views = round(5000 * SHOP_WEEKDAY[day.weekday()] * noise("hp-views", day))
+    # Steady ~1.9 s until the performance work starts on 2026-10-01, then ~0.07 s faster a week.
+    weeks_of_work = max(0, (day - date(2026, 10, 1)).days) / 7
+    seconds = max(1.2, 1.9 - 0.07 * weeks_of_work)
+    return {"numerator": round(views * seconds * noise("hp-time", day, 0.06), 1),
+            "denominator": views}
+
+
+def won_revenue(day: date) -> dict[str, float]:
+    if day.weekday() >= 5:
+        return {"value": 0}
+    return {"value": round(9000 * noise("won", day, 0.6), 2)}
+
+
+DEMO_FILES: dict[str, Callable[[date], dict[str, float]]] = {
+    "newsletter.csv": newsletter,
+    "product_page_sessions.csv": product_page_sessions,
+    "product_page_purchases.csv": product_page_purchases,
+    "organic_blog_sessions.csv": organic_blog_sessions,
+    "homepage_load_time.csv": homepage_load_time,
+    "won_revenue.csv": won_revenue,
+}
+
+
+def write_demo_files(folder: Path, start: date, end: date) -> list[Path]:
+    """Write every demo export for [start, end] into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, generate in DEMO_FILES.items():
+        path = folder / name
+        rows = [{"date": d.isoformat(), **generate(d)} for d in day_range(start, end)]
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        written.append(path)
+    return written

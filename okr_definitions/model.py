@@ -1,0 +1,255 @@
+"""The OKR definition format: pydantic models for what people write in `okr_definitions/*.yaml`.
+
+A definitions folder holds any number of YAML files; each file may declare any of the
+top-level sections below, and the loader merges them (ids must be unique across files).
+The JSON Schema editors use for autocompletion is generated from these models
+(`okr schema` writes `okr_definitions/okr-definitions.schema.json`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from okr_definitions.queries.base import StrictModel
+from okr_definitions.queries.file import FileQuery
+from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.queries.hubspot import HubSpotQuery
+from okr_definitions.queries.matomo import MatomoQuery
+
+# Ids end up in SQL tables, Dagster asset names and URLs: keep them to a safe, readable set.
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="lowercase letters, digits, - and _")]
+
+MEASURE_PATTERN = r"^(total|latest|average|rolling_[1-9][0-9]{0,2}d)$"
+QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
+
+# "+40%" / "-10%" (relative), "3.2%" (an absolute share, 0.032), or a plain number.
+_PERCENT = re.compile(r"^\s*([+-])?\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+class Thresholds(StrictModel):
+    """How far below the expected pace a key result may be before its status drops."""
+
+    on_track: float = Field(0.10, ge=0, le=1, description="on_track if progress ≥ expected − this")
+    at_risk: float = Field(0.25, ge=0, le=1, description="at_risk if progress ≥ expected − this")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.at_risk < self.on_track:
+            raise ValueError("at_risk must be at least on_track (it is the wider margin)")
+        return self
+
+
+class Organisation(StrictModel):
+    name: str
+    timezone: str = Field("UTC", description="IANA time zone of the daily partitions.")
+    lookback_days: int = Field(3, ge=0, le=60, description="Recent days re-fetched daily.")
+    thresholds: Thresholds = Thresholds()
+    aspirational_pace: float = Field(
+        0.7, gt=0, le=1, description="Where aspirational key results are expected to end."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin"
+            ) from None
+        return value
+
+
+class SourceSettings(StrictModel):
+    allowed_lag_days: int = Field(
+        2, ge=0, le=60, description="Days the newest data may lag before key results are stale."
+    )
+
+
+class GA4Settings(SourceSettings):
+    property_id: str | None = Field(None, description="GA4 property id, e.g. 123456789.")
+
+
+class MatomoSettings(SourceSettings):
+    site_id: int | None = Field(None, description="Matomo idSite.")
+
+
+class HubSpotSettings(SourceSettings):
+    allowed_lag_days: int = Field(1, ge=0, le=60)
+
+
+class FileSettings(SourceSettings):
+    allowed_lag_days: int = Field(7, ge=0, le=366)
+
+
+class Sources(StrictModel):
+    """Non-secret source settings. Credentials come from the environment only."""
+
+    ga4: GA4Settings = GA4Settings()
+    matomo: MatomoSettings = MatomoSettings()
+    hubspot: HubSpotSettings = HubSpotSettings()
+    file: FileSettings = FileSettings()
+
+
+class Team(StrictModel):
+    id: Id
+    name: str
+    owner: str | None = Field(None, description="Owner e-mail, shown as the assets' owner.")
+
+
+class ExplicitPeriod(StrictModel):
+    start: date
+    end: date
+
+
+Period = Annotated[
+    Union[str, ExplicitPeriod],
+    Field(description="A quarter like 2026-Q3, or {start: 2026-07-01, end: 2026-09-30}."),
+]
+
+
+class Ratio(StrictModel):
+    numerator: Id
+    denominator: Id
+
+
+class MetricBase(StrictModel):
+    id: Id
+    description: str | None = None
+    unit: str | None = None
+
+
+class FileMetric(MetricBase):
+    source: Literal["file"]
+    query: FileQuery
+
+
+class GA4Metric(MetricBase):
+    source: Literal["ga4"]
+    query: GA4Query
+
+
+class MatomoMetric(MetricBase):
+    source: Literal["matomo"]
+    query: MatomoQuery
+
+
+class HubSpotMetric(MetricBase):
+    source: Literal["hubspot"]
+    query: HubSpotQuery
+
+
+class RatioMetric(MetricBase):
+    """A rate computed as sum(numerator) / sum(denominator) over a range, never a mean of rates."""
+
+    ratio: Ratio
+
+
+def _metric_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        if "ratio" in value and "source" not in value:
+            return "ratio"
+        return str(value.get("source", "missing"))
+    return getattr(value, "source", "ratio")
+
+
+Metric = Annotated[
+    Union[
+        Annotated[FileMetric, Tag("file")],
+        Annotated[GA4Metric, Tag("ga4")],
+        Annotated[MatomoMetric, Tag("matomo")],
+        Annotated[HubSpotMetric, Tag("hubspot")],
+        Annotated[RatioMetric, Tag("ratio")],
+    ],
+    Discriminator(
+        _metric_kind,
+        custom_error_type="metric_kind",
+        custom_error_message="a metric needs `source:` (file, ga4, matomo, hubspot) with a "
+        "`query:`, or a `ratio:` with numerator and denominator",
+    ),
+]
+
+Number = Union[float, str]
+
+
+def parse_number(value: Number) -> float:
+    """A plain number, or "3.2%" meaning 0.032. Signed percentages are relative, not absolute."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _PERCENT.match(value)
+    if match and not match.group(1):
+        return float(match.group(2)) / 100
+    raise ValueError(f"{value!r} is not a number; write 1500, 0.032 or 3.2%")
+
+
+def parse_relative(value: Number) -> float | None:
+    """"+40%" → 0.40, "-10%" → -0.10; None when `value` is not a signed percentage."""
+    if isinstance(value, str):
+        match = _PERCENT.match(value)
+        if match and match.group(1):
+            sign = -1 if match.group(1) == "-" else 1
+            return sign * float(match.group(2)) / 100
+    return None
+
+
+class KeyResult(StrictModel):
+    id: Id
+    title: str = Field(min_length=3)
+    metric: Id = Field(description="Id of a declared metric.")
+    measure: str = Field(
+        "total",
+        pattern=MEASURE_PATTERN,
+        description="total (sum since start), rolling_<N>d, latest, or average.",
+    )
+    baseline: Number | Literal["measured"] | None = Field(
+        None, description="A number, or `measured` (frozen from data). Totals start at 0."
+    )
+    target: Number = Field(description="A number (1500, 0.055, 5.5%) or relative (+40%, -10%).")
+    direction: Literal["increase", "decrease", "at_least", "at_most"] | None = Field(
+        None, description="Inferred from baseline and target when omitted."
+    )
+    commitment: Literal["committed", "aspirational"] = "committed"
+    weight: float = Field(1.0, gt=0, le=100)
+    unit: str | None = Field(None, description="Display unit: %, s, €, sessions, ...")
+    description: str | None = None
+
+    @field_validator("baseline", "target")
+    @classmethod
+    def _parsable(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "measured" and parse_relative(value) is None:
+            parse_number(value)
+        return value
+
+    @property
+    def window_days(self) -> int | None:
+        match = re.fullmatch(r"rolling_(\d+)d", self.measure)
+        return int(match.group(1)) if match else None
+
+    @property
+    def measure_kind(self) -> str:
+        return "rolling" if self.window_days else self.measure
+
+
+class Objective(StrictModel):
+    id: Id
+    title: str = Field(min_length=3)
+    team: Id
+    period: Period
+    description: str | None = None
+    key_results: list[KeyResult] = Field(min_length=1)
+
+
+class DefinitionFile(StrictModel):
+    """One YAML file. Every section is optional; files in a folder are merged."""
+
+    organisation: Organisation | None = None
+    sources: Sources | None = None
+    teams: list[Team] = []
+    metrics: list[Metric] = []
+    objectives: list[Objective] = []

@@ -1,0 +1,39 @@
+"""Located problems found in definition files: what is wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    file: Path
+    line: int | None
+    field: str
+    message: str
+    fix: str
+
+    def format(self, relative_to: Path | None = None) -> str:
+        path = self.file
+        if relative_to is not None:
+            try:
+                path = self.file.resolve().relative_to(relative_to.resolve())
+            except ValueError:
+                pass
+        where = f"{path}:{self.line}" if self.line else f"{path}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}: {self.severity}:{field} {self.message}. Fix: {self.fix}"
+
+
+class DefinitionError(Exception):
+    """Raised when definitions are loaded for a run and any error-level problem exists."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = [p.format() for p in problems if p.severity == "error"]
+        super().__init__("invalid OKR definitions:\n" + "\n".join(lines))

@@ -1,0 +1,270 @@
+"""Merge parsed files into one set of definitions and resolve what the warehouse needs.
+
+Resolution turns what people write (`2026-Q3`, `+40%`, `3.2%`, an omitted direction) into the
+explicit numbers and kinds the key-result math uses, and gives every key result a hash of
+everything that affects its numbers, so a changed definition is visible downstream.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from okr_definitions import model as m
+from okr_definitions.problems import Problem
+
+if TYPE_CHECKING:
+    from okr_definitions.loader import Located, ParsedFile
+
+
+def parse_period(period: m.Period) -> tuple[date, date]:
+    """`2026-Q3` → (2026-07-01, 2026-09-30); explicit periods as written. Raises ValueError."""
+    if isinstance(period, m.ExplicitPeriod):
+        return period.start, period.end
+    match = m.QUARTER_PATTERN.match(period.strip())
+    if not match:
+        raise ValueError(f"period {period!r} is not a quarter like 2026-Q3")
+    year, quarter = int(match.group(1)), int(match.group(2))
+    first_month = 3 * (quarter - 1) + 1
+    last_month = first_month + 2
+    return date(year, first_month, 1), date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+def _hash(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ResolvedKeyResult:
+    """A key result with everything the warehouse math needs spelled out."""
+
+    id: str
+    title: str
+    objective_id: str
+    team: str
+    metric_id: str
+    measure: str  # total | rolling | latest | average
+    window_days: int | None
+    period_start: date
+    period_end: date
+    baseline_kind: str  # number | measured | zero
+    baseline_value: float | None
+    target_kind: str  # absolute | relative
+    target_value: float  # absolute target, or the relative change (0.40 for +40%)
+    direction: str | None  # None: inferred from baseline and target at run time
+    commitment: str
+    weight: float
+    unit: str | None
+    definition_hash: str
+    source_file: str
+
+
+@dataclass
+class Definitions:
+    base_dir: Path
+    organisation: m.Organisation
+    sources: m.Sources
+    teams: dict[str, Located]
+    metrics: dict[str, Located]
+    objectives: dict[str, Located]
+    key_results: dict[str, Located]
+    # kr id → objective Located, for rules that need both
+    kr_objective: dict[str, Located] = field(default_factory=dict)
+
+    # -- lookups used by connectors and the pipeline ----------------------------------------
+    def metric(self, metric_id: str) -> Any:
+        return self.metrics[metric_id].item
+
+    def metric_source(self, metric_id: str) -> str:
+        """The source of a metric; a ratio's source when both parts share one, else `mixed`."""
+        metric = self.metric(metric_id)
+        if isinstance(metric, m.RatioMetric):
+            parts = {self.metric_source(metric.ratio.numerator),
+                     self.metric_source(metric.ratio.denominator)}
+            return parts.pop() if len(parts) == 1 else "mixed"
+        return metric.source
+
+    def source_metrics(self, source: str) -> list[Any]:
+        """The non-ratio metrics a source must fetch, in a stable order."""
+        return [
+            loc.item
+            for loc in self.metrics.values()
+            if not isinstance(loc.item, m.RatioMetric) and loc.item.source == source
+        ]
+
+    def used_sources(self) -> set[str]:
+        return {
+            loc.item.source
+            for loc in self.metrics.values()
+            if not isinstance(loc.item, m.RatioMetric)
+        }
+
+    def allowed_lag_days(self, metric_id: str) -> int:
+        metric = self.metric(metric_id)
+        if isinstance(metric, m.RatioMetric):
+            return max(
+                self.allowed_lag_days(metric.ratio.numerator),
+                self.allowed_lag_days(metric.ratio.denominator),
+            )
+        return getattr(self.sources, metric.source).allowed_lag_days
+
+    def metric_hash(self, metric_id: str) -> str:
+        metric = self.metric(metric_id)
+        payload: dict[str, Any] = metric.model_dump(mode="json", by_alias=True)
+        if isinstance(metric, m.RatioMetric):
+            payload["parts"] = [
+                self.metric_hash(metric.ratio.numerator),
+                self.metric_hash(metric.ratio.denominator),
+            ]
+        return _hash(payload)
+
+    def resolved_key_results(self) -> list[ResolvedKeyResult]:
+        out = []
+        for kr_id, loc in self.key_results.items():
+            kr: m.KeyResult = loc.item
+            objective: m.Objective = self.kr_objective[kr_id].item
+            start, end = parse_period(objective.period)
+            relative = m.parse_relative(kr.target)
+            if kr.baseline == "measured":
+                baseline_kind, baseline_value = "measured", None
+            elif kr.baseline is None:
+                baseline_kind, baseline_value = ("zero", 0.0) if kr.measure == "total" else ("none", None)
+            else:
+                baseline_kind, baseline_value = "number", m.parse_number(kr.baseline)
+            target_kind = "relative" if relative is not None else "absolute"
+            target_value = relative if relative is not None else m.parse_number(kr.target)
+            direction = kr.direction
+            if direction is None and baseline_value is not None and target_kind == "absolute":
+                direction = "increase" if target_value > baseline_value else "decrease"
+            if direction is None and target_kind == "relative":
+                direction = "increase" if target_value > 0 else "decrease"
+            hashed = {
+                "kr": kr.model_dump(mode="json", exclude={"title", "description"}),
+                "period": [start, end],
+                "metric": self.metric_hash(kr.metric),
+            }
+            out.append(
+                ResolvedKeyResult(
+                    id=kr.id,
+                    title=kr.title,
+                    objective_id=objective.id,
+                    team=objective.team,
+                    metric_id=kr.metric,
+                    measure=kr.measure_kind,
+                    window_days=kr.window_days,
+                    period_start=start,
+                    period_end=end,
+                    baseline_kind=baseline_kind,
+                    baseline_value=baseline_value,
+                    target_kind=target_kind,
+                    target_value=target_value,
+                    direction=direction,
+                    commitment=kr.commitment,
+                    weight=kr.weight,
+                    unit=kr.unit,
+                    definition_hash=_hash(hashed),
+                    source_file=str(loc.file),
+                )
+            )
+        return out
+
+    def earliest_date_needed(self) -> date:
+        """The first day any key result's baseline or previous-period target reads."""
+        from datetime import timedelta
+
+        earliest = None
+        for kr in self.resolved_key_results():
+            length = (kr.period_end - kr.period_start).days + 1
+            lookback = max(length, kr.window_days or 0)
+            first = kr.period_start - timedelta(days=lookback)
+            earliest = first if earliest is None or first < earliest else earliest
+        return earliest or date.today()
+
+
+def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[Problem]]:
+    from okr_definitions.loader import Located
+
+    problems: list[Problem] = []
+    organisation: m.Organisation | None = None
+    sources: m.Sources | None = None
+    org_loc: Located | None = None
+    tables: dict[str, dict[str, Located]] = {"team": {}, "metric": {}, "objective": {}, "key result": {}}
+    kr_objective: dict[str, Located] = {}
+
+    def add(kind: str, loc: Located) -> None:
+        item_id = loc.item.id
+        table = tables[kind]
+        if item_id in table:
+            first = table[item_id]
+            problems.append(
+                Problem(
+                    "error", loc.file, loc.line("id"), format_loc(loc.path, "id"),
+                    f"duplicate {kind} id `{item_id}` (first declared in "
+                    f"{first.file.name}:{first.line('id')})",
+                    f"give this {kind} a different id",
+                )
+            )
+            return
+        table[item_id] = loc
+
+    for pf in parsed:
+        doc, model = pf.doc, pf.model
+        if model.organisation is not None:
+            if organisation is not None and org_loc is not None:
+                problems.append(
+                    Problem(
+                        "error", doc.file, doc.line_of(("organisation",)), "organisation",
+                        f"organisation is declared twice (also in {org_loc.file.name})",
+                        "keep one `organisation:` section",
+                    )
+                )
+            organisation = model.organisation
+            org_loc = Located(model.organisation, doc, ("organisation",))
+        if model.sources is not None:
+            sources = model.sources
+        for i, team in enumerate(model.teams):
+            add("team", Located(team, doc, ("teams", i)))
+        for i, metric in enumerate(model.metrics):
+            add("metric", Located(metric, doc, ("metrics", i)))
+        for i, objective in enumerate(model.objectives):
+            oloc = Located(objective, doc, ("objectives", i))
+            add("objective", oloc)
+            for j, kr in enumerate(objective.key_results):
+                kloc = Located(kr, doc, ("objectives", i, "key_results", j))
+                before = len(tables["key result"])
+                add("key result", kloc)
+                if len(tables["key result"]) > before:
+                    kr_objective[kr.id] = oloc
+
+    if organisation is None:
+        first = parsed[0].doc.file if parsed else base_dir
+        problems.append(
+            Problem(
+                "error", first, None, "organisation", "no `organisation:` section in any file",
+                "add `organisation: {name: ..., timezone: Europe/Berlin}` to one file",
+            )
+        )
+        organisation = m.Organisation(name="unnamed")
+    definitions = Definitions(
+        base_dir=base_dir,
+        organisation=organisation,
+        sources=sources or m.Sources(),
+        teams=tables["team"],
+        metrics=tables["metric"],
+        objectives=tables["objective"],
+        key_results=tables["key result"],
+        kr_objective=kr_objective,
+    )
+    return definitions, problems
+
+
+def format_loc(path: tuple[str | int, ...], *sub: str | int) -> str:
+    from okr_definitions.yaml_source import format_path
+
+    return format_path(tuple(path) + sub)

@@ -1,0 +1,139 @@
+"""Opening the warehouse file: one place for its path, migrations and the "busy" message.
+
+DuckDB lets one process write a file at a time. Writers hold a connection only as long as a
+write needs; a second writer (or a reader while a writer holds the file) waits briefly and then
+gets :class:`WarehouseBusyError`, a clear message instead of a lock traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MODELS_DIR = Path(__file__).parent / "models"
+DEFAULT_PATH = Path(__file__).parent / "okr.duckdb"
+ENV_VAR = "OKR_WAREHOUSE"
+# How long to wait for another process's write to finish before saying the file is busy.
+BUSY_WAIT_SECONDS = float(os.environ.get("OKR_WAREHOUSE_BUSY_WAIT", "30"))
+
+
+class WarehouseBusyError(RuntimeError):
+    pass
+
+
+def warehouse_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+class _Locked(Exception):
+    pass
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise _Locked(str(exc)) from None
+        raise
+
+
+def connect(
+    path: str | Path | None = None, read_only: bool = False, wait_seconds: float | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting up to `wait_seconds` for another writer to finish."""
+    target = warehouse_path(path)
+    if read_only and not target.exists():
+        raise FileNotFoundError(
+            f"no warehouse at {target}; run `okr demo` or `okr run` first (or set {ENV_VAR})"
+        )
+    if not read_only:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    wait = BUSY_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception_type(_Locked),
+            wait=wait_exponential(multiplier=0.05, max=1.0),
+            stop=stop_after_delay(wait),
+            reraise=True,
+        ):
+            with attempt:
+                con = _open(target, read_only)
+    except _Locked:
+        raise WarehouseBusyError(
+            f"the warehouse {target} is busy: another okr-sync process is writing to it. "
+            "Wait for that run to finish and try again."
+        ) from None
+    if not read_only:
+        migrate(con)
+    return con
+
+
+@contextmanager
+def connection(
+    path: str | Path | None = None, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: a crash or error inside leaves the previous data whole."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migration_files() -> list[tuple[int, Path]]:
+    files = []
+    for file in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = _MIGRATION_NAME.match(file.name)
+        if not match:
+            raise ValueError(f"migration file {file.name} must be named NNNN_name.sql")
+        files.append((int(match.group(1)), file))
+    return files
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction. Returns what ran."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.schema_migrations "
+        "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    applied = {row[0] for row in con.execute("SELECT version FROM meta.schema_migrations").fetchall()}
+    ran = []
+    for version, file in migration_files():
+        if version in applied:
+            continue
+        with transaction(con):
+            con.execute(file.read_text())
+            con.execute(
+                "INSERT INTO meta.schema_migrations VALUES (?, ?, ?)",
+                [version, file.name, datetime.now(UTC)],
+            )
+        ran.append(version)
+    return ran
+
+
+def read_model(name: str) -> str:
+    return (MODELS_DIR / f"{name}.sql").read_text()

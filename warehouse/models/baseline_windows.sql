@@ -1,0 +1,43 @@
+-- One row per key result whose measured baseline or previous-period target is not frozen yet
+-- for its current definition: the window the baseline reads.
+--   total (relative target)  the previous period of equal length
+--   average                  the previous period of equal length
+--   rolling_<N>d             the N days before the period starts
+--   latest                   the last measured day before the period starts
+-- `complete` says the source has delivered the window's last day, so freezing is safe.
+WITH pending AS (
+    SELECT k.*, m.additive, CAST(k.period_end - k.period_start + 1 AS INTEGER) AS period_days
+    FROM okr.key_results AS k
+    JOIN okr.metrics AS m USING (metric_id)
+    WHERE (k.baseline_kind = 'measured' OR (k.target_kind = 'relative' AND k.measure = 'total'))
+      AND NOT EXISTS (
+          SELECT 1 FROM okr.kr_baselines AS b
+          WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash
+      )
+)
+SELECT
+    row_number() OVER (ORDER BY p.kr_id) AS window_id,
+    p.kr_id,
+    p.definition_hash,
+    p.metric_id,
+    p.measure,
+    p.additive,
+    p.baseline_kind,
+    p.baseline_value,
+    p.target_kind,
+    p.target_value,
+    CASE p.measure
+        WHEN 'rolling' THEN p.period_start - p.window_days
+        WHEN 'latest' THEN before.last_data_date
+        ELSE p.period_start - p.period_days
+    END AS w_start,
+    CASE p.measure
+        WHEN 'latest' THEN before.last_data_date
+        ELSE p.period_start - 1
+    END AS w_end,
+    coalesce(newest.last_data_date >= p.period_start - 1, false) AS complete
+FROM pending AS p
+LEFT JOIN metric_cumulative AS before
+    ON before.metric_id = p.metric_id AND before.day = p.period_start - 1
+LEFT JOIN metric_cumulative AS newest
+    ON newest.metric_id = p.metric_id AND newest.day = CAST($calendar_end AS DATE)

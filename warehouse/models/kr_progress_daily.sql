@@ -1,0 +1,103 @@
+-- okr.kr_progress_daily rows: one per (as_of_date, kr_id), from the temp tables `windows`
+-- (kr_days.sql) and `window_value` (window_values.sql). The math is the product contract:
+--   progress = (v − b) / (t − b) for increase/decrease (unclamped: below baseline is negative)
+--   at_least / at_most: 1 when the level holds, else v/t or t/v
+--   score = clamp(progress, 0, 1); expected = days elapsed / days in period (× pace)
+-- Status compares the unclamped progress with the expected pace.
+WITH resolved AS (
+    SELECT
+        w.*,
+        v.value,
+        CASE w.baseline_kind
+            WHEN 'measured' THEN f.baseline
+            WHEN 'none' THEN NULL
+            ELSE w.baseline_value
+        END AS baseline,
+        CASE
+            WHEN w.target_kind = 'absolute' THEN w.target_value
+            WHEN w.measure = 'total' OR w.baseline_kind = 'measured' THEN f.target
+            ELSE w.baseline_value * (1 + w.target_value)
+        END AS target,
+        least(greatest(
+            (w.as_of_date - w.period_start + 1) / (w.period_end - w.period_start + 1), 0.0), 1.0)
+            * CASE w.commitment WHEN 'aspirational' THEN $aspirational_pace ELSE 1.0 END
+            AS expected_progress
+    FROM windows AS w
+    JOIN window_value AS v USING (window_id)
+    LEFT JOIN okr.kr_baselines AS f
+        ON f.kr_id = w.kr_id AND f.definition_hash = w.definition_hash
+),
+directed AS (
+    SELECT
+        *,
+        coalesce(direction, CASE WHEN target > baseline THEN 'increase'
+                                 WHEN target < baseline THEN 'decrease' END) AS direction_used
+    FROM resolved
+),
+scored AS (
+    SELECT
+        *,
+        CASE
+            WHEN value IS NULL OR target IS NULL THEN NULL
+            WHEN direction_used = 'at_least' THEN
+                CASE WHEN value >= target THEN 1.0 ELSE value / target END
+            WHEN direction_used = 'at_most' THEN
+                CASE WHEN value <= target THEN 1.0 WHEN value = 0 THEN 1.0 ELSE target / value END
+            WHEN baseline IS NULL OR target = baseline THEN NULL
+            ELSE (value - baseline) / (target - baseline)
+        END AS progress
+    FROM directed
+),
+flagged AS (
+    -- Source data-quality flags on any day the value reads (a ratio: either part's days).
+    SELECT s.window_id, list(DISTINCT f.flag ORDER BY f.flag) AS flags
+    FROM scored AS s
+    JOIN okr.metrics AS m ON m.metric_id = s.metric_id
+    JOIN staging.metric_flags AS f
+        ON f.metric_id IN (s.metric_id, m.numerator_metric_id, m.denominator_metric_id)
+       AND f.date BETWEEN s.w_start AND s.w_end
+    GROUP BY s.window_id
+)
+SELECT
+    s.as_of_date,
+    s.kr_id,
+    s.objective_id,
+    s.team,
+    s.metric_id,
+    s.measure,
+    s.period_start,
+    s.period_end,
+    s.value,
+    s.baseline,
+    s.target,
+    s.direction_used AS direction,
+    s.progress,
+    greatest(0.0, least(1.0, s.progress)) AS score,
+    s.expected_progress,
+    CASE
+        WHEN s.value IS NULL THEN 'no_data'
+        WHEN s.as_of_date - s.data_through > s.allowed_lag_days THEN 'stale'
+        WHEN s.progress IS NULL THEN 'no_data'
+        WHEN s.progress >= 1.0 - 1e-9 THEN 'achieved'
+        WHEN s.progress >= s.expected_progress - $on_track_margin - 1e-9 THEN 'on_track'
+        WHEN s.progress >= s.expected_progress - $at_risk_margin - 1e-9 THEN 'at_risk'
+        ELSE 'off_track'
+    END AS status,
+    CASE
+        WHEN s.data_through IS NULL THEN 'nothing measured since ' || s.period_start
+        WHEN s.value IS NULL THEN 'the source has no value for ' || s.w_start || '..' || s.w_end
+        WHEN s.as_of_date - s.data_through > s.allowed_lag_days THEN
+            'data through ' || s.data_through || ', ' || (s.as_of_date - s.data_through)
+            || ' days old; the source allows ' || s.allowed_lag_days
+        WHEN s.target IS NULL OR (s.baseline IS NULL AND s.direction_used IN ('increase', 'decrease'))
+            THEN 'baseline not measurable yet: no complete data before ' || s.period_start
+        WHEN s.progress IS NULL THEN 'target equals the baseline'
+    END AS status_reason,
+    s.data_through,
+    s.commitment,
+    s.weight,
+    s.unit,
+    coalesce(fl.flags, []::VARCHAR[]) AS flags,
+    s.definition_hash
+FROM scored AS s
+LEFT JOIN flagged AS fl USING (window_id)

@@ -1,0 +1,36 @@
+-- One row per (metric_id, date) for every metric key results use, ratio metrics included.
+-- A ratio metric's day carries numerator and denominator, so ranges are a ratio of sums.
+-- `has_data` says the day was measured (a ratio needs its denominator).
+WITH ratio_metrics AS (
+    SELECT metric_id, numerator_metric_id, denominator_metric_id
+    FROM okr.metrics
+    WHERE kind = 'ratio'
+),
+numerator_through AS (
+    SELECT metric_id, max(date) AS last_date FROM staging.metric_daily GROUP BY metric_id
+)
+SELECT
+    metric_id,
+    date,
+    value,
+    numerator,
+    denominator,
+    CASE WHEN denominator IS NOT NULL THEN numerator IS NOT NULL ELSE value IS NOT NULL END
+        AS has_data
+FROM staging.metric_daily
+UNION ALL
+SELECT
+    r.metric_id,
+    den.date,
+    coalesce(num.value, 0) / nullif(den.value, 0) AS value,
+    -- Sources omit days on which a count was zero (GA4 drops empty rows): a day the
+    -- numerator's source has already delivered past counts as 0, a later day as unmeasured.
+    CASE WHEN num.value IS NOT NULL THEN num.value
+         WHEN den.date <= nt.last_date THEN 0 END AS numerator,
+    den.value AS denominator,
+    den.value IS NOT NULL AND (num.value IS NOT NULL OR den.date <= nt.last_date) AS has_data
+FROM ratio_metrics AS r
+JOIN staging.metric_daily AS den ON den.metric_id = r.denominator_metric_id
+LEFT JOIN staging.metric_daily AS num
+    ON num.metric_id = r.numerator_metric_id AND num.date = den.date
+LEFT JOIN numerator_through AS nt ON nt.metric_id = r.numerator_metric_id

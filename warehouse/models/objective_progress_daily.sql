@@ -1,0 +1,23 @@
+-- okr.objective_progress_daily rows for [$from_date, $to_date]: one per (as_of_date,
+-- objective_id). Score = weighted mean of the key results' scores (unmeasured counts as 0:
+-- a number nobody measured is no progress); status = the worst key-result status.
+SELECT
+    as_of_date,
+    objective_id,
+    any_value(team) AS team,
+    any_value(period_start) AS period_start,
+    any_value(period_end) AS period_end,
+    sum(weight * coalesce(score, 0)) / sum(weight) AS score,
+    sum(weight * expected_progress) / sum(weight) AS expected_progress,
+    CASE min(CASE status
+        WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
+        WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END)
+        WHEN 1 THEN 'off_track' WHEN 2 THEN 'at_risk' WHEN 3 THEN 'no_data'
+        WHEN 4 THEN 'stale' WHEN 5 THEN 'on_track' ELSE 'achieved'
+    END AS status,
+    CAST(count(*) AS INTEGER) AS kr_count,
+    CAST(count(*) FILTER (WHERE status = 'off_track') AS INTEGER) AS krs_off_track,
+    CAST(count(*) FILTER (WHERE status = 'at_risk') AS INTEGER) AS krs_at_risk
+FROM okr.kr_progress_daily
+WHERE as_of_date BETWEEN $from_date AND $to_date
+GROUP BY as_of_date, objective_id

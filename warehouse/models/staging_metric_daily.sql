@@ -1,0 +1,18 @@
+-- staging.metric_daily for the days [$from_date, $to_date]: one row per (metric_id, date).
+-- Cleans what the sources delivered: a metric-day delivered twice (overlapping fetches, a
+-- page repeated by the API) keeps the newest fetch; NaN and negative counts become NULL so
+-- they never count as measured (the source's flags table records why).
+SELECT
+    metric_id,
+    date,
+    CASE WHEN isnan(value) OR value < 0 THEN NULL ELSE value END AS value,
+    CASE WHEN isnan(numerator) OR numerator < 0 THEN NULL ELSE numerator END AS numerator,
+    CASE WHEN isnan(denominator) OR denominator < 0 THEN NULL ELSE denominator END AS denominator,
+    source,
+    request_hash,
+    fetched_at
+FROM raw.metric_rows
+WHERE date BETWEEN $from_date AND $to_date
+QUALIFY row_number() OVER (
+    PARTITION BY metric_id, date ORDER BY fetched_at DESC, request_hash DESC
+) = 1

@@ -1,0 +1,127 @@
+"""Build staging.metric_daily and the key-result progress tables for a range of days.
+
+Each function replaces its slice in one transaction. The math lives in the SQL models under
+`warehouse/models/`; this module only runs them in order with their parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+
+from warehouse.db import read_model, transaction
+
+
+@dataclass(frozen=True)
+class ProgressSettings:
+    """The organisation's status thresholds (see DESIGN.md "Key-result math")."""
+
+    on_track_margin: float = 0.10
+    at_risk_margin: float = 0.25
+    aspirational_pace: float = 0.7
+
+
+def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
+    """Replace staging.metric_daily for [start, end] from the raw metric rows."""
+    with transaction(con):
+        con.execute("DELETE FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end])
+        con.execute(
+            "INSERT INTO staging.metric_daily BY NAME " + read_model("staging_metric_daily"),
+            {"from_date": start, "to_date": end},
+        )
+        (count,) = con.execute(
+            "SELECT count(*) FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end]
+        ).fetchone()
+    return int(count)
+
+
+def _calendar_bounds(con: duckdb.DuckDBPyConnection, to_date: date) -> tuple[date, date] | None:
+    row = con.execute(
+        """
+        SELECT min(period_start - CAST(greatest(period_end - period_start + 1,
+                                           coalesce(window_days, 0)) AS INTEGER) - 1),
+               max(period_end)
+        FROM okr.key_results
+        """
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return row[0], max(to_date, min(row[1], to_date))
+
+
+def _prepare_series(con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date) -> None:
+    con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
+        {"calendar_start": calendar_start, "calendar_end": calendar_end},
+    )
+
+
+def _evaluate_windows(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE window_value AS " + read_model("window_values"))
+
+
+def compute_progress(
+    con: duckdb.DuckDBPyConnection,
+    from_date: date,
+    to_date: date,
+    settings: ProgressSettings = ProgressSettings(),
+) -> int:
+    """Replace okr.kr_progress_daily and okr.objective_progress_daily for [from_date, to_date].
+
+    Measured baselines not yet frozen are measured and frozen first. Returns the number of
+    key-result rows written.
+    """
+    bounds = _calendar_bounds(con, to_date)
+    with transaction(con):
+        con.execute("DELETE FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+                    [from_date, to_date])
+        con.execute("DELETE FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+                    [from_date, to_date])
+        if bounds is None:
+            return 0
+        calendar_start, calendar_end = bounds
+        _prepare_series(con, calendar_start, calendar_end)
+
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE windows AS " + read_model("baseline_windows"),
+            {"calendar_end": calendar_end},
+        )
+        _evaluate_windows(con)
+        con.execute(
+            "INSERT INTO okr.kr_baselines BY NAME " + read_model("kr_baselines_frozen"),
+            {"measured_at": datetime.now(UTC)},
+        )
+
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE windows AS " + read_model("kr_days"),
+            {"from_date": from_date, "to_date": to_date},
+        )
+        _evaluate_windows(con)
+        con.execute(
+            "INSERT INTO okr.kr_progress_daily BY NAME " + read_model("kr_progress_daily"),
+            {
+                "on_track_margin": settings.on_track_margin,
+                "at_risk_margin": settings.at_risk_margin,
+                "aspirational_pace": settings.aspirational_pace,
+            },
+        )
+        con.execute(
+            "INSERT INTO okr.objective_progress_daily BY NAME "
+            + read_model("objective_progress_daily"),
+            {"from_date": from_date, "to_date": to_date},
+        )
+        (count,) = con.execute(
+            "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+            [from_date, to_date],
+        ).fetchone()
+        for temp in ("windows", "window_value", "metric_cumulative"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        con.execute("DROP VIEW IF EXISTS metric_series")
+    return int(count)
+
+
+def days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
