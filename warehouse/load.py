@@ -27,7 +27,8 @@ def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, **c
     if rows.num_rows == 0:
         return 0
     for name, value in constants.items():
-        rows = rows.append_column(name, pa.array([value] * rows.num_rows))
+        if name not in rows.column_names:  # a per-row value (e.g. request_hash) wins
+            rows = rows.append_column(name, pa.array([value] * rows.num_rows))
     view = f"_incoming_{next(_names)}"
     con.register(view, rows)
     try:

@@ -24,8 +24,26 @@ class ProgressSettings:
 
 
 def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
-    """Replace staging.metric_daily for [start, end] from the raw metric rows."""
+    """Replace staging.metric_daily for [start, end] from the raw metric rows.
+
+    Days outside the window whose raw rows changed since staging last saw them (a CRM deal
+    restated into an old day) are rebuilt too, so staging never disagrees with raw.
+    """
     with transaction(con):
+        (first_changed,) = con.execute(
+            """
+            SELECT min(date) FROM (
+                SELECT r.date FROM raw.metric_rows AS r
+                LEFT JOIN staging.metric_daily AS s USING (metric_id, date)
+                WHERE s.metric_id IS NULL OR r.fetched_at > s.fetched_at
+                UNION ALL
+                SELECT s.date FROM staging.metric_daily AS s
+                ANTI JOIN raw.metric_rows AS r USING (metric_id, date)
+            )
+            """
+        ).fetchone()
+        if first_changed is not None and first_changed < start:
+            start = first_changed
         con.execute("DELETE FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end])
         con.execute(
             "INSERT INTO staging.metric_daily BY NAME " + read_model("staging_metric_daily"),
@@ -69,7 +87,7 @@ def compute_progress(
     to_date: date,
     settings: ProgressSettings = ProgressSettings(),
 ) -> int:
-    """Replace okr.kr_progress_daily and okr.objective_progress_daily for [from_date, to_date].
+    """Replace okr.kr_progress_daily for [from_date, to_date].
 
     Measured baselines not yet frozen are measured and frozen first. Returns the number of
     key-result rows written.
@@ -77,8 +95,6 @@ def compute_progress(
     bounds = _calendar_bounds(con, to_date)
     with transaction(con):
         con.execute("DELETE FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
-                    [from_date, to_date])
-        con.execute("DELETE FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
                     [from_date, to_date])
         if bounds is None:
             return 0
@@ -108,11 +124,6 @@ def compute_progress(
                 "aspirational_pace": settings.aspirational_pace,
             },
         )
-        con.execute(
-            "INSERT INTO okr.objective_progress_daily BY NAME "
-            + read_model("objective_progress_daily"),
-            {"from_date": from_date, "to_date": to_date},
-        )
         (count,) = con.execute(
             "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
             [from_date, to_date],
@@ -120,6 +131,23 @@ def compute_progress(
         for temp in ("windows", "window_value", "metric_cumulative"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         con.execute("DROP VIEW IF EXISTS metric_series")
+    return int(count)
+
+
+def compute_objective_progress(con: duckdb.DuckDBPyConnection, from_date: date, to_date: date) -> int:
+    """Replace okr.objective_progress_daily for [from_date, to_date] from the key results."""
+    with transaction(con):
+        con.execute("DELETE FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+                    [from_date, to_date])
+        con.execute(
+            "INSERT INTO okr.objective_progress_daily BY NAME "
+            + read_model("objective_progress_daily"),
+            {"from_date": from_date, "to_date": to_date},
+        )
+        (count,) = con.execute(
+            "SELECT count(*) FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+            [from_date, to_date],
+        ).fetchone()
     return int(count)
 
 

@@ -269,7 +269,9 @@ class Ga4Api:
 
         return call_with_retry(attempt)
 
-    def run_reports(self, property_id: str, bodies: list[dict[str, Any]]) -> list[RunReportResponse]:
+    def run_reports(
+        self, property_id: str, bodies: list[dict[str, Any]]
+    ) -> list[RunReportResponse]:
         """Answer up to 5 report pages of one property in one HTTP request.
 
         One page goes as runReport, several as batchRunReports (one call instead of several;

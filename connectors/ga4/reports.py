@@ -42,7 +42,10 @@ def dimension_filter(node: GA4Filter) -> dict[str, Any]:
         key = node.match_key
         if key == "in_list":
             leaf: dict[str, Any] = {
-                "inListFilter": {"values": list(node.in_list or []), "caseSensitive": node.case_sensitive}
+                "inListFilter": {
+                    "values": list(node.in_list or []),
+                    "caseSensitive": node.case_sensitive,
+                }
             }
         else:
             leaf = {
@@ -112,6 +115,11 @@ class ReportSpec:
         return body
 
     @property
+    def group_key(self) -> str:
+        """Reports with the same key answer the same rows (they differ only in metrics)."""
+        return group_key(self.property_id, self.dimensions, self.filter_json)
+
+    @property
     def report_hash(self) -> str:
         """Identifies the report across its pages (the body without offset/limit)."""
         body = self.body(0, 1)
@@ -145,6 +153,23 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
+def group_key(
+    property_id: str, dimensions: tuple[str, ...], filter_json: dict[str, Any] | None
+) -> str:
+    return _canonical([property_id, list(dimensions), filter_json])
+
+
+def daily_group_key(query: GA4Query, default_property: str) -> str:
+    """The group a daily query's values come from (see `ReportSpec.group_key`)."""
+    filt = dimension_filter(query.filter) if query.filter is not None else None
+    return group_key(query_property(query, default_property), ("date", *query.dimensions), filt)
+
+
+def range_group_key(query: GA4Query, default_property: str) -> str:
+    filt = dimension_filter(query.filter) if query.filter is not None else None
+    return group_key(query_property(query, default_property), (), filt)
+
+
 @dataclass
 class _Group:
     property_id: str
@@ -163,7 +188,7 @@ def plan_daily_reports(
         prop = query_property(query, default_property)
         filt = dimension_filter(query.filter) if query.filter is not None else None
         dims = ("date", *query.dimensions)
-        key = _canonical([prop, dims, filt])
+        key = group_key(prop, dims, filt)
         group = groups.setdefault(key, _Group(prop, dims, filt))
         names = metrics_for(query)
         if names not in group.bundles:
@@ -173,9 +198,7 @@ def plan_daily_reports(
     specs: list[ReportSpec] = []
     for group in groups.values():
         for metrics in _pack_metrics(group.bundles):
-            served = tuple(
-                mid for m in metrics for mid in group.metric_ids.get(m, []) if mid
-            )
+            served = tuple(mid for m in metrics for mid in group.metric_ids.get(m, []) if mid)
             specs.append(
                 ReportSpec(
                     property_id=group.property_id,
@@ -203,7 +226,7 @@ def plan_range_reports(
     for metric_id, query, start, end in requests:
         prop = query_property(query, default_property)
         filt = dimension_filter(query.filter) if query.filter is not None else None
-        key = _canonical([prop, filt])
+        key = group_key(prop, (), filt)
         group = groups.setdefault(key, _Group(prop, (), filt))
         names = metrics_for(query)
         if names not in group.bundles:

@@ -70,9 +70,9 @@ def organic_blog_sessions(day: date) -> dict[str, float]:
 def homepage_load_time(day: date) -> dict[str, float]:
     """Total load seconds and page views, so the average is a ratio of sums."""
     views = round(5000 * SHOP_WEEKDAY[day.weekday()] * noise("hp-views", day))
-    # Steady ~1.9 s until the performance work starts on 2026-10-01, then ~0.07 s faster a week.
+    # Steady ~1.9 s until the performance work starts on 2026-10-01, then ~0.045 s faster a week.
     weeks_of_work = max(0, (day - date(2026, 10, 1)).days) / 7
-    seconds = max(1.2, 1.9 - 0.07 * weeks_of_work)
+    seconds = max(1.2, 1.9 - 0.045 * weeks_of_work)
     return {"numerator": round(views * seconds * noise("hp-time", day, 0.06), 1),
             "denominator": views}
 

@@ -1,0 +1,469 @@
+"""Fetch GA4 metrics: daily values by property day, and exact-range values for non-additive ones.
+
+Paging is explicit: the first page of every report is requested (5 per batchRunReports); its
+`rowCount` says how many rows the report has, and the remaining pages are then requested by
+`offset` (GA4 answers carry no offset or next-page token: `rowCount` is the only guide).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from google.analytics.data_v1beta import BetaAnalyticsDataClient
+
+from connectors.base import (
+    FetchResult,
+    MetricRequest,
+    RangeRequest,
+    daily_table,
+    flag_table,
+    range_table,
+)
+from connectors.errors import SourceError
+from connectors.ga4.client import Ga4Api, make_client
+from connectors.ga4.days import property_today
+from connectors.ga4.metrics import is_additive, rate_denominator
+from connectors.ga4.parse import Page, convert_value, parse_ga4_date, raw_table, read_page
+from connectors.ga4.reports import (
+    ReportSpec,
+    daily_group_key,
+    plan_daily_reports,
+    plan_range_reports,
+    range_group_key,
+)
+from connectors.ga4.settings import MAX_REPORTS_PER_BATCH, SOURCE, GA4Settings
+from okr_definitions.queries.ga4 import GA4Query
+
+log = logging.getLogger(__name__)
+
+OTHER_ROW_VALUE = "(other)"
+
+
+def _as_query(metric_id: str, query: Any) -> GA4Query:
+    if isinstance(query, GA4Query):
+        return query
+    if isinstance(query, dict):
+        return GA4Query.model_validate(query)
+    raise SourceError(
+        SOURCE, f"metric {metric_id!r}: expected a GA4 query, got {type(query).__name__}"
+    )
+
+
+# --- paging and batching --------------------------------------------------------------------
+
+
+def run_specs(
+    api: Ga4Api, specs: list[ReportSpec], page_size: int, partition_date: date | None = None
+) -> list[Page]:
+    """Every page of every report, in as few HTTP requests as paging and batching allow."""
+    pages: list[Page] = []
+    by_property: dict[str, deque[tuple[ReportSpec, int, int]]] = {}
+    for spec in specs:
+        by_property.setdefault(spec.property_id, deque()).append((spec, 0, page_size))
+
+    for property_id, queue in by_property.items():
+        row_counts: dict[int, int] = {}
+        while queue:
+            chunk = [queue.popleft() for _ in range(min(MAX_REPORTS_PER_BATCH, len(queue)))]
+            bodies = [spec.body(offset, limit) for spec, offset, limit in chunk]
+            answers = api.run_reports(property_id, bodies)
+            for (spec, offset, limit), body, answer in zip(chunk, bodies, answers, strict=True):
+                page = read_page(answer, spec, body, offset)
+                page.partition_date = partition_date
+                pages.append(page)
+                queue.extend(_follow_up_pages(spec, page, offset, limit, page_size, row_counts))
+    return pages
+
+
+def _follow_up_pages(
+    spec: ReportSpec,
+    page: Page,
+    offset: int,
+    limit: int,
+    page_size: int,
+    row_counts: dict[int, int],
+) -> list[tuple[ReportSpec, int, int]]:
+    """The pages still to request after this one (offset, limit)."""
+    known = row_counts.setdefault(id(spec), page.row_count)
+    if page.row_count != known:
+        # GA4 restated data between two pages; the lookback re-fetch will settle it.
+        log.warning(
+            "GA4 report %s: rowCount changed from %d to %d between pages",
+            spec.report_hash,
+            known,
+            page.row_count,
+        )
+    todo: list[tuple[ReportSpec, int, int]] = []
+    end = offset + page.n_rows
+    if page.n_rows < limit and end < page.row_count:
+        if page.n_rows == 0:
+            raise SourceError(
+                SOURCE,
+                f"GA4 answered no rows at offset {offset} although rowCount is "
+                f"{page.row_count} (report {spec.report_hash})",
+            )
+        # A short page in the middle: ask for the rest of this page's share.
+        todo.append((spec, end, limit - page.n_rows))
+    if offset == 0:
+        # After the first page rowCount is known: request all remaining pages now, so they can
+        # share batch requests instead of being fetched one after another.
+        next_offset = offset + limit
+        while next_offset < page.row_count:
+            todo.append((spec, next_offset, page_size))
+            next_offset += page_size
+    return todo
+
+
+# --- reading values -------------------------------------------------------------------------
+
+
+@dataclass
+class _Values:
+    """Metric values of one report group: {(group, metric): {day or range index: value}}."""
+
+    values: dict[tuple[str, str], dict[Any, float | None]] = field(default_factory=dict)
+    other_row_days: dict[str, set[date]] = field(default_factory=dict)
+    time_zones: dict[str, str] = field(default_factory=dict)
+
+    def get(self, group: str, metric: str, key: Any) -> float | None:
+        return self.values.get((group, metric), {}).get(key)
+
+    def has(self, group: str, metric: str) -> bool:
+        return (group, metric) in self.values
+
+
+def _read_daily(pages: list[Page]) -> _Values:
+    out = _Values()
+    for page in pages:
+        group = page.spec.group_key
+        if page.time_zone:
+            out.time_zones[page.spec.property_id] = page.time_zone
+        n_dims = len(page.dimension_names)
+        n_mets = len(page.metric_names)
+        date_at = page.dimension_names.index("date") if "date" in page.dimension_names else None
+        if date_at is None:
+            raise SourceError(
+                SOURCE, f"GA4 answer without a `date` column ({page.spec.report_hash})"
+            )
+        targets = []
+        for name in page.metric_names:
+            # With breakdown dimensions a day has several rows; additive values are summed.
+            targets.append(out.values.setdefault((group, name), {}))
+        dims, mets, types = page.dim_values, page.met_values, page.metric_types
+        other_days = out.other_row_days.setdefault(group, set())
+        for r in range(page.n_rows):
+            row_dims = dims[r * n_dims : (r + 1) * n_dims]
+            day = parse_ga4_date(row_dims[date_at])
+            if OTHER_ROW_VALUE in row_dims:
+                other_days.add(day)
+            base = r * n_mets
+            for j in range(n_mets):
+                value = convert_value(mets[base + j], types[j])
+                if value is None:
+                    continue
+                target = targets[j]
+                target[day] = target.get(day, 0.0) + value
+    return out
+
+
+def _read_ranges(pages: list[Page]) -> _Values:
+    out = _Values()
+    for page in pages:
+        group = page.spec.group_key
+        if page.time_zone:
+            out.time_zones[page.spec.property_id] = page.time_zone
+        n_dims = len(page.dimension_names)
+        n_mets = len(page.metric_names)
+        range_at = (
+            page.dimension_names.index("dateRange") if "dateRange" in page.dimension_names else None
+        )
+        names = {f"date_range_{i}": i for i in range(len(page.spec.date_ranges))}
+        for r in range(page.n_rows):
+            index = 0
+            if range_at is not None:
+                label = page.dim_values[r * n_dims + range_at]
+                if label not in names:
+                    raise SourceError(SOURCE, f"GA4 answered an unknown date range {label!r}")
+                index = names[label]
+            window = page.spec.date_ranges[index]
+            for j, name in enumerate(page.metric_names):
+                value = convert_value(page.met_values[r * n_mets + j], page.metric_types[j])
+                out.values.setdefault((group, name), {})[window] = value
+        for name in page.metric_names:
+            out.values.setdefault((group, name), {})
+    return out
+
+
+def _check_time_zone(settings: GA4Settings, values: _Values) -> None:
+    answered = values.time_zones.get(settings.property_id)
+    if settings.timezone and answered and answered != settings.timezone:
+        raise SourceError(
+            SOURCE,
+            f"property {settings.property_id} reports in time zone {answered}, but the GA4 "
+            f"settings say timezone={settings.timezone}; days would be cut at the wrong "
+            f"midnight. Set timezone to {answered} (or leave it empty).",
+        )
+
+
+def _zone(settings: GA4Settings, values: _Values, property_id: str) -> str:
+    zone = values.time_zones.get(property_id)
+    if zone:
+        return zone
+    if property_id == settings.property_id and settings.timezone:
+        return settings.timezone
+    return "UTC"
+
+
+# --- trust flags ----------------------------------------------------------------------------
+
+
+def _page_flags(page: Page) -> list[tuple[str, str]]:
+    flags = []
+    if page.sampling:
+        read = sum(r for r, _ in page.sampling)
+        space = sum(s for _, s in page.sampling)
+        share = f", {100 * read / space:.1f} %" if space else ""
+        flags.append(
+            ("sampled", f"GA4 sampled this report: {read:,} of {space:,} events read{share}")
+        )
+    if page.thresholded:
+        flags.append(
+            (
+                "thresholded",
+                "GA4 applied data thresholds (subjectToThresholding): rows with few users may "
+                "be withheld",
+            )
+        )
+    if page.other_row:
+        flags.append(
+            (
+                "other_row",
+                "GA4 rolled high-cardinality rows into (other) (dataLossFromOtherRow): filtered "
+                "values may be too low",
+            )
+        )
+    if page.empty_reason:
+        flags.append(("empty", f"GA4 answered empty: {page.empty_reason}"))
+    return flags
+
+
+class _Flags:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, date, str], str] = {}
+
+    def add(self, metric_ids: Iterable[str], days: Iterable[date], flag: str, reason: str) -> None:
+        for day in days:
+            for metric_id in metric_ids:
+                self.rows.setdefault((metric_id, day, flag), reason)
+
+    def table(self) -> Any:
+        return flag_table(
+            [
+                {"metric_id": m, "date": d, "flag": f, "reason": r}
+                for (m, d, f), r in sorted(self.rows.items())
+            ]
+        )
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+def fetch_ga4(
+    settings: GA4Settings,
+    metrics: list[MetricRequest],
+    start: date,
+    end: date,
+    *,
+    now: datetime | None = None,
+    partition_date: date | None = None,
+    client: BetaAnalyticsDataClient | None = None,
+) -> FetchResult:
+    """Daily values of GA4 metrics for property days start..end (both included).
+
+    `daily.date` is the property's calendar day (see connectors.ga4.days). Days that have not
+    begun in the property's zone at `now` are left out; the current day is returned and
+    flagged `provisional`. Counts missing from an answer are 0 (GA4 omits all-zero rows);
+    rates on such days have numerator = denominator = 0 and no value. Non-additive metrics get
+    their daily values here too, but a range of days must come from `fetch_ga4_ranges`.
+    """
+    if start > end:
+        raise SourceError(SOURCE, f"start {start} is after end {end}")
+    queries = [(m.metric_id, _as_query(m.metric_id, m.query)) for m in metrics]
+    for metric_id, query in queries:
+        if query.dimensions and not is_additive(query):
+            raise SourceError(
+                SOURCE,
+                f"metric {metric_id!r}: {query.metric} cannot have breakdown dimensions "
+                f"({', '.join(query.dimensions)}): its rows do not add up to the day's value. "
+                "Remove `dimensions` or use a filter.",
+            )
+    if not queries:
+        return FetchResult(raw=raw_table([]))
+
+    api = Ga4Api(settings, client or make_client(settings))
+    specs = plan_daily_reports(queries, settings.property_id, start, end)
+    pages = run_specs(api, specs, settings.page_size, partition_date)
+    values = _read_daily(pages)
+    _check_time_zone(settings, values)
+
+    rows: list[dict[str, Any]] = []
+    flags = _Flags()
+    last_day: dict[str, date] = {}
+    for page in pages:
+        prop = page.spec.property_id
+        if prop not in last_day:
+            today = property_today(_zone(settings, values, prop), now)
+            last_day[prop] = today
+    for metric_id, query in queries:
+        group = daily_group_key(query, settings.property_id)
+        prop = query.property_id or settings.property_id
+        today = last_day[prop]
+        denominator = rate_denominator(query.metric)
+        series = values.values.get((group, query.metric), {})
+        den_series = values.values.get((group, denominator), {}) if denominator else {}
+        for day in _days(start, min(end, today)):
+            if denominator:
+                rate = series.get(day)
+                den = den_series.get(day, 0.0) or 0.0
+                num = (rate or 0.0) * den
+                rows.append(
+                    {
+                        "metric_id": metric_id,
+                        "date": day,
+                        "value": rate if den else None,
+                        "numerator": num,
+                        "denominator": den,
+                    }
+                )
+            else:
+                rows.append({"metric_id": metric_id, "date": day, "value": series.get(day, 0.0)})
+        if end >= today and start <= today:
+            flags.add(
+                [metric_id],
+                [today],
+                "provisional",
+                f"day not over yet in the property's time zone "
+                f"({_zone(settings, values, prop)}) when fetched",
+            )
+        other_days = values.other_row_days.get(group, set())
+        flags.add(
+            [metric_id],
+            sorted(d for d in other_days if start <= d <= today),
+            "other_row",
+            "GA4 answered an (other) row for this day: high-cardinality values were rolled up",
+        )
+
+    served = _Flags()
+    for page in pages:
+        page_flags = _page_flags(page)
+        if not page_flags:
+            continue
+        s, e = page.spec.date_ranges[0]
+        days = _days(s, min(e, last_day[page.spec.property_id]))
+        for flag, reason in page_flags:
+            served.add(page.spec.metric_ids, days, flag, reason)
+    # Only flag metric ids this fetch was asked for (a spec also serves denominators).
+    wanted = {m for m, _ in queries}
+    for (metric_id, day, flag), reason in served.rows.items():
+        if metric_id in wanted:
+            flags.rows.setdefault((metric_id, day, flag), reason)
+
+    return FetchResult(
+        daily=daily_table(rows),
+        flags=flags.table(),
+        raw=raw_table(pages),
+        request_count=api.request_count,
+    )
+
+
+def fetch_ga4_ranges(
+    settings: GA4Settings,
+    requests: list[RangeRequest],
+    *,
+    now: datetime | None = None,
+    partition_date: date | None = None,
+    client: BetaAnalyticsDataClient | None = None,
+) -> FetchResult:
+    """Values of metrics over exact windows, as GA4 computes them (users deduplicated).
+
+    For non-additive metrics (see `is_additive`): the value of a week is not the sum of its
+    days. Windows of the same property and filter share requests (up to 4 date ranges and 10
+    metrics per report, 5 reports per batch). Rates come with numerator and denominator.
+    """
+    items = []
+    for r in requests:
+        if r.start > r.end:
+            raise SourceError(
+                SOURCE, f"metric {r.metric_id!r}: start {r.start} is after end {r.end}"
+            )
+        items.append((r.metric_id, _as_query(r.metric_id, r.query), r.start, r.end))
+    if not items:
+        return FetchResult(raw=raw_table([]))
+
+    api = Ga4Api(settings, client or make_client(settings))
+    specs = plan_range_reports(items, settings.property_id)
+    pages = run_specs(api, specs, settings.page_size, partition_date)
+    values = _read_ranges(pages)
+    _check_time_zone(settings, values)
+
+    rows: list[dict[str, Any]] = []
+    flags = _Flags()
+    for metric_id, query, start, end in items:
+        group = range_group_key(query, settings.property_id)
+        window = (start, end)
+        denominator = rate_denominator(query.metric)
+        value = values.get(group, query.metric, window)
+        if denominator:
+            den = values.get(group, denominator, window) or 0.0
+            rows.append(
+                {
+                    "metric_id": metric_id,
+                    "range_start": start,
+                    "range_end": end,
+                    "value": value if den else None,
+                    "numerator": (value or 0.0) * den,
+                    "denominator": den,
+                }
+            )
+        else:
+            rows.append(
+                {
+                    "metric_id": metric_id,
+                    "range_start": start,
+                    "range_end": end,
+                    "value": value if value is not None else 0.0,
+                }
+            )
+        prop = query.property_id or settings.property_id
+        zone = _zone(settings, values, prop)
+        today = property_today(zone, now)
+        if end >= today:
+            flags.add(
+                [metric_id],
+                [d for d in _days(start, end) if d == today],
+                "provisional",
+                f"range includes a day not over yet in the property's time zone ({zone})",
+            )
+        for page in pages:
+            if page.spec.group_key != group or metric_id not in page.spec.metric_ids:
+                continue
+            if window not in page.spec.date_ranges:
+                continue
+            for flag, reason in _page_flags(page):
+                flags.add([metric_id], _days(start, min(end, today)), flag, reason)
+
+    return FetchResult(
+        ranges=range_table(rows),
+        flags=flags.table(),
+        raw=raw_table(pages),
+        request_count=api.request_count,
+    )

@@ -1,0 +1,269 @@
+"""Read GA4 answers: typed values, `date` days, trust signals, and the raw Arrow table.
+
+Rows are read from the protobuf messages directly (not through proto-plus wrappers) into flat
+lists: for a million-row report the per-row wrapper objects would cost more than the request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+import pyarrow as pa
+from google.analytics.data_v1beta.types import RunReportResponse
+from google.protobuf import json_format
+
+from connectors.base import request_hash
+from connectors.errors import SourceError
+from connectors.ga4.reports import ReportSpec
+from connectors.ga4.settings import SOURCE
+
+# MetricType enum (google.analytics.data.v1beta.MetricType), number → name.
+METRIC_TYPES = {
+    0: "METRIC_TYPE_UNSPECIFIED",
+    1: "TYPE_INTEGER",
+    2: "TYPE_FLOAT",
+    4: "TYPE_SECONDS",
+    5: "TYPE_MILLISECONDS",
+    6: "TYPE_MINUTES",
+    7: "TYPE_HOURS",
+    8: "TYPE_STANDARD",
+    9: "TYPE_CURRENCY",
+    10: "TYPE_FEET",
+    11: "TYPE_MILES",
+    12: "TYPE_METERS",
+    13: "TYPE_KILOMETERS",
+}
+# Durations are normalised to seconds, so a KR on "load time" reads the same whatever unit a
+# custom metric was registered with.
+_TO_SECONDS = {"TYPE_MILLISECONDS": 0.001, "TYPE_MINUTES": 60.0, "TYPE_HOURS": 3600.0}
+
+
+def convert_value(text: str, metric_type: str) -> float | None:
+    """A GA4 metric value (always a string on the wire) as a float in the metric's unit.
+
+    TYPE_INTEGER may arrive as "12.0"; durations become seconds; CURRENCY stays in the
+    property's currency (ResponseMetaData.currencyCode); "" (no value) becomes None.
+    """
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise SourceError(SOURCE, f"metric value {text!r} ({metric_type}) is not a number") from exc
+    if metric_type == "TYPE_INTEGER":
+        return float(round(value))
+    factor = _TO_SECONDS.get(metric_type)
+    return value * factor if factor is not None else value
+
+
+@lru_cache(maxsize=8192)
+def parse_ga4_date(text: str) -> date:
+    """GA4's `date` dimension value, YYYYMMDD, as a date."""
+    if len(text) != 8 or not text.isdigit():
+        raise SourceError(SOURCE, f"`date` value {text!r} is not YYYYMMDD")
+    return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+
+
+@dataclass
+class Page:
+    """One answer (one page of one report), flattened for fast reading."""
+
+    spec: ReportSpec
+    body: dict[str, Any]
+    offset: int
+    fetched_at: datetime
+    dimension_names: list[str]
+    metric_names: list[str]
+    metric_types: list[str]
+    dim_values: list[str]  # row-major, len = rows × dimensions
+    met_values: list[str]  # row-major, len = rows × metrics
+    n_rows: int
+    row_count: int
+    time_zone: str
+    currency_code: str
+    sampling: list[tuple[int, int]] = field(default_factory=list)  # (read, space) per range
+    thresholded: bool = False
+    other_row: bool = False
+    empty_reason: str = ""
+    quota: dict[str, Any] = field(default_factory=dict)
+    partition_date: date | None = None
+
+    @property
+    def request_hash(self) -> str:
+        return request_hash(self.body)
+
+
+def read_page(
+    response: RunReportResponse, spec: ReportSpec, body: dict[str, Any], offset: int
+) -> Page:
+    pb = RunReportResponse.pb(response)
+    dims: list[str] = []
+    mets: list[str] = []
+    for row in pb.rows:
+        dims.extend(v.value for v in row.dimension_values)
+        mets.extend(v.value for v in row.metric_values)
+    meta = pb.metadata
+    quota = json_format.MessageToDict(pb.property_quota) if pb.HasField("property_quota") else {}
+    return Page(
+        spec=spec,
+        body=body,
+        offset=offset,
+        fetched_at=datetime.now(UTC),
+        dimension_names=[h.name for h in pb.dimension_headers],
+        metric_names=[h.name for h in pb.metric_headers],
+        metric_types=[METRIC_TYPES.get(h.type, str(h.type)) for h in pb.metric_headers],
+        dim_values=dims,
+        met_values=mets,
+        n_rows=len(pb.rows),
+        row_count=pb.row_count,
+        time_zone=meta.time_zone,
+        currency_code=meta.currency_code,
+        sampling=[(s.samples_read_count, s.sampling_space_size) for s in meta.sampling_metadatas],
+        thresholded=meta.subject_to_thresholding,
+        other_row=meta.data_loss_from_other_row,
+        empty_reason=meta.empty_reason,
+        quota=quota,
+    )
+
+
+# --- raw table ------------------------------------------------------------------------------
+
+_ROW = pa.struct(
+    [
+        pa.field("dimension_values", pa.list_(pa.string())),
+        pa.field("metric_values", pa.list_(pa.string())),
+    ]
+)
+_DATE_RANGE = pa.struct(
+    [
+        pa.field("name", pa.string()),
+        pa.field("start_date", pa.date32()),
+        pa.field("end_date", pa.date32()),
+    ]
+)
+_SAMPLING = pa.struct(
+    [
+        pa.field("samples_read_count", pa.int64()),
+        pa.field("sampling_space_size", pa.int64()),
+    ]
+)
+
+# raw.ga4_responses: one row per GA4 answer (one page of one report), with the request that
+# produced it and the answer's rows exactly as sent (strings). Mirrors
+# warehouse/migrations/0003_ga4_raw.sql.
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("property_id", pa.string(), nullable=False),
+        pa.field("report_hash", pa.string(), nullable=False),
+        pa.field("request_hash", pa.string(), nullable=False),
+        pa.field("request_kind", pa.string(), nullable=False),
+        pa.field("request_json", pa.string(), nullable=False),
+        pa.field("metric_ids", pa.list_(pa.string())),
+        pa.field("date_ranges", pa.list_(_DATE_RANGE)),
+        pa.field("page_offset", pa.int64(), nullable=False),
+        pa.field("page_limit", pa.int64(), nullable=False),
+        pa.field("row_count", pa.int64(), nullable=False),
+        pa.field("rows_returned", pa.int64(), nullable=False),
+        pa.field("dimension_names", pa.list_(pa.string())),
+        pa.field("metric_names", pa.list_(pa.string())),
+        pa.field("metric_types", pa.list_(pa.string())),
+        pa.field("rows", pa.list_(_ROW)),
+        pa.field("time_zone", pa.string()),
+        pa.field("currency_code", pa.string()),
+        pa.field("sampled", pa.bool_(), nullable=False),
+        pa.field("sampling_metadatas", pa.list_(_SAMPLING)),
+        pa.field("subject_to_thresholding", pa.bool_(), nullable=False),
+        pa.field("data_loss_from_other_row", pa.bool_(), nullable=False),
+        pa.field("empty_reason", pa.string()),
+        pa.field("property_quota_json", pa.string()),
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("partition_date", pa.date32()),
+    ]
+)
+
+
+def _nested_rows(pages: list[Page]) -> pa.Array:
+    """The `rows` column, built from flat value lists and offsets (no per-row objects)."""
+    dim_offsets = [0]
+    met_offsets = [0]
+    page_offsets = [0]
+    all_dims: list[str] = []
+    all_mets: list[str] = []
+    for page in pages:
+        n = page.n_rows
+        for offsets, width in (
+            (dim_offsets, len(page.dimension_names)),
+            (met_offsets, len(page.metric_names)),
+        ):
+            base = offsets[-1]
+            if width:
+                offsets.extend(range(base + width, base + width * n + 1, width))
+            else:
+                offsets.extend([base] * n)
+        all_dims.extend(page.dim_values)
+        all_mets.extend(page.met_values)
+        page_offsets.append(page_offsets[-1] + n)
+    dims = pa.ListArray.from_arrays(
+        pa.array(dim_offsets, pa.int32()), pa.array(all_dims, pa.string())
+    )
+    mets = pa.ListArray.from_arrays(
+        pa.array(met_offsets, pa.int32()), pa.array(all_mets, pa.string())
+    )
+    rows = pa.StructArray.from_arrays([dims, mets], fields=list(_ROW))
+    return pa.ListArray.from_arrays(pa.array(page_offsets, pa.int32()), rows)
+
+
+def raw_table(pages: list[Page]) -> pa.Table:
+    columns: dict[str, Any] = {
+        "property_id": [p.spec.property_id for p in pages],
+        "report_hash": [p.spec.report_hash for p in pages],
+        "request_hash": [p.request_hash for p in pages],
+        "request_kind": [p.spec.kind for p in pages],
+        "request_json": [json.dumps(p.body, sort_keys=True) for p in pages],
+        "metric_ids": [list(p.spec.metric_ids) for p in pages],
+        "date_ranges": [
+            [
+                {"name": range_name(p.spec, i), "start_date": s, "end_date": e}
+                for i, (s, e) in enumerate(p.spec.date_ranges)
+            ]
+            for p in pages
+        ],
+        "page_offset": [p.offset for p in pages],
+        "page_limit": [int(p.body["limit"]) for p in pages],
+        "row_count": [p.row_count for p in pages],
+        "rows_returned": [p.n_rows for p in pages],
+        "dimension_names": [p.dimension_names for p in pages],
+        "metric_names": [p.metric_names for p in pages],
+        "metric_types": [p.metric_types for p in pages],
+        "time_zone": [p.time_zone or None for p in pages],
+        "currency_code": [p.currency_code or None for p in pages],
+        "sampled": [bool(p.sampling) for p in pages],
+        "sampling_metadatas": [
+            [{"samples_read_count": r, "sampling_space_size": s} for r, s in p.sampling]
+            for p in pages
+        ],
+        "subject_to_thresholding": [p.thresholded for p in pages],
+        "data_loss_from_other_row": [p.other_row for p in pages],
+        "empty_reason": [p.empty_reason or None for p in pages],
+        "property_quota_json": [
+            json.dumps(p.quota, sort_keys=True) if p.quota else None for p in pages
+        ],
+        "fetched_at": [p.fetched_at for p in pages],
+        "partition_date": [p.partition_date for p in pages],
+    }
+    arrays = []
+    for f in RAW_SCHEMA:
+        if f.name == "rows":
+            arrays.append(_nested_rows(pages))
+        else:
+            arrays.append(pa.array(columns[f.name], type=f.type))
+    return pa.Table.from_arrays(arrays, schema=RAW_SCHEMA)
+
+
+def range_name(spec: ReportSpec, index: int) -> str:
+    """GA4's name for an unnamed date range in a multi-range answer (`dateRange` dimension)."""
+    return f"date_range_{index}"

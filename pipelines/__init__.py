@@ -1,0 +1,5 @@
+"""Dagster glue only: Definitions, assets, resources, partitions, schedules and checks.
+
+The work itself lives in `okr_definitions/`, `connectors/` and `warehouse/`; assets here call
+those and describe the result (metadata) for the Dagster UI.
+"""

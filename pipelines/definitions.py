@@ -1,0 +1,75 @@
+"""The Dagster code location: `dagster dev` in the repository root loads `defs` from here.
+
+The asset graph follows the data flow of the design:
+
+    raw/<source> ─► staging/metric_daily ─► okr/kr_progress_daily ─► okr/objective_progress_daily
+                    okr/{teams,objectives,metrics,key_results} ─┘
+
+Partitions and owners come from the OKR definitions, so they are loaded (and validated) here;
+invalid definitions stop the code location with the same located errors as `okr validate`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from okr_definitions.resolve import Definitions
+from pipelines.okr.assets import build_okr_assets
+from pipelines.partitions import daily_partitions
+from pipelines.resources import OkrDefinitionsResource, WarehouseResource, load_valid_definitions
+from pipelines.schedules import MODELS_JOB, SOURCES_JOB, build_schedules_and_sensors
+from pipelines.sources.file.assets import build_file_assets
+
+# Single-run backfills (one fetch for a whole range of days) are what keeps API calls low;
+# Dagster marks the parameter beta, which is not news to act on at every start.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+# Each source contributes assets (and resources) only when some metric uses it.
+SOURCE_BUILDERS = {
+    "file": build_file_assets,
+}
+
+
+def source_resources(used: set[str]) -> dict[str, dg.ConfigurableResource]:
+    return {}
+
+
+def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
+    definitions = definitions or load_valid_definitions()
+    partitions = daily_partitions(definitions)
+    used = definitions.used_sources()
+    source_assets = [
+        asset
+        for source, builder in SOURCE_BUILDERS.items()
+        if source in used
+        for asset in builder(definitions, partitions)
+    ]
+    source_keys = [key for asset in source_assets for key in asset.keys]
+    okr_assets = build_okr_assets(definitions, partitions, source_keys)
+
+    sources_job = dg.define_asset_job(
+        SOURCES_JOB, selection=dg.AssetSelection.groups("sources"), partitions_def=partitions,
+        description="Fetch every source for a range of days into raw.*",
+    )
+    models_job = dg.define_asset_job(
+        MODELS_JOB, selection=dg.AssetSelection.groups("staging", "okr"),
+        partitions_def=partitions,
+        description="Rebuild staging and the progress tables from what the sources delivered.",
+    )
+    schedules, sensors = build_schedules_and_sensors(definitions, sources_job, models_job)
+    return dg.Definitions(
+        assets=[*source_assets, *okr_assets],
+        jobs=[sources_job, models_job],
+        schedules=schedules,
+        sensors=sensors,
+        resources={
+            "okr_definitions": OkrDefinitionsResource(),
+            "warehouse": WarehouseResource(),
+            **source_resources(used),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,243 @@
+"""The warehouse models: definition tables, staging.metric_daily and the progress tables."""
+
+
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+import duckdb
+
+from okr_definitions.resolve import Definitions
+from pipelines.metadata import table_metadata
+from pipelines.partitions import window_dates
+from pipelines.resources import OkrDefinitionsResource, WarehouseResource
+from warehouse.definitions import write_definitions
+from warehouse.progress import (
+    ProgressSettings,
+    build_staging,
+    compute_objective_progress,
+    compute_progress,
+)
+
+DEFINITION_TABLES = {
+    "teams": "One row per team declared in the OKR YAML.",
+    "objectives": "One row per objective: team, title and period.",
+    "metrics": "One row per metric: its source and exact source query, or its ratio parts.",
+    "key_results": "One row per key result: metric, measure, baseline, target, direction.",
+}
+KR_PROGRESS = dg.AssetKey(["okr", "kr_progress_daily"])
+OBJECTIVE_PROGRESS = dg.AssetKey(["okr", "objective_progress_daily"])
+STAGING = dg.AssetKey(["staging", "metric_daily"])
+
+CHECK_ROWS = "every_key_result_has_a_row"
+CHECK_FINITE = "values_and_progress_are_finite"
+CHECK_TRUST = "no_key_result_built_on_flagged_data"
+
+
+def _all_owners(definitions: Definitions) -> list[str]:
+    return sorted(f"team:{team}" for team in definitions.teams)
+
+
+def _definitions_version(definitions: Definitions) -> str:
+    hashes = sorted(kr.definition_hash for kr in definitions.resolved_key_results())
+    return str(abs(hash(tuple(hashes))))[:12] if hashes else "empty"
+
+
+def build_okr_assets(
+    definitions: Definitions,
+    partitions: dg.PartitionsDefinition,
+    source_keys: Sequence[dg.AssetKey],
+) -> list:
+    owners = _all_owners(definitions)
+
+    @dg.multi_asset(
+        name="okr_definition_tables",
+        specs=[
+            dg.AssetSpec(
+                ["okr", table], group_name="okr", kinds={"yaml", "duckdb"}, owners=owners,
+                description=f"{text} Replaced whole from okr_definitions/*.yaml.",
+            )
+            for table, text in DEFINITION_TABLES.items()
+        ],
+    )
+    def okr_definition_tables(
+        okr_definitions: OkrDefinitionsResource, warehouse: WarehouseResource
+    ) -> Iterator[dg.MaterializeResult]:
+        defs = okr_definitions.load()
+        with warehouse.connection() as con:
+            write_definitions(con, defs)
+            for table in DEFINITION_TABLES:
+                yield dg.MaterializeResult(
+                    asset_key=dg.AssetKey(["okr", table]),
+                    metadata=table_metadata(con, f"okr.{table}"),
+                )
+
+    @dg.asset(
+        key=STAGING,
+        deps=list(source_keys),
+        group_name="staging",
+        kinds={"duckdb"},
+        owners=owners,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            "One row per (metric_id, date): the cleaned daily values of every source "
+            "(newest fetch wins; NaN and negative values are not counted as measured)."
+        ),
+    )
+    def metric_daily(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        start, end = window_dates(context)
+        with warehouse.connection() as con:
+            rows = build_staging(con, start, end)
+            metadata = table_metadata(con, "staging.metric_daily", date_column="date")
+        metadata["rows_in_window"] = dg.MetadataValue.int(rows)
+        return dg.MaterializeResult(metadata=metadata)
+
+    @dg.asset(
+        key=KR_PROGRESS,
+        deps=[STAGING, dg.AssetKey(["okr", "key_results"]), dg.AssetKey(["okr", "metrics"])],
+        group_name="okr",
+        kinds={"duckdb"},
+        owners=owners,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        code_version=_definitions_version(definitions),
+        description=(
+            "One row per (as_of_date, kr_id): the key result's value, baseline, target, "
+            "progress, score, expected pace and status on that day, with data_through and "
+            "the sources' trust flags."
+        ),
+        check_specs=[
+            dg.AssetCheckSpec(CHECK_ROWS, asset=KR_PROGRESS,
+                              description="Every declared key result has a row for each day."),
+            dg.AssetCheckSpec(CHECK_FINITE, asset=KR_PROGRESS,
+                              description="No NaN or infinite value, progress or score."),
+            dg.AssetCheckSpec(CHECK_TRUST, asset=KR_PROGRESS,
+                              description="Warns when a key result reads sampled, thresholded "
+                              "or otherwise flagged source data."),
+        ],
+    )
+    def kr_progress_daily(
+        context: dg.AssetExecutionContext,
+        okr_definitions: OkrDefinitionsResource,
+        warehouse: WarehouseResource,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        defs = okr_definitions.load()
+        org = defs.organisation
+        settings = ProgressSettings(
+            on_track_margin=org.thresholds.on_track,
+            at_risk_margin=org.thresholds.at_risk,
+            aspirational_pace=org.aspirational_pace,
+        )
+        start, end = window_dates(context)
+        with warehouse.connection() as con:
+            rows = compute_progress(con, start, end, settings)
+            metadata = table_metadata(con, "okr.kr_progress_daily", date_column="as_of_date")
+            metadata.update(_status_metadata(con, end))
+            metadata["rows_in_window"] = dg.MetadataValue.int(rows)
+            checks = list(_progress_checks(con, start, end))
+        yield dg.MaterializeResult(metadata=metadata)
+        yield from checks
+
+    @dg.asset(
+        key=OBJECTIVE_PROGRESS,
+        deps=[KR_PROGRESS, dg.AssetKey(["okr", "objectives"])],
+        group_name="okr",
+        kinds={"duckdb"},
+        owners=owners,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=(
+            "One row per (as_of_date, objective_id): the weighted mean score of its key "
+            "results and the worst of their statuses."
+        ),
+    )
+    def objective_progress_daily(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        start, end = window_dates(context)
+        with warehouse.connection() as con:
+            rows = compute_objective_progress(con, start, end)
+            metadata = table_metadata(con, "okr.objective_progress_daily", "as_of_date")
+        metadata["rows_in_window"] = dg.MetadataValue.int(rows)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return [okr_definition_tables, metric_daily, kr_progress_daily, objective_progress_daily]
+
+
+def _status_metadata(con: duckdb.DuckDBPyConnection, day: object) -> dict:
+    rows = con.execute(
+        """
+        SELECT kr_id, team, status, round(progress, 3), round(expected_progress, 3), data_through
+        FROM okr.kr_progress_daily WHERE as_of_date = ?
+        ORDER BY CASE status WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
+                 WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END, kr_id
+        """,
+        [day],
+    ).fetchall()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[2]] = counts.get(row[2], 0) + 1
+    table = "| key result | team | status | progress | expected | data through |\n|---|---|---|---|---|---|\n"
+    table += "\n".join(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |" for r in rows)
+    metadata: dict = {f"status/{k}": dg.MetadataValue.int(v) for k, v in sorted(counts.items())}
+    metadata["status_preview"] = dg.MetadataValue.md(f"Statuses on {day}\n\n{table}")
+    return metadata
+
+
+def _progress_checks(
+    con: duckdb.DuckDBPyConnection, start: object, end: object
+) -> Iterator[dg.AssetCheckResult]:
+    expected, actual, missing = con.execute(
+        """
+        WITH expected AS (
+            SELECT k.kr_id, CAST(g.d AS DATE) AS as_of_date
+            FROM okr.key_results AS k,
+                 generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY) AS g(d)
+            WHERE CAST(g.d AS DATE) BETWEEN k.period_start AND k.period_end
+        )
+        SELECT
+            (SELECT count(*) FROM expected),
+            (SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?),
+            (SELECT count(*) FROM expected AS e ANTI JOIN okr.kr_progress_daily AS p
+                 USING (kr_id, as_of_date))
+        """,
+        [start, end, start, end],
+    ).fetchone()
+    yield dg.AssetCheckResult(
+        check_name=CHECK_ROWS, asset_key=KR_PROGRESS, passed=missing == 0 and expected == actual,
+        metadata={"expected_rows": expected, "rows": actual, "missing_rows": missing},
+    )
+    (bad,) = con.execute(
+        """
+        SELECT count(*) FROM okr.kr_progress_daily
+        WHERE as_of_date BETWEEN ? AND ?
+          AND (isnan(value) OR isinf(value) OR isnan(progress) OR isinf(progress)
+               OR isnan(score) OR isinf(score))
+        """,
+        [start, end],
+    ).fetchone()
+    yield dg.AssetCheckResult(
+        check_name=CHECK_FINITE, asset_key=KR_PROGRESS, passed=bad == 0,
+        metadata={"rows_not_finite": bad},
+    )
+    flagged = con.execute(
+        """
+        SELECT kr_id, string_agg(DISTINCT f, ', ') FROM (
+            SELECT kr_id, unnest(flags) AS f FROM okr.kr_progress_daily
+            WHERE as_of_date BETWEEN ? AND ?
+        ) GROUP BY kr_id ORDER BY kr_id
+        """,
+        [start, end],
+    ).fetchall()
+    yield dg.AssetCheckResult(
+        check_name=CHECK_TRUST, asset_key=KR_PROGRESS, passed=not flagged,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "flagged_key_results": len(flagged),
+            "flags": dg.MetadataValue.md(
+                "\n".join(f"- {kr}: {flags}" for kr, flags in flagged) or "none"
+            ),
+        },
+    )

@@ -1,0 +1,77 @@
+"""The daily schedule, and the hand-over from source runs to model runs.
+
+Sources run first, in one run over yesterday plus `lookback_days` (GA4 and Matomo restate
+recent days). When that run ends — succeeded *or failed* — a sensor starts the model run for
+the same days, so one failing source never blocks the others: its key results turn `stale`
+while the rest are fresh.
+"""
+
+
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from okr_definitions.resolve import Definitions
+from pipelines.partitions import partition_range_tags
+
+SOURCES_JOB = "okr_sources"
+MODELS_JOB = "okr_models"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def daily_window(today: date, lookback_days: int, first_partition: date) -> tuple[date, date]:
+    """Yesterday and the `lookback_days` before it, never before the first partition."""
+    last = today - timedelta(days=1)
+    first = max(last - timedelta(days=lookback_days), first_partition)
+    return first, last
+
+
+def build_schedules_and_sensors(
+    definitions: Definitions, sources_job: Any,
+    models_job: Any,
+) -> tuple[list, list]:
+    org = definitions.organisation
+    first_partition = definitions.earliest_date_needed()
+
+    @dg.schedule(
+        name="daily_okr_sync",
+        job=sources_job,
+        cron_schedule="0 6 * * *",
+        execution_timezone=org.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Every morning: fetch yesterday and the {org.lookback_days} days before it.",
+    )
+    def daily_okr_sync(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        today = context.scheduled_execution_time.astimezone(ZoneInfo(org.timezone)).date()
+        first, last = daily_window(today, org.lookback_days, first_partition)
+        return dg.RunRequest(run_key=f"daily-{last}", tags=partition_range_tags(first, last))
+
+    def _models_after(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
+        @dg.run_status_sensor(
+            name=name,
+            run_status=status,
+            monitored_jobs=[sources_job],
+            request_job=models_job,
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            description="Computes the progress tables after the source run ends, whatever "
+            "its outcome, so a failed source makes its key results stale, not missing.",
+        )
+        def sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | None:
+            tags = context.dagster_run.tags
+            if RANGE_START not in tags:
+                return None
+            return dg.RunRequest(
+                run_key=f"models-after-{context.dagster_run.run_id}",
+                tags={RANGE_START: tags[RANGE_START], RANGE_END: tags[RANGE_END]},
+            )
+
+        return sensor
+
+    sensors = [
+        _models_after(dg.DagsterRunStatus.SUCCESS, "models_after_sources_succeeded"),
+        _models_after(dg.DagsterRunStatus.FAILURE, "models_after_sources_failed"),
+    ]
+    return [daily_okr_sync], sensors

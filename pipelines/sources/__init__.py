@@ -1,0 +1,1 @@
+"""One folder per source, each with the same small files (assets, resources)."""
