@@ -19,7 +19,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MODELS_DIR = Path(__file__).parent / "models"
-DEFAULT_PATH = Path(__file__).parent / "okr.duckdb"
+# Not `okr.duckdb`: DuckDB names the catalog after the file, and a catalog `okr` next to the
+# schema `okr` makes every `okr.<table>` reference ambiguous (in BI tools too).
+DEFAULT_PATH = Path(__file__).parent / "okr_sync.duckdb"
+RESERVED_STEMS = {"okr", "raw", "staging", "meta", "main"}
 ENV_VAR = "OKR_WAREHOUSE"
 # How long to wait for another process's write to finish before saying the file is busy.
 BUSY_WAIT_SECONDS = float(os.environ.get("OKR_WAREHOUSE_BUSY_WAIT", "30"))
@@ -51,6 +54,12 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting up to `wait_seconds` for another writer to finish."""
     target = warehouse_path(path)
+    if target.stem.lower() in RESERVED_STEMS:
+        raise ValueError(
+            f"the warehouse file may not be called {target.name}: DuckDB would name its catalog "
+            f"`{target.stem}` like a schema, and `{target.stem}.<table>` would be ambiguous. "
+            "Choose another name, e.g. okr_sync.duckdb"
+        )
     if read_only and not target.exists():
         raise FileNotFoundError(
             f"no warehouse at {target}; run `okr demo` or `okr run` first (or set {ENV_VAR})"

@@ -28,8 +28,10 @@ the quarter, and 40-60 contacts a week become marketing qualified leads.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import math
+import struct
 import threading
 import time
 import uuid
@@ -46,7 +48,7 @@ HISTORY_START = date(2025, 1, 1)
 # `deals=`/`contacts=` count the objects created from HISTORY_START through this day (the
 # project's reference "today"); the daily rate follows from it and continues after.
 REFERENCE_DAY = date(2026, 11, 26)
-DEFAULT_DEALS = 2_000
+DEFAULT_DEALS = 3_600
 DEFAULT_CONTACTS = 10_000
 DEFAULT_TOKEN = "pat-sandbox-okr-sync"
 PORTAL_ID = 24_681_357
@@ -248,14 +250,15 @@ def _unit(key: int, salt: int) -> float:
     return _mix(key * 1_000_003 + salt * 7_919) / 18446744073709551616.0
 
 
-def _uniforms(key: int, salt: int, n: int = 20) -> list[float]:
-    """`n` uniforms in [0, 1) fixed by (key, salt): four 16-bit draws per hash, because hashing
-    dominates the cost of building 200k objects."""
-    out: list[float] = []
-    for j in range((n + 3) // 4):
-        h = _mix(key * 1_000_003 + salt * 7_919 + j)
-        out += [(h >> s & 0xFFFF) / 65536.0 for s in (0, 16, 32, 48)]
-    return out
+_U16 = struct.Struct("<20H").unpack
+
+
+def _uniforms(key: int, salt: int) -> list[float]:
+    """20 uniforms in [0, 1) fixed by (key, salt), from one blake2b digest (16 bits each): one
+    C call instead of twenty hashes, because hashing dominates building 200k objects."""
+    digest = hashlib.blake2b(key.to_bytes(8, "little"), digest_size=40,
+                             salt=salt.to_bytes(4, "little")).digest()
+    return [v / 65536.0 for v in _U16(digest)]
 
 
 def _ms(value: datetime) -> int:
@@ -390,11 +393,11 @@ def _deal_life(k: int, t0: int, now: int) -> _Life:
     if enterprise:
         pipeline, open_stages = ENTERPRISE_PIPELINE_ID, [s[0] for s in ENTERPRISE_OPEN_STAGES]
         won, lost = ENTERPRISE_WON_STAGE_ID, ENTERPRISE_LOST_STAGE_ID
-        amount: float | None = float(round(6000 + 30000 * u(2) ** 2, -2))
+        amount: float | None = float(round(4000 + 8000 * u(2) ** 2, -2))
     else:
         pipeline, open_stages = "default", [s[0] for s in DEFAULT_OPEN_STAGES]
         won, lost = "closedwon", "closedlost"
-        amount = float(round(1000 + 8000 * u(2) ** 1.6, -1))
+        amount = float(round(800 + 4000 * u(2) ** 1.5, -1))
     if u(5) < P_NO_AMOUNT:
         amount = None
     usd = u(3) < P_USD
@@ -466,7 +469,7 @@ def _deal_life(k: int, t0: int, now: int) -> _Life:
 
 
 def _contact_life(k: int, t0: int, now: int) -> _Life:
-    u = _uniforms(k, 300, 12).__getitem__
+    u = _uniforms(k, 300).__getitem__
 
     object_id = CONTACT_ID_BASE + k * 11 + _mix(k + 5) % 5
     archive_at = t0 + int(DAY_MS * (1 + 60 * u(10))) if u(11) < P_CONTACT_ARCHIVED else None

@@ -1,0 +1,1111 @@
+"""A Matomo Reporting API on 127.0.0.1 with deterministic data, for the demo, tests, benchmarks.
+
+It speaks the wire format of Matomo 5 (`index.php?module=API`, `format=JSON`): day-range
+answers keyed by date, `[]` for empty days, percentages as strings ("2.13%"), application
+errors as HTTP 200 `{"result":"error","message":...}` (at the top level and inside bulk
+lists), 401 for refused tokens, 400 above the bulk limit, and Matomo 5's secure-only tokens
+(a `token_auth` in the URL is refused). Messages are Matomo's own where known.
+
+Data is a pure function of (site, day): weekly seasonality, a trend, and small noise from a
+hash (no global random state), so every run on any day sees the same numbers. The demo story
+for 2026-Q4: the homepage loads in ~1.9 s on 1 Oct and ~1.5 s by late November; the
+newsletter signup goal (idGoal 1) converts ~2 % of visits, rising a little.
+
+Only `day` and `range` periods and the segments `pageUrl`, `visitorType` and `referrerType`
+are simulated; anything else Matomo knows is refused with a message saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from connectors.sandbox.server import Request, Response, SandboxServer
+
+DEFAULT_TOKEN = "sandbox-token"
+MATOMO_VERSION = "5.2.0"
+# Matomo's default `filter_limit` for row reports: silently keeps the first 100 rows.
+DEFAULT_FILTER_LIMIT = 100
+
+VISITOR_TYPES = ("new", "returning")
+REFERRER_TYPES = {
+    "direct": "Direct Entry",
+    "search": "Search Engines",
+    "website": "Websites",
+    "campaign": "Campaigns",
+    "social": "Social Networks",
+}
+PERF_COMPONENTS = ("network", "server", "transfer", "dom_processing", "dom_completion", "on_load")
+# Share of a page load spent in each component (sums to 1).
+PERF_SHARES = (0.04, 0.16, 0.10, 0.44, 0.19, 0.07)
+
+# --- the demo story -----------------------------------------------------------------------------
+
+Q3_START = date(2026, 7, 1)
+Q4_START = date(2026, 10, 1)
+HOMEPAGE_IMPROVED_BY = date(2026, 11, 25)
+HOMEPAGE_LOAD_BEFORE = 1.93  # seconds, all of Q3 and 1 Oct
+HOMEPAGE_LOAD_AFTER = 1.50  # seconds, reached by HOMEPAGE_IMPROVED_BY
+NEW_SHARE = 0.62
+REFERRER_SHARES = {"direct": 0.28, "search": 0.41, "website": 0.12, "campaign": 0.11,
+                   "social": 0.08}
+ACTIONS_PER_VISIT = {"direct": 3.1, "search": 3.6, "website": 2.9, "campaign": 2.4, "social": 1.9}
+BOUNCE_RATE = {"direct": 0.42, "search": 0.38, "website": 0.45, "campaign": 0.52, "social": 0.61}
+CONVERSION_FACTOR = {"new": 0.85, "returning": 1.25, "direct": 1.1, "search": 1.0,
+                     "website": 0.9, "campaign": 1.3, "social": 0.6}
+WEEKDAY_FACTOR = (1.05, 1.08, 1.06, 1.02, 0.95, 0.68, 0.62)  # Monday first
+# New visitors load pages with a cold cache: their loads are slower than returning ones'.
+LOAD_TIME_NEW_VISITOR_EFFECT = 0.25
+
+
+def _unit(*parts: object) -> float:
+    """Deterministic noise in [0, 1) for any key (stable across processes, unlike hash())."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+# --- sites --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    revenue: float = 0.0
+    base_rate: float = 0.006
+
+
+@dataclass(frozen=True)
+class SandboxSite:
+    id: int
+    name: str
+    main_url: str
+    timezone: str = "UTC"
+    created: str = "2024-01-15 09:30:00"  # ts_created, UTC as Matomo stores it
+    scale: float = 1.0  # traffic relative to the reference site
+    currency: str = "EUR"
+    # (idGoal, goal) pairs: a tuple keeps the site hashable for the day cache.
+    goals: tuple[tuple[int, Goal], ...] = (
+        (1, Goal("Newsletter signup")),
+        (2, Goal("Trial started", revenue=25.0, base_rate=0.006)),
+    )
+    blog_posts: int = 150  # > 100 so that Matomo's default filter_limit truncates
+
+    @property
+    def goal_map(self) -> dict[int, Goal]:
+        return dict(self.goals)
+
+
+DEFAULT_SITES = (
+    SandboxSite(1, "Shop", "https://shop.example", "Europe/Berlin"),
+    SandboxSite(2, "Shop NZ", "https://shop.example.nz", "Pacific/Auckland", scale=0.35),
+    SandboxSite(3, "Shop IN", "https://shop.example.in", "UTC+5.5", scale=0.2),
+)
+
+
+def site_tz(name: str) -> tzinfo:
+    manual = re.fullmatch(r"UTC(?:([+-]\d{1,2}(?:\.\d+)?))?", name)
+    if manual:
+        return timezone(timedelta(hours=float(manual.group(1) or 0)))
+    return ZoneInfo(name)
+
+
+# --- one day of data ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Cell:
+    """Visits of one (visitor type, referrer type) on one day, with what they did."""
+
+    visitor_type: str
+    referrer_type: str
+    visits: int
+    actions: int = 0
+    bounces: int = 0
+    visit_length: int = 0
+    uniq_visitors: int = 0
+    users: int = 0
+    max_actions: int = 0
+    conversions: dict[int, int] = field(default_factory=dict)
+    revenue: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Page:
+    """One page on one day: its visits, pageviews and average load time (seconds)."""
+
+    url: str
+    label: str
+    visits: int
+    hits: int
+    load_time: float
+    entries: int = 0
+    entry_bounces: int = 0
+    exits: int = 0
+    time_spent: int = 0
+
+
+@dataclass(slots=True)
+class Day:
+    cells: list[Cell]
+    pages: list[Page]
+
+    @classmethod
+    def simple(
+        cls,
+        visits: int,
+        *,
+        conversions: dict[int, int] | None = None,
+        revenue: dict[int, float] | None = None,
+        bounces: int = 0,
+        actions: int | None = None,
+        visit_length: int = 0,
+        pages: Iterable[Page] = (),
+    ) -> Day:
+        """A hand-made day: all visits new and direct, for tests with hand-computed numbers."""
+        cell = Cell("new", "direct", visits, actions if actions is not None else visits, bounces,
+                    visit_length, visits, 0, 1 if visits else 0, dict(conversions or {}),
+                    dict(revenue or {}))
+        return cls([cell], list(pages))
+
+
+def page(url: str, visits: int, hits: int | None = None, load_time: float = 2.0) -> Page:
+    """A hand-made page row (label as Matomo's flattened Page URLs report shows it)."""
+    return Page(url, _label(url), visits, hits if hits is not None else visits, load_time,
+                entries=visits // 2, exits=visits // 3, time_spent=30 * (hits or visits))
+
+
+def _label(url: str) -> str:
+    path = urlsplit(url).path.strip("/")
+    if not path:
+        return "/index"
+    return path if "/" in path else f"/{path}"
+
+
+@dataclass(frozen=True)
+class _PageDef:
+    url: str
+    label: str
+    share: float  # of the day's visits that view it
+    hits_per_visit: float
+    entry_share: float
+    exit_share: float
+    kind: str  # home | static | blog
+
+
+@lru_cache(maxsize=64)
+def _site_pages(site: SandboxSite) -> tuple[_PageDef, ...]:
+    base = site.main_url.rstrip("/")
+    pages = [
+        _PageDef(f"{base}/", "/index", 0.55, 1.15, 0.58, 0.30, "home"),
+        _PageDef(f"{base}/pricing", "/pricing", 0.20, 1.10, 0.10, 0.35, "static"),
+        _PageDef(f"{base}/signup", "/signup", 0.09, 1.30, 0.03, 0.25, "static"),
+        _PageDef(f"{base}/about", "/about", 0.05, 1.02, 0.04, 0.40, "static"),
+        _PageDef(f"{base}/contact", "/contact", 0.03, 1.05, 0.01, 0.45, "static"),
+    ]
+    weights = [1 / (r ** 1.05) for r in range(1, site.blog_posts + 1)]
+    total = sum(weights)
+    for rank, weight in enumerate(weights, start=1):
+        pages.append(_PageDef(f"{base}/blog/post-{rank:03d}", f"blog/post-{rank:03d}",
+                              0.30 * weight / total, 1.08, 0.70, 0.75, "blog"))
+    return tuple(pages)
+
+
+def homepage_load_time(day: date) -> float:
+    """The demo's blended homepage load time before noise: flat in Q3, improving in Q4."""
+    if day <= Q4_START:
+        return HOMEPAGE_LOAD_BEFORE
+    span = (HOMEPAGE_IMPROVED_BY - Q4_START).days
+    progress = min(1.0, (day - Q4_START).days / span)
+    settled = max(0, (day - HOMEPAGE_IMPROVED_BY).days)
+    return (HOMEPAGE_LOAD_BEFORE - (HOMEPAGE_LOAD_BEFORE - HOMEPAGE_LOAD_AFTER) * progress
+            - 0.02 * min(1.0, settled / 30))
+
+
+def newsletter_rate(day: date) -> float:
+    """The demo's newsletter conversion rate before noise: ~1.9 % in Q3, rising in Q4."""
+    if day < Q4_START:
+        return 0.0186 + 0.0006 * min(1.0, max(0, (day - Q3_START).days) / 92)
+    return 0.0195 + 0.0035 * min(1.0, (day - Q4_START).days / 80)
+
+
+def _largest_remainder(total: int, weights: list[float]) -> list[int]:
+    raw = [total * w for w in weights]
+    counts = [math.floor(x) for x in raw]
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - counts[i], reverse=True)
+    for i in order[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+_CELL_KEYS = [(vt, rt) for vt in VISITOR_TYPES for rt in REFERRER_TYPES]
+_CELL_WEIGHTS = [(NEW_SHARE if vt == "new" else 1 - NEW_SHARE) * REFERRER_SHARES[rt]
+                 for vt, rt in _CELL_KEYS]
+
+
+@lru_cache(maxsize=200_000)
+def generated_day(site: SandboxSite, day: date) -> Day:
+    """The full (finished) day of generated data for a site."""
+    weekday = WEEKDAY_FACTOR[day.weekday()]
+    trend = 1 + 0.15 * (day - date(2026, 1, 1)).days / 365
+    noise = 0.94 + 0.12 * _unit(site.id, day, "visits")
+    visits = max(0, round(1500 * site.scale * weekday * trend * noise))
+    weekend = day.weekday() >= 5
+
+    cells = []
+    for (vt, rt), v in zip(_CELL_KEYS, _largest_remainder(visits, _CELL_WEIGHTS), strict=True):
+        u = _unit(site.id, day, vt, rt)
+        apv = ACTIONS_PER_VISIT[rt] + (0.8 if vt == "returning" else 0.0)
+        bounce = BOUNCE_RATE[rt] - (0.08 if vt == "returning" else 0.0)
+        conversions: dict[int, int] = {}
+        revenue: dict[int, float] = {}
+        for goal_id, goal in site.goal_map.items():
+            rate = newsletter_rate(day) if goal_id == 1 else goal.base_rate
+            rate *= CONVERSION_FACTOR[vt] * CONVERSION_FACTOR[rt] * (1.06 if weekend else 1.0)
+            n = round(v * rate * (0.85 + 0.3 * _unit(site.id, day, vt, rt, "goal", goal_id)))
+            conversions[goal_id] = n
+            revenue[goal_id] = round(n * goal.revenue, 2)
+        actions = round(v * apv * (0.95 + 0.1 * u))
+        cells.append(Cell(
+            vt, rt, v, actions, round(v * bounce), round(actions * 62 * (0.9 + 0.2 * u)),
+            round(v * 0.87), round(v * 0.04), (12 + int(25 * u)) if v else 0,
+            conversions, revenue,
+        ))
+
+    pages = []
+    for p in _site_pages(site):
+        u = _unit(site.id, day, p.url)
+        pv = round(visits * p.share * (0.9 + 0.2 * u))
+        if p.kind == "blog" and visits:
+            pv += 1  # the long tail is read every day (keeps > 100 rows in the report)
+        hits = max(pv, round(pv * p.hits_per_visit))
+        if p.kind == "home":
+            load = homepage_load_time(day) - (0.04 if weekend else 0.0) + 0.1 * (u - 0.5)
+        else:
+            load = 2.0 + 0.5 * _unit(site.id, p.url) + 0.12 * (u - 0.5)
+        entries = round(pv * p.entry_share)
+        pages.append(Page(p.url, p.label, pv, hits, round(load, 4), entries,
+                          round(entries * 0.4), round(pv * p.exit_share),
+                          round(hits * (35 + 20 * u))))
+    return Day(cells, pages)
+
+
+def _scaled(day: Day, fraction: float) -> Day:
+    """A day seen part-way through: counts so far (today's numbers keep growing)."""
+    def s(n: int) -> int:
+        return round(n * fraction)
+
+    cells = [Cell(c.visitor_type, c.referrer_type, s(c.visits), s(c.actions), s(c.bounces),
+                  s(c.visit_length), s(c.uniq_visitors), s(c.users), c.max_actions,
+                  {g: s(n) for g, n in c.conversions.items()},
+                  {g: round(r * fraction, 2) for g, r in c.revenue.items()}) for c in day.cells]
+    pages = [Page(p.url, p.label, s(p.visits), s(p.hits), p.load_time, s(p.entries),
+                  s(p.entry_bounces), s(p.exits), s(p.time_spent)) for p in day.pages]
+    return Day(cells, pages)
+
+
+# --- segments -----------------------------------------------------------------------------------
+
+
+class MatomoError(Exception):
+    """An application error, rendered as {"result":"error","message":...}."""
+
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_SEGMENT_OPS = ("==", "!=", "=@", "!@", "=^", "=$")
+_SIMULATED_SEGMENTS = {"pageUrl", "visitorType", "referrerType"}
+SEGMENTS_METADATA = [
+    {"type": "dimension", "category": "Behaviour", "name": "Action URL", "segment": "pageUrl"},
+    {"type": "dimension", "category": "Behaviour", "name": "Entry Page URL",
+     "segment": "entryPageUrl"},
+    {"type": "dimension", "category": "Behaviour", "name": "Exit Page URL",
+     "segment": "exitPageUrl"},
+    {"type": "dimension", "category": "Visitors", "name": "Visit type", "segment": "visitorType",
+     "acceptedValues": "new, returning, returningCustomer."},
+    {"type": "dimension", "category": "Referrers", "name": "Channel type",
+     "segment": "referrerType", "acceptedValues": "direct, search, website, campaign, social"},
+    {"type": "dimension", "category": "Referrers", "name": "Referrer name",
+     "segment": "referrerName"},
+    {"type": "dimension", "category": "Devices", "name": "Device type", "segment": "deviceType"},
+    {"type": "dimension", "category": "Software", "name": "Browser code",
+     "segment": "browserCode"},
+    {"type": "dimension", "category": "Visit Location", "name": "Country",
+     "segment": "countryCode"},
+    {"type": "dimension", "category": "Visitors", "name": "User ID", "segment": "userId"},
+    {"type": "metric", "category": "Goals", "name": "Visit converted a specific Goal Id",
+     "segment": "visitConvertedGoalId"},
+]
+_KNOWN_SEGMENTS = {s["segment"] for s in SEGMENTS_METADATA}
+
+
+def _match(op: str, actual: str, wanted: str) -> bool:
+    if op == "==":
+        return actual == wanted
+    if op == "!=":
+        return actual != wanted
+    if op == "=@":
+        return wanted in actual
+    if op == "!@":
+        return wanted not in actual
+    if op == "=^":
+        return actual.startswith(wanted)
+    return actual.endswith(wanted)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a segment keeps: (visitor type, referrer type) cells and, maybe, some pages."""
+
+    cells: frozenset[tuple[str, str]]
+    page_groups: tuple[tuple[tuple[str, str], ...], ...] = ()  # AND of ORs of (op, url)
+
+    def keeps_page(self, url: str) -> bool:
+        return all(any(_match(op, url, value) for op, value in group)
+                   for group in self.page_groups)
+
+
+ALL = Selection(frozenset(_CELL_KEYS))
+
+
+@lru_cache(maxsize=4096)
+def parse_segment(segment: str) -> Selection:
+    if not segment:
+        return ALL
+    cells = set(_CELL_KEYS)
+    page_groups = []
+    for condition in segment.split(";"):
+        terms = []
+        for term in condition.split(","):
+            for op in _SEGMENT_OPS:
+                name, sep, value = term.partition(op)
+                if sep and re.fullmatch(r"[A-Za-z0-9_.]+", name):
+                    terms.append((name, op, unquote(value)))
+                    break
+            else:
+                raise MatomoError(f"The segment condition '{term}' is not valid.")
+        names = {name for name, _, _ in terms}
+        for name in names:
+            if name not in _KNOWN_SEGMENTS:
+                raise MatomoError(f"Segment '{condition}' is not a supported segment.")
+            if name not in _SIMULATED_SEGMENTS:
+                raise MatomoError(
+                    f"sandbox: segment '{name}' is valid in Matomo but not simulated here "
+                    f"(simulated: {', '.join(sorted(_SIMULATED_SEGMENTS))})"
+                )
+        if names == {"pageUrl"}:
+            page_groups.append(tuple((op, value) for _, op, value in terms))
+            continue
+        if "pageUrl" in names:
+            raise MatomoError("sandbox: OR between pageUrl and other dimensions is not simulated")
+        kept = set()
+        for vt, rt in _CELL_KEYS:
+            for name, op, value in terms:
+                actual = vt if name == "visitorType" else rt
+                if name == "visitorType" and value == "returningCustomer":
+                    value = "returning"
+                if _match(op, actual, value):
+                    kept.add((vt, rt))
+                    break
+        cells &= kept
+    return Selection(frozenset(cells), tuple(page_groups))
+
+
+# --- counting what a selection sees ------------------------------------------------------------
+
+
+def _visit_counts(day: Day, sel: Selection, goals: Iterable[int]) -> dict[str, Any]:
+    """Visit-level totals of the selected visits (with a page filter: visits that saw one)."""
+    total_visits = sum(c.visits for c in day.cells)
+    reach = 1.0
+    if sel.page_groups:
+        seen = sum(p.visits for p in day.pages if sel.keeps_page(p.url))
+        reach = min(1.0, seen / total_visits) if total_visits else 0.0
+    out: dict[str, Any] = {k: 0 for k in ("nb_visits", "nb_actions", "bounce_count",
+                                          "sum_visit_length", "nb_uniq_visitors", "nb_users",
+                                          "max_actions", "nb_visits_converted")}
+    goals = list(goals)
+    conv = {g: {"new": 0, "returning": 0} for g in goals}
+    rev = {g: {"new": 0.0, "returning": 0.0} for g in goals}
+    visits_by_type = {"new": 0, "returning": 0}
+    by_referrer: dict[str, dict[str, Any]] = {}
+    for c in day.cells:
+        if (c.visitor_type, c.referrer_type) not in sel.cells:
+            continue
+        v = round(c.visits * reach)
+        if v == 0:
+            continue
+        r = v / c.visits
+        cell_conv = {g: round(c.conversions.get(g, 0) * r) for g in goals}
+        row = {"nb_visits": v, "nb_actions": round(c.actions * r),
+               "bounce_count": round(c.bounces * r), "sum_visit_length": round(c.visit_length * r),
+               "nb_uniq_visitors": round(c.uniq_visitors * r), "nb_users": round(c.users * r),
+               "nb_visits_converted": min(v, sum(cell_conv.values()))}
+        ref = by_referrer.setdefault(c.referrer_type, {k: 0 for k in out} | {
+            "conv": {g: 0 for g in goals}, "rev": {g: 0.0 for g in goals}})
+        for key, value in row.items():
+            out[key] += value
+            ref[key] += value
+        out["max_actions"] = max(out["max_actions"], c.max_actions)
+        ref["max_actions"] = max(ref["max_actions"], c.max_actions)
+        visits_by_type[c.visitor_type] += v
+        for g in goals:
+            conv[g][c.visitor_type] += cell_conv[g]
+            ref["conv"][g] += cell_conv[g]
+            amount = round(c.revenue.get(g, 0.0) * r, 2)
+            rev[g][c.visitor_type] += amount
+            ref["rev"][g] += amount
+    out.update(conv=conv, rev=rev, visits_by_type=visits_by_type, by_referrer=by_referrer)
+    return out
+
+
+def _new_share(day: Day, sel: Selection) -> tuple[float, float]:
+    """(selected visits / all visits, new-visitor share of the selected visits)."""
+    total = sum(c.visits for c in day.cells)
+    kept = [c for c in day.cells if (c.visitor_type, c.referrer_type) in sel.cells]
+    kept_visits = sum(c.visits for c in kept)
+    new = sum(c.visits for c in kept if c.visitor_type == "new")
+    all_new = sum(c.visits for c in day.cells if c.visitor_type == "new")
+    fraction = kept_visits / total if total else 0.0
+    new_share = new / kept_visits if kept_visits else 0.0
+    base_new = all_new / total if total else 0.0
+    return fraction, new_share - base_new
+
+
+def _page_counts(day: Day, sel: Selection) -> dict[str, dict[str, Any]]:
+    """Per page URL: what the selected visits did there (action-level, pages filtered)."""
+    fraction, new_excess = _new_share(day, sel)
+    load_factor = 1 + LOAD_TIME_NEW_VISITOR_EFFECT * new_excess
+    out = {}
+    for p in day.pages:
+        if sel.page_groups and not sel.keeps_page(p.url):
+            continue
+        visits = round(p.visits * fraction)
+        hits = round(p.hits * fraction)
+        if visits == 0 and hits == 0:
+            continue
+        load = p.load_time * load_factor
+        out[p.url] = {
+            "label": p.label, "visits": visits, "hits": hits,
+            "uniq": round(visits * 0.93), "entries": round(p.entries * fraction),
+            "entry_bounces": round(p.entry_bounces * fraction), "exits": round(p.exits * fraction),
+            "time_spent": round(p.time_spent * fraction),
+            "time": [hits * load * share for share in PERF_SHARES],
+            "min": [load * share * 0.45 for share in PERF_SHARES],
+            "max": [load * share * 2.8 for share in PERF_SHARES],
+        }
+    return out
+
+
+def _merge_pages(per_day: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for pages in per_day:
+        for url, row in pages.items():
+            into = merged.get(url)
+            if into is None:
+                merged[url] = {**row, "time": list(row["time"]), "min": list(row["min"]),
+                               "max": list(row["max"])}
+                continue
+            for key in ("visits", "hits", "uniq", "entries", "entry_bounces", "exits",
+                        "time_spent"):
+                into[key] += row[key]
+            into["time"] = [a + b for a, b in zip(into["time"], row["time"], strict=True)]
+            into["min"] = [min(a, b) for a, b in zip(into["min"], row["min"], strict=True)]
+            into["max"] = [max(a, b) for a, b in zip(into["max"], row["max"], strict=True)]
+    return merged
+
+
+def _merge_visits(per_day: list[dict[str, Any]], unique_range: bool) -> dict[str, Any]:
+    """A range's visit totals; distinct visitors over days are fewer than the daily sum."""
+    days = len(per_day)
+    out = {k: sum(d[k] for d in per_day) for k in (
+        "nb_visits", "nb_actions", "bounce_count", "sum_visit_length", "nb_visits_converted",
+        "nb_uniq_visitors", "nb_users")}
+    out["max_actions"] = max((d["max_actions"] for d in per_day), default=0)
+    overlap = 1 - 0.35 * (1 - 1 / days) if days else 1
+    out["nb_uniq_visitors"] = round(out["nb_uniq_visitors"] * overlap)
+    out["nb_users"] = round(out["nb_users"] * overlap)
+    if not unique_range:
+        out["nb_uniq_visitors"] = out["nb_users"] = None
+    goals = per_day[0]["conv"].keys() if per_day else []
+    out["conv"] = {g: {vt: sum(d["conv"][g][vt] for d in per_day) for vt in VISITOR_TYPES}
+                   for g in goals}
+    out["rev"] = {g: {vt: sum(d["rev"][g][vt] for d in per_day) for vt in VISITOR_TYPES}
+                  for g in goals}
+    out["visits_by_type"] = {vt: sum(d["visits_by_type"][vt] for d in per_day)
+                             for vt in VISITOR_TYPES}
+    referrers: dict[str, dict[str, Any]] = {}
+    for d in per_day:
+        for rt, row in d["by_referrer"].items():
+            into = referrers.setdefault(rt, {k: 0 for k in row if k not in ("conv", "rev")}
+                                        | {"conv": {g: 0 for g in goals},
+                                           "rev": {g: 0.0 for g in goals}})
+            for key, value in row.items():
+                if key == "max_actions":
+                    into[key] = max(into[key], value)
+                elif key in ("conv", "rev"):
+                    for g, n in value.items():
+                        into[key][g] += n
+                else:
+                    into[key] += value
+    for row in referrers.values():
+        row["nb_uniq_visitors"] = round(row["nb_uniq_visitors"] * overlap)
+        row["nb_users"] = round(row["nb_users"] * overlap)
+        if not unique_range:
+            row["nb_uniq_visitors"] = row["nb_users"] = None
+    out["by_referrer"] = referrers
+    return out
+
+
+# --- rendering like Matomo (format_metrics=bc unless asked otherwise) ---------------------------
+
+
+def _pct(numerator: float, denominator: float, decimals: int, fmt: str) -> Any:
+    quotient = numerator / denominator if denominator else 0.0
+    if fmt == "0":
+        return round(quotient, decimals + 2)
+    text = f"{round(quotient * 100, decimals):.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _seconds(value: float, decimals: int, fmt: str, clock: bool = False) -> Any:
+    if fmt != "1":
+        return round(value, decimals) if decimals else round(value)
+    if clock:
+        whole = round(value)
+        return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return f"{round(value, decimals)}s"
+
+
+def _div(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def render_visits_summary(c: dict[str, Any], fmt: str) -> Any:
+    if not c["nb_visits"]:
+        return []
+    row: dict[str, Any] = {}
+    if c["nb_uniq_visitors"] is not None:
+        row["nb_uniq_visitors"] = c["nb_uniq_visitors"]
+        row["nb_users"] = c["nb_users"]
+    row.update(
+        nb_visits=c["nb_visits"], nb_actions=c["nb_actions"],
+        nb_visits_converted=c["nb_visits_converted"], bounce_count=c["bounce_count"],
+        sum_visit_length=c["sum_visit_length"], max_actions=c["max_actions"],
+        bounce_rate=_pct(c["bounce_count"], c["nb_visits"], 0, fmt),
+        nb_actions_per_visit=round(_div(c["nb_actions"], c["nb_visits"]), 1),
+        avg_time_on_site=_seconds(_div(c["sum_visit_length"], c["nb_visits"]), 0, fmt, True),
+    )
+    return row
+
+
+def render_goals(c: dict[str, Any], id_goal: int | None, fmt: str) -> Any:
+    if not c["nb_visits"]:
+        return []
+    goals = [id_goal] if id_goal is not None else list(c["conv"])
+    none = {vt: 0 for vt in VISITOR_TYPES}  # an unknown goal has no conversions, like Matomo
+    conv = {vt: sum(c["conv"].get(g, none)[vt] for g in goals) for vt in VISITOR_TYPES}
+    rev = {vt: round(sum(c["rev"].get(g, none)[vt] for g in goals), 2) for vt in VISITOR_TYPES}
+    total = conv["new"] + conv["returning"]
+    converted = total if id_goal is not None else c["nb_visits_converted"]
+    row: dict[str, Any] = {
+        "nb_conversions": total,
+        "nb_visits_converted": converted,
+        "revenue": _money(rev["new"] + rev["returning"]),
+        "conversion_rate": _pct(total if id_goal is not None else converted, c["nb_visits"], 2,
+                                fmt),
+    }
+    for vt, suffix in (("new", "new_visit"), ("returning", "returning_visit")):
+        row[f"nb_conversions_{suffix}"] = conv[vt]
+        row[f"nb_visits_converted_{suffix}"] = conv[vt]
+        row[f"revenue_{suffix}"] = _money(rev[vt])
+        row[f"conversion_rate_{suffix}"] = _pct(conv[vt], c["visits_by_type"][vt], 2, fmt)
+    return row
+
+
+def _money(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def render_actions(visits: dict[str, Any], pages: dict[str, dict[str, Any]]) -> Any:
+    if not pages:
+        return []
+    v = visits["nb_visits"]
+    return {
+        "nb_pageviews": sum(p["hits"] for p in pages.values()),
+        "nb_uniq_pageviews": sum(p["visits"] for p in pages.values()),
+        "nb_downloads": round(v * 0.03), "nb_uniq_downloads": round(v * 0.025),
+        "nb_outlinks": round(v * 0.05), "nb_uniq_outlinks": round(v * 0.04),
+        "nb_searches": round(v * 0.02), "nb_keywords": round(v * 0.012),
+    }
+
+
+def render_page_performance(pages: dict[str, dict[str, Any]], fmt: str) -> Any:
+    hits = sum(p["hits"] for p in pages.values())
+    if not hits:
+        return []
+    row = {}
+    totals = [sum(p["time"][i] for p in pages.values()) for i in range(len(PERF_COMPONENTS))]
+    for name, total in zip(PERF_COMPONENTS, totals, strict=True):
+        row[f"avg_time_{name}"] = _seconds(total / hits, 2, fmt)
+    row["avg_page_load_time"] = _seconds(sum(totals) / hits, 2, fmt)
+    return row
+
+
+def render_page_rows(pages: dict[str, dict[str, Any]], fmt: str, flat: bool) -> list[dict]:
+    rows = []
+    for url, p in pages.items():
+        row: dict[str, Any] = {"label": p["label"], "nb_visits": p["visits"],
+                               "nb_uniq_visitors": p["uniq"], "nb_hits": p["hits"],
+                               "sum_time_spent": p["time_spent"]}
+        for i, name in enumerate(PERF_COMPONENTS):
+            # Matomo renders these sums as 4-decimal strings ("0.0620").
+            row[f"sum_time_{name}"] = f"{p['time'][i]:.4f}"
+            row[f"nb_hits_with_time_{name}"] = p["hits"]
+            row[f"min_time_{name}"] = f"{p['min'][i]:.4f}"
+            row[f"max_time_{name}"] = f"{p['max'][i]:.4f}"
+        if p["entries"]:
+            row.update(entry_nb_uniq_visitors=round(p["entries"] * 0.95),
+                       entry_nb_visits=p["entries"], entry_nb_actions=round(p["entries"] * 3),
+                       entry_sum_visit_length=round(p["entries"] * 180),
+                       entry_bounce_count=p["entry_bounces"])
+        if p["exits"]:
+            row.update(exit_nb_uniq_visitors=round(p["exits"] * 0.95), exit_nb_visits=p["exits"])
+        avgs = [_div(p["time"][i], p["hits"]) for i in range(len(PERF_COMPONENTS))]
+        for name, avg in zip(PERF_COMPONENTS, avgs, strict=True):
+            row[f"avg_time_{name}"] = _seconds(avg, 3, fmt)
+        row["avg_page_load_time"] = _seconds(sum(avgs), 3, fmt)
+        row["avg_time_on_page"] = _seconds(_div(p["time_spent"], p["hits"]), 0, fmt, True)
+        row["bounce_rate"] = _pct(p["entry_bounces"], p["entries"], 0, fmt)
+        row["exit_rate"] = _pct(p["exits"], p["visits"], 0, fmt)
+        row["url"] = url
+        row["segment"] = "pageUrl==" + quote(quote(url, safe=""), safe="")
+        rows.append(row)
+    if not flat:
+        rows = _fold_folders(rows)
+    rows.sort(key=lambda r: (-r["nb_visits"], r["label"]))
+    return rows
+
+
+def _fold_folders(rows: list[dict]) -> list[dict]:
+    """Matomo's hierarchical Page URLs: pages in a folder collapse into one folder row."""
+    out, folders = [], {}
+    for row in rows:
+        if "/" in row["label"].lstrip("/"):
+            folder = row["label"].split("/")[0]
+            agg = folders.setdefault(folder, {"label": folder, "nb_visits": 0, "nb_hits": 0,
+                                              "sum_time_spent": 0,
+                                              "idsubdatatable": len(folders) + 1})
+            for key in ("nb_visits", "nb_hits", "sum_time_spent"):
+                agg[key] += row[key]
+        else:
+            out.append(row)
+    return out + list(folders.values())
+
+
+def render_referrer_rows(c: dict[str, Any], fmt: str) -> list[dict]:
+    rows = []
+    for index, (rt, label) in enumerate(REFERRER_TYPES.items(), start=1):
+        r = c["by_referrer"].get(rt)
+        if not r or not r["nb_visits"]:
+            continue
+        row: dict[str, Any] = {"label": label}
+        if r["nb_uniq_visitors"] is not None:
+            row["nb_uniq_visitors"] = r["nb_uniq_visitors"]
+        row.update(nb_visits=r["nb_visits"], nb_actions=r["nb_actions"])
+        if r["nb_users"] is not None:
+            row["nb_users"] = r["nb_users"]
+        row.update(max_actions=r["max_actions"], sum_visit_length=r["sum_visit_length"],
+                   bounce_count=r["bounce_count"], nb_visits_converted=r["nb_visits_converted"])
+        conversions = sum(r["conv"].values())
+        if conversions:
+            row["goals"] = {f"idgoal={g}": {"nb_conversions": n, "nb_visits_converted": n,
+                                            "revenue": _money(r["rev"][g])}
+                            for g, n in r["conv"].items() if n}
+            row["nb_conversions"] = conversions
+            row["revenue"] = _money(round(sum(r["rev"].values()), 2))
+        row.update(
+            bounce_rate=_pct(r["bounce_count"], r["nb_visits"], 0, fmt),
+            nb_actions_per_visit=round(_div(r["nb_actions"], r["nb_visits"]), 1),
+            avg_time_on_site=_seconds(_div(r["sum_visit_length"], r["nb_visits"]), 0, fmt, True),
+            conversion_rate=_pct(r["nb_visits_converted"], r["nb_visits"], 2, fmt),
+            segment=f"referrerType=={rt}",
+        )
+        if rt != "direct":
+            row["idsubdatatable"] = index
+        rows.append(row)
+    rows.sort(key=lambda r: -r["nb_visits"])
+    return rows
+
+
+# --- report metadata ---------------------------------------------------------------------------
+
+_VISIT_METRICS = {"nb_uniq_visitors": "Unique visitors", "nb_visits": "Visits",
+                  "nb_users": "Users", "nb_actions": "Actions",
+                  "max_actions": "Maximum actions in one visit"}
+_VISIT_PROCESSED = {"bounce_rate": "Bounce Rate", "nb_actions_per_visit": "Actions per Visit",
+                    "avg_time_on_site": "Avg. Visit Duration (in seconds)"}
+
+
+def report_metadata(site: SandboxSite) -> list[dict[str, Any]]:
+    perf = {f"avg_time_{c}": f"Avg. {c.replace('_', ' ')} time" for c in PERF_COMPONENTS}
+    perf["avg_page_load_time"] = "Avg. page load time"
+    reports: list[dict[str, Any]] = [
+        {"category": "Visitors", "subcategory": "Overview", "name": "Visits Summary",
+         "module": "VisitsSummary", "action": "get", "metrics": _VISIT_METRICS,
+         "processedMetrics": _VISIT_PROCESSED, "uniqueId": "VisitsSummary_get"},
+        {"category": "Actions", "subcategory": "Pages", "name": "Page URLs", "module": "Actions",
+         "action": "getPageUrls", "dimension": "Page URL",
+         "metrics": {"nb_hits": "Pageviews", "nb_visits": "Unique Pageviews"},
+         "processedMetrics": {"avg_time_on_page": "Avg. time on page",
+                              "bounce_rate": "Bounce Rate", "exit_rate": "Exit rate",
+                              **perf},
+         "metricsGoal": {"nb_conversions": "Conversions", "revenue_attrib": "Revenue"},
+         "actionToLoadSubTables": "getPageUrls", "uniqueId": "Actions_getPageUrls"},
+        {"category": "Actions", "subcategory": "Main metrics", "name": "Actions - Main metrics",
+         "module": "Actions", "action": "get",
+         "metrics": {"nb_pageviews": "Pageviews", "nb_uniq_pageviews": "Unique Pageviews",
+                     "nb_downloads": "Downloads", "nb_uniq_downloads": "Unique Downloads",
+                     "nb_outlinks": "Outlinks", "nb_uniq_outlinks": "Unique Outlinks",
+                     "nb_searches": "Searches", "nb_keywords": "Unique Keywords"},
+         "uniqueId": "Actions_get"},
+        {"category": "Actions", "subcategory": "Performance", "name": "Performance overview",
+         "module": "PagePerformance", "action": "get", "metrics": perf, "processedMetrics": perf,
+         "uniqueId": "PagePerformance_get"},
+        {"category": "Referrers", "subcategory": "Channel Type", "name": "Channel Type",
+         "module": "Referrers", "action": "getReferrerType", "dimension": "Channel Type",
+         "metrics": {"nb_visits": "Visits", "nb_uniq_visitors": "Unique visitors",
+                     "nb_actions": "Actions", "nb_users": "Users"},
+         "processedMetrics": {"nb_actions_per_visit": "Actions per Visit",
+                              "avg_time_on_site": "Avg. Time on Website",
+                              "bounce_rate": "Bounce Rate"},
+         "metricsGoal": {"nb_conversions": "Conversions", "revenue": "Revenue"},
+         "processedMetricsGoal": {"conversion_rate": "Conversion Rate"},
+         "uniqueId": "Referrers_getReferrerType"},
+        {"category": "Goals", "name": "Goals", "module": "Goals", "action": "get",
+         "metrics": {"nb_conversions": "Conversions",
+                     "nb_visits_converted": "Visits with Conversions", "revenue": "Revenue"},
+         "processedMetrics": {"conversion_rate": "Conversion Rate"}, "uniqueId": "Goals_get"},
+    ]
+    for goal_id, goal in sorted(site.goal_map.items()):
+        reports.append({
+            "category": "Goals", "subcategory": str(goal_id), "name": f"Goal {goal.name}",
+            "module": "Goals", "action": "get", "parameters": {"idGoal": goal_id},
+            "metrics": {"nb_conversions": "Conversions",
+                        "nb_visits_converted": "Visits with Conversions", "revenue": "Revenue"},
+            "processedMetrics": {"conversion_rate": "Conversion Rate"},
+            "uniqueId": f"Goals_get_idGoal--{goal_id}",
+        })
+    return reports
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    """One HTTP request as the sandbox saw it (for tests: where did the token travel?)."""
+
+    http_method: str
+    path: str
+    url_params: dict[str, list[str]]
+    form: dict[str, list[str]]
+    sub_requests: list[dict[str, str]]
+
+
+_DATE_ERROR = ("Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword "
+               "supported by the strtotime function (see https://php.net/strtotime for more "
+               "information): {}")
+_REPORT_METHODS = {"VisitsSummary.get", "Goals.get", "Actions.get", "Actions.getPageUrls",
+                   "PagePerformance.get", "Referrers.getReferrerType"}
+_MODULES = {"VisitsSummary", "Goals", "Actions", "PagePerformance", "Referrers", "SitesManager",
+            "API"}
+
+
+class MatomoSandbox:
+    """The request handler. Wrap it in a `SandboxServer` (or call `server()`).
+
+    bulk_limit: Matomo's `[General] API_bulk_request_limit` (-1 = unlimited, its default for
+    token users). unique_visitors_range: `enable_processing_unique_visitors_range` (Matomo's
+    default is 0; the sandbox enables it so range uniques work out of the box).
+    now: the instant "today" is computed from (None = the real clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        sites: Iterable[SandboxSite] = DEFAULT_SITES,
+        token: str = DEFAULT_TOKEN,
+        bulk_limit: int = -1,
+        unique_visitors_range: bool = True,
+        now: datetime | None = None,
+        record: int = 10_000,
+    ) -> None:
+        self.sites = {s.id: s for s in sites}
+        self.token = token
+        self.bulk_limit = bulk_limit
+        self.unique_visitors_range = unique_visitors_range
+        self.now = now
+        self.received: deque[Received] = deque(maxlen=record)
+        self._overrides: dict[tuple[int, date], Day] = {}
+        self._method_errors: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # -- switches --------------------------------------------------------------------------------
+    def set_day(self, site_id: int, day: date, data: Day) -> None:
+        """Replace a generated day with hand-made data (for hand-computed test expectations)."""
+        self._overrides[(site_id, day)] = data
+
+    def fail_method(self, method: str, message: str) -> None:
+        """Make every call of `method` (also inside bulk requests) answer a Matomo error."""
+        self._method_errors[method] = message
+
+    def clear_failures(self) -> None:
+        self._method_errors.clear()
+
+    def server(self, port: int = 0) -> SandboxServer:
+        return SandboxServer(self, name="matomo", port=port)
+
+    # -- time ------------------------------------------------------------------------------------
+    def site_now(self, site: SandboxSite) -> datetime:
+        return (self.now or datetime.now(UTC)).astimezone(site_tz(site.timezone))
+
+    def day_data(self, site: SandboxSite, day: date) -> Day | None:
+        """The site's data for a day as Matomo would show it now; None if it has no data yet."""
+        now = self.site_now(site)
+        created = datetime.fromisoformat(site.created).replace(tzinfo=UTC)
+        if day > now.date() or day < created.astimezone(now.tzinfo).date():
+            return None
+        data = self._overrides.get((site.id, day)) or generated_day(site, day)
+        if day == now.date():
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            return _scaled(data, (now - midnight).total_seconds() / 86400)
+        return data
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def __call__(self, request: Request) -> Response:
+        form = request.form() if request.method == "POST" else {}
+        record = Received(request.method, request.path, request.query, form, [])
+        self.received.append(record)
+        if request.path not in ("/index.php", "/"):
+            return Response(404, b"<html><body>Not Found</body></html>", content_type="text/html")
+        params = {k: v[-1] for k, v in request.query.items()}
+        params.update({k: v[-1] for k, v in form.items()})
+        try:
+            self._authenticate(request.query, form)
+            if params.get("module") != "API":
+                raise MatomoError("sandbox: only module=API is served")
+            if params.get("format", "xml").lower() != "json":
+                raise MatomoError("sandbox: only format=JSON is simulated")
+            method = params.get("method", "")
+            if method == "API.getBulkRequest":
+                urls = [v[-1] for k, v in {**request.query, **form}.items()
+                        if re.fullmatch(r"urls\[\d+\]", k)]
+                if self.bulk_limit > -1 and len(urls) > self.bulk_limit:
+                    raise MatomoError(
+                        f"The maximum number of bulk request URLs is {self.bulk_limit}.", 400
+                    )
+                outer = {k: v for k, v in params.items() if not k.startswith("urls[")}
+                outer.pop("method", None)
+                results = []
+                for url in urls:
+                    sub = {k: v[-1] for k, v in parse_qs(url.lstrip("?"),
+                                                         keep_blank_values=True).items()}
+                    record.sub_requests.append(sub)
+                    merged = {**outer, **sub}  # Matomo: `$params += $queryParameters`
+                    try:
+                        results.append(self.call(merged.get("method", ""), merged,
+                                                 authenticated="token_auth" in form))
+                    except MatomoError as exc:
+                        results.append({"result": "error", "message": str(exc)})
+                return _json(results)
+            return _json(self.call(method, params, authenticated="token_auth" in form))
+        except MatomoError as exc:
+            return _json({"result": "error", "message": str(exc)}, exc.status)
+
+    def _authenticate(self, url_params: dict[str, list[str]], form: dict[str, list[str]]) -> None:
+        if "token_auth" in url_params:
+            # Matomo 5 secure-only tokens: a token in the URL is refused outright.
+            raise MatomoError(
+                "Unable to authenticate with the provided token. It is either invalid, expired "
+                "or is required to be sent as a POST parameter.", 401
+            )
+        if "token_auth" in form and form["token_auth"][-1] != self.token:
+            raise MatomoError(
+                "Unable to authenticate with the provided token. It is either invalid or "
+                "expired.", 401
+            )
+
+    # -- methods ---------------------------------------------------------------------------------
+    def call(self, method: str, params: dict[str, str], authenticated: bool) -> Any:
+        if method in self._method_errors:
+            raise MatomoError(self._method_errors[method])
+        module, _, action = method.partition(".")
+        if module not in _MODULES:
+            raise MatomoError(
+                f"The plugin {module} is not enabled. You can activate the plugin on "
+                "Settings > Plugins page in Matomo."
+            )
+        if method == "API.getMatomoVersion":
+            return {"value": MATOMO_VERSION}
+        known = _REPORT_METHODS | {"SitesManager.getSiteFromId", "API.getReportMetadata",
+                                   "API.getSegmentsMetadata"}
+        if method not in known:
+            raise MatomoError(
+                f"The method '{action}' does not exist or is not available in the module "
+                f"'\\Piwik\\Plugins\\{module}\\API'."
+            )
+        site = self._site(params.get("idSite") or params.get("idSites") or "", authenticated)
+        if method == "SitesManager.getSiteFromId":
+            return _site_record(site)
+        if method == "API.getReportMetadata":
+            return report_metadata(site)
+        if method == "API.getSegmentsMetadata":
+            return SEGMENTS_METADATA
+        return self.report(method, site, params)
+
+    def _site(self, raw: str, authenticated: bool) -> SandboxSite:
+        if not raw.isdigit():
+            raise MatomoError("Please specify a value for 'idSite'.")
+        site_id = int(raw)
+        if not authenticated:
+            raise MatomoError(
+                f"You can't access this resource as it requires 'view' access for the website "
+                f"id = {site_id}.", 401
+            )
+        if site_id not in self.sites:
+            raise MatomoError(
+                f"An unexpected website was found in the request: website id was set to "
+                f"'{site_id}' ."
+            )
+        return self.sites[site_id]
+
+    def report(self, method: str, site: SandboxSite, params: dict[str, str]) -> Any:
+        period = params.get("period", "")
+        if period in ("week", "month", "year"):
+            raise MatomoError(f"sandbox: period '{period}' is not simulated (day and range are)")
+        if period not in ("day", "range"):
+            raise MatomoError(
+                f"The period '{period}' is not supported. Try any of the following instead: "
+                "day, week, month, year, range"
+            )
+        selection = parse_segment(params.get("segment", ""))
+        fmt = params.get("format_metrics", "bc")
+        id_goal = params.get("idGoal")
+        goal = int(id_goal) if id_goal and id_goal.isdigit() else None
+        days, multiple = self._dates(site, params.get("date", ""), period)
+
+        def one(span: list[date]) -> Any:
+            data = [d for d in (self.day_data(site, day) for day in span) if d is not None]
+            return self._render(method, site, selection, data, params, fmt, goal,
+                                is_range=period == "range")
+
+        if period == "range":
+            return one(days)
+        if not multiple:
+            return one(days)
+        return {day.isoformat(): one([day]) for day in days}
+
+    def _dates(self, site: SandboxSite, raw: str, period: str) -> tuple[list[date], bool]:
+        today = self.site_now(site).date()
+
+        def parse(text: str) -> date:
+            if text == "today":
+                return today
+            if text == "yesterday":
+                return today - timedelta(days=1)
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise MatomoError(_DATE_ERROR.format(raw)) from None
+
+        last = re.fullmatch(r"(last|previous)(\d+)", raw)
+        if last:
+            n = int(last.group(2))
+            end = today if last.group(1) == "last" else today - timedelta(days=1)
+            start = end - timedelta(days=n - 1)
+        elif "," in raw:
+            start_s, _, end_s = raw.partition(",")
+            start, end = parse(start_s), parse(end_s)
+        else:
+            if period == "range":
+                raise MatomoError(
+                    f"The date '{raw}' is not a correct date range (expected YYYY-MM-DD,YYYY-MM-DD)"
+                )
+            return [parse(raw)], False
+        if end < start:
+            raise MatomoError(_DATE_ERROR.format(raw))
+        return [start + timedelta(days=i) for i in range((end - start).days + 1)], True
+
+    def _render(self, method: str, site: SandboxSite, sel: Selection, data: list[Day],
+                params: dict[str, str], fmt: str, goal: int | None, is_range: bool) -> Any:
+        if not data:
+            return []
+        goals = list(site.goal_map)
+        if method in ("VisitsSummary.get", "Goals.get", "Referrers.getReferrerType",
+                      "Actions.get"):
+            visits = _merge_visits([_visit_counts(d, sel, goals) for d in data],
+                                   unique_range=self.unique_visitors_range or not is_range)
+            if method == "VisitsSummary.get":
+                return render_visits_summary(visits, fmt)
+            if method == "Goals.get":
+                return render_goals(visits, goal, fmt)
+            if method == "Referrers.getReferrerType":
+                return _limit(render_referrer_rows(visits, fmt), params)
+            return render_actions(visits, _merge_pages([_page_counts(d, sel) for d in data]))
+        pages = _merge_pages([_page_counts(d, sel) for d in data])
+        if method == "PagePerformance.get":
+            return render_page_performance(pages, fmt)
+        rows = render_page_rows(pages, fmt, flat=params.get("flat") == "1")
+        return _limit(rows, params)
+
+
+def _limit(rows: list[dict], params: dict[str, str]) -> list[dict]:
+    try:
+        limit = int(params.get("filter_limit", DEFAULT_FILTER_LIMIT))
+        offset = int(params.get("filter_offset", 0))
+    except ValueError:
+        raise MatomoError("filter_limit and filter_offset must be integers") from None
+    rows = rows[offset:]
+    return rows if limit < 0 else rows[:limit]
+
+
+def _site_record(site: SandboxSite) -> dict[str, str]:
+    # Matomo returns every field of a site as a string.
+    return {"idsite": str(site.id), "name": site.name, "main_url": site.main_url,
+            "ts_created": site.created, "ecommerce": "0", "sitesearch": "1",
+            "sitesearch_keyword_parameters": "", "sitesearch_category_parameters": "",
+            "timezone": site.timezone, "currency": site.currency, "exclude_unknown_urls": "0",
+            "excluded_ips": "", "excluded_parameters": "", "excluded_user_agents": "",
+            "excluded_referrers": "", "group": "", "type": "website", "keep_url_fragment": "0",
+            "creator_login": "superUserLogin", "timezone_name": site.timezone,
+            "currency_name": site.currency}
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    # Matomo escapes slashes in JSON ("https:\/\/..."); clients must not care, so neither do we.
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Response(status=status, body=body, content_type="application/json; charset=utf-8")
+
+
+def serve(
+    sandbox: MatomoSandbox | None = None, port: int = 0
+) -> tuple[SandboxServer, MatomoSandbox]:
+    """Start a Matomo sandbox server; returns (server, handler). Stop with `server.stop()`."""
+    handler = sandbox or MatomoSandbox()
+    return handler.server(port).start(), handler
+

@@ -1,0 +1,46 @@
+"""`okr demo`: the whole pipeline on the example OKRs with no credentials.
+
+The example definitions are copied into a demo folder with their periods moved to the current
+quarter, the demo exports are generated up to yesterday, and the pipeline runs from the first
+day any baseline needs through yesterday.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+from connectors.sandbox.files import write_demo_files
+from okr_definitions.loader import DEFAULT_DIR
+
+_QUARTER_LINE = re.compile(r"^(\s*period:\s*)\d{4}-Q[1-4]\s*$", re.MULTILINE)
+
+
+def current_quarter(today: date) -> str:
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def prepare_workspace(folder: Path, today: date) -> Path:
+    """Copy the example definitions into `folder` for the quarter of `today`; returns them."""
+    definitions = folder / "okr_definitions"
+    if definitions.exists():
+        shutil.rmtree(definitions)
+    shutil.copytree(
+        DEFAULT_DIR, definitions,
+        ignore=shutil.ignore_patterns("*.py", "__pycache__", "queries", "data", "*.json"),
+    )
+    quarter = current_quarter(today)
+    for file in definitions.glob("*.yaml"):
+        text = file.read_text()
+        file.write_text(_QUARTER_LINE.sub(lambda m: m.group(1) + quarter, text))
+    return definitions
+
+
+def write_demo_data(definitions: Path, first: date, yesterday: date) -> None:
+    write_demo_files(definitions / "data", first, yesterday)
+
+
+def yesterday_of(today: date) -> date:
+    return today - timedelta(days=1)

@@ -1,0 +1,292 @@
+"""`okr`: validate definitions, run the pipeline, and read the numbers.
+
+Exit codes: 0 success, 1 failure (invalid definitions, a failed run, a bad query),
+2 usage errors (typer's own).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from okr_definitions.loader import DEFAULT_DIR, load_definitions
+from okr_definitions.problems import DefinitionError
+
+app = typer.Typer(
+    help="okr-sync: measure OKR key results from the systems that hold the truth.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+STATUS_STYLE = {
+    "achieved": "bold green",
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "bold red",
+    "stale": "magenta",
+    "no_data": "dim",
+}
+
+DefinitionsOption = Annotated[
+    Path | None,
+    typer.Option("--definitions", "-d", help="OKR definitions folder (default: OKR_DEFINITIONS "
+                 "or the bundled okr_definitions/)."),
+]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option("--warehouse", "-w", help="DuckDB file (default: OKR_WAREHOUSE or "
+                 "warehouse/okr_sync.duckdb)."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def _definitions_path(path: Path | None) -> Path:
+    return Path(path or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path | None, typer.Argument(help="Definitions folder or file.")] = None,
+    strict: Annotated[bool, typer.Option(help="Treat method warnings as errors.")] = False,
+) -> None:
+    """Check OKR definitions: every problem with file, line, field and the fix."""
+    root = _definitions_path(path)
+    definitions, problems = load_definitions(root)
+    if strict:
+        problems = [
+            p.__class__("error", p.file, p.line, p.field, p.message, p.fix) for p in problems
+        ]
+    base = Path.cwd()
+    for problem in problems:
+        style = "red" if problem.severity == "error" else "yellow"
+        err.print(f"[{style}]{problem.format(relative_to=base)}[/]", soft_wrap=True)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors or definitions is None:
+        err.print(f"[bold red]{errors} error(s)[/], {warnings} warning(s) in {root}")
+        raise typer.Exit(1)
+    console.print(
+        f"[green]OK[/]: {len(definitions.objectives)} objectives, "
+        f"{len(definitions.key_results)} key results, {len(definitions.metrics)} metrics"
+        + (f", {warnings} warning(s)" if warnings else "")
+    )
+
+
+@app.command()
+def schema(
+    out: Annotated[Path, typer.Option(help="Where to write the JSON Schema.")] = DEFAULT_DIR
+    / "okr-definitions.schema.json",
+) -> None:
+    """Write the JSON Schema of the definition format (for editor autocompletion)."""
+    from okr_definitions.schema import write_schema
+
+    write_schema(out)
+    console.print(f"wrote {out}")
+
+
+def _org_today(definitions_path: Path) -> date:
+    definitions, _ = load_definitions(definitions_path)
+    tz = definitions.organisation.timezone if definitions else "UTC"
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def _run(definitions_path: Path, warehouse: Path | None, first: date, last: date) -> bool:
+    import dagster as dg
+
+    if warehouse:
+        os.environ["OKR_WAREHOUSE"] = str(warehouse)
+    os.environ["OKR_DEFINITIONS"] = str(definitions_path)
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import load_valid_definitions
+    from pipelines.runner import run_range
+
+    try:
+        defs = build_definitions(load_valid_definitions(definitions_path))
+    except DefinitionError as exc:
+        for line in str(exc).splitlines()[1:]:
+            err.print(line, soft_wrap=True)
+        raise _fail("invalid definitions: run `okr validate` for details") from None
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    with console.status(f"running sources and models for {first}..{last}"):
+        if instance is None:
+            with dg.DagsterInstance.ephemeral() as ephemeral:
+                outcome = run_range(defs, first, last, ephemeral, log_level="ERROR")
+        else:
+            outcome = run_range(defs, first, last, instance, log_level="ERROR")
+    for message in outcome.errors:
+        err.print(f"[red]failed:[/] {message}", soft_wrap=True)
+    return outcome.succeeded
+
+
+@app.command()
+def run(
+    day: Annotated[str | None, typer.Option("--date", help="One day, YYYY-MM-DD.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    definitions: DefinitionsOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Fetch the sources and compute progress for a day or a range (default: yesterday plus
+    the lookback days, like the daily schedule)."""
+    root = _definitions_path(definitions)
+    try:
+        if day and (start or end):
+            raise typer.BadParameter("use either --date or --from/--to")
+        if day:
+            first = last = date.fromisoformat(day)
+        elif start or end:
+            if not (start and end):
+                raise typer.BadParameter("--from and --to go together")
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+            if last < first:
+                raise typer.BadParameter(f"--to {last} is before --from {first}")
+        else:
+            from pipelines.schedules import daily_window
+
+            defs_model, _ = load_definitions(root)
+            lookback = defs_model.organisation.lookback_days if defs_model else 3
+            first, last = daily_window(_org_today(root), lookback, date.min)
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD ({exc})") from None
+    ok = _run(root, warehouse, first, last)
+    if not ok:
+        raise _fail("some steps failed (see above); the other sources' key results are fresh")
+    console.print(f"[green]done[/]: {first}..{last}")
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Demo workspace.")] = Path("okr-demo"),
+) -> None:
+    """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
+    from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
+    from pipelines.resources import load_valid_definitions
+
+    today = date.today()
+    definitions_path = prepare_workspace(folder, today)
+    warehouse = folder / "okr_sync.duckdb"
+    yesterday = yesterday_of(today)
+    # Generate data first so validation finds the export files; the window it covers comes
+    # from the definitions (baselines read the previous period).
+    write_demo_data(definitions_path, today - timedelta(days=400), yesterday)
+    first = load_valid_definitions(definitions_path).earliest_date_needed()
+    ok = _run(definitions_path, warehouse, first, yesterday)
+    _print_status(warehouse, team=None, day=None)
+    console.print(
+        f"\nwarehouse: {warehouse}  ·  try: okr sql -w {warehouse} "
+        "\"SELECT kr_id, status, progress FROM okr.kr_progress_latest\""
+    )
+    if not ok:
+        raise _fail("the demo run had failures (see above)")
+
+
+def _fmt(value: float | None, unit: str | None) -> str:
+    if value is None:
+        return "—"
+    if unit == "%":
+        return f"{value * 100:.2f} %"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "€":
+        return f"€{value:,.0f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
+def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+    from warehouse.queries import status_rows
+
+    rows = status_rows(warehouse, team=team, day=day)
+    if not rows:
+        console.print("no key-result rows" + (f" for team {team}" if team else ""))
+        return
+    table = Table(title=f"Key results as of {rows[0]['as_of_date']}", show_lines=False)
+    for column in ("team", "objective", "key result", "status", "value", "target",
+                   "progress", "expected", "data through"):
+        table.add_column(column, justify="right" if column in ("value", "target", "progress",
+                                                               "expected") else "left")
+    for r in rows:
+        status = r["status"]
+        table.add_row(
+            r["team"], r["objective_id"], r["kr_id"],
+            f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
+            _fmt(r["value"], r["unit"]), _fmt(r["target"], r["unit"]),
+            "—" if r["progress"] is None else f"{r['progress']:.0%}",
+            f"{r['expected_progress']:.0%}", str(r["data_through"] or "—"),
+        )
+    console.print(table)
+
+
+@app.command()
+def status(
+    team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="As of this day (default: latest).")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Where every key result stands, grouped by team and objective."""
+    from warehouse.db import WarehouseBusyError
+
+    try:
+        _print_status(warehouse, team, date.fromisoformat(day) if day else None)
+    except (FileNotFoundError, WarehouseBusyError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
+    warehouse: WarehouseOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Run a read-only SQL query on the warehouse."""
+    import duckdb
+
+    from warehouse.db import WarehouseBusyError, connect
+
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter("--format is table, csv or json")
+    try:
+        con = connect(warehouse, read_only=True)
+    except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        cursor = con.execute(query)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    except duckdb.Error as exc:
+        raise _fail(f"query failed: {exc}") from None
+    finally:
+        con.close()
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        import json
+
+        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1))
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        console.print(table)
+
+
+if __name__ == "__main__":
+    app()
