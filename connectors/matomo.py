@@ -474,7 +474,14 @@ class MatomoClient:
 
     def _decode(self, response: httpx.Response, method: str) -> Any:
         status = response.status_code
-        message = self._server_message(response)
+        try:
+            payload: Any = response.json()
+            complete = True
+        except ValueError:
+            payload, complete = None, False
+        message = ""
+        if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+            message = self._scrub(_clean_message(payload["message"]))
         if status == 429 or status >= 500:
             raise RetryableSourceError(
                 SOURCE,
@@ -484,7 +491,7 @@ class MatomoClient:
             )
         if status in (401, 403):
             raise self._auth_error(message or f"HTTP {status}")
-        if status == 400 and message and "bulk request" in message.lower():
+        if status == 400 and "bulk request" in message.lower():
             raise SourceError(
                 SOURCE,
                 f"{method} refused: {message} Lower the Matomo bulk_limit setting "
@@ -495,30 +502,18 @@ class MatomoClient:
             raise SourceError(
                 SOURCE, f"{method}: HTTP {status}" + (f": {message}" if message else "")
             )
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            text = response.text.lstrip()[:1].lower()
-            if text == "<":
+        if not complete:
+            if response.text.lstrip()[:1] == "<":
                 raise SourceError(
                     SOURCE,
                     f"{method}: {self.settings.endpoint} answered HTML, not the API's JSON; "
                     "check that base_url points at the Matomo root",
-                ) from exc
+                )
             # A cut-off body (proxy reset, worker killed mid-answer) is worth another try.
-            raise RetryableSourceError(SOURCE, f"{method}: answer is not complete JSON") from exc
+            raise RetryableSourceError(SOURCE, f"{method}: answer is not complete JSON")
         if isinstance(payload, dict) and payload.get("result") == "error":
             raise self._app_error(method, payload.get("message"), None)
         return payload
-
-    def _server_message(self, response: httpx.Response) -> str:
-        try:
-            body = response.json()
-        except ValueError:
-            return ""
-        if isinstance(body, dict) and isinstance(body.get("message"), str):
-            return self._scrub(_clean_message(body["message"]))
-        return ""
 
     def _auth_error(self, message: str) -> AuthError:
         return AuthError(
@@ -702,11 +697,44 @@ def _is_empty(payload: Any) -> bool:
 
 
 def _normalise_page(text: str) -> str:
-    return re.sub(r"^https?://", "", text.strip()).rstrip("/").lstrip("/")
+    # "https://shop.example/", "shop.example" and "/index" style labels compare alike.
+    text = text.strip()
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            text = text[len(scheme) :]
+            break
+    return text.strip("/")
 
 
-def _select(plan: _Plan, payload: Any) -> dict[str, Any] | None:
-    """The row a plan reads from one period's answer; None when the period has no data."""
+def _row_keys(row: dict[str, Any]) -> list[str]:
+    """The names a query may use for a row: its URL, its label, its referrer type code."""
+    keys = []
+    if row.get("url"):
+        keys.append("url:" + _normalise_page(str(row["url"])))
+    label = str(row.get("label", ""))
+    keys += ["label:" + _normalise_page(label), "label:" + label.strip().lower()]
+    segment = str(row.get("segment", ""))
+    if segment.startswith("referrerType=="):
+        keys.append("label:" + segment.split("==", 1)[1].lower())
+    return keys
+
+
+def _row_index(rows: list[Any]) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if isinstance(row, dict):
+            for key in _row_keys(row):
+                index.setdefault(key, row)  # rows come sorted by traffic: the first wins
+    return index
+
+
+def _select(
+    plan: _Plan, payload: Any, indexes: dict[int, dict[str, dict[str, Any]]] | None = None
+) -> dict[str, Any] | None:
+    """The row a plan reads from one period's answer; None when the period has no data.
+
+    `indexes` memoises the per-answer row lookup when many metrics read one big answer.
+    """
     if _is_empty(payload):
         return None
     if plan.report.rows is None:
@@ -714,23 +742,17 @@ def _select(plan: _Plan, payload: Any) -> dict[str, Any] | None:
             payload = payload[0] if payload else None
         return payload if isinstance(payload, dict) else None
     rows = payload if isinstance(payload, list) else [payload]
+    cache = indexes if indexes is not None else {}
+    index = cache.get(id(rows))
+    if index is None:
+        index = cache[id(rows)] = _row_index(rows)
     if plan.report.rows == "page":
         wanted = _normalise_page(plan.query.page_url or "")
-        for row in rows:
-            if _normalise_page(str(row.get("url", ""))) == wanted:
-                return row
-        for row in rows:
-            if _normalise_page(str(row.get("label", ""))) == wanted:
-                return row
-        return None
+        return index.get("url:" + wanted) or index.get("label:" + wanted)
     label = (plan.query.label or "").strip().lower()
-    wanted_labels = {label, REFERRER_TYPES.get(label, label).lower()}
-    for row in rows:
-        segment = str(row.get("segment", ""))
-        code = segment.split("==", 1)[1].lower() if segment.startswith("referrerType==") else None
-        if str(row.get("label", "")).lower() in wanted_labels or code == label:
-            return row
-    return None
+    return index.get("label:" + label) or index.get(
+        "label:" + REFERRER_TYPES.get(label, label).lower()
+    )
 
 
 def _cell(plan: _Plan, row: dict[str, Any] | None, column: str, method: str) -> float | None:
@@ -747,8 +769,14 @@ def _cell(plan: _Plan, row: dict[str, Any] | None, column: str, method: str) -> 
 Parts = tuple[float | None, float | None, float | None]  # value, numerator, denominator
 
 
-def _parts(plan: _Plan, payload: Any, aux_payload: Any, where: str) -> Parts:
-    row = _select(plan, payload)
+def _parts(
+    plan: _Plan,
+    payload: Any,
+    aux_payload: Any,
+    where: str,
+    indexes: dict[int, dict[str, dict[str, Any]]] | None = None,
+) -> Parts:
+    row = _select(plan, payload, indexes)
     aux_row = _select_aux(aux_payload)
     spec = plan.column
     method = plan.report.method
@@ -928,6 +956,7 @@ def fetch_matomo(
     sites = {sid: _site_info(sid, payload, now) for sid, payload in site_payloads.items()}
 
     per_day = {sub: _by_day(answers[sub], start, end) for sub in report_subs}
+    indexes: dict[int, dict[str, dict[str, Any]]] = {}
     daily: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
     for plan in plans:
@@ -937,7 +966,9 @@ def fetch_matomo(
         main_days = per_day[plan.main]
         aux_days = per_day[plan.aux] if plan.aux else {}
         for day in day_range(first, last) if first <= last else []:
-            value, num, den = _parts(plan, main_days.get(day), aux_days.get(day), f"day {day}")
+            value, num, den = _parts(
+                plan, main_days.get(day), aux_days.get(day), f"day {day}", indexes
+            )
             daily.append({"metric_id": plan.metric_id, "date": day, "value": value,
                           "numerator": num, "denominator": den})
             if day >= site.provisional_from:

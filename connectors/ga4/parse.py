@@ -115,7 +115,7 @@ def read_page(
         fetched_at=datetime.now(UTC),
         dimension_names=[h.name for h in pb.dimension_headers],
         metric_names=[h.name for h in pb.metric_headers],
-        metric_types=[METRIC_TYPES.get(h.type, str(h.type)) for h in pb.metric_headers],
+        metric_types=[METRIC_TYPES.get(h.type_, str(h.type_)) for h in pb.metric_headers],
         dim_values=dims,
         met_values=mets,
         n_rows=len(pb.rows),

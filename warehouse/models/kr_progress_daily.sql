@@ -72,7 +72,8 @@ SELECT
     s.target,
     s.direction_used AS direction,
     s.progress,
-    greatest(0.0, least(1.0, s.progress)) AS score,
+    -- greatest/least skip NULLs in DuckDB: an unmeasured key result must keep a NULL score.
+    CASE WHEN s.progress IS NOT NULL THEN greatest(0.0, least(1.0, s.progress)) END AS score,
     s.expected_progress,
     CASE
         WHEN s.value IS NULL THEN 'no_data'
@@ -89,7 +90,8 @@ SELECT
         WHEN s.as_of_date - s.data_through > s.allowed_lag_days THEN
             'data through ' || s.data_through || ', ' || (s.as_of_date - s.data_through)
             || ' days old; the source allows ' || s.allowed_lag_days
-        WHEN s.target IS NULL OR (s.baseline IS NULL AND s.direction_used IN ('increase', 'decrease'))
+        WHEN s.target IS NULL
+            OR (s.baseline IS NULL AND coalesce(s.direction_used, '') NOT IN ('at_least', 'at_most'))
             THEN 'baseline not measurable yet: no complete data before ' || s.period_start
         WHEN s.progress IS NULL THEN 'target equals the baseline'
     END AS status_reason,

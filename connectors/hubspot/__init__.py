@@ -1,0 +1,87 @@
+"""HubSpot CRM source: deals and contacts through the official `hubspot-api-client`.
+
+The pieces, in the order a run uses them:
+
+- :class:`HubSpotSettings` — token (SecretStr, env HUBSPOT_ACCESS_TOKEN), host, account time
+  zone, and the API limits the connector keeps to (all in `settings.py`).
+- :func:`validate_hubspot_metrics` — properties and pipelines exist, before any pull.
+- :func:`fetch_hubspot_objects` — current state of the objects changed since a cursor
+  (CRM search with keyset paging past the 10,000 cap, archived objects from the recycle bin);
+  :func:`next_cursor` gives the cursor to store.
+- :func:`fetch_hubspot_pipelines` — deal stages with won/lost/open from their metadata.
+- :func:`daily_metrics_from_objects` — DAILY_SCHEMA rows from those tables.
+- :func:`fetch_hubspot_daily` — all of the above for one window, without a stored cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pyarrow as pa
+
+from connectors.base import FetchResult, MetricRequest
+from connectors.hubspot.client import HubSpotClient, RateLimiter
+from connectors.hubspot.metrics import (
+    daily_metrics_from_objects,
+    date_properties_for_metrics,
+    is_additive,
+    properties_for_metrics,
+)
+from connectors.hubspot.objects import (
+    OBJECTS_SCHEMA,
+    PIPELINE_STAGES_SCHEMA,
+    fetch_hubspot_objects,
+    fetch_hubspot_pipelines,
+    next_cursor,
+)
+from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.validate import HubSpotProblem, validate_hubspot_metrics
+
+__all__ = [
+    "OBJECTS_SCHEMA",
+    "PIPELINE_STAGES_SCHEMA",
+    "HubSpotClient",
+    "HubSpotProblem",
+    "HubSpotSettings",
+    "RateLimiter",
+    "daily_metrics_from_objects",
+    "date_properties_for_metrics",
+    "fetch_hubspot_daily",
+    "fetch_hubspot_objects",
+    "fetch_hubspot_pipelines",
+    "is_additive",
+    "next_cursor",
+    "properties_for_metrics",
+    "validate_hubspot_metrics",
+]
+
+
+def fetch_hubspot_daily(
+    settings: HubSpotSettings,
+    metrics: Sequence[MetricRequest],
+    start: date,
+    end: date,
+    *,
+    client: HubSpotClient | None = None,
+) -> FetchResult:
+    """Daily values of `metrics` for [start, end] from a fresh read (no stored cursor).
+
+    Reads only objects with one of the metrics' dates on or after `start`; `raw` holds them
+    (OBJECTS_SCHEMA) so the answer can be traced. The incremental path (cursor, history,
+    revisions) uses fetch_hubspot_objects + daily_metrics_from_objects instead.
+    """
+    client = client or HubSpotClient(settings)
+    properties = properties_for_metrics(metrics)
+    dates = date_properties_for_metrics(metrics)
+    tables = [
+        fetch_hubspot_objects(settings, obj, None, names, date_properties=dates.get(obj, ()),
+                              active_since=start, client=client)
+        for obj, names in properties.items()
+    ]
+    pipelines = (fetch_hubspot_pipelines(settings, client=client) if "deals" in properties
+                 else PIPELINE_STAGES_SCHEMA.empty_table())
+    objects = pa.concat_tables(tables) if tables else OBJECTS_SCHEMA.empty_table()
+    daily = daily_metrics_from_objects(objects, pipelines, metrics, start, end,
+                                       time_zone=settings.time_zone)
+    return FetchResult(daily=daily, raw=objects, request_count=client.request_count)

@@ -1,0 +1,351 @@
+"""Requests to HubSpot: the official client for auth and endpoints, raw JSON for speed.
+
+Every request goes through :meth:`HubSpotClient._call`: wait for the rate limiter, send with
+the generated API method and `_preload_content=False` (the answer's JSON is parsed with
+`json.loads`; the client's model deserialisation is 5-6x slower on large pulls, see
+tests/hubspot/measure_deserialisation.py), map HTTP errors to the shared error types, and retry
+transient ones under the shared policy (`connectors.retry`). The client's own urllib3 retry is
+switched off so there is one retry layer, and POST search calls are retried like GETs.
+
+Paging is explicit: :meth:`search` walks `paging.next.after` and restarts on
+`hs_object_id > last id` before the 10,000-result cap; :meth:`list_objects` walks the list
+endpoint's cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import urllib3
+from hubspot import HubSpot
+from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
+from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+from urllib3.util.retry import Retry
+
+from connectors.base import request_hash
+from connectors.errors import (
+    AuthError,
+    QuotaExhaustedError,
+    RetryableSourceError,
+    SourceError,
+)
+from connectors.hubspot.settings import (
+    MAX_FILTER_GROUPS,
+    MAX_FILTERS_PER_GROUP,
+    SCOPES,
+    SEARCH_RESULT_CAP,
+    SOURCE,
+    TOKEN_ENV,
+    HubSpotSettings,
+)
+from connectors.retry import call_with_retry
+
+log = logging.getLogger(__name__)
+
+# Each generated API package has its own ApiException class.
+_API_EXCEPTIONS = (ObjectsApiException, PipelinesApiException, PropertiesApiException)
+OBJECT_TYPES = ("deals", "contacts")
+# Contacts keep their modification time in `lastmodifieddate`, every other object in
+# `hs_lastmodifieddate` (search guide, "Search for records modified since").
+LAST_MODIFIED_PROPERTY = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
+
+
+class RateLimiter:
+    """At most `per_second` acquisitions a second, evenly spaced (thread-safe).
+
+    Even spacing rather than bursts: HubSpot counts the search limit per second, so a burst
+    of five at the start of each second is as likely to trip it as to pass.
+    """
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait for the next slot; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        wait = slot - now
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+_LIMITERS: dict[tuple[str, str, str, float], RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(settings: HubSpotSettings, kind: str) -> RateLimiter:
+    """One limiter per account token and endpoint kind in this process, so parallel fetches
+    (deals and contacts at once) share HubSpot's per-account budget instead of each using it."""
+    rate = settings.search_requests_per_second if kind == "search" else settings.requests_per_second
+    # A fingerprint keeps tokens apart without keeping the token itself in a key.
+    fingerprint = hashlib.sha256(settings.access_token.get_secret_value().encode()).hexdigest()
+    key = (settings.host, fingerprint[:16], kind, rate)
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None:
+            limiter = _LIMITERS[key] = RateLimiter(rate)
+        return limiter
+
+
+@dataclass
+class Page:
+    """One answer with the hash of the request that produced it (provenance for raw rows)."""
+
+    data: dict[str, Any]
+    request_hash: str
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Retry-After in seconds (a number or an HTTP date); None when absent or unreadable."""
+    value = headers.get("Retry-After") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _body_json(body: Any) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def translate_error(exc: Any, what: str, token: str) -> Exception:
+    """The shared error for a HubSpot error answer; the token is never part of the message."""
+    status = int(exc.status or 0)
+    body = _body_json(exc.body)
+    message = str(body.get("message") or exc.reason or "no message")
+    category = str(body.get("category") or body.get("errorType") or "")
+    if token:
+        message = message.replace(token, "***")
+    detail = f"{status} {category}".strip()
+    if status == 401:
+        return AuthError(
+            SOURCE,
+            f"{what}: HubSpot refused the access token ({detail}: {message}). Check "
+            f"{TOKEN_ENV}: it must hold a current private app access token of this account",
+        )
+    if status == 403:
+        return AuthError(
+            SOURCE,
+            f"{what}: the private app may not read this ({detail}: {message}). Give the app "
+            f"in {TOKEN_ENV} the scopes {', '.join(SCOPES)}",
+        )
+    if status == 429:
+        policy = str(body.get("policyName") or "")
+        if policy == "DAILY":
+            return QuotaExhaustedError(
+                SOURCE,
+                f"{what}: the account's daily API limit is used up (429 DAILY); it resets at "
+                "midnight in the account's time zone",
+            )
+        # TEN_SECONDLY_ROLLING, SECONDLY (search) and any newer policy: wait and retry.
+        return RetryableSourceError(
+            SOURCE, f"{what}: rate limited (429 {policy or 'no policyName'})",
+            retry_after=_retry_after(exc.headers),
+        )
+    if status == 0 or status in (408, 423) or status >= 500:
+        return RetryableSourceError(SOURCE, f"{what}: {detail or 'no answer'}: {message}",
+                                    retry_after=_retry_after(exc.headers))
+    return SourceError(SOURCE, f"{what}: HubSpot answered {detail}: {message}")
+
+
+class HubSpotClient:
+    """One account's API session: the generated APIs built once, limiters, a request counter."""
+
+    def __init__(self, settings: HubSpotSettings) -> None:
+        self.settings = settings
+        self._token = settings.access_token.get_secret_value()
+        # Retry(0): the shared tenacity policy is the only retry layer (urllib3's default would
+        # retry connection errors silently and never POSTs on 429).
+        api = HubSpot(access_token=self._token, host=settings.host, retry=Retry(0))
+        self.search_api = api.crm.objects.search_api
+        self.basic_api = api.crm.objects.basic_api
+        self.pipelines_api = api.crm.pipelines.pipelines_api
+        self.properties_api = api.crm.properties.core_api
+        self._search_limiter = shared_limiter(settings, "search")
+        self._limiter = shared_limiter(settings, "other")
+        self._count_lock = threading.Lock()
+        self.request_count = 0
+
+    # -- one request ------------------------------------------------------------------------
+    def _call(self, what: str, send: Callable[[], Any], search: bool = False) -> dict[str, Any]:
+        limiter = self._search_limiter if search else self._limiter
+
+        def once() -> dict[str, Any]:
+            limiter.acquire()
+            with self._count_lock:
+                self.request_count += 1
+            try:
+                response = send()
+            except _API_EXCEPTIONS as exc:
+                raise translate_error(exc, what, self._token) from None
+            except urllib3.exceptions.HTTPError as exc:
+                raise RetryableSourceError(
+                    SOURCE, f"{what}: connection failed ({type(exc).__name__})") from None
+            try:
+                raw = response.data
+            except urllib3.exceptions.HTTPError as exc:
+                raise RetryableSourceError(
+                    SOURCE, f"{what}: the answer was cut off ({type(exc).__name__})") from None
+            finally:
+                response.release_conn()
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise RetryableSourceError(
+                    SOURCE, f"{what}: the answer is not complete JSON ({len(raw)} bytes)"
+                ) from None
+            if not isinstance(data, dict):
+                raise RetryableSourceError(SOURCE, f"{what}: the answer is not a JSON object")
+            return data
+
+        return call_with_retry(once)
+
+    @property
+    def _timeout(self) -> float:
+        return self.settings.timeout_s
+
+    # -- endpoints ----------------------------------------------------------------------------
+    def search_page(self, object_type: str, body: dict[str, Any]) -> Page:
+        path = f"/crm/v3/objects/{object_type}/search"
+        data = self._call(
+            f"POST {path}",
+            lambda: self.search_api.do_search(
+                object_type, body, _preload_content=False, _request_timeout=self._timeout),
+            search=True,
+        )
+        return Page(data, request_hash({"method": "POST", "path": path, "body": body}))
+
+    def list_page(self, object_type: str, properties: Sequence[str], archived: bool,
+                  after: str | None) -> Page:
+        path = f"/crm/v3/objects/{object_type}"
+        params = {"limit": self.settings.list_page_size, "after": after,
+                  "properties": list(properties), "archived": archived}
+        data = self._call(
+            f"GET {path}",
+            lambda: self.basic_api.get_page(
+                object_type, limit=params["limit"], after=after, properties=params["properties"],
+                archived=archived, _preload_content=False, _request_timeout=self._timeout),
+        )
+        return Page(data, request_hash({"method": "GET", "path": path, "params": params}))
+
+    def pipelines(self, object_type: str = "deals") -> Page:
+        path = f"/crm/v3/pipelines/{object_type}"
+        data = self._call(
+            f"GET {path}",
+            lambda: self.pipelines_api.get_all(
+                object_type, _preload_content=False, _request_timeout=self._timeout),
+        )
+        return Page(data, request_hash({"method": "GET", "path": path}))
+
+    def properties(self, object_type: str) -> Page:
+        path = f"/crm/v3/properties/{object_type}"
+        data = self._call(
+            f"GET {path}",
+            lambda: self.properties_api.get_all(
+                object_type, _preload_content=False, _request_timeout=self._timeout),
+        )
+        return Page(data, request_hash({"method": "GET", "path": path}))
+
+    # -- paging ---------------------------------------------------------------------------------
+    def search(self, object_type: str, filter_groups: Sequence[Sequence[dict[str, Any]]],
+               properties: Sequence[str]) -> Iterator[Page]:
+        """Every object matching any of `filter_groups` (each an AND of filters), once each.
+
+        Sorted by hs_object_id. Pages follow `paging.next.after` (a short page that still has
+        one is not the end); before the offset would pass the 10,000-result cap, the search
+        restarts with `hs_object_id GT <last id seen>` added to every group, so no object is
+        skipped or read twice however many match.
+        """
+        groups = [list(g) for g in filter_groups] or [[]]
+        if len(groups) > MAX_FILTER_GROUPS or any(len(g) >= MAX_FILTERS_PER_GROUP for g in groups):
+            # One filter per group is kept free for the keyset bound.
+            raise ValueError(
+                f"at most {MAX_FILTER_GROUPS} filter groups of {MAX_FILTERS_PER_GROUP - 1} "
+                "filters can be searched with keyset paging"
+            )
+        limit = self.settings.search_page_size
+        last_id: int | None = None  # the highest id read so far
+        bound: int | None = None  # the current segment reads ids > bound
+        after: str | None = None
+        offset = 0  # how far into the current segment the offset has gone
+        pages = segments = 0
+        while True:
+            keyset = ([{"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]
+                      if bound is not None else [])
+            body: dict[str, Any] = {
+                "filterGroups": [{"filters": g + keyset} for g in groups if g + keyset],
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "properties": list(properties),
+                "limit": limit,
+            }
+            if after is not None:
+                body["after"] = after
+            page = self.search_page(object_type, body)
+            pages += 1
+            yield page
+            for result in page.data.get("results") or []:
+                object_id = int(result["id"])
+                if last_id is not None and object_id <= last_id:
+                    # Keyset paging is only exact if ids come strictly ascending.
+                    raise SourceError(
+                        SOURCE, f"search returned {object_type} id {object_id} after {last_id}: "
+                        "results are not in hs_object_id order, paging cannot be trusted")
+                last_id = object_id
+            next_after = ((page.data.get("paging") or {}).get("next") or {}).get("after")
+            if not next_after:
+                break
+            offset = max(offset + limit, int(next_after) if str(next_after).isdigit() else 0)
+            if offset + limit > SEARCH_RESULT_CAP:
+                if last_id == bound:
+                    raise SourceError(
+                        SOURCE, f"search for {object_type} returned {SEARCH_RESULT_CAP} results' "
+                        "worth of empty pages; cannot make progress")
+                segments += 1
+                bound, after, offset = last_id, None, 0
+            else:
+                after = str(next_after)
+        log.info("hubspot search %s: %d pages, %d keyset restarts", object_type, pages, segments)
+
+    def list_objects(self, object_type: str, properties: Sequence[str],
+                     archived: bool) -> Iterator[Page]:
+        """Every page of GET /crm/v3/objects/{type} (archived=true: the recycle bin)."""
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.list_page(object_type, properties, archived, after)
+            yield page
+            after = ((page.data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            if after in seen:
+                raise SourceError(SOURCE, f"list of {object_type} repeats the cursor {after!r}")
+            seen.add(after)
