@@ -100,15 +100,23 @@ def read_metric_file(base_dir: Path, metric: MetricRequest) -> tuple[pa.Table, s
     table = _read(path, query)
     dates = _as_dates(_column(table, query.date_column, path, "date"), path)
     n = table.num_rows
-    if query.numerator_column in table.column_names or query.denominator_column in table.column_names:
-        numerator = _as_numbers(_column(table, query.numerator_column, path, "numerator"), path,
-                                query.numerator_column)
-        denominator = _as_numbers(_column(table, query.denominator_column, path, "denominator"),
-                                  path, query.denominator_column)
+    if (
+        query.numerator_column in table.column_names
+        or query.denominator_column in table.column_names
+    ):
+        numerator = _as_numbers(
+            _column(table, query.numerator_column, path, "numerator"), path, query.numerator_column
+        )
+        denominator = _as_numbers(
+            _column(table, query.denominator_column, path, "denominator"),
+            path,
+            query.denominator_column,
+        )
         value = pc.divide(numerator, pc.if_else(pc.equal(denominator, 0), None, denominator))
     else:
-        value = _as_numbers(_column(table, query.value_column, path, "value"), path,
-                            query.value_column)
+        value = _as_numbers(
+            _column(table, query.value_column, path, "value"), path, query.value_column
+        )
         numerator = denominator = pa.nulls(n, pa.float64())
     rows = pa.table(
         {
@@ -123,17 +131,17 @@ def read_metric_file(base_dir: Path, metric: MetricRequest) -> tuple[pa.Table, s
     return rows, digest, path
 
 
-def fetch_file(
-    base_dir: Path, metrics: list[MetricRequest], start: date, end: date
-) -> FetchResult:
+def fetch_file(base_dir: Path, metrics: list[MetricRequest], start: date, end: date) -> FetchResult:
     """Read every metric's file and keep the days in [start, end]."""
     fetched_at = datetime.now(UTC)
     daily, flags, raw = [], [], []
     for metric in metrics:
         rows, digest, path = read_metric_file(base_dir, metric)
         in_window = rows.filter(
-            pc.and_(pc.greater_equal(rows["date"], pa.scalar(start, pa.date32())),
-                    pc.less_equal(rows["date"], pa.scalar(end, pa.date32())))
+            pc.and_(
+                pc.greater_equal(rows["date"], pa.scalar(start, pa.date32())),
+                pc.less_equal(rows["date"], pa.scalar(end, pa.date32())),
+            )
         )
         # A date written twice in an export is ambiguous: keep the last line, and say so.
         unique_dates = pc.unique(in_window["date"])
@@ -141,22 +149,30 @@ def fetch_file(
             counts = pc.value_counts(in_window["date"])
             for item in counts.to_pylist():
                 if item["counts"] > 1:
-                    flags.append({"metric_id": metric.metric_id, "date": item["values"],
-                                  "flag": "duplicate_rows",
-                                  "reason": f"{path.name} has {item['counts']} rows for this day"})
+                    flags.append(
+                        {
+                            "metric_id": metric.metric_id,
+                            "date": item["values"],
+                            "flag": "duplicate_rows",
+                            "reason": f"{path.name} has {item['counts']} rows for this day",
+                        }
+                    )
             in_window = _keep_last_per_date(in_window)
         daily.append(in_window)
-        raw.append({
-            "request_hash": request_hash({"path": metric.query.path, "sha256": digest,
-                                          "start": start, "end": end}),
-            "metric_id": metric.metric_id,
-            "path": metric.query.path,
-            "file_sha256": digest,
-            "rows_read": in_window.num_rows,
-            "window_start": start,
-            "window_end": end,
-            "fetched_at": fetched_at,
-        })
+        raw.append(
+            {
+                "request_hash": request_hash(
+                    {"path": metric.query.path, "sha256": digest, "start": start, "end": end}
+                ),
+                "metric_id": metric.metric_id,
+                "path": metric.query.path,
+                "file_sha256": digest,
+                "rows_read": in_window.num_rows,
+                "window_start": start,
+                "window_end": end,
+                "fetched_at": fetched_at,
+            }
+        )
     return FetchResult(
         daily=pa.concat_tables(daily) if daily else DAILY_SCHEMA.empty_table(),
         flags=flag_table(flags),

@@ -28,7 +28,8 @@ def prepare_workspace(folder: Path, today: date) -> Path:
     if definitions.exists():
         shutil.rmtree(definitions)
     shutil.copytree(
-        DEFAULT_DIR, definitions,
+        DEFAULT_DIR,
+        definitions,
         ignore=shutil.ignore_patterns("*.py", "__pycache__", "queries", "data", "*.json"),
     )
     quarter = current_quarter(today)

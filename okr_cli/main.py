@@ -40,13 +40,19 @@ STATUS_STYLE = {
 
 DefinitionsOption = Annotated[
     Path | None,
-    typer.Option("--definitions", "-d", help="OKR definitions folder (default: OKR_DEFINITIONS "
-                 "or the bundled okr_definitions/)."),
+    typer.Option(
+        "--definitions",
+        "-d",
+        help="OKR definitions folder (default: OKR_DEFINITIONS or the bundled okr_definitions/).",
+    ),
 ]
 WarehouseOption = Annotated[
     Path | None,
-    typer.Option("--warehouse", "-w", help="DuckDB file (default: OKR_WAREHOUSE or "
-                 "warehouse/okr_sync.duckdb)."),
+    typer.Option(
+        "--warehouse",
+        "-w",
+        help="DuckDB file (default: OKR_WAREHOUSE or warehouse/okr_sync.duckdb).",
+    ),
 ]
 
 
@@ -189,7 +195,7 @@ def demo(
     _print_status(warehouse, team=None, day=None)
     console.print(
         f"\nwarehouse: {warehouse}  ·  try: okr sql -w {warehouse} "
-        "\"SELECT kr_id, status, progress FROM okr.kr_progress_latest\""
+        '"SELECT kr_id, status, progress FROM okr.kr_progress_latest"'
     )
     if not ok:
         raise _fail("the demo run had failures (see above)")
@@ -215,18 +221,34 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         console.print("no key-result rows" + (f" for team {team}" if team else ""))
         return
     table = Table(title=f"Key results as of {rows[0]['as_of_date']}", show_lines=False)
-    for column in ("team", "objective", "key result", "status", "value", "target",
-                   "progress", "expected", "data through"):
-        table.add_column(column, justify="right" if column in ("value", "target", "progress",
-                                                               "expected") else "left")
+    for column in (
+        "team",
+        "objective",
+        "key result",
+        "status",
+        "value",
+        "target",
+        "progress",
+        "expected",
+        "data through",
+    ):
+        table.add_column(
+            column,
+            overflow="fold",
+            justify="right" if column in ("value", "target", "progress", "expected") else "left",
+        )
     for r in rows:
         status = r["status"]
         table.add_row(
-            r["team"], r["objective_id"], r["kr_id"],
+            r["team"],
+            r["objective_id"],
+            r["kr_id"],
             f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
-            _fmt(r["value"], r["unit"]), _fmt(r["target"], r["unit"]),
+            _fmt(r["value"], r["unit"]),
+            _fmt(r["target"], r["unit"]),
             "—" if r["progress"] is None else f"{r['progress']:.0%}",
-            f"{r['expected_progress']:.0%}", str(r["data_through"] or "—"),
+            f"{r['expected_progress']:.0%}",
+            str(r["data_through"] or "—"),
         )
     console.print(table)
 
@@ -234,7 +256,9 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
 @app.command()
 def status(
     team: Annotated[str | None, typer.Option(help="Only this team.")] = None,
-    day: Annotated[str | None, typer.Option("--date", help="As of this day (default: latest).")] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="As of this day (default: latest).")
+    ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
     """Where every key result stands, grouped by team and objective."""

@@ -25,31 +25,47 @@ MIN_KRS, MAX_KRS = 2, 4
 OUTPUT_STYLE = [
     (re.compile(p, re.IGNORECASE), why)
     for p, why in [
-        (r"^\s*(publish|launch|ship|release|write|create|build|implement|hold|host|organi[sz]e|"
-         r"conduct|complete|deliver|introduce|roll out|set up|migrate|attend|send|run)\b",
-         "starts with an activity verb"),
-        (r"\b\d+\s+(posts?|articles?|blog posts?|webinars?|campaigns?|events?|releases?|"
-         r"features?|videos?|newsletters?|meetings?|calls?|workshops?)\b",
-         "counts pieces of work produced"),
-        (r"\bf(ü|ue)hr(e|en)\b.*\bdurch\b|\bdurchf(ü|ue)hren\b", "describes carrying out an activity"),
-        (r"^\s*(ver(ö|oe)ffentlich|starte|launche|erstelle|implementiere|organisiere|schreibe|"
-         r"f(ü|ue)hre\b.*\bein\b)", "starts with an activity verb"),
+        (
+            r"^\s*(publish|launch|ship|release|write|create|build|implement|hold|host|organi[sz]e|"
+            r"conduct|complete|deliver|introduce|roll out|set up|migrate|attend|send|run)\b",
+            "starts with an activity verb",
+        ),
+        (
+            r"\b\d+\s+(posts?|articles?|blog posts?|webinars?|campaigns?|events?|releases?|"
+            r"features?|videos?|newsletters?|meetings?|calls?|workshops?)\b",
+            "counts pieces of work produced",
+        ),
+        (
+            r"\bf(ü|ue)hr(e|en)\b.*\bdurch\b|\bdurchf(ü|ue)hren\b",
+            "describes carrying out an activity",
+        ),
+        (
+            r"^\s*(ver(ö|oe)ffentlich|starte|launche|erstelle|implementiere|organisiere|schreibe|"
+            r"f(ü|ue)hre\b.*\bein\b)",
+            "starts with an activity verb",
+        ),
     ]
 ]
 
 
-def _problem(
-    severity: Severity, loc: Located, field: str, message: str, fix: str
-) -> Problem:
-    return Problem(severity, loc.file, loc.line(field) if field else loc.line(),
-                   format_loc(loc.path, field) if field else format_loc(loc.path), message, fix)
+def _problem(severity: Severity, loc: Located, field: str, message: str, fix: str) -> Problem:
+    return Problem(
+        severity,
+        loc.file,
+        loc.line(field) if field else loc.line(),
+        format_loc(loc.path, field) if field else format_loc(loc.path),
+        message,
+        fix,
+    )
 
 
 def _suggest(word: str, choices: list[str], kind: str) -> str:
     guess = did_you_mean(word, choices)
     if guess:
         return f"did you mean `{guess}`?"
-    return f"declare it under `{kind}:`" + (f" (declared: {', '.join(sorted(choices)[:8])})" if choices else "")
+    return f"declare it under `{kind}:`" + (
+        f" (declared: {', '.join(sorted(choices)[:8])})" if choices else ""
+    )
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -79,53 +95,92 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
             for part in ("numerator", "denominator"):
                 ref = getattr(metric.ratio, part)
                 if ref not in d.metrics:
-                    problems.append(_problem(
-                        "error", loc, "ratio",
-                        f"ratio {part} `{ref}` is not a declared metric",
-                        _suggest(ref, metric_ids, "metrics"),
-                    ))
+                    problems.append(
+                        _problem(
+                            "error",
+                            loc,
+                            "ratio",
+                            f"ratio {part} `{ref}` is not a declared metric",
+                            _suggest(ref, metric_ids, "metrics"),
+                        )
+                    )
                 elif isinstance(d.metric(ref), m.RatioMetric):
-                    problems.append(_problem(
-                        "error", loc, "ratio", f"ratio {part} `{ref}` is itself a ratio",
-                        "point numerator and denominator at counted metrics (a ratio of ratios "
-                        "has no meaningful sum)",
-                    ))
+                    problems.append(
+                        _problem(
+                            "error",
+                            loc,
+                            "ratio",
+                            f"ratio {part} `{ref}` is itself a ratio",
+                            "point numerator and denominator at counted metrics (a ratio of ratios "
+                            "has no meaningful sum)",
+                        )
+                    )
             if metric.ratio.numerator == metric.ratio.denominator:
-                problems.append(_problem(
-                    "error", loc, "ratio", "numerator and denominator are the same metric",
-                    "use two different metrics",
-                ))
+                problems.append(
+                    _problem(
+                        "error",
+                        loc,
+                        "ratio",
+                        "numerator and denominator are the same metric",
+                        "use two different metrics",
+                    )
+                )
         elif isinstance(metric, m.FileMetric):
             raw = Path(metric.query.path)
             target = raw if raw.is_absolute() else d.base_dir / raw
             if raw.is_absolute() or not _inside(target, project_root):
-                problems.append(_problem(
-                    "error", loc, "query", f"file path `{metric.query.path}` leaves the project",
-                    "use a path relative to the definitions folder, inside the project",
-                ))
+                problems.append(
+                    _problem(
+                        "error",
+                        loc,
+                        "query",
+                        f"file path `{metric.query.path}` leaves the project",
+                        "use a path relative to the definitions folder, inside the project",
+                    )
+                )
             elif not target.is_file():
-                problems.append(_problem(
-                    "error", loc, "query", f"file `{metric.query.path}` does not exist",
-                    f"create it or correct the path (relative to {d.base_dir.name}/)",
-                ))
+                problems.append(
+                    _problem(
+                        "error",
+                        loc,
+                        "query",
+                        f"file `{metric.query.path}` does not exist",
+                        f"create it or correct the path (relative to {d.base_dir.name}/)",
+                    )
+                )
             elif (metric.query.format or target.suffix.lstrip(".")) not in ("csv", "parquet"):
-                problems.append(_problem(
-                    "error", loc, "query", f"file `{metric.query.path}` is neither CSV nor Parquet",
-                    "use a .csv or .parquet file, or set `format:`",
-                ))
+                problems.append(
+                    _problem(
+                        "error",
+                        loc,
+                        "query",
+                        f"file `{metric.query.path}` is neither CSV nor Parquet",
+                        "use a .csv or .parquet file, or set `format:`",
+                    )
+                )
         elif isinstance(metric, m.GA4Metric):
             if not (metric.query.property_id or d.sources.ga4.property_id):
-                problems.append(_problem(
-                    "error", loc, "query", "no GA4 property for this metric",
-                    "set `sources: {ga4: {property_id: ...}}` or `query.property_id`",
-                ))
+                problems.append(
+                    _problem(
+                        "error",
+                        loc,
+                        "query",
+                        "no GA4 property for this metric",
+                        "set `sources: {ga4: {property_id: ...}}` or `query.property_id`",
+                    )
+                )
         elif isinstance(metric, m.MatomoMetric) and not (
             metric.query.site_id or d.sources.matomo.site_id
         ):
-            problems.append(_problem(
-                "error", loc, "query", "no Matomo site for this metric",
-                "set `sources: {matomo: {site_id: ...}}` or `query.site_id`",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "query",
+                    "no Matomo site for this metric",
+                    "set `sources: {matomo: {site_id: ...}}` or `query.site_id`",
+                )
+            )
     return problems
 
 
@@ -136,46 +191,70 @@ def _lint_objectives(d: Definitions) -> list[Problem]:
     for loc in d.objectives.values():
         objective: m.Objective = loc.item
         if objective.team not in d.teams:
-            problems.append(_problem(
-                "error", loc, "team", f"team `{objective.team}` is not declared",
-                _suggest(objective.team, team_ids, "teams"),
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "team",
+                    f"team `{objective.team}` is not declared",
+                    _suggest(objective.team, team_ids, "teams"),
+                )
+            )
         try:
             start, end = parse_period(objective.period)
         except ValueError as exc:
-            problems.append(_problem(
-                "error", loc, "period", str(exc),
-                "write a quarter like 2026-Q3 or {start: 2026-07-01, end: 2026-09-30}",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "period",
+                    str(exc),
+                    "write a quarter like 2026-Q3 or {start: 2026-07-01, end: 2026-09-30}",
+                )
+            )
             continue
         if end <= start:
-            problems.append(_problem(
-                "error", loc, "period", f"period ends ({end}) on or before it starts ({start})",
-                "swap start and end, or correct the dates",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "period",
+                    f"period ends ({end}) on or before it starts ({start})",
+                    "swap start and end, or correct the dates",
+                )
+            )
             continue
         per_team_period[(objective.team, start, end)].append(loc)
         count = len(objective.key_results)
         if not MIN_KRS <= count <= MAX_KRS:
-            problems.append(_problem(
-                "warning", loc, "key_results",
-                f"objective `{objective.id}` has {count} key result{'s' if count != 1 else ''}; "
-                f"the method asks for {MIN_KRS}–{MAX_KRS}",
-                "keep the few results that show the objective is reached"
-                if count > MAX_KRS else "add a second measurable result",
-            ))
+            problems.append(
+                _problem(
+                    "warning",
+                    loc,
+                    "key_results",
+                    f"objective `{objective.id}` has {count} key result{'s' if count != 1 else ''}; "
+                    f"the method asks for {MIN_KRS}–{MAX_KRS}",
+                    "keep the few results that show the objective is reached"
+                    if count > MAX_KRS
+                    else "add a second measurable result",
+                )
+            )
         for j, kr in enumerate(objective.key_results):
             kloc = Located(kr, loc.doc, loc.path + ("key_results", j))
             problems += _lint_key_result(d, kloc)
     for (team, start, end), locs in per_team_period.items():
         if len(locs) > MAX_OBJECTIVES_PER_TEAM:
             extra = locs[MAX_OBJECTIVES_PER_TEAM]
-            problems.append(_problem(
-                "warning", extra, "id",
-                f"team `{team}` has {len(locs)} objectives for {start}..{end}; the method asks "
-                f"for at most {MAX_OBJECTIVES_PER_TEAM}",
-                "focus: merge or drop objectives until three remain",
-            ))
+            problems.append(
+                _problem(
+                    "warning",
+                    extra,
+                    "id",
+                    f"team `{team}` has {len(locs)} objectives for {start}..{end}; the method asks "
+                    f"for at most {MAX_OBJECTIVES_PER_TEAM}",
+                    "focus: merge or drop objectives until three remain",
+                )
+            )
     return problems
 
 
@@ -183,47 +262,76 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
     kr: m.KeyResult = loc.item
     problems: list[Problem] = []
     if kr.metric not in d.metrics:
-        problems.append(_problem(
-            "error", loc, "metric", f"metric `{kr.metric}` is not declared",
-            _suggest(kr.metric, list(d.metrics), "metrics"),
-        ))
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "metric",
+                f"metric `{kr.metric}` is not declared",
+                _suggest(kr.metric, list(d.metrics), "metrics"),
+            )
+        )
     for pattern, why in OUTPUT_STYLE:
         if pattern.search(kr.title):
-            problems.append(_problem(
-                "warning", loc, "title",
-                f"key result `{kr.id}` reads like an activity, not an outcome ({why}: "
-                f"\"{kr.title}\")",
-                "state the result the work should cause, e.g. \"organic blog sessions +40 %\"",
-            ))
+            problems.append(
+                _problem(
+                    "warning",
+                    loc,
+                    "title",
+                    f"key result `{kr.id}` reads like an activity, not an outcome ({why}: "
+                    f'"{kr.title}")',
+                    'state the result the work should cause, e.g. "organic blog sessions +40 %"',
+                )
+            )
             break
     relative = m.parse_relative(kr.target)
     level = kr.measure != "total"
     if kr.baseline == "measured" and not level:
-        problems.append(_problem(
-            "error", loc, "baseline",
-            "`baseline: measured` is for level measures; a total counts from 0 at the period start",
-            "remove the baseline and use a relative target (e.g. +40%) to compare with the "
-            "previous period",
-        ))
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "baseline",
+                "`baseline: measured` is for level measures; a total counts from 0 at the period start",
+                "remove the baseline and use a relative target (e.g. +40%) to compare with the "
+                "previous period",
+            )
+        )
     if relative is not None:
         if relative == 0:
-            problems.append(_problem(
-                "error", loc, "target", "a relative target of 0% equals the baseline",
-                "set the change you aim for, e.g. +40%",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "target",
+                    "a relative target of 0% equals the baseline",
+                    "set the change you aim for, e.g. +40%",
+                )
+            )
         if level and kr.baseline is None:
-            problems.append(_problem(
-                "error", loc, "baseline", f"relative target {kr.target} needs a baseline",
-                "add `baseline: measured` (or a number)",
-            ))
-        if kr.direction in ("increase", "at_least") and relative < 0 or (
-            kr.direction in ("decrease", "at_most") and relative > 0
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "baseline",
+                    f"relative target {kr.target} needs a baseline",
+                    "add `baseline: measured` (or a number)",
+                )
+            )
+        if (
+            kr.direction in ("increase", "at_least")
+            and relative < 0
+            or (kr.direction in ("decrease", "at_most") and relative > 0)
         ):
-            problems.append(_problem(
-                "error", loc, "direction",
-                f"direction `{kr.direction}` contradicts target {kr.target}",
-                "flip the sign of the target or the direction",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "direction",
+                    f"direction `{kr.direction}` contradicts target {kr.target}",
+                    "flip the sign of the target or the direction",
+                )
+            )
         return problems
     target = m.parse_number(kr.target)
     baseline = None
@@ -232,29 +340,47 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
     elif kr.baseline is None and not level:
         baseline = 0.0
     if baseline is not None and baseline == target and kr.direction not in ("at_least", "at_most"):
-        problems.append(_problem(
-            "error", loc, "target", f"target {kr.target} equals the baseline",
-            "set a target that differs from the baseline, or use direction at_least/at_most "
-            "to keep a level",
-        ))
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "target",
+                f"target {kr.target} equals the baseline",
+                "set a target that differs from the baseline, or use direction at_least/at_most "
+                "to keep a level",
+            )
+        )
     if baseline is not None and baseline != target and kr.direction in ("increase", "decrease"):
         inferred = "increase" if target > baseline else "decrease"
         if inferred != kr.direction:
-            problems.append(_problem(
-                "error", loc, "direction",
-                f"direction `{kr.direction}` but the target {kr.target} is "
-                f"{'above' if inferred == 'increase' else 'below'} the baseline {kr.baseline}",
-                f"use direction `{inferred}` or correct baseline/target",
-            ))
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "direction",
+                    f"direction `{kr.direction}` but the target {kr.target} is "
+                    f"{'above' if inferred == 'increase' else 'below'} the baseline {kr.baseline}",
+                    f"use direction `{inferred}` or correct baseline/target",
+                )
+            )
     if level and kr.baseline is None and kr.direction not in ("at_least", "at_most"):
-        problems.append(_problem(
-            "error", loc, "baseline",
-            f"a `{kr.measure}` key result needs a baseline to measure progress from",
-            "add `baseline: measured` or a number, or keep a level with direction at_least/at_most",
-        ))
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "baseline",
+                f"a `{kr.measure}` key result needs a baseline to measure progress from",
+                "add `baseline: measured` or a number, or keep a level with direction at_least/at_most",
+            )
+        )
     if kr.direction in ("at_least", "at_most") and target <= 0:
-        problems.append(_problem(
-            "error", loc, "target", f"`{kr.direction}` needs a positive target",
-            "set the level to keep, e.g. 1.5",
-        ))
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "target",
+                f"`{kr.direction}` needs a positive target",
+                "set the level to keep, e.g. 1.5",
+            )
+        )
     return problems

@@ -145,7 +145,8 @@ def _validation_problems(exc: ValidationError, doc: YamlDocument) -> list[Proble
         e
         for e in errors
         if not any(
-            len(other) > len(tuple(e["loc"])) + 1 and other[: len(e["loc"]) - 1] == tuple(e["loc"])[:-1]
+            len(other) > len(tuple(e["loc"])) + 1
+            and other[: len(e["loc"]) - 1] == tuple(e["loc"])[:-1]
             for other in paths
         )
         or e["type"] in ("missing", "extra_forbidden")
@@ -194,7 +195,9 @@ def load_definitions(path: Path | str | None = None) -> tuple[Definitions | None
     root = Path(path) if path is not None else DEFAULT_DIR
     if not root.exists():
         return None, [
-            Problem("error", root, None, "", "no such file or folder", "pass the definitions folder")
+            Problem(
+                "error", root, None, "", "no such file or folder", "pass the definitions folder"
+            )
         ]
     files = definition_files(root)
     if not files:

@@ -109,7 +109,7 @@ class ExplicitPeriod(StrictModel):
 
 
 Period = Annotated[
-    Union[str, ExplicitPeriod],
+    str | ExplicitPeriod,
     Field(description="A quarter like 2026-Q3, or {start: 2026-07-01, end: 2026-09-30}."),
 ]
 
@@ -160,13 +160,7 @@ def _metric_kind(value: Any) -> str:
 
 
 Metric = Annotated[
-    Union[
-        Annotated[FileMetric, Tag("file")],
-        Annotated[GA4Metric, Tag("ga4")],
-        Annotated[MatomoMetric, Tag("matomo")],
-        Annotated[HubSpotMetric, Tag("hubspot")],
-        Annotated[RatioMetric, Tag("ratio")],
-    ],
+    Annotated[FileMetric, Tag("file")] | Annotated[GA4Metric, Tag("ga4")] | Annotated[MatomoMetric, Tag("matomo")] | Annotated[HubSpotMetric, Tag("hubspot")] | Annotated[RatioMetric, Tag("ratio")],
     Discriminator(
         _metric_kind,
         custom_error_type="metric_kind",
@@ -189,7 +183,7 @@ def parse_number(value: Number) -> float:
 
 
 def parse_relative(value: Number) -> float | None:
-    """"+40%" → 0.40, "-10%" → -0.10; None when `value` is not a signed percentage."""
+    """ "+40%" → 0.40, "-10%" → -0.10; None when `value` is not a signed percentage."""
     if isinstance(value, str):
         match = _PERCENT.match(value)
         if match and match.group(1):

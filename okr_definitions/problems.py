@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,10 +22,8 @@ class Problem:
     def format(self, relative_to: Path | None = None) -> str:
         path = self.file
         if relative_to is not None:
-            try:
+            with contextlib.suppress(ValueError):  # outside the folder: keep the full path
                 path = self.file.resolve().relative_to(relative_to.resolve())
-            except ValueError:
-                pass
         where = f"{path}:{self.line}" if self.line else f"{path}"
         field = f" {self.field}:" if self.field else ""
         return f"{where}: {self.severity}:{field} {self.message}. Fix: {self.fix}"

@@ -32,7 +32,9 @@ def parse_period(period: m.Period) -> tuple[date, date]:
     year, quarter = int(match.group(1)), int(match.group(2))
     first_month = 3 * (quarter - 1) + 1
     last_month = first_month + 2
-    return date(year, first_month, 1), date(year, last_month, calendar.monthrange(year, last_month)[1])
+    return date(year, first_month, 1), date(
+        year, last_month, calendar.monthrange(year, last_month)[1]
+    )
 
 
 def _hash(payload: Any) -> str:
@@ -85,8 +87,10 @@ class Definitions:
         """The source of a metric; a ratio's source when both parts share one, else `mixed`."""
         metric = self.metric(metric_id)
         if isinstance(metric, m.RatioMetric):
-            parts = {self.metric_source(metric.ratio.numerator),
-                     self.metric_source(metric.ratio.denominator)}
+            parts = {
+                self.metric_source(metric.ratio.numerator),
+                self.metric_source(metric.ratio.denominator),
+            }
             return parts.pop() if len(parts) == 1 else "mixed"
         return metric.source
 
@@ -134,7 +138,9 @@ class Definitions:
             if kr.baseline == "measured":
                 baseline_kind, baseline_value = "measured", None
             elif kr.baseline is None:
-                baseline_kind, baseline_value = ("zero", 0.0) if kr.measure == "total" else ("none", None)
+                baseline_kind, baseline_value = (
+                    ("zero", 0.0) if kr.measure == "total" else ("none", None)
+                )
             else:
                 baseline_kind, baseline_value = "number", m.parse_number(kr.baseline)
             target_kind = "relative" if relative is not None else "absolute"
@@ -194,7 +200,12 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
     organisation: m.Organisation | None = None
     sources: m.Sources | None = None
     org_loc: Located | None = None
-    tables: dict[str, dict[str, Located]] = {"team": {}, "metric": {}, "objective": {}, "key result": {}}
+    tables: dict[str, dict[str, Located]] = {
+        "team": {},
+        "metric": {},
+        "objective": {},
+        "key result": {},
+    }
     kr_objective: dict[str, Located] = {}
 
     def add(kind: str, loc: Located) -> None:
@@ -204,7 +215,10 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             first = table[item_id]
             problems.append(
                 Problem(
-                    "error", loc.file, loc.line("id"), format_loc(loc.path, "id"),
+                    "error",
+                    loc.file,
+                    loc.line("id"),
+                    format_loc(loc.path, "id"),
                     f"duplicate {kind} id `{item_id}` (first declared in "
                     f"{first.file.name}:{first.line('id')})",
                     f"give this {kind} a different id",
@@ -219,7 +233,10 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             if organisation is not None and org_loc is not None:
                 problems.append(
                     Problem(
-                        "error", doc.file, doc.line_of(("organisation",)), "organisation",
+                        "error",
+                        doc.file,
+                        doc.line_of(("organisation",)),
+                        "organisation",
                         f"organisation is declared twice (also in {org_loc.file.name})",
                         "keep one `organisation:` section",
                     )
@@ -246,7 +263,11 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         first = parsed[0].doc.file if parsed else base_dir
         problems.append(
             Problem(
-                "error", first, None, "organisation", "no `organisation:` section in any file",
+                "error",
+                first,
+                None,
+                "organisation",
+                "no `organisation:` section in any file",
                 "add `organisation: {name: ..., timezone: Europe/Berlin}` to one file",
             )
         )

@@ -78,7 +78,9 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
         return None, [problem(None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
 
     try:
-        aliases = sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader))
+        aliases = sum(
+            isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)
+        )
         if aliases > MAX_ALIASES:
             return None, [
                 problem(
@@ -98,7 +100,9 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "invalid YAML"
         return None, [
-            problem(line, f"invalid YAML: {what}", "check indentation, colons and quotes on that line")
+            problem(
+                line, f"invalid YAML: {what}", "check indentation, colons and quotes on that line"
+            )
         ]
     except yaml.YAMLError as exc:
         return None, [problem(None, f"invalid YAML: {exc}", "check the file's syntax")]
@@ -111,7 +115,11 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
         for path, line in dupes:
             problems.append(
                 Problem(
-                    "error", file, line, format_path(path), "the key appears twice in one mapping",
+                    "error",
+                    file,
+                    line,
+                    format_path(path),
+                    "the key appears twice in one mapping",
                     "keep one of them (YAML would silently use the last)",
                 )
             )

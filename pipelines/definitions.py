@@ -50,11 +50,13 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
     okr_assets = build_okr_assets(definitions, partitions, source_keys)
 
     sources_job = dg.define_asset_job(
-        SOURCES_JOB, selection=dg.AssetSelection.groups("sources"),
+        SOURCES_JOB,
+        selection=dg.AssetSelection.groups("sources"),
         description="Fetch every source for a range of days into raw.*",
     )
     models_job = dg.define_asset_job(
-        MODELS_JOB, selection=dg.AssetSelection.groups("staging", "okr"),
+        MODELS_JOB,
+        selection=dg.AssetSelection.groups("staging", "okr"),
         description="Rebuild staging and the progress tables from what the sources delivered.",
     )
     schedules, sensors = build_schedules_and_sensors(definitions, sources_job, models_job)

@@ -22,7 +22,8 @@ def table_metadata(
         "dagster/column_schema": dg.TableSchema(
             columns=[
                 dg.TableColumn(
-                    name=col, type=dtype,
+                    name=col,
+                    type=dtype,
                     constraints=dg.TableColumnConstraints(nullable=nullable == "YES"),
                 )
                 for col, dtype, nullable in columns

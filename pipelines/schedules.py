@@ -6,7 +6,6 @@ the same days, so one failing source never blocks the others: its key results tu
 while the rest are fresh.
 """
 
-
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +29,8 @@ def daily_window(today: date, lookback_days: int, first_partition: date) -> tupl
 
 
 def build_schedules_and_sensors(
-    definitions: Definitions, sources_job: Any,
+    definitions: Definitions,
+    sources_job: Any,
     models_job: Any,
 ) -> tuple[list, list]:
     org = definitions.organisation

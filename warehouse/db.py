@@ -129,7 +129,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "CREATE TABLE IF NOT EXISTS meta.schema_migrations "
         "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
     )
-    applied = {row[0] for row in con.execute("SELECT version FROM meta.schema_migrations").fetchall()}
+    applied = {
+        row[0] for row in con.execute("SELECT version FROM meta.schema_migrations").fetchall()
+    }
     ran = []
     for version, file in migration_files():
         if version in applied:

@@ -17,39 +17,48 @@ from warehouse.load import insert_arrow
 
 def definition_tables(d: Definitions) -> dict[str, pa.Table]:
     teams = [
-        {"team_id": t.item.id, "name": t.item.name, "owner": t.item.owner}
-        for t in d.teams.values()
+        {"team_id": t.item.id, "name": t.item.name, "owner": t.item.owner} for t in d.teams.values()
     ]
     objectives = []
     for loc in d.objectives.values():
         o: m.Objective = loc.item
         start, end = parse_period(o.period)
-        objectives.append({
-            "objective_id": o.id, "team": o.team, "title": o.title,
-            "description": o.description, "period_start": start, "period_end": end,
-            "source_file": str(loc.file.name),
-        })
+        objectives.append(
+            {
+                "objective_id": o.id,
+                "team": o.team,
+                "title": o.title,
+                "description": o.description,
+                "period_start": start,
+                "period_end": end,
+                "source_file": str(loc.file.name),
+            }
+        )
     metrics = []
     for metric_id, loc in d.metrics.items():
         metric = loc.item
         is_ratio = isinstance(metric, m.RatioMetric)
-        metrics.append({
-            "metric_id": metric_id,
-            "kind": "ratio" if is_ratio else "source",
-            "source": None if is_ratio else metric.source,
-            "query_json": None if is_ratio else json.dumps(
-                metric.query.model_dump(mode="json", by_alias=True, exclude_none=True),
-                sort_keys=True,
-            ),
-            "numerator_metric_id": metric.ratio.numerator if is_ratio else None,
-            "denominator_metric_id": metric.ratio.denominator if is_ratio else None,
-            # A ratio of sums is computed from additive parts, so the ratio itself is fine.
-            "additive": True if is_ratio else is_additive(metric.source, metric.query),
-            "allowed_lag_days": d.allowed_lag_days(metric_id),
-            "unit": metric.unit,
-            "description": metric.description,
-            "definition_hash": d.metric_hash(metric_id),
-        })
+        metrics.append(
+            {
+                "metric_id": metric_id,
+                "kind": "ratio" if is_ratio else "source",
+                "source": None if is_ratio else metric.source,
+                "query_json": None
+                if is_ratio
+                else json.dumps(
+                    metric.query.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    sort_keys=True,
+                ),
+                "numerator_metric_id": metric.ratio.numerator if is_ratio else None,
+                "denominator_metric_id": metric.ratio.denominator if is_ratio else None,
+                # A ratio of sums is computed from additive parts, so the ratio itself is fine.
+                "additive": True if is_ratio else is_additive(metric.source, metric.query),
+                "allowed_lag_days": d.allowed_lag_days(metric_id),
+                "unit": metric.unit,
+                "description": metric.description,
+                "definition_hash": d.metric_hash(metric_id),
+            }
+        )
     key_results = []
     for kr in d.resolved_key_results():
         row = dataclasses.asdict(kr)

@@ -22,7 +22,9 @@ from warehouse.db import transaction
 _names = itertools.count()
 
 
-def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, **constants: Any) -> int:
+def insert_arrow(
+    con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, **constants: Any
+) -> int:
     """Insert an Arrow table by column name, adding constant columns (provenance)."""
     if rows.num_rows == 0:
         return 0
@@ -74,12 +76,21 @@ def replace_source_window(
                 [source, ids, start, end],
             )
         loaded = insert_arrow(
-            con, "raw.metric_rows", result.daily, source=source, request_hash=request_hash,
-            fetched_at=fetched_at, partition_date=partition_date,
+            con,
+            "raw.metric_rows",
+            result.daily,
+            source=source,
+            request_hash=request_hash,
+            fetched_at=fetched_at,
+            partition_date=partition_date,
         )
         insert_arrow(con, "raw.metric_flags", result.flags, source=source, fetched_at=fetched_at)
         insert_arrow(
-            con, "raw.metric_ranges", result.ranges, source=source, request_hash=request_hash,
+            con,
+            "raw.metric_ranges",
+            result.ranges,
+            source=source,
+            request_hash=request_hash,
             fetched_at=fetched_at,
         )
         for table, (predicate, params, rows) in (raw_tables or {}).items():

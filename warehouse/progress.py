@@ -69,7 +69,9 @@ def _calendar_bounds(con: duckdb.DuckDBPyConnection, to_date: date) -> tuple[dat
     return row[0], max(to_date, min(row[1], to_date))
 
 
-def _prepare_series(con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date) -> None:
+def _prepare_series(
+    con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date
+) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
@@ -94,8 +96,10 @@ def compute_progress(
     """
     bounds = _calendar_bounds(con, to_date)
     with transaction(con):
-        con.execute("DELETE FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
-                    [from_date, to_date])
+        con.execute(
+            "DELETE FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+            [from_date, to_date],
+        )
         if bounds is None:
             return 0
         calendar_start, calendar_end = bounds
@@ -134,11 +138,15 @@ def compute_progress(
     return int(count)
 
 
-def compute_objective_progress(con: duckdb.DuckDBPyConnection, from_date: date, to_date: date) -> int:
+def compute_objective_progress(
+    con: duckdb.DuckDBPyConnection, from_date: date, to_date: date
+) -> int:
     """Replace okr.objective_progress_daily for [from_date, to_date] from the key results."""
     with transaction(con):
-        con.execute("DELETE FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
-                    [from_date, to_date])
+        con.execute(
+            "DELETE FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+            [from_date, to_date],
+        )
         con.execute(
             "INSERT INTO okr.objective_progress_daily BY NAME "
             + read_model("objective_progress_daily"),

@@ -73,8 +73,10 @@ def homepage_load_time(day: date) -> dict[str, float]:
     # Steady ~1.9 s until the performance work starts on 2026-10-01, then ~0.045 s faster a week.
     weeks_of_work = max(0, (day - date(2026, 10, 1)).days) / 7
     seconds = max(1.2, 1.9 - 0.045 * weeks_of_work)
-    return {"numerator": round(views * seconds * noise("hp-time", day, 0.06), 1),
-            "denominator": views}
+    return {
+        "numerator": round(views * seconds * noise("hp-time", day, 0.06), 1),
+        "denominator": views,
+    }
 
 
 def won_revenue(day: date) -> dict[str, float]:

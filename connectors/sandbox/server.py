@@ -42,7 +42,9 @@ class Response:
     content_type: str = "application/json"
 
     @classmethod
-    def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    def json(
+        cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
         return cls(status=status, body=json.dumps(payload).encode(), headers=headers or {})
 
 
@@ -171,13 +173,17 @@ class SandboxServer:
                         )
                     if fault and fault.kind == "truncate":
                         response = Response(
-                            response.status, response.body[: len(response.body) // 2],
-                            response.headers, response.content_type,
+                            response.status,
+                            response.body[: len(response.body) // 2],
+                            response.headers,
+                            response.content_type,
                         )
                 self._write(response)
 
             def _write(self, response: Response) -> None:
-                head = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+                head = [
+                    f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"
+                ]
                 headers = {"Content-Type": response.content_type, **response.headers}
                 headers["Content-Length"] = str(len(response.body))
                 head += [f"{k}: {v}" for k, v in headers.items()]

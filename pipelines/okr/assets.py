@@ -1,6 +1,5 @@
 """The warehouse models: definition tables, staging.metric_daily and the progress tables."""
 
-
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
@@ -53,7 +52,10 @@ def build_okr_assets(
         name="okr_definition_tables",
         specs=[
             dg.AssetSpec(
-                ["okr", table], group_name="okr", kinds={"yaml", "duckdb"}, owners=owners,
+                ["okr", table],
+                group_name="okr",
+                kinds={"yaml", "duckdb"},
+                owners=owners,
                 description=f"{text} Replaced whole from okr_definitions/*.yaml.",
             )
             for table, text in DEFINITION_TABLES.items()
@@ -109,13 +111,22 @@ def build_okr_assets(
             "the sources' trust flags."
         ),
         check_specs=[
-            dg.AssetCheckSpec(CHECK_ROWS, asset=KR_PROGRESS,
-                              description="Every declared key result has a row for each day."),
-            dg.AssetCheckSpec(CHECK_FINITE, asset=KR_PROGRESS,
-                              description="No NaN or infinite value, progress or score."),
-            dg.AssetCheckSpec(CHECK_TRUST, asset=KR_PROGRESS,
-                              description="Warns when a key result reads sampled, thresholded "
-                              "or otherwise flagged source data."),
+            dg.AssetCheckSpec(
+                CHECK_ROWS,
+                asset=KR_PROGRESS,
+                description="Every declared key result has a row for each day.",
+            ),
+            dg.AssetCheckSpec(
+                CHECK_FINITE,
+                asset=KR_PROGRESS,
+                description="No NaN or infinite value, progress or score.",
+            ),
+            dg.AssetCheckSpec(
+                CHECK_TRUST,
+                asset=KR_PROGRESS,
+                description="Warns when a key result reads sampled, thresholded "
+                "or otherwise flagged source data.",
+            ),
         ],
     )
     def kr_progress_daily(
@@ -179,7 +190,10 @@ def _status_metadata(con: duckdb.DuckDBPyConnection, day: object) -> dict:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row[2]] = counts.get(row[2], 0) + 1
-    table = "| key result | team | status | progress | expected | data through |\n|---|---|---|---|---|---|\n"
+    table = (
+        "| key result | team | status | progress | expected | data through |\n"
+        "|---|---|---|---|---|---|\n"
+    )
     table += "\n".join(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |" for r in rows)
     metadata: dict = {f"status/{k}": dg.MetadataValue.int(v) for k, v in sorted(counts.items())}
     metadata["status_preview"] = dg.MetadataValue.md(f"Statuses on {day}\n\n{table}")
@@ -206,7 +220,9 @@ def _progress_checks(
         [start, end, start, end],
     ).fetchone()
     yield dg.AssetCheckResult(
-        check_name=CHECK_ROWS, asset_key=KR_PROGRESS, passed=missing == 0 and expected == actual,
+        check_name=CHECK_ROWS,
+        asset_key=KR_PROGRESS,
+        passed=missing == 0 and expected == actual,
         metadata={"expected_rows": expected, "rows": actual, "missing_rows": missing},
     )
     (bad,) = con.execute(
@@ -219,7 +235,9 @@ def _progress_checks(
         [start, end],
     ).fetchone()
     yield dg.AssetCheckResult(
-        check_name=CHECK_FINITE, asset_key=KR_PROGRESS, passed=bad == 0,
+        check_name=CHECK_FINITE,
+        asset_key=KR_PROGRESS,
+        passed=bad == 0,
         metadata={"rows_not_finite": bad},
     )
     flagged = con.execute(
@@ -232,7 +250,9 @@ def _progress_checks(
         [start, end],
     ).fetchall()
     yield dg.AssetCheckResult(
-        check_name=CHECK_TRUST, asset_key=KR_PROGRESS, passed=not flagged,
+        check_name=CHECK_TRUST,
+        asset_key=KR_PROGRESS,
+        passed=not flagged,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "flagged_key_results": len(flagged),

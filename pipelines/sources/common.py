@@ -22,7 +22,9 @@ def source_owners(definitions: Any, source: str) -> list[str]:
     for kr in definitions.resolved_key_results():
         metric = definitions.metric(kr.metric_id)
         parts = (
-            [metric.ratio.numerator, metric.ratio.denominator] if hasattr(metric, "ratio") else [kr.metric_id]
+            [metric.ratio.numerator, metric.ratio.denominator]
+            if hasattr(metric, "ratio")
+            else [kr.metric_id]
         )
         if any(definitions.metric_source(p) == source for p in parts):
             teams.add(kr.team)
@@ -43,20 +45,30 @@ def write_fetch_result(
     batch_hash = request_hash({"source": source, "metrics": metric_ids, "start": start, "end": end})
     with warehouse.connection() as con:
         loaded = replace_source_window(
-            con, source, metric_ids, start, end, result, batch_hash, fetched_at, end,
+            con,
+            source,
+            metric_ids,
+            start,
+            end,
+            result,
+            batch_hash,
+            fetched_at,
+            end,
             raw_tables=raw_tables,
         )
         metadata = table_metadata(con, "raw.metric_rows", date_column="date")
         (last,) = con.execute(
             "SELECT max(date) FROM raw.metric_rows WHERE source = ?", [source]
         ).fetchone()
-    metadata.update({
-        "rows_loaded": dg.MetadataValue.int(loaded),
-        "requests": dg.MetadataValue.int(result.request_count),
-        "window": dg.MetadataValue.text(f"{start}..{end}"),
-        "flags": dg.MetadataValue.int(result.flags.num_rows),
-        "last_data_date": dg.MetadataValue.text(str(last) if last else "none"),
-    })
+    metadata.update(
+        {
+            "rows_loaded": dg.MetadataValue.int(loaded),
+            "requests": dg.MetadataValue.int(result.request_count),
+            "window": dg.MetadataValue.text(f"{start}..{end}"),
+            "flags": dg.MetadataValue.int(result.flags.num_rows),
+            "last_data_date": dg.MetadataValue.text(str(last) if last else "none"),
+        }
+    )
     context.log.info(
         f"{source}: {loaded} metric rows for {len(metric_ids)} metrics, {start}..{end}, "
         f"{result.request_count} requests"

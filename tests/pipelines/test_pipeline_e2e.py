@@ -46,9 +46,11 @@ def checksum(table: str) -> str:
     con = duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)
     try:
         columns = [
-            c for (c,) in con.execute(
+            c
+            for (c,) in con.execute(
                 "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position", [table]
+                "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
+                [table],
             ).fetchall()
             if c != "fetched_at"
         ]
@@ -75,10 +77,28 @@ def test_end_to_end_matches_hand_computed_rows(project: Path, instance: dg.Dagst
     # signups-total: previous 10 days (09-21..09-30) 10 × 10 = 100 → target 150;
     # 10-01..10-05 = 5 × 12 = 60 → 60 / 150 = 0.4 → on_track.
     assert rows == [
-        ("conversion", pytest.approx(0.14), 0.1, 0.2, pytest.approx(0.4), pytest.approx(0.4),
-         0.5, "on_track", date(2026, 10, 5)),
-        ("signups-total", 60.0, 0.0, pytest.approx(150.0), pytest.approx(0.4),
-         pytest.approx(0.4), 0.5, "on_track", date(2026, 10, 5)),
+        (
+            "conversion",
+            pytest.approx(0.14),
+            0.1,
+            0.2,
+            pytest.approx(0.4),
+            pytest.approx(0.4),
+            0.5,
+            "on_track",
+            date(2026, 10, 5),
+        ),
+        (
+            "signups-total",
+            60.0,
+            0.0,
+            pytest.approx(150.0),
+            pytest.approx(0.4),
+            pytest.approx(0.4),
+            0.5,
+            "on_track",
+            date(2026, 10, 5),
+        ),
     ]
     objective = _rows(
         "SELECT objective_id, score, status, kr_count FROM okr.objective_progress_daily "
@@ -113,18 +133,32 @@ def test_asset_checks_pass_and_metadata_is_published(
     metadata = event.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == 10
     columns = {c.name for c in metadata["dagster/column_schema"].schema.columns}
-    assert {"as_of_date", "kr_id", "objective_id", "team", "period_start", "period_end", "value",
-            "baseline", "target", "direction", "progress", "score", "expected_progress",
-            "status", "data_through"} <= columns
+    assert {
+        "as_of_date",
+        "kr_id",
+        "objective_id",
+        "team",
+        "period_start",
+        "period_end",
+        "value",
+        "baseline",
+        "target",
+        "direction",
+        "progress",
+        "score",
+        "expected_progress",
+        "status",
+        "data_through",
+    } <= columns
     assert "on_track" in metadata["status_preview"].value
     outcome = run_range(defs, date(2026, 10, 5), date(2026, 10, 5), instance)
-    checks = {
-        event.dagster_event.event_specific_data.check_name:
-            event.dagster_event.event_specific_data.passed
+    evaluations = [
+        event.dagster_event.event_specific_data
         for event in instance.all_logs(
             outcome.run_ids[-1], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
         )
-    }
+    ]
+    checks = {e.check_name: e.passed for e in evaluations}
     assert checks == {
         "every_key_result_has_a_row": True,
         "values_and_progress_are_finite": True,
@@ -147,8 +181,10 @@ def test_a_failing_source_still_lets_models_run_and_turns_krs_stale(
         "SELECT kr_id, status, data_through FROM okr.kr_progress_daily "
         "WHERE as_of_date = '2026-10-09' ORDER BY kr_id"
     )
-    assert rows == [("conversion", "stale", date(2026, 10, 5)),
-                    ("signups-total", "stale", date(2026, 10, 5))]
+    assert rows == [
+        ("conversion", "stale", date(2026, 10, 5)),
+        ("signups-total", "stale", date(2026, 10, 5)),
+    ]
 
 
 def test_definitions_object_loads_with_the_designed_graph() -> None:
@@ -156,12 +192,22 @@ def test_definitions_object_loads_with_the_designed_graph() -> None:
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw/file", "staging/metric_daily", "okr/kr_progress_daily",
-            "okr/objective_progress_daily", "okr/key_results", "okr/metrics",
-            "okr/objectives", "okr/teams"} <= keys
+    assert {
+        "raw/file",
+        "staging/metric_daily",
+        "okr/kr_progress_daily",
+        "okr/objective_progress_daily",
+        "okr/key_results",
+        "okr/metrics",
+        "okr/objectives",
+        "okr/teams",
+    } <= keys
     kr = graph.get(dg.AssetKey(["okr", "kr_progress_daily"]))
     assert {p.to_user_string() for p in kr.parent_keys} >= {
-        "staging/metric_daily", "okr/key_results", "okr/metrics"}
+        "staging/metric_daily",
+        "okr/key_results",
+        "okr/metrics",
+    }
     staging = graph.get(dg.AssetKey(["staging", "metric_daily"]))
     assert dg.AssetKey(["raw", "file"]) in staging.parent_keys
     for key in graph.get_all_asset_keys():
@@ -187,4 +233,6 @@ def test_schedule_tick_asks_for_yesterday_and_the_lookback_days(project: Path) -
 
 def test_daily_window_never_starts_before_the_first_partition() -> None:
     assert daily_window(date(2026, 10, 8), 3, date(2026, 10, 6)) == (
-        date(2026, 10, 6), date(2026, 10, 7))
+        date(2026, 10, 6),
+        date(2026, 10, 7),
+    )

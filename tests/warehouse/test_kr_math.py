@@ -27,24 +27,50 @@ def d(n: int) -> date:
 
 
 def add_metric(
-    con: duckdb.DuckDBPyConnection, metric_id: str, *, kind: str = "source",
-    additive: bool = True, lag: int = 2, numerator: str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    metric_id: str,
+    *,
+    kind: str = "source",
+    additive: bool = True,
+    lag: int = 2,
+    numerator: str | None = None,
     denominator: str | None = None,
 ) -> None:
     con.execute(
         "INSERT INTO okr.metrics VALUES (?, ?, ?, '{}', ?, ?, ?, ?, NULL, NULL, 'h')",
-        [metric_id, kind, None if kind == "ratio" else "file", numerator, denominator, additive, lag],
+        [
+            metric_id,
+            kind,
+            None if kind == "ratio" else "file",
+            numerator,
+            denominator,
+            additive,
+            lag,
+        ],
     )
 
 
 def add_kr(con: duckdb.DuckDBPyConnection, kr_id: str, metric_id: str, **kw: Any) -> None:
     row = {
-        "kr_id": kr_id, "objective_id": kw.pop("objective_id", "obj"), "team": "growth",
-        "title": kr_id, "metric_id": metric_id, "measure": "total", "window_days": None,
-        "period_start": START, "period_end": END, "baseline_kind": "zero",
-        "baseline_value": 0.0, "target_kind": "absolute", "target_value": 100.0,
-        "direction": None, "commitment": "committed", "weight": 1.0, "unit": None,
-        "definition_hash": "v1", "source_file": "test.yaml",
+        "kr_id": kr_id,
+        "objective_id": kw.pop("objective_id", "obj"),
+        "team": "growth",
+        "title": kr_id,
+        "metric_id": metric_id,
+        "measure": "total",
+        "window_days": None,
+        "period_start": START,
+        "period_end": END,
+        "baseline_kind": "zero",
+        "baseline_value": 0.0,
+        "target_kind": "absolute",
+        "target_value": 100.0,
+        "direction": None,
+        "commitment": "committed",
+        "weight": 1.0,
+        "unit": None,
+        "definition_hash": "v1",
+        "source_file": "test.yaml",
     }
     row.update(kw)
     columns = ", ".join(row)
@@ -54,9 +80,7 @@ def add_kr(con: duckdb.DuckDBPyConnection, kr_id: str, metric_id: str, **kw: Any
     )
 
 
-def add_days(
-    con: duckdb.DuckDBPyConnection, metric_id: str, values: dict[date, Any]
-) -> None:
+def add_days(con: duckdb.DuckDBPyConnection, metric_id: str, values: dict[date, Any]) -> None:
     """values: day → number, or (numerator, denominator) for a rate the source delivers."""
     for day, value in values.items():
         num = den = None
@@ -70,10 +94,12 @@ def add_days(
 
 
 def progress_row(
-    con: duckdb.DuckDBPyConnection, kr_id: str, as_of: date,
-    settings: ProgressSettings = ProgressSettings(),
+    con: duckdb.DuckDBPyConnection,
+    kr_id: str,
+    as_of: date,
+    settings: ProgressSettings | None = None,
 ) -> dict[str, Any]:
-    compute_progress(con, as_of, as_of, settings)
+    compute_progress(con, as_of, as_of, settings or ProgressSettings())
     cursor = con.execute(
         "SELECT * FROM okr.kr_progress_daily WHERE kr_id = ? AND as_of_date = ?", [kr_id, as_of]
     )
@@ -96,157 +122,359 @@ class Case:
 
 CASES = [
     # total: 5 days × 10 = 50 of 100 → progress 0.5 = expected 0.5 → on_track
-    Case("total_on_pace", [{"id": "m"}], {"target_value": 100.0},
-         {"m": {d(i): 10 for i in range(1, 6)}}, d(5),
-         {"value": 50.0, "baseline": 0.0, "target": 100.0, "progress": 0.5, "score": 0.5,
-          "expected_progress": 0.5, "status": "on_track", "data_through": d(5),
-          "direction": "increase"}),
+    Case(
+        "total_on_pace",
+        [{"id": "m"}],
+        {"target_value": 100.0},
+        {"m": {d(i): 10 for i in range(1, 6)}},
+        d(5),
+        {
+            "value": 50.0,
+            "baseline": 0.0,
+            "target": 100.0,
+            "progress": 0.5,
+            "score": 0.5,
+            "expected_progress": 0.5,
+            "status": "on_track",
+            "data_through": d(5),
+            "direction": "increase",
+        },
+    ),
     # only days 1-3 measured: v = 30, data_through d3, lag 2 days allowed: 2 ≤ 2 → not stale;
     # progress 0.3 < 0.5 − 0.10 but ≥ 0.5 − 0.25 → at_risk
-    Case("total_lagging_at_risk", [{"id": "m", "lag": 2}], {},
-         {"m": {d(i): 10 for i in range(1, 4)}}, d(5),
-         {"value": 30.0, "progress": 0.3, "data_through": d(3), "status": "at_risk"}),
+    Case(
+        "total_lagging_at_risk",
+        [{"id": "m", "lag": 2}],
+        {},
+        {"m": {d(i): 10 for i in range(1, 4)}},
+        d(5),
+        {"value": 30.0, "progress": 0.3, "data_through": d(3), "status": "at_risk"},
+    ),
     # the same with a source allowed 1 day of lag: 5 − 3 = 2 > 1 → stale
-    Case("stale", [{"id": "m", "lag": 1}], {},
-         {"m": {d(i): 10 for i in range(1, 4)}}, d(5),
-         {"value": 30.0, "status": "stale", "data_through": d(3)}),
+    Case(
+        "stale",
+        [{"id": "m", "lag": 1}],
+        {},
+        {"m": {d(i): 10 for i in range(1, 4)}},
+        d(5),
+        {"value": 30.0, "status": "stale", "data_through": d(3)},
+    ),
     # nothing measured since the start → no_data, no value, no progress
-    Case("no_data", [{"id": "m"}], {}, {"m": {d(-3): 10}}, d(5),
-         {"value": None, "progress": None, "score": None, "status": "no_data",
-          "data_through": None}),
+    Case(
+        "no_data",
+        [{"id": "m"}],
+        {},
+        {"m": {d(-3): 10}},
+        d(5),
+        {"value": None, "progress": None, "score": None, "status": "no_data", "data_through": None},
+    ),
     # rolling_3d on d5: d3..d5 = 30 + 40 + 50 = 120; (120 − 60) / (180 − 60) = 0.5
-    Case("rolling_3d", [{"id": "m"}],
-         {"measure": "rolling", "window_days": 3, "baseline_kind": "number",
-          "baseline_value": 60.0, "target_value": 180.0},
-         {"m": {d(1): 10, d(2): 20, d(3): 30, d(4): 40, d(5): 50}}, d(5),
-         {"value": 120.0, "progress": 0.5, "status": "on_track"}),
+    Case(
+        "rolling_3d",
+        [{"id": "m"}],
+        {
+            "measure": "rolling",
+            "window_days": 3,
+            "baseline_kind": "number",
+            "baseline_value": 60.0,
+            "target_value": 180.0,
+        },
+        {"m": {d(1): 10, d(2): 20, d(3): 30, d(4): 40, d(5): 50}},
+        d(5),
+        {"value": 120.0, "progress": 0.5, "status": "on_track"},
+    ),
     # latest on d5 with data through d4: v = 8; (8 − 4) / (12 − 4) = 0.5
-    Case("latest", [{"id": "m"}],
-         {"measure": "latest", "baseline_kind": "number", "baseline_value": 4.0,
-          "target_value": 12.0},
-         {"m": {d(1): 5, d(2): 6, d(3): 7, d(4): 8}}, d(5),
-         {"value": 8.0, "progress": 0.5, "data_through": d(4)}),
+    Case(
+        "latest",
+        [{"id": "m"}],
+        {
+            "measure": "latest",
+            "baseline_kind": "number",
+            "baseline_value": 4.0,
+            "target_value": 12.0,
+        },
+        {"m": {d(1): 5, d(2): 6, d(3): 7, d(4): 8}},
+        d(5),
+        {"value": 8.0, "progress": 0.5, "data_through": d(4)},
+    ),
     # average of measured days: (10 + 20 + 30) / 3 = 20; (20 − 10) / (30 − 10) = 0.5
-    Case("average", [{"id": "m", "lag": 5}],
-         {"measure": "average", "baseline_kind": "number", "baseline_value": 10.0,
-          "target_value": 30.0},
-         {"m": {d(1): 10, d(2): 20, d(3): 30}}, d(5),
-         {"value": 20.0, "progress": 0.5, "status": "on_track"}),
+    Case(
+        "average",
+        [{"id": "m", "lag": 5}],
+        {
+            "measure": "average",
+            "baseline_kind": "number",
+            "baseline_value": 10.0,
+            "target_value": 30.0,
+        },
+        {"m": {d(1): 10, d(2): 20, d(3): 30}},
+        d(5),
+        {"value": 20.0, "progress": 0.5, "status": "on_track"},
+    ),
     # decrease (inferred from b > t): load time 2.0 → 1.5, now 1.8: (1.8 − 2) / (1.5 − 2) = 0.4
-    Case("decrease", [{"id": "m"}],
-         {"measure": "latest", "baseline_kind": "number", "baseline_value": 2.0,
-          "target_value": 1.5},
-         {"m": {d(5): 1.8}}, d(5),
-         {"value": 1.8, "direction": "decrease", "progress": pytest.approx(0.4)}),
+    Case(
+        "decrease",
+        [{"id": "m"}],
+        {
+            "measure": "latest",
+            "baseline_kind": "number",
+            "baseline_value": 2.0,
+            "target_value": 1.5,
+        },
+        {"m": {d(5): 1.8}},
+        d(5),
+        {"value": 1.8, "direction": "decrease", "progress": pytest.approx(0.4)},
+    ),
     # below the baseline is visibly negative: (40 − 50) / (100 − 50) = −0.2, score 0
-    Case("below_baseline", [{"id": "m"}],
-         {"measure": "latest", "baseline_kind": "number", "baseline_value": 50.0,
-          "target_value": 100.0},
-         {"m": {d(5): 40}}, d(5),
-         {"progress": pytest.approx(-0.2), "score": 0.0, "status": "off_track"}),
+    Case(
+        "below_baseline",
+        [{"id": "m"}],
+        {
+            "measure": "latest",
+            "baseline_kind": "number",
+            "baseline_value": 50.0,
+            "target_value": 100.0,
+        },
+        {"m": {d(5): 40}},
+        d(5),
+        {"progress": pytest.approx(-0.2), "score": 0.0, "status": "off_track"},
+    ),
     # at_least 100 over 3 days, v = 20 + 30 + 30 = 80: partial credit 80/100 = 0.8 → on_track
-    Case("at_least_partial", [{"id": "m"}],
-         {"measure": "rolling", "window_days": 3, "baseline_kind": "none",
-          "baseline_value": None, "direction": "at_least", "target_value": 100.0},
-         {"m": {d(3): 20, d(4): 30, d(5): 30}}, d(5),
-         {"value": 80.0, "progress": 0.8, "score": 0.8, "status": "on_track",
-          "baseline": None}),
+    Case(
+        "at_least_partial",
+        [{"id": "m"}],
+        {
+            "measure": "rolling",
+            "window_days": 3,
+            "baseline_kind": "none",
+            "baseline_value": None,
+            "direction": "at_least",
+            "target_value": 100.0,
+        },
+        {"m": {d(3): 20, d(4): 30, d(5): 30}},
+        d(5),
+        {"value": 80.0, "progress": 0.8, "score": 0.8, "status": "on_track", "baseline": None},
+    ),
     # at_least holds: v = 120 ≥ 100 → progress 1 → achieved
-    Case("at_least_holds", [{"id": "m"}],
-         {"measure": "rolling", "window_days": 3, "baseline_kind": "none",
-          "baseline_value": None, "direction": "at_least", "target_value": 100.0},
-         {"m": {d(3): 40, d(4): 40, d(5): 40}}, d(5),
-         {"value": 120.0, "progress": 1.0, "status": "achieved"}),
+    Case(
+        "at_least_holds",
+        [{"id": "m"}],
+        {
+            "measure": "rolling",
+            "window_days": 3,
+            "baseline_kind": "none",
+            "baseline_value": None,
+            "direction": "at_least",
+            "target_value": 100.0,
+        },
+        {"m": {d(3): 40, d(4): 40, d(5): 40}},
+        d(5),
+        {"value": 120.0, "progress": 1.0, "status": "achieved"},
+    ),
     # at_most 1.5 s, v = 2.0: partial credit t/v = 0.75
-    Case("at_most_partial", [{"id": "m"}],
-         {"measure": "latest", "baseline_kind": "none", "baseline_value": None,
-          "direction": "at_most", "target_value": 1.5},
-         {"m": {d(5): 2.0}}, d(5),
-         {"progress": 0.75, "status": "on_track"}),
+    Case(
+        "at_most_partial",
+        [{"id": "m"}],
+        {
+            "measure": "latest",
+            "baseline_kind": "none",
+            "baseline_value": None,
+            "direction": "at_most",
+            "target_value": 1.5,
+        },
+        {"m": {d(5): 2.0}},
+        d(5),
+        {"progress": 0.75, "status": "on_track"},
+    ),
     # at_most holds: 1.2 ≤ 1.5 → achieved
-    Case("at_most_holds", [{"id": "m"}],
-         {"measure": "latest", "baseline_kind": "none", "baseline_value": None,
-          "direction": "at_most", "target_value": 1.5},
-         {"m": {d(5): 1.2}}, d(5),
-         {"progress": 1.0, "status": "achieved"}),
+    Case(
+        "at_most_holds",
+        [{"id": "m"}],
+        {
+            "measure": "latest",
+            "baseline_kind": "none",
+            "baseline_value": None,
+            "direction": "at_most",
+            "target_value": 1.5,
+        },
+        {"m": {d(5): 1.2}},
+        d(5),
+        {"progress": 1.0, "status": "achieved"},
+    ),
     # ratio of two metrics: (1 + 30) / (10 + 100) = 0.281818..., not the mean of daily rates
     # (0.1 + 0.3) / 2 = 0.2; progress (0.281818 − 0.1) / (0.5 − 0.1) = 0.454545...
-    Case("ratio_of_sums",
-         [{"id": "purchases"}, {"id": "sessions"},
-          {"id": "rate", "kind": "ratio", "numerator": "purchases", "denominator": "sessions"}],
-         {"metric_id": "rate", "baseline_kind": "number", "baseline_value": 0.1,
-          "target_value": 0.5},
-         {"purchases": {d(1): 1, d(2): 30}, "sessions": {d(1): 10, d(2): 100}}, d(2),
-         {"value": pytest.approx(31 / 110), "progress": pytest.approx((31 / 110 - 0.1) / 0.4)}),
+    Case(
+        "ratio_of_sums",
+        [
+            {"id": "purchases"},
+            {"id": "sessions"},
+            {"id": "rate", "kind": "ratio", "numerator": "purchases", "denominator": "sessions"},
+        ],
+        {
+            "metric_id": "rate",
+            "baseline_kind": "number",
+            "baseline_value": 0.1,
+            "target_value": 0.5,
+        },
+        {"purchases": {d(1): 1, d(2): 30}, "sessions": {d(1): 10, d(2): 100}},
+        d(2),
+        {"value": pytest.approx(31 / 110), "progress": pytest.approx((31 / 110 - 0.1) / 0.4)},
+    ),
     # a rate the source delivers as numerator/denominator: same ratio of sums 31/110
-    Case("source_rate_ratio_of_sums", [{"id": "conv"}],
-         {"measure": "average", "baseline_kind": "number", "baseline_value": 0.1,
-          "target_value": 0.5},
-         {"conv": {d(1): (1, 10), d(2): (30, 100)}}, d(2),
-         {"value": pytest.approx(31 / 110)}),
+    Case(
+        "source_rate_ratio_of_sums",
+        [{"id": "conv"}],
+        {
+            "measure": "average",
+            "baseline_kind": "number",
+            "baseline_value": 0.1,
+            "target_value": 0.5,
+        },
+        {"conv": {d(1): (1, 10), d(2): (30, 100)}},
+        d(2),
+        {"value": pytest.approx(31 / 110)},
+    ),
     # measured baseline for rolling_2d: the 2 days before the start, 10 + 20 = 30;
     # v on d3 = d2 + d3 = 20 + 25 = 45; (45 − 30) / (60 − 30) = 0.5
-    Case("measured_baseline_rolling", [{"id": "m"}],
-         {"measure": "rolling", "window_days": 2, "baseline_kind": "measured",
-          "baseline_value": None, "target_value": 60.0},
-         {"m": {d(-1): 10, d(0): 20, d(1): 5, d(2): 20, d(3): 25}}, d(3),
-         {"baseline": 30.0, "value": 45.0, "progress": 0.5}),
+    Case(
+        "measured_baseline_rolling",
+        [{"id": "m"}],
+        {
+            "measure": "rolling",
+            "window_days": 2,
+            "baseline_kind": "measured",
+            "baseline_value": None,
+            "target_value": 60.0,
+        },
+        {"m": {d(-1): 10, d(0): 20, d(1): 5, d(2): 20, d(3): 25}},
+        d(3),
+        {"baseline": 30.0, "value": 45.0, "progress": 0.5},
+    ),
     # relative total: previous 10 days 09-21..09-30 hold 10 × 10 = 100, target +40 % → 140;
     # this period d1..d5 × 14 = 70 → progress 70 / 140 = 0.5
-    Case("relative_total_target", [{"id": "m"}],
-         {"target_kind": "relative", "target_value": 0.4},
-         {"m": {**{d(i): 10 for i in range(-9, 1)}, **{d(i): 14 for i in range(1, 6)}}},
-         d(5),
-         {"baseline": 0.0, "target": pytest.approx(140.0), "value": 70.0,
-          "progress": pytest.approx(0.5)}),
+    Case(
+        "relative_total_target",
+        [{"id": "m"}],
+        {"target_kind": "relative", "target_value": 0.4},
+        {"m": {**{d(i): 10 for i in range(-9, 1)}, **{d(i): 14 for i in range(1, 6)}}},
+        d(5),
+        {
+            "baseline": 0.0,
+            "target": pytest.approx(140.0),
+            "value": 70.0,
+            "progress": pytest.approx(0.5),
+        },
+    ),
     # average with measured baseline = previous period's average 20, +50 % → 30;
     # average of d1..d5 (20, 20, 25, 30, 30) = 25 → (25 − 20) / (30 − 20) = 0.5
-    Case("relative_level_target", [{"id": "m"}],
-         {"measure": "average", "baseline_kind": "measured", "baseline_value": None,
-          "target_kind": "relative", "target_value": 0.5},
-         {"m": {**{d(i): 20 for i in range(-9, 1)},
-                d(1): 20, d(2): 20, d(3): 25, d(4): 30, d(5): 30}}, d(5),
-         {"baseline": 20.0, "target": pytest.approx(30.0), "value": 25.0,
-          "progress": pytest.approx(0.5)}),
+    Case(
+        "relative_level_target",
+        [{"id": "m"}],
+        {
+            "measure": "average",
+            "baseline_kind": "measured",
+            "baseline_value": None,
+            "target_kind": "relative",
+            "target_value": 0.5,
+        },
+        {
+            "m": {
+                **{d(i): 20 for i in range(-9, 1)},
+                d(1): 20,
+                d(2): 20,
+                d(3): 25,
+                d(4): 30,
+                d(5): 30,
+            }
+        },
+        d(5),
+        {
+            "baseline": 20.0,
+            "target": pytest.approx(30.0),
+            "value": 25.0,
+            "progress": pytest.approx(0.5),
+        },
+    ),
     # aspirational: expected = 0.5 × 0.7 = 0.35; progress 0.3 ≥ 0.35 − 0.10 → on_track
-    Case("aspirational_pace", [{"id": "m"}], {"commitment": "aspirational"},
-         {"m": {d(i): 6 for i in range(1, 6)}}, d(5),
-         {"progress": pytest.approx(0.3), "expected_progress": pytest.approx(0.35),
-          "status": "on_track"}),
+    Case(
+        "aspirational_pace",
+        [{"id": "m"}],
+        {"commitment": "aspirational"},
+        {"m": {d(i): 6 for i in range(1, 6)}},
+        d(5),
+        {
+            "progress": pytest.approx(0.3),
+            "expected_progress": pytest.approx(0.35),
+            "status": "on_track",
+        },
+    ),
     # the same progress committed: 0.3 < 0.4 → at_risk
-    Case("committed_pace", [{"id": "m"}], {},
-         {"m": {d(i): 6 for i in range(1, 6)}}, d(5),
-         {"progress": pytest.approx(0.3), "status": "at_risk"}),
+    Case(
+        "committed_pace",
+        [{"id": "m"}],
+        {},
+        {"m": {d(i): 6 for i in range(1, 6)}},
+        d(5),
+        {"progress": pytest.approx(0.3), "status": "at_risk"},
+    ),
     # 0.41 ≥ 0.5 − 0.10 → on_track
-    Case("threshold_on_track", [{"id": "m"}], {},
-         {"m": {d(5): 41}}, d(5), {"progress": pytest.approx(0.41), "status": "on_track"}),
+    Case(
+        "threshold_on_track",
+        [{"id": "m"}],
+        {},
+        {"m": {d(5): 41}},
+        d(5),
+        {"progress": pytest.approx(0.41), "status": "on_track"},
+    ),
     # 0.39 < 0.40 → at_risk
-    Case("threshold_at_risk", [{"id": "m"}], {},
-         {"m": {d(5): 39}}, d(5), {"status": "at_risk"}),
+    Case("threshold_at_risk", [{"id": "m"}], {}, {"m": {d(5): 39}}, d(5), {"status": "at_risk"}),
     # 0.24 < 0.5 − 0.25 → off_track
-    Case("threshold_off_track", [{"id": "m"}], {},
-         {"m": {d(5): 24}}, d(5), {"status": "off_track"}),
+    Case(
+        "threshold_off_track", [{"id": "m"}], {}, {"m": {d(5): 24}}, d(5), {"status": "off_track"}
+    ),
     # configurable: with an on_track margin of 0.05, 0.41 < 0.45 → at_risk
-    Case("threshold_configured", [{"id": "m"}], {},
-         {"m": {d(5): 41}}, d(5), {"status": "at_risk"},
-         ProgressSettings(on_track_margin=0.05, at_risk_margin=0.25)),
+    Case(
+        "threshold_configured",
+        [{"id": "m"}],
+        {},
+        {"m": {d(5): 41}},
+        d(5),
+        {"status": "at_risk"},
+        ProgressSettings(on_track_margin=0.05, at_risk_margin=0.25),
+    ),
     # day 46 of a 92-day quarter: expected 46/92 = 0.5
-    Case("expected_day_46_of_92", [{"id": "m"}],
-         {"period_start": date(2026, 7, 1), "period_end": date(2026, 9, 30)},
-         {"m": {date(2026, 8, 15): 50}}, date(2026, 8, 15),
-         {"expected_progress": 0.5, "value": 50.0}),
+    Case(
+        "expected_day_46_of_92",
+        [{"id": "m"}],
+        {"period_start": date(2026, 7, 1), "period_end": date(2026, 9, 30)},
+        {"m": {date(2026, 8, 15): 50}},
+        date(2026, 8, 15),
+        {"expected_progress": 0.5, "value": 50.0},
+    ),
     # reaching the target is achieved whatever the pace: 100 of 100 on day 2
-    Case("achieved_early", [{"id": "m"}], {},
-         {"m": {d(1): 60, d(2): 40}}, d(2), {"progress": 1.0, "status": "achieved"}),
+    Case(
+        "achieved_early",
+        [{"id": "m"}],
+        {},
+        {"m": {d(1): 60, d(2): 40}},
+        d(2),
+        {"progress": 1.0, "status": "achieved"},
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_key_result_math(wh: duckdb.DuckDBPyConnection, case: Case) -> None:
     for metric in case.metrics:
-        add_metric(wh, metric["id"], kind=metric.get("kind", "source"),
-                   additive=metric.get("additive", True), lag=metric.get("lag", 2),
-                   numerator=metric.get("numerator"), denominator=metric.get("denominator"))
+        add_metric(
+            wh,
+            metric["id"],
+            kind=metric.get("kind", "source"),
+            additive=metric.get("additive", True),
+            lag=metric.get("lag", 2),
+            numerator=metric.get("numerator"),
+            denominator=metric.get("denominator"),
+        )
     kr = dict(case.kr)
     metric_id = kr.pop("metric_id", case.metrics[0]["id"])
     add_kr(wh, "kr", metric_id, **kr)
@@ -288,8 +516,15 @@ def test_measured_baseline_is_frozen_until_the_definition_changes(
     wh: duckdb.DuckDBPyConnection,
 ) -> None:
     add_metric(wh, "m")
-    add_kr(wh, "kr", "m", measure="latest", baseline_kind="measured", baseline_value=None,
-           target_value=100.0)
+    add_kr(
+        wh,
+        "kr",
+        "m",
+        measure="latest",
+        baseline_kind="measured",
+        baseline_value=None,
+        target_value=100.0,
+    )
     add_days(wh, "m", {d(0): 20, d(3): 60})
     assert progress_row(wh, "kr", d(3))["baseline"] == 20.0
     # The source restates the day before the period: the frozen baseline does not move.
@@ -379,7 +614,5 @@ def test_one_query_computes_many_days(wh: duckdb.DuckDBPyConnection) -> None:
     add_days(wh, "m", {d(i): 10 for i in range(1, 11)})
     written = compute_progress(wh, d(-5), d(15))
     assert written == 10  # only the 10 days of the period
-    values = wh.execute(
-        "SELECT value FROM okr.kr_progress_daily ORDER BY as_of_date"
-    ).fetchall()
+    values = wh.execute("SELECT value FROM okr.kr_progress_daily ORDER BY as_of_date").fetchall()
     assert [v for (v,) in values] == [10.0 * i for i in range(1, 11)]

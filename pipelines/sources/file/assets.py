@@ -1,6 +1,5 @@
 """The file source: CSV/Parquet exports read into raw.metric_rows."""
 
-
 import dagster as dg
 
 from connectors.base import MetricRequest
@@ -40,14 +39,25 @@ def build_file_assets(definitions: Definitions, partitions: dg.PartitionsDefinit
         ids = [m.metric_id for m in metrics]
         assert result.raw is not None
         # Each metric's rows carry the hash of the read that produced them.
-        hashes = dict(zip(result.raw["metric_id"].to_pylist(),
-                          result.raw["request_hash"].to_pylist(), strict=True))
+        hashes = dict(
+            zip(
+                result.raw["metric_id"].to_pylist(),
+                result.raw["request_hash"].to_pylist(),
+                strict=True,
+            )
+        )
         daily = result.daily.append_column(
             "request_hash", [[hashes[m] for m in result.daily["metric_id"].to_pylist()]]
         )
         result.daily = daily
         return write_fetch_result(
-            context, warehouse, SOURCE, ids, start, end, result,
+            context,
+            warehouse,
+            SOURCE,
+            ids,
+            start,
+            end,
+            result,
             raw_tables={
                 "raw.file_reads": (
                     "list_contains(?, metric_id) AND window_start = ? AND window_end = ?",

@@ -1,0 +1,118 @@
+"""The `okr` command as people run it: a real subprocess, real files, real exit codes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from okr_definitions.loader import load_definitions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def okr(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "okr_cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    folder = tmp_path_factory.mktemp("demo")
+    result = okr("demo", "--dir", str(folder))
+    return result, folder
+
+
+def test_demo_prints_a_status_for_every_example_key_result(demo) -> None:
+    result, folder = demo
+    assert result.returncode == 0, result.stderr
+    definitions, _ = load_definitions(folder / "okr_definitions")
+    assert definitions is not None
+    for kr_id in definitions.key_results:
+        line = next((ln for ln in result.stdout.splitlines() if kr_id in ln), None)
+        assert line is not None, f"{kr_id} missing from demo output"
+        assert any(s in line for s in ("achieved", "on_track", "at_risk", "off_track")), line
+
+
+def test_demo_values_match_the_exports(demo) -> None:
+    """Won revenue (total since the quarter start) equals the export's own sum."""
+    _, folder = demo
+    con = duckdb.connect(str(folder / "okr_sync.duckdb"), read_only=True)
+    value, start, through = con.execute(
+        "SELECT value, period_start, data_through FROM okr.kr_progress_latest "
+        "WHERE kr_id = 'won-revenue'"
+    ).fetchone()
+    statuses = con.execute("SELECT count(*), count(status) FROM okr.kr_progress_latest").fetchone()
+    con.close()
+    with (folder / "okr_definitions" / "data" / "won_revenue.csv").open() as handle:
+        expected = sum(
+            float(r["value"])
+            for r in csv.DictReader(handle)
+            if start <= date.fromisoformat(r["date"]) <= through
+        )
+    assert value == pytest.approx(expected)
+    assert statuses[0] == statuses[1] >= 6
+
+
+def test_status_filters_by_team(demo) -> None:
+    _, folder = demo
+    result = okr("status", "--team", "sales", "-w", str(folder / "okr_sync.duckdb"))
+    assert result.returncode == 0, result.stderr
+    assert "won-revenue" in result.stdout
+    assert "product-page-conversion" not in result.stdout
+
+
+def test_sql_csv_output_and_errors(demo) -> None:
+    _, folder = demo
+    warehouse = str(folder / "okr_sync.duckdb")
+    result = okr(
+        "sql", "SELECT count(*) AS n FROM okr.key_results", "-w", warehouse, "--format", "csv"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == ["n", "6"]
+    bad = okr("sql", "SELECT * FROM okr.no_such_table", "-w", warehouse)
+    assert bad.returncode == 1
+    assert "query failed" in bad.stderr and "no_such_table" in bad.stderr
+    # the warehouse is opened read-only: writes are refused
+    write = okr("sql", "DELETE FROM okr.key_results", "-w", warehouse)
+    assert write.returncode == 1
+    assert "read-only" in write.stderr.lower()
+
+
+def test_status_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
+    result = okr("status", "-w", str(tmp_path / "missing.duckdb"))
+    assert result.returncode == 1
+    assert "okr demo" in result.stderr
+    assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_run_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert okr("run", "--date", "yesterday").returncode == 2
+    assert okr("run", "--from", "2026-10-05", "--to", "2026-10-01").returncode == 2
+    assert okr("run", "--no-such-option").returncode == 2
+
+
+def test_run_with_invalid_definitions_fails_cleanly(tmp_path: Path) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "okr.yaml").write_text("organisation: {name: X, timezone: Mars/Base}\n")
+    warehouse = tmp_path / "w.duckdb"
+    result = okr("run", "--date", "2026-10-01", "-d", str(folder), "-w", str(warehouse))
+    assert result.returncode == 1
+    assert "okr.yaml:1" in result.stderr and "Mars/Base" in result.stderr
+    assert not warehouse.exists()  # nothing half-written
