@@ -23,7 +23,7 @@ import math
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -159,6 +159,8 @@ class Page:
 class Day:
     cells: list[Cell]
     pages: list[Page]
+    # Memo of the cells as vectors, (goal ids, {cell key: vector}); see `_visits`.
+    vectors: tuple[tuple[int, ...], dict[tuple[str, str], tuple]] | None = None
 
     @classmethod
     def simple(
@@ -426,49 +428,81 @@ def parse_segment(segment: str) -> Selection:
 # --- counting what a selection sees ------------------------------------------------------------
 
 
-def _visit_counts(day: Day, sel: Selection, goals: Iterable[int]) -> dict[str, Any]:
-    """Visit-level totals of the selected visits (with a page filter: visits that saw one)."""
-    total_visits = sum(c.visits for c in day.cells)
-    reach = 1.0
-    if sel.page_groups:
-        seen = sum(p.visits for p in day.pages if sel.keeps_page(p.url))
-        reach = min(1.0, seen / total_visits) if total_visits else 0.0
-    out: dict[str, Any] = {k: 0 for k in ("nb_visits", "nb_actions", "bounce_count",
-                                          "sum_visit_length", "nb_uniq_visitors", "nb_users",
-                                          "max_actions", "nb_visits_converted")}
-    goals = list(goals)
-    conv = {g: {"new": 0, "returning": 0} for g in goals}
-    rev = {g: {"new": 0.0, "returning": 0.0} for g in goals}
-    visits_by_type = {"new": 0, "returning": 0}
-    by_referrer: dict[str, dict[str, Any]] = {}
-    for c in day.cells:
-        if (c.visitor_type, c.referrer_type) not in sel.cells:
-            continue
-        v = round(c.visits * reach)
-        if v == 0:
-            continue
-        r = v / c.visits
-        cell_conv = {g: round(c.conversions.get(g, 0) * r) for g in goals}
-        row = {"nb_visits": v, "nb_actions": round(c.actions * r),
-               "bounce_count": round(c.bounces * r), "sum_visit_length": round(c.visit_length * r),
-               "nb_uniq_visitors": round(c.uniq_visitors * r), "nb_users": round(c.users * r),
-               "nb_visits_converted": min(v, sum(cell_conv.values()))}
-        ref = by_referrer.setdefault(c.referrer_type, {k: 0 for k in out} | {
-            "conv": {g: 0 for g in goals}, "rev": {g: 0.0 for g in goals}})
-        for key, value in row.items():
-            out[key] += value
-            ref[key] += value
-        out["max_actions"] = max(out["max_actions"], c.max_actions)
-        ref["max_actions"] = max(ref["max_actions"], c.max_actions)
-        visits_by_type[c.visitor_type] += v
-        for g in goals:
-            conv[g][c.visitor_type] += cell_conv[g]
-            ref["conv"][g] += cell_conv[g]
-            amount = round(c.revenue.get(g, 0.0) * r, 2)
-            rev[g][c.visitor_type] += amount
-            ref["rev"][g] += amount
-    out.update(conv=conv, rev=rev, visits_by_type=visits_by_type, by_referrer=by_referrer)
-    return out
+# A cell's visit-level numbers as one tuple, so a selection is a handful of tuple sums:
+# (visits, actions, bounces, visit length, unique visitors, users, max actions, visits
+# converted, conversions per goal..., revenue per goal...). Goals in the site's id order.
+V_VISITS, V_ACTIONS, V_BOUNCES, V_LENGTH, V_UNIQ, V_USERS, V_MAX, V_CONVERTED = range(8)
+GOALS_AT = 8
+Vector = tuple
+
+
+def _cell_vector(c: Cell, goals: tuple[int, ...]) -> Vector:
+    conversions = [c.conversions.get(g, 0) for g in goals]
+    return (c.visits, c.actions, c.bounces, c.visit_length, c.uniq_visitors, c.users,
+            c.max_actions, min(c.visits, sum(conversions)), *conversions,
+            *[c.revenue.get(g, 0.0) for g in goals])
+
+
+def _scale_vector(vec: Vector, reach: float, n_goals: int) -> Vector | None:
+    visits = round(vec[V_VISITS] * reach)
+    if visits == 0:
+        return None
+    f = visits / vec[V_VISITS]
+    conversions = [round(x * f) for x in vec[GOALS_AT : GOALS_AT + n_goals]]
+    revenue = [round(x * f, 2) for x in vec[GOALS_AT + n_goals :]]
+    return (visits, *[round(x * f) for x in vec[V_ACTIONS:V_MAX]], vec[V_MAX],
+            min(visits, sum(conversions)), *conversions, *revenue)
+
+
+def _sum_vectors(vectors: Iterable[Vector]) -> Vector | None:
+    vectors = list(vectors)
+    if not vectors:
+        return None
+    if len(vectors) == 1:
+        return vectors[0]
+    total = [sum(column) for column in zip(*vectors, strict=True)]
+    total[V_MAX] = max(v[V_MAX] for v in vectors)
+    return tuple(total)
+
+
+@dataclass(frozen=True)
+class Visits:
+    """The selected visits of one period, per (visitor type, referrer type) cell."""
+
+    cells: dict[tuple[str, str], Vector]
+    goals: tuple[int, ...]
+    days: int  # distinct visitors over several days are fewer than the daily sum
+    unique: bool  # False: the server doesn't compute uniques for this period
+
+    def total(self, keep: Callable[[tuple[str, str]], bool] | None = None) -> Vector | None:
+        return _sum_vectors(v for k, v in self.cells.items() if keep is None or keep(k))
+
+    def uniques(self, vec: Vector) -> tuple[int | None, int | None]:
+        if not self.unique:
+            return None, None
+        overlap = 1 - 0.35 * (1 - 1 / self.days)
+        return round(vec[V_UNIQ] * overlap), round(vec[V_USERS] * overlap)
+
+
+def _visits(days: list[Day], sel: Selection, goals: tuple[int, ...], unique: bool) -> Visits:
+    """Visit-level numbers of the selected visits (with a page filter: visits that saw one)."""
+    per_key: dict[tuple[str, str], list[Vector]] = {}
+    for day in days:
+        if day.vectors is None or day.vectors[0] != goals:
+            day.vectors = (goals, {(c.visitor_type, c.referrer_type): _cell_vector(c, goals)
+                                   for c in day.cells if c.visits})
+        reach = 1.0
+        if sel.page_groups:
+            total = sum(c.visits for c in day.cells)
+            seen = sum(p.visits for p in day.pages if sel.keeps_page(p.url))
+            reach = min(1.0, seen / total) if total else 0.0
+        for key, vec in day.vectors[1].items():
+            if key in sel.cells:
+                scaled = vec if reach == 1.0 else _scale_vector(vec, reach, len(goals))
+                if scaled is not None:
+                    per_key.setdefault(key, []).append(scaled)
+    cells = {k: v for k, v in ((k, _sum_vectors(vs)) for k, vs in per_key.items()) if v}
+    return Visits(cells, goals, max(1, len(days)), unique)
 
 
 def _new_share(day: Day, sel: Selection) -> tuple[float, float]:
@@ -529,48 +563,6 @@ def _merge_pages(per_day: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str
     return merged
 
 
-def _merge_visits(per_day: list[dict[str, Any]], unique_range: bool) -> dict[str, Any]:
-    """A range's visit totals; distinct visitors over days are fewer than the daily sum."""
-    days = len(per_day)
-    out = {k: sum(d[k] for d in per_day) for k in (
-        "nb_visits", "nb_actions", "bounce_count", "sum_visit_length", "nb_visits_converted",
-        "nb_uniq_visitors", "nb_users")}
-    out["max_actions"] = max((d["max_actions"] for d in per_day), default=0)
-    overlap = 1 - 0.35 * (1 - 1 / days) if days else 1
-    out["nb_uniq_visitors"] = round(out["nb_uniq_visitors"] * overlap)
-    out["nb_users"] = round(out["nb_users"] * overlap)
-    if not unique_range:
-        out["nb_uniq_visitors"] = out["nb_users"] = None
-    goals = per_day[0]["conv"].keys() if per_day else []
-    out["conv"] = {g: {vt: sum(d["conv"][g][vt] for d in per_day) for vt in VISITOR_TYPES}
-                   for g in goals}
-    out["rev"] = {g: {vt: sum(d["rev"][g][vt] for d in per_day) for vt in VISITOR_TYPES}
-                  for g in goals}
-    out["visits_by_type"] = {vt: sum(d["visits_by_type"][vt] for d in per_day)
-                             for vt in VISITOR_TYPES}
-    referrers: dict[str, dict[str, Any]] = {}
-    for d in per_day:
-        for rt, row in d["by_referrer"].items():
-            into = referrers.setdefault(rt, {k: 0 for k in row if k not in ("conv", "rev")}
-                                        | {"conv": {g: 0 for g in goals},
-                                           "rev": {g: 0.0 for g in goals}})
-            for key, value in row.items():
-                if key == "max_actions":
-                    into[key] = max(into[key], value)
-                elif key in ("conv", "rev"):
-                    for g, n in value.items():
-                        into[key][g] += n
-                else:
-                    into[key] += value
-    for row in referrers.values():
-        row["nb_uniq_visitors"] = round(row["nb_uniq_visitors"] * overlap)
-        row["nb_users"] = round(row["nb_users"] * overlap)
-        if not unique_range:
-            row["nb_uniq_visitors"] = row["nb_users"] = None
-    out["by_referrer"] = referrers
-    return out
-
-
 # --- rendering like Matomo (format_metrics=bc unless asked otherwise) ---------------------------
 
 
@@ -597,45 +589,52 @@ def _div(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
-def render_visits_summary(c: dict[str, Any], fmt: str) -> Any:
-    if not c["nb_visits"]:
+def render_visits_summary(visits: Visits, fmt: str) -> Any:
+    t = visits.total()
+    if t is None:
         return []
     row: dict[str, Any] = {}
-    if c["nb_uniq_visitors"] is not None:
-        row["nb_uniq_visitors"] = c["nb_uniq_visitors"]
-        row["nb_users"] = c["nb_users"]
+    uniq, users = visits.uniques(t)
+    if uniq is not None:
+        row.update(nb_uniq_visitors=uniq, nb_users=users)
     row.update(
-        nb_visits=c["nb_visits"], nb_actions=c["nb_actions"],
-        nb_visits_converted=c["nb_visits_converted"], bounce_count=c["bounce_count"],
-        sum_visit_length=c["sum_visit_length"], max_actions=c["max_actions"],
-        bounce_rate=_pct(c["bounce_count"], c["nb_visits"], 0, fmt),
-        nb_actions_per_visit=round(_div(c["nb_actions"], c["nb_visits"]), 1),
-        avg_time_on_site=_seconds(_div(c["sum_visit_length"], c["nb_visits"]), 0, fmt, True),
+        nb_visits=t[V_VISITS], nb_actions=t[V_ACTIONS], nb_visits_converted=t[V_CONVERTED],
+        bounce_count=t[V_BOUNCES], sum_visit_length=t[V_LENGTH], max_actions=t[V_MAX],
+        bounce_rate=_pct(t[V_BOUNCES], t[V_VISITS], 0, fmt),
+        nb_actions_per_visit=round(_div(t[V_ACTIONS], t[V_VISITS]), 1),
+        avg_time_on_site=_seconds(_div(t[V_LENGTH], t[V_VISITS]), 0, fmt, True),
     )
     return row
 
 
-def render_goals(c: dict[str, Any], id_goal: int | None, fmt: str) -> Any:
-    if not c["nb_visits"]:
+def _goal_parts(vec: Vector, goals: tuple[int, ...], id_goal: int | None) -> tuple[int, float]:
+    """(conversions, revenue) of one goal, or of all goals when id_goal is None."""
+    n = len(goals)
+    picked = range(n) if id_goal is None else [i for i, g in enumerate(goals) if g == id_goal]
+    return (sum(vec[GOALS_AT + i] for i in picked),
+            round(sum(vec[GOALS_AT + n + i] for i in picked), 2))
+
+
+def render_goals(visits: Visits, id_goal: int | None, fmt: str) -> Any:
+    t = visits.total()
+    if t is None:
         return []
-    goals = [id_goal] if id_goal is not None else list(c["conv"])
-    none = {vt: 0 for vt in VISITOR_TYPES}  # an unknown goal has no conversions, like Matomo
-    conv = {vt: sum(c["conv"].get(g, none)[vt] for g in goals) for vt in VISITOR_TYPES}
-    rev = {vt: round(sum(c["rev"].get(g, none)[vt] for g in goals), 2) for vt in VISITOR_TYPES}
-    total = conv["new"] + conv["returning"]
-    converted = total if id_goal is not None else c["nb_visits_converted"]
+    # An unknown idGoal has no conversions: Matomo answers zeros, not an error.
+    conversions, revenue = _goal_parts(t, visits.goals, id_goal)
+    converted = conversions if id_goal is not None else t[V_CONVERTED]
     row: dict[str, Any] = {
-        "nb_conversions": total,
+        "nb_conversions": conversions,
         "nb_visits_converted": converted,
-        "revenue": _money(rev["new"] + rev["returning"]),
-        "conversion_rate": _pct(total if id_goal is not None else converted, c["nb_visits"], 2,
-                                fmt),
+        "revenue": _money(revenue),
+        "conversion_rate": _pct(converted, t[V_VISITS], 2, fmt),
     }
     for vt, suffix in (("new", "new_visit"), ("returning", "returning_visit")):
-        row[f"nb_conversions_{suffix}"] = conv[vt]
-        row[f"nb_visits_converted_{suffix}"] = conv[vt]
-        row[f"revenue_{suffix}"] = _money(rev[vt])
-        row[f"conversion_rate_{suffix}"] = _pct(conv[vt], c["visits_by_type"][vt], 2, fmt)
+        part = visits.total(lambda key, vt=vt: key[0] == vt)
+        n, amount = _goal_parts(part, visits.goals, id_goal) if part else (0, 0.0)
+        row[f"nb_conversions_{suffix}"] = n
+        row[f"nb_visits_converted_{suffix}"] = n
+        row[f"revenue_{suffix}"] = _money(amount)
+        row[f"conversion_rate_{suffix}"] = _pct(n, part[V_VISITS] if part else 0, 2, fmt)
     return row
 
 
@@ -643,10 +642,11 @@ def _money(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-def render_actions(visits: dict[str, Any], pages: dict[str, dict[str, Any]]) -> Any:
-    if not pages:
+def render_actions(visits: Visits, pages: dict[str, dict[str, Any]]) -> Any:
+    t = visits.total()
+    if not pages or t is None:
         return []
-    v = visits["nb_visits"]
+    v = t[V_VISITS]
     return {
         "nb_pageviews": sum(p["hits"] for p in pages.values()),
         "nb_uniq_pageviews": sum(p["visits"] for p in pages.values()),
@@ -738,32 +738,36 @@ def _fold_folders(rows: list[dict]) -> list[dict]:
     return out + list(folders.values())
 
 
-def render_referrer_rows(c: dict[str, Any], fmt: str) -> list[dict]:
+def render_referrer_rows(visits: Visits, fmt: str) -> list[dict]:
     rows = []
+    n = len(visits.goals)
     for index, (rt, label) in enumerate(REFERRER_TYPES.items(), start=1):
-        r = c["by_referrer"].get(rt)
-        if not r or not r["nb_visits"]:
+        r = visits.total(lambda key, rt=rt: key[1] == rt)
+        if r is None:
             continue
         row: dict[str, Any] = {"label": label}
-        if r["nb_uniq_visitors"] is not None:
-            row["nb_uniq_visitors"] = r["nb_uniq_visitors"]
-        row.update(nb_visits=r["nb_visits"], nb_actions=r["nb_actions"])
-        if r["nb_users"] is not None:
-            row["nb_users"] = r["nb_users"]
-        row.update(max_actions=r["max_actions"], sum_visit_length=r["sum_visit_length"],
-                   bounce_count=r["bounce_count"], nb_visits_converted=r["nb_visits_converted"])
-        conversions = sum(r["conv"].values())
-        if conversions:
-            row["goals"] = {f"idgoal={g}": {"nb_conversions": n, "nb_visits_converted": n,
-                                            "revenue": _money(r["rev"][g])}
-                            for g, n in r["conv"].items() if n}
-            row["nb_conversions"] = conversions
-            row["revenue"] = _money(round(sum(r["rev"].values()), 2))
+        uniq, users = visits.uniques(r)
+        if uniq is not None:
+            row["nb_uniq_visitors"] = uniq
+        row.update(nb_visits=r[V_VISITS], nb_actions=r[V_ACTIONS])
+        if users is not None:
+            row["nb_users"] = users
+        row.update(max_actions=r[V_MAX], sum_visit_length=r[V_LENGTH],
+                   bounce_count=r[V_BOUNCES], nb_visits_converted=r[V_CONVERTED])
+        conversions = r[GOALS_AT : GOALS_AT + n]
+        revenue = r[GOALS_AT + n :]
+        if sum(conversions):
+            row["goals"] = {f"idgoal={g}": {"nb_conversions": c, "nb_visits_converted": c,
+                                            "revenue": _money(round(amount, 2))}
+                            for g, c, amount in zip(visits.goals, conversions, revenue,
+                                                    strict=True) if c}
+            row["nb_conversions"] = sum(conversions)
+            row["revenue"] = _money(round(sum(revenue), 2))
         row.update(
-            bounce_rate=_pct(r["bounce_count"], r["nb_visits"], 0, fmt),
-            nb_actions_per_visit=round(_div(r["nb_actions"], r["nb_visits"]), 1),
-            avg_time_on_site=_seconds(_div(r["sum_visit_length"], r["nb_visits"]), 0, fmt, True),
-            conversion_rate=_pct(r["nb_visits_converted"], r["nb_visits"], 2, fmt),
+            bounce_rate=_pct(r[V_BOUNCES], r[V_VISITS], 0, fmt),
+            nb_actions_per_visit=round(_div(r[V_ACTIONS], r[V_VISITS]), 1),
+            avg_time_on_site=_seconds(_div(r[V_LENGTH], r[V_VISITS]), 0, fmt, True),
+            conversion_rate=_pct(r[V_CONVERTED], r[V_VISITS], 2, fmt),
             segment=f"referrerType=={rt}",
         )
         if rt != "direct":
@@ -1086,11 +1090,11 @@ class MatomoSandbox:
                 params: dict[str, str], fmt: str, goal: int | None, is_range: bool) -> Any:
         if not data:
             return []
-        goals = list(site.goal_map)
+        goals = tuple(sorted(site.goal_map))
         if method in ("VisitsSummary.get", "Goals.get", "Referrers.getReferrerType",
                       "Actions.get"):
-            visits = _merge_visits([_visit_counts(d, sel, goals) for d in data],
-                                   unique_range=self.unique_visitors_range or not is_range)
+            visits = _visits(data, sel, goals,
+                             unique=self.unique_visitors_range or not is_range)
             if method == "VisitsSummary.get":
                 return render_visits_summary(visits, fmt)
             if method == "Goals.get":

@@ -1,0 +1,118 @@
+"""Migrations, atomic partition replacement and the "busy" message of the warehouse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from connectors.base import FetchResult, daily_table
+from warehouse.db import WarehouseBusyError, connect, migrate, migration_files
+from warehouse.load import replace_source_window
+
+D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
+
+
+def test_migrations_create_the_public_schema_and_are_idempotent(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    assert migrate(wh) == []  # already applied by connect(): a second run does nothing
+    versions = [v for (v,) in wh.execute("SELECT version FROM meta.schema_migrations").fetchall()]
+    assert versions == [v for v, _ in migration_files()]
+    tables = {
+        f"{s}.{t}"
+        for s, t in wh.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+        ).fetchall()
+    }
+    assert {
+        "okr.kr_progress_daily",
+        "okr.objective_progress_daily",
+        "okr.kr_progress_latest",
+        "okr.key_results",
+        "okr.objectives",
+        "okr.metrics",
+        "okr.teams",
+        "staging.metric_daily",
+    } <= tables
+
+
+def _result(value: float) -> FetchResult:
+    return FetchResult(
+        daily=daily_table(
+            [
+                {"metric_id": "m", "date": D1, "value": value},
+                {"metric_id": "m", "date": D2, "value": value},
+            ]
+        )
+    )
+
+
+def _values(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT date, value FROM raw.metric_rows ORDER BY date").fetchall()
+
+
+def test_replacing_a_window_is_idempotent(wh: duckdb.DuckDBPyConnection) -> None:
+    now = datetime.now(UTC)
+    for _ in range(3):
+        replace_source_window(wh, "file", ["m"], D1, D2, _result(5.0), "h", now, D2)
+    assert _values(wh) == [(D1, 5.0), (D2, 5.0)]
+
+
+def test_a_failed_replace_leaves_the_previous_rows_whole(wh: duckdb.DuckDBPyConnection) -> None:
+    now = datetime.now(UTC)
+    replace_source_window(wh, "file", ["m"], D1, D2, _result(5.0), "h", now, D2)
+    broken_raw = pa.table({"no_such_column": [1]})
+    with pytest.raises(duckdb.Error):
+        replace_source_window(
+            wh,
+            "file",
+            ["m"],
+            D1,
+            D2,
+            _result(9.0),
+            "h",
+            now,
+            D2,
+            raw_tables={"raw.file_reads": ("true", [], broken_raw)},
+        )
+    # the delete and the new rows were rolled back together
+    assert _values(wh) == [(D1, 5.0), (D2, 5.0)]
+
+
+def test_a_locked_warehouse_gives_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    connect(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('ready', flush=True); "
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusyError) as error:
+            connect(path, wait_seconds=1.0)
+        assert time.monotonic() - started >= 0.9  # it waited before giving up
+        assert "busy" in str(error.value) and str(path) in str(error.value)
+        assert "Traceback" not in str(error.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_warehouse_named_like_a_schema_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ambiguous"):
+        connect(tmp_path / "okr.duckdb")
+    assert not (tmp_path / "okr.duckdb").exists()
