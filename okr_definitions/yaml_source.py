@@ -1,11 +1,14 @@
 """Reading YAML while remembering where every value came from (for located error messages).
 
-Only YAML's safe subset is read. Anchors/aliases are limited and huge files refused, so a
-hostile file (an alias "billion laughs" bomb, a multi-megabyte blob) cannot exhaust memory.
+Only YAML's safe subset is read. Anchors/aliases, nesting and the expanded size are limited
+and huge files refused, so a hostile file (an alias "billion laughs" bomb, a self-referencing
+anchor, ten thousand nested brackets, a multi-megabyte blob) cannot exhaust memory, time or
+the stack.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from okr_definitions.problems import Problem
 
 MAX_FILE_BYTES = 1_000_000  # definitions are hand-written; a megabyte is far past any real file
 MAX_ALIASES = 100  # enough for DRY anchors, far below what an alias bomb needs
+MAX_DEPTH = 64  # real definitions nest about 8 deep (a GA4 filter adds a few levels)
+MAX_NODES = 250_000  # values after expanding aliases; a 1 MB file written out has fewer
 
 PathKey = tuple[str | int, ...]
 
@@ -35,30 +40,129 @@ class YamlDocument:
         return None
 
 
+def printable(text: object) -> str:
+    """`text` with control characters escaped, so a value can't rewrite the user's terminal."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text)
+    )
+
+
+def _walk(root: yaml.Node) -> Iterator[tuple[PathKey, yaml.Node, yaml.Node | None]]:
+    """Every node in document order with its path (and, for mapping values, its key node).
+
+    Iterative, so depth is no concern; aliases are visited once per use, which `_shape_problem`
+    has already bounded.
+    """
+    stack: list[tuple[PathKey, yaml.Node, yaml.Node | None]] = [((), root, None)]
+    while stack:
+        path, node, key_node = stack.pop()
+        yield path, node, key_node
+        children: list[tuple[PathKey, yaml.Node, yaml.Node | None]] = []
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                children.append((path + (str(k.value),), v, k))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(path + (i,), item, None) for i, item in enumerate(node.value)]
+        stack.extend(reversed(children))
+
+
 def _index_lines(
-    node: yaml.Node, path: PathKey, lines: dict[PathKey, int], dupes: list[tuple[PathKey, int]]
+    node: yaml.Node, lines: dict[PathKey, int], dupes: list[tuple[PathKey, int]]
 ) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                dupes.append((path + (key,), key_node.start_mark.line + 1))
-            seen.add(key)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _index_lines(value_node, path + (key,), lines, dupes)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _index_lines(item, path + (index,), lines, dupes)
+    seen: dict[PathKey, set[str]] = {}
+    for path, value, key_node in _walk(node):
+        # a mapping value is located at its key's line (`target: 5` is on the key's line)
+        lines[path] = (key_node or value).start_mark.line + 1
+        if key_node is not None:
+            keys = seen.setdefault(path[:-1], set())
+            if path[-1] in keys:
+                dupes.append((path, key_node.start_mark.line + 1))
+            keys.add(str(path[-1]))
+    # keys of a mapping that is itself an alias target may repeat via `<<`; that is fine
+
+
+def _shape_problem(text: str) -> tuple[int | None, str, str] | None:
+    """One streaming pass over the YAML events: refuse alias bombs, recursive anchors and
+    absurd nesting before anything is built. Returns (line, message, fix) or None."""
+    aliases = 0
+    total = 0  # values so far, aliases expanded
+    open_: list[list[Any]] = []  # per open collection: [anchor, expanded size, deepest child]
+    done: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, depth)
+    too_deep = "flatten the structure (definitions need only a few levels)"
+
+    def child(size: int, depth: int) -> None:
+        if open_:
+            open_[-1][1] += size
+            open_[-1][2] = max(open_[-1][2], depth)
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_.append([event.anchor, 1, 0])
+            total += 1
+            if len(open_) > MAX_DEPTH:
+                return line, f"values are nested more than {MAX_DEPTH} levels deep", too_deep
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size, child_depth = open_.pop()
+            if anchor is not None:
+                done[anchor] = (size, child_depth + 1)
+            child(size, child_depth + 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                done[event.anchor] = (1, 1)
+            total += 1
+            child(1, 1)
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            name = printable(event.anchor)
+            if aliases > MAX_ALIASES:
+                return (
+                    line,
+                    f"more than {MAX_ALIASES} YAML aliases (*name)",
+                    "write the values out instead of repeating anchors",
+                )
+            if any(c[0] == event.anchor for c in open_):
+                return (
+                    line,
+                    f"alias *{name} refers to the anchor it is inside of",
+                    "remove the self-reference (a recursive value cannot be a definition)",
+                )
+            if event.anchor not in done:
+                continue  # an undefined alias: the composer reports it in its own words
+            size, depth = done[event.anchor]
+            if len(open_) + depth > MAX_DEPTH:
+                message = f"alias *{name} nests values more than {MAX_DEPTH} levels deep"
+                return line, message, too_deep
+            total += size
+            child(size, depth)
+        if total > MAX_NODES:
+            return (
+                line,
+                f"the document expands to more than {MAX_NODES:,} values (through aliases *name)"
+                if aliases else f"the document holds more than {MAX_NODES:,} values",
+                "write the values out instead of repeating anchors"
+                if aliases else "split the definitions into smaller files",
+            )
+    return None
+
+
+def _bad_scalar(node: yaml.Node) -> tuple[PathKey, yaml.Node, str] | None:
+    """The first scalar the constructor chokes on (e.g. the date 2026-13-01) and why."""
+    constructor = yaml.constructor.SafeConstructor()
+    for path, value, _ in _walk(node):
+        if isinstance(value, yaml.ScalarNode) and value.tag.startswith("tag:yaml.org,2002:"):
+            try:
+                constructor.construct_object(value, deep=True)
+            except (ValueError, OverflowError) as exc:
+                return path, value, str(exc)
+    return None
 
 
 def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one file; on failure return the problems that say where and why."""
 
-    def problem(line: int | None, message: str, fix: str) -> Problem:
-        return Problem("error", file, line, "", message, fix)
+    def problem(line: int | None, message: str, fix: str, field: str = "") -> Problem:
+        return Problem("error", file, line, field, message, fix)
 
     try:
         size = file.stat().st_size
@@ -72,54 +176,57 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
                 "split the definitions into smaller files",
             )
         ]
+    raw = file.read_bytes()
     try:
-        text = file.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [problem(None, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [
+            problem(line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}: {exc.reason})",
+                    "save the file as UTF-8")
+        ]
 
+    node = None
     try:
-        aliases = sum(
-            isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader)
-        )
-        if aliases > MAX_ALIASES:
-            return None, [
-                problem(
-                    None,
-                    f"{aliases} YAML aliases (*name), more than the {MAX_ALIASES} allowed",
-                    "write the values out instead of repeating anchors",
-                )
-            ]
+        shape = _shape_problem(text)
+        if shape is not None:
+            return None, [problem(*shape)]
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            try:
+                data = loader.construct_document(node) if node is not None else None
+            except (ValueError, OverflowError) as exc:
+                found = _bad_scalar(node)
+                if found is None:
+                    return None, [problem(None, f"invalid YAML value: {exc}", "check the values")]
+                path, bad, why = found
+                return None, [
+                    problem(
+                        bad.start_mark.line + 1,
+                        f"`{printable(bad.value)}` is not a valid {bad.tag.rsplit(':', 1)[-1]}"
+                        f" ({why})",
+                        "write an existing date as YYYY-MM-DD, or quote the value to keep it "
+                        "as text" if bad.tag.endswith("timestamp") else "quote the value",
+                        format_path(path),
+                    )
+                ]
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        return None, [
-            problem(
-                line, f"invalid YAML: {what}", "check indentation, colons and quotes on that line"
-            )
-        ]
+        return None, [_syntax_problem(file, exc)]
     except yaml.YAMLError as exc:
-        return None, [problem(None, f"invalid YAML: {exc}", "check the file's syntax")]
+        return None, [problem(None, f"invalid YAML: {printable(exc)}", "check the file's syntax")]
 
     doc = YamlDocument(file=file, data=data)
     problems: list[Problem] = []
     if node is not None:
         dupes: list[tuple[PathKey, int]] = []
-        _index_lines(node, (), doc.lines, dupes)
+        _index_lines(node, doc.lines, dupes)
         for path, line in dupes:
             problems.append(
                 Problem(
-                    "error",
-                    file,
-                    line,
-                    format_path(path),
-                    "the key appears twice in one mapping",
+                    "error", file, line, format_path(path), "the key appears twice in one mapping",
                     "keep one of them (YAML would silently use the last)",
                 )
             )
@@ -130,8 +237,27 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
     return doc, problems
 
 
+def _syntax_problem(file: Path, exc: yaml.MarkedYAMLError) -> Problem:
+    """A parse error at the line that needs the fix, with the parser's context."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    what = printable(exc.problem or exc.context or "invalid YAML")
+    context = exc.context_mark.line + 1 if exc.context_mark else None
+    if exc.context and exc.problem and context is not None:
+        what += f" ({printable(exc.context)} on line {context})"
+        if "end of stream" in exc.problem:
+            line = context  # an unclosed quote or bracket: the fix is where it was opened
+    fix = "check indentation, colons and quotes on that line"
+    if "'\\t'" in what:
+        fix = "indent with spaces; YAML does not allow tabs for indentation"
+    elif "another document" in what:
+        fix = "keep one document per file: remove the `---` line or move the rest to another file"
+    return Problem("error", file, line, "", f"invalid YAML: {what}", fix)
+
+
 def format_path(path: PathKey) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        text = printable(part)
+        out += f"[{text}]" if isinstance(part, int) else (f".{text}" if out else text)
     return out

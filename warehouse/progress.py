@@ -55,27 +55,33 @@ def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int
     return int(count)
 
 
-def _calendar_bounds(con: duckdb.DuckDBPyConnection, to_date: date) -> tuple[date, date] | None:
+def _calendar_bounds(
+    con: duckdb.DuckDBPyConnection, from_date: date, to_date: date
+) -> tuple[date, date] | None:
+    """The days the key results active in [from_date, to_date] can read: their periods and
+    the baseline windows before them. Bounded by the period length, not by the history, so a
+    daily run costs the same after a month or after years."""
     row = con.execute(
         """
         SELECT min(period_start - CAST(greatest(period_end - period_start + 1,
-                                           coalesce(window_days, 0)) AS INTEGER) - 1),
-               max(period_end)
+                                           coalesce(window_days, 0)) AS INTEGER) - 1)
         FROM okr.key_results
-        """
+        WHERE period_start <= ? AND period_end >= ?
+        """,
+        [to_date, from_date],
     ).fetchone()
     if row is None or row[0] is None:
         return None
-    return row[0], max(to_date, min(row[1], to_date))
+    return row[0], to_date
 
 
 def _prepare_series(
-    con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date
+    con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date, from_date: date
 ) -> None:
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
-        {"calendar_start": calendar_start, "calendar_end": calendar_end},
+        {"calendar_start": calendar_start, "calendar_end": calendar_end, "from_date": from_date},
     )
 
 
@@ -94,7 +100,7 @@ def compute_progress(
     Measured baselines not yet frozen are measured and frozen first. Returns the number of
     key-result rows written.
     """
-    bounds = _calendar_bounds(con, to_date)
+    bounds = _calendar_bounds(con, from_date, to_date)
     with transaction(con):
         con.execute(
             "DELETE FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
@@ -103,11 +109,11 @@ def compute_progress(
         if bounds is None:
             return 0
         calendar_start, calendar_end = bounds
-        _prepare_series(con, calendar_start, calendar_end)
+        _prepare_series(con, calendar_start, calendar_end, from_date)
 
         con.execute(
             "CREATE OR REPLACE TEMP TABLE windows AS " + read_model("baseline_windows"),
-            {"calendar_end": calendar_end},
+            {"calendar_end": calendar_end, "from_date": from_date},
         )
         _evaluate_windows(con)
         con.execute(

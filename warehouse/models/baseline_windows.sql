@@ -10,6 +10,8 @@ WITH pending AS (
     FROM okr.key_results AS k
     JOIN okr.metrics AS m USING (metric_id)
     WHERE (k.baseline_kind = 'measured' OR (k.target_kind = 'relative' AND k.measure = 'total'))
+      AND k.period_end >= CAST($from_date AS DATE)
+      AND k.period_start <= CAST($calendar_end AS DATE)
       AND NOT EXISTS (
           SELECT 1 FROM okr.kr_baselines AS b
           WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash

@@ -2,14 +2,24 @@
 -- running totals since the calendar start, so the sum over any range [a, b] is
 -- cum(b) − cum(a − 1) — an equality join instead of a range scan, which keeps thousands of
 -- key results × hundreds of days one cheap query. Reads the temp view `metric_series`.
-WITH used AS (
+-- Only the metrics of key results active from $from_date on, only the calendar's days: the
+-- cost follows the periods being computed, not the length of the history.
+WITH series AS (
+    SELECT * FROM metric_series
+    WHERE date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+),
+used AS (
     SELECT
         k.metric_id,
         m.kind = 'ratio'
             OR coalesce(bool_or(s.denominator IS NOT NULL), false) AS is_ratio
-    FROM (SELECT DISTINCT metric_id FROM okr.key_results) AS k
+    FROM (
+        SELECT DISTINCT metric_id FROM okr.key_results
+        WHERE period_start <= CAST($calendar_end AS DATE)
+          AND period_end >= CAST($from_date AS DATE)
+    ) AS k
     JOIN okr.metrics AS m USING (metric_id)
-    LEFT JOIN metric_series AS s USING (metric_id)
+    LEFT JOIN series AS s USING (metric_id)
     GROUP BY k.metric_id, m.kind
 ),
 days AS (
@@ -28,5 +38,5 @@ SELECT
     max(CASE WHEN s.has_data THEN days.day END) OVER w AS last_data_date
 FROM used AS u
 CROSS JOIN days
-LEFT JOIN metric_series AS s ON s.metric_id = u.metric_id AND s.date = days.day
+LEFT JOIN series AS s ON s.metric_id = u.metric_id AND s.date = days.day
 WINDOW w AS (PARTITION BY u.metric_id ORDER BY days.day ROWS UNBOUNDED PRECEDING)
