@@ -302,8 +302,17 @@ def is_additive(query: MatomoQuery) -> bool:
 # --- value parsing -----------------------------------------------------------------------------
 
 _DURATION_PARTS = re.compile(r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|h|min|m|s)\b")
-_DURATION_UNIT_S = {"d": 86400, "day": 86400, "days": 86400, "h": 3600, "hour": 3600,
-                    "hours": 3600, "min": 60, "m": 60, "s": 1}
+_DURATION_UNIT_S = {
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "min": 60,
+    "m": 60,
+    "s": 1,
+}
 
 
 def parse_matomo_number(value: Any) -> float | None:
@@ -364,16 +373,17 @@ class SubRequest:
         clean["idSite"] = str(site_id)
         return cls(site_id, method, tuple(sorted(clean.items())))
 
-    @property
+    # Cached: a year of days per sub-request reuses them in every raw row.
+    @functools.cached_property
     def query_string(self) -> str:
         # quote_via=quote keeps spaces as %20: Matomo decodes either, this is what PHP emits.
         return urlencode([("method", self.method), *self.params], quote_via=quote)
 
-    @property
+    @functools.cached_property
     def params_json(self) -> str:
         return json.dumps({"method": self.method, **dict(self.params)}, sort_keys=True)
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         return request_hash({"method": self.method, **dict(self.params)})
 
@@ -476,8 +486,8 @@ class MatomoClient:
             ) from exc
         except httpx.TransportError as exc:
             raise RetryableSourceError(
-                SOURCE, f"{method}: connection to {self.settings.base_url} failed "
-                f"({type(exc).__name__})"
+                SOURCE,
+                f"{method}: connection to {self.settings.base_url} failed ({type(exc).__name__})",
             ) from exc
         return self._decode(response, method)
 
@@ -571,7 +581,7 @@ class SiteInfo:
     today: date  # in the site's time zone, at `now`
     created: date | None  # the site's first day, in its time zone
 
-    @property
+    @functools.cached_property
     def provisional_from(self) -> date:
         return self.today - timedelta(days=PROVISIONAL_DAYS - 1)
 
@@ -637,8 +647,13 @@ def _column_problem(report: ReportSpec, column: str, offered: set[str] | None = 
 def _query_problems(query: MatomoQuery, check_column: bool = True) -> list[tuple[str, str]]:
     """(field, message) for queries the connector cannot answer, before asking Matomo."""
     if query.method not in REPORTS:
-        return [("method", f"report {query.method!r} is not supported."
-                 f"{_suggest(query.method, REPORTS)} Supported: {', '.join(REPORTS)}.")]
+        return [
+            (
+                "method",
+                f"report {query.method!r} is not supported."
+                f"{_suggest(query.method, REPORTS)} Supported: {', '.join(REPORTS)}.",
+            )
+        ]
     report = REPORTS[query.method]
     problems: list[tuple[str, str]] = []
     if check_column and query.column not in report.columns:
@@ -648,11 +663,13 @@ def _query_problems(query: MatomoQuery, check_column: bool = True) -> list[tuple
     if report.rows == "page" and not query.page_url:
         problems.append(("page_url", f"{report.method} needs page_url: the page whose row to read"))
     if report.rows == "label" and not query.label:
-        problems.append((
-            "label",
-            f"{report.method} needs label: the row to read, one of "
-            f"{', '.join(REFERRER_TYPES)} (or its label, e.g. 'Search Engines')",
-        ))
+        problems.append(
+            (
+                "label",
+                f"{report.method} needs label: the row to read, one of "
+                f"{', '.join(REFERRER_TYPES)} (or its label, e.g. 'Search Engines')",
+            )
+        )
     if query.label and report.rows != "label":
         problems.append(("label", f"label only applies to row reports, not {report.method}"))
     return problems
@@ -764,9 +781,20 @@ def _select(
     )
 
 
-def _cell(plan: _Plan, row: dict[str, Any] | None, column: str, method: str) -> float | None:
+def _cell(
+    plan: _Plan, row: dict[str, Any] | None, column: str, method: str, strict: bool = False
+) -> float | None:
+    """A row's column as a number. `strict`: a non-empty answer must carry the column (report
+    rows may leave out goal or entry columns they have nothing for; whole-report objects don't).
+    """
     if row is None:
         return None
+    if strict and column not in row:
+        raise SourceError(
+            SOURCE,
+            f"{method} answered without column {column!r} (metric {plan.metric_id}); it has: "
+            f"{', '.join(sorted(row))}. Check the column name and Matomo's version/plugins.",
+        )
     try:
         return parse_matomo_number(row.get(column))
     except ValueError as exc:
@@ -789,8 +817,9 @@ def _parts(
     aux_row = _select_aux(aux_payload)
     spec = plan.column
     method = plan.report.method
+    strict = plan.report.rows is None
     if spec.kind == "sum":
-        return (_cell(plan, row, plan.query.column, method) or 0.0, None, None)
+        return (_cell(plan, row, plan.query.column, method, strict) or 0.0, None, None)
     if spec.kind == "nonadditive":
         if row is None:
             return (0.0, None, None)
@@ -812,14 +841,18 @@ def _parts(
         numerator_col = spec.numerator or ""
         if plan.query.id_goal is None and spec.numerator_without_goal:
             numerator_col = spec.numerator_without_goal
-        num = _cell(plan, row, numerator_col, method) or 0.0
+        num = _cell(plan, row, numerator_col, method, strict) or 0.0
         den_row = aux_row if spec.denominator_method else row
         den_method = spec.denominator_method or method
-        den = _cell(plan, den_row, spec.denominator or "", den_method) or 0.0
+        den_strict = strict or spec.denominator_method is not None
+        den = _cell(plan, den_row, spec.denominator or "", den_method, den_strict) or 0.0
         return (num / den if den else None, num, den)
     if spec.kind == "weighted":
-        avg = _cell(plan, row, plan.query.column, method)
-        weight = _cell(plan, aux_row, spec.denominator or "", spec.denominator_method or "") or 0.0
+        avg = _cell(plan, row, plan.query.column, method, strict=True)
+        weight = (
+            _cell(plan, aux_row, spec.denominator or "", spec.denominator_method or "", strict=True)
+            or 0.0
+        )
         if avg is None or weight == 0:
             return (None, 0.0, 0.0)
         return (avg, avg * weight, weight)
@@ -978,11 +1011,24 @@ def fetch_matomo(
             value, num, den = _parts(
                 plan, main_days.get(day), aux_days.get(day), f"day {day}", indexes
             )
-            daily.append({"metric_id": plan.metric_id, "date": day, "value": value,
-                          "numerator": num, "denominator": den})
+            daily.append(
+                {
+                    "metric_id": plan.metric_id,
+                    "date": day,
+                    "value": value,
+                    "numerator": num,
+                    "denominator": den,
+                }
+            )
             if day >= site.provisional_from:
-                flags.append({"metric_id": plan.metric_id, "date": day, "flag": PROVISIONAL,
-                              "reason": _provisional_reason(site, day)})
+                flags.append(
+                    {
+                        "metric_id": plan.metric_id,
+                        "date": day,
+                        "flag": PROVISIONAL,
+                        "reason": _provisional_reason(site, day),
+                    }
+                )
 
     raw = []
     for sub in report_subs:
@@ -1033,21 +1079,35 @@ def fetch_matomo_ranges(
         aux = answers[plan.aux].payload if plan.aux else None
         where = f"range {request.start}..{request.end}"
         value, num, den = _parts(plan, answers[plan.main].payload, aux, where)
-        rows.append({"metric_id": plan.metric_id, "range_start": request.start,
-                     "range_end": request.end, "value": value, "numerator": num,
-                     "denominator": den})
+        rows.append(
+            {
+                "metric_id": plan.metric_id,
+                "range_start": request.start,
+                "range_end": request.end,
+                "value": value,
+                "numerator": num,
+                "denominator": den,
+            }
+        )
         touched = day_range(max(request.start, site.provisional_from), min(request.end, site.today))
         for day in touched:
-            flags.append({"metric_id": plan.metric_id, "date": day, "flag": PROVISIONAL,
-                          "reason": _provisional_reason(site, day)})
+            flags.append(
+                {
+                    "metric_id": plan.metric_id,
+                    "date": day,
+                    "flag": PROVISIONAL,
+                    "reason": _provisional_reason(site, day),
+                }
+            )
 
     raw = []
     for sub in report_subs:
         answer = answers[sub]
         start_s, end_s = dict(sub.params)["date"].split(",")
         r_start, r_end = date.fromisoformat(start_s), date.fromisoformat(end_s)
-        raw.append(_raw_row(answer, sites[sub.site_id], "range", r_end, r_start, r_end,
-                            answer.payload))
+        raw.append(
+            _raw_row(answer, sites[sub.site_id], "range", r_end, r_start, r_end, answer.payload)
+        )
     return FetchResult(
         ranges=range_table(rows),
         flags=flag_table(flags),
@@ -1129,8 +1189,14 @@ def validate_matomo_metrics(
     for site in site_ids:
         subs += [
             _site_sub(site),
-            SubRequest.make(site, "API.getReportMetadata", idSites=site, period="day",
-                            date="yesterday", hideMetricsDoc="1"),
+            SubRequest.make(
+                site,
+                "API.getReportMetadata",
+                idSites=site,
+                period="day",
+                date="yesterday",
+                hideMetricsDoc="1",
+            ),
             SubRequest.make(site, "API.getSegmentsMetadata", idSites=site),
         ]
     metadata: dict[int, _SiteMetadata] = {}
@@ -1152,8 +1218,9 @@ def validate_matomo_metrics(
                     key = f"{report.get('module')}.{report.get('action')}"
                     meta.reports.setdefault(key, []).append(report)
                 meta.segments = {
-                    s["segment"] for s in answers[2].payload or [] if isinstance(s, dict)
-                    and "segment" in s
+                    s["segment"]
+                    for s in answers[2].payload or []
+                    if isinstance(s, dict) and "segment" in s
                 }
                 metadata[site] = meta
         except AuthError as exc:
@@ -1167,9 +1234,11 @@ def validate_matomo_metrics(
         if not meta.exists:
             problems.append(MatomoProblem(metric.metric_id, site_field, meta.error))
             if report and query.column not in report.columns:
-                problems.append(MatomoProblem(
-                    metric.metric_id, "query.column", _column_problem(report, query.column)
-                ))
+                problems.append(
+                    MatomoProblem(
+                        metric.metric_id, "query.column", _column_problem(report, query.column)
+                    )
+                )
             continue
         problems.extend(_remote_problems(metric.metric_id, query, meta, settings))
     return problems
@@ -1182,35 +1251,48 @@ def _remote_problems(
     if query.method in REPORTS:
         rows = meta.reports.get(query.method)
         if rows is None:
-            problems.append(MatomoProblem(
-                metric_id, "query.method",
-                f"{settings.base_url} does not offer {query.method} (is its plugin active?)."
-                f"{_suggest(query.method, meta.reports)}",
-            ))
+            problems.append(
+                MatomoProblem(
+                    metric_id,
+                    "query.method",
+                    f"{settings.base_url} does not offer {query.method} (is its plugin active?)."
+                    f"{_suggest(query.method, meta.reports)}",
+                )
+            )
         else:
             report = REPORTS[query.method]
             if query.column not in report.columns:
-                problems.append(MatomoProblem(
-                    metric_id, "query.column",
-                    _column_problem(report, query.column, _metadata_columns(rows)),
-                ))
+                problems.append(
+                    MatomoProblem(
+                        metric_id,
+                        "query.column",
+                        _column_problem(report, query.column, _metadata_columns(rows)),
+                    )
+                )
             if report.takes_goal and query.id_goal is not None:
                 goals = {
                     str((r.get("parameters") or {}).get("idGoal")): r.get("name", "")
-                    for r in rows if (r.get("parameters") or {}).get("idGoal") is not None
+                    for r in rows
+                    if (r.get("parameters") or {}).get("idGoal") is not None
                 }
                 if str(query.id_goal) not in goals:
                     known = ", ".join(f"{k} ({v})" for k, v in sorted(goals.items())) or "none"
-                    problems.append(MatomoProblem(
-                        metric_id, "query.id_goal",
-                        f"site has no goal {query.id_goal}; its goals: {known}",
-                    ))
+                    problems.append(
+                        MatomoProblem(
+                            metric_id,
+                            "query.id_goal",
+                            f"site has no goal {query.id_goal}; its goals: {known}",
+                        )
+                    )
     if query.segment and meta.segments:
         for name in _segment_names(query.segment):
             if name not in meta.segments:
-                problems.append(MatomoProblem(
-                    metric_id, "query.segment",
-                    f"segment dimension {name!r} is unknown to Matomo."
-                    f"{_suggest(name, meta.segments)}",
-                ))
+                problems.append(
+                    MatomoProblem(
+                        metric_id,
+                        "query.segment",
+                        f"segment dimension {name!r} is unknown to Matomo."
+                        f"{_suggest(name, meta.segments)}",
+                    )
+                )
     return problems

@@ -29,15 +29,6 @@ app = typer.Typer(
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-STATUS_STYLE = {
-    "achieved": "bold green",
-    "on_track": "green",
-    "at_risk": "yellow",
-    "off_track": "bold red",
-    "stale": "magenta",
-    "no_data": "dim",
-}
-
 DefinitionsOption = Annotated[
     Path | None,
     typer.Option(
@@ -201,56 +192,17 @@ def demo(
         raise _fail("the demo run had failures (see above)")
 
 
-def _fmt(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value * 100:.2f} %"
-    if unit == "s":
-        return f"{value:.2f} s"
-    if unit == "€":
-        return f"€{value:,.0f}"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
-
-
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+    from reports.terminal import print_renderables, status_renderables
     from warehouse.queries import status_rows
 
     rows = status_rows(warehouse, team=team, day=day)
     if not rows:
-        console.print("no key-result rows" + (f" for team {team}" if team else ""))
+        what = f" for team {team}" if team else ""
+        when = f" on {day}" if day else ""
+        console.print(f"no key-result rows{what}{when}")
         return
-    table = Table(title=f"Key results as of {rows[0]['as_of_date']}", show_lines=False)
-    for column in (
-        "team",
-        "objective",
-        "key result",
-        "status",
-        "value",
-        "target",
-        "progress",
-        "expected",
-        "data through",
-    ):
-        table.add_column(
-            column,
-            overflow="fold",
-            justify="right" if column in ("value", "target", "progress", "expected") else "left",
-        )
-    for r in rows:
-        status = r["status"]
-        table.add_row(
-            r["team"],
-            r["objective_id"],
-            r["kr_id"],
-            f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
-            _fmt(r["value"], r["unit"]),
-            _fmt(r["target"], r["unit"]),
-            "—" if r["progress"] is None else f"{r['progress']:.0%}",
-            f"{r['expected_progress']:.0%}",
-            str(r["data_through"] or "—"),
-        )
-    console.print(table)
+    print_renderables(console, status_renderables(rows))
 
 
 @app.command()
@@ -261,12 +213,17 @@ def status(
     ] = None,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Where every key result stands, grouped by team and objective."""
+    """Where every key result stands, grouped by team and objective: status, value against
+    target, progress against the expected pace, the change over 7 days and trust flags."""
     from warehouse.db import WarehouseBusyError
 
     try:
-        _print_status(warehouse, team, date.fromisoformat(day) if day else None)
-    except (FileNotFoundError, WarehouseBusyError) as exc:
+        as_of = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise typer.BadParameter(f"--date {day!r} is not YYYY-MM-DD") from None
+    try:
+        _print_status(warehouse, team, as_of)
+    except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
         raise _fail(str(exc)) from None
 
 

@@ -16,9 +16,14 @@ from okr_definitions import model as m
 from okr_definitions.loader import Located, did_you_mean
 from okr_definitions.problems import Problem, Severity
 from okr_definitions.resolve import Definitions, format_loc, parse_period
+from okr_definitions.yaml_source import printable
 
 MAX_OBJECTIVES_PER_TEAM = 3
 MIN_KRS, MAX_KRS = 2, 4
+# Sources hold a few years of history; a period outside this range is a typo (0206-Q3) and
+# would send the pipeline fetching centuries.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+MAX_PERIOD_DAYS = 366
 
 # Titles that describe work to do rather than a result to reach. The method says a key result
 # is an outcome ("organic blog traffic +40 %"), never an activity ("publish 10 posts").
@@ -48,15 +53,12 @@ OUTPUT_STYLE = [
 ]
 
 
-def _problem(severity: Severity, loc: Located, field: str, message: str, fix: str) -> Problem:
-    return Problem(
-        severity,
-        loc.file,
-        loc.line(field) if field else loc.line(),
-        format_loc(loc.path, field) if field else format_loc(loc.path),
-        message,
-        fix,
-    )
+def _problem(
+    severity: Severity, loc: Located, field: str | tuple[str, ...], message: str, fix: str
+) -> Problem:
+    sub = (field,) if isinstance(field, str) else field
+    sub = tuple(part for part in sub if part)
+    return Problem(severity, loc.file, loc.line(*sub), format_loc(loc.path, *sub), message, fix)
 
 
 def _suggest(word: str, choices: list[str], kind: str) -> str:
@@ -89,7 +91,7 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
     # A file source may read anything inside the project that holds the definitions folder,
     # nothing outside it (no ../../etc/passwd).
     project_root = d.base_dir.resolve().parent
-    for metric_id, loc in d.metrics.items():
+    for loc in d.metrics.values():
         metric = loc.item
         if isinstance(metric, m.RatioMetric):
             for part in ("numerator", "denominator"):
@@ -99,7 +101,7 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                         _problem(
                             "error",
                             loc,
-                            "ratio",
+                            ("ratio", part),
                             f"ratio {part} `{ref}` is not a declared metric",
                             _suggest(ref, metric_ids, "metrics"),
                         )
@@ -109,7 +111,7 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                         _problem(
                             "error",
                             loc,
-                            "ratio",
+                            ("ratio", part),
                             f"ratio {part} `{ref}` is itself a ratio",
                             "point numerator and denominator at counted metrics (a ratio of ratios "
                             "has no meaningful sum)",
@@ -133,8 +135,8 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                     _problem(
                         "error",
                         loc,
-                        "query",
-                        f"file path `{metric.query.path}` leaves the project",
+                        ("query", "path"),
+                        f"file path `{printable(metric.query.path)}` leaves the project",
                         "use a path relative to the definitions folder, inside the project",
                     )
                 )
@@ -143,8 +145,8 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                     _problem(
                         "error",
                         loc,
-                        "query",
-                        f"file `{metric.query.path}` does not exist",
+                        ("query", "path"),
+                        f"file `{printable(metric.query.path)}` does not exist",
                         f"create it or correct the path (relative to {d.base_dir.name}/)",
                     )
                 )
@@ -153,8 +155,8 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                     _problem(
                         "error",
                         loc,
-                        "query",
-                        f"file `{metric.query.path}` is neither CSV nor Parquet",
+                        ("query", "path"),
+                        f"file `{printable(metric.query.path)}` is neither CSV nor Parquet",
                         "use a .csv or .parquet file, or set `format:`",
                     )
                 )
@@ -224,6 +226,24 @@ def _lint_objectives(d: Definitions) -> list[Problem]:
                 )
             )
             continue
+        days = (end - start).days + 1
+        if start < FIRST_DAY or end > LAST_DAY or days > MAX_PERIOD_DAYS:
+            outside = start < FIRST_DAY or end > LAST_DAY
+            problems.append(
+                _problem(
+                    "error",
+                    loc,
+                    "period",
+                    f"period {start}..{end} lies outside {FIRST_DAY.year}–{LAST_DAY.year}"
+                    if outside
+                    else f"period {start}..{end} is {days} days long",
+                    "check the year"
+                    if outside
+                    else f"OKRs are set for a quarter, at most a year ({MAX_PERIOD_DAYS} days): "
+                    "shorten or split it",
+                )
+            )
+            continue
         per_team_period[(objective.team, start, end)].append(loc)
         count = len(objective.key_results)
         if not MIN_KRS <= count <= MAX_KRS:
@@ -232,8 +252,8 @@ def _lint_objectives(d: Definitions) -> list[Problem]:
                     "warning",
                     loc,
                     "key_results",
-                    f"objective `{objective.id}` has {count} key result{'s' if count != 1 else ''}; "
-                    f"the method asks for {MIN_KRS}–{MAX_KRS}",
+                    f"objective `{objective.id}` has {count} key result"
+                    f"{'s' if count != 1 else ''}; the method asks for {MIN_KRS}–{MAX_KRS}",
                     "keep the few results that show the objective is reached"
                     if count > MAX_KRS
                     else "add a second measurable result",
@@ -279,7 +299,7 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                     loc,
                     "title",
                     f"key result `{kr.id}` reads like an activity, not an outcome ({why}: "
-                    f'"{kr.title}")',
+                    f'"{printable(kr.title)}")',
                     'state the result the work should cause, e.g. "organic blog sessions +40 %"',
                 )
             )
@@ -292,7 +312,8 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 "error",
                 loc,
                 "baseline",
-                "`baseline: measured` is for level measures; a total counts from 0 at the period start",
+                "`baseline: measured` is for level measures; a total counts from 0 at the "
+                "period start",
                 "remove the baseline and use a relative target (e.g. +40%) to compare with the "
                 "previous period",
             )
@@ -345,7 +366,8 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 "error",
                 loc,
                 "target",
-                f"target {kr.target} equals the baseline",
+                f"target {kr.target} equals the baseline"
+                + (" (a total counts from 0)" if kr.baseline is None else f" {kr.baseline}"),
                 "set a target that differs from the baseline, or use direction at_least/at_most "
                 "to keep a level",
             )
@@ -370,7 +392,8 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 loc,
                 "baseline",
                 f"a `{kr.measure}` key result needs a baseline to measure progress from",
-                "add `baseline: measured` or a number, or keep a level with direction at_least/at_most",
+                "add `baseline: measured` or a number, or keep a level with direction "
+                "at_least/at_most",
             )
         )
     if kr.direction in ("at_least", "at_most") and target <= 0:

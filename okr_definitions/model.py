@@ -8,9 +8,10 @@ The JSON Schema editors use for autocompletion is generated from these models
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
@@ -60,8 +61,13 @@ class Organisation(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
+            import difflib
+            from zoneinfo import available_timezones
+
+            close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
             raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin"
+                f"unknown time zone {value!r}; use an IANA name such as "
+                f"{close[0] if close else 'Europe/Berlin'}"
             ) from None
         return value
 
@@ -151,16 +157,22 @@ class RatioMetric(MetricBase):
     ratio: Ratio
 
 
-def _metric_kind(value: Any) -> str:
+def _metric_kind(value: Any) -> str | None:
     if isinstance(value, dict):
         if "ratio" in value and "source" not in value:
             return "ratio"
         return str(value.get("source", "missing"))
-    return getattr(value, "source", "ratio")
+    if isinstance(value, MetricBase):
+        return getattr(value, "source", "ratio")
+    return None  # not a mapping at all: the custom `metric_kind` error says what a metric is
 
 
 Metric = Annotated[
-    Annotated[FileMetric, Tag("file")] | Annotated[GA4Metric, Tag("ga4")] | Annotated[MatomoMetric, Tag("matomo")] | Annotated[HubSpotMetric, Tag("hubspot")] | Annotated[RatioMetric, Tag("ratio")],
+    Annotated[FileMetric, Tag("file")]
+    | Annotated[GA4Metric, Tag("ga4")]
+    | Annotated[MatomoMetric, Tag("matomo")]
+    | Annotated[HubSpotMetric, Tag("hubspot")]
+    | Annotated[RatioMetric, Tag("ratio")],
     Discriminator(
         _metric_kind,
         custom_error_type="metric_kind",
@@ -169,7 +181,7 @@ Metric = Annotated[
     ),
 ]
 
-Number = Union[float, str]
+Number = float | str
 
 
 def parse_number(value: Number) -> float:
@@ -209,13 +221,25 @@ class KeyResult(StrictModel):
         None, description="Inferred from baseline and target when omitted."
     )
     commitment: Literal["committed", "aspirational"] = "committed"
-    weight: float = Field(1.0, gt=0, le=100)
+    weight: float = Field(1.0, gt=0, le=100, allow_inf_nan=False)
     unit: str | None = Field(None, description="Display unit: %, s, €, sessions, ...")
     description: str | None = None
+
+    @field_validator("baseline", "target", mode="before")
+    @classmethod
+    def _not_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML reads yes/no/on/off as booleans, pydantic as 1/0
+            raise ValueError(
+                f"YAML reads this value as the boolean {str(value).lower()}, not a number; "
+                "write a number such as 1500, 3.2% or +40%"
+            )
+        return value
 
     @field_validator("baseline", "target")
     @classmethod
     def _parsable(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number; write a number such as 1500")
         if isinstance(value, str) and value != "measured" and parse_relative(value) is None:
             parse_number(value)
         return value

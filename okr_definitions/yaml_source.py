@@ -20,7 +20,7 @@ from okr_definitions.problems import Problem
 MAX_FILE_BYTES = 1_000_000  # definitions are hand-written; a megabyte is far past any real file
 MAX_ALIASES = 100  # enough for DRY anchors, far below what an alias bomb needs
 MAX_DEPTH = 64  # real definitions nest about 8 deep (a GA4 filter adds a few levels)
-MAX_NODES = 250_000  # values after expanding aliases; a 1 MB file written out has fewer
+MAX_NODES = 100_000  # values (keys too) after expanding aliases; real files hold a few thousand
 
 PathKey = tuple[str | int, ...]
 
@@ -30,6 +30,8 @@ class YamlDocument:
     file: Path
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
+    # scalars as written (`no`, `2026-07-01`), for messages about what YAML made of them
+    texts: dict[PathKey, str] = field(default_factory=dict)
 
     def line_of(self, path: PathKey) -> int | None:
         """The line of the deepest known node along `path` (1-based)."""
@@ -66,19 +68,18 @@ def _walk(root: yaml.Node) -> Iterator[tuple[PathKey, yaml.Node, yaml.Node | Non
         stack.extend(reversed(children))
 
 
-def _index_lines(
-    node: yaml.Node, lines: dict[PathKey, int], dupes: list[tuple[PathKey, int]]
-) -> None:
+def _index_lines(node: yaml.Node, doc: YamlDocument, dupes: list[tuple[PathKey, int]]) -> None:
     seen: dict[PathKey, set[str]] = {}
     for path, value, key_node in _walk(node):
         # a mapping value is located at its key's line (`target: 5` is on the key's line)
-        lines[path] = (key_node or value).start_mark.line + 1
+        doc.lines[path] = (key_node or value).start_mark.line + 1
+        if isinstance(value, yaml.ScalarNode):
+            doc.texts[path] = value.value
         if key_node is not None:
             keys = seen.setdefault(path[:-1], set())
             if path[-1] in keys:
                 dupes.append((path, key_node.start_mark.line + 1))
             keys.add(str(path[-1]))
-    # keys of a mapping that is itself an alias target may repeat via `<<`; that is fine
 
 
 def _shape_problem(text: str) -> tuple[int | None, str, str] | None:
@@ -139,9 +140,11 @@ def _shape_problem(text: str) -> tuple[int | None, str, str] | None:
             return (
                 line,
                 f"the document expands to more than {MAX_NODES:,} values (through aliases *name)"
-                if aliases else f"the document holds more than {MAX_NODES:,} values",
+                if aliases
+                else f"the document holds more than {MAX_NODES:,} values",
                 "write the values out instead of repeating anchors"
-                if aliases else "split the definitions into smaller files",
+                if aliases
+                else "split the definitions into smaller files",
             )
     return None
 
@@ -156,6 +159,13 @@ def _bad_scalar(node: yaml.Node) -> tuple[PathKey, yaml.Node, str] | None:
             except (ValueError, OverflowError) as exc:
                 return path, value, str(exc)
     return None
+
+
+_TAG_NAMES = {
+    "tag:yaml.org,2002:timestamp": "date",
+    "tag:yaml.org,2002:int": "whole number",
+    "tag:yaml.org,2002:float": "number",
+}
 
 
 def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
@@ -182,11 +192,15 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [
-            problem(line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}: {exc.reason})",
-                    "save the file as UTF-8")
+            problem(
+                line,
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x}: {exc.reason})",
+                "save the file as UTF-8",
+            )
         ]
 
-    node = None
+    doc = YamlDocument(file=file, data=None)
+    dupes: list[tuple[PathKey, int]] = []
     try:
         shape = _shape_problem(text)
         if shape is not None:
@@ -194,6 +208,9 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                # before constructing: that flattens `<<: *anchor` merges into the node in place
+                _index_lines(node, doc, dupes)
             try:
                 data = loader.construct_document(node) if node is not None else None
             except (ValueError, OverflowError) as exc:
@@ -204,10 +221,12 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
                 return None, [
                     problem(
                         bad.start_mark.line + 1,
-                        f"`{printable(bad.value)}` is not a valid {bad.tag.rsplit(':', 1)[-1]}"
-                        f" ({why})",
+                        f"`{printable(bad.value)}` is not a valid "
+                        f"{_TAG_NAMES.get(bad.tag, bad.tag)} ({why})",
                         "write an existing date as YYYY-MM-DD, or quote the value to keep it "
-                        "as text" if bad.tag.endswith("timestamp") else "quote the value",
+                        "as text"
+                        if bad.tag.endswith("timestamp")
+                        else "quote the value",
                         format_path(path),
                     )
                 ]
@@ -218,18 +237,19 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
     except yaml.YAMLError as exc:
         return None, [problem(None, f"invalid YAML: {printable(exc)}", "check the file's syntax")]
 
-    doc = YamlDocument(file=file, data=data)
+    doc.data = data
     problems: list[Problem] = []
-    if node is not None:
-        dupes: list[tuple[PathKey, int]] = []
-        _index_lines(node, doc.lines, dupes)
-        for path, line in dupes:
-            problems.append(
-                Problem(
-                    "error", file, line, format_path(path), "the key appears twice in one mapping",
-                    "keep one of them (YAML would silently use the last)",
-                )
+    for path, line in dupes:
+        problems.append(
+            Problem(
+                "error",
+                file,
+                line,
+                format_path(path),
+                "the key appears twice in one mapping",
+                "keep one of them (YAML would silently use the last)",
             )
+        )
     if data is not None and not isinstance(data, dict):
         problems.append(
             problem(1, "the file must be a mapping of sections", "start with e.g. `objectives:`")
@@ -243,13 +263,30 @@ def _syntax_problem(file: Path, exc: yaml.MarkedYAMLError) -> Problem:
     line = mark.line + 1 if mark else None
     what = printable(exc.problem or exc.context or "invalid YAML")
     context = exc.context_mark.line + 1 if exc.context_mark else None
+    unclosed = False
     if exc.context and exc.problem and context is not None:
-        what += f" ({printable(exc.context)} on line {context})"
-        if "end of stream" in exc.problem:
-            line = context  # an unclosed quote or bracket: the fix is where it was opened
+        # An unclosed quote or bracket trips the parser lines later (or at the end of the
+        # file): the fix is where it was opened, so that is the line to report.
+        unclosed = "end of stream" in exc.problem or (
+            "flow" in exc.context and line is not None and line > context
+        )
+        if unclosed:
+            what = f"{printable(exc.context)} that starts on line {context}: {what}" + (
+                f" on line {line}" if "end of stream" not in exc.problem else ""
+            )
+            line = context
+        else:
+            what += f" ({printable(exc.context)} on line {context})"
     fix = "check indentation, colons and quotes on that line"
-    if "'\\t'" in what:
+    if unclosed:
+        fix = "close the quote or bracket opened on that line"
+    elif "'\\t'" in what:
         fix = "indent with spaces; YAML does not allow tabs for indentation"
+    elif "undefined alias" in what:
+        fix = "define the anchor (&name) before its first use, or write the value out"
+    elif "constructor for the tag" in what:
+        fix = "remove the `!!` tag: only plain YAML values (text, numbers, dates, lists, mappings)"
+        fix += " are read"
     elif "another document" in what:
         fix = "keep one document per file: remove the `---` line or move the rest to another file"
     return Problem("error", file, line, "", f"invalid YAML: {what}", fix)

@@ -1,4 +1,10 @@
-"""Read queries used by the CLI and reports (read-only connections)."""
+"""Read queries used by the CLI and reports (read-only connections).
+
+The `*_rows` functions taking a connection share one idea: "the current row" of a key result
+is its newest okr.kr_progress_daily row inside a range of days ($start..$end; one day for
+`okr status`, a week for the check-in report). Everything else — the row 7 days earlier, the
+objective's row, the titles, the daily series for charts — is joined to that row.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +12,187 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from warehouse.db import connect
 
 STATUS_ORDER = """CASE status WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
     WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END"""
 
 
+def status_rank(column: str) -> str:
+    """SQL ranking a status column worst first (the objective-status order of the design)."""
+    return (
+        f"CASE {column} WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3 "
+        f"WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END"
+    )
+
+
+# Each key result's newest row in [$start, $end]. A key result whose period ended inside the
+# range keeps its last row, so a report for the quarter's last week still shows it.
+_CURRENT = """
+current_rows AS (
+    SELECT * FROM okr.kr_progress_daily
+    WHERE as_of_date BETWEEN $start AND $end AND ($team IS NULL OR team = $team)
+    QUALIFY row_number() OVER (PARTITION BY kr_id ORDER BY as_of_date DESC) = 1
+)"""
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def data_range(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """First and last as_of_date in okr.kr_progress_daily (None, None when empty)."""
+    first, last = con.execute(
+        "SELECT min(as_of_date), max(as_of_date) FROM okr.kr_progress_daily"
+    ).fetchone()
+    return first, last
+
+
+def current_rows(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, team: str | None = None
+) -> list[dict[str, Any]]:
+    """Each key result's newest row in [start, end], with what a reader needs beside it.
+
+    Added columns: `title`, `objective_title`, `team_name`, `window_days`; the row 7 days
+    earlier in the same period as `prev_*` (NULL in the period's first week); the objective's
+    row of the same day as `objective_status`, `objective_score`, `objective_expected`.
+    Ordered by team, objective (worst status first), key result (worst status first).
+    """
+    cursor = con.execute(
+        f"""
+        WITH {_CURRENT}
+        SELECT
+            c.*,
+            coalesce(k.title, c.kr_id) AS title,
+            coalesce(o.title, c.objective_id) AS objective_title,
+            coalesce(t.name, c.team) AS team_name,
+            k.window_days,
+            w.as_of_date AS prev_as_of_date,
+            w.value AS prev_value,
+            w.progress AS prev_progress,
+            w.score AS prev_score,
+            w.status AS prev_status,
+            w.flags AS prev_flags,
+            op.status AS objective_status,
+            op.score AS objective_score,
+            op.expected_progress AS objective_expected
+        FROM current_rows AS c
+        LEFT JOIN okr.key_results AS k ON k.kr_id = c.kr_id
+        LEFT JOIN okr.objectives AS o ON o.objective_id = c.objective_id
+        LEFT JOIN okr.teams AS t ON t.team_id = c.team
+        LEFT JOIN okr.kr_progress_daily AS w
+            ON w.kr_id = c.kr_id AND w.as_of_date = c.as_of_date - 7
+           AND w.period_start = c.period_start
+        LEFT JOIN okr.objective_progress_daily AS op
+            ON op.objective_id = c.objective_id AND op.as_of_date = c.as_of_date
+        ORDER BY c.team, {status_rank("op.status")}, c.objective_id,
+                 {status_rank("c.status")}, c.kr_id
+        """,
+        {"start": start, "end": end, "team": team},
+    )
+    return _dicts(cursor)
+
+
+def progress_series(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[dict[str, Any]]:
+    """The daily rows (kr_id, as_of_date, value, progress, expected_progress, status) of
+    each key result's current period, from its start through its current row."""
+    cursor = con.execute(
+        f"""
+        WITH {_CURRENT}
+        SELECT p.kr_id, p.as_of_date, p.value, p.progress, p.expected_progress, p.status
+        FROM okr.kr_progress_daily AS p
+        JOIN current_rows AS c
+          ON c.kr_id = p.kr_id AND c.period_start = p.period_start
+         AND p.as_of_date <= c.as_of_date
+        ORDER BY p.kr_id, p.as_of_date
+        """,
+        {"start": start, "end": end, "team": None},
+    )
+    return _dicts(cursor)
+
+
+def flag_reasons(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, team: str | None = None
+) -> list[dict[str, Any]]:
+    """Why each current row carries its trust flags: (kr_id, flag, reason, last_day).
+
+    A flag's reason comes from the source (staging.metric_flags) on the days the key result
+    reads — its metric or a ratio's parts, from the period start (minus a rolling window)
+    through the row's day; the newest reason wins when a source worded it differently.
+    """
+    cursor = con.execute(
+        f"""
+        WITH {_CURRENT}
+        SELECT c.kr_id, f.flag, arg_max(f.reason, f.date) AS reason, max(f.date) AS last_day
+        FROM current_rows AS c
+        JOIN okr.metrics AS m ON m.metric_id = c.metric_id
+        LEFT JOIN okr.key_results AS k ON k.kr_id = c.kr_id
+        JOIN staging.metric_flags AS f
+          ON f.metric_id IN (c.metric_id, m.numerator_metric_id, m.denominator_metric_id)
+         AND f.date BETWEEN c.period_start - coalesce(k.window_days, 0) AND c.as_of_date
+         AND list_contains(c.flags, f.flag)
+        GROUP BY c.kr_id, f.flag
+        ORDER BY c.kr_id, f.flag
+        """,
+        {"start": start, "end": end, "team": team},
+    )
+    return _dicts(cursor)
+
+
+def final_grades(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list[dict[str, Any]]:
+    """okr.kr_final_grades of the periods that ended in [start, end], with titles and the
+    objective's final score; committed misses first."""
+    cursor = con.execute(
+        f"""
+        SELECT
+            g.*,
+            coalesce(k.title, g.kr_id) AS title,
+            coalesce(o.title, g.objective_id) AS objective_title,
+            op.score AS objective_score,
+            op.status AS objective_status
+        FROM okr.kr_final_grades AS g
+        LEFT JOIN okr.key_results AS k ON k.kr_id = g.kr_id
+        LEFT JOIN okr.objectives AS o ON o.objective_id = g.objective_id
+        LEFT JOIN okr.objective_progress_daily AS op
+            ON op.objective_id = g.objective_id AND op.as_of_date = g.period_end
+        WHERE g.period_end BETWEEN $start AND $end
+        ORDER BY g.committed_miss DESC, NOT g.met DESC, g.team, g.objective_id,
+                 {status_rank("g.final_status")}, g.kr_id
+        """,
+        {"start": start, "end": end},
+    )
+    return _dicts(cursor)
+
+
+def known_key_results(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every kr_id the warehouse knows (declared now, or with progress rows from before)."""
+    rows = con.execute(
+        "SELECT kr_id FROM okr.key_results UNION SELECT kr_id FROM okr.kr_progress_daily"
+    ).fetchall()
+    return {kr_id for (kr_id,) in rows}
+
+
 def status_rows(
     warehouse: Path | str | None, team: str | None = None, day: date | None = None
 ) -> list[dict[str, Any]]:
-    """Key-result rows for one day (default: the newest), grouped by team and objective."""
+    """Key-result rows for one day (default: the newest), grouped by team and objective,
+    with the row 7 days earlier (see `current_rows`) and `flag_notes`, a list of
+    (flag, reason) per row."""
     con = connect(warehouse, read_only=True)
     try:
-        cursor = con.execute(
-            f"""
-            SELECT p.*, k.title
-            FROM okr.kr_progress_daily AS p
-            JOIN okr.key_results AS k USING (kr_id)
-            WHERE p.as_of_date = coalesce(?, (SELECT max(as_of_date) FROM okr.kr_progress_daily))
-              AND (? IS NULL OR p.team = ?)
-            ORDER BY p.team, p.objective_id, {STATUS_ORDER}, p.kr_id
-            """,
-            [day, team, team],
-        )
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        if day is None:
+            _, day = data_range(con)
+            if day is None:
+                return []
+        rows = current_rows(con, day, day, team)
+        notes: dict[str, list[tuple[str, str | None]]] = {}
+        for note in flag_reasons(con, day, day, team):
+            notes.setdefault(note["kr_id"], []).append((note["flag"], note["reason"]))
+        for row in rows:
+            row["flag_notes"] = notes.get(row["kr_id"], [])
+        return rows
     finally:
         con.close()

@@ -51,14 +51,13 @@ T = TypeVar("T")
 
 
 def make_client(settings: GA4Settings) -> BetaAnalyticsDataClient:
-    """A BetaAnalyticsDataClient on the REST transport for these settings.
+    """A BetaAnalyticsDataClient for these settings (REST transport unless settings say gRPC).
 
-    REST rather than gRPC: the sandbox speaks the same JSON wire format as Google, and only the
-    endpoint differs.
+    The sandbox speaks the same REST JSON wire format as Google: only the endpoint differs.
     """
     options = ClientOptions(api_endpoint=settings.endpoint) if settings.endpoint else None
     return BetaAnalyticsDataClient(
-        credentials=_credentials(settings), transport="rest", client_options=options
+        credentials=_credentials(settings), transport=settings.transport, client_options=options
     )
 
 
@@ -191,14 +190,19 @@ class QuotaGuard:
             return None
         return int(status.get("remaining", 0))
 
-    def before_call(self, property_id: str) -> None:
+    def before_call(self, property_id: str, reports: int = 1) -> None:
+        """Stop before a request the day's tokens cannot pay; pause if an hourly bucket is low.
+
+        Every report costs at least one token, so a batch of `reports` needs that many.
+        """
         low = self._low_buckets(property_id)
         day = self.remaining(property_id, "tokensPerDay")
-        if day is not None and day <= 0:
+        if day is not None and day < reports:
             raise QuotaExhaustedError(
                 SOURCE,
-                f"daily quota exhausted for property {property_id}: 0 tokens left today "
-                "(propertyQuota.tokensPerDay). The next scheduled run will catch up.",
+                f"daily quota exhausted for property {property_id}: {day} tokens left today "
+                f"(propertyQuota.tokensPerDay), the next request needs at least {reports}. The "
+                "next scheduled run will catch up (GA4 key results show stale until then).",
             )
         if day is not None and day < LOW_TOKENS_PER_DAY:
             log.warning("GA4 property %s: only %d tokens left today", property_id, day)
@@ -240,11 +244,11 @@ class Ga4Api:
     quota: QuotaGuard = field(default_factory=QuotaGuard)
     request_count: int = 0
 
-    def call(self, property_id: str, send: Callable[[], T]) -> T:
+    def call(self, property_id: str, send: Callable[[], T], reports: int = 1) -> T:
         """Run one API request under the shared retry policy; every attempt is counted."""
 
         def attempt() -> T:
-            self.quota.before_call(property_id)
+            self.quota.before_call(property_id, reports)
             self.request_count += 1
             try:
                 return send()
@@ -297,6 +301,7 @@ class Ga4Api:
             answer = self.call(
                 property_id,
                 lambda: self.client.batch_run_reports(request=batch, retry=None, timeout=timeout),
+                reports=len(requests_pb),
             )
             responses = list(answer.reports)
             if len(responses) != len(bodies):

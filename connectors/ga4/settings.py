@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -64,6 +64,11 @@ class GA4Settings(BaseModel):
     - otherwise Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud,
       or the metadata server).
 
+    `transport` is REST by default: the JSON wire format the sandbox speaks, so the tested path
+    is the production path. The client library decodes REST JSON into protobuf in pure Python
+    (roughly 30-40 µs per row); for reports of hundreds of thousands of rows gRPC decodes the
+    same messages natively.
+
     `timezone` is the property's reporting time zone (GA4 Admin → Property settings →
     Reporting time zone). GA4's `date` dimension counts days in that zone. The Data API's
     getMetadata does not return it; every runReport answer does (`metadata.timeZone`), and the
@@ -82,6 +87,11 @@ class GA4Settings(BaseModel):
         default=None, description="Service-account key file; empty for ADC."
     )
     anonymous: bool = Field(default=False, description="No credentials (sandbox only).")
+    transport: Literal["rest", "grpc"] = Field(
+        default="rest",
+        description="rest: JSON over HTTPS (what the sandbox speaks; tested). grpc: binary "
+        "protobuf, several times faster to decode for reports of 100,000s of rows.",
+    )
     timezone: str | None = Field(default=None, description="The property's reporting zone.")
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
     timeout_s: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT_S
@@ -116,6 +126,10 @@ class GA4Settings(BaseModel):
             raise ValueError(
                 "anonymous=True is for the local sandbox only: set endpoint to the sandbox "
                 "URL, or give credentials_path / Application Default Credentials for Google"
+            )
+        if self.transport == "grpc" and self.endpoint and self.endpoint.startswith("http://"):
+            raise ValueError(
+                "the sandbox speaks REST only: use transport='rest' with an http:// endpoint"
             )
         if self.anonymous and self.credentials_path:
             raise ValueError("set either anonymous=True or credentials_path, not both")

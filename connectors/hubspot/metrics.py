@@ -1,17 +1,19 @@
 """Daily metric values from HubSpot objects: counts and sums placed on the day of a date
 property, ratios as numerator and denominator.
 
-Computed set-based with an in-memory DuckDB over the Arrow tables (no warehouse involved), so
-200k deals cost one scan per metric, not a Python loop.
+Vectorised: properties are pulled out of the map column with pyarrow compute (once per
+property), days are grouped with an in-memory DuckDB over Arrow (no warehouse involved).
+200k deals take about a second for three metrics, with no Python loop over objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.base import DAILY_SCHEMA, MetricRequest
 from okr_definitions.queries.hubspot import HubSpotQuery, HubSpotSelection
@@ -20,14 +22,8 @@ from okr_definitions.queries.hubspot import HubSpotQuery, HubSpotSelection
 # currency (`amount_in_home_currency`, a calculated property) for multi-currency accounts.
 # Sums of either read the company currency where HubSpot has it, the deal's amount otherwise.
 AMOUNT_PROPERTIES = ("amount", "amount_in_home_currency")
-
-_OUTCOMES = {
-    "won": "s.outcome = 'won'",
-    "lost": "s.outcome = 'lost'",
-    "closed": "s.outcome IN ('won', 'lost')",
-    "open": "s.outcome = 'open'",
-    "any": "TRUE",
-}
+_OUTCOME_SETS = {"won": ("won",), "lost": ("lost",), "closed": ("won", "lost"),
+                 "open": ("open",)}
 
 
 def hubspot_query(metric: MetricRequest) -> HubSpotQuery:
@@ -67,104 +63,194 @@ def date_properties_for_metrics(metrics: Sequence[MetricRequest]) -> dict[str, l
     return {obj: sorted(d) for obj, d in dates.items()}
 
 
-def _selection_sql(sel: HubSpotQuery | HubSpotSelection, param: str) -> str:
-    parts = [_OUTCOMES[sel.stage]]
-    if sel.lifecycle_stage:
-        parts.append(f"o.properties['lifecyclestage'] = ${param}")
-    return " AND ".join(parts)
+class _Columns:
+    """Properties of the current, non-archived objects of one type as flat Arrow columns.
 
-
-def _value_sql(q: HubSpotQuery) -> str:
-    if q.aggregate == "count":
-        return "1.0"
-    if q.property in AMOUNT_PROPERTIES:
-        return ("TRY_CAST(coalesce(nullif(o.properties['amount_in_home_currency'], ''), "
-                "nullif(o.properties['amount'], '')) AS DOUBLE)")
-    return "TRY_CAST(nullif(o.properties[$value_property], '') AS DOUBLE)"
-
-
-def _metric_sql(q: HubSpotQuery) -> str:
-    """One metric's daily rows. Parameters: $metric_id, $object_type, $date_property, $tz,
-    $start, $end and, when used, $pipeline, $value_property, $num_lifecycle, $den_lifecycle."""
-    stages_join = (
-        "LEFT JOIN stages AS s ON s.pipeline_id = o.properties['pipeline'] "
-        "AND s.stage_id = o.properties['dealstage']"
-        if q.object == "deals" else
-        "LEFT JOIN (SELECT NULL::VARCHAR AS outcome) AS s ON TRUE"
-    )
-    pipeline = "o.properties['pipeline'] = $pipeline" if q.pipeline else "TRUE"
-    numerator = _selection_sql(q, "num_lifecycle")
-    denominator = _selection_sql(q.denominator, "den_lifecycle") if q.denominator else "FALSE"
-    if q.denominator:
-        result = """
-        coalesce(p.num, 0) / nullif(coalesce(p.den, 0), 0) AS value,
-        coalesce(p.num, 0) AS numerator,
-        coalesce(p.den, 0) AS denominator"""
-    else:
-        result = """
-        coalesce(p.num, 0) AS value,
-        NULL::DOUBLE AS numerator,
-        NULL::DOUBLE AS denominator"""
-    # Date values: epoch milliseconds (legacy), a bare date (date properties, midnight UTC:
-    # kept as that calendar day) or an ISO datetime in UTC (converted to the account's zone).
-    return f"""
-    WITH latest AS (
-        -- objects may hold several versions of an object (e.g. a full and an incremental
-        -- fetch); the newest wins, an archive beats an edit with the same timestamp
-        SELECT object_id, archived, properties
-        FROM objects
-        WHERE object_type = $object_type
-        QUALIFY row_number() OVER (
-            PARTITION BY object_id ORDER BY updated_at DESC, archived DESC) = 1
-    ),
-    stages AS (
-        SELECT pipeline_id, stage_id, outcome
-        FROM pipelines
-        QUALIFY row_number() OVER (
-            PARTITION BY pipeline_id, stage_id ORDER BY fetched_at DESC) = 1
-    ),
-    placed AS (
-        SELECT
-            o.properties[$date_property] AS raw_date,
-            {_value_sql(q)} AS v,
-            coalesce({numerator}, FALSE) AS in_num,
-            coalesce({denominator}, FALSE) AS in_den
-        FROM latest AS o
-        {stages_join}
-        WHERE NOT o.archived AND {pipeline}
-    ),
-    dated AS (
-        SELECT
-            CASE
-                WHEN raw_date IS NULL OR raw_date = '' THEN NULL
-                WHEN regexp_full_match(raw_date, '[0-9]+')
-                    THEN CAST(timezone($tz, to_timestamp(CAST(raw_date AS BIGINT) / 1000.0))
-                              AS DATE)
-                WHEN regexp_full_match(raw_date, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
-                    THEN CAST(raw_date AS DATE)
-                ELSE CAST(timezone($tz, TRY_CAST(raw_date AS TIMESTAMPTZ)) AS DATE)
-            END AS day,
-            v, in_num, in_den
-        FROM placed
-    ),
-    per_day AS (
-        SELECT day,
-               sum(CASE WHEN in_num THEN v END) AS num,
-               sum(CASE WHEN in_den THEN v END) AS den
-        FROM dated
-        WHERE day BETWEEN $start AND $end
-        GROUP BY day
-    ),
-    days AS (
-        SELECT CAST(generate_series AS DATE) AS day
-        FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP),
-                             INTERVAL 1 DAY)
-    )
-    SELECT $metric_id AS metric_id, d.day AS date, {result}
-    FROM days AS d
-    LEFT JOIN per_day AS p ON p.day = d.day
-    ORDER BY d.day
+    Extracted once per (object type, property) with pyarrow's map_lookup, which is several
+    times faster than DuckDB's map subscript on 200k objects.
     """
+
+    def __init__(self, objects: pa.Table, pipelines: pa.Table, object_type: str,
+                 time_zone: str) -> None:
+        self.time_zone = time_zone
+        self.table = _current(objects, object_type)
+        self._strings: dict[str, pa.ChunkedArray] = {}
+        self._dates: dict[str, pa.ChunkedArray] = {}
+        self.outcome = (_outcomes(self, pipelines) if object_type == "deals"
+                        else self.constant(None, pa.string()))
+
+    def constant(self, value: object, type_: pa.DataType) -> pa.ChunkedArray:
+        return pa.chunked_array([pa.repeat(pa.scalar(value, type_), self.table.num_rows)])
+
+    def strings(self, name: str) -> pa.ChunkedArray:
+        if name not in self._strings:
+            values = pc.map_lookup(self.table["properties"], pa.scalar(name), "first")
+            # HubSpot sends "" for a cleared property: the same as no value.
+            self._strings[name] = pc.if_else(pc.equal(values, ""), None, values)
+        return self._strings[name]
+
+    def dates(self, name: str) -> pa.ChunkedArray:
+        if name not in self._dates:
+            self._dates[name] = local_dates(self.strings(name), self.time_zone)
+        return self._dates[name]
+
+    def values(self, q: HubSpotQuery) -> pa.ChunkedArray:
+        if q.aggregate == "count":
+            return self.constant(1.0, pa.float64())
+        if q.property in AMOUNT_PROPERTIES:
+            return _numbers(pc.coalesce(self.strings("amount_in_home_currency"),
+                                        self.strings("amount")))
+        return _numbers(self.strings(str(q.property)))
+
+
+def _current(objects: pa.Table, object_type: str) -> pa.Table:
+    """The newest version of each object of this type, archived ones dropped.
+
+    `objects` may hold several versions of an object (a full and an incremental read); the
+    newest `updated_at` wins and an archive beats an edit with the same timestamp.
+    """
+    keys = objects.select(["object_type", "object_id", "updated_at", "archived"])
+    keys = keys.append_column("row", pa.array(range(objects.num_rows), pa.int64()))
+    con = duckdb.connect()
+    try:
+        con.register("keys", keys)
+        rows = con.sql(
+            """
+            SELECT row FROM keys
+            WHERE object_type = $object_type
+            QUALIFY row_number() OVER (
+                PARTITION BY object_id ORDER BY updated_at DESC, archived DESC) = 1
+                AND NOT archived
+            ORDER BY row
+            """,
+            params={"object_type": object_type},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return objects.take(rows["row"])
+
+
+def local_dates(values: pa.ChunkedArray | pa.Array, time_zone: str) -> pa.ChunkedArray:
+    """HubSpot date values as calendar days in the account's zone.
+
+    Datetimes come as ISO 8601 in UTC (converted to the zone), date-only properties as
+    YYYY-MM-DD (midnight UTC by HubSpot's convention: kept as that calendar day), and older
+    answers as epoch milliseconds.
+    """
+    values = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+    digits = pc.match_substring_regex(values, r"^[0-9]+$")
+    plain = pc.match_substring_regex(values, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    iso = pc.if_else(pc.or_kleene(digits, plain), None, values)
+    utc = pa.timestamp("us", tz="UTC")
+    moments = pc.coalesce(
+        _timestamps(iso, utc),
+        pc.cast(pc.cast(pc.if_else(digits, values, None), pa.int64()),
+                pa.timestamp("ms", tz="UTC")).cast(utc),
+    )
+    # A zoned timestamp casts to the zone's calendar day.
+    zoned = moments.cast(pa.timestamp("us", tz=time_zone)).cast(pa.date32())
+    return pc.coalesce(zoned, pc.cast(pc.if_else(plain, values, None), pa.date32()))
+
+
+def _timestamps(values: pa.ChunkedArray, unit: pa.DataType) -> pa.ChunkedArray:
+    try:
+        return pc.cast(values, unit)
+    except pa.ArrowInvalid:
+        # Some value is not ISO 8601: parse one by one and leave the odd ones unplaced.
+        def parse(text: str | None) -> datetime | None:
+            try:
+                return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+            except ValueError:
+                return None
+
+        return pa.chunked_array([pa.array([parse(v) for v in values.to_pylist()], unit)])
+
+
+def _numbers(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    try:
+        return pc.cast(values, pa.float64())
+    except pa.ArrowInvalid:
+        def parse(text: str | None) -> float | None:
+            try:
+                return float(text) if text is not None else None
+            except ValueError:
+                return None
+
+        return pa.chunked_array([pa.array([parse(v) for v in values.to_pylist()],
+                                          pa.float64())])
+
+
+def _selected(cols: _Columns, sel: HubSpotQuery | HubSpotSelection | None,
+              keep: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Which of the kept objects `sel` takes (deal outcome, current lifecycle stage)."""
+    if sel is None:
+        return cols.constant(False, pa.bool_())
+    mask = keep
+    if sel.stage != "any":
+        wanted = pa.array(_OUTCOME_SETS[sel.stage])
+        mask = pc.and_(mask, pc.fill_null(pc.is_in(cols.outcome, wanted), False))
+    if sel.lifecycle_stage:
+        mask = pc.and_(mask, pc.fill_null(
+            pc.equal(cols.strings("lifecyclestage"), sel.lifecycle_stage), False))
+    return mask
+
+
+def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
+    """Each deal's stage outcome (won/lost/open) from the pipelines' stage metadata."""
+    n = cols.table.num_rows
+    if n == 0 or pipelines.num_rows == 0:
+        return cols.constant(None, pa.string())
+    deals = pa.table({"row": pa.array(range(n), pa.int64()),
+                      "pipeline": cols.strings("pipeline"),
+                      "dealstage": cols.strings("dealstage")})
+    con = duckdb.connect()
+    try:
+        con.register("deals", deals)
+        con.register("pipelines", pipelines.select(["pipeline_id", "stage_id", "outcome",
+                                                    "fetched_at"]))
+        joined = con.sql(
+            """
+            WITH stages AS (
+                -- the newest read of each stage, if several are given
+                SELECT pipeline_id, stage_id, outcome FROM pipelines
+                QUALIFY row_number() OVER (
+                    PARTITION BY pipeline_id, stage_id ORDER BY fetched_at DESC) = 1
+            )
+            SELECT s.outcome
+            FROM deals AS d
+            LEFT JOIN stages AS s ON s.pipeline_id = d.pipeline AND s.stage_id = d.dealstage
+            ORDER BY d.row
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return joined["outcome"]
+
+
+_DAILY_SQL = """
+WITH per_day AS (
+    SELECT day,
+           sum(CASE WHEN in_num THEN v END) AS num,
+           sum(CASE WHEN in_den THEN v END) AS den
+    FROM placed
+    WHERE day BETWEEN $start AND $end
+    GROUP BY day
+),
+days AS (
+    SELECT CAST(generate_series AS DATE) AS day
+    FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY)
+)
+SELECT
+    $metric_id AS metric_id,
+    d.day AS date,
+    CASE WHEN $ratio THEN coalesce(p.num, 0) / nullif(coalesce(p.den, 0), 0)
+         ELSE coalesce(p.num, 0) END AS value,
+    CASE WHEN $ratio THEN coalesce(p.num, 0) END AS numerator,
+    CASE WHEN $ratio THEN coalesce(p.den, 0) END AS denominator
+FROM days AS d
+LEFT JOIN per_day AS p ON p.day = d.day
+ORDER BY d.day
+"""
 
 
 def daily_metrics_from_objects(
@@ -186,27 +272,31 @@ def daily_metrics_from_objects(
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
+    columns: dict[str, _Columns] = {}
+    tables = []
     con = duckdb.connect()
     try:
-        con.register("objects", objects)
-        con.register("pipelines", pipelines)
-        tables = []
         for metric in metrics:
             q = hubspot_query(metric)
-            sql = _metric_sql(q)
-            params: dict[str, object] = {
-                "metric_id": metric.metric_id, "object_type": q.object,
-                "date_property": q.date_property, "tz": time_zone, "start": start, "end": end,
-            }
+            if q.object not in columns:
+                columns[q.object] = _Columns(objects, pipelines, q.object, time_zone)
+            cols = columns[q.object]
+            keep = cols.constant(True, pa.bool_())
             if q.pipeline:
-                params["pipeline"] = q.pipeline
-            if q.aggregate == "sum" and q.property not in AMOUNT_PROPERTIES:
-                params["value_property"] = q.property
-            if q.lifecycle_stage:
-                params["num_lifecycle"] = q.lifecycle_stage
-            if q.denominator and q.denominator.lifecycle_stage:
-                params["den_lifecycle"] = q.denominator.lifecycle_stage
-            tables.append(con.sql(sql, params=params).to_arrow_table().cast(DAILY_SCHEMA))
+                keep = pc.fill_null(pc.equal(cols.strings("pipeline"), q.pipeline), False)
+            placed = pa.table({
+                "day": cols.dates(q.date_property),
+                "v": cols.values(q),
+                "in_num": _selected(cols, q, keep),
+                "in_den": _selected(cols, q.denominator, keep),
+            })
+            con.register("placed", placed)
+            daily = con.sql(_DAILY_SQL, params={
+                "metric_id": metric.metric_id, "start": start, "end": end,
+                "ratio": q.denominator is not None,
+            }).to_arrow_table()
+            con.unregister("placed")
+            tables.append(daily.cast(DAILY_SCHEMA))
     finally:
         con.close()
     return pa.concat_tables(tables) if tables else DAILY_SCHEMA.empty_table()

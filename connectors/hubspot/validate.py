@@ -82,13 +82,14 @@ class _Checker:
         by_label = {s["pipeline_label"].lower(): s["pipeline_id"] for s in self.stages
                     if s["pipeline_label"]}
         if pipeline.lower() in by_label:
-            fix = f"use the pipeline's id {by_label[pipeline.lower()]!r} (the label is not unique)"
+            fix = (f"use the pipeline's id {by_label[pipeline.lower()]!r}: metrics name "
+                   "pipelines by id, labels can be renamed")
         else:
             labels = {s["pipeline_id"]: s["pipeline_label"] for s in self.stages}
             close = _closest(pipeline, list(ids) + [str(v) for v in labels.values() if v])
             known = ", ".join(f"{i!r} ({labels[i]})" for i in sorted(ids))
             fix = (("did you mean " + " or ".join(repr(c) for c in close) + "? ") if close
-                   else "") + f"the account's deal pipelines are {known}"
+                   else "") + f"The account's deal pipelines are {known}"
         self.add(metric_id, "query.pipeline", f"there is no deal pipeline {pipeline!r}", fix)
         return False
 

@@ -856,6 +856,20 @@ class GA4Sandbox:
         value = self._now() if callable(self._now) else self._now
         return value if value is not None else datetime.now(UTC)
 
+    def reset(
+        self,
+        properties: list[SandboxProperty] | None = None,
+        now: datetime | Callable[[], datetime] | None = None,
+    ) -> None:
+        """Back to a fresh state (properties, clock, quotas, cache), for a server shared by tests."""
+        with self._lock:
+            self.properties = {p.property_id: p for p in (properties or default_properties())}
+            self._now = now
+            self._cache.clear()
+            self._quota_used.clear()
+            self._quota_window.clear()
+            self.reports_served = 0
+
     def reset_quota(self, property_id: str | None = None) -> None:
         with self._lock:
             if property_id is None:

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from connectors.hubspot import HubSpotSettings
 from connectors.sandbox.hubspot import HubSpotSandbox
-from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.server import Response, SandboxServer
 
 # The project's reference "today" (2026-Q4 runs 2026-10-01..2026-12-31).
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -44,7 +44,8 @@ def settings_for() -> Callable[..., HubSpotSettings]:
 def hubspot_server() -> Iterator[SandboxServer]:
     """One server for the session; each test plugs in its own sandbox (stopping a server
     costs half a second of shutdown polling, per test that would add up)."""
-    server = SandboxServer(lambda request: None, name="hubspot").start()  # type: ignore[arg-type,return-value]
+    server = SandboxServer(lambda request: Response.json({"message": "no sandbox yet"}, 503),
+                           name="hubspot").start()
     yield server
     server.stop()
 

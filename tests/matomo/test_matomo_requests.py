@@ -29,8 +29,12 @@ SEVERAL_METHODS = [
     metric("signup_rate", method="Goals.get", column="conversion_rate", id_goal=1),
     metric("home_load", method="PagePerformance.get", column="avg_page_load_time", page_url=HOME),
     metric("search_visits", method="Referrers.getReferrerType", column="nb_visits", label="search"),
-    metric("pricing_views", method="Actions.getPageUrls", column="nb_hits",
-           page_url="https://shop.example/pricing"),
+    metric(
+        "pricing_views",
+        method="Actions.getPageUrls",
+        column="nb_hits",
+        page_url="https://shop.example/pricing",
+    ),
 ]
 
 
@@ -49,10 +53,17 @@ def test_one_bulk_request_carries_every_method(
     methods = [sub["method"] for sub in received.sub_requests]
     # nb_visits and the conversion rate's denominator share one VisitsSummary.get; the page
     # load time is weighted by Actions.get pageviews of the same segment.
-    assert sorted(methods) == sorted([
-        "SitesManager.getSiteFromId", "VisitsSummary.get", "Goals.get", "PagePerformance.get",
-        "Actions.get", "Referrers.getReferrerType", "Actions.getPageUrls",
-    ])
+    assert sorted(methods) == sorted(
+        [
+            "SitesManager.getSiteFromId",
+            "VisitsSummary.get",
+            "Goals.get",
+            "PagePerformance.get",
+            "Actions.get",
+            "Referrers.getReferrerType",
+            "Actions.getPageUrls",
+        ]
+    )
     for sub in received.sub_requests:
         if sub["method"] != "SitesManager.getSiteFromId":
             assert (sub["period"], sub["date"]) == ("day", "2026-11-02,2026-11-08")
@@ -103,22 +114,33 @@ def test_page_rows_beyond_the_default_filter_limit_are_found(
     tail_page = "https://shop.example/blog/post-150"  # the least-read of 155 pages
 
     result = fetch_matomo(
-        settings, [metric("tail", method="Actions.getPageUrls", column="nb_hits",
-                          page_url=tail_page)], START, END,
+        settings,
+        [metric("tail", method="Actions.getPageUrls", column="nb_hits", page_url=tail_page)],
+        START,
+        END,
     )
 
     site = DEFAULT_SITES[0]
-    expected = [next(p.hits for p in generated_day(site, r["date"]).pages if p.url == tail_page)
-                for r in result.daily.to_pylist()]
+    expected = [
+        next(p.hits for p in generated_day(site, r["date"]).pages if p.url == tail_page)
+        for r in result.daily.to_pylist()
+    ]
     assert [r["value"] for r in result.daily.to_pylist()] == expected
     assert all(value >= 1 for value in expected) and len(expected) == 7
     (sub,) = [s for s in sandbox.received[0].sub_requests if s["method"] == "Actions.getPageUrls"]
     assert sub["filter_limit"] == "-1" and sub["flat"] == "1"
 
     # The same request with Matomo's default filter_limit silently loses the page.
-    common = {"module": "API", "format": "JSON", "token_auth": DEFAULT_TOKEN, "idSite": "1",
-              "method": "Actions.getPageUrls", "period": "day", "flat": "1",
-              "date": "2026-11-02,2026-11-08"}
+    common = {
+        "module": "API",
+        "format": "JSON",
+        "token_auth": DEFAULT_TOKEN,
+        "idSite": "1",
+        "method": "Actions.getPageUrls",
+        "period": "day",
+        "flat": "1",
+        "date": "2026-11-02,2026-11-08",
+    }
     truncated = post(server, **common).json()
     complete = post(server, **common, filter_limit="-1").json()
     for day in truncated:
@@ -133,8 +155,13 @@ def test_an_error_inside_the_bulk_list_names_the_method_and_metric(
 ) -> None:
     metrics = [
         metric("visits", method="VisitsSummary.get", column="nb_visits"),
-        metric("odd_segment", method="Goals.get", column="nb_conversions", id_goal=1,
-               segment="fooBar==1"),
+        metric(
+            "odd_segment",
+            method="Goals.get",
+            column="nb_conversions",
+            id_goal=1,
+            segment="fooBar==1",
+        ),
     ]
 
     with pytest.raises(SourceError) as caught:
@@ -148,8 +175,12 @@ def test_an_error_inside_the_bulk_list_names_the_method_and_metric(
 
     # What the sandbox sent: HTTP 200, a list with a good answer and an error item.
     answer = post(
-        server, module="API", method="API.getBulkRequest", format="JSON",
-        token_auth=DEFAULT_TOKEN, **{
+        server,
+        module="API",
+        method="API.getBulkRequest",
+        format="JSON",
+        token_auth=DEFAULT_TOKEN,
+        **{
             "urls[0]": "method=VisitsSummary.get&idSite=1&period=day&date=2026-11-02",
             "urls[1]": "method=Goals.get&idSite=1&period=day&date=2026-11-02&segment=fooBar%3D%3D1",
         },
@@ -157,8 +188,7 @@ def test_an_error_inside_the_bulk_list_names_the_method_and_metric(
     assert answer.status_code == 200
     good, bad = answer.json()
     assert good["nb_visits"] > 0
-    assert bad == {"result": "error",
-                   "message": "Segment 'fooBar==1' is not a supported segment."}
+    assert bad == {"result": "error", "message": "Segment 'fooBar==1' is not a supported segment."}
 
 
 def test_matomo_debug_suffix_is_dropped_from_error_messages(
@@ -179,11 +209,12 @@ def test_matomo_debug_suffix_is_dropped_from_error_messages(
 def test_a_top_level_error_with_http_200_is_a_clear_final_error(
     settings: MatomoSettings, server: SandboxServer
 ) -> None:
-    server.inject(Fault("status", status=200, body=json.dumps({
-        "result": "error",
-        "message": "Database Upgrade Required. Your Matomo database is out-of-date, and must "
-                   "be upgraded before you can continue.",
-    }).encode()))
+    message = (
+        "Database Upgrade Required. Your Matomo database is out-of-date, and must be upgraded "
+        "before you can continue."
+    )
+    body = json.dumps({"result": "error", "message": message}).encode()
+    server.inject(Fault("status", status=200, body=body))
 
     with pytest.raises(SourceError) as caught:
         fetch_matomo(settings, SEVERAL_METHODS, START, END)
@@ -195,17 +226,20 @@ def test_a_top_level_error_with_http_200_is_a_clear_final_error(
 def test_the_sandbox_refuses_a_token_in_the_url_like_matomo_5(server: SandboxServer) -> None:
     query = f"?module=API&method=API.getMatomoVersion&format=JSON&token_auth={DEFAULT_TOKEN}"
 
-    for response in (httpx.get(server.base_url + "/index.php" + query),
-                     httpx.post(server.base_url + "/index.php" + query)):
+    for response in (
+        httpx.get(server.base_url + "/index.php" + query),
+        httpx.post(server.base_url + "/index.php" + query),
+    ):
         assert response.status_code == 401
         assert response.json() == {
             "result": "error",
             "message": "Unable to authenticate with the provided token. It is either invalid, "
-                       "expired or is required to be sent as a POST parameter.",
+            "expired or is required to be sent as a POST parameter.",
         }
 
-    in_body = post(server, module="API", method="API.getMatomoVersion", format="JSON",
-                   token_auth=DEFAULT_TOKEN)
+    in_body = post(
+        server, module="API", method="API.getMatomoVersion", format="JSON", token_auth=DEFAULT_TOKEN
+    )
     assert in_body.status_code == 200 and in_body.json() == {"value": "5.2.0"}
 
 
@@ -247,8 +281,12 @@ def test_429_and_503_are_retried_and_give_identical_tables(
     clean = fetch_matomo(settings, SEVERAL_METHODS, START, END)
     server.reset_counts()
     server.inject(
-        Fault("status", status=429, headers={"Retry-After": "3"},
-              body=b'{"result":"error","message":"Too many requests"}'),
+        Fault(
+            "status",
+            status=429,
+            headers={"Retry-After": "3"},
+            body=b'{"result":"error","message":"Too many requests"}',
+        ),
         Fault("status", status=503, body=b"<html>maintenance</html>"),
     )
 
@@ -287,8 +325,9 @@ def test_a_query_the_connector_cannot_answer_fails_before_any_request(
     settings: MatomoSettings, server: SandboxServer
 ) -> None:
     with pytest.raises(SourceError) as caught:
-        fetch_matomo(settings, [metric("rows", method="Actions.getPageUrls", column="nb_hit")],
-                     START, END)
+        fetch_matomo(
+            settings, [metric("rows", method="Actions.getPageUrls", column="nb_hit")], START, END
+        )
 
     message = str(caught.value)
     assert "metric rows" in message
@@ -298,8 +337,9 @@ def test_a_query_the_connector_cannot_answer_fails_before_any_request(
 
 
 def test_settings_keep_the_token_secret_and_clean_the_url() -> None:
-    settings = MatomoSettings(base_url="https://matomo.example.org/index.php/", site_id=3,
-                              token="s3cr3t")
+    settings = MatomoSettings(
+        base_url="https://matomo.example.org/index.php/", site_id=3, token="s3cr3t"
+    )
 
     assert settings.endpoint == "https://matomo.example.org/index.php"
     assert "s3cr3t" not in repr(settings) and "s3cr3t" not in str(settings.model_dump())
@@ -307,3 +347,24 @@ def test_settings_keep_the_token_secret_and_clean_the_url() -> None:
         MatomoSettings(base_url="https://m.example/?token_auth=x", site_id=1, token="t")
     with pytest.raises(ValueError, match="not an http"):
         MatomoSettings(base_url="matomo.example", site_id=1, token="t")
+
+
+def test_an_answer_without_the_asked_column_is_an_error_not_a_zero(
+    settings: MatomoSettings, server: SandboxServer
+) -> None:
+    site = {"idsite": "1", "timezone": "UTC", "ts_created": "2020-01-01 00:00:00"}
+    server.inject(
+        Fault(
+            "status",
+            status=200,
+            body=json.dumps([site, {"2026-11-02": {"nb_visits": 10, "nb_actions": 30}}]).encode(),
+        )
+    )
+
+    with pytest.raises(SourceError) as caught:
+        fetch_matomo(
+            settings, [metric("b", method="VisitsSummary.get", column="bounce_count")], START, START
+        )
+
+    assert "without column 'bounce_count'" in str(caught.value)
+    assert "nb_actions, nb_visits" in str(caught.value)

@@ -29,10 +29,19 @@ def metric(metric_id: str, **query: object) -> MetricRequest:
 
 GOOD = [
     metric("visits", method="VisitsSummary.get", column="nb_visits"),
-    metric("signups", method="Goals.get", column="conversion_rate", id_goal=1,
-           segment="visitorType==new;referrerType==search"),
-    metric("home_load", method="PagePerformance.get", column="avg_page_load_time",
-           page_url="https://shop.example/"),
+    metric(
+        "signups",
+        method="Goals.get",
+        column="conversion_rate",
+        id_goal=1,
+        segment="visitorType==new;referrerType==search",
+    ),
+    metric(
+        "home_load",
+        method="PagePerformance.get",
+        column="avg_page_load_time",
+        page_url="https://shop.example/",
+    ),
     metric("nz_bounce", method="VisitsSummary.get", column="bounce_rate", site_id=2),
 ]
 
@@ -43,17 +52,28 @@ def test_known_metrics_validate_cleanly(settings: MatomoSettings, server: Sandbo
 
 
 def test_validation_names_each_problem_with_a_suggestion(settings: MatomoSettings) -> None:
-    problems = validate_matomo_metrics(settings, [
-        metric("typo_column", method="VisitsSummary.get", column="nb_visit"),
-        metric("typo_report", method="VisitSummary.get", column="nb_visits"),
-        metric("no_goal", method="Goals.get", column="nb_conversions", id_goal=7),
-        metric("typo_segment", method="VisitsSummary.get", column="nb_visits",
-               segment="visitorTyp==new"),
-        metric("no_site", method="VisitsSummary.get", column="nb_visits", site_id=99),
-        metric("no_row", method="Referrers.getReferrerType", column="nb_visits"),
-        metric("offered_but_not_additive", method="Actions.getPageUrls",
-               column="avg_time_on_page", page_url="https://shop.example/"),
-    ])
+    problems = validate_matomo_metrics(
+        settings,
+        [
+            metric("typo_column", method="VisitsSummary.get", column="nb_visit"),
+            metric("typo_report", method="VisitSummary.get", column="nb_visits"),
+            metric("no_goal", method="Goals.get", column="nb_conversions", id_goal=7),
+            metric(
+                "typo_segment",
+                method="VisitsSummary.get",
+                column="nb_visits",
+                segment="visitorTyp==new",
+            ),
+            metric("no_site", method="VisitsSummary.get", column="nb_visits", site_id=99),
+            metric("no_row", method="Referrers.getReferrerType", column="nb_visits"),
+            metric(
+                "offered_but_not_additive",
+                method="Actions.getPageUrls",
+                column="avg_time_on_page",
+                page_url="https://shop.example/",
+            ),
+        ],
+    )
 
     by_metric = {p.metric_id: p for p in problems}
     assert len(problems) == 7
@@ -62,7 +82,8 @@ def test_validation_names_each_problem_with_a_suggestion(settings: MatomoSetting
     assert by_metric["typo_report"].field == "query.method"
     assert "Did you mean 'VisitsSummary.get'" in by_metric["typo_report"].message
     assert by_metric["no_goal"] == MatomoProblem(
-        "no_goal", "query.id_goal",
+        "no_goal",
+        "query.id_goal",
         "site has no goal 7; its goals: 1 (Goal Newsletter signup), 2 (Goal Trial started)",
     )
     assert "Did you mean 'visitorType'" in by_metric["typo_segment"].message
@@ -70,7 +91,8 @@ def test_validation_names_each_problem_with_a_suggestion(settings: MatomoSetting
     assert "site 99 does not exist" in by_metric["no_site"].message
     assert by_metric["no_row"].field == "query.label"
     assert "Matomo offers Actions.getPageUrls 'avg_time_on_page'" in (
-        by_metric["offered_but_not_additive"].message)
+        by_metric["offered_but_not_additive"].message
+    )
 
 
 def test_a_refused_token_is_one_problem_without_the_token(settings: MatomoSettings) -> None:
