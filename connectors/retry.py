@@ -39,7 +39,7 @@ def _wait_scale() -> float:
         return 1.0
 
 
-_backoff = wait_exponential_jitter(initial=INITIAL_WAIT_S, max=MAX_WAIT_S, jitter=0.25)
+_backoff = wait_exponential_jitter(multiplier=INITIAL_WAIT_S, max=MAX_WAIT_S, jitter=0.25)
 
 
 def _wait(state: RetryCallState) -> float:

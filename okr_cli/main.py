@@ -60,10 +60,26 @@ def _definitions_path(path: Path | None) -> Path:
 def validate(
     path: Annotated[Path | None, typer.Argument(help="Definitions folder or file.")] = None,
     strict: Annotated[bool, typer.Option(help="Treat method warnings as errors.")] = False,
+    offline: Annotated[
+        bool, typer.Option(help="Skip checking metric names against the sources' metadata.")
+    ] = False,
 ) -> None:
-    """Check OKR definitions: every problem with file, line, field and the fix."""
+    """Check OKR definitions: every problem with file, line, field and the fix.
+
+    With a source's credentials in the environment, its metrics are also checked against the
+    source's metadata API (GA4 getMetadata, Matomo API.getReportMetadata, HubSpot properties).
+    """
+    from okr_cli.source_checks import check_sources
+
     root = _definitions_path(path)
     definitions, problems = load_definitions(root)
+    if definitions is not None and not offline:
+        source_problems, notes = check_sources(definitions)
+        for note in notes:
+            err.print(f"[dim]note: {note}[/]", soft_wrap=True)
+        problems += source_problems
+        if any(p.severity == "error" for p in source_problems):
+            definitions = None
     if strict:
         problems = [
             p.__class__("error", p.file, p.line, p.field, p.message, p.fix) for p in problems
@@ -172,6 +188,7 @@ def demo(
 ) -> None:
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
+    from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
     today = date.today()
@@ -181,8 +198,10 @@ def demo(
     # Generate data first so validation finds the export files; the window it covers comes
     # from the definitions (baselines read the previous period).
     write_demo_data(definitions_path, today - timedelta(days=400), yesterday)
-    first = load_valid_definitions(definitions_path).earliest_date_needed()
-    ok = _run(definitions_path, warehouse, first, yesterday)
+    definitions = load_valid_definitions(definitions_path)
+    first = definitions.earliest_date_needed()
+    with running_sandboxes(definitions.used_sources()):
+        ok = _run(definitions_path, warehouse, first, yesterday)
     _print_status(warehouse, team=None, day=None)
     console.print(
         f"\nwarehouse: {warehouse}  ·  try: okr sql -w {warehouse} "

@@ -21,6 +21,8 @@ from pipelines.partitions import daily_partitions
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource, load_valid_definitions
 from pipelines.schedules import MODELS_JOB, SOURCES_JOB, build_schedules_and_sensors
 from pipelines.sources.file.assets import build_file_assets
+from pipelines.sources.matomo.assets import build_matomo_assets
+from pipelines.sources.matomo.resources import matomo_resource
 
 # Single-run backfills (one fetch for a whole range of days) are what keeps API calls low;
 # Dagster marks the parameter beta, which is not news to act on at every start.
@@ -29,11 +31,16 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 # Each source contributes assets (and resources) only when some metric uses it.
 SOURCE_BUILDERS = {
     "file": build_file_assets,
+    "matomo": build_matomo_assets,
+}
+# Credentials are read from the environment when a run starts (EnvVar), never from YAML.
+SOURCE_RESOURCES = {
+    "matomo": matomo_resource,
 }
 
 
 def source_resources(used: set[str]) -> dict[str, dg.ConfigurableResource]:
-    return {}
+    return {name: make() for name, make in SOURCE_RESOURCES.items() if name in used}
 
 
 def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:

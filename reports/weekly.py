@@ -42,9 +42,7 @@ class CheckinError(ValueError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(
-            "invalid check-ins:\n" + "\n".join(p.format() for p in problems if p.severity)
-        )
+        super().__init__("invalid check-ins:\n" + "\n".join(p.format() for p in problems))
 
 
 @dataclass
@@ -136,6 +134,8 @@ class WeeklyReport:
     retro: list[dict[str, Any]]
     checkins: list[Checkin]
     generated_at: datetime
+    # the organisation's on_track / at_risk margins below the expected pace
+    thresholds: tuple[float, float] = (0.10, 0.25)
 
     @property
     def week_end(self) -> date:
@@ -223,13 +223,19 @@ def latest_week(warehouse: Path | str | None) -> date:
     return last - timedelta(days=last.weekday())
 
 
-def _organisation_name(definitions_dir: Path | None) -> str:
+def _organisation(definitions_dir: Path | None) -> tuple[str, tuple[float, float]]:
+    """The organisation's name and status margins; the report still renders from the
+    warehouse alone (defaults) when the definitions cannot be read."""
+    default = ("", (0.10, 0.25))
     if definitions_dir is None:
-        return ""
+        return default
     from okr_definitions.loader import load_definitions
 
     definitions, _ = load_definitions(definitions_dir)
-    return definitions.organisation.name if definitions else ""
+    if definitions is None:
+        return default
+    org = definitions.organisation
+    return org.name, (org.thresholds.on_track, org.thresholds.at_risk)
 
 
 def _objectives(krs: list[KeyResultReport]) -> list[ObjectiveReport]:
@@ -263,7 +269,6 @@ def build_weekly_report(
     warehouse: Path | str | None,
     week: date,
     definitions_dir: Path | None = None,
-    organisation: str | None = None,
 ) -> WeeklyReport:
     """Everything the report shows for the week starting Monday `week`.
 
@@ -300,10 +305,10 @@ def build_weekly_report(
     for note in notes:
         index[note["kr_id"]].flag_notes.append((note["flag"], note["reason"]))
 
+    name, thresholds = _organisation(definitions_dir)
     return WeeklyReport(
-        organisation=organisation if organisation is not None else _organisation_name(
-            definitions_dir
-        ),
+        organisation=name,
+        thresholds=thresholds,
         week_start=week,
         as_of=max(r["as_of_date"] for r in rows),
         objectives=_objectives(krs),

@@ -41,6 +41,7 @@ from connectors.errors import (
 from connectors.hubspot.settings import (
     MAX_FILTER_GROUPS,
     MAX_FILTERS_PER_GROUP,
+    MAX_FILTERS_TOTAL,
     SCOPES,
     SEARCH_RESULT_CAP,
     SOURCE,
@@ -286,11 +287,14 @@ class HubSpotClient:
         skipped or read twice however many match.
         """
         groups = [list(g) for g in filter_groups] or [[]]
-        if len(groups) > MAX_FILTER_GROUPS or any(len(g) >= MAX_FILTERS_PER_GROUP for g in groups):
-            # One filter per group is kept free for the keyset bound.
+        # One filter per group is kept free for the keyset bound.
+        if (len(groups) > MAX_FILTER_GROUPS
+                or any(len(g) >= MAX_FILTERS_PER_GROUP for g in groups)
+                or sum(len(g) + 1 for g in groups) > MAX_FILTERS_TOTAL):
             raise ValueError(
                 f"at most {MAX_FILTER_GROUPS} filter groups of {MAX_FILTERS_PER_GROUP - 1} "
-                "filters can be searched with keyset paging"
+                f"filters ({MAX_FILTERS_TOTAL} with the keyset bounds) can be searched with "
+                "keyset paging"
             )
         limit = self.settings.search_page_size
         last_id: int | None = None  # the highest id read so far

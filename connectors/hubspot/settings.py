@@ -28,6 +28,7 @@ SEARCH_RESULT_CAP = 10_000
 # "Up to five filterGroups with up to 6 filters in each group, with a maximum of 18 filters".
 MAX_FILTER_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
+MAX_FILTERS_TOTAL = 18
 # "The search endpoints are rate limited to five requests per second per account" (the 2020
 # changelog "CRM Search API Rate Limit Increase" said four per token). 4 leaves room for
 # other apps of the same account, which share the bucket.

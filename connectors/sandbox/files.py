@@ -67,18 +67,6 @@ def organic_blog_sessions(day: date) -> dict[str, float]:
     return {"value": round(900 * growth * SHOP_WEEKDAY[day.weekday()] * noise("blog", day))}
 
 
-def homepage_load_time(day: date) -> dict[str, float]:
-    """Total load seconds and page views, so the average is a ratio of sums."""
-    views = round(5000 * SHOP_WEEKDAY[day.weekday()] * noise("hp-views", day))
-    # Steady ~1.9 s until the performance work starts on 2026-10-01, then ~0.045 s faster a week.
-    weeks_of_work = max(0, (day - date(2026, 10, 1)).days) / 7
-    seconds = max(1.2, 1.9 - 0.045 * weeks_of_work)
-    return {
-        "numerator": round(views * seconds * noise("hp-time", day, 0.06), 1),
-        "denominator": views,
-    }
-
-
 def won_revenue(day: date) -> dict[str, float]:
     if day.weekday() >= 5:
         return {"value": 0}
@@ -90,7 +78,6 @@ DEMO_FILES: dict[str, Callable[[date], dict[str, float]]] = {
     "product_page_sessions.csv": product_page_sessions,
     "product_page_purchases.csv": product_page_purchases,
     "organic_blog_sessions.csv": organic_blog_sessions,
-    "homepage_load_time.csv": homepage_load_time,
     "won_revenue.csv": won_revenue,
 }
 

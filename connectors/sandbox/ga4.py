@@ -861,7 +861,7 @@ class GA4Sandbox:
         properties: list[SandboxProperty] | None = None,
         now: datetime | Callable[[], datetime] | None = None,
     ) -> None:
-        """Back to a fresh state (properties, clock, quotas, cache), for a server shared by tests."""
+        """Back to a fresh state (properties, clock, quotas, cache): one server, many tests."""
         with self._lock:
             self.properties = {p.property_id: p for p in (properties or default_properties())}
             self._now = now
@@ -1145,6 +1145,7 @@ class GA4Sandbox:
         if (
             not multi
             and not rollup
+            and depth <= 1
             and metric_predicate is None
             and len(headers) == 2
             and headers[0] == "date"
@@ -1154,7 +1155,15 @@ class GA4Sandbox:
             # Every (day, page) cell is its own row, produced in the requested order: render
             # rows straight away (the ~1M-row benchmark report takes this path).
             rendered, total_events = self._cell_rows(
-                prop, ranges[0], now, metrics, metric_table, needed, predicate, headers[1]
+                prop,
+                ranges[0],
+                now,
+                metrics,
+                metric_table,
+                needed,
+                predicate,
+                headers[1],
+                keep_empty,
             )
         else:
             rows, total_events = self._grouped_rows(
@@ -1281,6 +1290,7 @@ class GA4Sandbox:
         needed: list[int],
         predicate: Callable[[dict[str, str]], bool] | None,
         page_dim: str,
+        keep_empty: bool,
     ) -> tuple[list[str], int]:
         """Rendered rows of a (date, page) report, one per cell, days and pages ascending."""
         pages = _pages_for(prop.profile, prop.bench_pages)
@@ -1313,7 +1323,7 @@ class GA4Sandbox:
                 if sessions_only:
                     sessions = model.sessions(i, page)
                     total_events += sessions * 6
-                    if sessions:
+                    if sessions or keep_empty:
                         out.append(
                             head
                             + page_json[i]
@@ -1325,7 +1335,7 @@ class GA4Sandbox:
                 c = model.counters(i, page, needed)
                 total_events += c[EVENTS] if EVENTS in needed else c[S] * 6
                 values = [float(fn(c, one_day)) for fn, _ in defs]
-                if metrics and not any(values):
+                if metrics and not any(values) and not keep_empty:
                     continue
                 mets = ",".join(
                     '{"value":"' + _format(v, t, as_floats) + '"}'

@@ -395,6 +395,8 @@ P_CUSTOMER = 0.4
 P_CONTACT_ARCHIVED = 0.01
 DEAL_ID_BASE = 18_000_000_000
 CONTACT_ID_BASE = 60_000_000_000
+SCRIPTED_DEAL_ID_BASE = 90_000_000_001
+SCRIPTED_CONTACT_ID_BASE = 90_005_000_001
 
 
 def _deal_life(k: int, t0: int, now: int) -> _Life:
@@ -558,6 +560,7 @@ class _Snapshot:
     created: list[int]
     updated: list[int]
     archived_at: list[int | None]
+    version: int = 0  # distinct per build: the match cache's key
     live: list[int] = field(default_factory=list)  # indices of non-archived objects
 
 
@@ -736,6 +739,11 @@ class HubSpotSandbox:
     now: the CRM's clock (default: the wall clock when created); change it with `set_now`.
     search_index_lag: search sees the CRM as it was this long ago (HubSpot indexes
     asynchronously); the list endpoints see the present.
+
+    Switches: `short_pages(every, size)`; `search_limit_per_second = n` answers search calls
+    beyond n per second with HubSpot's 429 SECONDLY; faults of any kind through the server's
+    `inject` (`rate_limit_fault(...)` builds HubSpot's 429s). `warm()` builds the data up front
+    so a benchmark does not time the sandbox's first answer.
     """
 
     def __init__(
@@ -753,6 +761,7 @@ class HubSpotSandbox:
         self._scripted: dict[str, list[_Scripted]] = {"deals": [], "contacts": []}
         self._lock = threading.RLock()
         self._snapshots: OrderedDict[tuple[str, int], _Snapshot] = OrderedDict()
+        self._builds = 0
         self._matches: OrderedDict[tuple, list[int]] = OrderedDict()
         self._short_every = 0
         self._short_size = 0
@@ -760,9 +769,20 @@ class HubSpotSandbox:
         self.short_pages_served = 0
         self.search_limit_per_second: float | None = None
         self._search_times: deque[float] = deque()
+        self.clock: Callable[[], float] = time.monotonic  # for the per-second limit
         self._now = _ms(now or datetime.now(UTC))
 
     # -- clock and switches ---------------------------------------------------------------------
+    def warm(self) -> HubSpotSandbox:
+        """Build every object's state at `now` (and for search) before the first request."""
+        for object_type in self._schedules:
+            self._snapshot(object_type, self._now)
+            self._snapshot(object_type, self._search_time())
+        return self
+
+    def _search_time(self) -> int:
+        return self._now - int(self.search_index_lag.total_seconds() * 1000)
+
     @property
     def now(self) -> datetime:
         return _EPOCH + timedelta(milliseconds=self._now)
@@ -808,8 +828,9 @@ class HubSpotSandbox:
 
         with self._lock:
             scripted = self._scripted[object_type]
-            oid = object_id or 90_000_000_000 + (1 if object_type == "deals" else 5_000_000) \
-                + len(scripted)
+            # Scripted ids sit above every generated one, in the order they were added.
+            base = SCRIPTED_DEAL_ID_BASE if object_type == "deals" else SCRIPTED_CONTACT_ID_BASE
+            oid = object_id or base + len(scripted)
             scripted.append(_Scripted(
                 object_id=oid, created=_ms(created), initial=typed(properties),
                 changes=sorted(((_ms(w), typed(c)) for w, c in changes), key=lambda x: x[0]),
@@ -846,6 +867,8 @@ class HubSpotSandbox:
                 if scripted is not None:
                     lives.append(scripted)
             snap = _columns(lives, PROPERTY_TYPES[object_type])
+            self._builds += 1
+            snap.version = self._builds
             self._snapshots[key] = snap
             while len(self._snapshots) > 4:
                 self._snapshots.popitem(last=False)
@@ -905,7 +928,7 @@ class HubSpotSandbox:
         if not self.search_limit_per_second:
             return False
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             while self._search_times and now - self._search_times[0] >= 1.0:
                 self._search_times.popleft()
             if len(self._search_times) >= self.search_limit_per_second:
@@ -922,8 +945,11 @@ class HubSpotSandbox:
             raise _BadRequest("Invalid input JSON: the body is not JSON") from None
         types = PROPERTY_TYPES[object_type]
         groups = body.get("filterGroups") or []
-        limit = int(body.get("limit") or SEARCH_DEFAULT_LIMIT)
-        after = int(body.get("after") or 0)
+        try:
+            limit = int(body.get("limit") or SEARCH_DEFAULT_LIMIT)
+            after = int(body.get("after") or 0)
+        except (TypeError, ValueError):
+            raise _BadRequest("Invalid input JSON: `limit` and `after` must be integers") from None
         if limit < 1 or limit > SEARCH_MAX_LIMIT:
             raise _BadRequest(f"limit must be between 1 and {SEARCH_MAX_LIMIT}, got {limit}")
         if body.get("query"):
@@ -957,8 +983,7 @@ class HubSpotSandbox:
                 "query, e.g. with hs_object_id GT <last id>"
             )
 
-        snap = self._snapshot(object_type, self._now - int(self.search_index_lag.total_seconds()
-                                                           * 1000))
+        snap = self._snapshot(object_type, self._search_time())
         matches = self._matching(object_type, snap, groups, sort_prop, descending)
 
         total = len(matches)
@@ -992,7 +1017,8 @@ class HubSpotSandbox:
         common = bounds[0] if bounds and all(b == bounds[0] for b in bounds) else None
         if common is None:
             stripped = [g.get("filters") or [] for g in groups]
-        key = (object_type, id(snap), json.dumps(stripped, sort_keys=True), sort_prop, descending)
+        key = (object_type, snap.version, json.dumps(stripped, sort_keys=True), sort_prop,
+               descending)
         with self._lock:
             cached = self._matches.get(key)
         if cached is None:
@@ -1074,8 +1100,9 @@ class HubSpotSandbox:
         after = (q.get("after") or [""])[0]
         if after:
             # `after` is the id of the first object of the next page (an opaque cursor to clients).
-            first = bisect.bisect_left([snap.ids[i] for i in idx], int(after))
-            idx = idx[first:]
+            if not after.isdigit():
+                raise _BadRequest(f"Invalid `after` cursor {after!r}")
+            idx = idx[_bisect_indices(idx, snap.ids, int(after), strict=False):]
         page = idx[:limit]
         answer: dict[str, Any] = {"results": [self._result(object_type, snap, i, names)
                                               for i in page]}

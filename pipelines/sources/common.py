@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from connectors.base import FetchResult, request_hash
+from connectors.base import FetchResult, RangeRequest, request_hash
 from pipelines.metadata import table_metadata
 from pipelines.resources import WarehouseResource
 from warehouse.load import replace_source_window
@@ -74,3 +74,55 @@ def write_fetch_result(
         f"{result.request_count} requests"
     )
     return dg.MaterializeResult(metadata=metadata)
+
+
+def range_requests(definitions: Any, source: str, start: date, end: date) -> list[RangeRequest]:
+    """Exact windows that non-additive metrics of `source` need for as-of days [start, end].
+
+    The key-result math never sums such metrics across days; it looks up the source's answer
+    for the exact window (total: period start → day; rolling_<N>d: the N days ending on the
+    day; plus the baseline windows before the period).
+    """
+    from datetime import timedelta
+
+    from connectors.registry import is_additive
+
+    wanted: dict[tuple[str, date, date], RangeRequest] = {}
+    for kr in definitions.resolved_key_results():
+        metric = definitions.metric(kr.metric_id)
+        if getattr(metric, "source", None) != source or kr.measure not in ("total", "rolling"):
+            continue
+        if is_additive(source, metric.query):
+            continue
+        length = (kr.period_end - kr.period_start).days + 1
+        windows = []
+        if kr.baseline_kind == "measured" or kr.target_kind == "relative":
+            before = kr.period_start - timedelta(days=1)
+            span = kr.window_days if kr.measure == "rolling" else length
+            windows.append((kr.period_start - timedelta(days=span), before))
+        day = max(start, kr.period_start)
+        while day <= min(end, kr.period_end):
+            first = (
+                kr.period_start
+                if kr.measure == "total"
+                else day - timedelta(days=(kr.window_days or 1) - 1)
+            )
+            windows.append((first, day))
+            day += timedelta(days=1)
+        for first, last in windows:
+            wanted[(metric.id, first, last)] = RangeRequest(metric.id, metric.query, first, last)
+    return list(wanted.values())
+
+
+def merge_results(*results: FetchResult) -> FetchResult:
+    """One FetchResult from several (a source's daily and range fetches)."""
+    import pyarrow as pa
+
+    raws = [r.raw for r in results if r.raw is not None and r.raw.num_rows]
+    return FetchResult(
+        daily=pa.concat_tables([r.daily for r in results]),
+        ranges=pa.concat_tables([r.ranges for r in results]),
+        flags=pa.concat_tables([r.flags for r in results]),
+        raw=pa.concat_tables(raws) if raws else None,
+        request_count=sum(r.request_count for r in results),
+    )

@@ -224,3 +224,30 @@ def test_demo_story_conversion_rate_and_organic_blog(ga4_sandbox, settings_for):
     q3 = sum(v for d, v in blog.items() if d < date(2026, 10, 1))
     q4 = sum(v for d, v in blog.items() if d >= date(2026, 10, 1))
     assert q4 / q3 == pytest.approx(1.30, abs=0.03)
+
+
+@pytest.mark.parametrize("metrics", [["sessions"], ["sessions", "totalUsers", "engagementRate"]])
+def test_fast_cell_path_equals_the_general_path(ga4_server, metrics):
+    """(date, pagePath) reports take a fast path; a pass-through metric filter forces the
+    general one. Both must give the same rows."""
+    body = {
+        "dateRanges": [{"startDate": "2026-09-01", "endDate": "2026-09-03"}],
+        "dimensions": [{"name": "date"}, {"name": "pagePath"}],
+        "metrics": [{"name": m} for m in metrics],
+        "dimensionFilter": {
+            "filter": {
+                "fieldName": "pagePath",
+                "stringFilter": {"matchType": "CONTAINS", "value": "o"},
+            }
+        },
+    }
+    everything = {
+        "filter": {
+            "fieldName": "sessions",
+            "numericFilter": {"operation": "GREATER_THAN_OR_EQUAL", "value": {"int64Value": "0"}},
+        }
+    }
+    fast = _post(ga4_server, SHOP, body).json()
+    general = _post(ga4_server, SHOP, {**body, "metricFilter": everything}).json()
+    assert fast["rowCount"] == general["rowCount"] == 3 * 31  # pages with an "o" (not "/")
+    assert fast["rows"] == general["rows"]

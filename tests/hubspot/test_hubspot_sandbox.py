@@ -116,3 +116,19 @@ def test_the_raw_migration_takes_the_connector_tables_as_they_are(start_sandbox,
     in_bin = [d for d in sandbox.objects("deals", archived=True)
               if datetime.fromisoformat(d["archivedAt"]) >= _t(11, 26) - timedelta(days=90)]
     assert archived == len(in_bin) > 0
+
+
+def test_the_search_limit_answers_secondly_429_beyond_n_per_second():
+    sandbox = HubSpotSandbox(deals=10, contacts=0, now=_t(10, 1))
+    clock = [50.0]
+    sandbox.clock = lambda: clock[0]
+    sandbox.search_limit_per_second = 2
+
+    statuses = [_request(sandbox, "/crm/v3/objects/deals/search", {})[0] for _ in range(3)]
+    status, body = _request(sandbox, "/crm/v3/objects/deals/search", {})
+    clock[0] += 1.0
+    later = _request(sandbox, "/crm/v3/objects/deals/search", {})[0]
+
+    assert statuses == [200, 200, 429]
+    assert (status, body["policyName"]) == (429, "SECONDLY")
+    assert later == 200

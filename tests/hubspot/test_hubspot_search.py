@@ -4,7 +4,7 @@ rate limits and transient faults."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -205,3 +205,19 @@ def test_429_carries_retry_after_when_sent(headers, expected):
     assert isinstance(error, RetryableSourceError)
     assert error.retry_after == expected
     assert "TEN_SECONDLY_ROLLING" in str(error)
+
+
+def test_a_deal_archived_while_search_still_shows_it_is_read_once_as_archived(
+        start_sandbox, settings_for):
+    now = datetime(2026, 10, 20, 12, tzinfo=UTC)
+    sandbox, server = start_sandbox(deals=0, contacts=0, now=now,
+                                    search_index_lag=timedelta(hours=1))
+    deal = sandbox.add_deal(datetime(2026, 10, 1, tzinfo=UTC), {"amount": 10},
+                            archived_at=now - timedelta(minutes=30))
+    client = HubSpotClient(settings_for(server, sandbox))
+    assert [r["id"] for r in client.search_page("deals", {}).data["results"]] == [deal]
+
+    table = fetch_hubspot_objects(settings_for(server, sandbox), "deals", None, [])
+
+    assert table.select(["object_id", "archived"]).to_pylist() == [
+        {"object_id": deal, "archived": True}]

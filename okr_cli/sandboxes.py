@@ -1,0 +1,45 @@
+"""Start the source sandboxes the demo needs, and point the pipeline at them.
+
+The real connectors talk to these local servers through the real client libraries; only the
+endpoints (and throwaway sandbox credentials) come from here, through the same environment
+variables a production deployment sets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from connectors.sandbox.server import SandboxServer
+
+
+def _start_matomo() -> tuple[SandboxServer, dict[str, str]]:
+    from connectors.sandbox import matomo
+    from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV
+
+    server, _ = matomo.serve()
+    return server, {URL_ENV: server.base_url, TOKEN_ENV: matomo.DEFAULT_TOKEN}
+
+
+STARTERS = {
+    "matomo": _start_matomo,
+}
+
+
+@contextmanager
+def running_sandboxes(sources: set[str]) -> Iterator[dict[str, SandboxServer]]:
+    """Serve a sandbox for each API source in `sources`, with the environment set for it."""
+    servers: dict[str, SandboxServer] = {}
+    saved = dict(os.environ)
+    with ExitStack() as stack:
+        for source in sorted(sources & STARTERS.keys()):
+            server, env = STARTERS[source]()
+            stack.callback(server.stop)
+            servers[source] = server
+            os.environ.update(env)
+        try:
+            yield servers
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)

@@ -1,0 +1,92 @@
+"""`okr validate` against the sources' own metadata: a metric the source does not offer is an
+error before any data is pulled.
+
+Each API source contributes how to build its settings from the environment and its
+`validate_*_metrics` function; problems come back as located definition problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import MetricRequest
+from connectors.errors import SourceError
+from okr_definitions.problems import Problem
+from okr_definitions.resolve import Definitions, format_loc
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    env_vars: tuple[str, ...]
+    settings: Callable[[Definitions], Any]  # None when the environment lacks credentials
+    validate: Callable[[Any, list[MetricRequest]], list[Any]]
+
+
+def _matomo() -> SourceCheck:
+    from connectors.matomo import validate_matomo_metrics
+    from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV, settings_from_env
+
+    return SourceCheck(
+        (URL_ENV, TOKEN_ENV),
+        lambda d: settings_from_env(d.sources.matomo.site_id or 1),
+        validate_matomo_metrics,
+    )
+
+
+CHECKS: dict[str, Callable[[], SourceCheck]] = {
+    "matomo": _matomo,
+}
+
+
+def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
+    """Located problems from every API source whose credentials are set, and notes about the
+    sources that could not be checked."""
+    problems: list[Problem] = []
+    notes: list[str] = []
+    for source in sorted(definitions.used_sources() & CHECKS.keys()):
+        check = CHECKS[source]()
+        settings = check.settings(definitions)
+        if settings is None:
+            notes.append(
+                f"{source} metrics not checked against the source: set "
+                f"{' and '.join(check.env_vars)} to check them"
+            )
+            continue
+        metrics = [MetricRequest(m.id, m.query) for m in definitions.source_metrics(source)]
+        try:
+            found = check.validate(settings, metrics)
+        except SourceError as exc:
+            notes.append(f"{source} metrics not checked: {exc}")
+            continue
+        for item in found:
+            problems.append(_locate(definitions, source, item))
+    return problems, notes
+
+
+def _locate(definitions: Definitions, source: str, item: Any) -> Problem:
+    loc = definitions.metrics.get(item.metric_id) if item.metric_id else None
+    if loc is None:
+        first = next(iter(definitions.metrics.values()))
+        return Problem(
+            "error",
+            first.file,
+            None,
+            f"sources.{source}",
+            item.message,
+            "check the source settings",
+        )
+    field = item.field
+    parts = tuple(field.split(".")) if field else ()
+    suggestions = getattr(item, "suggestions", ())
+    fix = (
+        f"did you mean `{suggestions[0]}`?"
+        if suggestions
+        else f"use a name the {source} source offers"
+    )
+    if "did you mean" in item.message.lower():
+        fix = "use the suggested name"
+    return Problem(
+        "error", loc.file, loc.line(*parts), format_loc(loc.path, *parts), item.message, fix
+    )

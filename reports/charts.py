@@ -1,0 +1,180 @@
+"""Charts of the check-in report: Vega-Lite specs built with Altair, rendered to SVG.
+
+Rendering to SVG here (vl-convert runs Vega in-process) instead of shipping the Vega
+JavaScript keeps the report one small file that opens offline, in any browser or mail client,
+with no script to run and no request leaving the machine.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import altair as alt
+import vl_convert as vlc
+
+from reports.formatting import STATUS_COLOUR, STATUS_LABEL, STATUS_ORDER, format_share
+from reports.weekly import KeyResultReport, WeeklyReport
+
+TEXT = "#2c3e50"
+MUTED = "#7f8c8d"
+WEEK_BAND = "#e8eef6"
+# Progress is unclamped (a key result can fall far below its baseline); beyond these bounds
+# the line is clipped so one bad key result does not flatten every other detail.
+Y_FLOOR, Y_CEILING = -0.5, 1.5
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+def _x(start: date, end: date) -> alt.X:
+    # utc everywhere: a date is a calendar day, not an instant in the renderer's time zone
+    return alt.X(
+        "date:T",
+        title=None,
+        scale=alt.Scale(type="utc", domain=[_iso(start), _iso(end)]),
+        axis=alt.Axis(format="%-d %b", formatType="utc", labelAngle=0, tickCount=6, grid=False),
+    )
+
+
+def _pace_at_end(kr: KeyResultReport) -> float:
+    """Where the expected pace ends: 1.0 for committed, the aspirational pace otherwise."""
+    row = kr.row
+    days = (row["period_end"] - row["period_start"]).days + 1
+    elapsed = min(days, max(1, (row["as_of_date"] - row["period_start"]).days + 1))
+    return row["expected_progress"] * days / elapsed
+
+
+def _domain(values: list[float]) -> list[float]:
+    low = max(Y_FLOOR, min([0.0, *values]))
+    high = min(Y_CEILING, max([1.0, *values]))
+    return [low, high]
+
+
+def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
+    """Progress over the period against the expected-pace line and the target (1.0)."""
+    row = kr.row
+    start, end = row["period_start"], row["period_end"]
+    pace = _pace_at_end(kr)
+    days = (end - start).days + 1
+    actual = [
+        {"date": _iso(p["as_of_date"]), "progress": p["progress"]}
+        for p in kr.series
+        if p["progress"] is not None
+    ]
+    expected = [
+        {"date": _iso(start), "progress": pace / days},
+        {"date": _iso(end), "progress": pace},
+    ]
+    band = {
+        "from": _iso(max(week_start, start)),
+        "to": _iso(min(week_start + timedelta(days=7), end)),
+    }
+    colour = STATUS_COLOUR.get(kr.status, TEXT)
+    y = alt.Y(
+        "progress:Q",
+        title=None,
+        scale=alt.Scale(domain=_domain([p["progress"] for p in actual]), clamp=True),
+        axis=alt.Axis(format="%", tickCount=5, gridColor="#eceff1"),
+    )
+    x = _x(start, end)
+    layers = [
+        alt.Chart(alt.Data(values=[band]))
+        .mark_rect(color=WEEK_BAND)
+        .encode(x=alt.X("from:T", scale=alt.Scale(type="utc")), x2="to:T"),
+        alt.Chart(alt.Data(values=[{"y": 1.0}]))
+        .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
+        .encode(y="y:Q"),
+        alt.Chart(alt.Data(values=expected))
+        .mark_line(color=MUTED, strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(x=x, y=y),
+        alt.Chart(alt.Data(values=[{"date": _iso(end), "progress": pace, "label": "pace"}]))
+        .mark_text(align="right", dx=-2, dy=-7, color=MUTED, fontSize=10)
+        .encode(x=x, y=y, text="label:N"),
+        alt.Chart(alt.Data(values=[{"date": _iso(start), "progress": 1.0, "label": "target"}]))
+        .mark_text(align="left", dx=2, dy=-6, color=TEXT, fontSize=10, opacity=0.8)
+        .encode(x=x, y=y, text="label:N"),
+    ]
+    if actual:
+        last = {**actual[-1], "label": format_share(actual[-1]["progress"])}
+        layers += [
+            alt.Chart(alt.Data(values=actual))
+            .mark_line(color=colour, strokeWidth=2.5, clip=True)
+            .encode(x=x, y=y),
+            alt.Chart(alt.Data(values=[last]))
+            .mark_point(color=colour, filled=True, size=45)
+            .encode(x=x, y=y),
+            alt.Chart(alt.Data(values=[last]))
+            .mark_text(align="left", dx=6, dy=0, color=colour, fontWeight="bold", fontSize=11)
+            .encode(x=x, y=y, text="label:N"),
+        ]
+    chart = (
+        alt.layer(*layers)
+        .properties(width=430, height=150, background="white")
+        .configure_view(stroke=None)
+        .configure_axis(labelColor=MUTED, domainColor="#cfd8dc", tickColor="#cfd8dc")
+    )
+    return chart.to_dict()
+
+
+def overview_spec(report: WeeklyReport) -> dict[str, Any]:
+    """One bar per key result: progress (colour = status), a tick at the expected pace."""
+    rows = []
+    for order, kr in enumerate(report.key_results):
+        progress = kr["progress"]
+        rows.append(
+            {
+                "order": order,
+                "kr": kr.kr_id,
+                "progress": max(Y_FLOOR, min(Y_CEILING, progress)) if progress is not None else 0,
+                "label": format_share(progress),
+                "expected": kr["expected_progress"],
+                "status": STATUS_LABEL.get(kr.status, kr.status),
+            }
+        )
+    statuses = [STATUS_LABEL[s] for s in STATUS_ORDER]
+    y = alt.Y(
+        "kr:N",
+        sort=alt.EncodingSortField("order"),
+        title=None,
+        axis=alt.Axis(labelLimit=220, labelColor=TEXT, domain=False, ticks=False),
+    )
+    x_scale = alt.Scale(domain=_domain([r["progress"] for r in rows]))
+    data = alt.Data(values=rows)
+    base = alt.Chart(data).encode(y=y)
+    chart = (
+        alt.layer(
+            base.mark_bar(height=14, cornerRadiusEnd=2).encode(
+                x=alt.X(
+                    "progress:Q",
+                    title="progress (tick: expected pace; line: target)",
+                    scale=x_scale,
+                    axis=alt.Axis(format="%", gridColor="#eceff1", titleColor=MUTED),
+                ),
+                color=alt.Color(
+                    "status:N",
+                    scale=alt.Scale(
+                        domain=statuses, range=[STATUS_COLOUR[s] for s in STATUS_ORDER]
+                    ),
+                    legend=alt.Legend(orient="bottom", title=None, direction="horizontal"),
+                ),
+            ),
+            base.mark_tick(color=TEXT, thickness=2, size=20).encode(x="expected:Q"),
+            alt.Chart(alt.Data(values=[{"x": 1.0}]))
+            .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
+            .encode(x="x:Q"),
+            base.mark_text(align="left", dx=4, color=TEXT, fontSize=11).encode(
+                x="progress:Q", text="label:N"
+            ),
+        )
+        .properties(width=520, height=alt.Step(26), background="white")
+        .configure_view(stroke=None)
+    )
+    return chart.to_dict()
+
+
+def to_svg(spec: dict[str, Any]) -> str:
+    """The chart as an SVG element to inline (no XML prolog, no external references)."""
+    svg = vlc.vegalite_to_svg(spec)
+    return svg.removeprefix('<?xml version="1.0" encoding="utf-8"?>').strip()

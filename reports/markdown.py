@@ -1,0 +1,186 @@
+"""The check-in report as Markdown, for chat and wikis: the same sections as the HTML, with
+text bars where the HTML has charts (chat tools strip inline SVG)."""
+
+from __future__ import annotations
+
+from reports.formatting import (
+    FLAG_MEANING,
+    STATUS_SYMBOL,
+    bar,
+    format_delta,
+    format_points,
+    format_share,
+    format_value,
+)
+from reports.weekly import KeyResultReport, WeeklyReport
+
+
+def _cell(text: object) -> str:
+    """Table-safe text: a `|` or a line break in a comment would split the table."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _status(status: str | None) -> str:
+    return "—" if status is None else f"{STATUS_SYMBOL.get(status, '')} {status}"
+
+
+def _checkin(kr: KeyResultReport) -> str:
+    checkin = kr.checkin
+    if checkin is None:
+        return "—"
+    parts = []
+    if checkin.confidence is not None:
+        parts.append(f"**{checkin.confidence}/10**")
+    if checkin.comment:
+        parts.append(checkin.comment)
+    if checkin.by:
+        parts.append(f"— {checkin.by}")
+    return _cell(" ".join(parts))
+
+
+def _attention(report: WeeklyReport) -> list[str]:
+    if not report.attention:
+        return ["_Nothing is off track or at risk this week._"]
+    lines = [
+        "| key result | status | value → target | progress of expected | check-in |",
+        "|---|---|---:|---:|---|",
+    ]
+    for kr in report.attention:
+        lines.append(
+            f"| **{_cell(kr['title'])}** `{kr.kr_id}` | {_status(kr.status)} "
+            f"| {format_value(kr['value'], kr['unit'])} → {format_value(kr['target'], kr['unit'])} "
+            f"| {format_share(kr['progress'])} of {format_share(kr['expected_progress'])} "
+            f"({format_points(kr.gap)}) | {_checkin(kr)} |"
+        )
+    return lines
+
+
+def _changes(report: WeeklyReport) -> list[str]:
+    lines = ["### Status changes", ""]
+    if report.status_changes:
+        lines += [
+            f"- `{kr.kr_id}`: {_status(kr['prev_status'])} → {_status(kr.status)} "
+            f"({format_share(kr['prev_progress'])} → {format_share(kr['progress'])})"
+            for kr in report.status_changes
+        ]
+    else:
+        lines.append("_No key result changed status since last week._")
+    lines += ["", "### Biggest moves", ""]
+    if report.biggest_moves:
+        lines += ["| key result | a week ago → now | change | progress |", "|---|---:|---:|---:|"]
+        lines += [
+            f"| `{kr.kr_id}` | {format_value(kr['prev_value'], kr['unit'])} → "
+            f"{format_value(kr['value'], kr['unit'])} | {format_delta(kr.value_change, kr['unit'])} "
+            f"| {format_points(kr.progress_change)} |"
+            for kr in report.biggest_moves
+        ]
+    else:
+        lines.append("_No comparison yet: this is the period's first week._")
+    return lines
+
+
+def _objectives(report: WeeklyReport) -> list[str]:
+    lines: list[str] = []
+    for objective in report.objectives:
+        lines += [
+            "",
+            f"### {_status(objective.status)} · {objective.title}",
+            "",
+            f"{objective.team_name} · `{objective.objective_id}` · score "
+            f"{format_share(objective.score)}, expected {format_share(objective.expected)}",
+            "",
+            "| key result | status | value | target | progress vs pace | this week | check-in |",
+            "|---|---|---:|---:|---|---:|---|",
+        ]
+        for kr in objective.key_results:
+            change = (
+                f"{format_delta(kr.value_change, kr['unit'])}"
+                + (f", was {kr['prev_status']}" if kr.status_changed else "")
+                if kr.has_previous
+                else "first week"
+            )
+            flags = f" ⚑ {', '.join(kr.trust_flags)}" if kr.trust_flags else ""
+            lines.append(
+                f"| **{_cell(kr['title'])}** `{kr.kr_id}`{flags} | {_status(kr.status)} "
+                f"| {format_value(kr['value'], kr['unit'])} "
+                f"| {format_value(kr['target'], kr['unit'])} "
+                f"| `{bar(kr['progress'], kr['expected_progress'])}` "
+                f"{format_share(kr['progress'])} of {format_share(kr['expected_progress'])} "
+                f"| {change} | {_checkin(kr)} |"
+            )
+    return lines
+
+
+def _trust(report: WeeklyReport) -> list[str]:
+    rows = [
+        f"| `{kr.kr_id}` | {flag} | {_cell(reason)} | {FLAG_MEANING.get(flag, '')} |"
+        for kr in report.flagged
+        for flag, reason in kr.trust_reasons()
+    ]
+    if not rows:
+        return ["_No trust flags: every number is fresh and read from complete source data._"]
+    return ["| key result | flag | reason | what it means |", "|---|---|---|---|", *rows]
+
+
+def _retro(report: WeeklyReport) -> list[str]:
+    grades = report.retro
+    if not grades:
+        return []
+    mean = sum(g["final_score"] * g["weight"] for g in grades) / sum(g["weight"] for g in grades)
+    met = sum(1 for g in grades if g["met"])
+    lines = [
+        "",
+        "## Quarter retro",
+        "",
+        f"The period ended this week. Mean final score **{mean:.2f}**; {met} of {len(grades)} "
+        f"key results met their bar; **{len(report.committed_misses)} committed misses**.",
+        "",
+        "| key result | commitment | final value | score | bar | result | final status |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for g in grades:
+        result = ("met" if g["met"] else "missed") + (
+            " · **committed miss**" if g["committed_miss"] else ""
+        )
+        lines.append(
+            f"| {_cell(g['title'])} `{g['kr_id']}` | {g['commitment']} "
+            f"| {format_value(g['value'], g['unit'])} of {format_value(g['target'], g['unit'])} "
+            f"| {g['final_score']:.2f} | {g['expected_score']:.2f} | {result} "
+            f"| {_status(g['final_status'])} |"
+        )
+    return lines
+
+
+def render_markdown(report: WeeklyReport) -> str:
+    start, end = report.period
+    counts = ", ".join(f"{count} {_status(status)}" for status, count in report.status_counts)
+    title = f"OKR check-in {report.week_label}"
+    if report.organisation:
+        title += f" · {report.organisation}"
+    lines = [
+        f"# {title}",
+        "",
+        f"Week {report.week_start} → {report.week_end}; numbers as of **{report.as_of}** "
+        f"(period {start} → {end}). {counts}.",
+        "",
+        "## Needs attention",
+        "",
+        *_attention(report),
+        "",
+        "## What changed since last week",
+        "",
+        *_changes(report),
+        "",
+        "## Objectives and key results",
+        *_objectives(report),
+        "",
+        "## Trust flags",
+        "",
+        *_trust(report),
+        *_retro(report),
+        "",
+        f"_Generated {report.generated_at:%Y-%m-%d %H:%M} UTC by okr-sync from "
+        "okr.kr_progress_daily and checkins/*.yaml. Bars: `█` progress, `│` expected pace._",
+        "",
+    ]
+    return "\n".join(lines)
