@@ -13,9 +13,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from connectors.sandbox.files import write_demo_files
+from okr_definitions.checkins import CHECKINS_DIR, iso_week
 from okr_definitions.loader import DEFAULT_DIR
 
 _QUARTER_LINE = re.compile(r"^(\s*period:\s*)\d{4}-Q[1-4]\s*$", re.MULTILINE)
+_WEEK_LINE = re.compile(r"^(week:\s*)\S+", re.MULTILINE)
 
 
 def current_quarter(today: date) -> str:
@@ -36,7 +38,18 @@ def prepare_workspace(folder: Path, today: date) -> Path:
     for file in definitions.glob("*.yaml"):
         text = file.read_text()
         file.write_text(_QUARTER_LINE.sub(lambda m: m.group(1) + quarter, text))
+    _move_checkins(definitions / CHECKINS_DIR, yesterday_of(today))
     return definitions
+
+
+def _move_checkins(folder: Path, last_day: date) -> None:
+    """Date the example check-ins in the week of the demo's newest data, so the demo's
+    default report (the newest week) shows them beside the numbers."""
+    week = iso_week(last_day - timedelta(days=last_day.weekday()))
+    for file in sorted(folder.glob("*.yaml")):
+        text = _WEEK_LINE.sub(lambda m: m.group(1) + week, file.read_text())
+        file.unlink()
+        (folder / f"{week}.yaml").write_text(text)
 
 
 def write_demo_data(definitions: Path, first: date, yesterday: date) -> None:

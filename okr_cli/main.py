@@ -212,7 +212,7 @@ def demo(
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
-    from reports.terminal import print_renderables, status_renderables
+    from reports.terminal import print_status
     from warehouse.queries import status_rows
 
     rows = status_rows(warehouse, team=team, day=day)
@@ -221,7 +221,7 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         when = f" on {day}" if day else ""
         console.print(f"no key-result rows{what}{when}")
         return
-    print_renderables(console, status_renderables(rows))
+    print_status(console, rows)
 
 
 @app.command()
@@ -244,6 +244,80 @@ def status(
         _print_status(warehouse, team, as_of)
     except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command()
+def report(
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week (2026-W48) or any day of it (default: the newest week)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="HTML file to write; the Markdown twin goes beside it as .md "
+            "(default: OKR_REPORTS or reports/ beside the warehouse)."
+        ),
+    ] = None,
+    warehouse: WarehouseOption = None,
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
+    from reports.weekly import (
+        CheckinError,
+        NoReportData,
+        latest_week,
+        parse_week,
+        write_weekly_report,
+    )
+    from warehouse.db import WarehouseBusyError
+
+    try:
+        monday = parse_week(week) if week else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--week is an ISO week (2026-W48) or a date ({exc})") from None
+    root = _definitions_path(definitions)
+    try:
+        monday = monday or latest_week(warehouse)
+        with console.status(f"rendering the check-in report for {monday}"):
+            written = write_weekly_report(warehouse, monday, out, root)
+    except CheckinError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]{problem.format(relative_to=Path.cwd())}[/]", soft_wrap=True)
+        raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
+    except (FileNotFoundError, NoReportData, WarehouseBusyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
+    console.print(f"[green]wrote[/] {written.html}", soft_wrap=True)
+    console.print(f"[green]wrote[/] {written.markdown}", soft_wrap=True)
+    console.print(
+        f"{written.report.week_label}, as of {written.report.as_of}: {summary}; "
+        f"{len(written.report.attention)} need attention, "
+        f"{len(written.report.checkins)} check-in(s)",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("okr-export"),
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
+    from warehouse.db import WarehouseBusyError
+    from warehouse.export import FORMATS, export_tables
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format is {' or '.join(FORMATS)}")
+    try:
+        written = export_tables(warehouse, out, fmt)
+    except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table("table", "rows", "file")
+    for item in written:
+        table.add_row(item.table, f"{item.rows:,}", str(item.path))
+    console.print(table)
 
 
 @app.command()

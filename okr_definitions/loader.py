@@ -159,8 +159,6 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
 # -- turning pydantic errors into located problems ----------------------------------------------
 
 _FIXES = {
-    "missing": "add the `{field}:` key",
-    "literal_error": "use one of the values listed",
     "date_from_datetime_parsing": "write the date as YYYY-MM-DD",
     "date_from_datetime_inexact": "write the date as YYYY-MM-DD, without a time",
     "date_parsing": "write the date as YYYY-MM-DD",
@@ -364,7 +362,7 @@ def _validation_problems(exc: ValidationError, doc: YamlDocument) -> list[Proble
         kept.append((error, path))
 
     # `targt:` next to a missing `target`: one problem (rename it), not two
-    missing = {path: error for error, path in kept if error["type"] == "missing"}
+    missing = [path for error, path in kept if error["type"] == "missing"]
     renamed: dict[PathKey, str] = {}
     for error, path in kept:
         if error["type"] == "extra_forbidden" and path:
@@ -373,11 +371,10 @@ def _validation_problems(exc: ValidationError, doc: YamlDocument) -> list[Proble
             if guess:
                 renamed[path] = guess
 
+    explained_missing = {p[:-1] + (guess,) for p, guess in renamed.items()}
     problems: list[Problem] = []
     for error, path in kept:
-        if error["type"] == "missing" and path[:-1] + (path[-1],) in {
-            p[:-1] + (g,) for p, g in renamed.items()
-        }:
+        if error["type"] == "missing" and path in explained_missing:
             continue
         problem = _problem_from_error(error, doc, path)
         if path in renamed:

@@ -360,6 +360,9 @@ def render_html(report: WeeklyReport) -> str:
         for status, count in report.status_counts
     )
     organisation = f"{_e(report.organisation)} · " if report.organisation else ""
+    title = f"OKR check-in {report.week_label}" + (
+        f" — {report.organisation}" if report.organisation else ""
+    )
     overview = to_svg(overview_spec(report))
     objectives = "".join(objective_block(o, report) for o in report.objectives)
     checkins = len(report.checkins)
@@ -370,7 +373,7 @@ def render_html(report: WeeklyReport) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="okr-sync">
-<title>OKR check-in {_e(report.week_label)}{" — " + _e(report.organisation) if report.organisation else ""}</title>
+<title>{_e(title)}</title>
 <link rel="icon" href="data:,">
 <style>{CSS}</style>
 </head>

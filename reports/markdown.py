@@ -70,7 +70,8 @@ def _changes(report: WeeklyReport) -> list[str]:
         lines += ["| key result | a week ago → now | change | progress |", "|---|---:|---:|---:|"]
         lines += [
             f"| `{kr.kr_id}` | {format_value(kr['prev_value'], kr['unit'])} → "
-            f"{format_value(kr['value'], kr['unit'])} | {format_delta(kr.value_change, kr['unit'])} "
+            f"{format_value(kr['value'], kr['unit'])} "
+            f"| {format_delta(kr.value_change, kr['unit'])} "
             f"| {format_points(kr.progress_change)} |"
             for kr in report.biggest_moves
         ]

@@ -33,18 +33,20 @@ STATUS_STYLE = {
     "no_data": "dim",
 }
 
+# (header, justify, min_width): in a narrow terminal rich wraps cells at spaces; the minimum
+# widths keep ids and statuses on one line (rich would otherwise fold them a letter per line)
 COLUMNS = (
-    ("objective · key result", "left"),
-    ("status", "left"),
-    ("value", "right"),
-    ("target", "right"),
-    ("progress", "right"),
-    ("expected", "right"),
-    ("vs pace", "right"),
-    ("7 days", "right"),
-    ("data through", "left"),
-    ("trust", "left"),
+    ("objective · key result", "left", 26),
+    ("status", "left", 11),
+    ("value → target", "right", 9),
+    ("progress of pace", "right", 8),
+    ("vs pace", "right", 7),
+    ("7 days", "right", 8),
+    ("data through", "left", 10),
+    ("trust", "left", 5),
 )
+
+COMPACT_WIDTHS = {"status": 11, "value → target": 16, "progress of pace": 9}
 
 
 def _status_cell(status: str | None) -> Text:
@@ -80,7 +82,7 @@ def trust_flags(row: dict[str, Any]) -> list[str]:
 
 def _kr_cell(row: dict[str, Any]) -> Text:
     # The id first: it is what people grep for and type into `okr sql`.
-    text = Text("  " + row["kr_id"])
+    text = Text("  " + row["kr_id"], overflow="fold")
     text.append("\n  " + row["title"], style="dim")
     return text
 
@@ -89,13 +91,13 @@ def _objective_row(rows: list[dict[str, Any]]) -> list[RenderableType]:
     first = rows[0]
     title = Text(f"{first['objective_title']} ", style="bold")
     title.append(f"({first['objective_id']})", style="dim")
+    score = Text(format_share(first["objective_score"]), style="bold")
+    score.append(f" of {format_share(first['objective_expected'])}")
     return [
         title,
         _status_cell(first["objective_status"]),
-        "",
-        "",
-        Text(format_share(first["objective_score"]), style="bold"),
-        format_share(first["objective_expected"]),
+        Text("score", style="dim"),
+        score,
         _gap_cell(first["objective_score"], first["objective_expected"]),
         "",
         "",
@@ -108,10 +110,8 @@ def _kr_row(row: dict[str, Any]) -> list[RenderableType]:
     return [
         _kr_cell(row),
         _status_cell(row["status"]),
-        format_value(row["value"], row["unit"]),
-        format_value(row["target"], row["unit"]),
-        format_share(row["progress"]),
-        format_share(row["expected_progress"]),
+        f"{format_value(row['value'], row['unit'])} → {format_value(row['target'], row['unit'])}",
+        f"{format_share(row['progress'])} of {format_share(row['expected_progress'])}",
         _gap_cell(row["progress"], row["expected_progress"]),
         _change_cell(row),
         str(row["data_through"] or "—"),
@@ -119,8 +119,36 @@ def _kr_row(row: dict[str, Any]) -> list[RenderableType]:
     ]
 
 
-def team_table(rows: list[dict[str, Any]]) -> Table:
-    """One team's key results, grouped by objective (rows come ordered by the query)."""
+def _compact_kr_row(row: dict[str, Any]) -> list[RenderableType]:
+    """The same facts in four columns: change, data date and flags go under the title."""
+    cell = _kr_cell(row)
+    cell.append("\n  7 days: ", style="dim")
+    cell.append_text(_change_cell(row).split("\n")[0])
+    cell.append(f" · through {row['data_through'] or '—'}", style="dim")
+    flags = trust_flags(row)
+    if flags:
+        cell.append(f"\n  ⚑ {', '.join(flags)}", style="magenta")
+    progress = Text(
+        f"{format_share(row['progress'])} of {format_share(row['expected_progress'])}\n"
+    )
+    progress.append_text(_gap_cell(row["progress"], row["expected_progress"]))
+    status = _status_cell(row["status"])
+    if row["prev_as_of_date"] is not None and row["prev_status"] != row["status"]:
+        status.append(f"\nwas {row['prev_status']}", style="dim")
+    return [
+        cell,
+        status,
+        f"{format_value(row['value'], row['unit'])} → {format_value(row['target'], row['unit'])}",
+        progress,
+    ]
+
+
+def team_table(rows: list[dict[str, Any]], compact: bool = False) -> Table:
+    """One team's key results, grouped by objective (rows come ordered by the query).
+
+    `compact` folds the last four columns into the key-result cell, for terminals too
+    narrow for the full table (rich would otherwise crop the right-hand columns).
+    """
     first = rows[0]
     table = Table(
         title=f"{first['team_name']} ({first['team']})",
@@ -128,14 +156,21 @@ def team_table(rows: list[dict[str, Any]]) -> Table:
         title_style="bold",
         show_lines=False,
     )
-    for name, justify in COLUMNS:
-        # fold, never "…": a piped table keeps every character of every cell
-        table.add_column(name, justify=justify, overflow="fold")
+    for name, justify, min_width in COLUMNS[:4] if compact else COLUMNS:
+        # Compact: fixed widths for the numbers, so only the titles give way (rich shrinks
+        # every flexible column alike and then overshoots the ones with long ids).
+        width = COMPACT_WIDTHS.get(name) if compact else None
+        # fold, never "…": a table keeps every character of every cell
+        table.add_column(
+            name, justify=justify, overflow="fold", min_width=min_width, width=width
+        )
     for _, group in groupby(rows, key=lambda r: r["objective_id"]):
         krs = list(group)
-        table.add_row(*_objective_row(krs))
+        objective = _objective_row(krs)
+        table.add_row(*(objective[:4] if compact else objective))
         for i, row in enumerate(krs):
-            table.add_row(*_kr_row(row), end_section=i == len(krs) - 1)
+            cells = _compact_kr_row(row) if compact else _kr_row(row)
+            table.add_row(*cells, end_section=i == len(krs) - 1)
     return table
 
 
@@ -171,21 +206,44 @@ def trust_notes(rows: list[dict[str, Any]]) -> Text | None:
     return Text("Trust notes\n", style="bold") + text
 
 
-def status_renderables(rows: list[dict[str, Any]]) -> list[RenderableType]:
+def status_renderables(
+    rows: list[dict[str, Any]], compact: bool = False
+) -> list[RenderableType]:
     """The headline, one table per team, then the trust notes."""
     out: list[RenderableType] = [headline(rows)]
     for _, group in groupby(rows, key=lambda r: r["team"]):
-        out.append(team_table(list(group)))
+        out.append(team_table(list(group), compact))
     notes = trust_notes(rows)
     if notes is not None:
         out.append(notes)
     return out
 
 
+def print_status(console: Console, rows: list[dict[str, Any]]) -> None:
+    """`okr status`: the full table, or the compact one where a terminal is too narrow."""
+    renderables = status_renderables(rows)
+    wide = console.options.update_width(10_000)  # unclamped, to see what the table needs
+    if console.is_terminal and any(
+        console.measure(item, options=wide).minimum > console.width for item in renderables
+    ):
+        renderables = status_renderables(rows, compact=True)
+    print_renderables(console, renderables)
+
+
 def print_renderables(console: Console, renderables: list[RenderableType]) -> None:
     """Print; when the output is not a terminal, widen to fit so no cell is wrapped or cut."""
-    for item in renderables:
-        width = None
-        if not console.is_terminal:
-            width = max(console.width, console.measure(item).maximum)
-        console.print(item, width=width, soft_wrap=False)
+    if console.is_terminal:
+        for item in renderables:
+            console.print(item)
+        return
+    # Piped: lay every line out at the table's natural width. Measure against a wide page
+    # (the console's own options cap a measurement at its width), and widen the console
+    # itself (print(width=…) cannot go beyond it).
+    wide = console.options.update_width(10_000)
+    saved = console.width
+    try:
+        for item in renderables:
+            console.width = max(saved, console.measure(item, options=wide).maximum)
+            console.print(item)
+    finally:
+        console.width = saved

@@ -282,7 +282,9 @@ def build_weekly_report(
         if not rows:
             first, last = data_range(con)
             covered = f"the data covers {first}..{last}" if first else "the warehouse is empty"
-            raise NoReportData(f"no key-result rows in {iso_week(week)} ({start}..{end}); {covered}")
+            raise NoReportData(
+                f"no key-result rows in {iso_week(week)} ({start}..{end}); {covered}"
+            )
         series = progress_series(con, start, end)
         notes = flag_reasons(con, start, end)
         retro = final_grades(con, start, end)
