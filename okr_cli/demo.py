@@ -18,6 +18,7 @@ from okr_definitions.loader import DEFAULT_DIR
 
 _QUARTER_LINE = re.compile(r"^(\s*period:\s*)\d{4}-Q[1-4]\s*$", re.MULTILINE)
 _WEEK_LINE = re.compile(r"^(week:\s*)\S+", re.MULTILINE)
+_WEEK_IN_NAME = re.compile(r"\d{4}-W\d{2}")
 
 
 def current_quarter(today: date) -> str:
@@ -49,7 +50,7 @@ def _move_checkins(folder: Path, last_day: date) -> None:
     for file in sorted(folder.glob("*.yaml")):
         text = _WEEK_LINE.sub(lambda m: m.group(1) + week, file.read_text())
         file.unlink()
-        (folder / f"{week}.yaml").write_text(text)
+        (folder / _WEEK_IN_NAME.sub(week, file.name)).write_text(text)
 
 
 def write_demo_data(definitions: Path, first: date, yesterday: date) -> None:
