@@ -121,11 +121,10 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
 def overview_spec(report: WeeklyReport) -> dict[str, Any]:
     """One bar per key result: progress (colour = status), a tick at the expected pace."""
     rows = []
-    for order, kr in enumerate(report.key_results):
+    for kr in report.key_results:
         progress = kr["progress"]
         rows.append(
             {
-                "order": order,
                 "kr": kr.kr_id,
                 "progress": max(Y_FLOOR, min(Y_CEILING, progress)) if progress is not None else 0,
                 "label": format_share(progress),
@@ -136,7 +135,7 @@ def overview_spec(report: WeeklyReport) -> dict[str, Any]:
     statuses = [STATUS_LABEL[s] for s in STATUS_ORDER]
     y = alt.Y(
         "kr:N",
-        sort=alt.EncodingSortField("order"),
+        sort=[r["kr"] for r in rows],  # the report's order: worst objective first
         title=None,
         axis=alt.Axis(labelLimit=220, labelColor=TEXT, domain=False, ticks=False),
     )

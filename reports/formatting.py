@@ -23,7 +23,7 @@ STATUS_SYMBOL = {
     "off_track": "✖",
     "at_risk": "▲",
     "no_data": "?",
-    "stale": "⏸",
+    "stale": "◇",
     "on_track": "●",
     "achieved": "✔",
 }

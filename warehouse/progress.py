@@ -44,11 +44,17 @@ def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int
         ).fetchone()
         if first_changed is not None and first_changed < start:
             start = first_changed
-        con.execute("DELETE FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end])
         con.execute(
-            "INSERT INTO staging.metric_daily BY NAME " + read_model("staging_metric_daily"),
+            "CREATE OR REPLACE TEMP TABLE staging_new AS " + read_model("staging_metric_daily"),
             {"from_date": start, "to_date": end},
         )
+        con.execute(
+            "INSERT INTO staging.metric_revisions BY NAME " + read_model("metric_revisions"),
+            {"from_date": start, "to_date": end, "seen_at": datetime.now(UTC)},
+        )
+        con.execute("DELETE FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end])
+        con.execute("INSERT INTO staging.metric_daily BY NAME SELECT * FROM staging_new")
+        con.execute("DROP TABLE staging_new")
         (count,) = con.execute(
             "SELECT count(*) FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end]
         ).fetchone()

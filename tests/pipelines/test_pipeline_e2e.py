@@ -236,3 +236,22 @@ def test_daily_window_never_starts_before_the_first_partition() -> None:
         date(2026, 10, 6),
         date(2026, 10, 7),
     )
+
+
+def test_a_restated_day_is_recorded_as_a_revision(
+    project: Path, instance: dg.DagsterInstance
+) -> None:
+    defs = _defs(project)
+    assert run_range(defs, date(2026, 9, 21), date(2026, 10, 5), instance).succeeded
+    assert _rows("SELECT count(*) FROM staging.metric_revisions") == [(0,)]
+    csv_file = project / "data" / "signups.csv"
+    csv_file.write_text(csv_file.read_text().replace("2026-10-02,12", "2026-10-02,42"))
+    assert run_range(defs, date(2026, 10, 2), date(2026, 10, 5), instance).succeeded
+    assert _rows(
+        "SELECT metric_id, date, old_value, new_value, source FROM staging.metric_revisions"
+    ) == [("signups", date(2026, 10, 2), 12.0, 42.0, "file")]
+    # the corrected value flows into the key result: 60 − 12 + 42 = 90 of 150
+    assert _rows(
+        "SELECT value FROM okr.kr_progress_daily "
+        "WHERE kr_id = 'signups-total' AND as_of_date = '2026-10-05'"
+    ) == [(90.0,)]
