@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
@@ -48,7 +49,7 @@ WarehouseOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(1)
 
 
@@ -73,10 +74,9 @@ def validate(
 
     root = _definitions_path(path)
     definitions, problems = load_definitions(root)
+    notes: list[str] = []
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
-        for note in notes:
-            err.print(f"[dim]note: {note}[/]", soft_wrap=True)
         problems += source_problems
         if any(p.severity == "error" for p in source_problems):
             definitions = None
@@ -87,7 +87,10 @@ def validate(
     base = Path.cwd()
     for problem in problems:
         style = "red" if problem.severity == "error" else "yellow"
-        err.print(f"[{style}]{problem.format(relative_to=base)}[/]", soft_wrap=True)
+        # Titles and paths are the user's text: printed as written, never as rich markup.
+        err.print(f"[{style}]{escape(problem.format(relative_to=base))}[/]", soft_wrap=True)
+    for note in notes:
+        err.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if errors or definitions is None:
@@ -132,7 +135,7 @@ def _run(definitions_path: Path, warehouse: Path | None, first: date, last: date
         defs = build_definitions(load_valid_definitions(definitions_path))
     except DefinitionError as exc:
         for line in str(exc).splitlines()[1:]:
-            err.print(line, soft_wrap=True)
+            err.print(escape(line), soft_wrap=True)
         raise _fail("invalid definitions: run `okr validate` for details") from None
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     with console.status(f"running sources and models for {first}..{last}"):
@@ -142,7 +145,7 @@ def _run(definitions_path: Path, warehouse: Path | None, first: date, last: date
         else:
             outcome = run_range(defs, first, last, instance, log_level="ERROR")
     for message in outcome.errors:
-        err.print(f"[red]failed:[/] {message}", soft_wrap=True)
+        err.print(f"[red]failed:[/] {escape(message)}", soft_wrap=True)
     return outcome.succeeded
 
 
@@ -283,7 +286,7 @@ def report(
             written = write_weekly_report(warehouse, monday, out, root)
     except CheckinError as exc:
         for problem in exc.problems:
-            err.print(f"[red]{problem.format(relative_to=Path.cwd())}[/]", soft_wrap=True)
+            err.print(f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
         raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
     except (FileNotFoundError, NoReportData, WarehouseBusyError, ValueError) as exc:
         raise _fail(str(exc)) from None

@@ -22,7 +22,16 @@ def _start_matomo() -> tuple[SandboxServer, dict[str, str]]:
     return server, {URL_ENV: server.base_url, TOKEN_ENV: matomo.DEFAULT_TOKEN}
 
 
+def _start_ga4() -> tuple[SandboxServer, dict[str, str]]:
+    from connectors.sandbox.ga4 import GA4Sandbox
+    from pipelines.sources.ga4.resources import ANONYMOUS_ENV, ENDPOINT_ENV
+
+    server = GA4Sandbox().serve()
+    return server, {ENDPOINT_ENV: server.base_url, ANONYMOUS_ENV: "1"}
+
+
 STARTERS = {
+    "ga4": _start_ga4,
     "matomo": _start_matomo,
 }
 

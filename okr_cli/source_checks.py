@@ -19,7 +19,7 @@ from okr_definitions.resolve import Definitions, format_loc
 
 @dataclass(frozen=True)
 class SourceCheck:
-    env_vars: tuple[str, ...]
+    how_to_enable: str  # which environment variables make the check possible
     settings: Callable[[Definitions], Any]  # None when the environment lacks credentials
     validate: Callable[[Any, list[MetricRequest]], list[Any]]
 
@@ -29,13 +29,26 @@ def _matomo() -> SourceCheck:
     from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV, settings_from_env
 
     return SourceCheck(
-        (URL_ENV, TOKEN_ENV),
+        f"set {URL_ENV} and {TOKEN_ENV}",
         lambda d: settings_from_env(d.sources.matomo.site_id or 1),
         validate_matomo_metrics,
     )
 
 
+def _ga4() -> SourceCheck:
+    from connectors.ga4 import validate_ga4_metrics
+    from pipelines.sources.ga4.resources import CREDENTIALS_ENV, ENDPOINT_ENV, settings_from_env
+
+    return SourceCheck(
+        f"set {CREDENTIALS_ENV} (a service-account key file), GOOGLE_APPLICATION_CREDENTIALS "
+        f"or {ENDPOINT_ENV}",
+        lambda d: settings_from_env(d.sources.ga4.property_id),
+        validate_ga4_metrics,
+    )
+
+
 CHECKS: dict[str, Callable[[], SourceCheck]] = {
+    "ga4": _ga4,
     "matomo": _matomo,
 }
 
@@ -50,8 +63,8 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
         settings = check.settings(definitions)
         if settings is None:
             notes.append(
-                f"{source} metrics not checked against the source: set "
-                f"{' and '.join(check.env_vars)} to check them"
+                f"{source} metrics not checked against the source: {check.how_to_enable} "
+                "to check them"
             )
             continue
         metrics = [MetricRequest(m.id, m.query) for m in definitions.source_metrics(source)]

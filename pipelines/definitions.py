@@ -18,9 +18,12 @@ import dagster as dg
 from okr_definitions.resolve import Definitions
 from pipelines.okr.assets import build_okr_assets
 from pipelines.partitions import daily_partitions
+from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource, load_valid_definitions
 from pipelines.schedules import MODELS_JOB, SOURCES_JOB, build_schedules_and_sensors
 from pipelines.sources.file.assets import build_file_assets
+from pipelines.sources.ga4.assets import build_ga4_assets
+from pipelines.sources.ga4.resources import ga4_resource
 from pipelines.sources.matomo.assets import build_matomo_assets
 from pipelines.sources.matomo.resources import matomo_resource
 
@@ -31,10 +34,12 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 # Each source contributes assets (and resources) only when some metric uses it.
 SOURCE_BUILDERS = {
     "file": build_file_assets,
+    "ga4": build_ga4_assets,
     "matomo": build_matomo_assets,
 }
 # Credentials are read from the environment when a run starts (EnvVar), never from YAML.
 SOURCE_RESOURCES = {
+    "ga4": ga4_resource,
     "matomo": matomo_resource,
 }
 
@@ -67,11 +72,15 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         description="Rebuild staging and the progress tables from what the sources delivered.",
     )
     schedules, sensors = build_schedules_and_sensors(definitions, sources_job, models_job)
+    # The weekly check-in report follows the progress tables: weekly partitions cannot share
+    # a job with the daily ones, so its own job runs when a model run succeeds.
+    report_assets = build_report_assets(definitions)
+    reports_job, reports_sensor = build_report_job_and_sensor(definitions, models_job)
     return dg.Definitions(
-        assets=[*source_assets, *okr_assets],
-        jobs=[sources_job, models_job],
+        assets=[*source_assets, *okr_assets, *report_assets],
+        jobs=[sources_job, models_job, reports_job],
         schedules=schedules,
-        sensors=sensors,
+        sensors=[*sensors, reports_sensor],
         resources={
             "okr_definitions": OkrDefinitionsResource(),
             "warehouse": WarehouseResource(),

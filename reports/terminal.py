@@ -161,9 +161,7 @@ def team_table(rows: list[dict[str, Any]], compact: bool = False) -> Table:
         # every flexible column alike and then overshoots the ones with long ids).
         width = COMPACT_WIDTHS.get(name) if compact else None
         # fold, never "…": a table keeps every character of every cell
-        table.add_column(
-            name, justify=justify, overflow="fold", min_width=min_width, width=width
-        )
+        table.add_column(name, justify=justify, overflow="fold", min_width=min_width, width=width)
     for _, group in groupby(rows, key=lambda r: r["objective_id"]):
         krs = list(group)
         objective = _objective_row(krs)
@@ -206,9 +204,7 @@ def trust_notes(rows: list[dict[str, Any]]) -> Text | None:
     return Text("Trust notes\n", style="bold") + text
 
 
-def status_renderables(
-    rows: list[dict[str, Any]], compact: bool = False
-) -> list[RenderableType]:
+def status_renderables(rows: list[dict[str, Any]], compact: bool = False) -> list[RenderableType]:
     """The headline, one table per team, then the trust notes."""
     out: list[RenderableType] = [headline(rows)]
     for _, group in groupby(rows, key=lambda r: r["team"]):

@@ -50,23 +50,6 @@ def _days_since(day: date) -> int:
     return (day - date(2026, 1, 1)).days
 
 
-def product_page_sessions(day: date) -> dict[str, float]:
-    return {"value": round(3000 * SHOP_WEEKDAY[day.weekday()] * noise("pp-sessions", day))}
-
-
-def product_page_purchases(day: date) -> dict[str, float]:
-    # The conversion rate climbs from ~3.2 % to ~4.8 % within each quarter.
-    sessions = product_page_sessions(day)["value"]
-    rate = (0.032 + 0.016 * quarter_fraction(day)) * noise("pp-rate", day, 0.08)
-    return {"value": round(sessions * rate)}
-
-
-def organic_blog_sessions(day: date) -> dict[str, float]:
-    # ~+30 % a quarter: short of a +40 % target, so the key result is worth watching.
-    growth = 1.30 ** (_days_since(day) / 91)
-    return {"value": round(900 * growth * SHOP_WEEKDAY[day.weekday()] * noise("blog", day))}
-
-
 def won_revenue(day: date) -> dict[str, float]:
     if day.weekday() >= 5:
         return {"value": 0}
@@ -75,9 +58,6 @@ def won_revenue(day: date) -> dict[str, float]:
 
 DEMO_FILES: dict[str, Callable[[date], dict[str, float]]] = {
     "newsletter.csv": newsletter,
-    "product_page_sessions.csv": product_page_sessions,
-    "product_page_purchases.csv": product_page_purchases,
-    "organic_blog_sessions.csv": organic_blog_sessions,
     "won_revenue.csv": won_revenue,
 }
 

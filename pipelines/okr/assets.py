@@ -8,6 +8,7 @@ import duckdb
 from okr_definitions.resolve import Definitions
 from pipelines.metadata import table_metadata
 from pipelines.partitions import window_dates
+from pipelines.reports.summary import progress_summary_metadata
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from warehouse.definitions import write_definitions
 from warehouse.progress import (
@@ -146,6 +147,7 @@ def build_okr_assets(
             rows = compute_progress(con, start, end, settings)
             metadata = table_metadata(con, "okr.kr_progress_daily", date_column="as_of_date")
             metadata.update(_status_metadata(con, end))
+            metadata.update(progress_summary_metadata(con, end, warehouse.file))
             metadata["rows_in_window"] = dg.MetadataValue.int(rows)
             checks = list(_progress_checks(con, start, end))
         yield dg.MaterializeResult(metadata=metadata)

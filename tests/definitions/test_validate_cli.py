@@ -146,11 +146,6 @@ def test_terminal_escapes_from_a_file_are_printed_escaped(in_cases: None) -> Non
     assert r"unknown key `\x1b[2J\x1b[31mboom`" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="okr_cli/main.py prints each problem as rich markup, so a `[/]` in a title crashes "
-    "(MarkupError) and `[red]` is swallowed; fix: rich.markup.escape(problem.format(...))",
-)
 def test_markup_in_a_title_is_printed_as_written(in_cases: None) -> None:
     result = validate("hostile_markup_in_title")
     assert result.exit_code == 0, repr(result.exception)
