@@ -90,7 +90,10 @@ def _locate(definitions: Definitions, source: str, item: Any) -> Problem:
             item.message,
             "check the source settings",
         )
-    field = item.field
+    field = item.field or ""
+    # Sources name the query key (`metric`) or its path (`query.column`); both mean the query.
+    if field and not field.startswith(("query", "sources", "token")):
+        field = f"query.{field}"
     parts = tuple(field.split(".")) if field else ()
     suggestions = getattr(item, "suggestions", ())
     fix = (

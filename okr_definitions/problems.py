@@ -26,7 +26,9 @@ class Problem:
                 path = self.file.resolve().relative_to(relative_to.resolve())
         where = f"{path}:{self.line}" if self.line else f"{path}"
         field = f" {self.field}:" if self.field else ""
-        return f"{where}: {self.severity}:{field} {self.message}. Fix: {self.fix}"
+        # Sources' own messages may already end a sentence ("Did you mean `x`?").
+        message = self.message if self.message.endswith((".", "?", "!")) else f"{self.message}."
+        return f"{where}: {self.severity}:{field} {message} Fix: {self.fix}"
 
 
 class DefinitionError(Exception):
