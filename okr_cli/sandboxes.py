@@ -30,8 +30,27 @@ def _start_ga4() -> tuple[SandboxServer, dict[str, str]]:
     return server, {ENDPOINT_ENV: server.base_url, ANONYMOUS_ENV: "1"}
 
 
+def _start_hubspot() -> tuple[SandboxServer, dict[str, str]]:
+    from datetime import UTC, datetime
+
+    from connectors.hubspot.settings import HOST_ENV, TOKEN_ENV
+    from connectors.sandbox.hubspot import DEFAULT_TOKEN, HubSpotSandbox
+    from pipelines.sources.hubspot.resources import RATE_ENV, SEARCH_RATE_ENV
+
+    # The CRM as it is now: deals created, moved, won and edited up to this moment.
+    server = HubSpotSandbox(now=datetime.now(UTC)).warm().serve()
+    # The sandbox has no rate limit; HubSpot's would only make the demo wait (~15 s).
+    return server, {
+        HOST_ENV: server.base_url,
+        TOKEN_ENV: DEFAULT_TOKEN,
+        SEARCH_RATE_ENV: "1000",
+        RATE_ENV: "1000",
+    }
+
+
 STARTERS = {
     "ga4": _start_ga4,
+    "hubspot": _start_hubspot,
     "matomo": _start_matomo,
 }
 

@@ -47,8 +47,21 @@ def _ga4() -> SourceCheck:
     )
 
 
+def _hubspot() -> SourceCheck:
+    from connectors.hubspot import validate_hubspot_metrics
+    from connectors.hubspot.settings import TOKEN_ENV
+    from pipelines.sources.hubspot.resources import settings_from_env
+
+    return SourceCheck(
+        f"set {TOKEN_ENV} (a private app's access token)",
+        lambda d: settings_from_env(d.organisation.timezone),
+        validate_hubspot_metrics,
+    )
+
+
 CHECKS: dict[str, Callable[[], SourceCheck]] = {
     "ga4": _ga4,
+    "hubspot": _hubspot,
     "matomo": _matomo,
 }
 
@@ -103,6 +116,9 @@ def _locate(definitions: Definitions, source: str, item: Any) -> Problem:
     )
     if "did you mean" in item.message.lower():
         fix = "use the suggested name"
+    # Sources that say how to fix it (HubSpot's closest names) or that it is only a warning.
+    fix = getattr(item, "fix", None) or fix
+    severity = getattr(item, "severity", "error")
     return Problem(
-        "error", loc.file, loc.line(*parts), format_loc(loc.path, *parts), item.message, fix
+        severity, loc.file, loc.line(*parts), format_loc(loc.path, *parts), item.message, fix
     )

@@ -24,6 +24,8 @@ from pipelines.schedules import MODELS_JOB, SOURCES_JOB, build_schedules_and_sen
 from pipelines.sources.file.assets import build_file_assets
 from pipelines.sources.ga4.assets import build_ga4_assets
 from pipelines.sources.ga4.resources import ga4_resource
+from pipelines.sources.hubspot.assets import build_hubspot_assets
+from pipelines.sources.hubspot.resources import hubspot_resource
 from pipelines.sources.matomo.assets import build_matomo_assets
 from pipelines.sources.matomo.resources import matomo_resource
 
@@ -35,11 +37,13 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 SOURCE_BUILDERS = {
     "file": build_file_assets,
     "ga4": build_ga4_assets,
+    "hubspot": build_hubspot_assets,
     "matomo": build_matomo_assets,
 }
 # Credentials are read from the environment when a run starts (EnvVar), never from YAML.
 SOURCE_RESOURCES = {
     "ga4": ga4_resource,
+    "hubspot": hubspot_resource,
     "matomo": matomo_resource,
 }
 

@@ -50,15 +50,8 @@ def _days_since(day: date) -> int:
     return (day - date(2026, 1, 1)).days
 
 
-def won_revenue(day: date) -> dict[str, float]:
-    if day.weekday() >= 5:
-        return {"value": 0}
-    return {"value": round(9000 * noise("won", day, 0.6), 2)}
-
-
 DEMO_FILES: dict[str, Callable[[date], dict[str, float]]] = {
     "newsletter.csv": newsletter,
-    "won_revenue.csv": won_revenue,
 }
 
 

@@ -7,10 +7,16 @@ import duckdb
 
 from okr_definitions.resolve import Definitions
 from pipelines.metadata import table_metadata
+from pipelines.okr.lineage import (
+    build_objective_assets,
+    kr_progress_column_lineage,
+    lineage_markdown,
+    version_of,
+)
 from pipelines.partitions import window_dates
 from pipelines.reports.summary import progress_summary_metadata
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
-from warehouse.definitions import write_definitions
+from warehouse.definitions import kr_lineage_rows, write_definitions
 from warehouse.progress import (
     ProgressSettings,
     build_staging,
@@ -23,6 +29,8 @@ DEFINITION_TABLES = {
     "objectives": "One row per objective: team, title and period.",
     "metrics": "One row per metric: its source and exact source query, or its ratio parts.",
     "key_results": "One row per key result: metric, measure, baseline, target, direction.",
+    "kr_lineage": "One row per (key result, source metric it reads): source asset and exact "
+    "source query.",
 }
 KR_PROGRESS = dg.AssetKey(["okr", "kr_progress_daily"])
 OBJECTIVE_PROGRESS = dg.AssetKey(["okr", "objective_progress_daily"])
@@ -38,8 +46,7 @@ def _all_owners(definitions: Definitions) -> list[str]:
 
 
 def _definitions_version(definitions: Definitions) -> str:
-    hashes = sorted(kr.definition_hash for kr in definitions.resolved_key_results())
-    return str(abs(hash(tuple(hashes))))[:12] if hashes else "empty"
+    return version_of([kr.definition_hash for kr in definitions.resolved_key_results()])
 
 
 def build_okr_assets(
@@ -48,6 +55,10 @@ def build_okr_assets(
     source_keys: Sequence[dg.AssetKey],
 ) -> list:
     owners = _all_owners(definitions)
+    lineage = kr_lineage_rows(definitions)
+    # Any edit of the YAML that changes a number changes this version: the UI then marks the
+    # definition tables and what they feed as changed.
+    definitions_version = _definitions_version(definitions)
 
     @dg.multi_asset(
         name="okr_definition_tables",
@@ -57,6 +68,7 @@ def build_okr_assets(
                 group_name="okr",
                 kinds={"yaml", "duckdb"},
                 owners=owners,
+                code_version=definitions_version,
                 description=f"{text} Replaced whole from okr_definitions/*.yaml.",
             )
             for table, text in DEFINITION_TABLES.items()
@@ -105,7 +117,7 @@ def build_okr_assets(
         owners=owners,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        code_version=_definitions_version(definitions),
+        code_version=definitions_version,
         description=(
             "One row per (as_of_date, kr_id): the key result's value, baseline, target, "
             "progress, score, expected pace and status on that day, with data_through and "
@@ -150,6 +162,8 @@ def build_okr_assets(
             metadata.update(progress_summary_metadata(con, end, warehouse.file))
             metadata["rows_in_window"] = dg.MetadataValue.int(rows)
             checks = list(_progress_checks(con, start, end))
+        metadata["dagster/column_lineage"] = kr_progress_column_lineage()
+        metadata["key_result_lineage"] = dg.MetadataValue.md(lineage_markdown(lineage))
         yield dg.MaterializeResult(metadata=metadata)
         yield from checks
 
@@ -176,7 +190,13 @@ def build_okr_assets(
         metadata["rows_in_window"] = dg.MetadataValue.int(rows)
         return dg.MaterializeResult(metadata=metadata)
 
-    return [okr_definition_tables, metric_daily, kr_progress_daily, objective_progress_daily]
+    return [
+        okr_definition_tables,
+        metric_daily,
+        kr_progress_daily,
+        objective_progress_daily,
+        *build_objective_assets(definitions, partitions, set(source_keys)),
+    ]
 
 
 def _status_metadata(con: duckdb.DuckDBPyConnection, day: object) -> dict:

@@ -95,7 +95,6 @@ def build_report_job_and_sensor(
     reports_job = dg.define_asset_job(
         REPORTS_JOB,
         selection=[REPORT],
-        partitions_def=partitions,
         description="Render the weekly check-in report.",
     )
 

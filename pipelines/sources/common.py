@@ -126,3 +126,12 @@ def merge_results(*results: FetchResult) -> FetchResult:
         raw=pa.concat_tables(raws) if raws else None,
         request_count=sum(r.request_count for r in results),
     )
+
+
+def source_freshness(definitions: Any, source: str) -> dg.FreshnessPolicy:
+    """Overdue in the UI once the source has not loaded for longer than its allowed lag (plus
+    the day a daily run needs), the same rule that turns its key results `stale`."""
+    from datetime import timedelta
+
+    lag = getattr(definitions.sources, source).allowed_lag_days
+    return dg.FreshnessPolicy.time_window(fail_window=timedelta(days=lag + 1))

@@ -50,22 +50,27 @@ def test_demo_prints_a_status_for_every_example_key_result(demo) -> None:
 
 
 def test_demo_values_match_the_exports(demo) -> None:
-    """Won revenue (total since the quarter start) equals the export's own sum."""
+    """The newsletter open rate (average since the quarter start) is the export's opens over
+    its deliveries for those days: a ratio of sums, not a mean of daily rates."""
     _, folder = demo
     con = duckdb.connect(str(folder / "okr_sync.duckdb"), read_only=True)
     value, start, through = con.execute(
         "SELECT value, period_start, data_through FROM okr.kr_progress_latest "
-        "WHERE kr_id = 'won-revenue'"
+        "WHERE kr_id = 'newsletter-open-rate'"
     ).fetchone()
     statuses = con.execute("SELECT count(*), count(status) FROM okr.kr_progress_latest").fetchone()
     con.close()
-    with (folder / "okr_definitions" / "data" / "won_revenue.csv").open() as handle:
-        expected = sum(
-            float(r["value"])
+    with (folder / "okr_definitions" / "data" / "newsletter.csv").open() as handle:
+        rows = [
+            r
             for r in csv.DictReader(handle)
             if start <= date.fromisoformat(r["date"]) <= through
-        )
-    assert value == pytest.approx(expected)
+        ]
+    opens = sum(float(r["numerator"]) for r in rows)
+    delivered = sum(float(r["denominator"]) for r in rows)
+    mean_of_rates = sum(float(r["numerator"]) / float(r["denominator"]) for r in rows) / len(rows)
+    assert value == pytest.approx(opens / delivered)
+    assert value != pytest.approx(mean_of_rates, rel=1e-9)
     assert statuses[0] == statuses[1] >= 6
 
 

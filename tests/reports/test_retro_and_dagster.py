@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +12,7 @@ from report_helpers import PERIOD_END, FinishedProject, okr
 
 from pipelines.okr.assets import KR_PROGRESS, OBJECTIVE_PROGRESS
 from pipelines.reports.assets import REPORT, REPORTS_JOB
+from pipelines.schedules import MODELS_JOB
 
 WEEK_OF_PERIOD_END = "2026-10-05"  # Monday; the period ends Saturday 2026-10-10
 
@@ -113,11 +113,17 @@ def test_report_asset_follows_the_progress_tables_and_writes_the_path(
 
 
 def test_sensor_requests_the_weeks_a_model_run_rebuilt(finished_project: FinishedProject) -> None:
-    from pipelines.reports.partitions import weeks_between
-
-    assert weeks_between(date(2026, 10, 4), date(2026, 10, 6)) == [
-        date(2026, 9, 28),
-        date(2026, 10, 5),
-    ]
+    instance = finished_project.instance
+    (models_run,) = instance.get_runs(filters=dg.RunsFilter(job_name=MODELS_JOB))
     sensor = finished_project.defs.resolve_sensor_def("reports_after_models")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    context = dg.build_run_status_sensor_context(
+        sensor_name="reports_after_models",
+        dagster_instance=instance,
+        dagster_run=models_run,
+        dagster_event=instance.all_logs(models_run.run_id)[-1].get_dagster_event(),
+    )
+    requests = sensor(context)
+    # the run covered 2026-09-21..2026-10-10; report weeks start with the period's week
+    assert [r.partition_key for r in requests] == ["2026-09-28", "2026-10-05"]
+    assert all(r.job_name in (None, REPORTS_JOB) for r in requests)

@@ -7,7 +7,7 @@ from connectors.file_source import fetch_file
 from okr_definitions.resolve import Definitions
 from pipelines.partitions import window_dates
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
-from pipelines.sources.common import GROUP, source_owners, write_fetch_result
+from pipelines.sources.common import GROUP, source_freshness, source_owners, write_fetch_result
 
 SOURCE = "file"
 KEY = dg.AssetKey(["raw", "file"])
@@ -19,6 +19,7 @@ def build_file_assets(definitions: Definitions, partitions: dg.PartitionsDefinit
         group_name=GROUP,
         kinds={"csv", "duckdb"},
         owners=source_owners(definitions, SOURCE),
+        freshness_policy=source_freshness(definitions, SOURCE),
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(

@@ -11,6 +11,7 @@ from pipelines.sources.common import (
     GROUP,
     merge_results,
     range_requests,
+    source_freshness,
     source_owners,
     write_fetch_result,
 )
@@ -26,6 +27,7 @@ def build_ga4_assets(definitions: Definitions, partitions: dg.PartitionsDefiniti
         group_name=GROUP,
         kinds={"ga4", "duckdb"},
         owners=source_owners(definitions, SOURCE),
+        freshness_policy=source_freshness(definitions, SOURCE),
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
@@ -50,16 +52,22 @@ def build_ga4_assets(definitions: Definitions, partitions: dg.PartitionsDefiniti
         result = fetch_ga4(settings, metrics, start, end, partition_date=end)
         ranges = range_requests(defs, SOURCE, start, end)
         if ranges:
-            result = merge_results(
-                result, fetch_ga4_ranges(settings, ranges, partition_date=end)
-            )
+            result = merge_results(result, fetch_ga4_ranges(settings, ranges, partition_date=end))
         raw_tables = {}
         if result.raw is not None:
             raw_tables["raw.ga4_responses"] = (
-                "partition_date BETWEEN ? AND ?", [start, end], result.raw
+                "partition_date BETWEEN ? AND ?",
+                [start, end],
+                result.raw,
             )
         return write_fetch_result(
-            context, warehouse, SOURCE, [m.metric_id for m in metrics], start, end, result,
+            context,
+            warehouse,
+            SOURCE,
+            [m.metric_id for m in metrics],
+            start,
+            end,
+            result,
             raw_tables=raw_tables,
         )
 

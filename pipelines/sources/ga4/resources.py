@@ -37,9 +37,7 @@ class GA4Resource(dg.ConfigurableResource):
 def ga4_resource() -> GA4Resource:
     # Optional settings: an EnvVar that is unset would fail every run, even with ADC.
     return GA4Resource(
-        credentials_path=(
-            dg.EnvVar(CREDENTIALS_ENV) if os.environ.get(CREDENTIALS_ENV) else None
-        ),
+        credentials_path=(dg.EnvVar(CREDENTIALS_ENV) if os.environ.get(CREDENTIALS_ENV) else None),
         endpoint=dg.EnvVar(ENDPOINT_ENV) if os.environ.get(ENDPOINT_ENV) else None,
         anonymous=os.environ.get(ANONYMOUS_ENV) == "1",
     )

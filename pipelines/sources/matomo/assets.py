@@ -11,6 +11,7 @@ from pipelines.sources.common import (
     GROUP,
     merge_results,
     range_requests,
+    source_freshness,
     source_owners,
     write_fetch_result,
 )
@@ -26,6 +27,7 @@ def build_matomo_assets(definitions: Definitions, partitions: dg.PartitionsDefin
         group_name=GROUP,
         kinds={"matomo", "duckdb"},
         owners=source_owners(definitions, SOURCE),
+        freshness_policy=source_freshness(definitions, SOURCE),
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=(
