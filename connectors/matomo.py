@@ -46,7 +46,7 @@ from connectors.base import (
     request_hash,
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
-from connectors.retry import call_with_retry
+from connectors.retry import call_with_retry, request_timeout, retry_after_seconds
 from okr_definitions.queries.matomo import MatomoQuery
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,11 @@ class MatomoSettings(BaseModel):
     site_id: int = Field(ge=1, description="Default idSite for metrics that don't name one.")
     token: SecretStr = Field(description="token_auth of a user with view access (from env).")
     bulk_limit: int = Field(default=DEFAULT_BULK_LIMIT, ge=1, description="Sub-requests per bulk.")
-    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    timeout_s: float = Field(
+        default_factory=lambda: request_timeout(DEFAULT_TIMEOUT_S),
+        gt=0,
+        description="Seconds to wait for one answer (OKR_REQUEST_TIMEOUT_S overrides).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -562,13 +566,7 @@ def _clean_message(message: str) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 # --- site information --------------------------------------------------------------------------

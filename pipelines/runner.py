@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from pipelines.partitions import partition_range_tags
 from pipelines.schedules import MODELS_JOB, SOURCES_JOB
@@ -21,19 +22,33 @@ class RunOutcome:
     run_ids: list[str] = field(default_factory=list)
 
 
+# Exceptions of these packages carry messages written for people (connectors/errors.py, the
+# warehouse's busy message, dg.Failure descriptions): shown without their module path.
+_OUR_PACKAGES = ("connectors.", "warehouse.", "okr_definitions.", "pipelines.", "dagster.")
+
+
+def _error_message(info: SerializableErrorInfo | None) -> str:
+    if info is None:
+        return "unknown error"
+    # Dagster wraps what the asset raised in its own step error: the asset's exception is the
+    # first cause that is not Dagster's. Causes below that are library internals (the
+    # google-api-core 429 behind a GA4 QuotaExhaustedError, with the request URL), never
+    # clearer than the message the connector wrote for them.
+    while info.cause is not None and info.cls_name.startswith("Dagster"):
+        info = info.cause
+    message = info.message.strip()
+    qualified, sep, text = message.partition(": ")
+    if sep and qualified.endswith(info.cls_name) and qualified.startswith(_OUR_PACKAGES):
+        message = text
+    return message
+
+
 def _failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
     steps, errors = [], []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             steps.append(event.step_key or "?")
-            info = event.step_failure_data.error
-            message = info.message.strip() if info else "unknown error"
-            # Dagster wraps user errors; the cause holds the message people need.
-            cause = info.cause if info else None
-            while cause is not None:
-                message = cause.message.strip()
-                cause = cause.cause
-            errors.append(f"{event.step_key}: {message}")
+            errors.append(f"{event.step_key}: {_error_message(event.step_failure_data.error)}")
     return steps, errors
 
 

@@ -52,6 +52,19 @@ def _domain(values: list[float]) -> list[float]:
     return [low, high]
 
 
+def _named(name: str) -> alt.NamedData:
+    return alt.NamedData(name=name)
+
+
+def _with_datasets(chart: alt.TopLevelMixin, datasets: dict[str, list[dict[str, Any]]]) -> dict:
+    """The spec with its data as top-level named datasets. Altair deep-copies inline values
+    at every layer and encoding (most of the render time for a quarter of daily points);
+    named data is referenced instead, and the values are attached once."""
+    spec = chart.to_dict(validate=False)
+    spec["datasets"] = datasets
+    return spec
+
+
 def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
     """Progress over the period against the expected-pace line and the target (1.0)."""
     row = kr.row
@@ -79,33 +92,41 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
         axis=alt.Axis(format="%", tickCount=5, gridColor="#eceff1"),
     )
     x = _x(start, end)
+    datasets: dict[str, list[dict[str, Any]]] = {
+        "band": [band],
+        "target": [{"y": 1.0}],
+        "expected": expected,
+        "pace_label": [{"date": _iso(end), "progress": pace, "label": "pace"}],
+        "target_label": [{"date": _iso(start), "progress": 1.0, "label": "target"}],
+        "actual": actual,
+    }
     layers = [
-        alt.Chart(alt.Data(values=[band]))
+        alt.Chart(_named("band"))
         .mark_rect(color=WEEK_BAND)
         .encode(x=alt.X("from:T", scale=alt.Scale(type="utc")), x2="to:T"),
-        alt.Chart(alt.Data(values=[{"y": 1.0}]))
+        alt.Chart(_named("target"))
         .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
         .encode(y="y:Q"),
-        alt.Chart(alt.Data(values=expected))
+        alt.Chart(_named("expected"))
         .mark_line(color=MUTED, strokeDash=[6, 4], strokeWidth=1.5)
         .encode(x=x, y=y),
-        alt.Chart(alt.Data(values=[{"date": _iso(end), "progress": pace, "label": "pace"}]))
+        alt.Chart(_named("pace_label"))
         .mark_text(align="right", dx=-2, dy=-7, color=MUTED, fontSize=10)
         .encode(x=x, y=y, text="label:N"),
-        alt.Chart(alt.Data(values=[{"date": _iso(start), "progress": 1.0, "label": "target"}]))
+        alt.Chart(_named("target_label"))
         .mark_text(align="left", dx=2, dy=-6, color=TEXT, fontSize=10, opacity=0.8)
         .encode(x=x, y=y, text="label:N"),
     ]
     if actual:
-        last = {**actual[-1], "label": format_share(actual[-1]["progress"])}
+        datasets["last"] = [{**actual[-1], "label": format_share(actual[-1]["progress"])}]
         layers += [
-            alt.Chart(alt.Data(values=actual))
+            alt.Chart(_named("actual"))
             .mark_line(color=colour, strokeWidth=2.5, clip=True)
             .encode(x=x, y=y),
-            alt.Chart(alt.Data(values=[last]))
+            alt.Chart(_named("last"))
             .mark_point(color=colour, filled=True, size=45)
             .encode(x=x, y=y),
-            alt.Chart(alt.Data(values=[last]))
+            alt.Chart(_named("last"))
             .mark_text(align="left", dx=6, dy=0, color=colour, fontWeight="bold", fontSize=11)
             .encode(x=x, y=y, text="label:N"),
         ]
@@ -115,7 +136,7 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
         .configure_view(stroke=None)
         .configure_axis(labelColor=MUTED, domainColor="#cfd8dc", tickColor="#cfd8dc")
     )
-    return chart.to_dict()
+    return _with_datasets(chart, datasets)
 
 
 def overview_spec(report: WeeklyReport) -> dict[str, Any]:
@@ -140,8 +161,7 @@ def overview_spec(report: WeeklyReport) -> dict[str, Any]:
         axis=alt.Axis(labelLimit=220, labelColor=TEXT, domain=False, ticks=False),
     )
     x_scale = alt.Scale(domain=_domain([r["progress"] for r in rows]))
-    data = alt.Data(values=rows)
-    base = alt.Chart(data).encode(y=y)
+    base = alt.Chart(_named("rows")).encode(y=y)
     chart = (
         alt.layer(
             base.mark_bar(height=14, cornerRadiusEnd=2).encode(
@@ -160,9 +180,9 @@ def overview_spec(report: WeeklyReport) -> dict[str, Any]:
                 ),
             ),
             base.mark_tick(color=TEXT, thickness=2, size=20).encode(x="expected:Q"),
-            alt.Chart(alt.Data(values=[{"x": 1.0}]))
+            alt.Chart(_named("target"))
             .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
-            .encode(x="x:Q"),
+            .encode(x="y:Q"),
             base.mark_text(align="left", dx=4, color=TEXT, fontSize=11).encode(
                 x="progress:Q", text="label:N"
             ),
@@ -170,7 +190,7 @@ def overview_spec(report: WeeklyReport) -> dict[str, Any]:
         .properties(width=520, height=alt.Step(26), background="white")
         .configure_view(stroke=None)
     )
-    return chart.to_dict()
+    return _with_datasets(chart, {"rows": rows, "target": [{"y": 1.0}]})
 
 
 def to_svg(spec: dict[str, Any]) -> str:

@@ -65,7 +65,7 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 .kr .title strong { font-size: 16px; }
 .kr .body { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 dl.numbers { display: grid; grid-template-columns: auto auto; gap: 2px 12px; margin: 0;
-  width: 270px; }
+  width: 310px; }
 dl.numbers dt { color: var(--muted); }
 dl.numbers dd { margin: 0; font-weight: 600; text-align: right;
   font-variant-numeric: tabular-nums; }

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from okr_definitions.checkins import Checkin, iso_week, load_checkins, week_start
 from okr_definitions.problems import Problem
 from reports.formatting import NEEDS_ATTENTION, STATUS_ORDER, pace_gap, status_rank
@@ -287,7 +289,14 @@ def build_weekly_report(
             )
         series = progress_series(con, start, end)
         notes = flag_reasons(con, start, end)
-        retro = final_grades(con, start, end)
+        try:
+            retro = final_grades(con, start, end)
+        except duckdb.CatalogException:
+            # read-only connections do not migrate; the next pipeline run will
+            raise ValueError(
+                f"the warehouse {warehouse_path(warehouse)} predates okr.kr_final_grades: "
+                "run `okr run` once (it applies the pending migrations), then report again"
+            ) from None
         known = known_key_results(con)
     finally:
         con.close()

@@ -64,15 +64,24 @@ def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int
 def _calendar_bounds(
     con: duckdb.DuckDBPyConnection, from_date: date, to_date: date
 ) -> tuple[date, date] | None:
-    """The days the key results active in [from_date, to_date] can read: their periods and
-    the baseline windows before them. Bounded by the period length, not by the history, so a
-    daily run costs the same after a month or after years."""
+    """The days the key results active in [from_date, to_date] can read: their periods, the
+    rolling window before a period's first days, and — only while a baseline is still to be
+    measured — the previous period. Bounded by the period length, not by the history, so a
+    daily run costs the same after a month or after years; once the baselines are frozen the
+    previous period is no longer read (the running totals then cover half the days)."""
     row = con.execute(
         """
-        SELECT min(period_start - CAST(greatest(period_end - period_start + 1,
-                                           coalesce(window_days, 0)) AS INTEGER) - 1)
-        FROM okr.key_results
-        WHERE period_start <= ? AND period_end >= ?
+        SELECT min(k.period_start - CAST(CASE
+            WHEN (k.baseline_kind = 'measured'
+                  OR (k.target_kind = 'relative' AND k.measure = 'total'))
+                 AND NOT EXISTS (
+                     SELECT 1 FROM okr.kr_baselines AS b
+                     WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+                THEN greatest(k.period_end - k.period_start + 1, coalesce(k.window_days, 0))
+            ELSE coalesce(k.window_days, 0)
+        END AS INTEGER) - 1)
+        FROM okr.key_results AS k
+        WHERE k.period_start <= ? AND k.period_end >= ?
         """,
         [to_date, from_date],
     ).fetchone()

@@ -44,7 +44,7 @@ from connectors.ga4.settings import (
     GA4Settings,
     wait_scale,
 )
-from connectors.retry import call_with_retry
+from connectors.retry import call_with_retry, retry_after_seconds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -126,6 +126,14 @@ def _api_message(exc: gexc.GoogleAPICallError) -> str:
     return str(getattr(exc, "message", "") or exc.__class__.__name__)
 
 
+def _retry_after(exc: gexc.GoogleAPICallError) -> float | None:
+    # Google's REST answers rarely carry Retry-After, but a proxy or a future API version may:
+    # when the server says how long to wait, the shared policy waits that long.
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    return retry_after_seconds(headers.get("Retry-After") if headers is not None else None)
+
+
 def classify_error(exc: gexc.GoogleAPICallError, property_id: str) -> Exception:
     """Map a client-library error to the connector's retry / stop errors."""
     code = getattr(exc, "code", None)
@@ -145,7 +153,9 @@ def classify_error(exc: gexc.GoogleAPICallError, property_id: str) -> Exception:
             if any(m in lowered for m in _RETRYABLE_QUOTA_MARKERS)
             else "rate limit"
         )
-        return RetryableSourceError(SOURCE, f"{kind} hit for {where}: {message}")
+        return RetryableSourceError(
+            SOURCE, f"{kind} hit for {where}: {message}", retry_after=_retry_after(exc)
+        )
     if code in (401,) or isinstance(exc, gexc.Unauthorized):
         return AuthError(
             SOURCE,
@@ -159,7 +169,9 @@ def classify_error(exc: gexc.GoogleAPICallError, property_id: str) -> Exception:
             "in GA4 Admin → Property access management, and check property_id.",
         )
     if code in (500, 502, 503, 504) or isinstance(exc, gexc.ServerError):
-        return RetryableSourceError(SOURCE, f"server error {code} for {where}: {message}")
+        return RetryableSourceError(
+            SOURCE, f"server error {code} for {where}: {message}", retry_after=_retry_after(exc)
+        )
     if code == 400:
         return SourceError(
             SOURCE,

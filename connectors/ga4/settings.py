@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.retry import request_timeout
+
 SOURCE = "ga4"
 
 # --- Data API v1beta limits (developers.google.com/analytics/devguides/reporting/data/v1) ---
@@ -94,7 +96,11 @@ class GA4Settings(BaseModel):
     )
     timezone: str | None = Field(default=None, description="The property's reporting zone.")
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
-    timeout_s: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT_S
+    timeout_s: float = Field(
+        default_factory=lambda: request_timeout(DEFAULT_TIMEOUT_S),
+        gt=0,
+        description="Seconds to wait for one answer (OKR_REQUEST_TIMEOUT_S overrides).",
+    )
 
     @field_validator("property_id", mode="before")
     @classmethod

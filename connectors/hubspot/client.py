@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import urllib3
@@ -48,7 +47,7 @@ from connectors.hubspot.settings import (
     TOKEN_ENV,
     HubSpotSettings,
 )
-from connectors.retry import call_with_retry
+from connectors.retry import call_with_retry, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +114,7 @@ class Page:
 
 def _retry_after(headers: Any) -> float | None:
     """Retry-After in seconds (a number or an HTTP date); None when absent or unreadable."""
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
+    return retry_after_seconds(headers.get("Retry-After") if headers is not None else None)
 
 
 def _body_json(body: Any) -> dict[str, Any]:

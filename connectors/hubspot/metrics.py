@@ -227,11 +227,14 @@ def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
     return joined["outcome"]
 
 
+# Sums go through DECIMAL: a double sum depends on the order rows are added (which changes
+# with the stored table's order and DuckDB's parallelism), and a day that differs in its last
+# bit would be recorded as a restated value in staging.metric_revisions.
 _DAILY_SQL = """
 WITH per_day AS (
     SELECT day,
-           sum(CASE WHEN in_num THEN v END) AS num,
-           sum(CASE WHEN in_den THEN v END) AS den
+           CAST(sum(CAST(CASE WHEN in_num THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS num,
+           CAST(sum(CAST(CASE WHEN in_den THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS den
     FROM placed
     WHERE day BETWEEN $start AND $end
     GROUP BY day

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.errors import AuthError
+from connectors.retry import request_timeout
 
 SOURCE = "hubspot"
 # The one place the token comes from (a private app's access token). Messages name this
@@ -74,7 +75,11 @@ class HubSpotSettings(BaseModel):
     search_page_size: Annotated[int, Field(ge=1, le=SEARCH_PAGE_SIZE)] = SEARCH_PAGE_SIZE
     list_page_size: Annotated[int, Field(ge=1, le=LIST_PAGE_SIZE)] = LIST_PAGE_SIZE
     modified_overlap: timedelta = MODIFIED_OVERLAP
-    timeout_s: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT_S
+    timeout_s: float = Field(
+        default_factory=lambda: request_timeout(DEFAULT_TIMEOUT_S),
+        gt=0,
+        description="Seconds to wait for one answer (OKR_REQUEST_TIMEOUT_S overrides).",
+    )
 
     @field_validator("access_token")
     @classmethod

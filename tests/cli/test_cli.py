@@ -62,9 +62,7 @@ def test_demo_values_match_the_exports(demo) -> None:
     con.close()
     with (folder / "okr_definitions" / "data" / "newsletter.csv").open() as handle:
         rows = [
-            r
-            for r in csv.DictReader(handle)
-            if start <= date.fromisoformat(r["date"]) <= through
+            r for r in csv.DictReader(handle) if start <= date.fromisoformat(r["date"]) <= through
         ]
     opens = sum(float(r["numerator"]) for r in rows)
     delivered = sum(float(r["denominator"]) for r in rows)

@@ -32,8 +32,20 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
                 shutil.rmtree(folder)
             result = okr("demo", "--dir", str(folder))
             assert result.returncode == 0, result.stderr
+            # the newest week's report, rendered once for the content and the browser tests
+            out = folder / "report" / "okr-checkin.html"
+            args = ["-w", str(folder / "okr_sync.duckdb"), "-d", str(folder / "okr_definitions")]
+            result = okr("report", "--out", str(out), *args)
+            assert result.returncode == 0, result.stderr
+            assert f"wrote {out}" in result.stdout
             marker.write_text(json.dumps({"ok": True}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_dir: Path) -> Path:
+    """The HTML report `okr report` wrote for the demo's newest week (.md beside it)."""
+    return demo_dir / "report" / "okr-checkin.html"
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Route
-from report_helpers import ARTIFACTS, okr
+from report_helpers import ARTIFACTS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # No background traffic of the browser's own (updates, sync, field trials): any request seen
@@ -31,15 +31,8 @@ FLAGS = [
 
 
 @pytest.fixture(scope="module")
-def report_file(
-    demo_warehouse: Path, demo_definitions: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    out = tmp_path_factory.mktemp("browser") / "okr-checkin.html"
-    result = okr(
-        "report", "-w", str(demo_warehouse), "-d", str(demo_definitions), "--out", str(out)
-    )
-    assert result.returncode == 0, result.stderr
-    return out
+def report_file(demo_report: Path) -> Path:
+    return demo_report
 
 
 def _local_only(route: Route) -> None:

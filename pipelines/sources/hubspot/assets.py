@@ -22,7 +22,7 @@ from connectors.hubspot import (
 from okr_definitions.resolve import Definitions
 from pipelines.partitions import window_dates
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
-from pipelines.sources.common import GROUP, source_owners, write_fetch_result
+from pipelines.sources.common import GROUP, source_freshness, source_owners, write_fetch_result
 from pipelines.sources.hubspot.resources import HubSpotResource
 from warehouse.hubspot import (
     current_objects,
@@ -66,6 +66,7 @@ def build_hubspot_assets(definitions: Definitions, partitions: dg.PartitionsDefi
         group_name=GROUP,
         kinds={"hubspot", "duckdb"},
         owners=source_owners(definitions, SOURCE),
+        freshness_policy=source_freshness(definitions, SOURCE),
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
@@ -116,7 +117,7 @@ def build_hubspot_assets(definitions: Definitions, partitions: dg.PartitionsDefi
                     full_read=reason is not None,
                     previous_cursor=previous,
                     fetched_at=fetched_at,
-                    run_id=context.run_id,
+                    run_id=context.run.run_id,
                     pipelines=stages,
                 )
             how = f"full read ({reason})" if reason else f"changes since {previous:%Y-%m-%d %H:%M}"

@@ -1,0 +1,85 @@
+"""Fixtures of the reliability suite: the sandboxes, the project, and a warehouse loaded once.
+
+`suite` is built once per test process: three API sandboxes, the four-source project and a
+*base* warehouse holding BASE_START..BASE_END. Tests copy the base file and run the later days
+on the copy, so each starts from the same history without paying for it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from reliability_kit import (
+    API_SOURCES,
+    BASE_END,
+    BASE_START,
+    LATER_END,
+    LATER_START,
+    Sandboxes,
+    checksums,
+    copy_warehouse,
+    environment,
+    sandboxes,
+    write_project,
+)
+
+from pipelines.definitions import build_definitions
+from pipelines.resources import load_valid_definitions
+from pipelines.runner import RunOutcome, run_range
+
+
+@dataclass
+class Suite:
+    sandboxes: Sandboxes
+    project: Path
+    base: Path
+    env: dict[str, str]
+    defs: dg.Definitions
+    root: Path
+
+    def run(self, warehouse: Path, first: object = LATER_START, last: object = LATER_END,
+            instance: dg.DagsterInstance | None = None) -> RunOutcome:  # fmt: skip
+        """Sources then models for [first, last] into `warehouse`, in this process."""
+        with environment({**self.env, "OKR_WAREHOUSE": str(warehouse)}):
+            if instance is not None:
+                return run_range(self.defs, first, last, instance)  # type: ignore[arg-type]
+            with dg.DagsterInstance.ephemeral() as ephemeral:
+                return run_range(self.defs, first, last, ephemeral)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    root = tmp_path_factory.mktemp("reliability")
+    with sandboxes(root) as sb:
+        project = write_project(root / "okr_definitions")
+        env = {**sb.env, "OKR_DEFINITIONS": str(project)}
+        with environment(env):
+            # Resources decide at build time which settings come from the environment.
+            defs = build_definitions(load_valid_definitions(project))
+        base = root / "base.duckdb"
+        made = Suite(sb, project, base, env, defs, root)
+        outcome = made.run(base, BASE_START, BASE_END)
+        assert outcome.succeeded, outcome.errors
+        yield made
+
+
+@dataclass
+class Reference:
+    """The later days run clean on a copy of the base: what every recovered run must equal."""
+
+    checksums: dict[str, tuple[int, str]]
+    requests: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def reference(suite: Suite) -> Reference:
+    warehouse = copy_warehouse(suite.base, suite.root / "reference.duckdb")
+    before = {s: suite.sandboxes.server(s).total_requests for s in API_SOURCES}
+    outcome = suite.run(warehouse)
+    assert outcome.succeeded, outcome.errors
+    after = {s: suite.sandboxes.server(s).total_requests for s in API_SOURCES}
+    return Reference(checksums(warehouse), {s: after[s] - before[s] for s in API_SOURCES})

@@ -1,0 +1,240 @@
+"""The fault matrix: every API source × every way its API misbehaves, through a real run.
+
+Each row starts from a copy of the same base warehouse, switches one fault on in one source's
+sandbox, and runs the later days (sources job, then models job) exactly as `okr run` does.
+A transient fault must be retried by the shared policy (connectors/retry.py) until the tables
+equal a clean run's, row for row; a lasting one must fail that source's asset alone, with a
+message that says what to do and carries no credential, while every other source loads and the
+failed source's key results turn `stale`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from reliability_kit import (
+    API_SOURCES,
+    LATER_END,
+    SOURCE_KRS,
+    SOURCE_STEP,
+    Sandboxes,
+    checksums,
+    copy_warehouse,
+    statuses,
+)
+
+from connectors.retry import MAX_ATTEMPTS
+from connectors.sandbox.ga4 import QUOTA_MESSAGES, error_body
+from connectors.sandbox.hubspot import rate_limit_fault
+from connectors.sandbox.server import Fault
+
+WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
+WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
+# Google's answer to a bearer token it does not accept (a revoked or deleted key).
+GOOGLE_UNAUTHENTICATED = (
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+    "cookie or other valid authentication credential."
+)
+# How long a "slow" answer takes; OKR_REQUEST_TIMEOUT_S (0.5 s in the suite) gives up first.
+SLOW_ANSWER_S = 1.5
+
+
+def _json(status: int, payload: bytes, headers: dict[str, str] | None = None,
+          times: int = 1) -> Fault:  # fmt: skip
+    return Fault("status", status=status, body=payload,
+                 headers={"Content-Type": "application/json", **(headers or {})}, times=times)  # fmt: skip
+
+
+def _too_many(source: str, retry_after: float | None, times: int) -> Fault:
+    """A 429 as each API words it (GA4: the hourly bucket; HubSpot: its ten-second window)."""
+    headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+    if source == "ga4":
+        return _json(429, error_body(429, QUOTA_MESSAGES["tokensPerHour"]), headers, times)
+    if source == "hubspot":
+        return rate_limit_fault("TEN_SECONDLY_ROLLING", retry_after=retry_after, times=times)
+    return _json(429, b'{"result": "error", "message": "Too many requests"}', headers, times)
+
+
+def _burst_of_5xx(source: str) -> list[Fault]:
+    # One short of the retry budget: the last attempt gets through.
+    codes = [500, 502, 503, 504, 500][: MAX_ATTEMPTS - 1]
+    if source == "ga4":
+        return [_json(c, error_body(c, "The service is currently unavailable.")) for c in codes]
+    return [_json(c, b'{"message": "upstream unavailable"}') for c in codes]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fault. `apply` switches it on and returns environment overrides; `says` are words
+    the error must contain when the case is expected to fail (empty: it must recover)."""
+
+    name: str
+    apply: Callable[[str, Sandboxes], dict[str, str]]
+    says: dict[str, tuple[str, ...]]
+    retry_after: float | None = None
+
+    def expects_failure(self, source: str) -> bool:
+        return source in self.says
+
+
+def _inject(*make: Callable[[str], Fault | list[Fault]]) -> Callable[[str, Sandboxes], dict]:
+    def apply(source: str, sb: Sandboxes) -> dict[str, str]:
+        for build in make:
+            faults = build(source)
+            sb.server(source).inject(*(faults if isinstance(faults, list) else [faults]))
+        return {}
+
+    return apply
+
+
+def _short_and_truncated(source: str, sb: Sandboxes) -> dict[str, str]:
+    # Two answers cut in half mid-body; HubSpot also serves short pages that still say
+    # "there is more" (it does so when it filters indexed objects out of a page).
+    sb.server(source).inject(Fault("truncate", times=2))
+    if source == "hubspot":
+        sb.hubspot_sandbox.short_pages(every=2, size=3)
+    return {}
+
+
+def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
+    if source == "ga4":
+        sb.ga4.inject(_json(429, error_body(429, QUOTA_MESSAGES["tokensPerDay"]), times=50))
+    elif source == "hubspot":
+        sb.hubspot.inject(rate_limit_fault("DAILY", times=50))
+    else:
+        # Matomo has no quota API; a proxy or rate limiter that keeps answering 429 is the
+        # same situation: it outlasts the retry budget.
+        sb.matomo.inject(_too_many("matomo", None, times=50))
+    return {}
+
+
+def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
+    if source == "ga4":
+        # The client signs its own JWT from the key file; Google refuses it at the API.
+        sb.ga4.inject(_json(401, error_body(401, GOOGLE_UNAUTHENTICATED, "UNAUTHENTICATED"),
+                            times=50))  # fmt: skip
+        return {}
+    if source == "hubspot":
+        return {"HUBSPOT_ACCESS_TOKEN": WRONG_HUBSPOT_TOKEN}
+    return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
+
+
+CASES = [
+    Case("429_with_retry_after", _inject(lambda s: _too_many(s, 1.0, times=2)), {}, 1.0),
+    Case("429_without_retry_after", _inject(lambda s: _too_many(s, None, times=2)), {}),
+    Case("burst_of_5xx", _inject(_burst_of_5xx), {}),
+    Case("read_timeout", _inject(lambda s: Fault("slow", delay=SLOW_ANSWER_S)), {}),
+    Case("connection_reset", _inject(lambda s: Fault("reset", times=2)), {}),
+    Case("malformed_json", _inject(lambda s: Fault("malformed", times=2)), {}),
+    Case("short_or_truncated_page", _short_and_truncated, {}),
+    Case(
+        "quota_exhausted",
+        _quota_exhausted,
+        {
+            "ga4": ("daily quota exhausted", "next scheduled run"),
+            "matomo": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
+            "hubspot": ("daily API limit", "resets at midnight"),
+        },
+    ),
+    Case(
+        "bad_token",
+        _bad_token,
+        {
+            "ga4": ("credentials refused", "credentials_path"),
+            "matomo": ("refused the token", "view access"),
+            "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
+        },
+    ),
+]
+
+
+def _step_failures(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """step key → everything the event log keeps about its failure (message, causes, stack)."""
+    failures = {}
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        event = record.get_dagster_event()
+        error = event.step_failure_data.error
+        text = []
+        while error is not None:
+            text += [error.message, *error.stack]
+            error = error.cause
+        failures[event.step_key or "?"] = "\n".join(text)
+    return failures
+
+
+def _materialised(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    return {
+        record.get_dagster_event().asset_key.to_user_string()
+        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    }
+
+
+@pytest.mark.parametrize("source", API_SOURCES)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_fault(
+    case: Case,
+    source: str,
+    suite,
+    reference,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sb = suite.sandboxes
+    warehouse = copy_warehouse(suite.base, tmp_path / "faulted.duckdb")
+    server = sb.server(source)
+    before = server.total_requests
+    caplog.set_level(logging.WARNING, logger="connectors.retry")
+    try:
+        overrides = case.apply(source, sb)
+        env = {**suite.env, **overrides}
+        monkeypatch.setattr(suite, "env", env)
+        with dg.DagsterInstance.ephemeral() as instance:
+            outcome = suite.run(warehouse, instance=instance)
+            failures = _step_failures(instance, outcome.run_ids[0])
+            loaded = _materialised(instance, outcome.run_ids[0])
+    finally:
+        sb.clear()
+    requests = server.total_requests - before
+    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN]
+
+    if not case.expects_failure(source):
+        assert outcome.succeeded, outcome.errors
+        if checksums(warehouse) != reference.checksums:
+            from reliability_kit import query as q
+            a = q(warehouse, "SELECT * FROM okr.objective_progress_daily ORDER BY ALL")
+            b = q(suite.root / "reference.duckdb", "SELECT * FROM okr.objective_progress_daily ORDER BY ALL")
+            print("DEBUG", [(x, y) for x, y in zip(a, b) if x != y][:3])
+        assert checksums(warehouse) == reference.checksums
+        # The fault was met and retried: more requests than the clean run needed.
+        assert requests > reference.requests[source]
+        retries = [r.getMessage() for r in caplog.records if r.name == "connectors.retry"]
+        assert retries, "a retried fault is logged"
+        if case.retry_after is not None:
+            assert any(f"Retry-After: {case.retry_after:g} s" in m for m in retries), retries
+        assert not any(secret in m for m in retries for secret in secrets)
+        return
+
+    step = SOURCE_STEP[source]
+    assert outcome.failed_steps == [step], outcome.errors
+    (message,) = outcome.errors
+    assert message.startswith(f"{step}: {source}: ")
+    for words in case.says[source]:
+        assert words in message, message
+    for text in (message, failures[step]):
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"credential in the error: {text}"
+    # Every other source delivered; the models ran for every day anyway.
+    others = {f"raw/{s}" for s in SOURCE_STEP if s != source}
+    assert others <= loaded and f"raw/{source}" not in loaded
+    today = statuses(warehouse, LATER_END)
+    assert {kr: today[kr] for kr in SOURCE_KRS[source]} == dict.fromkeys(
+        SOURCE_KRS[source], "stale"
+    )
+    fresh = {kr: s for kr, s in today.items() if kr not in SOURCE_KRS[source]}
+    assert not {kr: s for kr, s in fresh.items() if s in ("stale", "no_data")}, today
