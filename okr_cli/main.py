@@ -186,6 +186,36 @@ def run(
 
 
 @app.command()
+def sandbox(
+    definitions: DefinitionsOption = None,
+) -> None:
+    """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
+    environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
+    import threading
+
+    from okr_cli.sandboxes import running_sandboxes
+    from pipelines.resources import load_valid_definitions
+
+    try:
+        used = load_valid_definitions(_definitions_path(definitions)).used_sources()
+    except DefinitionError as exc:
+        raise _fail(str(exc)) from None
+    before = dict(os.environ)
+    with running_sandboxes(used) as servers:
+        for name, server in servers.items():
+            console.print(f"[green]{name}[/] sandbox on {server.base_url}")
+        console.print("\nIn another shell (sandbox credentials, not secrets):")
+        for key, value in sorted(os.environ.items()):
+            if before.get(key) != value:
+                print(f"export {key}={value}")
+        console.print("\nCtrl-C stops the sandboxes.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Demo workspace.")] = Path("okr-demo"),
 ) -> None:

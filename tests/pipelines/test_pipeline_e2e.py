@@ -250,8 +250,8 @@ def test_a_restated_day_is_recorded_as_a_revision(
     assert _rows(
         "SELECT metric_id, date, old_value, new_value, source FROM staging.metric_revisions"
     ) == [("signups", date(2026, 10, 2), 12.0, 42.0, "file")]
-    # the corrected value flows into the key result: 60 − 12 + 42 = 90 of 150
+    # the corrected value flows into the key result, flagged as restated: 60 − 12 + 42 = 90
     assert _rows(
-        "SELECT value FROM okr.kr_progress_daily "
+        "SELECT value, flags FROM okr.kr_progress_daily "
         "WHERE kr_id = 'signups-total' AND as_of_date = '2026-10-05'"
-    ) == [(90.0,)]
+    ) == [(90.0, ["restated"])]

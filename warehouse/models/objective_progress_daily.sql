@@ -1,14 +1,17 @@
 -- okr.objective_progress_daily rows for [$from_date, $to_date]: one per (as_of_date,
 -- objective_id). Score = weighted mean of the key results' scores (unmeasured counts as 0:
 -- a number nobody measured is no progress); status = the worst key-result status.
+-- The sums add in kr_id order: floating-point addition is not associative, and DuckDB's
+-- parallel aggregation would otherwise let a re-run differ in the last bit.
 SELECT
     as_of_date,
     objective_id,
     any_value(team) AS team,
     any_value(period_start) AS period_start,
     any_value(period_end) AS period_end,
-    sum(weight * coalesce(score, 0)) / sum(weight) AS score,
-    sum(weight * expected_progress) / sum(weight) AS expected_progress,
+    sum(weight * coalesce(score, 0) ORDER BY kr_id) / sum(weight ORDER BY kr_id) AS score,
+    sum(weight * expected_progress ORDER BY kr_id) / sum(weight ORDER BY kr_id)
+        AS expected_progress,
     CASE min(CASE status
         WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
         WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END)
