@@ -998,6 +998,8 @@ def fetch_matomo(
     per_day = {sub: _by_day(answers[sub], start, end) for sub in report_subs}
     indexes: dict[int, dict[str, dict[str, Any]]] = {}
     daily: list[dict[str, Any]] = []
+    # the sub-request each value came from (raw.matomo_answers.request_hash), for tracing
+    hashes: list[str] = []
     flags: list[dict[str, Any]] = []
     for plan in plans:
         site = sites[plan.site_id]
@@ -1018,6 +1020,7 @@ def fetch_matomo(
                     "denominator": den,
                 }
             )
+            hashes.append(plan.main.hash)
             if day >= site.provisional_from:
                 flags.append(
                     {
@@ -1035,7 +1038,7 @@ def fetch_matomo(
         for day, payload in sorted(per_day[sub].items()):
             raw.append(_raw_row(answer, site, "day", day, day, day, payload))
     return FetchResult(
-        daily=daily_table(daily),
+        daily=daily_table(daily).append_column("request_hash", [hashes]),
         flags=flag_table(flags),
         raw=pa.Table.from_pylist(raw, schema=RAW_SCHEMA),
         request_count=request_count,

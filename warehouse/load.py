@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.base import FetchResult
 from warehouse.db import transaction
@@ -29,8 +30,11 @@ def insert_arrow(
     if rows.num_rows == 0:
         return 0
     for name, value in constants.items():
-        if name not in rows.column_names:  # a per-row value (e.g. request_hash) wins
+        if name not in rows.column_names:
             rows = rows.append_column(name, pa.array([value] * rows.num_rows))
+        elif rows[name].null_count:  # a per-row value (e.g. request_hash) wins where given
+            filled = pc.fill_null(rows[name], pa.scalar(value, rows.schema.field(name).type))
+            rows = rows.set_column(rows.schema.get_field_index(name), name, filled)
     view = f"_incoming_{next(_names)}"
     con.register(view, rows)
     try:

@@ -23,25 +23,25 @@ class ProgressSettings:
     aspirational_pace: float = 0.7
 
 
+# How long before the newest fetch staging holds a raw row may have been fetched and still be
+# unseen by staging: a source takes its fetch time before it waits for the warehouse lock
+# (warehouse.db.BUSY_WAIT_SECONDS) while a model run writes. A day is ample.
+CHANGED_ROWS_MARGIN = timedelta(days=1)
+
+
 def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
     """Replace staging.metric_daily for [start, end] from the raw metric rows.
 
-    Days outside the window whose raw rows changed since staging last saw them (a CRM deal
+    Days before the window whose raw rows changed since staging last saw them (a CRM deal
     restated into an old day) are rebuilt too, so staging never disagrees with raw.
+
+    Finding them reads only the raw rows fetched since shortly before the newest fetch staging
+    holds (every earlier build already staged what came before it), and the staged days from
+    the oldest of those on: the cost follows what was loaded since the last build, not the
+    length of the history.
     """
     with transaction(con):
-        (first_changed,) = con.execute(
-            """
-            SELECT min(date) FROM (
-                SELECT r.date FROM raw.metric_rows AS r
-                LEFT JOIN staging.metric_daily AS s USING (metric_id, date)
-                WHERE s.metric_id IS NULL OR r.fetched_at > s.fetched_at
-                UNION ALL
-                SELECT s.date FROM staging.metric_daily AS s
-                ANTI JOIN raw.metric_rows AS r USING (metric_id, date)
-            )
-            """
-        ).fetchone()
+        first_changed = _first_changed_day(con, start)
         if first_changed is not None and first_changed < start:
             start = first_changed
         con.execute(
@@ -59,6 +59,43 @@ def build_staging(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int
             "SELECT count(*) FROM staging.metric_daily WHERE date BETWEEN ? AND ?", [start, end]
         ).fetchone()
     return int(count)
+
+
+def _first_changed_day(con: duckdb.DuckDBPyConnection, start: date) -> date | None:
+    """The earliest day before `start` whose raw rows differ from staging (None if none)."""
+    oldest_recent, newer = con.execute(
+        """
+        WITH recent AS (
+            SELECT metric_id, date, fetched_at FROM raw.metric_rows
+            WHERE date < $start
+              AND fetched_at > coalesce(
+                  (SELECT max(fetched_at) FROM staging.metric_daily) - $margin,
+                  TIMESTAMPTZ '-infinity')
+        )
+        SELECT
+            (SELECT min(date) FROM recent),
+            (SELECT min(r.date) FROM recent AS r
+             LEFT JOIN staging.metric_daily AS s USING (metric_id, date)
+             WHERE s.metric_id IS NULL OR r.fetched_at > s.fetched_at)
+        """,
+        {"start": start, "margin": CHANGED_ROWS_MARGIN},
+    ).fetchone()
+    if oldest_recent is None:
+        return None
+    # A day a recent load deleted and did not deliver again: staged, but gone from raw. Both
+    # sides are cut to the recent loads' days by constants, so DuckDB skips older row groups.
+    (vanished,) = con.execute(
+        """
+        SELECT min(s.date) FROM staging.metric_daily AS s
+        ANTI JOIN (
+            SELECT metric_id, date FROM raw.metric_rows WHERE date >= $lo AND date < $start
+        ) AS r USING (metric_id, date)
+        WHERE s.date >= $lo AND s.date < $start
+        """,
+        {"lo": oldest_recent, "start": start},
+    ).fetchone()
+    days = [d for d in (newer, vanished) if d is not None]
+    return min(days) if days else None
 
 
 def _calendar_bounds(
@@ -93,6 +130,8 @@ def _calendar_bounds(
 def _prepare_series(
     con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date, from_date: date
 ) -> None:
+    # metric_series reads it: a view cannot take parameters.
+    con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),

@@ -377,8 +377,15 @@ def fetch_ga4(
         if metric_id in wanted:
             flags.rows.setdefault((metric_id, day, flag), reason)
 
+    # Each value names the report it came from (raw.ga4_responses.report_hash), so a key
+    # result's number can be traced to the exact request and answer pages.
+    report_of = {mid: page.spec.report_hash for page in pages for mid in page.spec.metric_ids}
+    daily = daily_table(rows)
+    daily = daily.append_column(
+        "request_hash", [[report_of.get(r) for r in daily["metric_id"].to_pylist()]]
+    )
     return FetchResult(
-        daily=daily_table(rows),
+        daily=daily,
         flags=flags.table(),
         raw=raw_table(pages),
         request_count=api.request_count,

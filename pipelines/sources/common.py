@@ -120,9 +120,10 @@ def merge_results(*results: FetchResult) -> FetchResult:
 
     raws = [r.raw for r in results if r.raw is not None and r.raw.num_rows]
     return FetchResult(
-        daily=pa.concat_tables([r.daily for r in results]),
-        ranges=pa.concat_tables([r.ranges for r in results]),
-        flags=pa.concat_tables([r.flags for r in results]),
+        # a connector may add columns (per-row request_hash): missing ones become NULL
+        daily=pa.concat_tables([r.daily for r in results], promote_options="default"),
+        ranges=pa.concat_tables([r.ranges for r in results], promote_options="default"),
+        flags=pa.concat_tables([r.flags for r in results], promote_options="default"),
         raw=pa.concat_tables(raws) if raws else None,
         request_count=sum(r.request_count for r in results),
     )

@@ -68,7 +68,9 @@ def test_paged_answer_equals_one_page_answer(settings_for):
     whole = fetch_ga4(settings_for(LA_FLAT), _batched_metrics(), *SEPT, now=NOW)
     assert whole.request_count == 1  # 3 reports, one batchRunReports
     assert paged.daily.equals(whole.daily)
-    assert paged.daily.schema == DAILY_SCHEMA
+    assert paged.daily.select(DAILY_SCHEMA.names).schema == DAILY_SCHEMA
+    # every value names the report (raw.ga4_responses.report_hash) it came from
+    assert paged.daily["request_hash"].null_count == 0
     assert paged.daily.num_rows == 12 * 30
 
 

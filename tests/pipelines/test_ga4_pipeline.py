@@ -129,6 +129,12 @@ def test_ga4_key_results_from_the_sandbox(
     assert through == date(2026, 10, 5)
     (answers,) = _rows("SELECT count(*) FROM raw.ga4_responses")[0]
     assert answers >= 2
+    # every staged GA4 value points at the answer pages of the report that delivered it
+    assert _rows(
+        "SELECT count(*) FROM staging.metric_daily AS s WHERE s.source = 'ga4' AND NOT EXISTS "
+        "(SELECT 1 FROM raw.ga4_responses AS r WHERE r.report_hash = s.request_hash "
+        " AND list_contains(r.metric_ids, s.metric_id))"
+    ) == [(0,)]
 
 
 def test_non_additive_total_is_the_apis_range_answer(

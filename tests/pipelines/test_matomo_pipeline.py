@@ -90,6 +90,12 @@ def test_matomo_key_result_from_the_sandbox(
     assert matomo_server.total_requests == 1
     (answers,) = _rows("SELECT count(*) FROM raw.matomo_answers")[0]
     assert answers > 0
+    # every staged value points at the answer of the sub-request that delivered it
+    assert _rows(
+        "SELECT count(*) FROM staging.metric_daily AS s WHERE s.source = 'matomo' AND NOT EXISTS "
+        "(SELECT 1 FROM raw.matomo_answers AS r WHERE r.request_hash = s.request_hash "
+        " AND r.partition_date = s.date)"
+    ) == [(0,)]
     # the key result's value is total load seconds / page views over the last 7 days,
     # recomputed here from the staged numerators and denominators
     ((value, status, data_through),) = _rows(

@@ -48,15 +48,24 @@ scored AS (
         END AS progress
     FROM directed
 ),
-flagged AS (
-    -- Source data-quality flags on any day the value reads (a ratio: either part's days).
-    SELECT s.window_id, list(DISTINCT f.flag ORDER BY f.flag) AS flags
+window_parts AS (
+    -- The metrics a value reads: itself, and a ratio's two parts. One row each, so flags
+    -- join on equal metric ids (a hash join) instead of an IN list that turns the join into
+    -- a range join over every flag ever recorded.
+    SELECT s.window_id, s.w_start, s.w_end,
+           unnest([s.metric_id, m.numerator_metric_id, m.denominator_metric_id]) AS part_id
     FROM scored AS s
     JOIN okr.metrics AS m ON m.metric_id = s.metric_id
+    WHERE s.w_end IS NOT NULL
+),
+flagged AS (
+    -- Source data-quality flags on any day the value reads (a ratio: either part's days).
+    SELECT p.window_id, list(DISTINCT f.flag ORDER BY f.flag) AS flags
+    FROM window_parts AS p
     JOIN staging.metric_flags AS f
-        ON f.metric_id IN (s.metric_id, m.numerator_metric_id, m.denominator_metric_id)
-       AND f.date BETWEEN s.w_start AND s.w_end
-    GROUP BY s.window_id
+        ON f.metric_id = p.part_id
+       AND f.date BETWEEN p.w_start AND p.w_end
+    GROUP BY p.window_id
 )
 SELECT
     s.as_of_date,

@@ -7,7 +7,14 @@ WITH ratio_metrics AS (
     WHERE kind = 'ratio'
 ),
 numerator_through AS (
-    SELECT metric_id, max(date) AS last_date FROM staging.metric_daily GROUP BY metric_id
+    -- Only from the first day the running totals read (the variable okr_calendar_start, set
+    -- by warehouse.progress): a numerator with nothing delivered since then makes no
+    -- calendar day count as 0, exactly as an older last date would, and the history before
+    -- the calendar is never scanned.
+    SELECT metric_id, max(date) AS last_date FROM staging.metric_daily
+    WHERE date >= coalesce(getvariable('okr_calendar_start'), DATE '-infinity')
+      AND metric_id IN (SELECT numerator_metric_id FROM ratio_metrics)
+    GROUP BY metric_id
 )
 SELECT
     metric_id,
