@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 failure (invalid definitions, a failed run, a bad query
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import date, datetime, timedelta
@@ -209,10 +210,8 @@ def sandbox(
             if before.get(key) != value:
                 print(f"export {key}={value}")
         console.print("\nCtrl-C stops the sandboxes.")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 @app.command()

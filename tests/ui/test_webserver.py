@@ -8,6 +8,7 @@ root through `[tool.dagster]` in pyproject.toml.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,6 +27,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 LOCATION = "okr_sync"  # [tool.dagster] code_location_name
+RELOAD = (
+    f'mutation {{ reloadRepositoryLocation(repositoryLocationName: "{LOCATION}") '
+    "{ __typename } }"
+)
 
 ASSET_QUERY = """
 { assetNodes {
@@ -69,7 +74,9 @@ class Webserver:
               } } }""",
             {"key": {"path": path}, "p": [partition]},
         )["assetNodeOrError"]
-        return data["staleStatusByPartition"][0], [c["reason"] for c in data["staleCausesByPartition"][0]]
+        return data["staleStatusByPartition"][0], [
+            c["reason"] for c in data["staleCausesByPartition"][0]
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +93,10 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     demo = subprocess.run(
         [sys.executable, "-m", "okr_cli.main", "demo", "--dir", str(root / "demo")],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
     return env
@@ -97,7 +107,10 @@ def webserver(demo_home: dict[str, str]) -> Iterator[Webserver]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO, env=demo_home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=demo_home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -130,10 +143,18 @@ SOURCES = ["raw/file", "raw/ga4", "raw/matomo", "raw/hubspot"]
 def test_every_asset_is_described_owned_and_connected(webserver: Webserver) -> None:
     assets = webserver.assets()
     expected = {
-        *SOURCES, "staging/metric_daily", "okr/kr_progress_daily",
-        "okr/objective_progress_daily", "okr/key_results", "okr/metrics", "okr/objectives",
-        "okr/teams", "okr/kr_lineage", "okr/objective/product-pages-convert",
-        "okr/objective/found-by-readers", "okr/objective/grow-new-business",
+        *SOURCES,
+        "staging/metric_daily",
+        "okr/kr_progress_daily",
+        "okr/objective_progress_daily",
+        "okr/key_results",
+        "okr/metrics",
+        "okr/objectives",
+        "okr/teams",
+        "okr/kr_lineage",
+        "okr/objective/product-pages-convert",
+        "okr/objective/found-by-readers",
+        "okr/objective/grow-new-business",
     }
     assert expected <= set(assets)
     for path, node in assets.items():
@@ -151,7 +172,9 @@ def test_every_asset_is_described_owned_and_connected(webserver: Webserver) -> N
     assert {"okr/key_results", "okr/metrics"} <= upstream("okr/kr_progress_daily")
     # an objective points at exactly the sources its key results read
     assert upstream("okr/objective/product-pages-convert") & set(SOURCES) == {
-        "raw/ga4", "raw/matomo"}
+        "raw/ga4",
+        "raw/matomo",
+    }
     assert upstream("okr/objective/grow-new-business") & set(SOURCES) == {"raw/hubspot"}
 
 
@@ -181,10 +204,7 @@ def test_editing_a_target_marks_what_it_feeds_as_stale(
     assert "target: 5.5%" in text
     growth.write_text(text.replace("target: 5.5%", "target: 6%"))
     try:
-        reload = webserver.graphql(
-            'mutation { reloadRepositoryLocation(repositoryLocationName: "%s") '
-            "{ __typename } }" % LOCATION
-        )
+        reload = webserver.graphql(RELOAD)
         assert reload["reloadRepositoryLocation"]["__typename"] == "WorkspaceLocationEntry"
         status, causes = webserver.stale_by_partition(kr_table, yesterday)
         assert status == "STALE" and "has a new code version" in causes
@@ -192,34 +212,37 @@ def test_editing_a_target_marks_what_it_feeds_as_stale(
         assert webserver.stale_by_partition(sales, yesterday)[0] == "FRESH"
     finally:
         growth.write_text(text)
-        webserver.graphql(
-            'mutation { reloadRepositoryLocation(repositoryLocationName: "%s") '
-            "{ __typename } }" % LOCATION
-        )
+        webserver.graphql(RELOAD)
 
 
 def test_asset_lineage_page_renders_in_chromium(webserver: Webserver) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "asset-lineage.png"
-    url = (f"{webserver.base}/assets/okr/objective/product-pages-convert"
-           "?view=lineage&lineageScope=upstream&lineageDepth=4")
+    url = (
+        f"{webserver.base}/assets/okr/objective/product-pages-convert"
+        "?view=lineage&lineageScope=upstream&lineageDepth=4"
+    )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.goto(url, wait_until="load", timeout=120_000)
             # Dagster's first-visit community dialog covers the graph; dismiss it if shown.
-            skip = page.get_by_role("button", name="Skip")
-            try:
-                skip.click(timeout=10_000)
-            except Exception:  # noqa: BLE001 - no dialog on this visit
-                pass
+            with contextlib.suppress(PlaywrightTimeout):  # no dialog on this visit
+                page.get_by_role("button", name="Skip").click(timeout=10_000)
             for name in ("ga4", "matomo", "kr_progress_daily"):
                 page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
             page.screenshot(path=str(shot))
