@@ -80,11 +80,11 @@ def build_okr_assets(
         defs = okr_definitions.load()
         with warehouse.connection() as con:
             write_definitions(con, defs)
-            for table in DEFINITION_TABLES:
-                yield dg.MaterializeResult(
-                    asset_key=dg.AssetKey(["okr", table]),
-                    metadata=table_metadata(con, f"okr.{table}"),
-                )
+            metadata = {table: table_metadata(con, f"okr.{table}") for table in DEFINITION_TABLES}
+        # Yielded after the connection is closed: Dagster handles each event (event log,
+        # loggers) before resuming a generator, and another process may want the file meanwhile.
+        for table, table_meta in metadata.items():
+            yield dg.MaterializeResult(asset_key=dg.AssetKey(["okr", table]), metadata=table_meta)
 
     @dg.asset(
         key=STAGING,

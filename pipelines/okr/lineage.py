@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from okr_definitions.resolve import Definitions, parse_period
+from pipelines.metadata import table_metadata
 from pipelines.partitions import window_dates
 from pipelines.resources import WarehouseResource
 from warehouse.definitions import kr_lineage_rows
@@ -129,6 +130,15 @@ def build_objective_assets(
                 "FROM okr.kr_progress_daily WHERE as_of_date = ? ORDER BY kr_id",
                 [day],
             ).fetchall()
+            # The objective's rows are a slice of okr.objective_progress_daily: same schema.
+            schema = table_metadata(con, "okr.objective_progress_daily")["dagster/column_schema"]
+            counts = dict(
+                (row[0], row[1:])
+                for row in con.execute(
+                    "SELECT objective_id, count(*), max(as_of_date) "
+                    "FROM okr.objective_progress_daily GROUP BY objective_id"
+                ).fetchall()
+            )
         for key in context.selected_asset_keys:
             objective_id = key.path[-1]
             score, status, expected = objectives.get(objective_id, (None, "no_rows", None))
@@ -139,9 +149,13 @@ def build_objective_assets(
                 for k in krs
                 if k[0] == objective_id
             )
+            row_count, last_day = counts.get(objective_id, (0, None))
             yield dg.MaterializeResult(
                 asset_key=key,
                 metadata={
+                    "dagster/column_schema": schema,
+                    "dagster/row_count": dg.MetadataValue.int(int(row_count)),
+                    "last_data_date": str(last_day) if last_day else "none",
                     "as_of_date": str(day),
                     "score": dg.MetadataValue.float(float(score)) if score is not None else None,
                     "expected_progress": (

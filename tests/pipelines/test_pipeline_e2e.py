@@ -255,3 +255,21 @@ def test_a_restated_day_is_recorded_as_a_revision(
         "SELECT value, flags FROM okr.kr_progress_daily "
         "WHERE kr_id = 'signups-total' AND as_of_date = '2026-10-05'"
     ) == [(90.0, ["restated"])]
+
+
+def test_every_table_asset_publishes_schema_row_count_and_last_date(
+    project: Path, instance: dg.DagsterInstance
+) -> None:
+    defs = _defs(project)
+    assert run_range(defs, date(2026, 9, 21), date(2026, 10, 5), instance).succeeded
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if key.path[0] == "reports":  # a file, not a table; it links the report instead
+            continue
+        event = instance.get_latest_materialization_event(key)
+        assert event is not None, f"{key} was not materialised"
+        metadata = event.asset_materialization.metadata
+        assert metadata["dagster/column_schema"].schema.columns, key
+        assert metadata["dagster/row_count"].value >= 0, key
+        if graph.get(key).partitions_def is not None:
+            assert metadata["last_data_date"].value not in ("", None), key
