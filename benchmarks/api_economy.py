@@ -52,9 +52,7 @@ def run(scale: str = "full", repeats: int = 1) -> list[Figure]:
             key="api_economy",
             title="API economy: requests per daily run (demo definitions)",
             ours=f"{ours} requests ({by_source})",
-            reference=(
-                f"{naive} = {len(daily['api_metrics'])} API metrics × {daily['days']} days"
-            ),
+            reference=(f"{naive} = {len(daily['api_metrics'])} API metrics × {daily['days']} days"),
             ratio=ours / naive if naive else 0.0,
             target="< 1 (fewer than one request per metric per day)",
             met=ours < naive,

@@ -95,7 +95,8 @@ def _daily_run(defs: Any, definitions: Any, servers: dict[str, Any], today: date
         outcome = run_range(defs, first, last, instance, log_level="ERROR")
     days = (last - first).days + 1
     api_metrics = sorted(
-        m.id for m in (definitions.metric(mid) for mid in definitions.metrics)
+        m.id
+        for m in (definitions.metric(mid) for mid in definitions.metrics)
         if getattr(m, "source", None) in servers
     )
     return {

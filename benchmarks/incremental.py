@@ -107,12 +107,15 @@ def _daily_run(path: Path) -> dict[str, float]:
         {"first": first, "last": last},
     ).to_arrow_table()
     daily = pa.Table.from_arrays(
-        [daily[name].cast(f.type) for name, f in zip(DAILY_SCHEMA.names, DAILY_SCHEMA)],
+        [daily[f.name].cast(f.type) for f in DAILY_SCHEMA],
         schema=DAILY_SCHEMA,
     )
     ids = sorted(set(daily["metric_id"].to_pylist()))
     flags = flag_table(
-        [{"metric_id": m, "date": last, "flag": "provisional", "reason": "day not over"} for m in ids]
+        [
+            {"metric_id": m, "date": last, "flag": "provisional", "reason": "day not over"}
+            for m in ids
+        ]
     )
     result = FetchResult(daily=daily, flags=flags)
     fetched_at = datetime(TODAY.year, TODAY.month, TODAY.day, 6, tzinfo=UTC)
@@ -124,9 +127,7 @@ def _daily_run(path: Path) -> dict[str, float]:
     )
     steps["staging"], _ = seconds(lambda: build_staging(con, first, last))
     steps["kr_progress"], _ = seconds(lambda: compute_progress(con, first, last))
-    steps["objective_progress"], _ = seconds(
-        lambda: compute_objective_progress(con, first, last)
-    )
+    steps["objective_progress"], _ = seconds(lambda: compute_objective_progress(con, first, last))
     con.close()
     steps["total"] = sum(steps.values())
     return steps

@@ -68,7 +68,9 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
     trivial_runs: list[dict[str, Any]] = []
     for _ in range(max(1, repeats)):
         # Interleaved, so a burst of load on the shared machine hits both sides alike.
-        demo_runs.append(run_child("benchmarks.pipeline_overhead", {"side": "demo", "today": today}))
+        demo_runs.append(
+            run_child("benchmarks.pipeline_overhead", {"side": "demo", "today": today})
+        )
         trivial_runs.append(run_child("benchmarks.pipeline_overhead", {"side": "trivial"}))
     if not all(r["succeeded"] for r in demo_runs + trivial_runs):
         raise RuntimeError(f"a run failed: {[r.get('errors') for r in demo_runs]}")

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import FetchResult
+from connectors.base import FLAG_SCHEMA, FetchResult
 from warehouse.db import transaction
 
 _names = itertools.count()
@@ -44,6 +44,64 @@ def insert_arrow(
     return rows.num_rows
 
 
+def _invalid(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """NaN, ±infinity or negative: what staging counts as not measured (NULL stays valid)."""
+    finite = pc.is_finite(column)
+    return pc.fill_null(pc.or_(pc.invert(finite), pc.less(column, 0.0)), False)
+
+
+def checked_daily(daily: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The daily rows with one row per (metric_id, date), and flags (FLAG_SCHEMA) for what was
+    wrong with them.
+
+    - `duplicate_rows`: the source sent a metric-day more than once (a row repeated across
+      pages, an overlapping answer). The last one is kept, so the day is counted once.
+    - `invalid_value`: NaN, infinity or a negative count. The row stays in raw (it is what the
+      source said); staging counts the day as not measured, and the flag tells the key
+      results reading it why.
+    """
+    flags: list[dict[str, Any]] = []
+    if daily.num_rows:
+        keyed = daily.append_column("_row", pa.array(range(daily.num_rows), pa.int64()))
+        groups = keyed.group_by(["metric_id", "date"]).aggregate(
+            [("_row", "max"), ("_row", "count")]
+        )
+        if groups.num_rows < daily.num_rows:
+            daily = keyed.filter(pc.is_in(keyed["_row"], value_set=groups["_row_max"]))
+            daily = daily.drop_columns(["_row"])
+            repeated = groups.filter(pc.greater(groups["_row_count"], 1))
+            flags += [
+                {
+                    "metric_id": g["metric_id"],
+                    "date": g["date"],
+                    "flag": "duplicate_rows",
+                    "reason": f"the source sent {g['_row_count']} rows for this day; "
+                    "the last one is counted",
+                }
+                for g in repeated.to_pylist()
+            ]
+        parts = [c for c in ("value", "numerator", "denominator") if c in daily.column_names]
+        bad = [_invalid(daily[c]) for c in parts]
+        mask = bad[0]
+        for other in bad[1:]:
+            mask = pc.or_(mask, other)
+        for row in daily.filter(mask).select(["metric_id", "date", *parts]).to_pylist():
+            sent = ", ".join(
+                f"{c} {row[c]:g}"
+                for c in parts
+                if row[c] is not None and not (row[c] >= 0 and row[c] != float("inf"))
+            )
+            flags.append(
+                {
+                    "metric_id": row["metric_id"],
+                    "date": row["date"],
+                    "flag": "invalid_value",
+                    "reason": f"the source sent {sent}; the day is not counted as measured",
+                }
+            )
+    return daily, pa.Table.from_pylist(flags, schema=FLAG_SCHEMA)
+
+
 def replace_source_window(
     con: duckdb.DuckDBPyConnection,
     source: str,
@@ -59,9 +117,11 @@ def replace_source_window(
     """Replace one source's metric rows, flags and ranges for [start, end] atomically.
 
     `raw_tables` maps a source-specific raw table to (delete predicate, its parameters, new rows),
-    replaced in the same transaction so answers and mapped values never disagree.
+    replaced in the same transaction so answers and mapped values never disagree. Repeated
+    and invalid daily values are flagged (see `checked_daily`) whichever source sent them.
     """
     ids = list(metric_ids)
+    daily, problems = checked_daily(result.daily)
     with transaction(con):
         con.execute(
             "DELETE FROM raw.metric_rows WHERE source = ? AND list_contains(?, metric_id) "
@@ -82,13 +142,14 @@ def replace_source_window(
         loaded = insert_arrow(
             con,
             "raw.metric_rows",
-            result.daily,
+            daily,
             source=source,
             request_hash=request_hash,
             fetched_at=fetched_at,
             partition_date=partition_date,
         )
         insert_arrow(con, "raw.metric_flags", result.flags, source=source, fetched_at=fetched_at)
+        insert_arrow(con, "raw.metric_flags", problems, source=source, fetched_at=fetched_at)
         insert_arrow(
             con,
             "raw.metric_ranges",

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
 
 from connectors.base import (
@@ -28,7 +30,15 @@ from connectors.errors import SourceError
 from connectors.ga4.client import Ga4Api, make_client
 from connectors.ga4.days import property_today
 from connectors.ga4.metrics import is_additive, rate_denominator
-from connectors.ga4.parse import Page, convert_value, parse_ga4_date, raw_table, read_page
+from connectors.ga4.parse import (
+    Page,
+    column,
+    convert_value,
+    convert_values,
+    parse_ga4_date,
+    raw_table,
+    read_page,
+)
 from connectors.ga4.reports import (
     ReportSpec,
     daily_group_key,
@@ -154,20 +164,34 @@ def _read_daily(pages: list[Page]) -> _Values:
         for name in page.metric_names:
             # With breakdown dimensions a day has several rows; additive values are summed.
             targets.append(out.values.setdefault((group, name), {}))
-        dims, mets, types = page.dim_values, page.met_values, page.metric_types
         other_days = out.other_row_days.setdefault(group, set())
-        for r in range(page.n_rows):
-            row_dims = dims[r * n_dims : (r + 1) * n_dims]
-            day = parse_ga4_date(row_dims[date_at])
-            if OTHER_ROW_VALUE in row_dims:
-                other_days.add(day)
-            base = r * n_mets
-            for j in range(n_mets):
-                value = convert_value(mets[base + j], types[j])
-                if value is None:
-                    continue
-                target = targets[j]
-                target[day] = target.get(day, 0.0) + value
+        if not page.n_rows:
+            continue
+        # Column-wise in Arrow: a million-row report is read in well under a second, where a
+        # Python loop over its rows took several.
+        dims = page.dim_values
+        day_text = column(dims, n_dims, date_at)
+        values = {
+            f"m{j}": convert_values(column(page.met_values, n_mets, j), metric_type)
+            for j, metric_type in enumerate(page.metric_types)
+        }
+        sums = (
+            pa.table({"day": day_text, **values})
+            .group_by("day")
+            .aggregate([(name, "sum") for name in values])
+        )
+        days = [parse_ga4_date(text) for text in sums.column("day").to_pylist()]
+        for j, target in enumerate(targets):
+            for day, value in zip(days, sums.column(f"m{j}_sum").to_pylist(), strict=True):
+                if value is not None:
+                    target[day] = target.get(day, 0.0) + value
+        other = None
+        for i in range(n_dims):
+            here = pc.equal(column(dims, n_dims, i), OTHER_ROW_VALUE)
+            other = here if other is None else pc.or_(other, here)
+        if other is not None and pc.any(other).as_py():
+            for text in pc.unique(pc.filter(day_text, other)).to_pylist():
+                other_days.add(parse_ga4_date(text))
     return out
 
 
@@ -183,16 +207,18 @@ def _read_ranges(pages: list[Page]) -> _Values:
             page.dimension_names.index("dateRange") if "dateRange" in page.dimension_names else None
         )
         names = {f"date_range_{i}": i for i in range(len(page.spec.date_ranges))}
+        # Range answers have a row per date range: plain lists are fine here.
+        dim_values, met_values = page.dim_values.to_pylist(), page.met_values.to_pylist()
         for r in range(page.n_rows):
             index = 0
             if range_at is not None:
-                label = page.dim_values[r * n_dims + range_at]
+                label = dim_values[r * n_dims + range_at]
                 if label not in names:
                     raise SourceError(SOURCE, f"GA4 answered an unknown date range {label!r}")
                 index = names[label]
             window = page.spec.date_ranges[index]
             for j, name in enumerate(page.metric_names):
-                value = convert_value(page.met_values[r * n_mets + j], page.metric_types[j])
+                value = convert_value(met_values[r * n_mets + j], page.metric_types[j])
                 out.values.setdefault((group, name), {})[window] = value
         for name in page.metric_names:
             out.values.setdefault((group, name), {})

@@ -170,7 +170,7 @@ def property_timezone(
         "limit": "1",
     }
     answer = api.run_reports(prop, [body])[0]
-    zone = answer.metadata.time_zone
+    zone = answer.time_zone
     if not zone:
         raise SourceError(SOURCE, f"GA4 did not say property {prop}'s time zone")
     return zone

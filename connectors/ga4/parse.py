@@ -1,11 +1,15 @@
 """Read GA4 answers: typed values, `date` days, trust signals, and the raw Arrow table.
 
-Rows are read from the protobuf messages directly (not through proto-plus wrappers) into flat
-lists: for a million-row report the per-row wrapper objects would cost more than the request.
+An answer's rows become flat Arrow string arrays, row-major (rows × dimensions, rows ×
+metrics). REST answers are read from their JSON with pyarrow's JSON reader; the client
+library's REST transport would decode them into protobuf in pure Python first (~40 µs a row,
+40 s for a million-row report, and over a GiB of message objects). gRPC answers arrive as
+protobuf and are read from the messages directly (not through proto-plus wrappers).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -13,6 +17,8 @@ from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 from google.analytics.data_v1beta.types import RunReportResponse
 from google.protobuf import json_format
 
@@ -68,6 +74,51 @@ def parse_ga4_date(text: str) -> date:
     return date(int(text[:4]), int(text[4:6]), int(text[6:]))
 
 
+def convert_values(texts: pa.Array, metric_type: str) -> pa.Array:
+    """`convert_value` for a whole column of one metric at once (float64, null for "")."""
+    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+    try:
+        values = pc.cast(texts, pa.float64())
+    except pa.ArrowInvalid:
+        for text in texts.to_pylist():  # name the first value that is not a number
+            if text is not None:
+                convert_value(text, metric_type)
+        raise
+    if metric_type == "TYPE_INTEGER":
+        return pc.round(values)  # half to even, like round() in convert_value
+    factor = _TO_SECONDS.get(metric_type)
+    return pc.multiply(values, factor) if factor is not None else values
+
+
+def column(flat: pa.Array, width: int, index: int) -> pa.Array:
+    """Column `index` of a row-major flat array with `width` values per row."""
+    return pc.list_element(pa.FixedSizeListArray.from_arrays(flat, width), index)
+
+
+class MalformedAnswer(ValueError):
+    """An answer whose JSON parses but is not shaped like a report."""
+
+
+@dataclass
+class Answer:
+    """One report's answer as sent, before it is matched to the request it answers."""
+
+    dimension_names: list[str]
+    metric_names: list[str]
+    metric_types: list[str]
+    dim_values: pa.Array  # strings, row-major, len = rows × dimensions
+    met_values: pa.Array  # strings, row-major, len = rows × metrics
+    n_rows: int
+    row_count: int
+    time_zone: str
+    currency_code: str
+    sampling: list[tuple[int, int]] = field(default_factory=list)  # (read, space) per range
+    thresholded: bool = False
+    other_row: bool = False
+    empty_reason: str = ""
+    quota: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Page:
     """One answer (one page of one report), flattened for fast reading."""
@@ -79,8 +130,8 @@ class Page:
     dimension_names: list[str]
     metric_names: list[str]
     metric_types: list[str]
-    dim_values: list[str]  # row-major, len = rows × dimensions
-    met_values: list[str]  # row-major, len = rows × metrics
+    dim_values: pa.Array  # strings, row-major, len = rows × dimensions
+    met_values: pa.Array  # strings, row-major, len = rows × metrics
     n_rows: int
     row_count: int
     time_zone: str
@@ -97,9 +148,19 @@ class Page:
         return request_hash(self.body)
 
 
-def read_page(
-    response: RunReportResponse, spec: ReportSpec, body: dict[str, Any], offset: int
-) -> Page:
+def read_page(answer: Answer, spec: ReportSpec, body: dict[str, Any], offset: int) -> Page:
+    """The page of `spec` that `answer` answered (the request `body`, at `offset`)."""
+    return Page(
+        spec=spec,
+        body=body,
+        offset=offset,
+        fetched_at=datetime.now(UTC),
+        **{name: getattr(answer, name) for name in Answer.__dataclass_fields__},
+    )
+
+
+def answer_from_proto(response: RunReportResponse) -> Answer:
+    """An answer of the gRPC transport (protobuf messages)."""
     pb = RunReportResponse.pb(response)
     dims: list[str] = []
     mets: list[str] = []
@@ -108,16 +169,12 @@ def read_page(
         mets.extend(v.value for v in row.metric_values)
     meta = pb.metadata
     quota = json_format.MessageToDict(pb.property_quota) if pb.HasField("property_quota") else {}
-    return Page(
-        spec=spec,
-        body=body,
-        offset=offset,
-        fetched_at=datetime.now(UTC),
+    return Answer(
         dimension_names=[h.name for h in pb.dimension_headers],
         metric_names=[h.name for h in pb.metric_headers],
         metric_types=[METRIC_TYPES.get(h.type_, str(h.type_)) for h in pb.metric_headers],
-        dim_values=dims,
-        met_values=mets,
+        dim_values=pa.array(dims, pa.string()),
+        met_values=pa.array(mets, pa.string()),
         n_rows=len(pb.rows),
         row_count=pb.row_count,
         time_zone=meta.time_zone,
@@ -128,6 +185,113 @@ def read_page(
         empty_reason=meta.empty_reason,
         quota=quota,
     )
+
+
+# Only the rows get a fixed type (they are nearly all of an answer); every other field is
+# inferred and read as plain Python values, so new fields in Google's answers do no harm.
+_VALUE = pa.struct([pa.field("value", pa.string())])
+_JSON_ROW = pa.struct(
+    [pa.field("dimensionValues", pa.list_(_VALUE)), pa.field("metricValues", pa.list_(_VALUE))]
+)
+_JSON_REPORT = pa.struct([pa.field("rows", pa.list_(_JSON_ROW))])
+_SINGLE = pa.schema([pa.field("rows", pa.list_(_JSON_ROW))])
+_BATCH = pa.schema([pa.field("reports", pa.list_(_JSON_REPORT))])
+_NO_ROWS = pa.array([], _JSON_ROW)
+
+
+def _without_nulls(value: Any) -> Any:
+    """Drop the nulls pyarrow fills in for absent fields (proto3 JSON omits defaults)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _flat_values(rows: pa.Array, field_name: str) -> tuple[pa.Array, pa.Array]:
+    """(value strings, values per row) of one of the rows' value lists."""
+    lists = pc.struct_field(rows, field_name)
+    values = pc.struct_field(pc.list_flatten(lists), "value")
+    # An empty value is omitted from proto3 JSON ({}); the protobuf reading gives "".
+    return pc.fill_null(values, ""), pc.list_value_length(lists)
+
+
+def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
+    meta = report.get("metadata") or {}
+    dims, dims_per_row = _flat_values(rows, "dimensionValues")
+    mets, mets_per_row = _flat_values(rows, "metricValues")
+    dimension_names = [h.get("name", "") for h in report.get("dimensionHeaders") or []]
+    metric_headers = report.get("metricHeaders") or []
+    for per_row, width in (
+        (dims_per_row, len(dimension_names)),
+        (mets_per_row, len(metric_headers)),
+    ):
+        if len(rows) and (pc.min(per_row).as_py() != width or pc.max(per_row).as_py() != width):
+            raise MalformedAnswer(f"answer rows do not have {width} values each")
+    return Answer(
+        dimension_names=dimension_names,
+        metric_names=[h.get("name", "") for h in metric_headers],
+        metric_types=[
+            METRIC_TYPES.get(t, str(t)) if isinstance(t, int) else str(t)
+            for t in (h.get("type", 0) for h in metric_headers)
+        ],
+        dim_values=dims,
+        met_values=mets,
+        n_rows=len(rows),
+        row_count=int(report.get("rowCount") or 0),
+        time_zone=meta.get("timeZone", ""),
+        currency_code=meta.get("currencyCode", ""),
+        sampling=[
+            (int(s.get("samplesReadCount", 0)), int(s.get("samplingSpaceSize", 0)))
+            for s in meta.get("samplingMetadatas") or []
+        ],
+        thresholded=bool(meta.get("subjectToThresholding", False)),
+        other_row=bool(meta.get("dataLossFromOtherRow", False)),
+        empty_reason=meta.get("emptyReason", ""),
+        quota=report.get("propertyQuota") or {},
+    )
+
+
+def answers_from_json(content: bytes, batch: bool) -> list[Answer]:
+    """The reports of a runReport (one) or batchRunReports answer, from its JSON bytes.
+
+    Raises pyarrow.ArrowInvalid (not JSON) or MalformedAnswer (not a report's JSON).
+    """
+    # The reader takes one JSON document per line; inside JSON strings line breaks are always
+    # escaped, so a pretty-printed answer is the same document on one line.
+    if b"\n" in content or b"\r" in content:
+        content = content.replace(b"\n", b" ").replace(b"\r", b" ")
+    table = pa_json.read_json(
+        io.BytesIO(content),
+        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(content) + 1),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=_BATCH if batch else _SINGLE, unexpected_field_behavior="infer"
+        ),
+    )
+    if table.num_rows != 1:
+        raise MalformedAnswer(f"expected one JSON document, got {table.num_rows}")
+    if batch:
+        reports = table.column("reports").combine_chunks()
+        if reports.null_count:
+            raise MalformedAnswer("batchRunReports answer without reports")
+        items = pc.list_flatten(reports)
+        names = [f.name for f in items.type if f.name != "rows"]
+        small = (
+            pa.StructArray.from_arrays([items.field(n) for n in names], names).to_pylist()
+            if names
+            else [{} for _ in range(len(items))]
+        )
+        rows_lists = items.field("rows")
+        return [
+            _answer_from_json(
+                _without_nulls(report),
+                rows_lists[i].values if rows_lists[i].is_valid else _NO_ROWS,
+            )
+            for i, report in enumerate(small)
+        ]
+    rest = table.drop_columns(["rows"]).to_pylist()[0]
+    rows = table.column("rows").combine_chunks()[0]
+    return [_answer_from_json(_without_nulls(rest), rows.values if rows.is_valid else _NO_ROWS)]
 
 
 # --- raw table ------------------------------------------------------------------------------
@@ -187,12 +351,12 @@ RAW_SCHEMA = pa.schema(
 
 
 def _nested_rows(pages: list[Page]) -> pa.Array:
-    """The `rows` column, built from flat value lists and offsets (no per-row objects)."""
+    """The `rows` column, built from flat value arrays and offsets (no per-row objects)."""
     dim_offsets = [0]
     met_offsets = [0]
     page_offsets = [0]
-    all_dims: list[str] = []
-    all_mets: list[str] = []
+    all_dims: list[pa.Array] = [pa.array([], pa.string())]
+    all_mets: list[pa.Array] = [pa.array([], pa.string())]
     for page in pages:
         n = page.n_rows
         for offsets, width in (
@@ -204,15 +368,11 @@ def _nested_rows(pages: list[Page]) -> pa.Array:
                 offsets.extend(range(base + width, base + width * n + 1, width))
             else:
                 offsets.extend([base] * n)
-        all_dims.extend(page.dim_values)
-        all_mets.extend(page.met_values)
+        all_dims.append(page.dim_values)
+        all_mets.append(page.met_values)
         page_offsets.append(page_offsets[-1] + n)
-    dims = pa.ListArray.from_arrays(
-        pa.array(dim_offsets, pa.int32()), pa.array(all_dims, pa.string())
-    )
-    mets = pa.ListArray.from_arrays(
-        pa.array(met_offsets, pa.int32()), pa.array(all_mets, pa.string())
-    )
+    dims = pa.ListArray.from_arrays(pa.array(dim_offsets, pa.int32()), pa.concat_arrays(all_dims))
+    mets = pa.ListArray.from_arrays(pa.array(met_offsets, pa.int32()), pa.concat_arrays(all_mets))
     rows = pa.StructArray.from_arrays([dims, mets], fields=list(_ROW))
     return pa.ListArray.from_arrays(pa.array(page_offsets, pa.int32()), rows)
 

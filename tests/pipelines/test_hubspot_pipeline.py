@@ -462,6 +462,25 @@ def test_a_refused_token_fails_hubspot_only_and_its_key_results_turn_stale(
         assert canary.encode() not in file.read_bytes()
 
 
+def test_without_a_token_only_hubspot_fails_and_says_how_to_get_one(
+    tmp_path: Path, hubspot_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _project(tmp_path / "okr_definitions")
+    _environment(monkeypatch, folder, hubspot_server, "unused")
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
+    defs = build_definitions(load_valid_definitions(folder))
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = run_range(defs, PERIOD_START, FIRST_END, instance)
+    assert outcome.failed_steps == ["raw__hubspot"]
+    (error,) = outcome.errors
+    assert "HUBSPOT_ACCESS_TOKEN is not set" in error and "crm.objects.deals.read" in error
+    status = dict(
+        _rows("SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = ?", FIRST_END)
+    )
+    assert status["signups-daily"] == "achieved"
+    assert status["won-revenue"] == "no_data"
+
+
 # -- when an incremental read is not enough ---------------------------------------------------
 @pytest.fixture
 def small_crm(

@@ -42,13 +42,16 @@ class Suite:
     root: Path
 
     def run(self, warehouse: Path, first: object = LATER_START, last: object = LATER_END,
-            instance: dg.DagsterInstance | None = None) -> RunOutcome:  # fmt: skip
-        """Sources then models for [first, last] into `warehouse`, in this process."""
-        with environment({**self.env, "OKR_WAREHOUSE": str(warehouse)}):
+            instance: dg.DagsterInstance | None = None,
+            env: dict[str, str] | None = None) -> RunOutcome:  # fmt: skip
+        """Sources then models for [first, last] into `warehouse`, in this process; `env`
+        overrides the suite's environment (another token, another definitions folder)."""
+        with environment({**self.env, **(env or {}), "OKR_WAREHOUSE": str(warehouse)}):
+            # Console logs at ERROR: the event log keeps everything, the terminal need not.
             if instance is not None:
-                return run_range(self.defs, first, last, instance)  # type: ignore[arg-type]
+                return run_range(self.defs, first, last, instance, "ERROR")  # type: ignore[arg-type]
             with dg.DagsterInstance.ephemeral() as ephemeral:
-                return run_range(self.defs, first, last, ephemeral)  # type: ignore[arg-type]
+                return run_range(self.defs, first, last, ephemeral, "ERROR")  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +76,7 @@ class Reference:
 
     checksums: dict[str, tuple[int, str]]
     requests: dict[str, int]
+    warehouse: Path
 
 
 @pytest.fixture(scope="session")
@@ -82,4 +86,6 @@ def reference(suite: Suite) -> Reference:
     outcome = suite.run(warehouse)
     assert outcome.succeeded, outcome.errors
     after = {s: suite.sandboxes.server(s).total_requests for s in API_SOURCES}
-    return Reference(checksums(warehouse), {s: after[s] - before[s] for s in API_SOURCES})
+    return Reference(
+        checksums(warehouse), {s: after[s] - before[s] for s in API_SOURCES}, warehouse
+    )

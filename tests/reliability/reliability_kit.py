@@ -179,6 +179,29 @@ def service_account_key(path: Path) -> tuple[Path, list[str]]:
     return path, [*body, info["private_key_id"]]
 
 
+Rewrite = Callable[[Request, Any], Any]
+
+
+class Rewriter:
+    """A sandbox handler that, while `rewrite` is set, changes the JSON of its 200 answers.
+
+    How the tests serve bad data (a negative count, a repeated row, a missing metric, a new
+    field) through the real wire format without touching the sandboxes' own code.
+    """
+
+    def __init__(self, handler: Callable[[Request], Response]) -> None:
+        self.handler = handler
+        self.rewrite: Rewrite | None = None
+
+    def __call__(self, request: Request) -> Response:
+        response = self.handler(request)
+        rewrite = self.rewrite
+        if rewrite is None or response.status != 200 or "json" not in response.content_type:
+            return response
+        payload = rewrite(request, json.loads(response.body))
+        return Response(200, json.dumps(payload).encode(), response.headers, response.content_type)
+
+
 @dataclass
 class Sandboxes:
     """The three API sandboxes on loopback, and the environment that points the pipeline at
@@ -192,6 +215,7 @@ class Sandboxes:
     hubspot_sandbox: HubSpotSandbox
     env: dict[str, str]
     key_secrets: list[str]
+    rewriters: dict[str, Rewriter]
     bearer_tokens: set[str] = field(default_factory=set)
 
     def server(self, source: str) -> SandboxServer:
@@ -208,6 +232,8 @@ class Sandboxes:
             server.clear_faults()
         self.hubspot_sandbox.short_pages(0, 0)
         self.matomo_sandbox.clear_failures()
+        for rewriter in self.rewriters.values():
+            rewriter.rewrite = None
 
 
 def _recording(handler: Callable[[Request], Response], seen: set[str]) -> Callable:
@@ -229,14 +255,19 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
     with ExitStack() as stack:
         bearer: set[str] = set()
         ga4_sandbox = GA4Sandbox()
-        ga4 = SandboxServer(_recording(ga4_sandbox, bearer), name="ga4").start()
-        stack.callback(ga4.stop)
         matomo = matomo_sandbox.MatomoSandbox(token=MATOMO_TOKEN)
-        matomo_server = matomo.server().start()
-        stack.callback(matomo_server.stop)
         # Fewer objects than the demo's: the same code paths, a faster first full read.
         hubspot = HubSpotSandbox(deals=600, contacts=1_500, now=HUBSPOT_NOW, token=HUBSPOT_TOKEN)
-        hubspot_server = hubspot.warm().serve()
+        rewriters = {
+            "ga4": Rewriter(ga4_sandbox),
+            "matomo": Rewriter(matomo),
+            "hubspot": Rewriter(hubspot.warm().handle),
+        }
+        ga4 = SandboxServer(_recording(rewriters["ga4"], bearer), name="ga4").start()
+        stack.callback(ga4.stop)
+        matomo_server = SandboxServer(rewriters["matomo"], name="matomo").start()
+        stack.callback(matomo_server.stop)
+        hubspot_server = SandboxServer(rewriters["hubspot"], name="hubspot").start()
         stack.callback(hubspot_server.stop)
         key, key_secrets = service_account_key(key_dir / "ga4-service-account.json")
         env = {
@@ -255,7 +286,7 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         }
         yield Sandboxes(
             ga4, ga4_sandbox, matomo_server, matomo, hubspot_server, hubspot, env, key_secrets,
-            bearer,
+            rewriters, bearer,
         )  # fmt: skip
 
 
@@ -276,8 +307,21 @@ def public_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def table_checksum(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
-    """(rows, order-independent digest of the rows without fetch timestamps)."""
+def _rounded(value: Any, digits: int | None) -> Any:
+    return float(f"{value:.{digits}g}") if digits and isinstance(value, float) else value
+
+
+def table_checksum(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    ignore: frozenset[str] | set[str] = TIMESTAMP_COLUMNS,
+    digits: int | None = None,
+) -> tuple[int, str]:
+    """(rows, order-independent digest of the rows without the `ignore` columns).
+
+    `digits` rounds floating-point values to that many significant digits first (None: the
+    exact bits).
+    """
     schema, name = table.split(".")
     columns = [
         c
@@ -286,17 +330,24 @@ def table_checksum(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str
             "AND table_name = ? AND table_catalog = current_database() ORDER BY ordinal_position",
             [schema, name],
         ).fetchall()
-        if c not in TIMESTAMP_COLUMNS
+        if c not in ignore
     ]
     select = ", ".join(f'"{c}"' for c in columns)
-    rows = sorted(repr(r) for r in con.execute(f"SELECT {select} FROM {table}").fetchall())
+    rows = sorted(
+        repr(tuple(_rounded(v, digits) for v in r))
+        for r in con.execute(f"SELECT {select} FROM {table}").fetchall()
+    )
     return len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
 
 
-def checksums(warehouse: Path) -> dict[str, tuple[int, str]]:
+def checksums(
+    warehouse: Path,
+    ignore: frozenset[str] | set[str] = TIMESTAMP_COLUMNS,
+    digits: int | None = None,
+) -> dict[str, tuple[int, str]]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return {t: table_checksum(con, t) for t in public_tables(con)}
+        return {t: table_checksum(con, t, ignore, digits) for t in public_tables(con)}
     finally:
         con.close()
 

@@ -182,7 +182,6 @@ def test_fault(
     suite,
     reference,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sb = suite.sandboxes
@@ -192,10 +191,8 @@ def test_fault(
     caplog.set_level(logging.WARNING, logger="connectors.retry")
     try:
         overrides = case.apply(source, sb)
-        env = {**suite.env, **overrides}
-        monkeypatch.setattr(suite, "env", env)
         with dg.DagsterInstance.ephemeral() as instance:
-            outcome = suite.run(warehouse, instance=instance)
+            outcome = suite.run(warehouse, instance=instance, env=overrides)
             failures = _step_failures(instance, outcome.run_ids[0])
             loaded = _materialised(instance, outcome.run_ids[0])
     finally:

@@ -1,13 +1,15 @@
 -- staging.metric_daily for the days [$from_date, $to_date]: one row per (metric_id, date).
 -- Cleans what the sources delivered: a metric-day delivered twice (overlapping fetches, a
--- page repeated by the API) keeps the newest fetch; NaN and negative counts become NULL so
--- they never count as measured (the source's flags table records why).
+-- page repeated by the API) keeps the newest fetch; NaN, infinite and negative counts become
+-- NULL so they never count as measured (raw.metric_flags says why: `invalid_value`, written
+-- by the loader).
 SELECT
     metric_id,
     date,
-    CASE WHEN isnan(value) OR value < 0 THEN NULL ELSE value END AS value,
-    CASE WHEN isnan(numerator) OR numerator < 0 THEN NULL ELSE numerator END AS numerator,
-    CASE WHEN isnan(denominator) OR denominator < 0 THEN NULL ELSE denominator END AS denominator,
+    CASE WHEN NOT isfinite(value) OR value < 0 THEN NULL ELSE value END AS value,
+    CASE WHEN NOT isfinite(numerator) OR numerator < 0 THEN NULL ELSE numerator END AS numerator,
+    CASE WHEN NOT isfinite(denominator) OR denominator < 0 THEN NULL ELSE denominator END
+        AS denominator,
     source,
     request_hash,
     fetched_at

@@ -30,6 +30,7 @@ from warehouse.hubspot import (
     full_read_reason,
     last_loaded_day,
     load_object_read,
+    properties_never_read,
     sync_state,
 )
 
@@ -119,6 +120,15 @@ def build_hubspot_assets(definitions: Definitions, partitions: dg.PartitionsDefi
                     fetched_at=fetched_at,
                     run_id=context.run.run_id,
                     pipelines=stages,
+                )
+                unknown = properties_never_read(con, object_type, properties) if reason else []
+            if unknown:
+                # HubSpot leaves out properties the account does not define; without this
+                # warning every run would silently read everything again.
+                context.log.warning(
+                    f"hubspot {object_type}: HubSpot returned no {', '.join(unknown)} even on a "
+                    f"full read, so the account has no such property (see `okr validate`); until "
+                    f"the metric is fixed every run reads all {object_type}"
                 )
             how = f"full read ({reason})" if reason else f"changes since {previous:%Y-%m-%d %H:%M}"
             context.log.info(

@@ -28,7 +28,7 @@ RATE_ENV = "HUBSPOT_REQUESTS_PER_SECOND"
 class HubSpotResource(dg.ConfigurableResource):
     """One HubSpot account through a private app; the time zone comes from the definitions."""
 
-    access_token: str
+    access_token: str = ""
     host: str = HUBSPOT_HOST
     search_requests_per_second: float = SEARCH_REQUESTS_PER_SECOND
     requests_per_second: float = REQUESTS_PER_SECOND
@@ -36,6 +36,9 @@ class HubSpotResource(dg.ConfigurableResource):
     def settings(self, time_zone: str) -> HubSpotSettings:
         """time_zone: the organisation's zone, which should be the HubSpot account's (Settings
         → Account defaults): HubSpot's own reports count days there."""
+        if not self.access_token.strip():
+            # Raises the connector's AuthError: which variable, which private app, which scopes.
+            return HubSpotSettings.from_env({})
         return HubSpotSettings(
             access_token=SecretStr(self.access_token),
             host=self.host,
@@ -47,14 +50,24 @@ class HubSpotResource(dg.ConfigurableResource):
 
 def _rate(name: str, default: float) -> float:
     value = os.environ.get(name)
-    return float(value) if value else default
+    if not value:
+        return default
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if rate <= 0:
+        raise ValueError(f"{name} must be a positive number of requests per second, not {value!r}")
+    return rate
 
 
 def hubspot_resource() -> HubSpotResource:
-    # The token stays an EnvVar (read when a run starts, never shown in the UI); the host and
-    # rates are not secret and optional, and an unset EnvVar would fail every run.
+    # The token is an EnvVar (read when a run starts, never shown in the UI) when it is set; an
+    # unset EnvVar would fail the config of the whole sources job, every source with it, while
+    # an empty token fails only the HubSpot step, with the connector's message. The host and
+    # rates are not secret.
     return HubSpotResource(
-        access_token=dg.EnvVar(TOKEN_ENV),
+        access_token=dg.EnvVar(TOKEN_ENV) if os.environ.get(TOKEN_ENV) else "",
         host=dg.EnvVar(HOST_ENV) if os.environ.get(HOST_ENV) else HUBSPOT_HOST,
         search_requests_per_second=_rate(SEARCH_RATE_ENV, SEARCH_REQUESTS_PER_SECOND),
         requests_per_second=_rate(RATE_ENV, REQUESTS_PER_SECOND),

@@ -1,0 +1,165 @@
+"""Secrets: every source's credential is a canary, and no canary may surface anywhere.
+
+GA4 reads a real service-account key file (its PEM lines and key id are canaries, and so is
+every bearer token the client signed with it, as the GA4 sandbox received them); Matomo and
+HubSpot get canary tokens. Two `okr run`s go through success, retries and failures for every
+source — including servers that echo the token back in their error message, as a proxy or a
+misconfigured instance might — then `okr validate`, `okr status`, `okr sql` and `okr report`
+run. Afterwards the test scans:
+
+- the stdout and stderr of every command,
+- the Dagster instance: every event of every run through its API (failures with their
+  exception messages, causes and stacks) and every byte of its files on disk,
+- the HTML and Markdown report,
+- every column of every table in every schema of the warehouse, cast to text.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from reliability_kit import (
+    HUBSPOT_TOKEN,
+    LATER_END,
+    LATER_START,
+    MATOMO_TOKEN,
+    copy_warehouse,
+)
+
+from connectors.sandbox.ga4 import error_body
+from connectors.sandbox.hubspot import rate_limit_fault
+from connectors.sandbox.server import Fault
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _okr(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "okr_cli.main", *args],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    return result.returncode, result.stdout + result.stderr
+
+
+def _warehouse_text(path: Path) -> dict[str, str]:
+    """'schema.table.column' → every value of the column as text (all tables, all schemas)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema <> 'information_schema' "
+            "ORDER BY ALL"
+        ).fetchall()
+        text = {}
+        for schema, table, column in columns:
+            (joined,) = con.execute(
+                f'SELECT string_agg(CAST("{column}" AS VARCHAR), chr(10)) '
+                f'FROM "{schema}"."{table}"'
+            ).fetchone()
+            text[f"{schema}.{table}.{column}"] = joined or ""
+        return text
+    finally:
+        con.close()
+
+
+def _instance_text(home: Path) -> tuple[dict[str, str], int]:
+    """run id → every event of the run, serialised; and the number of failure events."""
+    events: dict[str, str] = {}
+    failures = 0
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for run in instance.get_runs():
+            records = instance.all_logs(run.run_id)
+            failures += sum(r.dagster_event_type == dg.DagsterEventType.STEP_FAILURE
+                            for r in records)  # fmt: skip
+            events[run.run_id] = "\n".join(dg.serialize_value(r) for r in records)
+    return events, failures
+
+
+def _leaks(where: str, text: str, secrets: list[str]) -> list[str]:
+    return [f"{where}: {secret[:12]}…" for secret in secrets if secret in text]
+
+
+def test_no_credential_reaches_output_event_log_report_or_warehouse(
+    suite, tmp_path: Path
+) -> None:
+    sb = suite.sandboxes
+    warehouse = copy_warehouse(suite.base, tmp_path / "secrets.duckdb")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, **suite.env, "OKR_WAREHOUSE": str(warehouse), "COLUMNS": "200",
+           "DAGSTER_HOME": str(home), "OKR_REPORTS": str(tmp_path / "reports")}  # fmt: skip
+    outputs: dict[str, str] = {}
+    days = ["--from", LATER_START.isoformat(), "--to", LATER_END.isoformat()]
+    try:
+        # Run 1: GA4 recovers from a 429; Matomo and HubSpot fail, their servers quoting the
+        # token back in the error.
+        sb.ga4.inject(Fault("status", status=429, times=2,
+                            body=error_body(429, "Exhausted concurrent requests quota.")))  # fmt: skip
+        sb.matomo_sandbox.fail_method(
+            "PagePerformance.get", f"Invalid token_auth {MATOMO_TOKEN} for site 1"
+        )
+        sb.hubspot.inject(Fault("status", status=400, times=50, body=(
+            b'{"status": "error", "category": "VALIDATION_ERROR", "message": "token '
+            + HUBSPOT_TOKEN.encode() + b' may not search"}'
+        )))  # fmt: skip
+        code, outputs["run 1"] = _okr("run", *days, env=env)
+        assert code == 1, outputs["run 1"]
+        sb.clear()
+
+        # Run 2: GA4 is refused at the API; Matomo recovers from a 429 with Retry-After and
+        # HubSpot from a burst of 5xx; the key file's JWTs reach the sandbox.
+        sb.ga4.inject(Fault("status", status=401, times=50, body=error_body(
+            401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")))  # fmt: skip
+        sb.matomo.inject(Fault("status", status=429, headers={"Retry-After": "1"}, times=2))
+        sb.hubspot.inject(rate_limit_fault(times=1), Fault("status", status=503, times=2))
+        code, outputs["run 2"] = _okr("run", *days, env=env)
+        assert code == 1, outputs["run 2"]
+        sb.clear()
+
+        # Metadata checks with tokens the servers refuse.
+        sb.matomo_sandbox.token = sb.hubspot_sandbox.token = "another-token"
+        code, outputs["validate"] = _okr("validate", suite.env["OKR_DEFINITIONS"], env=env)
+        assert code == 1, outputs["validate"]
+    finally:
+        sb.clear()
+        sb.matomo_sandbox.token = MATOMO_TOKEN
+        sb.hubspot_sandbox.token = HUBSPOT_TOKEN
+
+    for command in (["status"], ["sql", "SELECT * FROM okr.kr_progress_latest"], ["report"]):
+        code, outputs[command[0]] = _okr(*command, env=env)
+        assert code == 0, outputs[command[0]]
+
+    secrets = sb.secrets()
+    # The scan is only worth something if the secrets were really used and failures logged.
+    assert any(t.startswith("Bearer ey") for t in sb.bearer_tokens)
+    assert len(secrets) > 20
+    for run, words in (("run 1", ("raw__matomo", "raw__hubspot")),
+                       ("run 2", ("raw__ga4", "credentials refused"))):  # fmt: skip
+        assert all(w in outputs[run] for w in words), outputs[run]
+    assert "***" in outputs["run 1"]  # the echoed tokens were scrubbed, not dropped silently
+
+    leaks: list[str] = []
+    for name, text in outputs.items():
+        leaks += _leaks(f"output of okr {name}", text, secrets)
+    events, failures = _instance_text(home)
+    # Two runs × (sources job, models job); Matomo and HubSpot failed in one, GA4 in the other.
+    assert len(events) == 4 and failures == 3
+    for run_id, text in events.items():
+        leaks += _leaks(f"event log of run {run_id}", text, secrets)
+    for file in home.rglob("*"):
+        if file.is_file():
+            leaks += _leaks(f"instance file {file}", file.read_bytes().decode("latin-1"), secrets)
+    reports = sorted((tmp_path / "reports").rglob("*.*"))
+    assert {p.suffix for p in reports} >= {".html", ".md"}
+    for report in reports:
+        leaks += _leaks(f"report {report.name}", report.read_text(errors="replace"), secrets)
+    columns = _warehouse_text(warehouse)
+    assert any(c.startswith("raw.hubspot_") for c in columns)  # every schema, raw included
+    for column, text in columns.items():
+        leaks += _leaks(f"warehouse column {column}", text, secrets)
+    assert not leaks, "\n".join(leaks)
