@@ -21,6 +21,8 @@ from connectors.base import FLAG_SCHEMA, FetchResult
 from warehouse.db import transaction
 
 _names = itertools.count()
+# About how much Arrow data one INSERT converts (see insert_arrow).
+INSERT_BYTES = 32 * 1024 * 1024
 
 
 def insert_arrow(
@@ -35,12 +37,17 @@ def insert_arrow(
         elif rows[name].null_count:  # a per-row value (e.g. request_hash) wins where given
             filled = pc.fill_null(rows[name], pa.scalar(value, rows.schema.field(name).type))
             rows = rows.set_column(rows.schema.get_field_index(name), name, filled)
-    view = f"_incoming_{next(_names)}"
-    con.register(view, rows)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
+    # Large tables go in slices: DuckDB converts each INSERT's Arrow input at once, so a raw
+    # table of a few pages holding a million nested answer rows would otherwise need several
+    # hundred MB of extra memory in one go. Same transaction, same result.
+    per_insert = max(1, rows.num_rows * INSERT_BYTES // max(rows.nbytes, 1))
+    for offset in range(0, rows.num_rows, per_insert):
+        view = f"_incoming_{next(_names)}"
+        con.register(view, rows.slice(offset, per_insert))
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+        finally:
+            con.unregister(view)
     return rows.num_rows
 
 

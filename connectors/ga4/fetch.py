@@ -138,6 +138,8 @@ class _Values:
 
     values: dict[tuple[str, str], dict[Any, float | None]] = field(default_factory=dict)
     other_row_days: dict[str, set[date]] = field(default_factory=dict)
+    # Days on which a report's answer held the same row twice (counted once).
+    duplicate_days: dict[str, set[date]] = field(default_factory=dict)
     time_zones: dict[str, str] = field(default_factory=dict)
 
     def get(self, group: str, metric: str, key: Any) -> float | None:
@@ -149,50 +151,103 @@ class _Values:
 
 def _read_daily(pages: list[Page]) -> _Values:
     out = _Values()
+    reports: dict[str, list[Page]] = {}
     for page in pages:
-        group = page.spec.group_key
+        reports.setdefault(page.spec.report_hash, []).append(page)
+    for report_pages in reports.values():
+        _read_daily_report(report_pages, out)
+    return out
+
+
+def _read_daily_report(pages: list[Page], out: _Values) -> None:
+    """Add one report's pages (same dimensions and metrics) to `out`, each row once."""
+    spec = pages[0].spec
+    group = spec.group_key
+    tables = []
+    for page in pages:
         if page.time_zone:
-            out.time_zones[page.spec.property_id] = page.time_zone
+            out.time_zones[spec.property_id] = page.time_zone
         n_dims = len(page.dimension_names)
         n_mets = len(page.metric_names)
         date_at = page.dimension_names.index("date") if "date" in page.dimension_names else None
         if date_at is None:
-            raise SourceError(
-                SOURCE, f"GA4 answer without a `date` column ({page.spec.report_hash})"
-            )
-        targets = []
+            raise SourceError(SOURCE, f"GA4 answer without a `date` column ({spec.report_hash})")
         for name in page.metric_names:
             # With breakdown dimensions a day has several rows; additive values are summed.
-            targets.append(out.values.setdefault((group, name), {}))
-        other_days = out.other_row_days.setdefault(group, set())
+            out.values.setdefault((group, name), {})
         if not page.n_rows:
             continue
         # Column-wise in Arrow: a million-row report is read in well under a second, where a
         # Python loop over its rows took several.
-        dims = page.dim_values
-        day_text = column(dims, n_dims, date_at)
-        values = {
-            f"m{j}": convert_values(column(page.met_values, n_mets, j), metric_type)
-            for j, metric_type in enumerate(page.metric_types)
-        }
-        sums = (
-            pa.table({"day": day_text, **values})
-            .group_by("day")
-            .aggregate([(name, "sum") for name in values])
-        )
-        days = [parse_ga4_date(text) for text in sums.column("day").to_pylist()]
-        for j, target in enumerate(targets):
-            for day, value in zip(days, sums.column(f"m{j}_sum").to_pylist(), strict=True):
-                if value is not None:
-                    target[day] = target.get(day, 0.0) + value
+        dims = [column(page.dim_values, n_dims, i) for i in range(n_dims)]
         other = None
-        for i in range(n_dims):
-            here = pc.equal(column(dims, n_dims, i), OTHER_ROW_VALUE)
+        for values in dims:
+            here = pc.equal(values, OTHER_ROW_VALUE)
             other = here if other is None else pc.or_(other, here)
-        if other is not None and pc.any(other).as_py():
-            for text in pc.unique(pc.filter(day_text, other)).to_pylist():
-                other_days.add(parse_ga4_date(text))
-    return out
+        tables.append(
+            pa.table(
+                {
+                    # A row is its dimension values: the same values twice are the same row.
+                    "key": pc.binary_join_element_wise(*dims, "\x1f") if n_dims > 1 else dims[0],
+                    "day": dims[date_at],
+                    "other": other,
+                    **{
+                        name: convert_values(column(page.met_values, n_mets, j), metric_type)
+                        for j, (name, metric_type) in enumerate(
+                            zip(page.metric_names, page.metric_types, strict=True)
+                        )
+                    },
+                }
+            )
+        )
+    if not tables:
+        return
+    rows = pa.concat_tables(tables, promote_options="default")
+    names = [n for n in rows.column_names if n not in ("key", "day", "other")]
+    # GA4 pages by offset: a row that moves while the pages are read comes twice (and another
+    # may be skipped). The repeat is counted once and flagged; a skipped row means the report
+    # cannot be trusted at all.
+    unique = rows.group_by("key", use_threads=False).aggregate(
+        [("day", "first"), ("other", "first"), ("key", "count"),
+         *[(name, "first") for name in names]]
+    )  # fmt: skip
+    row_count = max(page.row_count for page in pages)
+    if unique.num_rows < row_count:
+        raise SourceError(
+            SOURCE,
+            f"GA4 report {spec.report_hash} changed while its pages were read: "
+            f"{unique.num_rows} different rows of the {row_count} it counts. Run again.",
+        )
+    repeated = pc.filter(unique["day_first"], pc.greater(unique["key_count"], 1))
+    for text in pc.unique(repeated).to_pylist():
+        out.duplicate_days.setdefault(group, set()).add(parse_ga4_date(text))
+    sums = unique.group_by("day_first").aggregate([(f"{n}_first", "sum") for n in names])
+    days = [parse_ga4_date(text) for text in sums.column("day_first").to_pylist()]
+    for name in names:
+        target = out.values[(group, name)]
+        for day, value in zip(days, sums.column(f"{name}_first_sum").to_pylist(), strict=True):
+            if value is not None:
+                target[day] = target.get(day, 0.0) + value
+    other_days = out.other_row_days.setdefault(group, set())
+    flagged = pc.filter(unique["day_first"], pc.fill_null(unique["other_first"], False))
+    for text in pc.unique(flagged).to_pylist():
+        other_days.add(parse_ga4_date(text))
+
+
+def _require_columns(
+    values: _Values, group: str, metric_id: str, metric: str, denominator: str | None
+) -> None:
+    # GA4 leaves out rows whose metrics are all zero, so a missing *day* is 0; a missing
+    # *column* is an answer that does not fit the request, and reading it as 0 would be a
+    # wrong number.
+    for name in (metric, denominator):
+        if name and not values.has(group, name):
+            raise SourceError(
+                SOURCE,
+                f"metric {metric_id!r}: GA4's answer has no `{name}` column although the "
+                "request asked for it; nothing was loaded. Run again; if it persists, check "
+                "the metric with `okr validate`.",
+            )
 
 
 def _read_ranges(pages: list[Page]) -> _Values:
@@ -354,6 +409,7 @@ def fetch_ga4(
         prop = query.property_id or settings.property_id
         today = last_day[prop]
         denominator = rate_denominator(query.metric)
+        _require_columns(values, group, metric_id, query.metric, denominator)
         series = values.values.get((group, query.metric), {})
         den_series = values.values.get((group, denominator), {}) if denominator else {}
         for day in _days(start, min(end, today)):
@@ -386,6 +442,13 @@ def fetch_ga4(
             sorted(d for d in other_days if start <= d <= today),
             "other_row",
             "GA4 answered an (other) row for this day: high-cardinality values were rolled up",
+        )
+        flags.add(
+            [metric_id],
+            sorted(d for d in values.duplicate_days.get(group, set()) if start <= d <= today),
+            "duplicate_rows",
+            "GA4 sent a row of this day twice (it moved between two pages while they were "
+            "read); it is counted once",
         )
 
     served = _Flags()
@@ -454,6 +517,7 @@ def fetch_ga4_ranges(
         group = range_group_key(query, settings.property_id)
         window = (start, end)
         denominator = rate_denominator(query.metric)
+        _require_columns(values, group, metric_id, query.metric, denominator)
         value = values.get(group, query.metric, window)
         if denominator:
             den = values.get(group, denominator, window) or 0.0

@@ -1,14 +1,13 @@
 """What every source asset shares: how a fetch result is written and described."""
 
-from __future__ import annotations
-
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 
-from connectors.base import FetchResult, RangeRequest, request_hash
+from connectors.base import FetchResult, MetricRequest, RangeRequest, request_hash
 from pipelines.metadata import table_metadata
 from pipelines.resources import WarehouseResource
 from warehouse.load import replace_source_window
@@ -136,3 +135,60 @@ def source_freshness(definitions: Any, source: str) -> dg.FreshnessPolicy:
 
     lag = getattr(definitions.sources, source).allowed_lag_days
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(days=lag + 1))
+
+
+# fetch(definitions, source resource or None, metrics, first day, last day) -> FetchResult
+Fetch = Callable[[Any, Any, list[MetricRequest], date, date], FetchResult]
+# raw_slice(metric ids, first day, last day) -> (SQL predicate, parameters) of the raw rows a
+# re-run of the same window replaces
+RawSlice = Callable[[list[str], date, date], tuple[str, list[Any]]]
+
+
+def windowed_source_asset(
+    definitions: Any,
+    partitions: dg.PartitionsDefinition,
+    *,
+    source: str,
+    kinds: set[str],
+    description: str,
+    fetch: Fetch,
+    raw_table: str,
+    raw_slice: RawSlice,
+    resource_key: str | None = None,
+) -> dg.AssetsDefinition:
+    """The asset of a source that is fetched by date window (file, GA4, Matomo): one fetch for
+    the run's whole partition range, raw answers and metric rows replaced in one transaction."""
+    from pipelines.partitions import window_dates
+    from pipelines.resources import OkrDefinitionsResource
+
+    @dg.asset(
+        key=dg.AssetKey(["raw", source]),
+        group_name=GROUP,
+        kinds=kinds,
+        owners=source_owners(definitions, source),
+        freshness_policy=source_freshness(definitions, source),
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=description,
+        # Resources by key: the source's own resource differs per source.
+        required_resource_keys={"okr_definitions", "warehouse"}
+        | ({resource_key} if resource_key else set()),
+    )
+    def _source(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        okr_definitions: OkrDefinitionsResource = context.resources.okr_definitions
+        warehouse: WarehouseResource = context.resources.warehouse
+        defs = okr_definitions.load()
+        start, end = window_dates(context)
+        metrics = [MetricRequest(m.id, m.query) for m in defs.source_metrics(source)]
+        client = getattr(context.resources, resource_key) if resource_key else None
+        result = fetch(defs, client, metrics, start, end)
+        ids = [m.metric_id for m in metrics]
+        raw_tables = {}
+        if result.raw is not None:
+            predicate, params = raw_slice(ids, start, end)
+            raw_tables[raw_table] = (predicate, params, result.raw)
+        return write_fetch_result(
+            context, warehouse, source, ids, start, end, result, raw_tables=raw_tables
+        )
+
+    return _source
