@@ -221,7 +221,10 @@ def _read_daily_report(pages: list[Page], out: _Values) -> None:
     repeated = pc.filter(unique["day_first"], pc.greater(unique["key_count"], 1))
     for text in pc.unique(repeated).to_pylist():
         out.duplicate_days.setdefault(group, set()).add(parse_ga4_date(text))
-    sums = unique.group_by("day_first").aggregate([(f"{n}_first", "sum") for n in names])
+    # One thread: the order floating-point values are added in, and so the sums, stay fixed.
+    sums = unique.group_by("day_first", use_threads=False).aggregate(
+        [(f"{n}_first", "sum") for n in names]
+    )
     days = [parse_ga4_date(text) for text in sums.column("day_first").to_pylist()]
     for name in names:
         target = out.values[(group, name)]
