@@ -149,3 +149,20 @@ def test_validate_checks_metric_names_against_matomo(
     line = next(ln for ln in result.stderr.splitlines() if "avg_page_lod_time" in ln)
     assert "metrics.yaml:" in line and "query.column" in line
     assert "avg_page_load_time" in line  # the suggestion
+
+
+def test_missing_matomo_settings_fail_only_the_matomo_step(
+    matomo_project: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MATOMO_URL", raising=False)
+    monkeypatch.delenv("MATOMO_TOKEN", raising=False)
+    defs = build_definitions(load_valid_definitions(matomo_project))
+    outcome = run_range(defs, date(2026, 9, 21), date(2026, 10, 5), instance)
+    assert outcome.failed_steps == ["raw__matomo"]
+    assert any("MATOMO_URL" in e and "MATOMO_TOKEN" in e for e in outcome.errors)
+    # the file source and the models still ran
+    rows = dict(_rows(
+        "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-05'"
+    ))
+    assert rows["signups-again"] == "achieved"
+    assert rows["homepage-fast"] == "no_data"

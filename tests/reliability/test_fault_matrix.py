@@ -230,3 +230,58 @@ def test_fault(
     )
     fresh = {kr: s for kr, s in today.items() if kr not in SOURCE_KRS[source]}
     assert not {kr: s for kr, s in fresh.items() if s in ("stale", "no_data")}, today
+
+
+def _call_source(source: str, sb: Sandboxes) -> None:
+    """One small fetch of `source` through its connector, with the suite's settings."""
+    from datetime import date
+
+    from pydantic import SecretStr
+
+    from connectors.base import MetricRequest
+    from connectors.ga4 import GA4Settings, fetch_ga4
+    from connectors.hubspot import HubSpotClient, HubSpotSettings
+    from connectors.matomo import MatomoSettings, fetch_matomo
+    from okr_definitions.queries.ga4 import GA4Query
+    from okr_definitions.queries.matomo import MatomoQuery
+
+    day = date(2026, 10, 6)
+    if source == "ga4":
+        settings = GA4Settings(property_id="314159265", endpoint=sb.env["GA4_ENDPOINT"],
+                               credentials_path=sb.env["GA4_CREDENTIALS_PATH"])  # fmt: skip
+        fetch_ga4(settings, [MetricRequest("s", GA4Query(metric="sessions"))], day, day)
+    elif source == "matomo":
+        settings = MatomoSettings(base_url=sb.env["MATOMO_URL"], site_id=1,
+                                  token=SecretStr(sb.env["MATOMO_TOKEN"]))  # fmt: skip
+        query = MatomoQuery(method="VisitsSummary.get", column="nb_visits")
+        fetch_matomo(settings, [MetricRequest("v", query)], day, day)
+    else:
+        HubSpotClient(HubSpotSettings.from_env(sb.env)).pipelines()
+
+
+@pytest.mark.parametrize("source", API_SOURCES)
+def test_every_connector_retries_through_the_one_shared_policy(
+    source: str, suite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """connectors/retry.py is the only retry layer: each connector spends exactly its budget
+    (the client libraries' own retries are off) and gives up with the policy's own words."""
+    from connectors.errors import RetryableSourceError
+
+    sb = suite.sandboxes
+    for name, value in sb.env.items():
+        monkeypatch.setenv(name, value)
+    server = sb.server(source)
+    before = server.total_requests
+    server.inject(Fault("status", status=503, body=b"{}", times=MAX_ATTEMPTS))
+    try:
+        with pytest.raises(RetryableSourceError) as caught:
+            _call_source(source, sb)
+    finally:
+        sb.clear()
+    assert server.total_requests - before == MAX_ATTEMPTS
+    assert f"gave up after {MAX_ATTEMPTS} attempts" in str(caught.value)
+    # And the suite's read timeout is what every connector uses (a hanging answer costs half
+    # a second, not a minute).
+    from connectors.hubspot import HubSpotSettings
+
+    assert HubSpotSettings.from_env(sb.env).timeout_s == float(sb.env["OKR_REQUEST_TIMEOUT_S"])
