@@ -236,8 +236,11 @@ def demo(
         ok = _run(definitions_path, warehouse, first, yesterday)
     _print_status(warehouse, team=None, day=None)
     console.print(
-        f"\nwarehouse: {warehouse}  ·  try: okr sql -w {warehouse} "
-        '"SELECT kr_id, status, progress FROM okr.kr_progress_latest"'
+        f"\nwarehouse: {warehouse}\nnext:\n"
+        f"  okr report -w {warehouse} -d {definitions_path}   # the weekly check-in report\n"
+        f'  okr sql -w {warehouse} "SELECT kr_id, status, progress FROM okr.kr_progress_latest"\n'
+        f"  okr sandbox -d {definitions_path}   # then dagster dev, see README",
+        soft_wrap=True,
     )
     if not ok:
         raise _fail("the demo run had failures (see above)")

@@ -41,9 +41,14 @@ class Suite:
     defs: dg.Definitions
     root: Path
 
-    def run(self, warehouse: Path, first: object = LATER_START, last: object = LATER_END,
-            instance: dg.DagsterInstance | None = None,
-            env: dict[str, str] | None = None) -> RunOutcome:  # fmt: skip
+    def run(
+        self,
+        warehouse: Path,
+        first: object = LATER_START,
+        last: object = LATER_END,
+        instance: dg.DagsterInstance | None = None,
+        env: dict[str, str] | None = None,
+    ) -> RunOutcome:
         """Sources then models for [first, last] into `warehouse`, in this process; `env`
         overrides the suite's environment (another token, another definitions folder)."""
         with environment({**self.env, **(env or {}), "OKR_WAREHOUSE": str(warehouse)}):

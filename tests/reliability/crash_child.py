@@ -80,9 +80,16 @@ def load_version(
     with connection(warehouse) as con:
         say(f"replacing {version}")
         replace_source_window(
-            con, SOURCE, METRIC_IDS, WINDOW_START, WINDOW_END, FetchResult(daily=rows),
-            f"v{version}", datetime.now(UTC), WINDOW_END,
-        )  # fmt: skip
+            con,
+            SOURCE,
+            METRIC_IDS,
+            WINDOW_START,
+            WINDOW_END,
+            FetchResult(daily=rows),
+            f"v{version}",
+            datetime.now(UTC),
+            WINDOW_END,
+        )
         say(f"replaced {version}")
     if replace_only:
         return

@@ -50,8 +50,12 @@ HUBSPOT_TOKEN = "pat-na1-canary-hubspot-3e9d7b2a-4c61-4f0e-9a8b"
 
 API_SOURCES = ("ga4", "matomo", "hubspot")
 # The step Dagster names for each source's asset, and the key results that read it.
-SOURCE_STEP = {"file": "raw__file", "ga4": "raw__ga4", "matomo": "raw__matomo",
-               "hubspot": "raw__hubspot"}  # fmt: skip
+SOURCE_STEP = {
+    "file": "raw__file",
+    "ga4": "raw__ga4",
+    "matomo": "raw__matomo",
+    "hubspot": "raw__hubspot",
+}
 SOURCE_KRS = {
     "file": ["signups-total"],
     "ga4": ["conversion-up", "users-reached"],
@@ -285,9 +289,17 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             "OKR_RETRY_WAIT_SCALE": "0",
         }
         yield Sandboxes(
-            ga4, ga4_sandbox, matomo_server, matomo, hubspot_server, hubspot, env, key_secrets,
-            rewriters, bearer,
-        )  # fmt: skip
+            ga4,
+            ga4_sandbox,
+            matomo_server,
+            matomo,
+            hubspot_server,
+            hubspot,
+            env,
+            key_secrets,
+            rewriters,
+            bearer,
+        )
 
 
 # -- reading the warehouse ---------------------------------------------------------------------
@@ -362,9 +374,10 @@ def query(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[tu
 
 def statuses(warehouse: Path, day: date) -> dict[str, str]:
     return dict(
-        query(warehouse, "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = ?",
-              [day])
-    )  # fmt: skip
+        query(
+            warehouse, "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = ?", [day]
+        )
+    )
 
 
 def copy_warehouse(source: Path, target: Path) -> Path:

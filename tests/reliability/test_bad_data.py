@@ -66,13 +66,17 @@ def _both(*rewrites: Any) -> Any:
 
 
 def _staged(warehouse: Path, metric: str) -> dict[date, float | None]:
-    return dict(query(warehouse, "SELECT date, value FROM staging.metric_daily "
-                                 "WHERE metric_id = ?", [metric]))  # fmt: skip
+    return dict(
+        query(
+            warehouse, "SELECT date, value FROM staging.metric_daily WHERE metric_id = ?", [metric]
+        )
+    )
 
 
 def _flags(warehouse: Path, flag: str) -> set[tuple[str, date]]:
-    return set(query(warehouse, "SELECT metric_id, date FROM raw.metric_flags WHERE flag = ?",
-                     [flag]))  # fmt: skip
+    return set(
+        query(warehouse, "SELECT metric_id, date FROM raw.metric_flags WHERE flag = ?", [flag])
+    )
 
 
 def _kr(warehouse: Path, kr: str, day: date) -> tuple[float | None, list[str]]:
@@ -91,8 +95,11 @@ def test_negative_and_nan_values_are_not_counted_and_are_flagged(
     # value); GA4 says -12 and NaN product sessions.
     project = shutil.copytree(suite.project, tmp_path / "okr_definitions")
     export = project / "data" / "signups.csv"
-    export.write_text(export.read_text().replace("2026-10-06,12", "2026-10-06,-3")
-                      .replace("2026-10-07,12", "2026-10-07,NaN"))  # fmt: skip
+    export.write_text(
+        export.read_text()
+        .replace("2026-10-06,12", "2026-10-06,-3")
+        .replace("2026-10-07,12", "2026-10-07,NaN")
+    )
     suite.sandboxes.rewriters["ga4"].rewrite = _both(
         _ga4_cell("20261007", "sessions", "-12"), _ga4_cell("20261008", "sessions", "NaN")
     )
@@ -104,22 +111,35 @@ def test_negative_and_nan_values_are_not_counted_and_are_flagged(
     assert outcome.succeeded, outcome.errors
 
     # raw keeps what the sources said; staging does not count it; the flag says why.
-    raw = dict(query(warehouse, "SELECT date, value FROM raw.metric_rows "
-                                "WHERE metric_id = 'signups' AND date IN ('2026-10-06', "
-                                "'2026-10-07')"))  # fmt: skip
+    raw = dict(
+        query(
+            warehouse,
+            "SELECT date, value FROM raw.metric_rows "
+            "WHERE metric_id = 'signups' AND date IN ('2026-10-06', "
+            "'2026-10-07')",
+        )
+    )
     assert raw == {date(2026, 10, 6): -3, date(2026, 10, 7): None}
-    ((nan,),) = query(warehouse, "SELECT value FROM raw.metric_rows "
-                                 "WHERE metric_id = 'product_sessions' AND date = '2026-10-08'")  # fmt: skip
+    ((nan,),) = query(
+        warehouse,
+        "SELECT value FROM raw.metric_rows "
+        "WHERE metric_id = 'product_sessions' AND date = '2026-10-08'",
+    )
     assert math.isnan(nan)
     signups, sessions = _staged(warehouse, "signups"), _staged(warehouse, "product_sessions")
     assert signups[date(2026, 10, 6)] is None and signups[date(2026, 10, 7)] is None
     assert sessions[date(2026, 10, 7)] is None and sessions[date(2026, 10, 8)] is None
     assert _flags(warehouse, "invalid_value") == {
         ("signups", date(2026, 10, 6)),
-        ("product_sessions", date(2026, 10, 7)), ("product_sessions", date(2026, 10, 8)),
-    }  # fmt: skip
-    reasons = {r for (r,) in query(warehouse, "SELECT reason FROM raw.metric_flags "
-                                              "WHERE flag = 'invalid_value'")}  # fmt: skip
+        ("product_sessions", date(2026, 10, 7)),
+        ("product_sessions", date(2026, 10, 8)),
+    }
+    reasons = {
+        r
+        for (r,) in query(
+            warehouse, "SELECT reason FROM raw.metric_flags WHERE flag = 'invalid_value'"
+        )
+    }
     assert any("-12" in r for r in reasons) and any("nan" in r for r in reasons), reasons
 
     # No wrong number: the total counts the seven valid days (10-01..10-05, 10-08, 10-09).
@@ -129,10 +149,11 @@ def test_negative_and_nan_values_are_not_counted_and_are_flagged(
     # so it is purchases / sessions of the one valid day — taken from the clean run.
     clean = reference.warehouse
     ((purchases, sessions_0909),) = query(
-        clean, "SELECT max(value) FILTER (WHERE metric_id = 'product_purchases'), "
+        clean,
+        "SELECT max(value) FILTER (WHERE metric_id = 'product_purchases'), "
         "max(value) FILTER (WHERE metric_id = 'product_sessions') FROM staging.metric_daily "
-        "WHERE date = '2026-10-09'"
-    )  # fmt: skip
+        "WHERE date = '2026-10-09'",
+    )
     value, flags = _kr(warehouse, "conversion-up", LATER_END)
     assert value == pytest.approx(purchases / sessions_0909)
     assert "invalid_value" in flags
@@ -171,8 +192,12 @@ def test_a_row_repeated_across_pages_is_counted_once(suite, tmp_path: Path) -> N
     """GA4 pages by offset: a row that moves between two page requests comes twice."""
     sb = suite.sandboxes
     key, _ = service_account_key(tmp_path / "key.json")
-    settings = GA4Settings(property_id=DEMO_PROPERTY_ID, endpoint=sb.ga4.base_url,
-                           credentials_path=str(key), page_size=3)  # fmt: skip
+    settings = GA4Settings(
+        property_id=DEMO_PROPERTY_ID,
+        endpoint=sb.ga4.base_url,
+        credentials_path=str(key),
+        page_size=3,
+    )
     metrics = [MetricRequest("sessions", GA4Query(metric="sessions"))]
     window = (date(2026, 9, 1), date(2026, 9, 10))
     clean = fetch_ga4(settings, metrics, *window)
@@ -180,8 +205,9 @@ def test_a_row_repeated_across_pages_is_counted_once(suite, tmp_path: Path) -> N
 
     def overlap(request: Request, payload: Any) -> Any:
         body = request.json()
-        for request_body, report in zip(body.get("requests", [body]), _reports(payload),
-                                         strict=True):  # fmt: skip
+        for request_body, report in zip(
+            body.get("requests", [body]), _reports(payload), strict=True
+        ):
             rows = report.get("rows", [])
             offset = int(request_body.get("offset", 0) or 0)
             if offset and "row" in last_of_page:
@@ -234,8 +260,11 @@ def test_a_metric_missing_from_the_answer_fails_its_source_instead_of_reading_ze
     missing = "sessions" if source == "ga4" else "avg_page_load_time"
     assert missing in message, message
     # Nothing of the later days was written for that source, least of all zeros.
-    assert query(warehouse, "SELECT count(*) FROM raw.metric_rows WHERE source = ? "
-                            "AND date >= ?", [source, LATER_START]) == [(0,)]  # fmt: skip
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM raw.metric_rows WHERE source = ? AND date >= ?",
+        [source, LATER_START],
+    ) == [(0,)]
     today = statuses(warehouse, LATER_END)
     assert {today[kr] for kr in SOURCE_KRS[source]} == {"stale"}
 

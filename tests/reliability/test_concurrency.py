@@ -53,8 +53,12 @@ SELECT
 def _okr(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "okr_cli.main", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def _read(env: dict[str, str]) -> list[tuple[str, int, str, str]]:
@@ -113,8 +117,12 @@ def test_schedule_and_backfill_at_once_lose_nothing_and_readers_stay_consistent(
             busy += 1
         elif command == "sql":
             (row,) = json.loads(out)
-            assert row == {"progress_duplicates": 0, "partial_days": 0,
-                           "staging_duplicates": 0, "raw_duplicates": 0}, row  # fmt: skip
+            assert row == {
+                "progress_duplicates": 0,
+                "partial_days": 0,
+                "staging_duplicates": 0,
+                "raw_duplicates": 0,
+            }, row
         else:
             assert "conversion-up" in out and "Traceback" not in err, out + err
     print(f"{len(reads)} reads while writing, {busy} answered 'busy'")

@@ -105,8 +105,10 @@ def _signups_are_version(con: duckdb.DuckDBPyConnection, table: str, version: in
 
 
 def _progress_is_whole(con: duckdb.DuckDBPyConnection) -> None:
-    for table, key in (("okr.kr_progress_daily", "kr_id"),
-                       ("okr.objective_progress_daily", "objective_id")):  # fmt: skip
+    for table, key in (
+        ("okr.kr_progress_daily", "kr_id"),
+        ("okr.objective_progress_daily", "objective_id"),
+    ):
         rows, distinct = con.execute(
             f"SELECT count(*), count(DISTINCT ({key}, as_of_date)) FROM {table}"
         ).fetchone()
@@ -138,15 +140,24 @@ def test_sigkill_during_partition_replace_leaves_the_previous_partition_whole(
         process = subprocess.Popen(
             # Every other trial the loader only replaces: kills then land inside the replace
             # transaction itself rather than in staging or progress.
-            [sys.executable, str(Path(child.__file__)), str(warehouse), str(state["raw"] + 1),
-             "replace" if trial % 2 else "all"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(Path(child.__file__)),
+                str(warehouse),
+                str(state["raw"] + 1),
+                "replace" if trial % 2 else "all",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         ready = process.stdout.readline() if process.stdout else ""
         if ready.strip() != "ready":
             process.kill()
-            pytest.fail(f"trial {trial} (seed {seed}): the loader did not start: "
-                        f"{process.communicate()[1]}")  # fmt: skip
+            pytest.fail(
+                f"trial {trial} (seed {seed}): the loader did not start: {process.communicate()[1]}"
+            )
         time.sleep(rng.uniform(0.0, MAX_DELAY_S))
         process.send_signal(signal.SIGKILL)
         stdout, stderr = process.communicate()
@@ -178,8 +189,11 @@ def test_sigkill_during_partition_replace_leaves_the_previous_partition_whole(
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = run_range(
             build_definitions(load_valid_definitions(project)),
-            date(2026, 10, 1), date(2026, 10, 10), instance, log_level="ERROR",
-        )  # fmt: skip
+            date(2026, 10, 1),
+            date(2026, 10, 10),
+            instance,
+            log_level="ERROR",
+        )
     assert outcome.succeeded, outcome.errors
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
+from pydantic import SecretStr
 from reliability_kit import (
     API_SOURCES,
     LATER_END,
@@ -28,10 +31,17 @@ from reliability_kit import (
     statuses,
 )
 
+from connectors.base import MetricRequest
+from connectors.errors import RetryableSourceError
+from connectors.ga4 import GA4Settings, fetch_ga4
+from connectors.hubspot import HubSpotClient, HubSpotSettings
+from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS
-from connectors.sandbox.ga4 import QUOTA_MESSAGES, error_body
+from connectors.sandbox.ga4 import DEMO_PROPERTY_ID, QUOTA_MESSAGES, error_body
 from connectors.sandbox.hubspot import rate_limit_fault
 from connectors.sandbox.server import Fault
+from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.queries.matomo import MatomoQuery
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
@@ -44,10 +54,16 @@ GOOGLE_UNAUTHENTICATED = (
 SLOW_ANSWER_S = 1.5
 
 
-def _json(status: int, payload: bytes, headers: dict[str, str] | None = None,
-          times: int = 1) -> Fault:  # fmt: skip
-    return Fault("status", status=status, body=payload,
-                 headers={"Content-Type": "application/json", **(headers or {})}, times=times)  # fmt: skip
+def _json(
+    status: int, payload: bytes, headers: dict[str, str] | None = None, times: int = 1
+) -> Fault:
+    return Fault(
+        "status",
+        status=status,
+        body=payload,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        times=times,
+    )
 
 
 def _too_many(source: str, retry_after: float | None, times: int) -> Fault:
@@ -116,8 +132,9 @@ def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
 def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
     if source == "ga4":
         # The client signs its own JWT from the key file; Google refuses it at the API.
-        sb.ga4.inject(_json(401, error_body(401, GOOGLE_UNAUTHENTICATED, "UNAUTHENTICATED"),
-                            times=50))  # fmt: skip
+        sb.ga4.inject(
+            _json(401, error_body(401, GOOGLE_UNAUTHENTICATED, "UNAUTHENTICATED"), times=50)
+        )
         return {}
     if source == "hubspot":
         return {"HUBSPOT_ACCESS_TOKEN": WRONG_HUBSPOT_TOKEN}
@@ -232,31 +249,32 @@ def test_fault(
     assert not {kr: s for kr, s in fresh.items() if s in ("stale", "no_data")}, today
 
 
-def _call_source(source: str, sb: Sandboxes) -> None:
-    """One small fetch of `source` through its connector, with the suite's settings."""
-    from datetime import date
+def _settings(source: str, env: dict[str, str]) -> Any:
+    """The connector settings a run builds from the suite's environment."""
+    if source == "ga4":
+        return GA4Settings(
+            property_id=DEMO_PROPERTY_ID,
+            endpoint=env["GA4_ENDPOINT"],
+            credentials_path=env["GA4_CREDENTIALS_PATH"],
+        )
+    if source == "matomo":
+        return MatomoSettings(
+            base_url=env["MATOMO_URL"], site_id=1, token=SecretStr(env["MATOMO_TOKEN"])
+        )
+    return HubSpotSettings.from_env(env)
 
-    from pydantic import SecretStr
 
-    from connectors.base import MetricRequest
-    from connectors.ga4 import GA4Settings, fetch_ga4
-    from connectors.hubspot import HubSpotClient, HubSpotSettings
-    from connectors.matomo import MatomoSettings, fetch_matomo
-    from okr_definitions.queries.ga4 import GA4Query
-    from okr_definitions.queries.matomo import MatomoQuery
-
+def _call_source(source: str, env: dict[str, str]) -> None:
+    """One small fetch of `source` through its connector."""
+    settings = _settings(source, env)
     day = date(2026, 10, 6)
     if source == "ga4":
-        settings = GA4Settings(property_id="314159265", endpoint=sb.env["GA4_ENDPOINT"],
-                               credentials_path=sb.env["GA4_CREDENTIALS_PATH"])  # fmt: skip
         fetch_ga4(settings, [MetricRequest("s", GA4Query(metric="sessions"))], day, day)
     elif source == "matomo":
-        settings = MatomoSettings(base_url=sb.env["MATOMO_URL"], site_id=1,
-                                  token=SecretStr(sb.env["MATOMO_TOKEN"]))  # fmt: skip
         query = MatomoQuery(method="VisitsSummary.get", column="nb_visits")
         fetch_matomo(settings, [MetricRequest("v", query)], day, day)
     else:
-        HubSpotClient(HubSpotSettings.from_env(sb.env)).pipelines()
+        HubSpotClient(settings).pipelines()
 
 
 @pytest.mark.parametrize("source", API_SOURCES)
@@ -264,24 +282,19 @@ def test_every_connector_retries_through_the_one_shared_policy(
     source: str, suite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """connectors/retry.py is the only retry layer: each connector spends exactly its budget
-    (the client libraries' own retries are off) and gives up with the policy's own words."""
-    from connectors.errors import RetryableSourceError
-
+    (the client libraries' own retries are off) and gives up in the policy's own words; and
+    the suite's short read timeout reaches every connector's settings."""
     sb = suite.sandboxes
     for name, value in sb.env.items():
         monkeypatch.setenv(name, value)
+    assert _settings(source, sb.env).timeout_s == float(sb.env["OKR_REQUEST_TIMEOUT_S"])
     server = sb.server(source)
     before = server.total_requests
     server.inject(Fault("status", status=503, body=b"{}", times=MAX_ATTEMPTS))
     try:
         with pytest.raises(RetryableSourceError) as caught:
-            _call_source(source, sb)
+            _call_source(source, sb.env)
     finally:
         sb.clear()
     assert server.total_requests - before == MAX_ATTEMPTS
     assert f"gave up after {MAX_ATTEMPTS} attempts" in str(caught.value)
-    # And the suite's read timeout is what every connector uses (a hanging answer costs half
-    # a second, not a minute).
-    from connectors.hubspot import HubSpotSettings
-
-    assert HubSpotSettings.from_env(sb.env).timeout_s == float(sb.env["OKR_REQUEST_TIMEOUT_S"])

@@ -21,10 +21,14 @@ def test_ten_reruns_give_identical_public_tables(suite, tmp_path: Path) -> None:
     first = suite.run(warehouse)
     assert first.succeeded, first.errors
     expected = checksums(warehouse)
-    assert TIMESTAMP_COLUMNS == {"fetched_at"}
+    assert {"fetched_at"} == TIMESTAMP_COLUMNS
     # The tables a key result is read from are all there and not empty.
-    for table in ("okr.kr_progress_daily", "okr.objective_progress_daily",
-                  "staging.metric_daily", "okr.key_results"):  # fmt: skip
+    for table in (
+        "okr.kr_progress_daily",
+        "okr.objective_progress_daily",
+        "staging.metric_daily",
+        "okr.key_results",
+    ):
         assert expected[table][0] > 0, table
     raw_rows = query(warehouse, "SELECT count(*) FROM raw.metric_rows")
 

@@ -41,8 +41,12 @@ REPO = Path(__file__).resolve().parents[2]
 def _okr(*args: str, env: dict[str, str]) -> tuple[int, str]:
     result = subprocess.run(
         [sys.executable, "-m", "okr_cli.main", *args],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
@@ -58,8 +62,7 @@ def _warehouse_text(path: Path) -> dict[str, str]:
         text = {}
         for schema, table, column in columns:
             (joined,) = con.execute(
-                f'SELECT string_agg(CAST("{column}" AS VARCHAR), chr(10)) '
-                f'FROM "{schema}"."{table}"'
+                f'SELECT string_agg(CAST("{column}" AS VARCHAR), chr(10)) FROM "{schema}"."{table}"'
             ).fetchone()
             text[f"{schema}.{table}.{column}"] = joined or ""
         return text
@@ -74,8 +77,9 @@ def _instance_text(home: Path) -> tuple[dict[str, str], int]:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for run in instance.get_runs():
             records = instance.all_logs(run.run_id)
-            failures += sum(r.dagster_event_type == dg.DagsterEventType.STEP_FAILURE
-                            for r in records)  # fmt: skip
+            failures += sum(
+                r.dagster_event_type == dg.DagsterEventType.STEP_FAILURE for r in records
+            )
             events[run.run_id] = "\n".join(dg.serialize_value(r) for r in records)
     return events, failures
 
@@ -84,37 +88,63 @@ def _leaks(where: str, text: str, secrets: list[str]) -> list[str]:
     return [f"{where}: {secret[:12]}…" for secret in secrets if secret in text]
 
 
-def test_no_credential_reaches_output_event_log_report_or_warehouse(
-    suite, tmp_path: Path
-) -> None:
+def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_path: Path) -> None:
     sb = suite.sandboxes
     warehouse = copy_warehouse(suite.base, tmp_path / "secrets.duckdb")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    env = {**os.environ, **suite.env, "OKR_WAREHOUSE": str(warehouse), "COLUMNS": "200",
-           "DAGSTER_HOME": str(home), "OKR_REPORTS": str(tmp_path / "reports")}  # fmt: skip
+    env = {
+        **os.environ,
+        **suite.env,
+        "OKR_WAREHOUSE": str(warehouse),
+        "COLUMNS": "200",
+        "DAGSTER_HOME": str(home),
+        "OKR_REPORTS": str(tmp_path / "reports"),
+    }
     outputs: dict[str, str] = {}
     days = ["--from", LATER_START.isoformat(), "--to", LATER_END.isoformat()]
     try:
         # Run 1: GA4 recovers from a 429; Matomo and HubSpot fail, their servers quoting the
         # token back in the error.
-        sb.ga4.inject(Fault("status", status=429, times=2,
-                            body=error_body(429, "Exhausted concurrent requests quota.")))  # fmt: skip
+        sb.ga4.inject(
+            Fault(
+                "status",
+                status=429,
+                times=2,
+                body=error_body(429, "Exhausted concurrent requests quota."),
+            )
+        )
         sb.matomo_sandbox.fail_method(
             "PagePerformance.get", f"Invalid token_auth {MATOMO_TOKEN} for site 1"
         )
-        sb.hubspot.inject(Fault("status", status=400, times=50, body=(
-            b'{"status": "error", "category": "VALIDATION_ERROR", "message": "token '
-            + HUBSPOT_TOKEN.encode() + b' may not search"}'
-        )))  # fmt: skip
+        sb.hubspot.inject(
+            Fault(
+                "status",
+                status=400,
+                times=50,
+                body=(
+                    b'{"status": "error", "category": "VALIDATION_ERROR", "message": "token '
+                    + HUBSPOT_TOKEN.encode()
+                    + b' may not search"}'
+                ),
+            )
+        )
         code, outputs["run 1"] = _okr("run", *days, env=env)
         assert code == 1, outputs["run 1"]
         sb.clear()
 
         # Run 2: GA4 is refused at the API; Matomo recovers from a 429 with Retry-After and
         # HubSpot from a burst of 5xx; the key file's JWTs reach the sandbox.
-        sb.ga4.inject(Fault("status", status=401, times=50, body=error_body(
-            401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")))  # fmt: skip
+        sb.ga4.inject(
+            Fault(
+                "status",
+                status=401,
+                times=50,
+                body=error_body(
+                    401, "Request had invalid authentication credentials.", "UNAUTHENTICATED"
+                ),
+            )
+        )
         sb.matomo.inject(Fault("status", status=429, headers={"Retry-After": "1"}, times=2))
         sb.hubspot.inject(rate_limit_fault(times=1), Fault("status", status=503, times=2))
         code, outputs["run 2"] = _okr("run", *days, env=env)
@@ -138,8 +168,10 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
     # The scan is only worth something if the secrets were really used and failures logged.
     assert any(t.startswith("Bearer ey") for t in sb.bearer_tokens)
     assert len(secrets) > 20
-    for run, words in (("run 1", ("raw__matomo", "raw__hubspot")),
-                       ("run 2", ("raw__ga4", "credentials refused"))):  # fmt: skip
+    for run, words in (
+        ("run 1", ("raw__matomo", "raw__hubspot")),
+        ("run 2", ("raw__ga4", "credentials refused")),
+    ):
         assert all(w in outputs[run] for w in words), outputs[run]
     assert "***" in outputs["run 1"]  # the echoed tokens were scrubbed, not dropped silently
 
