@@ -25,8 +25,10 @@ NOTES = {
 Counted by the sandboxes' own servers for one daily run (yesterday + `lookback_days`) after
 the demo's history is in place. GA4 metrics that share a property, filter and dimensions are
 one report; reports go five to a `batchRunReports`; Matomo sends every report and day of a run
-in one `API.getBulkRequest`; a window of days is one request, not one per day. The reference
-(one request per metric per day) is what a per-metric, per-partition client would send.
+in one `API.getBulkRequest`; HubSpot reads only what changed since the last run (one search
+and one recycle-bin page per object type, plus the pipelines); a window of days is one
+request, not one per day. The reference (one request per metric per day) is what a
+per-metric, per-partition client would send.
 """,
 }
 
@@ -35,12 +37,19 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.demo import run_demo
 
     with tempfile.TemporaryDirectory(prefix="okr-bench-api-") as folder:
-        return run_demo(Path(folder), date.fromisoformat(payload["today"]), daily_after=True)
+        return run_demo(
+            Path(folder),
+            date.fromisoformat(payload["today"]),
+            daily_after=True,
+            full_history=payload["scale"] == "full",
+        )
 
 
 def run(scale: str = "full", repeats: int = 1) -> list[Figure]:
     # Request counts are deterministic: one run is the figure (repeats only cost time).
-    result = run_child("benchmarks.api_economy", {"today": date.today().isoformat()})
+    result = run_child(
+        "benchmarks.api_economy", {"today": date.today().isoformat(), "scale": scale}
+    )
     daily = result["daily"]
     if not daily["succeeded"]:
         raise RuntimeError(f"the daily run failed: {daily['errors']}")

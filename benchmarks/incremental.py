@@ -36,9 +36,22 @@ NOTES = {
 
 One child process; each repetition copies the prepared warehouse file, opens it and times
 the daily run's four steps (load the source window, rebuild staging, key-result progress,
-objective progress). Fixed for this figure (see the "Fixes" note): the staging rebuild's
-changed-day detection and the ratio series' "numerator delivered through" read only what the
-run can change or read, instead of the whole history.
+objective progress). Both histories hold the same definitions; the only difference is the
+history. The progress step still reads a little more in the long history because the
+calendar it needs (the quarter so far and 28 days before it) holds data on all its days
+there, and on the last 30 only in the short one.
+
+Before the fixes (same method): 1.389 s after 365 days against 0.967 s after 30 (ratio 1.44):
+
+```
+365 days                           30 days
+0.231 staging: changed-day check   0.010   (joined all of raw.metric_rows to staging)
+0.556 kr_progress insert           0.819   (flags joined with an IN list: a range join
+                                            over every flag ever recorded, 800 ms of
+                                            thread time for 10,222 rows)
+```
+
+After the fixes the staging step is 0.03 s in both and the progress step 0.20 s / 0.18 s.
 """,
 }
 

@@ -48,7 +48,40 @@ Method: answers are recorded once from the live sandbox, then replayed from memo
 server in its own process for every contender (three repetitions each, interleaved, median).
 Each contender is a fresh child process; wall time starts after imports and after the
 warehouse file is opened and migrated, and ends when the rows are committed. Peak RSS is the
-child's `ru_maxrss` (whole process, imports included).
+child's `ru_maxrss` (whole process, imports included). The practical limit reads the answers
+with `read_json_objects` and DuckDB's JSON path functions: `read_json` with a typed schema of
+the nested rows took 20-22 s for the million GA4 rows here (5-6x slower), and the reference
+should be the fastest bulk read, not a slow one.
+
+GA4 before the fix (same machine, same method): ours 62.3 s, 16,061 rows/s, peak RSS 1,367 MiB.
+The client library's REST transport decodes every answer into protobuf in pure Python
+(`json_format.Parse`, ~40 µs a row) and the connector then walked the rows in Python. Fixed
+in connectors/ga4 (see "Fixes"): the REST answers are fetched through the client's own
+authorised session and host and read with pyarrow's JSON reader; the daily sums are Arrow
+group-bys. gRPC (`transport="grpc"`) keeps the protobuf path; the sandbox speaks REST only,
+so it cannot be measured here, and REST is the default, so this was the path users run.
+
+HubSpot before the fixes: ours 27.2 s against 10.9 s for the practical limit (a run under
+heavy load), `load_object_read` alone 9.3 s (pyinstrument: insert_history 5.3 s,
+upsert_objects 3.4 s: DuckDB's ON CONFLICT path into empty tables). What remains
+(pyinstrument, whole run 7.9 s with the profiler on):
+
+```
+3.501 fetch_hubspot_objects
+   1.139 SearchApi.do_search      (984 requests through the official client / urllib3)
+   0.488 json.loads               (the client's answers, parsed in Python)
+   1.223 _Rows.add                (per-object Python; since rewritten column-wise)
+3.316 load_object_read
+   1.524 upsert_objects  1.467 insert_history
+0.860 daily_metrics_from_objects
+```
+
+The two inserts are bound by DuckDB converting the Arrow `MAP` of properties (0.73 s of a
+1.0 s insert of 200,000 deals; 0.28 s without the map column): the raw layer keeps every
+property as sent, twice (current state and change history), which the reference does not.
+HubSpot's own limits are lifted for every contender; in production 1,000 search pages at
+HubSpot's 5 searches a second (the connector keeps to 4) take at least 200-250 s, which
+bounds a full read of 200,000 deals long before the client does.
 """,
 }
 

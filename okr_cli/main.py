@@ -128,11 +128,14 @@ def _run(definitions_path: Path, warehouse: Path | None, first: date, last: date
     if warehouse:
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
-    from pipelines.definitions import build_definitions
     from pipelines.resources import load_valid_definitions
     from pipelines.runner import run_range
 
     try:
+        # Inside the try: importing the code location builds its definitions from
+        # OKR_DEFINITIONS, so invalid ones fail already here.
+        from pipelines.definitions import build_definitions
+
         defs = build_definitions(load_valid_definitions(definitions_path))
     except DefinitionError as exc:
         for line in str(exc).splitlines()[1:]:

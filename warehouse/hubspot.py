@@ -124,12 +124,39 @@ def _newest_versions(view: str) -> str:
     """
 
 
+def _first_read(con: duckdb.DuckDBPyConnection, table: str, view: str) -> bool:
+    """True when `table` holds no object of the types in `view` yet."""
+    ((empty,),) = con.execute(
+        f"SELECT count(*) = 0 FROM {table} "
+        f"WHERE object_type IN (SELECT DISTINCT object_type FROM {view})"
+    ).fetchall()
+    return bool(empty)
+
+
+def _one_row_each(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    """True when no object appears twice in `view` (a full read: nothing to deduplicate)."""
+    ((unique,),) = con.execute(
+        f"SELECT count(*) = count(DISTINCT (object_type, object_id)) FROM {view}"
+    ).fetchall()
+    return bool(unique)
+
+
+def _all_versions(view: str) -> str:
+    return f"SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
+
+
 def upsert_objects(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) -> None:
     """Insert new objects and replace stored ones with a version at least as new; an older
     version (a lagging search index answering late) never overwrites a newer one."""
     if rows.num_rows == 0:
         return
     with _registered(con, rows) as view:
+        if _first_read(con, "raw.hubspot_objects", view):
+            # Nothing stored to conflict with: a plain insert, which DuckDB does in half the
+            # time of ON CONFLICT (a first read of 200,000 deals).
+            versions = _all_versions(view) if _one_row_each(con, view) else _newest_versions(view)
+            con.execute(f"INSERT INTO raw.hubspot_objects BY NAME {versions}", {"run_id": run_id})
+            return
         con.execute(
             f"""
             INSERT INTO raw.hubspot_objects BY NAME {_newest_versions(view)}
@@ -154,14 +181,30 @@ def insert_history(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) 
         return 0
     ((before,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
     with _registered(con, rows) as view:
-        con.execute(
-            f"""
-            INSERT INTO raw.hubspot_object_history BY NAME
-            SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
-            ON CONFLICT DO NOTHING
-            """,
-            {"run_id": run_id},
-        )
+        if _first_read(con, "raw.hubspot_object_history", view):
+            # As in upsert_objects: no stored version to conflict with; a version read twice
+            # in this read goes in once.
+            once = (
+                ""
+                if _one_row_each(con, view)
+                else (
+                    "QUALIFY row_number() OVER "
+                    "(PARTITION BY object_type, object_id, updated_at, archived) = 1"
+                )
+            )
+            con.execute(
+                f"INSERT INTO raw.hubspot_object_history BY NAME {_all_versions(view)} {once}",
+                {"run_id": run_id},
+            )
+        else:
+            con.execute(
+                f"""
+                INSERT INTO raw.hubspot_object_history BY NAME
+                SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
+                ON CONFLICT DO NOTHING
+                """,
+                {"run_id": run_id},
+            )
     ((after,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
     return int(after) - int(before)
 

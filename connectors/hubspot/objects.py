@@ -97,25 +97,34 @@ class _Rows:
 
     def add(self, page: Page) -> int:
         results = page.data.get("results") or []
-        for r in results:
-            props: dict[str, Any] = r.get("properties") or {}
-            self.ids.append(str(r["id"]))
-            self.archived.append(bool(r.get("archived", False)))
-            self.created.append(r.get("createdAt"))
-            self.updated.append(r.get("updatedAt"))
-            self.archived_at.append(r.get("archivedAt"))
-            self.keys.extend(props.keys())
-            self.values.extend(None if v is None else str(v) for v in props.values())
-            self.offsets.append(len(self.keys))
+        # Column by column with comprehensions: a 200,000-object read spends a second in a
+        # per-object loop appending to nine lists.
+        self.ids.extend([str(r["id"]) for r in results])
+        self.archived.extend([bool(r.get("archived", False)) for r in results])
+        self.created.extend([r.get("createdAt") for r in results])
+        self.updated.extend([r.get("updatedAt") for r in results])
+        self.archived_at.extend([r.get("archivedAt") for r in results])
+        offsets, keys, values = self.offsets, self.keys, self.values
+        for props in [r.get("properties") or {} for r in results]:
+            keys.extend(props)
+            values.extend(props.values())  # HubSpot's strings (or null); see table()
+            offsets.append(len(keys))
         self.hashes.extend([page.request_hash] * len(results))
         return len(results)
+
+    def _values(self) -> pa.Array:
+        try:
+            return pa.array(self.values, pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            # HubSpot sends every property value as a string; keep anything else as its text.
+            return pa.array([None if v is None else str(v) for v in self.values], pa.string())
 
     def table(self, fetched_at: datetime) -> pa.Table:
         n = len(self.ids)
         properties = pa.MapArray.from_arrays(
             pa.array(self.offsets, pa.int32()),
             pa.array(self.keys, pa.string()),
-            pa.array(self.values, pa.string()),
+            self._values(),
         )
         return pa.Table.from_arrays(
             [

@@ -16,13 +16,18 @@ Examples (the `query:` block of a metric):
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from okr_definitions.queries.base import StrictModel
 
 DealStage = Literal["won", "lost", "closed", "open", "any"]
+# HubSpot's internal property names are letters, digits and underscores (amount, closedate,
+# hs_v2_date_entered_marketingqualifiedlead); anything else (quotes, spaces, `;`) is a typo or
+# an attempt to smuggle something into a request.
+_PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class HubSpotSelection(StrictModel):
@@ -62,6 +67,16 @@ class HubSpotQuery(StrictModel):
         description="Makes the metric a ratio: this query's objects over the objects selected "
         "here, e.g. win rate = {stage: won, denominator: {stage: closed}}.",
     )
+
+    @field_validator("property", "date_property")
+    @classmethod
+    def _internal_name(cls, value: str | None) -> str | None:
+        if value is not None and not _PROPERTY_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a HubSpot property's internal name (letters, digits and _, "
+                "e.g. amount or closedate; Settings → Properties shows it)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _fits_object(self) -> HubSpotQuery:

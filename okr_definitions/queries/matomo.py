@@ -8,9 +8,17 @@ it and against the Matomo instance's own report metadata.
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from okr_definitions.queries.base import StrictModel
+
+# Matomo's API methods are Module.action (VisitsSummary.get) and its columns letters, digits
+# and underscores (nb_visits, goal_3_conversion_rate): anything else (quotes, spaces, `;`) is
+# a typo or an attempt to smuggle something into a request.
+_METHOD = re.compile(r"^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9]*$")
+_COLUMN = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class MatomoQuery(StrictModel):
@@ -40,3 +48,23 @@ class MatomoQuery(StrictModel):
         description="For row reports such as Referrers.getReferrerType: the row to read, by its "
         "label ('Search Engines') or its type ('search').",
     )
+
+    @field_validator("method")
+    @classmethod
+    def _method_shape(cls, value: str) -> str:
+        if not _METHOD.match(value):
+            raise ValueError(
+                f"{value!r} is not a Matomo report method (Module.action, e.g. "
+                "VisitsSummary.get or Goals.get)"
+            )
+        return value
+
+    @field_validator("column")
+    @classmethod
+    def _column_shape(cls, value: str) -> str:
+        if not _COLUMN.match(value):
+            raise ValueError(
+                f"{value!r} is not a Matomo report column (letters, digits and _, e.g. "
+                "nb_visits or conversion_rate)"
+            )
+        return value

@@ -335,6 +335,24 @@ CASES: dict[str, list[Expect]] = {
     "hostile_markup_in_title": [
         W(25, f"{KR0}.title", "Publish 10 posts [/] [red]now[/red]", "state the result"),
     ],
+    # the issue's own example, as a key result id
+    "hostile_sql_in_kr_id": [
+        E(24, f"{KR0}.id", ("x'; drop table okr.key_results; --", "\"'\"", "';'"),
+          "e.g. `x-drop-table-okr-key_results`"),
+    ],
+    # an invisible character: `grow\u200bth` looks exactly like `growth`
+    "hostile_zero_width_space_in_id": [
+        E(7, "teams[0].id", "ZERO WIDTH SPACE", "plain ASCII letters"),
+    ],
+    # quotes in the names a request is built from, for the sources without a name pattern
+    "hostile_quotes_in_matomo_column": [
+        E(12, "metrics[0].query.column", ("DROP TABLE raw.matomo_answers", "not a Matomo report "
+          "column"), "correct the value"),
+    ],
+    "hostile_quotes_in_hubspot_property": [
+        E(12, "metrics[0].query.property", ("amount' OR '1'='1", "not a HubSpot property's "
+          "internal name"), "correct the value"),
+    ],
 }
 # fmt: on
 

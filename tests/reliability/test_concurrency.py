@@ -84,7 +84,7 @@ def test_schedule_and_backfill_at_once_lose_nothing_and_readers_stay_consistent(
     reads: list[tuple[str, int, str, str]] = []
     while any(w.poll() is None for w in writers.values()):
         reads += _read(readers_env)
-        time.sleep(0.2)
+        time.sleep(0.5)  # a reader every half second or so, like a person refreshing
     finished = {name: (w.returncode, *w.communicate()) for name, w in writers.items()}
 
     for name, (code, out, err) in finished.items():

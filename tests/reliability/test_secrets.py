@@ -183,9 +183,9 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
     assert len(events) == 4 and failures == 3
     for run_id, text in events.items():
         leaks += _leaks(f"event log of run {run_id}", text, secrets)
-    for file in home.rglob("*"):
-        if file.is_file():
-            leaks += _leaks(f"instance file {file}", file.read_bytes().decode("latin-1"), secrets)
+    files = [f for f in home.rglob("*") if f.is_file()]
+    for file in files:
+        leaks += _leaks(f"instance file {file}", file.read_bytes().decode("latin-1"), secrets)
     reports = sorted((tmp_path / "reports").rglob("*.*"))
     assert {p.suffix for p in reports} >= {".html", ".md"}
     for report in reports:
@@ -195,3 +195,9 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
     for column, text in columns.items():
         leaks += _leaks(f"warehouse column {column}", text, secrets)
     assert not leaks, "\n".join(leaks)
+    print(
+        f"{len(secrets)} secrets, none in: {len(outputs)} command outputs, "
+        f"{sum(t.count(chr(10)) + 1 for t in events.values())} events of {len(events)} runs, "
+        f"{len(files)} instance files, {len(reports)} report files, "
+        f"{len(columns)} warehouse columns"
+    )

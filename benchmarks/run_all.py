@@ -1,0 +1,66 @@
+"""Run every benchmark once, in order, and record all figures in RESULTS.md.
+
+    python -m benchmarks.run_all              # the full figures (several minutes)
+    python -m benchmarks.run_all --scale tiny --no-record   # a smoke run
+
+Each figure's script can also run alone (`python -m benchmarks.<name>`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from benchmarks import api_economy, incremental, ingest, pipeline_overhead, transform
+from benchmarks.common import Figure, parser, report
+
+BENCHMARKS = (ingest, transform, incremental, pipeline_overhead, api_economy)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser(__doc__.splitlines()[0]).parse_args(sys.argv[1:] if argv is None else argv)
+    figures: list[Figure] = []
+    notes: dict[str, str] = {}
+    for module in BENCHMARKS:
+        began = time.perf_counter()
+        found = module.run(args.scale, args.repeats)
+        print(f"[{module.__name__}: {time.perf_counter() - began:.0f} s]", flush=True)
+        for figure in found:
+            figure.command = module.COMMAND
+        figures += found
+        notes.update(module.NOTES)
+    notes.update(NOTES)
+    report(figures, notes, write=not args.no_record)
+
+
+NOTES: dict[str, str] = {
+    "fixes": """
+### Fixes made for these figures
+
+- `connectors/ga4/client.py`, `parse.py`, `fetch.py`, `metadata.py`: REST reports are sent
+  through the official client's own authorised session and host (credentials, token refresh,
+  endpoint: the client's) and their JSON is read with pyarrow's JSON reader into flat Arrow
+  string columns; daily sums and "(other)" days are Arrow group-bys and masks instead of a
+  Python loop per row; the raw table's nested rows are built from Arrow arrays. gRPC keeps
+  the protobuf path. A million-row report: 62 s and 1.37 GiB before, a few seconds and under
+  0.9 GiB after.
+- `warehouse/load.py` `insert_arrow`: large Arrow tables are inserted in slices of about
+  32 MB (same transaction): DuckDB converts each INSERT's input at once, which cost
+  ~100 MB extra peak memory for the million-row raw GA4 table.
+- `warehouse/hubspot.py` `upsert_objects`, `insert_history`: a first read into empty tables
+  is a plain INSERT (no ON CONFLICT), without deduplication when every object comes once.
+- `connectors/hubspot/objects.py` `_Rows.add`: columns collected with comprehensions.
+- `warehouse/progress.py` `_calendar_bounds`: the previous period is read only while a
+  baseline is still to be measured; `build_staging`: the changed-day check reads only raw
+  rows fetched since shortly before the newest fetch staging holds (and the staged days from
+  the oldest of those), and staging is stored in date order so later date-range scans skip
+  old row groups; the calendar start is passed to `metric_series`.
+- `warehouse/models/metric_series.sql`: "numerator delivered through" reads only from the
+  calendar start, and only numerators. `kr_days.sql`: window ids without a sort.
+  `kr_progress_daily.sql`: flags join on equal metric ids (one row per metric part) instead
+  of an IN list, which made it a range join over every flag ever recorded.
+""",
+}
+
+if __name__ == "__main__":
+    main()
