@@ -212,8 +212,9 @@ def _flat_values(rows: pa.Array, field_name: str) -> tuple[pa.Array, pa.Array]:
     """(value strings, values per row) of one of the rows' value lists."""
     lists = pc.struct_field(rows, field_name)
     values = pc.struct_field(pc.list_flatten(lists), "value")
-    # An empty value is omitted from proto3 JSON ({}); the protobuf reading gives "".
-    return pc.fill_null(values, ""), pc.list_value_length(lists)
+    # proto3 JSON omits what is empty: a value "" ({}) and an empty list (a report without
+    # dimensions); the protobuf reading gives "" and no values.
+    return pc.fill_null(values, ""), pc.fill_null(pc.list_value_length(lists), 0)
 
 
 def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:

@@ -95,6 +95,12 @@ class SandboxServer:
         with self._lock:
             self._faults.clear()
 
+    @property
+    def pending_faults(self) -> int:
+        """Injected failures not met yet (a test's proof that its fault was hit)."""
+        with self._lock:
+            return sum(fault.times for fault in self._faults)
+
     def _next_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
