@@ -138,7 +138,7 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "ram_gib": round(_ram_gib(), 1),
         "cpu": _cpu_model(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "os": platform.platform(),
         "python": platform.python_version(),
         "duckdb": duckdb.__version__,
@@ -193,7 +193,7 @@ def render(data: dict[str, Any]) -> str:
         "## Machine",
         "",
         f"- {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['cpu']}",
-        f"- load average when the last benchmark started: {m['load_average_at_start']} "
+        f"- load average (1, 5, 15 min) when recorded: {m['load_average']} "
         "(other people's tests share the machine)",
         f"- {m['os']}",
         f"- Python {m['python']}, DuckDB {m['duckdb']}, Dagster {m['dagster']}, "

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
 
 from warehouse.db import connect
 
@@ -31,3 +38,67 @@ def wh(warehouse_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(warehouse_file)
     yield con
     con.close()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """One `okr demo` run: its folder, what it printed, and the Dagster instance it recorded
+    its runs in (DAGSTER_HOME), so the UI tests see materialisations."""
+
+    folder: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def warehouse(self) -> Path:
+        return self.folder / "okr_sync.duckdb"
+
+    @property
+    def definitions(self) -> Path:
+        return self.folder / "okr_definitions"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.folder / "dagster_home"
+
+
+@pytest.fixture(scope="session")
+def shared_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Demo:
+    """`okr demo` run once per test session and shared by the xdist workers (the pattern from
+    pytest-xdist's docs: the first worker builds it under a lock, the others reuse it).
+    Tests read it; a test that must change it works on a copy."""
+    shared = (
+        tmp_path_factory.getbasetemp()
+        if worker_id == "master"
+        else tmp_path_factory.getbasetemp().parent
+    )
+    folder = shared / "shared-demo"
+    record = folder / "demo-run.json"
+    with FileLock(str(shared / "shared-demo.lock")):
+        if not record.exists():
+            if folder.exists():
+                shutil.rmtree(folder)
+            home = folder / "dagster_home"
+            home.mkdir(parents=True)
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+            env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+            result = subprocess.run(
+                [sys.executable, "-m", "okr_cli.main", "demo", "--dir", str(folder)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=REPO,
+                env={**env, "COLUMNS": "200", "DAGSTER_HOME": str(home)},
+            )
+            record.write_text(
+                json.dumps(
+                    {
+                        "returncode": result.returncode,
+                        "stdout": result.stdout,
+                        "stderr": result.stderr,
+                    }
+                )
+            )
+    run = json.loads(record.read_text())
+    return Demo(folder, run["returncode"], run["stdout"], run["stderr"])

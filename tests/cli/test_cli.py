@@ -32,10 +32,12 @@ def okr(
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
-    folder = tmp_path_factory.mktemp("demo")
-    result = okr("demo", "--dir", str(folder))
-    return result, folder
+def demo(shared_demo) -> tuple[subprocess.CompletedProcess, Path]:
+    """The session's shared `okr demo` run (tests/conftest.py), as (result, folder)."""
+    result = subprocess.CompletedProcess(
+        ["okr", "demo"], shared_demo.returncode, shared_demo.stdout, shared_demo.stderr
+    )
+    return result, shared_demo.folder
 
 
 def test_demo_prints_a_status_for_every_example_key_result(demo) -> None:

@@ -4,7 +4,6 @@ whose quarter has ended (for the retro), and helpers to run `okr` as people do."
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,23 +15,14 @@ from report_helpers import PERIOD_END, TINY_DEFINITIONS, FinishedProject, okr, w
 
 
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """`okr demo` run once per test session, shared by the xdist workers (the pattern from
-    pytest-xdist's docs: the first worker builds it under a lock, the others reuse it)."""
-    shared = (
-        tmp_path_factory.getbasetemp()
-        if worker_id == "master"
-        else (tmp_path_factory.getbasetemp().parent)
-    )
-    folder = shared / "reports-demo"
-    with FileLock(str(shared / "reports-demo.lock")):
-        marker = folder / "done.json"
+def demo_dir(shared_demo, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The session's shared `okr demo` (tests/conftest.py), with the newest week's report
+    rendered once for the content and the browser tests."""
+    assert shared_demo.returncode == 0, shared_demo.stderr
+    folder = shared_demo.folder
+    with FileLock(str(folder.parent / "reports-demo.lock")):
+        marker = folder / "report" / "done.json"
         if not marker.exists():
-            if folder.exists():
-                shutil.rmtree(folder)
-            result = okr("demo", "--dir", str(folder))
-            assert result.returncode == 0, result.stderr
-            # the newest week's report, rendered once for the content and the browser tests
             out = folder / "report" / "okr-checkin.html"
             args = ["-w", str(folder / "okr_sync.duckdb"), "-d", str(folder / "okr_definitions")]
             result = okr("report", "--out", str(out), *args)

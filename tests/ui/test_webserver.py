@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,26 +81,18 @@ class Webserver:
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("ui")
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
+def demo_home(shared_demo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the session's shared demo (its warehouse and the Dagster instance
+    holding its runs), with a private copy of its definitions: a test here edits them."""
+    assert shared_demo.returncode == 0, shared_demo.stderr
+    definitions = tmp_path_factory.mktemp("ui") / "okr_definitions"
+    shutil.copytree(shared_demo.definitions, definitions)
+    return {
         **os.environ,
-        "DAGSTER_HOME": str(home),
-        "OKR_DEFINITIONS": str(root / "demo" / "okr_definitions"),
-        "OKR_WAREHOUSE": str(root / "demo" / "okr_sync.duckdb"),
+        "DAGSTER_HOME": str(shared_demo.dagster_home),
+        "OKR_DEFINITIONS": str(definitions),
+        "OKR_WAREHOUSE": str(shared_demo.warehouse),
     }
-    demo = subprocess.run(
-        [sys.executable, "-m", "okr_cli.main", "demo", "--dir", str(root / "demo")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert demo.returncode == 0, demo.stderr
-    return env
 
 
 @pytest.fixture(scope="module")
