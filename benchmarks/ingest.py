@@ -73,22 +73,28 @@ time and memory on a million rows; the figure includes it.
 
 HubSpot before the fixes: ours 27.2 s against 10.9 s for the practical limit (a run under
 heavy load), `load_object_read` alone 9.3 s (pyinstrument: insert_history 5.3 s,
-upsert_objects 3.4 s: DuckDB's ON CONFLICT path into empty tables). What remains
-(pyinstrument, whole run 7.9 s with the profiler on):
+upsert_objects 3.4 s: DuckDB's ON CONFLICT path into empty tables, and the property maps
+converted from Arrow twice). After the fixes, on a quiet machine, ours is about 2x the bare
+loop (the bare loop's DuckDB JSON read uses both cores; under load the ratio is 1.4-1.6).
+What remains, cProfile of one run (6.3 s without the profiler):
 
 ```
-3.501 fetch_hubspot_objects
-   1.139 SearchApi.do_search      (984 requests through the official client / urllib3)
-   0.488 json.loads               (the client's answers, parsed in Python)
-   1.223 _Rows.add                (per-object Python; since rewritten column-wise)
-3.316 load_object_read
-   1.524 upsert_objects  1.467 insert_history
-0.860 daily_metrics_from_objects
+ncalls  tottime  function
+     1    1.437  warehouse/hubspot.py insert_history   (since: copied from the current state
+     1    1.355  warehouse/hubspot.py upsert_objects    inside DuckDB on a first read, ~0.7 s)
+   984    1.090  json/decoder.py raw_decode            (the client's 115 MB of answers)
+  2922    0.303  hubspot api_client sanitize_for_serialization (each search body)
+  2950    0.369  socket recv_into
+    17    0.727  pyarrow.compute (map_lookup of the properties for the daily values)
+   983    0.679  connectors/hubspot/objects.py _Rows.add (cumulative)
 ```
 
-The two inserts are bound by DuckDB converting the Arrow `MAP` of properties (0.73 s of a
-1.0 s insert of 200,000 deals; 0.28 s without the map column): the raw layer keeps every
-property as sent, twice (current state and change history), which the reference does not.
+Most of the rest is the reading model, not the transport: the answers are parsed into
+Python dicts (`json.loads`, ~100 MB/s here), assembled into Arrow, and every property of
+every deal is kept in a DuckDB `MAP` (converting a 200,000-row map column from Arrow takes
+0.73 s of a 1.0 s insert; 0.28 s without it). The next step would be reading the search
+answers with pyarrow's JSON reader, as the GA4 connector now does, while keeping the
+"property missing vs null" distinction `properties_never_read` relies on.
 HubSpot's own limits are lifted for every contender; in production 1,000 search pages at
 HubSpot's 5 searches a second (the connector keeps to 4) take at least 200-250 s, which
 bounds a full read of 200,000 deals long before the client does.

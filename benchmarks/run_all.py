@@ -47,8 +47,10 @@ NOTES: dict[str, str] = {
 - `warehouse/load.py` `insert_arrow`: large Arrow tables are inserted in slices of about
   32 MB (same transaction): DuckDB converts each INSERT's input at once, which cost
   ~100 MB extra peak memory for the million-row raw GA4 table.
-- `warehouse/hubspot.py` `upsert_objects`, `insert_history`: a first read into empty tables
-  is a plain INSERT (no ON CONFLICT), without deduplication when every object comes once.
+- `warehouse/hubspot.py` `upsert_objects`, `insert_history`, `load_object_read`: a first read
+  into empty tables is a plain INSERT (no ON CONFLICT), without deduplication when every
+  object comes once, and its history is copied from the current state inside DuckDB instead
+  of converting the Arrow property maps a second time.
 - `connectors/hubspot/objects.py` `_Rows.add`: columns collected with comprehensions.
 - `warehouse/progress.py` `_calendar_bounds`: the previous period is read only while a
   baseline is still to be measured; `build_staging`: the changed-day check reads only raw

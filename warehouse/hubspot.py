@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.hubspot import OBJECTS_SCHEMA, PIPELINE_STAGES_SCHEMA, next_cursor
 from connectors.hubspot.settings import ARCHIVE_RETENTION
@@ -288,6 +289,21 @@ def store_cursor(
     )
 
 
+def _first_read_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Table) -> bool:
+    """Nothing of `object_type` stored yet (objects or history), and `rows` holds each object
+    of that type once: the first full read."""
+    if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
+        return False
+    if pc.count_distinct(rows["object_id"]).as_py() != rows.num_rows:
+        return False
+    ((stored,),) = con.execute(
+        "SELECT (SELECT count(*) FROM raw.hubspot_objects WHERE object_type = $t) "
+        "+ (SELECT count(*) FROM raw.hubspot_object_history WHERE object_type = $t)",
+        {"t": object_type},
+    ).fetchall()
+    return stored == 0
+
+
 def load_object_read(
     con: duckdb.DuckDBPyConnection,
     object_type: str,
@@ -304,8 +320,19 @@ def load_object_read(
     did not come back, and store the next cursor."""
     cursor = next_cursor(rows, previous_cursor)
     with transaction(con):
+        first = _first_read_of(con, object_type, rows)
         upsert_objects(con, rows, run_id)
-        versions = insert_history(con, rows, run_id)
+        if first:
+            # The current state just written is this read's only version of every object:
+            # copied inside DuckDB, instead of converting the Arrow property maps a second
+            # time (about a second for 200,000 deals).
+            ((versions,),) = con.execute(
+                f"INSERT INTO raw.hubspot_object_history BY NAME "
+                f"SELECT {_OBJECT_COLUMNS}, run_id FROM raw.hubspot_objects WHERE object_type = ?",
+                [object_type],
+            ).fetchall()
+        else:
+            versions = insert_history(con, rows, run_id)
         missing = archive_missing(con, object_type, rows, fetched_at, run_id) if full_read else 0
         if pipelines is not None:
             replace_pipelines(con, pipelines, run_id)
