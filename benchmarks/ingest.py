@@ -82,8 +82,8 @@ What remains, cProfile of one run (6.3 s without the profiler):
 ncalls  tottime  function
      1    1.437  warehouse/hubspot.py insert_history   (since: copied from the current state
      1    1.355  warehouse/hubspot.py upsert_objects    inside DuckDB on a first read, ~0.7 s)
-   984    1.090  json/decoder.py raw_decode            (the client's 115 MB of answers)
-  2922    0.303  hubspot api_client sanitize_for_serialization (each search body)
+   984    0.459  json/decoder.py raw_decode            (the client's 115 MB of answers;
+                                                        1.09 s in a search-only profile)
   2950    0.369  socket recv_into
     17    0.727  pyarrow.compute (map_lookup of the properties for the daily values)
    983    0.679  connectors/hubspot/objects.py _Rows.add (cumulative)

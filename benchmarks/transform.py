@@ -36,7 +36,8 @@ Before the fixes `compute_progress` took 5.0-6.9 s here (per statement: metric_c
 2.32 s, kr_days 1.29 s, window_value 0.45 s, the insert 0.83 s). Fixed: the running totals no
 longer cover the previous period once the baselines are frozen (half the days), and the
 window ids are numbered without sorting 365,000 rows (see "Fixes"). What remains, per
-statement after the fixes (1.63 s in all, the bare GROUP BY 0.16-0.22 s in the same process):
+statement after the fixes (a profiling run while others' tests loaded the machine: 1.63 s in
+all, the bare GROUP BY 0.16-0.22 s in the same process):
 
 ```
 0.363 CREATE TEMP TABLE metric_cumulative   1,000 metrics × 366 days, five running
