@@ -75,13 +75,24 @@ def fetch_hubspot_daily(
     properties = properties_for_metrics(metrics)
     dates = date_properties_for_metrics(metrics)
     tables = [
-        fetch_hubspot_objects(settings, obj, None, names, date_properties=dates.get(obj, ()),
-                              active_since=start, client=client)
+        fetch_hubspot_objects(
+            settings,
+            obj,
+            None,
+            names,
+            date_properties=dates.get(obj, ()),
+            active_since=start,
+            client=client,
+        )
         for obj, names in properties.items()
     ]
-    pipelines = (fetch_hubspot_pipelines(settings, client=client) if "deals" in properties
-                 else PIPELINE_STAGES_SCHEMA.empty_table())
+    pipelines = (
+        fetch_hubspot_pipelines(settings, client=client)
+        if "deals" in properties
+        else PIPELINE_STAGES_SCHEMA.empty_table()
+    )
     objects = pa.concat_tables(tables) if tables else OBJECTS_SCHEMA.empty_table()
-    daily = daily_metrics_from_objects(objects, pipelines, metrics, start, end,
-                                       time_zone=settings.time_zone)
+    daily = daily_metrics_from_objects(
+        objects, pipelines, metrics, start, end, time_zone=settings.time_zone
+    )
     return FetchResult(daily=daily, raw=objects, request_count=client.request_count)

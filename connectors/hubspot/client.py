@@ -66,8 +66,12 @@ class RateLimiter:
     of five at the start of each second is as likely to trip it as to pass.
     """
 
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / per_second
         self._clock = clock
         self._sleep = sleep
@@ -158,12 +162,16 @@ def translate_error(exc: Any, what: str, token: str) -> Exception:
             )
         # TEN_SECONDLY_ROLLING, SECONDLY (search) and any newer policy: wait and retry.
         return RetryableSourceError(
-            SOURCE, f"{what}: rate limited (429 {policy or 'no policyName'})",
+            SOURCE,
+            f"{what}: rate limited (429 {policy or 'no policyName'})",
             retry_after=_retry_after(exc.headers),
         )
     if status == 0 or status in (408, 423) or status >= 500:
-        return RetryableSourceError(SOURCE, f"{what}: {detail or 'no answer'}: {message}",
-                                    retry_after=_retry_after(exc.headers))
+        return RetryableSourceError(
+            SOURCE,
+            f"{what}: {detail or 'no answer'}: {message}",
+            retry_after=_retry_after(exc.headers),
+        )
     return SourceError(SOURCE, f"{what}: HubSpot answered {detail}: {message}")
 
 
@@ -199,12 +207,14 @@ class HubSpotClient:
                 raise translate_error(exc, what, self._token) from None
             except urllib3.exceptions.HTTPError as exc:
                 raise RetryableSourceError(
-                    SOURCE, f"{what}: connection failed ({type(exc).__name__})") from None
+                    SOURCE, f"{what}: connection failed ({type(exc).__name__})"
+                ) from None
             try:
                 raw = response.data
             except urllib3.exceptions.HTTPError as exc:
                 raise RetryableSourceError(
-                    SOURCE, f"{what}: the answer was cut off ({type(exc).__name__})") from None
+                    SOURCE, f"{what}: the answer was cut off ({type(exc).__name__})"
+                ) from None
             finally:
                 response.release_conn()
             try:
@@ -229,21 +239,33 @@ class HubSpotClient:
         data = self._call(
             f"POST {path}",
             lambda: self.search_api.do_search(
-                object_type, body, _preload_content=False, _request_timeout=self._timeout),
+                object_type, body, _preload_content=False, _request_timeout=self._timeout
+            ),
             search=True,
         )
         return Page(data, request_hash({"method": "POST", "path": path, "body": body}))
 
-    def list_page(self, object_type: str, properties: Sequence[str], archived: bool,
-                  after: str | None) -> Page:
+    def list_page(
+        self, object_type: str, properties: Sequence[str], archived: bool, after: str | None
+    ) -> Page:
         path = f"/crm/v3/objects/{object_type}"
-        params = {"limit": self.settings.list_page_size, "after": after,
-                  "properties": list(properties), "archived": archived}
+        params = {
+            "limit": self.settings.list_page_size,
+            "after": after,
+            "properties": list(properties),
+            "archived": archived,
+        }
         data = self._call(
             f"GET {path}",
             lambda: self.basic_api.get_page(
-                object_type, limit=params["limit"], after=after, properties=params["properties"],
-                archived=archived, _preload_content=False, _request_timeout=self._timeout),
+                object_type,
+                limit=params["limit"],
+                after=after,
+                properties=params["properties"],
+                archived=archived,
+                _preload_content=False,
+                _request_timeout=self._timeout,
+            ),
         )
         return Page(data, request_hash({"method": "GET", "path": path, "params": params}))
 
@@ -252,7 +274,8 @@ class HubSpotClient:
         data = self._call(
             f"GET {path}",
             lambda: self.pipelines_api.get_all(
-                object_type, _preload_content=False, _request_timeout=self._timeout),
+                object_type, _preload_content=False, _request_timeout=self._timeout
+            ),
         )
         return Page(data, request_hash({"method": "GET", "path": path}))
 
@@ -261,13 +284,18 @@ class HubSpotClient:
         data = self._call(
             f"GET {path}",
             lambda: self.properties_api.get_all(
-                object_type, _preload_content=False, _request_timeout=self._timeout),
+                object_type, _preload_content=False, _request_timeout=self._timeout
+            ),
         )
         return Page(data, request_hash({"method": "GET", "path": path}))
 
     # -- paging ---------------------------------------------------------------------------------
-    def search(self, object_type: str, filter_groups: Sequence[Sequence[dict[str, Any]]],
-               properties: Sequence[str]) -> Iterator[Page]:
+    def search(
+        self,
+        object_type: str,
+        filter_groups: Sequence[Sequence[dict[str, Any]]],
+        properties: Sequence[str],
+    ) -> Iterator[Page]:
         """Every object matching any of `filter_groups` (each an AND of filters), once each.
 
         Sorted by hs_object_id. Pages follow `paging.next.after` (a short page that still has
@@ -277,9 +305,11 @@ class HubSpotClient:
         """
         groups = [list(g) for g in filter_groups] or [[]]
         # One filter per group is kept free for the keyset bound.
-        if (len(groups) > MAX_FILTER_GROUPS
-                or any(len(g) >= MAX_FILTERS_PER_GROUP for g in groups)
-                or sum(len(g) + 1 for g in groups) > MAX_FILTERS_TOTAL):
+        if (
+            len(groups) > MAX_FILTER_GROUPS
+            or any(len(g) >= MAX_FILTERS_PER_GROUP for g in groups)
+            or sum(len(g) + 1 for g in groups) > MAX_FILTERS_TOTAL
+        ):
             raise ValueError(
                 f"at most {MAX_FILTER_GROUPS} filter groups of {MAX_FILTERS_PER_GROUP - 1} "
                 f"filters ({MAX_FILTERS_TOTAL} with the keyset bounds) can be searched with "
@@ -292,8 +322,11 @@ class HubSpotClient:
         offset = 0  # how far into the current segment the offset has gone
         pages = segments = 0
         while True:
-            keyset = ([{"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]
-                      if bound is not None else [])
+            keyset = (
+                [{"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]
+                if bound is not None
+                else []
+            )
             body: dict[str, Any] = {
                 "filterGroups": [{"filters": g + keyset} for g in groups if g + keyset],
                 "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
@@ -310,8 +343,10 @@ class HubSpotClient:
                 if last_id is not None and object_id <= last_id:
                     # Keyset paging is only exact if ids come strictly ascending.
                     raise SourceError(
-                        SOURCE, f"search returned {object_type} id {object_id} after {last_id}: "
-                        "results are not in hs_object_id order, paging cannot be trusted")
+                        SOURCE,
+                        f"search returned {object_type} id {object_id} after {last_id}: "
+                        "results are not in hs_object_id order, paging cannot be trusted",
+                    )
                 last_id = object_id
             next_after = ((page.data.get("paging") or {}).get("next") or {}).get("after")
             if not next_after:
@@ -320,16 +355,19 @@ class HubSpotClient:
             if offset + limit > SEARCH_RESULT_CAP:
                 if last_id == bound:
                     raise SourceError(
-                        SOURCE, f"search for {object_type} returned {SEARCH_RESULT_CAP} results' "
-                        "worth of empty pages; cannot make progress")
+                        SOURCE,
+                        f"search for {object_type} returned {SEARCH_RESULT_CAP} results' "
+                        "worth of empty pages; cannot make progress",
+                    )
                 segments += 1
                 bound, after, offset = last_id, None, 0
             else:
                 after = str(next_after)
         log.info("hubspot search %s: %d pages, %d keyset restarts", object_type, pages, segments)
 
-    def list_objects(self, object_type: str, properties: Sequence[str],
-                     archived: bool) -> Iterator[Page]:
+    def list_objects(
+        self, object_type: str, properties: Sequence[str], archived: bool
+    ) -> Iterator[Page]:
         """Every page of GET /crm/v3/objects/{type} (archived=true: the recycle bin)."""
         after: str | None = None
         seen: set[str] = set()

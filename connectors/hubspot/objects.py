@@ -30,40 +30,52 @@ log = logging.getLogger(__name__)
 _TS = pa.timestamp("us", tz="UTC")
 
 # One row per object version read: its current state as of `fetched_at`.
-OBJECTS_SCHEMA = pa.schema([
-    pa.field("object_type", pa.string(), nullable=False),  # deals | contacts
-    pa.field("object_id", pa.string(), nullable=False),    # HubSpot's id (digits, up to 64-bit)
-    pa.field("archived", pa.bool_(), nullable=False),
-    pa.field("created_at", _TS),
-    pa.field("updated_at", _TS, nullable=False),           # = hs_lastmodifieddate
-    pa.field("archived_at", _TS),
-    pa.field("properties", pa.map_(pa.string(), pa.string())),  # as sent: strings or null
-    pa.field("fetched_at", _TS, nullable=False),
-    pa.field("request_hash", pa.string(), nullable=False),
-])
+OBJECTS_SCHEMA = pa.schema(
+    [
+        pa.field("object_type", pa.string(), nullable=False),  # deals | contacts
+        pa.field("object_id", pa.string(), nullable=False),  # HubSpot's id (digits, up to 64-bit)
+        pa.field("archived", pa.bool_(), nullable=False),
+        pa.field("created_at", _TS),
+        pa.field("updated_at", _TS, nullable=False),  # = hs_lastmodifieddate
+        pa.field("archived_at", _TS),
+        pa.field("properties", pa.map_(pa.string(), pa.string())),  # as sent: strings or null
+        pa.field("fetched_at", _TS, nullable=False),
+        pa.field("request_hash", pa.string(), nullable=False),
+    ]
+)
 
 # One row per deal stage, with the outcome read from the stage's metadata.
-PIPELINE_STAGES_SCHEMA = pa.schema([
-    pa.field("object_type", pa.string(), nullable=False),
-    pa.field("pipeline_id", pa.string(), nullable=False),
-    pa.field("pipeline_label", pa.string()),
-    pa.field("pipeline_display_order", pa.int32()),
-    pa.field("pipeline_archived", pa.bool_(), nullable=False),
-    pa.field("stage_id", pa.string(), nullable=False),
-    pa.field("stage_label", pa.string()),
-    pa.field("stage_display_order", pa.int32()),
-    pa.field("is_closed", pa.bool_()),
-    pa.field("probability", pa.float64()),
-    pa.field("outcome", pa.string(), nullable=False),  # won | lost | open
-    pa.field("stage_archived", pa.bool_(), nullable=False),
-    pa.field("fetched_at", _TS, nullable=False),
-    pa.field("request_hash", pa.string(), nullable=False),
-])
+PIPELINE_STAGES_SCHEMA = pa.schema(
+    [
+        pa.field("object_type", pa.string(), nullable=False),
+        pa.field("pipeline_id", pa.string(), nullable=False),
+        pa.field("pipeline_label", pa.string()),
+        pa.field("pipeline_display_order", pa.int32()),
+        pa.field("pipeline_archived", pa.bool_(), nullable=False),
+        pa.field("stage_id", pa.string(), nullable=False),
+        pa.field("stage_label", pa.string()),
+        pa.field("stage_display_order", pa.int32()),
+        pa.field("is_closed", pa.bool_()),
+        pa.field("probability", pa.float64()),
+        pa.field("outcome", pa.string(), nullable=False),  # won | lost | open
+        pa.field("stage_archived", pa.bool_(), nullable=False),
+        pa.field("fetched_at", _TS, nullable=False),
+        pa.field("request_hash", pa.string(), nullable=False),
+    ]
+)
 
 # Read with every object whatever the metrics need: what places and classifies it.
 BASE_PROPERTIES = {
-    "deals": ("hs_object_id", "createdate", "hs_lastmodifieddate", "pipeline", "dealstage",
-              "closedate", "amount", "amount_in_home_currency"),
+    "deals": (
+        "hs_object_id",
+        "createdate",
+        "hs_lastmodifieddate",
+        "pipeline",
+        "dealstage",
+        "closedate",
+        "amount",
+        "amount_in_home_currency",
+    ),
     "contacts": ("hs_object_id", "createdate", "lastmodifieddate", "lifecyclestage"),
 }
 
@@ -154,15 +166,24 @@ def search_filter_groups(
     and — when asked — with at least one of the metrics' dates on or after `active_since`."""
     base: list[dict[str, Any]] = []
     if modified_since is not None and overlap_start is not None:
-        base.append({"propertyName": LAST_MODIFIED_PROPERTY[object_type], "operator": "GTE",
-                     "value": epoch_ms(overlap_start)})
+        base.append(
+            {
+                "propertyName": LAST_MODIFIED_PROPERTY[object_type],
+                "operator": "GTE",
+                "value": epoch_ms(overlap_start),
+            }
+        )
     dates = sorted(set(date_properties))
     if active_since is None or not dates:
         return [base]
     if len(dates) > MAX_FILTER_GROUPS:
         # One group per date property: more than HubSpot allows, so read without the horizon.
-        log.info("hubspot %s: %d date properties > %d filter groups; reading without a date "
-                 "horizon", object_type, len(dates), MAX_FILTER_GROUPS)
+        log.info(
+            "hubspot %s: %d date properties > %d filter groups; reading without a date horizon",
+            object_type,
+            len(dates),
+            MAX_FILTER_GROUPS,
+        )
         return [base]
     # A day early: date-only properties are midnight UTC, not midnight in the account's zone,
     # and a generous lower bound costs a few extra objects, never a missing one.
@@ -192,16 +213,23 @@ def fetch_hubspot_objects(
       Archived objects are listed without this filter.
     """
     if object_type not in OBJECT_TYPES:
-        raise ValueError(f"object_type must be one of {', '.join(OBJECT_TYPES)}, "
-                         f"not {object_type!r}")
+        raise ValueError(
+            f"object_type must be one of {', '.join(OBJECT_TYPES)}, not {object_type!r}"
+        )
     client = client or HubSpotClient(settings)
     names = sorted(set(properties) | set(BASE_PROPERTIES[object_type]))
     overlap_start = modified_since - settings.modified_overlap if modified_since else None
     fetched_at = datetime.now(UTC)
 
     active = _Rows(object_type)
-    groups = search_filter_groups(object_type, modified_since, overlap_start, date_properties,
-                                  active_since, settings.time_zone)
+    groups = search_filter_groups(
+        object_type,
+        modified_since,
+        overlap_start,
+        date_properties,
+        active_since,
+        settings.time_zone,
+    )
     for page in client.search(object_type, groups, names):
         active.add(page)
     archived = _Rows(object_type)
@@ -216,8 +244,12 @@ def fetch_hubspot_objects(
     if gone.num_rows:
         # The search index may still show an object that was just archived.
         live = live.filter(pc.invert(pc.is_in(live["object_id"], gone["object_id"])))
-    log.info("hubspot %s: %d active and %d archived objects read", object_type, live.num_rows,
-             gone.num_rows)
+    log.info(
+        "hubspot %s: %d active and %d archived objects read",
+        object_type,
+        live.num_rows,
+        gone.num_rows,
+    )
     return pa.concat_tables([live, gone])
 
 
@@ -258,27 +290,30 @@ def pipelines_table(page: Page, fetched_at: datetime, object_type: str = "deals"
     for p in page.data.get("results") or []:
         for s in p.get("stages") or []:
             is_closed, probability, outcome = stage_outcome(s.get("metadata") or {})
-            rows.append({
-                "object_type": object_type,
-                "pipeline_id": str(p["id"]),
-                "pipeline_label": p.get("label"),
-                "pipeline_display_order": p.get("displayOrder"),
-                "pipeline_archived": bool(p.get("archived", False)),
-                "stage_id": str(s["id"]),
-                "stage_label": s.get("label"),
-                "stage_display_order": s.get("displayOrder"),
-                "is_closed": is_closed,
-                "probability": probability,
-                "outcome": outcome,
-                "stage_archived": bool(s.get("archived", False)),
-                "fetched_at": fetched_at,
-                "request_hash": page.request_hash,
-            })
+            rows.append(
+                {
+                    "object_type": object_type,
+                    "pipeline_id": str(p["id"]),
+                    "pipeline_label": p.get("label"),
+                    "pipeline_display_order": p.get("displayOrder"),
+                    "pipeline_archived": bool(p.get("archived", False)),
+                    "stage_id": str(s["id"]),
+                    "stage_label": s.get("label"),
+                    "stage_display_order": s.get("displayOrder"),
+                    "is_closed": is_closed,
+                    "probability": probability,
+                    "outcome": outcome,
+                    "stage_archived": bool(s.get("archived", False)),
+                    "fetched_at": fetched_at,
+                    "request_hash": page.request_hash,
+                }
+            )
     return pa.Table.from_pylist(rows, schema=PIPELINE_STAGES_SCHEMA)
 
 
-def fetch_hubspot_pipelines(settings: HubSpotSettings, *,
-                            client: HubSpotClient | None = None) -> pa.Table:
+def fetch_hubspot_pipelines(
+    settings: HubSpotSettings, *, client: HubSpotClient | None = None
+) -> pa.Table:
     """Every deal pipeline's stages with won/lost/open from their metadata
     (PIPELINE_STAGES_SCHEMA)."""
     client = client or HubSpotClient(settings)

@@ -90,8 +90,9 @@ ENTERPRISE_OPEN_STAGES = (
 )
 
 
-def _stage(stage_id: str, label: str, order: int, probability: str, closed: bool,
-           created: str) -> dict[str, Any]:
+def _stage(
+    stage_id: str, label: str, order: int, probability: str, closed: bool, created: str
+) -> dict[str, Any]:
     return {
         "label": label,
         "displayOrder": order,
@@ -104,38 +105,72 @@ def _stage(stage_id: str, label: str, order: int, probability: str, closed: bool
     }
 
 
-def _pipeline(pid: str, label: str, order: int, open_stages: tuple[tuple[str, str, str], ...],
-              won: tuple[str, str], lost: tuple[str, str], created: str) -> dict[str, Any]:
+def _pipeline(
+    pid: str,
+    label: str,
+    order: int,
+    open_stages: tuple[tuple[str, str, str], ...],
+    won: tuple[str, str],
+    lost: tuple[str, str],
+    created: str,
+) -> dict[str, Any]:
     stages = [_stage(s, lab, i, p, False, created) for i, (s, lab, p) in enumerate(open_stages)]
     n = len(stages)
     stages.append(_stage(won[0], won[1], n, "1.0", True, created))
     stages.append(_stage(lost[0], lost[1], n + 1, "0.0", True, created))
     return {
-        "label": label, "displayOrder": order, "id": pid, "stages": stages,
-        "createdAt": created, "updatedAt": created, "archived": False,
+        "label": label,
+        "displayOrder": order,
+        "id": pid,
+        "stages": stages,
+        "createdAt": created,
+        "updatedAt": created,
+        "archived": False,
     }
 
 
 # Default pipelines have createdAt = epoch (OpenAPI spec: "stages on default pipelines will have
 # createdAt = 0").
 PIPELINES: list[dict[str, Any]] = [
-    _pipeline("default", "Sales Pipeline", 0, DEFAULT_OPEN_STAGES,
-              ("closedwon", "Closed Won"), ("closedlost", "Closed Lost"),
-              "1970-01-01T00:00:00Z"),
-    _pipeline(ENTERPRISE_PIPELINE_ID, "Enterprise", 1, ENTERPRISE_OPEN_STAGES,
-              (ENTERPRISE_WON_STAGE_ID, "Signed"), (ENTERPRISE_LOST_STAGE_ID, "Lost"),
-              "2024-03-04T09:12:44.120Z"),
+    _pipeline(
+        "default",
+        "Sales Pipeline",
+        0,
+        DEFAULT_OPEN_STAGES,
+        ("closedwon", "Closed Won"),
+        ("closedlost", "Closed Lost"),
+        "1970-01-01T00:00:00Z",
+    ),
+    _pipeline(
+        ENTERPRISE_PIPELINE_ID,
+        "Enterprise",
+        1,
+        ENTERPRISE_OPEN_STAGES,
+        (ENTERPRISE_WON_STAGE_ID, "Signed"),
+        (ENTERPRISE_LOST_STAGE_ID, "Lost"),
+        "2024-03-04T09:12:44.120Z",
+    ),
 ]
 
 LIFECYCLE_STAGES = (
-    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
-    "customer", "evangelist", "other",
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
 )
 _LIFECYCLE_LABELS = {
-    "subscriber": "Subscriber", "lead": "Lead",
+    "subscriber": "Subscriber",
+    "lead": "Lead",
     "marketingqualifiedlead": "Marketing Qualified Lead",
-    "salesqualifiedlead": "Sales Qualified Lead", "opportunity": "Opportunity",
-    "customer": "Customer", "evangelist": "Evangelist", "other": "Other",
+    "salesqualifiedlead": "Sales Qualified Lead",
+    "opportunity": "Opportunity",
+    "customer": "Customer",
+    "evangelist": "Evangelist",
+    "other": "Other",
 }
 
 
@@ -144,8 +179,13 @@ _LIFECYCLE_LABELS = {
 def _deal_property_specs() -> list[tuple[str, str, str, str, str]]:
     return [
         ("amount", "number", "number", "Amount", "dealinformation"),
-        ("amount_in_home_currency", "number", "number", "Amount in company currency",
-         "dealinformation"),
+        (
+            "amount_in_home_currency",
+            "number",
+            "number",
+            "Amount in company currency",
+            "dealinformation",
+        ),
         ("deal_currency_code", "enumeration", "select", "Currency", "dealinformation"),
         ("closedate", "datetime", "date", "Close Date", "dealinformation"),
         ("createdate", "datetime", "date", "Create Date", "dealinformation"),
@@ -171,10 +211,24 @@ def _contact_property_specs() -> list[tuple[str, str, str, str, str]]:
     ]
     for s in LIFECYCLE_STAGES:
         label = _LIFECYCLE_LABELS[s]
-        specs.append((f"hs_v2_date_entered_{s}", "datetime", "date",
-                      f"Date entered '{label} (Lifecycle Stage Pipeline)'", "contact_activity"))
-        specs.append((f"hs_lifecyclestage_{s}_date", "datetime", "date",
-                      f"Became a {label} Date", "contactinformation"))
+        specs.append(
+            (
+                f"hs_v2_date_entered_{s}",
+                "datetime",
+                "date",
+                f"Date entered '{label} (Lifecycle Stage Pipeline)'",
+                "contact_activity",
+            )
+        )
+        specs.append(
+            (
+                f"hs_lifecyclestage_{s}_date",
+                "datetime",
+                "date",
+                f"Became a {label} Date",
+                "contactinformation",
+            )
+        )
     return specs
 
 
@@ -182,8 +236,10 @@ _OPTIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("deals", "pipeline"): [(p["id"], p["label"]) for p in PIPELINES],
     ("deals", "dealstage"): [(s["id"], s["label"]) for p in PIPELINES for s in p["stages"]],
     ("deals", "deal_currency_code"): [("EUR", "Euro"), ("USD", "US Dollar")],
-    ("deals", "dealtype"): [("newbusiness", "New Business"),
-                            ("existingbusiness", "Existing Business")],
+    ("deals", "dealtype"): [
+        ("newbusiness", "New Business"),
+        ("existingbusiness", "Existing Business"),
+    ],
     ("contacts", "lifecyclestage"): [(s, _LIFECYCLE_LABELS[s]) for s in LIFECYCLE_STAGES],
 }
 
@@ -194,10 +250,24 @@ PROPERTY_TYPES: dict[str, dict[str, str]] = {
 LAST_MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
 # What search/list return when the request names no properties (HubSpot's defaults).
 DEFAULT_PROPERTIES = {
-    "deals": ("amount", "closedate", "createdate", "dealname", "dealstage",
-              "hs_lastmodifieddate", "hs_object_id", "pipeline"),
-    "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
-                 "lastname"),
+    "deals": (
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ),
+    "contacts": (
+        "createdate",
+        "email",
+        "firstname",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lastname",
+    ),
 }
 # Returned with every object whatever was asked for.
 ALWAYS_PROPERTIES = {
@@ -229,7 +299,9 @@ def _property_definition(obj: str, spec: tuple[str, str, str, str, str], order: 
         "hidden": False,
         "hubspotDefined": True,
         "modificationMetadata": {
-            "archivable": False, "readOnlyDefinition": True, "readOnlyValue": False,
+            "archivable": False,
+            "readOnlyDefinition": True,
+            "readOnlyValue": False,
         },
         "formField": ptype in ("string", "enumeration"),
         "dataSensitivity": "non_sensitive",
@@ -256,8 +328,9 @@ _U16 = struct.Struct("<20H").unpack
 def _uniforms(key: int, salt: int) -> list[float]:
     """20 uniforms in [0, 1) fixed by (key, salt), from one blake2b digest (16 bits each): one
     C call instead of twenty hashes, because hashing dominates building 200k objects."""
-    digest = hashlib.blake2b(key.to_bytes(8, "little"), digest_size=40,
-                             salt=salt.to_bytes(4, "little")).digest()
+    digest = hashlib.blake2b(
+        key.to_bytes(8, "little"), digest_size=40, salt=salt.to_bytes(4, "little")
+    ).digest()
     return [v / 65536.0 for v in _U16(digest)]
 
 
@@ -271,8 +344,12 @@ def _day_ms(day: date) -> int:
     return (day - HISTORY_START).days * DAY_MS + _HISTORY_START_MS
 
 
-_HISTORY_START_MS = int((datetime(HISTORY_START.year, HISTORY_START.month, HISTORY_START.day,
-                                  tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
+_HISTORY_START_MS = int(
+    (
+        datetime(HISTORY_START.year, HISTORY_START.month, HISTORY_START.day, tzinfo=UTC) - _EPOCH
+    ).total_seconds()
+    * 1000
+)
 
 
 _DAY_TEXT: dict[int, str] = {}
@@ -347,8 +424,9 @@ class _Schedule:
             start = _day_ms(day)
             # Working hours 07:00-17:00 UTC; sorted so ids follow creation order.
             times = sorted(
-                start + 7 * HOUR_MS + int(10 * HOUR_MS * _unit(day.toordinal() * 1000 + i,
-                                                                 self.salt + 2))
+                start
+                + 7 * HOUR_MS
+                + int(10 * HOUR_MS * _unit(day.toordinal() * 1000 + i, self.salt + 2))
                 for i in range(n)
             )
             self.created.extend(times)
@@ -367,12 +445,59 @@ class _Life:
     archived_at: int | None = None
 
 
-_FIRST = ("Anna", "Ben", "Clara", "David", "Elif", "Finn", "Greta", "Hugo", "Ida", "Jonas",
-          "Kira", "Lars", "Mia", "Noah", "Olga", "Paul", "Rosa", "Sven", "Tara", "Uwe")
-_LAST = ("Schmidt", "Meyer", "Novak", "Rossi", "Dubois", "Jensen", "Kowalski", "Garcia",
-         "Smith", "Berg", "Weber", "Fischer", "Lang", "Wolf", "Keller")
-_COMPANIES = ("Nordlicht", "Alpenblick", "Rheinwerk", "Bluefjord", "Kestrel", "Lumen",
-              "Ostwind", "Quarzit", "Sonnenhof", "Tidewater", "Vireo", "Zephyr")
+_FIRST = (
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elif",
+    "Finn",
+    "Greta",
+    "Hugo",
+    "Ida",
+    "Jonas",
+    "Kira",
+    "Lars",
+    "Mia",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Uwe",
+)
+_LAST = (
+    "Schmidt",
+    "Meyer",
+    "Novak",
+    "Rossi",
+    "Dubois",
+    "Jensen",
+    "Kowalski",
+    "Garcia",
+    "Smith",
+    "Berg",
+    "Weber",
+    "Fischer",
+    "Lang",
+    "Wolf",
+    "Keller",
+)
+_COMPANIES = (
+    "Nordlicht",
+    "Alpenblick",
+    "Rheinwerk",
+    "Bluefjord",
+    "Kestrel",
+    "Lumen",
+    "Ostwind",
+    "Quarzit",
+    "Sonnenhof",
+    "Tidewater",
+    "Vireo",
+    "Zephyr",
+)
 _OWNERS = ("31000101", "31000102", "31000103", "31000104", "31000105", "31000106")
 
 # Deal economics (tuned so the demo's won-revenue KR is interesting, see module docstring).
@@ -581,8 +706,13 @@ def _columns(lives: list[_Life], types: Mapping[str, str]) -> _Snapshot:
 # --- Errors in HubSpot's shape ---------------------------------------------------------------
 def _error(status: int, message: str, category: str, **extra: Any) -> Response:
     correlation = str(uuid.uuid4())
-    body = {"status": "error", "message": message, "correlationId": correlation,
-            "category": category, **extra}
+    body = {
+        "status": "error",
+        "message": message,
+        "correlationId": correlation,
+        "category": category,
+        **extra,
+    }
     return Response.json(body, status, {"X-HubSpot-Correlation-Id": correlation})
 
 
@@ -605,7 +735,8 @@ def rate_limit_body(policy: str = "TEN_SECONDLY_ROLLING", search: bool = False) 
     body: dict[str, Any] = {
         "status": "error",
         "message": _RATE_LIMIT_MESSAGES.get(
-            policy, f"You have reached your {policy.lower()} limit."),
+            policy, f"You have reached your {policy.lower()} limit."
+        ),
         "errorType": "RATE_LIMIT",
         "correlationId": str(uuid.uuid4()),
         "policyName": policy,
@@ -632,18 +763,26 @@ def rate_limit_fault(
     search = "search" in path_contains or policy == "SECONDLY"
     headers: dict[str, str] = {}
     if not search:
-        headers.update({
-            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-            "X-HubSpot-RateLimit-Max": "190",
-            "X-HubSpot-RateLimit-Remaining": "0",
-            "X-HubSpot-RateLimit-Daily": "650000",
-            "X-HubSpot-RateLimit-Daily-Remaining": "0" if policy == "DAILY" else "612345",
-        })
+        headers.update(
+            {
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Max": "190",
+                "X-HubSpot-RateLimit-Remaining": "0",
+                "X-HubSpot-RateLimit-Daily": "650000",
+                "X-HubSpot-RateLimit-Daily-Remaining": "0" if policy == "DAILY" else "612345",
+            }
+        )
     if retry_after is not None:
         headers["Retry-After"] = f"{retry_after:g}"
     body = json.dumps(rate_limit_body(policy, search)).encode()
-    return Fault(kind="status", status=429, body=body, headers=headers,
-                 path_contains=path_contains, times=times)
+    return Fault(
+        kind="status",
+        status=429,
+        body=body,
+        headers=headers,
+        path_contains=path_contains,
+        times=times,
+    )
 
 
 # --- Filters ---------------------------------------------------------------------------------
@@ -801,21 +940,39 @@ class HubSpotSandbox:
         with self._lock:
             self._short_every, self._short_size, self._search_counter = every, size, 0
 
-    def add_deal(self, created: datetime, properties: Mapping[str, Any], *,
-                 changes: Iterable[tuple[datetime, Mapping[str, Any]]] = (),
-                 archived_at: datetime | None = None, object_id: int | None = None) -> str:
+    def add_deal(
+        self,
+        created: datetime,
+        properties: Mapping[str, Any],
+        *,
+        changes: Iterable[tuple[datetime, Mapping[str, Any]]] = (),
+        archived_at: datetime | None = None,
+        object_id: int | None = None,
+    ) -> str:
         """Add a scripted deal; returns its id. Values may be str, numbers, date or datetime."""
         return self._add("deals", created, properties, changes, archived_at, object_id)
 
-    def add_contact(self, created: datetime, properties: Mapping[str, Any], *,
-                    changes: Iterable[tuple[datetime, Mapping[str, Any]]] = (),
-                    archived_at: datetime | None = None, object_id: int | None = None) -> str:
+    def add_contact(
+        self,
+        created: datetime,
+        properties: Mapping[str, Any],
+        *,
+        changes: Iterable[tuple[datetime, Mapping[str, Any]]] = (),
+        archived_at: datetime | None = None,
+        object_id: int | None = None,
+    ) -> str:
         """Add a scripted contact; returns its id."""
         return self._add("contacts", created, properties, changes, archived_at, object_id)
 
-    def _add(self, object_type: str, created: datetime, properties: Mapping[str, Any],
-             changes: Iterable[tuple[datetime, Mapping[str, Any]]],
-             archived_at: datetime | None, object_id: int | None) -> str:
+    def _add(
+        self,
+        object_type: str,
+        created: datetime,
+        properties: Mapping[str, Any],
+        changes: Iterable[tuple[datetime, Mapping[str, Any]]],
+        archived_at: datetime | None,
+        object_id: int | None,
+    ) -> str:
         types = PROPERTY_TYPES[object_type]
 
         def typed(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -831,11 +988,15 @@ class HubSpotSandbox:
             # Scripted ids sit above every generated one, in the order they were added.
             base = SCRIPTED_DEAL_ID_BASE if object_type == "deals" else SCRIPTED_CONTACT_ID_BASE
             oid = object_id or base + len(scripted)
-            scripted.append(_Scripted(
-                object_id=oid, created=_ms(created), initial=typed(properties),
-                changes=sorted(((_ms(w), typed(c)) for w, c in changes), key=lambda x: x[0]),
-                archived_at=_ms(archived_at) if archived_at else None,
-            ))
+            scripted.append(
+                _Scripted(
+                    object_id=oid,
+                    created=_ms(created),
+                    initial=typed(properties),
+                    changes=sorted(((_ms(w), typed(c)) for w, c in changes), key=lambda x: x[0]),
+                    archived_at=_ms(archived_at) if archived_at else None,
+                )
+            )
             self._snapshots.clear()
             self._matches.clear()
         return str(oid)
@@ -844,8 +1005,13 @@ class HubSpotSandbox:
     def objects(self, object_type: str, archived: bool | None = False) -> list[dict[str, Any]]:
         """Every object at `now` in the wire format (all properties); archived: None for both."""
         snap = self._snapshot(object_type, self._now)
-        idx = range(len(snap.ids)) if archived is None else (
-            [i for i in range(len(snap.ids)) if (snap.archived_at[i] is not None) == archived])
+        idx = (
+            range(len(snap.ids))
+            if archived is None
+            else (
+                [i for i in range(len(snap.ids)) if (snap.archived_at[i] is not None) == archived]
+            )
+        )
         names = list(PROPERTY_TYPES[object_type])
         return [self._result(object_type, snap, i, names) for i in idx]
 
@@ -901,25 +1067,39 @@ class HubSpotSandbox:
                 return self._list(self._object_type(parts[3]), request)
             if parts[:3] == ["crm", "v3", "pipelines"] and len(parts) == 4:
                 if parts[3] not in ("deals", "0-3"):
-                    return _error(404, f"Unable to infer object type from: {parts[3]}",
-                                  "OBJECT_NOT_FOUND")
+                    return _error(
+                        404, f"Unable to infer object type from: {parts[3]}", "OBJECT_NOT_FOUND"
+                    )
                 return Response.json({"results": PIPELINES})
             if parts[:3] == ["crm", "v3", "properties"] and len(parts) == 4:
                 obj = self._object_type(parts[3])
-                return Response.json({"results": [
-                    _property_definition(obj, spec, i)
-                    for i, spec in enumerate(PROPERTY_SPECS[obj])
-                ]})
+                return Response.json(
+                    {
+                        "results": [
+                            _property_definition(obj, spec, i)
+                            for i, spec in enumerate(PROPERTY_SPECS[obj])
+                        ]
+                    }
+                )
         except _BadRequest as exc:
             status = 404 if exc.category == "OBJECT_NOT_FOUND" else 400
             return _error(status, str(exc), exc.category)
-        return _error(404, f"No route for {request.method} {request.path} in the HubSpot sandbox",
-                      "OBJECT_NOT_FOUND")
+        return _error(
+            404,
+            f"No route for {request.method} {request.path} in the HubSpot sandbox",
+            "OBJECT_NOT_FOUND",
+        )
 
     @staticmethod
     def _object_type(name: str) -> str:
-        aliases = {"deals": "deals", "0-3": "deals", "deal": "deals",
-                   "contacts": "contacts", "0-1": "contacts", "contact": "contacts"}
+        aliases = {
+            "deals": "deals",
+            "0-3": "deals",
+            "deal": "deals",
+            "contacts": "contacts",
+            "0-1": "contacts",
+            "contact": "contacts",
+        }
         if name not in aliases:
             raise _BadRequest(f"Unable to infer object type from: {name}", "OBJECT_NOT_FOUND")
         return aliases[name]
@@ -955,13 +1135,18 @@ class HubSpotSandbox:
         if body.get("query"):
             raise _BadRequest("the sandbox does not implement free-text `query`")
         if len(groups) > MAX_FILTER_GROUPS:
-            raise _BadRequest(f"Too many filter groups ({len(groups)}); the limit is "
-                              f"{MAX_FILTER_GROUPS}")
+            raise _BadRequest(
+                f"Too many filter groups ({len(groups)}); the limit is {MAX_FILTER_GROUPS}"
+            )
         total_filters = sum(len(g.get("filters") or []) for g in groups)
-        if any(len(g.get("filters") or []) > MAX_FILTERS_PER_GROUP for g in groups) or \
-                total_filters > MAX_FILTERS_TOTAL:
-            raise _BadRequest(f"Too many filters: at most {MAX_FILTERS_PER_GROUP} per group and "
-                              f"{MAX_FILTERS_TOTAL} in all")
+        if (
+            any(len(g.get("filters") or []) > MAX_FILTERS_PER_GROUP for g in groups)
+            or total_filters > MAX_FILTERS_TOTAL
+        ):
+            raise _BadRequest(
+                f"Too many filters: at most {MAX_FILTERS_PER_GROUP} per group and "
+                f"{MAX_FILTERS_TOTAL} in all"
+            )
         sorts = body.get("sorts") or []
         if len(sorts) > 1:
             raise _BadRequest("Only one sort is allowed per search")
@@ -993,7 +1178,7 @@ class HubSpotSandbox:
             if self._short_every and self._search_counter % self._short_every == 0:
                 size = min(limit, self._short_size)
                 self.short_pages_served += 1
-        page = matches[after: after + size]
+        page = matches[after : after + size]
         names = self._requested(object_type, body.get("properties"))
         answer: dict[str, Any] = {
             "total": total,
@@ -1003,8 +1188,14 @@ class HubSpotSandbox:
             answer["paging"] = {"next": {"after": str(after + size)}}
         return Response.json(answer)
 
-    def _matching(self, object_type: str, snap: _Snapshot, groups: list[dict[str, Any]],
-                  sort_prop: str, descending: bool) -> list[int]:
+    def _matching(
+        self,
+        object_type: str,
+        snap: _Snapshot,
+        groups: list[dict[str, Any]],
+        sort_prop: str,
+        descending: bool,
+    ) -> list[int]:
         """Indices of matching live objects in sort order; cached without the keyset bound."""
         bounds = []
         stripped = []
@@ -1012,13 +1203,19 @@ class HubSpotSandbox:
             filters = g.get("filters") or []
             bound = [b for f in filters if (b := _id_bound(f))]
             bounds.append(bound[0] if len(bound) == 1 else None)
-            stripped.append([f for f in filters if not _id_bound(f)] if len(bound) == 1
-                            else filters)
+            stripped.append(
+                [f for f in filters if not _id_bound(f)] if len(bound) == 1 else filters
+            )
         common = bounds[0] if bounds and all(b == bounds[0] for b in bounds) else None
         if common is None:
             stripped = [g.get("filters") or [] for g in groups]
-        key = (object_type, snap.version, json.dumps(stripped, sort_keys=True), sort_prop,
-               descending)
+        key = (
+            object_type,
+            snap.version,
+            json.dumps(stripped, sort_keys=True),
+            sort_prop,
+            descending,
+        )
         with self._lock:
             cached = self._matches.get(key)
         if cached is None:
@@ -1032,11 +1229,17 @@ class HubSpotSandbox:
         op, bound = common
         if sort_prop == "hs_object_id" and not descending:
             # `cached` is ascending in id, so the keyset start is a bisect away.
-            return cached[_bisect_indices(cached, snap.ids, bound, strict=op == "GT"):]
+            return cached[_bisect_indices(cached, snap.ids, bound, strict=op == "GT") :]
         return [i for i in cached if (snap.ids[i] > bound if op == "GT" else snap.ids[i] >= bound)]
 
-    def _evaluate(self, object_type: str, snap: _Snapshot, groups: list[list[dict[str, Any]]],
-                  sort_prop: str, descending: bool) -> list[int]:
+    def _evaluate(
+        self,
+        object_type: str,
+        snap: _Snapshot,
+        groups: list[list[dict[str, Any]]],
+        sort_prop: str,
+        descending: bool,
+    ) -> list[int]:
         types = PROPERTY_TYPES[object_type]
         if not groups or all(not g for g in groups):
             selected = list(snap.live)
@@ -1102,10 +1305,11 @@ class HubSpotSandbox:
             # `after` is the id of the first object of the next page (an opaque cursor to clients).
             if not after.isdigit():
                 raise _BadRequest(f"Invalid `after` cursor {after!r}")
-            idx = idx[_bisect_indices(idx, snap.ids, int(after), strict=False):]
+            idx = idx[_bisect_indices(idx, snap.ids, int(after), strict=False) :]
         page = idx[:limit]
-        answer: dict[str, Any] = {"results": [self._result(object_type, snap, i, names)
-                                              for i in page]}
+        answer: dict[str, Any] = {
+            "results": [self._result(object_type, snap, i, names) for i in page]
+        }
         if len(idx) > limit:
             nxt = str(snap.ids[idx[limit]])
             answer["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
@@ -1143,8 +1347,9 @@ def _typed_input(ptype: str, value: Any) -> Any:
 def demo_expectations(sandbox: HubSpotSandbox) -> dict[str, float]:
     """Won revenue (company currency) per quarter of 2026 and mean weekly MQLs in 2026-Q4, from
     the sandbox's own state at its `now`: the numbers the demo calibration aims at."""
-    won_ids = {s["id"] for p in PIPELINES for s in p["stages"]
-               if s["metadata"]["probability"] == "1.0"}
+    won_ids = {
+        s["id"] for p in PIPELINES for s in p["stages"] if s["metadata"]["probability"] == "1.0"
+    }
     out: dict[str, float] = {}
     for deal in sandbox.objects("deals"):
         p = deal["properties"]
@@ -1153,8 +1358,10 @@ def demo_expectations(sandbox: HubSpotSandbox) -> dict[str, float]:
             amount = p["amount_in_home_currency"] or p["amount"]
             key = f"won_{d.year}_q{(d.month - 1) // 3 + 1}"
             out[key] = out.get(key, 0.0) + float(amount or 0)
-    mql = [c["properties"].get("hs_v2_date_entered_marketingqualifiedlead")
-           for c in sandbox.objects("contacts")]
+    mql = [
+        c["properties"].get("hs_v2_date_entered_marketingqualifiedlead")
+        for c in sandbox.objects("contacts")
+    ]
     q4 = [v for v in mql if v and "2026-10-01" <= v[:10] <= "2026-12-31"]
     weeks = max(1.0, (min(sandbox.now.date(), date(2026, 12, 31)) - date(2026, 10, 1)).days / 7)
     out["mql_per_week_2026_q4"] = len(q4) / weeks

@@ -21,8 +21,9 @@ def _no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OKR_RETRY_WAIT_SCALE", "0")
 
 
-def _settings_for(server: SandboxServer, sandbox: HubSpotSandbox,
-                  **overrides: object) -> HubSpotSettings:
+def _settings_for(
+    server: SandboxServer, sandbox: HubSpotSandbox, **overrides: object
+) -> HubSpotSettings:
     """Settings for the sandbox. The rate limits are lifted: tests would otherwise wait 1/4 s
     per search page (the limiter itself is tested with a fake clock)."""
     values: dict[str, object] = {
@@ -44,8 +45,9 @@ def settings_for() -> Callable[..., HubSpotSettings]:
 def hubspot_server() -> Iterator[SandboxServer]:
     """One server for the session; each test plugs in its own sandbox (stopping a server
     costs half a second of shutdown polling, per test that would add up)."""
-    server = SandboxServer(lambda request: Response.json({"message": "no sandbox yet"}, 503),
-                           name="hubspot").start()
+    server = SandboxServer(
+        lambda request: Response.json({"message": "no sandbox yet"}, 503), name="hubspot"
+    ).start()
     yield server
     server.stop()
 

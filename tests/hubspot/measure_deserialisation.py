@@ -25,19 +25,35 @@ from pydantic import SecretStr
 from connectors.hubspot import HubSpotClient, HubSpotSettings, fetch_hubspot_objects
 from connectors.sandbox.hubspot import HubSpotSandbox
 
-PROPERTIES = ["amount", "amount_in_home_currency", "closedate", "createdate", "dealstage",
-              "hs_lastmodifieddate", "hs_object_id", "pipeline"]
+PROPERTIES = [
+    "amount",
+    "amount_in_home_currency",
+    "closedate",
+    "createdate",
+    "dealstage",
+    "hs_lastmodifieddate",
+    "hs_object_id",
+    "pipeline",
+]
 
 
 def _bodies(client: HubSpotClient) -> list[dict]:
     """The keyset-paged search bodies that read every deal (ids > previous page's last)."""
     bodies, bound = [], None
     while True:
-        body = {"sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": PROPERTIES, "limit": 200}
+        body = {
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "properties": PROPERTIES,
+            "limit": 200,
+        }
         if bound is not None:
-            body["filterGroups"] = [{"filters": [
-                {"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]}]
+            body["filterGroups"] = [
+                {
+                    "filters": [
+                        {"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}
+                    ]
+                }
+            ]
         page = client.search_page("deals", body).data
         bodies.append(body)
         if not page.get("paging"):
@@ -68,8 +84,12 @@ def main(deals: int) -> None:
     child.start()
     try:
         base_url, token = queue.get(timeout=60)
-        settings = HubSpotSettings(access_token=SecretStr(token), host=base_url,
-                                   search_requests_per_second=10_000, requests_per_second=10_000)
+        settings = HubSpotSettings(
+            access_token=SecretStr(token),
+            host=base_url,
+            search_requests_per_second=10_000,
+            requests_per_second=10_000,
+        )
         client = HubSpotClient(settings)
         bodies = _bodies(client)  # also warms the sandbox's snapshot and match caches
         api = client.search_api
@@ -78,8 +98,10 @@ def main(deals: int) -> None:
             return sum(len(api.do_search("deals", b, _preload_content=False).data) for b in bodies)
 
         def raw_json() -> int:
-            return sum(len(json.loads(api.do_search("deals", b, _preload_content=False).data)
-                           ["results"]) for b in bodies)
+            return sum(
+                len(json.loads(api.do_search("deals", b, _preload_content=False).data)["results"])
+                for b in bodies
+            )
 
         def models() -> int:
             return sum(len(api.do_search("deals", b).results) for b in bodies)
@@ -88,12 +110,18 @@ def main(deals: int) -> None:
             return fetch_hubspot_objects(settings, "deals", None, PROPERTIES).num_rows
 
         print(f"{len(bodies)} search pages")
-        for name, fn in (("bytes", raw_bytes), ("json", raw_json), ("models", models),
-                         ("fetch_hubspot_objects", connector)):
+        for name, fn in (
+            ("bytes", raw_bytes),
+            ("json", raw_json),
+            ("models", models),
+            ("fetch_hubspot_objects", connector),
+        ):
             seconds, count = _best(fn)
             unit = "bytes" if name == "bytes" else "deals"
-            print(f"{name:>22}: {seconds:6.2f} s  ({count} {unit}"
-                  + (f", {count / seconds:,.0f} deals/s)" if unit == "deals" else ")"))
+            print(
+                f"{name:>22}: {seconds:6.2f} s  ({count} {unit}"
+                + (f", {count / seconds:,.0f} deals/s)" if unit == "deals" else ")")
+            )
     finally:
         child.terminate()
 

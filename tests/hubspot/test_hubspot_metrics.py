@@ -37,20 +37,46 @@ def _series(daily: pa.Table, metric_id: str, column: str = "value") -> dict[date
     return {r["date"]: r[column] for r in rows}
 
 
-WON_REVENUE = MetricRequest("won_revenue", HubSpotQuery(
-    object="deals", aggregate="sum", property="amount", date_property="closedate", stage="won"))
-ENTERPRISE_WON = MetricRequest("enterprise_won", HubSpotQuery(
-    object="deals", aggregate="sum", property="amount", date_property="closedate", stage="won",
-    pipeline=ENTERPRISE_PIPELINE_ID))
-WIN_RATE = MetricRequest("win_rate", HubSpotQuery(
-    object="deals", date_property="closedate", stage="won", denominator={"stage": "closed"}))
-ENTERPRISE_WIN_RATE = MetricRequest("enterprise_win_rate", HubSpotQuery(
-    object="deals", date_property="closedate", stage="won", denominator={"stage": "closed"},
-    pipeline=ENTERPRISE_PIPELINE_ID))
-DEALS_CREATED = MetricRequest("deals_created", HubSpotQuery(
-    object="deals", date_property="createdate"))
-NEW_MQLS = MetricRequest("new_mqls", HubSpotQuery(
-    object="contacts", date_property="hs_v2_date_entered_marketingqualifiedlead"))
+WON_REVENUE = MetricRequest(
+    "won_revenue",
+    HubSpotQuery(
+        object="deals", aggregate="sum", property="amount", date_property="closedate", stage="won"
+    ),
+)
+ENTERPRISE_WON = MetricRequest(
+    "enterprise_won",
+    HubSpotQuery(
+        object="deals",
+        aggregate="sum",
+        property="amount",
+        date_property="closedate",
+        stage="won",
+        pipeline=ENTERPRISE_PIPELINE_ID,
+    ),
+)
+WIN_RATE = MetricRequest(
+    "win_rate",
+    HubSpotQuery(
+        object="deals", date_property="closedate", stage="won", denominator={"stage": "closed"}
+    ),
+)
+ENTERPRISE_WIN_RATE = MetricRequest(
+    "enterprise_win_rate",
+    HubSpotQuery(
+        object="deals",
+        date_property="closedate",
+        stage="won",
+        denominator={"stage": "closed"},
+        pipeline=ENTERPRISE_PIPELINE_ID,
+    ),
+)
+DEALS_CREATED = MetricRequest(
+    "deals_created", HubSpotQuery(object="deals", date_property="createdate")
+)
+NEW_MQLS = MetricRequest(
+    "new_mqls",
+    HubSpotQuery(object="contacts", date_property="hs_v2_date_entered_marketingqualifiedlead"),
+)
 
 
 def _pipeline_deals(sandbox) -> None:
@@ -59,21 +85,66 @@ def _pipeline_deals(sandbox) -> None:
     # a USD deal won 23:30 UTC on Oct 6 = 01:30 Oct 7 in Berlin, 920 in company currency;
     # a deal with no company-currency amount (its amount counts) won Oct 7.
     ent, won, lost = ENTERPRISE_PIPELINE_ID, ENTERPRISE_WON_STAGE_ID, ENTERPRISE_LOST_STAGE_ID
-    sandbox.add_deal(_t(9, 1), {"pipeline": ent, "dealstage": won, "closedate": _t(10, 5, 10),
-                                "amount": 12000, "amount_in_home_currency": 12000})
-    sandbox.add_deal(_t(9, 2), {"pipeline": "default", "dealstage": "closedwon",
-                                "closedate": _t(10, 5, 15), "amount": 3000,
-                                "amount_in_home_currency": 3000})
-    sandbox.add_deal(_t(9, 3), {"pipeline": ent, "dealstage": lost, "closedate": _t(10, 6),
-                                "amount": 5000, "amount_in_home_currency": 5000})
-    sandbox.add_deal(_t(9, 4), {"pipeline": ent, "dealstage": "81234570",
-                                "closedate": _t(10, 7), "amount": 7000,
-                                "amount_in_home_currency": 7000})
-    sandbox.add_deal(_t(9, 5), {"pipeline": "default", "dealstage": "closedwon",
-                                "closedate": _t(10, 6, 23, 30), "amount": 1000,
-                                "deal_currency_code": "USD", "amount_in_home_currency": 920})
-    sandbox.add_deal(_t(10, 6), {"pipeline": "default", "dealstage": "closedwon",
-                                 "closedate": _t(10, 7, 8), "amount": 2000})
+    sandbox.add_deal(
+        _t(9, 1),
+        {
+            "pipeline": ent,
+            "dealstage": won,
+            "closedate": _t(10, 5, 10),
+            "amount": 12000,
+            "amount_in_home_currency": 12000,
+        },
+    )
+    sandbox.add_deal(
+        _t(9, 2),
+        {
+            "pipeline": "default",
+            "dealstage": "closedwon",
+            "closedate": _t(10, 5, 15),
+            "amount": 3000,
+            "amount_in_home_currency": 3000,
+        },
+    )
+    sandbox.add_deal(
+        _t(9, 3),
+        {
+            "pipeline": ent,
+            "dealstage": lost,
+            "closedate": _t(10, 6),
+            "amount": 5000,
+            "amount_in_home_currency": 5000,
+        },
+    )
+    sandbox.add_deal(
+        _t(9, 4),
+        {
+            "pipeline": ent,
+            "dealstage": "81234570",
+            "closedate": _t(10, 7),
+            "amount": 7000,
+            "amount_in_home_currency": 7000,
+        },
+    )
+    sandbox.add_deal(
+        _t(9, 5),
+        {
+            "pipeline": "default",
+            "dealstage": "closedwon",
+            "closedate": _t(10, 6, 23, 30),
+            "amount": 1000,
+            "deal_currency_code": "USD",
+            "amount_in_home_currency": 920,
+        },
+    )
+    sandbox.add_deal(
+        _t(10, 6),
+        {
+            "pipeline": "default",
+            "dealstage": "closedwon",
+            "closedate": _t(10, 7, 8),
+            "amount": 2000,
+        },
+    )
 
 
 def test_won_revenue_and_win_rate_follow_stage_metadata_of_a_custom_pipeline(empty_crm):
@@ -106,28 +177,50 @@ def test_pipelines_name_the_custom_won_stage_by_its_metadata(empty_crm):
     assert outcome[(ENTERPRISE_PIPELINE_ID, "81234570")] == "open"
     assert outcome[("default", "closedwon")] == "won"
     assert sorted(o for (p, _), o in outcome.items() if p == ENTERPRISE_PIPELINE_ID) == [
-        "lost", "open", "open", "open", "won"]
+        "lost",
+        "open",
+        "open",
+        "open",
+        "won",
+    ]
 
 
 def test_new_mqls_count_by_entry_day_in_the_account_zone(empty_crm):
     sandbox, _, settings = empty_crm
     # Entered MQL 21:30 UTC Oct 5 (23:30 Berlin) and has moved on to SQL since: still counts.
-    sandbox.add_contact(_t(10, 1), {
-        "lifecyclestage": "salesqualifiedlead",
-        "hs_v2_date_entered_marketingqualifiedlead": _t(10, 5, 21, 30),
-        "hs_v2_date_entered_salesqualifiedlead": _t(10, 8)})
+    sandbox.add_contact(
+        _t(10, 1),
+        {
+            "lifecyclestage": "salesqualifiedlead",
+            "hs_v2_date_entered_marketingqualifiedlead": _t(10, 5, 21, 30),
+            "hs_v2_date_entered_salesqualifiedlead": _t(10, 8),
+        },
+    )
     # 22:30 UTC Oct 5 is 00:30 Oct 6 in Berlin.
-    sandbox.add_contact(_t(10, 1), {
-        "lifecyclestage": "marketingqualifiedlead",
-        "hs_v2_date_entered_marketingqualifiedlead": _t(10, 5, 22, 30)})
+    sandbox.add_contact(
+        _t(10, 1),
+        {
+            "lifecyclestage": "marketingqualifiedlead",
+            "hs_v2_date_entered_marketingqualifiedlead": _t(10, 5, 22, 30),
+        },
+    )
     sandbox.add_contact(_t(10, 2), {"lifecyclestage": "lead"})
     # Archived contacts stop counting.
-    sandbox.add_contact(_t(10, 1), {
-        "lifecyclestage": "marketingqualifiedlead",
-        "hs_v2_date_entered_marketingqualifiedlead": _t(10, 6, 9)}, archived_at=_t(10, 10))
+    sandbox.add_contact(
+        _t(10, 1),
+        {
+            "lifecyclestage": "marketingqualifiedlead",
+            "hs_v2_date_entered_marketingqualifiedlead": _t(10, 6, 9),
+        },
+        archived_at=_t(10, 10),
+    )
 
-    berlin = fetch_hubspot_daily(settings.model_copy(update={"time_zone": BERLIN}), [NEW_MQLS],
-                                 date(2026, 10, 5), date(2026, 10, 6))
+    berlin = fetch_hubspot_daily(
+        settings.model_copy(update={"time_zone": BERLIN}),
+        [NEW_MQLS],
+        date(2026, 10, 5),
+        date(2026, 10, 6),
+    )
     utc = fetch_hubspot_daily(settings, [NEW_MQLS], date(2026, 10, 5), date(2026, 10, 6))
 
     assert _series(berlin.daily, "new_mqls") == {date(2026, 10, 5): 1.0, date(2026, 10, 6): 1.0}
@@ -138,17 +231,28 @@ def test_new_mqls_count_by_entry_day_in_the_account_zone(empty_crm):
 def test_an_edited_past_deal_comes_back_in_the_next_incremental_fetch(empty_crm):
     sandbox, _, settings = empty_crm
     sandbox.set_now(_t(10, 12))
-    untouched_early = sandbox.add_deal(_t(9, 20, 9), {
-        "pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 9),
-        "amount": 1000})
-    edited = sandbox.add_deal(_t(10, 1, 9), {
-        "pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 10, 10),
-        "amount": 5000}, changes=[(_t(10, 15, 9), {"amount": 4200, "closedate": _t(10, 8, 10)})])
-    archived = sandbox.add_deal(_t(10, 2, 9), {
-        "pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 9), "amount": 800},
-        archived_at=_t(10, 14, 8))
-    at_cursor = sandbox.add_deal(_t(10, 3, 9), {
-        "pipeline": "default", "dealstage": "closedlost", "closedate": _t(10, 3, 9)})
+    untouched_early = sandbox.add_deal(
+        _t(9, 20, 9),
+        {"pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 9), "amount": 1000},
+    )
+    edited = sandbox.add_deal(
+        _t(10, 1, 9),
+        {
+            "pipeline": "default",
+            "dealstage": "closedwon",
+            "closedate": _t(10, 10, 10),
+            "amount": 5000,
+        },
+        changes=[(_t(10, 15, 9), {"amount": 4200, "closedate": _t(10, 8, 10)})],
+    )
+    archived = sandbox.add_deal(
+        _t(10, 2, 9),
+        {"pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 9), "amount": 800},
+        archived_at=_t(10, 14, 8),
+    )
+    at_cursor = sandbox.add_deal(
+        _t(10, 3, 9), {"pipeline": "default", "dealstage": "closedlost", "closedate": _t(10, 3, 9)}
+    )
     pipelines = fetch_hubspot_pipelines(settings)
     days = (date(2026, 10, 8), date(2026, 10, 10))
 
@@ -157,8 +261,9 @@ def test_an_edited_past_deal_comes_back_in_the_next_incremental_fetch(empty_crm)
     before = daily_metrics_from_objects(first, pipelines, [WON_REVENUE], *days)
     sandbox.set_now(_t(10, 20))
     second = fetch_hubspot_objects(settings, "deals", cursor, ["amount"])
-    after = daily_metrics_from_objects(pa.concat_tables([first, second]), pipelines,
-                                       [WON_REVENUE], *days)
+    after = daily_metrics_from_objects(
+        pa.concat_tables([first, second]), pipelines, [WON_REVENUE], *days
+    )
 
     assert cursor == _t(10, 3, 9)  # the newest change seen by the first run
     # Changed since the cursor, plus the deal at the cursor itself (re-read by the overlap);
@@ -170,19 +275,29 @@ def test_an_edited_past_deal_comes_back_in_the_next_incremental_fetch(empty_crm)
     assert dict(row[edited]["properties"])["closedate"] == "2026-10-08T10:00:00.000Z"
     assert row[archived]["archived"] is True
     assert _series(before, "won_revenue") == {
-        date(2026, 10, 8): 0.0, date(2026, 10, 9): 1800.0, date(2026, 10, 10): 5000.0}
+        date(2026, 10, 8): 0.0,
+        date(2026, 10, 9): 1800.0,
+        date(2026, 10, 10): 5000.0,
+    }
     assert _series(after, "won_revenue") == {
-        date(2026, 10, 8): 4200.0, date(2026, 10, 9): 1000.0, date(2026, 10, 10): 0.0}
+        date(2026, 10, 8): 4200.0,
+        date(2026, 10, 9): 1000.0,
+        date(2026, 10, 10): 0.0,
+    }
 
 
 def test_an_archived_deal_stops_counting(empty_crm):
     sandbox, _, settings = empty_crm
     sandbox.set_now(_t(10, 12))
-    sandbox.add_deal(_t(10, 1), {"pipeline": "default", "dealstage": "closedwon",
-                                 "closedate": _t(10, 5), "amount": 700})
-    sandbox.add_deal(_t(10, 1), {"pipeline": "default", "dealstage": "closedwon",
-                                 "closedate": _t(10, 5), "amount": 300},
-                     archived_at=_t(10, 14))
+    sandbox.add_deal(
+        _t(10, 1),
+        {"pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 5), "amount": 700},
+    )
+    sandbox.add_deal(
+        _t(10, 1),
+        {"pipeline": "default", "dealstage": "closedwon", "closedate": _t(10, 5), "amount": 300},
+        archived_at=_t(10, 14),
+    )
     window = (date(2026, 10, 5), date(2026, 10, 5))
 
     before = fetch_hubspot_daily(settings, [WON_REVENUE], *window)
@@ -195,7 +310,8 @@ def test_an_archived_deal_stops_counting(empty_crm):
 
 
 def test_generated_deals_change_and_an_incremental_read_sees_exactly_the_changes(
-        start_sandbox, settings_for):
+    start_sandbox, settings_for
+):
     sandbox, server = start_sandbox(deals=3_000, contacts=0, now=_t(10, 15))
     settings = settings_for(server, sandbox)
     first = fetch_hubspot_objects(settings, "deals", None, ["amount"])
@@ -205,8 +321,11 @@ def test_generated_deals_change_and_an_incremental_read_sees_exactly_the_changes
     second = fetch_hubspot_objects(settings, "deals", cursor, ["amount"])
 
     since = cursor - settings.modified_overlap
-    changed = {d["id"] for d in sandbox.objects("deals", archived=None)
-               if datetime.fromisoformat(d["updatedAt"]) >= since}
+    changed = {
+        d["id"]
+        for d in sandbox.objects("deals", archived=None)
+        if datetime.fromisoformat(d["updatedAt"]) >= since
+    }
     assert set(second["object_id"].to_pylist()) == changed
     old = {r["object_id"]: dict(r["properties"]) for r in first.to_pylist()}
     new = {r["object_id"]: dict(r["properties"]) for r in second.to_pylist()}
@@ -215,13 +334,15 @@ def test_generated_deals_change_and_an_incremental_read_sees_exactly_the_changes
 
 
 def test_hubspot_date_values_fall_on_the_account_zone_day():
-    values = pa.array([
-        "2026-10-06T21:59:59.999Z",  # 23:59:59 in Berlin (CEST, UTC+2)
-        "2026-10-06T22:00:00.000Z",  # midnight in Berlin: the next day
-        "1791324600000",             # epoch ms of 2026-10-06T22:10:00Z (older answers)
-        "2026-10-06",                # a date-only property: that calendar day everywhere
-        None,
-    ])
+    values = pa.array(
+        [
+            "2026-10-06T21:59:59.999Z",  # 23:59:59 in Berlin (CEST, UTC+2)
+            "2026-10-06T22:00:00.000Z",  # midnight in Berlin: the next day
+            "1791324600000",  # epoch ms of 2026-10-06T22:10:00Z (older answers)
+            "2026-10-06",  # a date-only property: that calendar day everywhere
+            None,
+        ]
+    )
 
     berlin = local_dates(values, BERLIN).to_pylist()
     utc = local_dates(values, "UTC").to_pylist()

@@ -32,8 +32,7 @@ def test_the_same_settings_give_the_same_crm_whatever_the_order_of_clock_moves()
     fresh = HubSpotSandbox(deals=400, contacts=400, now=_t(10, 1))
 
     assert travelled.objects("deals", archived=None) == fresh.objects("deals", archived=None)
-    assert travelled.objects("contacts", archived=None) == fresh.objects("contacts",
-                                                                         archived=None)
+    assert travelled.objects("contacts", archived=None) == fresh.objects("contacts", archived=None)
 
 
 def test_deals_move_on_get_edited_and_archived_as_now_advances():
@@ -43,13 +42,18 @@ def test_deals_move_on_get_edited_and_archived_as_now_advances():
     after = {d["id"]: d for d in sandbox.objects("deals", archived=None)}
 
     both = [i for i in before if i in after]
-    changed_stage = [i for i in both if before[i]["properties"]["dealstage"]
-                     != after[i]["properties"]["dealstage"]]
+    changed_stage = [
+        i
+        for i in both
+        if before[i]["properties"]["dealstage"] != after[i]["properties"]["dealstage"]
+    ]
     won = {"closedwon", "81234571"}
     edited_won_amount = [
-        i for i in both
+        i
+        for i in both
         if before[i]["properties"]["dealstage"] in won
-        and before[i]["properties"]["amount"] != after[i]["properties"]["amount"]]
+        and before[i]["properties"]["amount"] != after[i]["properties"]["amount"]
+    ]
     newly_archived = [i for i in both if not before[i]["archived"] and after[i]["archived"]]
     assert len(after) > len(before)  # new deals were created
     assert changed_stage and edited_won_amount and newly_archived
@@ -63,16 +67,24 @@ def test_demo_data_puts_q4_won_revenue_near_target_and_mqls_in_range():
 
     # €600k target: 70-90 % reached by the end of the quarter, and on that course today.
     assert 0.70 * 600_000 <= quarter_end["won_2026_q4"] <= 0.90 * 600_000
-    elapsed = (57 / 92)  # 2026-11-26 is day 57 of 92
+    elapsed = 57 / 92  # 2026-11-26 is day 57 of 92
     assert 0.70 * 600_000 <= today["won_2026_q4"] / elapsed <= 0.95 * 600_000
     assert 40 <= today["mql_per_week_2026_q4"] <= 60
 
 
-def _request(sandbox: HubSpotSandbox, path: str, body: dict | None = None,
-             token: str | None = None) -> tuple[int, dict]:
+def _request(
+    sandbox: HubSpotSandbox, path: str, body: dict | None = None, token: str | None = None
+) -> tuple[int, dict]:
     headers = {"authorization": f"Bearer {token or sandbox.token}"}
-    response = sandbox.handle(Request("POST" if body is not None else "GET", path, {}, headers,
-                                      json.dumps(body or {}).encode()))
+    response = sandbox.handle(
+        Request(
+            "POST" if body is not None else "GET",
+            path,
+            {},
+            headers,
+            json.dumps(body or {}).encode(),
+        )
+    )
     return response.status, json.loads(response.body)
 
 
@@ -83,15 +95,24 @@ def test_hubspot_error_shapes():
     assert (status, body["category"]) == (401, "INVALID_AUTHENTICATION")
     assert "wrong" not in json.dumps(body)
 
-    status, body = _request(sandbox, "/crm/v3/objects/deals/search", {
-        "filterGroups": [{"filters": [{"propertyName": "closdate", "operator": "GT",
-                                       "value": "0"}]}]})
+    status, body = _request(
+        sandbox,
+        "/crm/v3/objects/deals/search",
+        {
+            "filterGroups": [
+                {"filters": [{"propertyName": "closdate", "operator": "GT", "value": "0"}]}
+            ]
+        },
+    )
     assert (status, body["category"]) == (400, "VALIDATION_ERROR")
 
     fault = rate_limit_fault("TEN_SECONDLY_ROLLING", retry_after=1.5)
     body = json.loads(fault.body)
     assert (fault.status, body["policyName"], body["errorType"]) == (
-        429, "TEN_SECONDLY_ROLLING", "RATE_LIMIT")
+        429,
+        "TEN_SECONDLY_ROLLING",
+        "RATE_LIMIT",
+    )
     assert fault.headers["Retry-After"] == "1.5"
     assert fault.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     assert "Retry-After" not in rate_limit_fault("SECONDLY", path_contains="/search").headers
@@ -106,15 +127,21 @@ def test_the_raw_migration_takes_the_connector_tables_as_they_are(start_sandbox,
     con.execute("CREATE SCHEMA raw")
     con.execute((ROOT / "warehouse/migrations/0005_hubspot_raw.sql").read_text())
 
-    for table, rows in (("raw.hubspot_objects", objects), ("raw.hubspot_object_history", objects),
-                        ("raw.hubspot_pipelines", stages)):
+    for table, rows in (
+        ("raw.hubspot_objects", objects),
+        ("raw.hubspot_object_history", objects),
+        ("raw.hubspot_pipelines", stages),
+    ):
         loaded = rows.append_column("run_id", pa.array(["run-1"] * rows.num_rows))  # noqa: F841
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM loaded")
         assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows.num_rows
     archived = con.execute("SELECT count(*) FROM raw.hubspot_objects WHERE archived").fetchone()[0]
     # HubSpot's recycle bin (and so the connector) keeps archived objects for 90 days.
-    in_bin = [d for d in sandbox.objects("deals", archived=True)
-              if datetime.fromisoformat(d["archivedAt"]) >= _t(11, 26) - timedelta(days=90)]
+    in_bin = [
+        d
+        for d in sandbox.objects("deals", archived=True)
+        if datetime.fromisoformat(d["archivedAt"]) >= _t(11, 26) - timedelta(days=90)
+    ]
     assert archived == len(in_bin) > 0
 
 

@@ -27,7 +27,8 @@ def _without_fetch_time(table: pa.Table) -> pa.Table:
 
 
 def test_more_than_10000_matching_deals_are_read_completely_without_duplicates(
-        start_sandbox, settings_for):
+    start_sandbox, settings_for
+):
     sandbox, server = start_sandbox(deals=11_400, contacts=0)
     truth = {d["id"] for d in sandbox.objects("deals")}
     assert len(truth) > 10_000  # otherwise the test would not reach the cap
@@ -67,17 +68,41 @@ def test_a_short_page_with_after_is_not_the_end(start_sandbox, settings_for):
 def _scripted_deals(sandbox) -> dict[str, str]:
     created = datetime(2026, 9, 1, 9, tzinfo=UTC)
     return {
-        "d1": sandbox.add_deal(created, {"amount": 1000, "dealstage": "closedwon",
-                                         "pipeline": "default",
-                                         "closedate": datetime(2026, 10, 1, 12, tzinfo=UTC)}),
-        "d2": sandbox.add_deal(created, {"amount": 2000, "dealstage": "closedlost",
-                                         "pipeline": "default",
-                                         "closedate": datetime(2026, 10, 2, 12, tzinfo=UTC)}),
-        "d3": sandbox.add_deal(created, {"amount": 3000, "dealstage": "appointmentscheduled",
-                                         "pipeline": "default",
-                                         "closedate": datetime(2026, 10, 3, 12, tzinfo=UTC)}),
-        "d4": sandbox.add_deal(created, {"dealstage": "closedwon", "pipeline": "default",
-                                         "closedate": datetime(2026, 10, 4, 12, tzinfo=UTC)}),
+        "d1": sandbox.add_deal(
+            created,
+            {
+                "amount": 1000,
+                "dealstage": "closedwon",
+                "pipeline": "default",
+                "closedate": datetime(2026, 10, 1, 12, tzinfo=UTC),
+            },
+        ),
+        "d2": sandbox.add_deal(
+            created,
+            {
+                "amount": 2000,
+                "dealstage": "closedlost",
+                "pipeline": "default",
+                "closedate": datetime(2026, 10, 2, 12, tzinfo=UTC),
+            },
+        ),
+        "d3": sandbox.add_deal(
+            created,
+            {
+                "amount": 3000,
+                "dealstage": "appointmentscheduled",
+                "pipeline": "default",
+                "closedate": datetime(2026, 10, 3, 12, tzinfo=UTC),
+            },
+        ),
+        "d4": sandbox.add_deal(
+            created,
+            {
+                "dealstage": "closedwon",
+                "pipeline": "default",
+                "closedate": datetime(2026, 10, 4, 12, tzinfo=UTC),
+            },
+        ),
     }
 
 
@@ -129,8 +154,11 @@ def test_search_sorts_descending_with_empty_values_last(empty_crm):
     sandbox, _, settings = empty_crm
     names = _scripted_deals(sandbox)
     by_id = {v: k for k, v in names.items()}
-    body = {"sorts": [{"propertyName": "amount", "direction": "DESCENDING"}],
-            "properties": ["amount"], "limit": 10}
+    body = {
+        "sorts": [{"propertyName": "amount", "direction": "DESCENDING"}],
+        "properties": ["amount"],
+        "limit": 10,
+    }
 
     page = HubSpotClient(settings).search_page("deals", body).data
 
@@ -149,11 +177,19 @@ def test_search_sorts_descending_with_empty_values_last(empty_crm):
         Fault(kind="reset", path_contains=SEARCH, times=2),
         Fault(kind="truncate", path_contains=SEARCH, times=2),
     ],
-    ids=["10s-no-retry-after", "10s-retry-after", "secondly-no-retry-after",
-         "secondly-retry-after", "502", "reset", "truncated"],
+    ids=[
+        "10s-no-retry-after",
+        "10s-retry-after",
+        "secondly-no-retry-after",
+        "secondly-retry-after",
+        "502",
+        "reset",
+        "truncated",
+    ],
 )
-def test_transient_failures_of_post_search_give_identical_tables(start_sandbox, settings_for,
-                                                                 fault):
+def test_transient_failures_of_post_search_give_identical_tables(
+    start_sandbox, settings_for, fault
+):
     sandbox, server = start_sandbox(deals=700, contacts=0)
     settings = settings_for(server, sandbox)
     clean = fetch_hubspot_objects(settings, "deals", None, ["amount"])
@@ -172,8 +208,11 @@ def test_rate_limited_pipelines_give_the_identical_table(empty_crm, retry_after)
     sandbox, server, settings = empty_crm
     clean = fetch_hubspot_pipelines(settings)
 
-    server.inject(rate_limit_fault("TEN_SECONDLY_ROLLING", retry_after=retry_after,
-                                   path_contains="/crm/v3/pipelines/deals"))
+    server.inject(
+        rate_limit_fault(
+            "TEN_SECONDLY_ROLLING", retry_after=retry_after, path_contains="/crm/v3/pipelines/deals"
+        )
+    )
     retried = fetch_hubspot_pipelines(settings)
 
     assert _without_fetch_time(retried).equals(_without_fetch_time(clean))
@@ -197,8 +236,12 @@ class _FakeApiError:
 
 @pytest.mark.parametrize(("headers", "expected"), [({}, None), ({"Retry-After": "3"}, 3.0)])
 def test_429_carries_retry_after_when_sent(headers, expected):
-    body = {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
-            "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}
+    body = {
+        "status": "error",
+        "message": "You have reached your ten_secondly_rolling limit.",
+        "errorType": "RATE_LIMIT",
+        "policyName": "TEN_SECONDLY_ROLLING",
+    }
 
     error = translate_error(_FakeApiError(429, body, headers), "POST /x", "tok")
 
@@ -208,16 +251,20 @@ def test_429_carries_retry_after_when_sent(headers, expected):
 
 
 def test_a_deal_archived_while_search_still_shows_it_is_read_once_as_archived(
-        start_sandbox, settings_for):
+    start_sandbox, settings_for
+):
     now = datetime(2026, 10, 20, 12, tzinfo=UTC)
-    sandbox, server = start_sandbox(deals=0, contacts=0, now=now,
-                                    search_index_lag=timedelta(hours=1))
-    deal = sandbox.add_deal(datetime(2026, 10, 1, tzinfo=UTC), {"amount": 10},
-                            archived_at=now - timedelta(minutes=30))
+    sandbox, server = start_sandbox(
+        deals=0, contacts=0, now=now, search_index_lag=timedelta(hours=1)
+    )
+    deal = sandbox.add_deal(
+        datetime(2026, 10, 1, tzinfo=UTC), {"amount": 10}, archived_at=now - timedelta(minutes=30)
+    )
     client = HubSpotClient(settings_for(server, sandbox))
     assert [r["id"] for r in client.search_page("deals", {}).data["results"]] == [deal]
 
     table = fetch_hubspot_objects(settings_for(server, sandbox), "deals", None, [])
 
     assert table.select(["object_id", "archived"]).to_pylist() == [
-        {"object_id": deal, "archived": True}]
+        {"object_id": deal, "archived": True}
+    ]

@@ -47,8 +47,9 @@ def test_from_env_names_the_missing_variable():
     with pytest.raises(AuthError, match="HUBSPOT_ACCESS_TOKEN is not set"):
         HubSpotSettings.from_env({})
 
-    settings = HubSpotSettings.from_env({"HUBSPOT_ACCESS_TOKEN": SECRET,
-                                         "HUBSPOT_HOST": "http://127.0.0.1:9/"})
+    settings = HubSpotSettings.from_env(
+        {"HUBSPOT_ACCESS_TOKEN": SECRET, "HUBSPOT_HOST": "http://127.0.0.1:9/"}
+    )
     assert settings.access_token.get_secret_value() == SECRET
     assert settings.host == "http://127.0.0.1:9"
 
@@ -65,12 +66,21 @@ def _metric(metric_id: str, **query: object) -> MetricRequest:
 def test_valid_metrics_have_no_problems(empty_crm):
     _, _, settings = empty_crm
     metrics = [
-        _metric("won", object="deals", aggregate="sum", property="amount",
-                date_property="closedate", stage="won", pipeline=ENTERPRISE_PIPELINE_ID),
-        _metric("mqls", object="contacts",
-                date_property="hs_v2_date_entered_marketingqualifiedlead"),
-        _metric("customers", object="contacts", date_property="createdate",
-                lifecycle_stage="customer"),
+        _metric(
+            "won",
+            object="deals",
+            aggregate="sum",
+            property="amount",
+            date_property="closedate",
+            stage="won",
+            pipeline=ENTERPRISE_PIPELINE_ID,
+        ),
+        _metric(
+            "mqls", object="contacts", date_property="hs_v2_date_entered_marketingqualifiedlead"
+        ),
+        _metric(
+            "customers", object="contacts", date_property="createdate", lifecycle_stage="customer"
+        ),
     ]
 
     assert validate_hubspot_metrics(settings, metrics) == []
@@ -80,17 +90,30 @@ def test_validation_names_each_problem_with_the_closest_names(empty_crm):
     _, _, settings = empty_crm
     metrics = [
         _metric("typo_date", object="deals", date_property="closdate"),
-        _metric("typo_amount", object="deals", aggregate="sum", property="amout",
-                date_property="closedate"),
+        _metric(
+            "typo_amount",
+            object="deals",
+            aggregate="sum",
+            property="amout",
+            date_property="closedate",
+        ),
         _metric("date_is_number", object="deals", date_property="amount"),
-        _metric("pipeline_by_label", object="deals", date_property="closedate",
-                pipeline="Enterprise"),
+        _metric(
+            "pipeline_by_label", object="deals", date_property="closedate", pipeline="Enterprise"
+        ),
         _metric("pipeline_typo", object="deals", date_property="closedate", pipeline="8123456"),
-        _metric("stage_typo", object="contacts", date_property="createdate",
-                lifecycle_stage="marketingqualifiedleads"),
-        _metric("still_mql", object="contacts",
-                date_property="hs_v2_date_entered_marketingqualifiedlead",
-                lifecycle_stage="marketingqualifiedlead"),
+        _metric(
+            "stage_typo",
+            object="contacts",
+            date_property="createdate",
+            lifecycle_stage="marketingqualifiedleads",
+        ),
+        _metric(
+            "still_mql",
+            object="contacts",
+            date_property="hs_v2_date_entered_marketingqualifiedlead",
+            lifecycle_stage="marketingqualifiedlead",
+        ),
     ]
 
     problems = {p.metric_id: p for p in validate_hubspot_metrics(settings, metrics)}
@@ -110,16 +133,24 @@ def test_validation_names_each_problem_with_the_closest_names(empty_crm):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"object": "deals", "aggregate": "sum", "date_property": "closedate"},
-         "needs `property`"),
-        ({"object": "deals", "property": "amount", "date_property": "closedate"},
-         "only used with aggregate: sum"),
-        ({"object": "contacts", "stage": "won", "date_property": "createdate"},
-         "apply to deals"),
-        ({"object": "deals", "lifecycle_stage": "lead", "date_property": "createdate"},
-         "applies to contacts"),
-        ({"object": "deals", "date_property": "closedate",
-          "denominator": {"lifecycle_stage": "lead"}}, "applies to contacts"),
+        ({"object": "deals", "aggregate": "sum", "date_property": "closedate"}, "needs `property`"),
+        (
+            {"object": "deals", "property": "amount", "date_property": "closedate"},
+            "only used with aggregate: sum",
+        ),
+        ({"object": "contacts", "stage": "won", "date_property": "createdate"}, "apply to deals"),
+        (
+            {"object": "deals", "lifecycle_stage": "lead", "date_property": "createdate"},
+            "applies to contacts",
+        ),
+        (
+            {
+                "object": "deals",
+                "date_property": "closedate",
+                "denominator": {"lifecycle_stage": "lead"},
+            },
+            "applies to contacts",
+        ),
         ({"object": "deals", "date_property": "closedate", "stage": "wonn"}, "won"),
     ],
 )

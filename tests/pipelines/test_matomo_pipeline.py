@@ -161,8 +161,8 @@ def test_missing_matomo_settings_fail_only_the_matomo_step(
     assert outcome.failed_steps == ["raw__matomo"]
     assert any("MATOMO_URL" in e and "MATOMO_TOKEN" in e for e in outcome.errors)
     # the file source and the models still ran
-    rows = dict(_rows(
-        "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-05'"
-    ))
+    rows = dict(
+        _rows("SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-05'")
+    )
     assert rows["signups-again"] == "achieved"
     assert rows["homepage-fast"] == "no_data"
