@@ -9,13 +9,12 @@ it. The reference is the naive client: one request per API metric per day of the
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, child_main, parser, report, run_child
+from benchmarks.common import Figure, benchmark_main, run_child
 
 COMMAND = "python -m benchmarks.api_economy"
 NOTES = {
@@ -79,11 +78,7 @@ def run(scale: str = "full", repeats: int = 1) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if child_main(measure, argv):
-        return
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    report(run(args.scale, args.repeats), NOTES, write=not args.no_record)
+    benchmark_main(__doc__, measure, run, NOTES, argv)
 
 
 if __name__ == "__main__":

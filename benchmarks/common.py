@@ -250,3 +250,19 @@ def report(figures: list[Figure], notes: dict[str, str], write: bool) -> None:
         print(figure.line(), flush=True)
     if write:
         record(figures, notes)
+
+
+def benchmark_main(
+    doc: str,
+    measure: Callable[[dict[str, Any]], dict[str, Any]],
+    run: Callable[[str, int], list[Figure]],
+    notes: dict[str, str],
+    argv: list[str] | None = None,
+) -> None:
+    """The command line every benchmark shares: a measuring child, or the parent that runs
+    the children and records the figures."""
+    argv = sys.argv[1:] if argv is None else argv
+    if child_main(measure, argv):
+        return
+    args = parser(doc.splitlines()[0]).parse_args(argv)
+    report(run(args.scale, args.repeats), notes, write=not args.no_record)

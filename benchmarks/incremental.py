@@ -16,13 +16,12 @@ of the warehouse file, alternating the two histories.
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, child_main, median, parser, report, run_child, seconds
+from benchmarks.common import Figure, benchmark_main, median, run_child, seconds
 
 COMMAND = "python -m benchmarks.incremental"
 SCALES = {"full": {"krs": 1000}, "tiny": {"krs": 20}}
@@ -207,11 +206,7 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if child_main(measure, argv):
-        return
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    report(run(args.scale, args.repeats), NOTES, write=not args.no_record)
+    benchmark_main(__doc__, measure, run, NOTES, argv)
 
 
 if __name__ == "__main__":

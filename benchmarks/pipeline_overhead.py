@@ -10,14 +10,13 @@ orchestrator's own floor.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, child_main, median, parser, report, run_child
+from benchmarks.common import Figure, benchmark_main, median, run_child
 
 COMMAND = "python -m benchmarks.pipeline_overhead"
 NOTES = {
@@ -211,11 +210,7 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if child_main(measure, argv):
-        return
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    report(run(args.scale, args.repeats), NOTES, write=not args.no_record)
+    benchmark_main(__doc__, measure, run, NOTES, argv)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ the measured baselines, as the first daily run does in production).
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, child_main, median, parser, report, run_child, seconds
+from benchmarks.common import Figure, benchmark_main, median, run_child, seconds
 
 COMMAND = "python -m benchmarks.transform"
 SCALES = {"full": {"krs": 1000}, "tiny": {"krs": 20}}
@@ -130,11 +129,7 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if child_main(measure, argv):
-        return
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
-    report(run(args.scale, args.repeats), NOTES, write=not args.no_record)
+    benchmark_main(__doc__, measure, run, NOTES, argv)
 
 
 if __name__ == "__main__":
