@@ -1,7 +1,12 @@
 -- One row per (kr_id, as_of_date) for as_of_date in [$from_date, $to_date] inside the key
 -- result's period: the newest measured day (`data_through`) and the window its value reads.
 WITH kr AS (
-    SELECT k.*, m.additive, m.allowed_lag_days
+    -- Only what the math and the output need: every column here is written once per day.
+    SELECT
+        k.kr_id, k.objective_id, k.team, k.metric_id, k.measure, k.window_days,
+        k.period_start, k.period_end, k.baseline_kind, k.baseline_value, k.target_kind,
+        k.target_value, k.direction, k.commitment, k.weight, k.unit, k.definition_hash,
+        m.additive, m.allowed_lag_days
     FROM okr.key_results AS k
     JOIN okr.metrics AS m USING (metric_id)
 ),
