@@ -26,7 +26,9 @@ def current_quarter(today: date) -> str:
 
 
 def prepare_workspace(folder: Path, today: date) -> Path:
-    """Copy the example definitions into `folder` for the quarter of `today`; returns them."""
+    """Copy the example definitions into `folder` for the quarter of the newest complete day
+    (yesterday: on the first day of a quarter the demo shows the quarter that just ended, not
+    one with nothing measured yet); returns them."""
     definitions = folder / "okr_definitions"
     if definitions.exists():
         shutil.rmtree(definitions)
@@ -35,7 +37,7 @@ def prepare_workspace(folder: Path, today: date) -> Path:
         definitions,
         ignore=shutil.ignore_patterns("*.py", "__pycache__", "queries", "data", "*.json"),
     )
-    quarter = current_quarter(today)
+    quarter = current_quarter(yesterday_of(today))
     for file in definitions.glob("*.yaml"):
         text = file.read_text()
         file.write_text(_QUARTER_LINE.sub(lambda m: m.group(1) + quarter, text))

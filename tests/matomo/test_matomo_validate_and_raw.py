@@ -17,6 +17,7 @@ from connectors.matomo import (
     fetch_matomo_ranges,
     validate_matomo_metrics,
 )
+from connectors.sandbox.matomo import MatomoSandbox
 from connectors.sandbox.server import SandboxServer
 from okr_definitions.queries.matomo import MatomoQuery
 
@@ -105,10 +106,12 @@ def test_a_refused_token_is_one_problem_without_the_token(settings: MatomoSettin
 
 
 def test_raw_answers_keep_provenance_and_load_into_the_migrated_table(
-    settings: MatomoSettings,
+    settings: MatomoSettings, sandbox: MatomoSandbox
 ) -> None:
     start, end = date(2026, 11, 20), date(2026, 11, 26)
-    daily = fetch_matomo(settings, GOOD, start, end)
+    # the sandbox's clock (2026-11-26 09:00 UTC: the 25th and 26th are provisional in both
+    # sites' zones), not the machine's, which reaches the 27th in Auckland at 11:00 UTC
+    daily = fetch_matomo(settings, GOOD, start, end, now=sandbox.now)
     window = fetch_matomo_ranges(settings, [])
     assert window.raw is None  # nothing asked, nothing fetched
 
