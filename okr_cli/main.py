@@ -74,6 +74,8 @@ def validate(
     from okr_cli.source_checks import check_sources
 
     root = _definitions_path(path)
+    if not root.exists():  # a mistyped argument is a usage error (2), not invalid definitions
+        raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
     notes: list[str] = []
     if definitions is not None and not offline:

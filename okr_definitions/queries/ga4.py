@@ -165,10 +165,12 @@ class GA4Query(StrictModel):
     @field_validator("metric")
     @classmethod
     def _metric_name_shape(cls, value: str) -> str:
-        if not value or value != value.strip() or " " in value:
+        # API names are letters, digits and underscores, with one `scope:` prefix for custom
+        # and key-event metrics (keyEvents:purchase, customEvent:basket_value).
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*(:[A-Za-z0-9_]+)?", value or ""):
             raise ValueError(
-                f"{value!r} is not a GA4 metric API name (no spaces: e.g. sessions, "
-                "keyEvents:purchase)"
+                f"{value!r} is not a GA4 metric API name (letters, digits and _, e.g. "
+                "sessions or keyEvents:purchase)"
             )
         return value
 

@@ -109,8 +109,9 @@ def test_cross_file_duplicate_names_both_places(in_cases: None) -> None:
         (["--no-such-option"], "No such option"),
         (["valid_minimal", "second-path"], "unexpected extra argument"),
         (["--strict=maybe"], "does not take a value"),
+        (["no_such_folder"], "no_such_folder does not exist"),
     ],
-    ids=["unknown-option", "extra-argument", "flag-with-value"],
+    ids=["unknown-option", "extra-argument", "flag-with-value", "missing-path"],
 )
 def test_usage_errors_exit_2(args: list[str], says: str, in_cases: None) -> None:
     result = validate(*args)

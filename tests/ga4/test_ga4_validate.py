@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from ga4_testkit import LA_FLAT, SHOP, metric
 
 from connectors.ga4 import validate_ga4_metrics
@@ -85,3 +86,14 @@ def test_a_metrics_own_property_is_checked(ga4_server, settings_for):
     )
     assert problems == []
     assert ga4_server.request_counts[f"/v1beta/properties/{LA_FLAT}/metadata"] == 1
+
+
+@pytest.mark.parametrize("name", ['sess"ions', "total Users", "x';drop", "keyEvents:"])
+def test_metric_names_outside_the_api_shape_are_refused_offline(name: str) -> None:
+    from pydantic import ValidationError
+
+    from okr_definitions.queries.ga4 import GA4Query
+
+    with pytest.raises(ValidationError, match="not a GA4 metric API name"):
+        GA4Query(metric=name)
+    assert GA4Query(metric="customEvent:basket_value").metric == "customEvent:basket_value"
