@@ -78,6 +78,14 @@ def validate(
         raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
     notes: list[str] = []
+    if definitions is not None and root.is_dir():
+        from okr_definitions.checkins import load_checkins
+
+        # Check-in notes name key results: a typo would silently drop a note from the report.
+        _, checkin_problems = load_checkins(root, set(definitions.key_results))
+        problems += checkin_problems
+        if any(p.severity == "error" for p in checkin_problems):
+            definitions = None
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
         problems += source_problems

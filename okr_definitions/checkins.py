@@ -206,7 +206,7 @@ def load_checkins(
                     _problem(
                         doc,
                         ("key_results", kr_id),
-                        f"no key result `{printable(kr_id)}` in the warehouse"
+                        f"no key result `{printable(kr_id)}` is defined"
                         + (f" (did you mean `{hint}`?)" if hint else ""),
                         "use the id of a key result from the definitions (`okr status` lists them)",
                     )

@@ -122,3 +122,18 @@ def test_run_with_invalid_definitions_fails_cleanly(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "okr.yaml:1" in result.stderr and "Mars/Base" in result.stderr
     assert not warehouse.exists()  # nothing half-written
+
+
+def test_validate_checks_the_checkin_notes(tmp_path: Path) -> None:
+    import shutil
+
+    definitions = tmp_path / "okr_definitions"
+    shutil.copytree(REPO / "okr_definitions", definitions)
+    (checkin,) = (definitions / "checkins").glob("*.yaml")
+    checkin.write_text(
+        checkin.read_text().replace("product-page-conversion:", "product-page-convrsion:")
+    )
+    result = okr("validate", str(definitions), "--offline")
+    assert result.returncode == 1
+    line = next(ln for ln in result.stderr.splitlines() if "convrsion" in ln)
+    assert f"{checkin.name}:" in line and "did you mean `product-page-conversion`" in line
