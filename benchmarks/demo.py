@@ -49,7 +49,7 @@ def run_demo(
 
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
     from okr_cli.sandboxes import running_sandboxes
-    from pipelines.definitions import build_definitions
+    from pipelines.build import build_definitions
     from pipelines.resources import load_valid_definitions
     from pipelines.runner import run_range
 

@@ -126,26 +126,17 @@ def schema(
     console.print(f"wrote {out}")
 
 
-def _org_today(definitions_path: Path) -> date:
-    definitions, _ = load_definitions(definitions_path)
-    tz = definitions.organisation.timezone if definitions else "UTC"
-    return datetime.now(ZoneInfo(tz)).date()
-
-
 def _run(definitions_path: Path, warehouse: Path | None, first: date, last: date) -> bool:
     import dagster as dg
 
     if warehouse:
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
+    from pipelines.build import build_definitions
     from pipelines.resources import load_valid_definitions
     from pipelines.runner import run_range
 
     try:
-        # Inside the try: importing the code location builds its definitions from
-        # OKR_DEFINITIONS, so invalid ones fail already here.
-        from pipelines.definitions import build_definitions
-
         defs = build_definitions(load_valid_definitions(definitions_path))
     except DefinitionError as exc:
         for line in str(exc).splitlines()[1:]:
@@ -188,9 +179,11 @@ def run(
         else:
             from pipelines.schedules import daily_window
 
-            defs_model, _ = load_definitions(root)
-            lookback = defs_model.organisation.lookback_days if defs_model else 3
-            first, last = daily_window(_org_today(root), lookback, date.min)
+            # Invalid definitions are reported by _run below; here only the window matters.
+            loaded, _ = load_definitions(root)
+            org = loaded.organisation if loaded else None
+            today = datetime.now(ZoneInfo(org.timezone if org else "UTC")).date()
+            first, last = daily_window(today, org.lookback_days if org else 3, date.min)
     except ValueError as exc:
         raise typer.BadParameter(f"dates are YYYY-MM-DD ({exc})") from None
     ok = _run(root, warehouse, first, last)

@@ -222,7 +222,3 @@ def compute_objective_progress(
             [from_date, to_date],
         ).fetchone()
     return int(count)
-
-
-def days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

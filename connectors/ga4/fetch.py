@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +23,7 @@ from connectors.base import (
     MetricRequest,
     RangeRequest,
     daily_table,
+    day_range,
     flag_table,
     range_table,
 )
@@ -358,10 +359,6 @@ class _Flags:
         )
 
 
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
 # --- public API -----------------------------------------------------------------------------
 
 
@@ -419,7 +416,7 @@ def fetch_ga4(
         _require_columns(values, group, metric_id, query.metric, denominator)
         series = values.values.get((group, query.metric), {})
         den_series = values.values.get((group, denominator), {}) if denominator else {}
-        for day in _days(start, min(end, today)):
+        for day in day_range(start, min(end, today)):
             if denominator:
                 rate = series.get(day)
                 den = den_series.get(day, 0.0) or 0.0
@@ -464,7 +461,7 @@ def fetch_ga4(
         if not page_flags:
             continue
         s, e = page.spec.date_ranges[0]
-        days = _days(s, min(e, last_day[page.spec.property_id]))
+        days = day_range(s, min(e, last_day[page.spec.property_id]))
         for flag, reason in page_flags:
             served.add(page.spec.metric_ids, days, flag, reason)
     # Only flag metric ids this fetch was asked for (a spec also serves denominators).
@@ -553,7 +550,7 @@ def fetch_ga4_ranges(
         if end >= today:
             flags.add(
                 [metric_id],
-                [d for d in _days(start, end) if d == today],
+                [d for d in day_range(start, end) if d == today],
                 "provisional",
                 f"range includes a day not over yet in the property's time zone ({zone})",
             )
@@ -563,7 +560,7 @@ def fetch_ga4_ranges(
             if window not in page.spec.date_ranges:
                 continue
             for flag, reason in _page_flags(page):
-                flags.add([metric_id], _days(start, min(end, today)), flag, reason)
+                flags.add([metric_id], day_range(start, min(end, today)), flag, reason)
 
     return FetchResult(
         ranges=range_table(rows),
