@@ -144,8 +144,17 @@ def _prepare_series(
     )
 
 
-def _evaluate_windows(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE window_value AS " + read_model("window_values"))
+def _chained(model: str, windows: str) -> str:
+    """One statement: `model` over window_values.sql over the `windows` model, as CTEs.
+
+    One statement rather than temp tables in between, so the (key result, day) rows stream
+    from the running totals into the insert without being written twice on the way.
+    """
+    return (
+        f"WITH windows AS (\n{read_model(windows)}\n),\n"
+        f"window_value AS (\n{read_model('window_values')}\n)\n"
+        f"SELECT * FROM (\n{read_model(model)}\n)"
+    )
 
 
 def compute_progress(
@@ -171,23 +180,20 @@ def compute_progress(
         _prepare_series(con, calendar_start, calendar_end, from_date)
 
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE windows AS " + read_model("baseline_windows"),
-            {"calendar_end": calendar_end, "from_date": from_date},
-        )
-        _evaluate_windows(con)
-        con.execute(
-            "INSERT INTO okr.kr_baselines BY NAME " + read_model("kr_baselines_frozen"),
-            {"measured_at": datetime.now(UTC)},
-        )
-
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE windows AS " + read_model("kr_days"),
-            {"from_date": from_date, "to_date": to_date},
-        )
-        _evaluate_windows(con)
-        con.execute(
-            "INSERT INTO okr.kr_progress_daily BY NAME " + read_model("kr_progress_daily"),
+            "INSERT INTO okr.kr_baselines BY NAME "
+            + _chained("kr_baselines_frozen", windows="baseline_windows"),
             {
+                "calendar_end": calendar_end,
+                "from_date": from_date,
+                "measured_at": datetime.now(UTC),
+            },
+        )
+        con.execute(
+            "INSERT INTO okr.kr_progress_daily BY NAME "
+            + _chained("kr_progress_daily", windows="kr_days"),
+            {
+                "from_date": from_date,
+                "to_date": to_date,
                 "on_track_margin": settings.on_track_margin,
                 "at_risk_margin": settings.at_risk_margin,
                 "aspirational_pace": settings.aspirational_pace,
@@ -197,8 +203,7 @@ def compute_progress(
             "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
             [from_date, to_date],
         ).fetchone()
-        for temp in ("windows", "window_value", "metric_cumulative"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        con.execute("DROP TABLE IF EXISTS metric_cumulative")
         con.execute("DROP VIEW IF EXISTS metric_series")
     return int(count)
 

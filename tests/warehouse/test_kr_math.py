@@ -560,6 +560,46 @@ def test_flags_reach_the_key_result_row(wh: duckdb.DuckDBPyConnection) -> None:
     assert progress_row(wh, "kr", d(1))["flags"] == []
 
 
+
+def test_flags_of_a_ratio_come_from_both_parts_sorted_once(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    add_metric(wh, "purchases")
+    add_metric(wh, "sessions")
+    add_metric(wh, "rate", kind="ratio", numerator="purchases", denominator="sessions")
+    add_kr(wh, "kr", "rate", target_value=0.5)
+    add_days(wh, "purchases", {d(1): 1, d(2): 2, d(3): 3})
+    add_days(wh, "sessions", {d(1): 10, d(2): 10, d(3): 10})
+    flags = [
+        ("sessions", d(2), "thresholded"),
+        ("purchases", d(2), "sampled"),
+        # the same flag from a second load: listed once
+        ("purchases", d(3), "sampled"),
+        # a later day than the value reads on day 2
+        ("sessions", d(4), "provisional"),
+    ]
+    for metric, day, flag in flags:
+        wh.execute(
+            "INSERT INTO raw.metric_flags VALUES ('file', ?, ?, ?, 'why', now())",
+            [metric, day, flag],
+        )
+    assert progress_row(wh, "kr", d(1))["flags"] == []
+    assert progress_row(wh, "kr", d(2))["flags"] == ["sampled", "thresholded"]
+    assert progress_row(wh, "kr", d(3))["flags"] == ["sampled", "thresholded"]
+
+
+def test_flags_follow_a_rolling_window(wh: duckdb.DuckDBPyConnection) -> None:
+    add_metric(wh, "m")
+    add_kr(wh, "kr", "m", measure="rolling", window_days=2)
+    add_days(wh, "m", {d(n): 10 for n in range(1, 6)})
+    wh.execute(
+        "INSERT INTO raw.metric_flags VALUES ('file', 'm', ?, 'sampled', 'why', now())", [d(2)]
+    )
+    # windows [d1, d2] and [d2, d3] read the flagged day, [d3, d4] no longer does
+    assert progress_row(wh, "kr", d(2))["flags"] == ["sampled"]
+    assert progress_row(wh, "kr", d(3))["flags"] == ["sampled"]
+    assert progress_row(wh, "kr", d(4))["flags"] == []
+
 def _objective(wh: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
     compute_progress(wh, day, day)
     compute_objective_progress(wh, day, day)

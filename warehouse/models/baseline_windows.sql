@@ -5,6 +5,8 @@
 --   rolling_<N>d             the N days before the period starts
 --   latest                   the last measured day before the period starts
 -- `complete` says the source has delivered the window's last day, so freezing is safe.
+-- The running totals at the window's end are those on the day before the period: a `latest`
+-- window's day is the last measured one before it, and unmeasured days add nothing.
 WITH pending AS (
     SELECT k.*, m.additive, CAST(k.period_end - k.period_start + 1 AS INTEGER) AS period_days
     FROM okr.key_results AS k
@@ -18,7 +20,6 @@ WITH pending AS (
       )
 )
 SELECT
-    row_number() OVER (ORDER BY p.kr_id) AS window_id,
     p.kr_id,
     p.definition_hash,
     p.metric_id,
@@ -37,7 +38,12 @@ SELECT
         WHEN 'latest' THEN before.last_data_date
         ELSE p.period_start - 1
     END AS w_end,
-    coalesce(newest.last_data_date >= p.period_start - 1, false) AS complete
+    coalesce(newest.last_data_date >= p.period_start - 1, false) AS complete,
+    before.is_ratio,
+    before.cum_value AS end_value,
+    before.cum_numerator AS end_numerator,
+    before.cum_denominator AS end_denominator,
+    before.cum_days AS end_days
 FROM pending AS p
 LEFT JOIN metric_cumulative AS before
     ON before.metric_id = p.metric_id AND before.day = p.period_start - 1

@@ -1,5 +1,12 @@
 -- One row per (kr_id, as_of_date) for as_of_date in [$from_date, $to_date] inside the key
--- result's period: the newest measured day (`data_through`) and the window its value reads.
+-- result's period: the newest measured day (`data_through`), the window [w_start, w_end] its
+-- value reads, and the running totals at the window's end. Reads the temp table
+-- `metric_cumulative`.
+--
+-- Driven by the running totals themselves (each key result joins its metric's calendar rows,
+-- the key results being the small side of the join), and the totals at as_of_date are the
+-- totals at data_through: the days after the newest measured day add nothing. So a window's
+-- end costs no lookup of its own.
 WITH kr AS (
     -- Only what the math and the output need: every column here is written once per day.
     SELECT
@@ -9,28 +16,27 @@ WITH kr AS (
         m.additive, m.allowed_lag_days
     FROM okr.key_results AS k
     JOIN okr.metrics AS m USING (metric_id)
-),
-as_of AS (
-    SELECT kr.*, CAST(g.d AS DATE) AS as_of_date
-    FROM kr
-    CROSS JOIN generate_series(
-        CAST($from_date AS DATE), CAST($to_date AS DATE), INTERVAL 1 DAY
-    ) AS g(d)
-    WHERE CAST(g.d AS DATE) BETWEEN kr.period_start AND kr.period_end
+    WHERE k.period_start <= CAST($to_date AS DATE) AND k.period_end >= CAST($from_date AS DATE)
 ),
 through AS (
     SELECT
-        a.*,
+        kr.*,
+        c.day AS as_of_date,
         -- The period's own data only: a key result with nothing measured since its start
         -- has no value yet, whatever happened before.
-        CASE WHEN c.last_data_date >= a.period_start THEN c.last_data_date END AS data_through
-    FROM as_of AS a
-    LEFT JOIN metric_cumulative AS c ON c.metric_id = a.metric_id AND c.day = a.as_of_date
+        CASE WHEN c.last_data_date >= kr.period_start THEN c.last_data_date END AS data_through,
+        c.is_ratio,
+        c.cum_value AS end_value,
+        c.cum_numerator AS end_numerator,
+        c.cum_denominator AS end_denominator,
+        c.cum_days AS end_days
+    FROM kr
+    JOIN metric_cumulative AS c
+        ON c.metric_id = kr.metric_id
+       AND c.day BETWEEN greatest(kr.period_start, CAST($from_date AS DATE))
+                     AND least(kr.period_end, CAST($to_date AS DATE))
 )
 SELECT
-    -- An id to join the window values back by; any order will do, and sorting 100,000s of
-    -- (kr_id, day) rows only to number them costs more than the rest of this query.
-    row_number() OVER () AS window_id,
     *,
     CASE measure
         WHEN 'rolling' THEN data_through - window_days + 1

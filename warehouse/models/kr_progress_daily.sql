@@ -1,13 +1,28 @@
--- okr.kr_progress_daily rows: one per (as_of_date, kr_id), from the temp tables `windows`
--- (kr_days.sql) and `window_value` (window_values.sql). The math is the product contract:
+-- okr.kr_progress_daily rows: one per (as_of_date, kr_id), from `window_value`
+-- (window_values.sql over kr_days.sql). The math is the product contract:
 --   progress = (v − b) / (t − b) for increase/decrease (unclamped: below baseline is negative)
 --   at_least / at_most: 1 when the level holds, else v/t or t/v
 --   score = clamp(progress, 0, 1); expected = days elapsed / days in period (× pace)
 -- Status compares the unclamped progress with the expected pace.
-WITH resolved AS (
+WITH flag_days AS (
+    -- Per metric a key result reads, the source's data-quality flags with their days, from
+    -- the first day the running totals read: itself and a ratio's two parts. Flags are few
+    -- (a provisional tail, a restated day), so each row checks its window against its
+    -- metric's short list instead of joining flags by date range, and the rows stream
+    -- through this statement without being materialised.
+    SELECT p.metric_id, list({'flag': f.flag, 'date': f.date}) AS flag_days
+    FROM (
+        SELECT metric_id, unnest([metric_id, numerator_metric_id, denominator_metric_id]) AS part_id
+        FROM okr.metrics
+    ) AS p
+    JOIN staging.metric_flags AS f ON f.metric_id = p.part_id
+    WHERE f.date >= coalesce(getvariable('okr_calendar_start'), DATE '-infinity')
+    GROUP BY p.metric_id
+),
+resolved AS (
     SELECT
         w.*,
-        v.value,
+        fd.flag_days,
         CASE w.baseline_kind
             WHEN 'measured' THEN f.baseline
             WHEN 'none' THEN NULL
@@ -22,10 +37,10 @@ WITH resolved AS (
             (w.as_of_date - w.period_start + 1) / (w.period_end - w.period_start + 1), 0.0), 1.0)
             * CASE w.commitment WHEN 'aspirational' THEN $aspirational_pace ELSE 1.0 END
             AS expected_progress
-    FROM windows AS w
-    JOIN window_value AS v USING (window_id)
+    FROM window_value AS w
     LEFT JOIN okr.kr_baselines AS f
         ON f.kr_id = w.kr_id AND f.definition_hash = w.definition_hash
+    LEFT JOIN flag_days AS fd ON fd.metric_id = w.metric_id
 ),
 directed AS (
     SELECT
@@ -47,25 +62,6 @@ scored AS (
             ELSE (value - baseline) / (target - baseline)
         END AS progress
     FROM directed
-),
-window_parts AS (
-    -- The metrics a value reads: itself, and a ratio's two parts. One row each, so flags
-    -- join on equal metric ids (a hash join) instead of an IN list that turns the join into
-    -- a range join over every flag ever recorded.
-    SELECT s.window_id, s.w_start, s.w_end,
-           unnest([s.metric_id, m.numerator_metric_id, m.denominator_metric_id]) AS part_id
-    FROM scored AS s
-    JOIN okr.metrics AS m ON m.metric_id = s.metric_id
-    WHERE s.w_end IS NOT NULL
-),
-flagged AS (
-    -- Source data-quality flags on any day the value reads (a ratio: either part's days).
-    SELECT p.window_id, list(DISTINCT f.flag ORDER BY f.flag) AS flags
-    FROM window_parts AS p
-    JOIN staging.metric_flags AS f
-        ON f.metric_id = p.part_id
-       AND f.date BETWEEN p.w_start AND p.w_end
-    GROUP BY p.window_id
 )
 SELECT
     s.as_of_date,
@@ -108,7 +104,10 @@ SELECT
     s.commitment,
     s.weight,
     s.unit,
-    coalesce(fl.flags, []::VARCHAR[]) AS flags,
+    -- Flags on any day the value reads (a ratio: either part's days).
+    CASE WHEN s.w_end IS NULL OR s.flag_days IS NULL THEN []::VARCHAR[]
+         ELSE list_sort(list_distinct(
+             [d.flag FOR d IN s.flag_days IF d.date BETWEEN s.w_start AND s.w_end]))
+    END AS flags,
     s.definition_hash
 FROM scored AS s
-LEFT JOIN flagged AS fl USING (window_id)
