@@ -248,6 +248,8 @@ def parser(description: str) -> argparse.ArgumentParser:
 def report(figures: list[Figure], notes: dict[str, str], write: bool) -> None:
     for figure in figures:
         print(figure.line(), flush=True)
+        if not write:  # nothing recorded: the details are only here
+            print(json.dumps(figure.details, indent=2), flush=True)
     if write:
         record(figures, notes)
 

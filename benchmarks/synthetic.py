@@ -31,6 +31,9 @@ _VALUE = (
     "* (1 + 0.0005 * date_diff('day', DATE '2025-01-01', CAST(d.day AS DATE)))"
 )
 
+# Every tenth metric-day carries a flag, as GA4 answers sometimes do.
+_FLAGGED = "hash(metric_id || CAST(date AS VARCHAR)) % 10 = 0"
+
 
 def write_definitions(
     con: duckdb.DuckDBPyConnection, n_krs: int, period_start: date, period_end: date
@@ -111,14 +114,25 @@ def daily_rows_sql(first: str, last: str) -> str:
 
 
 def write_staging(con: duckdb.DuckDBPyConnection, first: date, last: date) -> int:
-    """staging.metric_daily rows for every source metric and day in [first, last]."""
+    """staging.metric_daily rows for every source metric and day in [first, last], and a
+    flag (sampled data) on every tenth metric-day, as in write_raw_history."""
     with transaction(con):
         con.execute("DELETE FROM staging.metric_daily")
+        con.execute("DELETE FROM raw.metric_flags")
         con.execute(
             "INSERT INTO staging.metric_daily BY NAME SELECT *, 'file' AS source, "
             "'bench' AS request_hash, TIMESTAMPTZ '2026-01-01 06:00:00+00' AS fetched_at "
             "FROM (" + daily_rows_sql("CAST($first AS DATE)", "CAST($last AS DATE)") + ")",
             {"first": first, "last": last},
+        )
+        con.execute(
+            f"""
+            INSERT INTO raw.metric_flags BY NAME
+            SELECT 'file' AS source, metric_id, date, 'sampled' AS flag,
+                   'GA4 sampled this report' AS reason, fetched_at
+            FROM staging.metric_daily
+            WHERE {_FLAGGED}
+            """
         )
     (count,) = con.execute("SELECT count(*) FROM staging.metric_daily").fetchone()
     return int(count)
@@ -158,7 +172,7 @@ def write_raw_history(
                    'GA4 sampled this report' AS reason,
                    CAST({fetched} AS TIMESTAMPTZ) AS fetched_at
             FROM raw.metric_rows
-            WHERE hash(metric_id || CAST(date AS VARCHAR)) % 10 = 0
+            WHERE {_FLAGGED}
             ORDER BY fetched_at
             """,
             {"last": last, "lookback": lookback_days},
