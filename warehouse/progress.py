@@ -138,6 +138,7 @@ def _prepare_series(
     # metric_series reads it: a view cannot take parameters.
     con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
+    con.execute("CREATE OR REPLACE TEMP VIEW metric_parts AS " + read_model("metric_parts"))
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
         {"calendar_start": calendar_start, "calendar_end": calendar_end, "from_date": from_date},
@@ -204,7 +205,8 @@ def compute_progress(
             [from_date, to_date],
         ).fetchone()
         con.execute("DROP TABLE IF EXISTS metric_cumulative")
-        con.execute("DROP VIEW IF EXISTS metric_series")
+        for view in ("metric_series", "metric_parts"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
     return int(count)
 
 

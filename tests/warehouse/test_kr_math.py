@@ -599,6 +599,33 @@ def test_flags_follow_a_rolling_window(wh: duckdb.DuckDBPyConnection) -> None:
     assert progress_row(wh, "kr", d(2))["flags"] == ["sampled"]
     assert progress_row(wh, "kr", d(3))["flags"] == ["sampled"]
     assert progress_row(wh, "kr", d(4))["flags"] == []
+    # a second kind of flag: each window is checked day by day
+    wh.execute(
+        "INSERT INTO raw.metric_flags VALUES ('file', 'm', ?, 'thresholded', 'why', now())",
+        [d(4)],
+    )
+    assert progress_row(wh, "kr", d(3))["flags"] == ["sampled"]
+    assert progress_row(wh, "kr", d(4))["flags"] == ["thresholded"]
+    assert progress_row(wh, "kr", d(5))["flags"] == ["thresholded"]
+
+
+def test_a_flagged_day_after_the_newest_measured_one_is_shown(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    # Day 3 came back invalid (flagged, not measured): the day-3 row still reads through day
+    # 2, and says why day 3 is missing.
+    add_metric(wh, "m", lag=5)
+    add_kr(wh, "kr", "m")
+    add_days(wh, "m", {d(1): 10, d(2): 10})
+    wh.execute(
+        "INSERT INTO raw.metric_flags VALUES ('file', 'm', ?, 'invalid_value', 'NaN', now())",
+        [d(3)],
+    )
+    row = progress_row(wh, "kr", d(3))
+    assert row["data_through"] == d(2)
+    assert row["value"] == 20.0
+    assert row["flags"] == ["invalid_value"]
+    assert progress_row(wh, "kr", d(2))["flags"] == []
 
 def _objective(wh: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
     compute_progress(wh, day, day)

@@ -43,7 +43,8 @@ SELECT
     before.cum_value AS end_value,
     before.cum_numerator AS end_numerator,
     before.cum_denominator AS end_denominator,
-    before.cum_days AS end_days
+    before.cum_days AS end_days,
+    before.cum_flagged_days AS end_flagged_days
 FROM pending AS p
 LEFT JOIN metric_cumulative AS before
     ON before.metric_id = p.metric_id AND before.day = p.period_start - 1

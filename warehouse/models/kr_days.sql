@@ -1,7 +1,8 @@
 -- One row per (kr_id, as_of_date) for as_of_date in [$from_date, $to_date] inside the key
 -- result's period: the newest measured day (`data_through`), the window [w_start, w_end] its
 -- value reads, and the running totals at the window's end. Reads the temp table
--- `metric_cumulative`.
+-- `metric_cumulative`. (Flags are counted through as_of_date, not data_through: a flagged
+-- day after the newest measured one, an invalid value say, is part of why it is the newest.)
 --
 -- Driven by the running totals themselves (each key result joins its metric's calendar rows,
 -- the key results being the small side of the join), and the totals at as_of_date are the
@@ -29,7 +30,8 @@ through AS (
         c.cum_value AS end_value,
         c.cum_numerator AS end_numerator,
         c.cum_denominator AS end_denominator,
-        c.cum_days AS end_days
+        c.cum_days AS end_days,
+        c.cum_flagged_days AS end_flagged_days
     FROM kr
     JOIN metric_cumulative AS c
         ON c.metric_id = kr.metric_id

@@ -4,25 +4,28 @@
 --   at_least / at_most: 1 when the level holds, else v/t or t/v
 --   score = clamp(progress, 0, 1); expected = days elapsed / days in period (× pace)
 -- Status compares the unclamped progress with the expected pace.
-WITH flag_days AS (
-    -- Per metric a key result reads, the source's data-quality flags with their days, from
-    -- the first day the running totals read: itself and a ratio's two parts. Flags are few
-    -- (a provisional tail, a restated day), so each row checks its window against its
-    -- metric's short list instead of joining flags by date range, and the rows stream
-    -- through this statement without being materialised.
-    SELECT p.metric_id, list({'flag': f.flag, 'date': f.date}) AS flag_days
-    FROM (
-        SELECT metric_id, unnest([metric_id, numerator_metric_id, denominator_metric_id]) AS part_id
-        FROM okr.metrics
-    ) AS p
+WITH flag_kinds AS (
+    -- Per metric, the kinds of data-quality flag on it (a ratio: on either part) within the
+    -- running totals' calendar. Whether a window holds a flagged day is a difference of
+    -- running counts (window_values.sql); which flags, for the usual metric with one kind,
+    -- is that kind. Only a metric with several kinds carries its flagged days, to check each
+    -- window against: rows stream through this statement without a range join on flags.
+    SELECT
+        p.metric_id,
+        list(DISTINCT f.flag ORDER BY f.flag) AS kinds,
+        CASE WHEN count(DISTINCT f.flag) > 1 THEN list({'flag': f.flag, 'date': f.date}) END
+            AS flag_days
+    FROM metric_parts AS p
     JOIN staging.metric_flags AS f ON f.metric_id = p.part_id
-    WHERE f.date >= coalesce(getvariable('okr_calendar_start'), DATE '-infinity')
+    WHERE f.date BETWEEN coalesce(getvariable('okr_calendar_start'), DATE '-infinity')
+                     AND CAST($to_date AS DATE)
     GROUP BY p.metric_id
 ),
 resolved AS (
     SELECT
         w.*,
-        fd.flag_days,
+        fk.kinds AS flag_kinds,
+        fk.flag_days,
         CASE w.baseline_kind
             WHEN 'measured' THEN f.baseline
             WHEN 'none' THEN NULL
@@ -40,7 +43,7 @@ resolved AS (
     FROM window_value AS w
     LEFT JOIN okr.kr_baselines AS f
         ON f.kr_id = w.kr_id AND f.definition_hash = w.definition_hash
-    LEFT JOIN flag_days AS fd ON fd.metric_id = w.metric_id
+    LEFT JOIN flag_kinds AS fk ON fk.metric_id = w.metric_id
 ),
 directed AS (
     SELECT
@@ -104,10 +107,13 @@ SELECT
     s.commitment,
     s.weight,
     s.unit,
-    -- Flags on any day the value reads (a ratio: either part's days).
-    CASE WHEN s.w_end IS NULL OR s.flag_days IS NULL THEN []::VARCHAR[]
-         ELSE list_sort(list_distinct(
-             [d.flag FOR d IN s.flag_days IF d.date BETWEEN s.w_start AND s.w_end]))
+    -- Flags on any day from the window's start through the as-of day (a ratio: on either
+    -- part).
+    CASE
+        WHEN s.w_end IS NULL OR s.flagged_days = 0 THEN []::VARCHAR[]
+        WHEN len(s.flag_kinds) = 1 THEN s.flag_kinds
+        ELSE list_sort(list_distinct(
+            [d.flag FOR d IN s.flag_days IF d.date BETWEEN s.w_start AND s.as_of_date]))
     END AS flags,
     s.definition_hash
 FROM scored AS s

@@ -4,6 +4,8 @@
 -- key results × hundreds of days one cheap query. Reads the temp view `metric_series`.
 -- Only the metrics of key results active from $from_date on, only the calendar's days: the
 -- cost follows the periods being computed, not the length of the history.
+-- `cum_flagged_days` counts the days with a data-quality flag (a ratio: on either part), so
+-- whether a window holds any flag is a difference too.
 WITH series AS (
     SELECT * FROM metric_series
     WHERE date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
@@ -22,6 +24,12 @@ used AS (
     LEFT JOIN series AS s USING (metric_id)
     GROUP BY k.metric_id, m.kind
 ),
+flagged AS (
+    SELECT DISTINCT p.metric_id, f.date
+    FROM metric_parts AS p
+    JOIN staging.metric_flags AS f ON f.metric_id = p.part_id
+    WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+),
 days AS (
     SELECT CAST(d AS DATE) AS day
     FROM generate_series(CAST($calendar_start AS DATE), CAST($calendar_end AS DATE), INTERVAL 1 DAY) AS g(d)
@@ -35,8 +43,10 @@ SELECT
     sum(CASE WHEN s.has_data THEN s.numerator ELSE 0 END) OVER w AS cum_numerator,
     sum(CASE WHEN s.has_data THEN s.denominator ELSE 0 END) OVER w AS cum_denominator,
     count(CASE WHEN s.has_data THEN 1 END) OVER w AS cum_days,
-    max(CASE WHEN s.has_data THEN days.day END) OVER w AS last_data_date
+    max(CASE WHEN s.has_data THEN days.day END) OVER w AS last_data_date,
+    count(fl.date) OVER w AS cum_flagged_days
 FROM used AS u
 CROSS JOIN days
 LEFT JOIN series AS s ON s.metric_id = u.metric_id AND s.date = days.day
+LEFT JOIN flagged AS fl ON fl.metric_id = u.metric_id AND fl.date = days.day
 WINDOW w AS (PARTITION BY u.metric_id ORDER BY days.day ROWS UNBOUNDED PRECEDING)

@@ -1,7 +1,8 @@
 -- The rows of `windows` (a CTE: kr_days.sql or baseline_windows.sql; columns metric_id,
 -- measure, additive, w_start, w_end, is_ratio and the running totals at the window's end
--- end_value, end_numerator, end_denominator, end_days), each with the metric's value over
--- [w_start, w_end] under the key-result math:
+-- end_value, end_numerator, end_denominator, end_days, end_flagged_days), each with the
+-- number of flagged days from w_start on and the metric's value over [w_start, w_end] under
+-- the key-result math:
 --   ratio metrics        sum(numerator) / sum(denominator), never a mean of daily ratios
 --   average              mean of the measured daily values
 --   total, rolling, latest  sum of the daily values (latest is a one-day window)
@@ -11,6 +12,7 @@
 -- the whole chain runs as one pipeline without materialising the windows.
 SELECT
     w.*,
+    w.end_flagged_days - coalesce(s.cum_flagged_days, 0) AS flagged_days,
     CASE
         WHEN w.w_end IS NULL THEN NULL
         WHEN NOT w.additive AND w.measure IN ('total', 'rolling') THEN r.value
