@@ -30,29 +30,39 @@ One child process, one DuckDB file, DuckDB's default threads (2 here); the media
 rounds after a warm-up round (the warm-up also freezes the measured baselines, as the first
 daily run does in production). The reference scans the same staging rows ours reads; ours
 also resolves baselines, windows, flags and statuses and writes 365,000 rows of 23 columns.
+Every tenth metric-day carries a flag, as in the incremental figure, so the flag path is
+measured too.
 
-Before the fixes `compute_progress` took 5.0-6.9 s here (per statement: metric_cumulative
-2.32 s, kr_days 1.29 s, window_value 0.45 s, the insert 0.83 s). Fixed: the running totals no
-longer cover the previous period once the baselines are frozen (half the days), and the
-window ids are numbered without sorting 365,000 rows (see "Fixes"). What remains, per
-statement after the fixes (a profiling run while others' tests loaded the machine: 1.63 s in
-all, the bare GROUP BY 0.16-0.22 s in the same process):
+History: 5.0-6.9 s at first; 1.2 s after the running totals stopped covering the previous
+period once baselines are frozen and the window ids stopped being sorted (12.7x, flags not
+yet in the data); now `compute_progress` is two statements, not four:
 
 ```
-0.363 CREATE TEMP TABLE metric_cumulative   1,000 metrics × 366 days, five running
-                                            aggregates (window operator, sort per metric)
-0.592 CREATE TEMP TABLE windows (kr_days)   365,000 (kr, day) rows, 26 columns: the hash
-                                            join into the running totals 0.22 s and writing
-                                            the wide temp table 0.29 s (EXPLAIN ANALYZE)
-0.154 CREATE TEMP TABLE window_value        two equality joins per window
-0.469 INSERT INTO okr.kr_progress_daily     365,000 rows × 23 columns into the file
+CREATE TEMP TABLE metric_cumulative   1,000 metrics x 394 calendar days, six running
+                                      aggregates (sum x3, count x2, max) over one window
+                                      sort; about half of ours
+INSERT INTO okr.kr_progress_daily     kr_days -> window_values -> kr_progress_daily as CTEs
+                                      of one statement: the (key result, day) rows stream
+                                      from the running totals into the table
 ```
 
-Each statement runs at about bare-scan speed for the rows it produces; the target is missed
-because the model writes three tables of 365,000 rows (two temporary) where the reference
-writes one narrow one. Reaching 3x would mean fusing kr_days, window_values and the final
-insert into one statement (the temp tables are shared with the baseline path today) and
-carrying only ids through it; left for a later change.
+Fixed in this round: the two 365,000-row temp tables between the models are gone (fused into
+one statement; each key result drives from its metric's running totals, with the key results
+as the small side of the join, and the totals at the as-of day stand in for those at the
+window's end). Flags were the costliest part once measured with data: the range join of
+flags (old) and then a per-row list of flagged days cost 2.8 s of CPU in the insert; now a
+running count of flagged days says whether a window holds any, and a metric with a single
+kind of flag needs nothing more (the insert: 0.9 s of CPU, DuckDB's JSON profile).
+
+What bounds it: the write. Only replacing the same 365,000 rows from a copy in memory
+(`write_only_s` in the details: DELETE, INSERT, COMMIT, nothing computed) already costs about
+3x the bare scan, because the reference writes 876,000 narrow rows into a temporary table
+and ours writes 365,000 rows of 23 columns (ten of them text, one a list) into the database
+file. `force_compression='uncompressed'` and `preserve_insertion_order=false` did not change
+the write time. The other half is the running totals: DuckDB's window operator costs about
+0.06-0.08 s per running aggregate here; computing them outside SQL (pyarrow) would halve it
+but move key-result math out of the SQL models, which DESIGN.md keeps in one place. Without
+changing the public table's shape, 3x of a bare scan is below what writing the table costs.
 """,
 }
 
