@@ -58,9 +58,14 @@ NOTES: dict[str, str] = {
   the oldest of those), and staging is stored in date order so later date-range scans skip
   old row groups; the calendar start is passed to `metric_series`.
 - `warehouse/models/metric_series.sql`: "numerator delivered through" reads only from the
-  calendar start, and only numerators. `kr_days.sql`: window ids without a sort.
-  `kr_progress_daily.sql`: flags join on equal metric ids (one row per metric part) instead
-  of an IN list, which made it a range join over every flag ever recorded.
+  calendar start, and only numerators.
+- `warehouse/progress.py` `_chained`: kr_days, window_values and kr_progress_daily (and, for
+  baselines, baseline_windows, window_values and kr_baselines_frozen) run as CTEs of one
+  statement instead of through two 365,000-row temp tables; `kr_days.sql` drives each key
+  result from its metric's running totals, whose values at the as-of day are those at the
+  window's end (one join fewer). `metric_cumulative.sql` counts flagged days, so
+  `kr_progress_daily.sql` tells a window's flags by a subtraction (and, for a metric with
+  several kinds of flag, its short list of flagged days) instead of a range join.
 """,
 }
 
