@@ -69,9 +69,9 @@ def run_demo(
         lap("sandboxes")
         defs = build_definitions(load_valid_definitions(definitions_path))
         lap("definitions")
-        result["shape"] = job_shape(defs)
         with dg.DagsterInstance.ephemeral() as instance:
             outcome = run_range(defs, first, yesterday, instance, log_level="ERROR")
+            runs = [instance.get_run_by_id(run_id) for run_id in outcome.run_ids]
         lap("run_range")
         result["demo"] = {
             "seconds": time.perf_counter() - start,
@@ -81,24 +81,36 @@ def run_demo(
             "last": yesterday.isoformat(),
             "stages": stages,
             "requests": {name: s.total_requests for name, s in servers.items()},
-            "shape": result.pop("shape"),
+            "shape": run_shapes(defs, runs),
         }
         if daily_after:
             result["daily"] = _daily_run(defs, definitions, servers, today)
     return result
 
 
-def job_shape(defs: Any) -> dict[str, list[int]]:
-    """Per job of `run_range`: [partitioned assets, unpartitioned assets]."""
-    from pipelines.schedules import MODELS_JOB, SOURCES_JOB
+def run_shapes(defs: Any, runs: list[Any]) -> list[dict[str, Any]]:
+    """Per run `run_range` made: its job, how many daily-partitioned and unpartitioned assets
+    it materialised, and its days."""
+    from pipelines.schedules import RANGE_END, RANGE_START
 
     graph = defs.resolve_asset_graph()
-    shape = {}
-    for name in (SOURCES_JOB, MODELS_JOB):
-        keys = defs.resolve_job_def(name).asset_layer.executable_asset_keys
+    shapes = []
+    for run in runs:
+        keys = (
+            run.asset_selection
+            or defs.resolve_job_def(run.job_name).asset_layer.executable_asset_keys
+        )
         partitioned = sum(1 for k in keys if graph.get(k).partitions_def is not None)
-        shape[name] = [partitioned, len(keys) - partitioned]
-    return shape
+        shapes.append(
+            {
+                "job": run.job_name,
+                "partitioned": partitioned,
+                "unpartitioned": len(keys) - partitioned,
+                "first": run.tags[RANGE_START],
+                "last": run.tags[RANGE_END],
+            }
+        )
+    return shapes
 
 
 def _daily_run(defs: Any, definitions: Any, servers: dict[str, Any], today: date) -> dict[str, Any]:

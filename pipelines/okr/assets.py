@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 
 from okr_definitions.resolve import Definitions
-from pipelines.metadata import table_metadata
+from pipelines.metadata import materialize_result, table_metadata
 from pipelines.okr.lineage import (
     build_objective_assets,
     kr_progress_column_lineage,
@@ -107,7 +107,7 @@ def build_okr_assets(
             rows = build_staging(con, start, end)
             metadata = table_metadata(con, "staging.metric_daily", date_column="date")
         metadata["rows_in_window"] = dg.MetadataValue.int(rows)
-        return dg.MaterializeResult(metadata=metadata)
+        return materialize_result(context, metadata)
 
     @dg.asset(
         key=KR_PROGRESS,
@@ -164,7 +164,7 @@ def build_okr_assets(
             checks = list(_progress_checks(con, start, end))
         metadata["dagster/column_lineage"] = kr_progress_column_lineage()
         metadata["key_result_lineage"] = dg.MetadataValue.md(lineage_markdown(lineage))
-        yield dg.MaterializeResult(metadata=metadata)
+        yield materialize_result(context, metadata)
         yield from checks
 
     @dg.asset(
@@ -188,7 +188,7 @@ def build_okr_assets(
             rows = compute_objective_progress(con, start, end)
             metadata = table_metadata(con, "okr.objective_progress_daily", "as_of_date")
         metadata["rows_in_window"] = dg.MetadataValue.int(rows)
-        return dg.MaterializeResult(metadata=metadata)
+        return materialize_result(context, metadata)
 
     return [
         okr_definition_tables,

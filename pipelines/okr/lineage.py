@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from okr_definitions.resolve import Definitions, parse_period
-from pipelines.metadata import table_metadata
+from pipelines.metadata import materialize_result, table_metadata
 from pipelines.partitions import window_dates
 from pipelines.resources import WarehouseResource
 from warehouse.definitions import kr_lineage_rows
@@ -150,7 +150,8 @@ def build_objective_assets(
                 if k[0] == objective_id
             )
             row_count, last_day = counts.get(objective_id, (0, None))
-            yield dg.MaterializeResult(
+            yield materialize_result(
+                context,
                 asset_key=key,
                 metadata={
                     "dagster/column_schema": schema,

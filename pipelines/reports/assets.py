@@ -111,6 +111,9 @@ def build_report_job_and_sensor(
         tags = context.dagster_run.tags
         if RANGE_START not in tags:
             return []
+        selection = context.dagster_run.asset_selection
+        if selection and KR_PROGRESS not in selection:
+            return []  # staging only (run_range's baseline days): no progress row changed
         keys = set(partitions.get_partition_keys())
         weeks = weeks_between(parse_day(tags[RANGE_START]), parse_day(tags[RANGE_END]))
         return [

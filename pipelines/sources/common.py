@@ -8,7 +8,7 @@ import dagster as dg
 import pyarrow as pa
 
 from connectors.base import FetchResult, MetricRequest, RangeRequest, request_hash
-from pipelines.metadata import table_metadata
+from pipelines.metadata import materialize_result, table_metadata
 from pipelines.resources import WarehouseResource
 from warehouse.load import replace_source_window
 
@@ -39,7 +39,10 @@ def write_fetch_result(
     end: date,
     result: FetchResult,
     raw_tables: dict[str, tuple[str, list[Any], pa.Table]] | None = None,
+    extra_metadata: dict[str, Any] | None = None,
 ) -> dg.MaterializeResult:
+    """Load the fetch result into the warehouse and describe it (plus `extra_metadata`, the
+    source's own counters) as the asset's materialisation."""
     fetched_at = datetime.now(UTC)
     batch_hash = request_hash({"source": source, "metrics": metric_ids, "start": start, "end": end})
     with warehouse.connection() as con:
@@ -66,13 +69,14 @@ def write_fetch_result(
             "window": dg.MetadataValue.text(f"{start}..{end}"),
             "flags": dg.MetadataValue.int(result.flags.num_rows),
             "last_data_date": dg.MetadataValue.text(str(last) if last else "none"),
+            **(extra_metadata or {}),
         }
     )
     context.log.info(
         f"{source}: {loaded} metric rows for {len(metric_ids)} metrics, {start}..{end}, "
         f"{result.request_count} requests"
     )
-    return dg.MaterializeResult(metadata=metadata)
+    return materialize_result(context, metadata)
 
 
 def range_requests(definitions: Any, source: str, start: date, end: date) -> list[RangeRequest]:

@@ -114,16 +114,25 @@ def test_report_asset_follows_the_progress_tables_and_writes_the_path(
 
 def test_sensor_requests_the_weeks_a_model_run_rebuilt(finished_project: FinishedProject) -> None:
     instance = finished_project.instance
-    (models_run,) = instance.get_runs(filters=dg.RunsFilter(job_name=MODELS_JOB))
+    # run_range's model runs: staging over the baseline days, then the whole job
+    period_run, baseline_run = instance.get_runs(filters=dg.RunsFilter(job_name=MODELS_JOB))
     sensor = finished_project.defs.resolve_sensor_def("reports_after_models")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    context = dg.build_run_status_sensor_context(
-        sensor_name="reports_after_models",
-        dagster_instance=instance,
-        dagster_run=models_run,
-        dagster_event=instance.all_logs(models_run.run_id)[-1].get_dagster_event(),
-    )
-    requests = sensor(context)
-    # the run covered 2026-09-21..2026-10-10; report weeks start with the period's week
+
+    def requests_after(run: dg.DagsterRun) -> list[dg.RunRequest]:
+        context = dg.build_run_status_sensor_context(
+            sensor_name="reports_after_models",
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=instance.all_logs(run.run_id)[-1].get_dagster_event(),
+        )
+        return list(sensor(context) or [])
+
+    requests = requests_after(period_run)
+    # the run covered 2026-10-01..2026-10-10: the weeks of 09-28 and 10-05
+    assert period_run.tags["dagster/asset_partition_range_start"] == "2026-10-01"
     assert [r.partition_key for r in requests] == ["2026-09-28", "2026-10-05"]
     assert all(r.job_name in (None, REPORTS_JOB) for r in requests)
+    # 2026-09-21..30 rebuilt staging only: no report changed
+    assert baseline_run.tags["dagster/asset_partition_range_end"] == "2026-09-30"
+    assert requests_after(baseline_run) == []

@@ -154,9 +154,15 @@ def build_hubspot_assets(definitions: Definitions, partitions: dg.PartitionsDefi
             objects, stages, metrics, window_start, window_end, time_zone=time_zone
         )
         result = FetchResult(daily=daily, request_count=client.request_count)
-        materialized = write_fetch_result(
-            context, warehouse, SOURCE, metric_ids, window_start, window_end, result
+        return write_fetch_result(
+            context,
+            warehouse,
+            SOURCE,
+            metric_ids,
+            window_start,
+            window_end,
+            result,
+            extra_metadata=read_metadata,
         )
-        return dg.MaterializeResult(metadata={**(materialized.metadata or {}), **read_metadata})
 
     return [hubspot_source]
