@@ -333,7 +333,12 @@ def load_object_read(
             ).fetchall()
         else:
             versions = insert_history(con, rows, run_id)
-        missing = archive_missing(con, object_type, rows, fetched_at, run_id) if full_read else 0
+        # On the first read every stored object came with this read: none can be missing.
+        missing = (
+            archive_missing(con, object_type, rows, fetched_at, run_id)
+            if full_read and not first
+            else 0
+        )
         if pipelines is not None:
             replace_pipelines(con, pipelines, run_id)
         store_cursor(con, object_type, cursor, fetched_at, full_read, run_id, rows.num_rows)

@@ -1,9 +1,9 @@
 """Daily metric values from HubSpot objects: counts and sums placed on the day of a date
 property, ratios as numerator and denominator.
 
-Vectorised: properties are pulled out of the map column with pyarrow compute (once per
-property), days are grouped with an in-memory DuckDB over Arrow (no warehouse involved).
-200k deals take about a second for three metrics, with no Python loop over objects.
+Vectorised: the map column of properties is flattened once and each property pulled out with
+pyarrow compute, days are grouped with an in-memory DuckDB over Arrow (no warehouse involved).
+200k deals take a few tenths of a second for three metrics, with no Python loop over objects.
 """
 
 from __future__ import annotations
@@ -62,19 +62,65 @@ def date_properties_for_metrics(metrics: Sequence[MetricRequest]) -> dict[str, l
     return {obj: sorted(d) for obj, d in dates.items()}
 
 
+# A map column as the list of its (key, value) entries, which pyarrow can flatten.
+_ENTRIES = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field("value", pa.string())]))
+
+
+class _Properties:
+    """A map column of properties, flattened once, to pull single properties out of.
+
+    pc.map_lookup walks every map for each property it is asked for (~0.1 s a property on
+    200k deals); comparing the flat keys with one name is a single vectorised pass.
+    """
+
+    def __init__(self, maps: pa.ChunkedArray) -> None:
+        lists = pa.concat_arrays([chunk.cast(_ENTRIES) for chunk in maps.chunks] or [_EMPTY])
+        entries = lists.flatten()
+        self.keys = entries.field("key")
+        self.values = entries.field("value")
+        self.rows = pc.list_parent_indices(lists)  # the row each entry belongs to
+        self.row_numbers = _row_numbers(len(lists))
+
+    def lookup(self, name: str) -> pa.Array:
+        """Each row's value of `name`, as map_lookup(..., "first") gives it: null where the
+        row has no such key or its value is null."""
+        where = pc.indices_nonzero(pc.equal(self.keys, name))
+        values = self.values.take(where)
+        rows = self.rows.take(where)
+        if rows.equals(self.row_numbers):
+            return values  # every row has the key exactly once: already in row order
+        # Where each row's first entry with that key is among the matches (null: none).
+        return values.take(pc.index_in(self.row_numbers, value_set=rows))
+
+
+_EMPTY = pa.array([], _ENTRIES)
+
+
+def _row_numbers(n: int) -> pa.Array:
+    """0, 1, ..., n - 1 (int64), built by Arrow rather than from a Python range."""
+    return pc.cast(pc.indices_nonzero(pa.repeat(pa.scalar(True), n)), pa.int64())
+
+
 class _Columns:
     """Properties of the current, non-archived objects of one type as flat Arrow columns.
 
-    Extracted once per (object type, property) with pyarrow's map_lookup, which is several
-    times faster than DuckDB's map subscript on 200k objects.
+    Extracted once per (object type, property) from the flattened map column of all objects
+    (_Properties, shared by the object types), then narrowed to the current rows.
     """
 
     def __init__(
-        self, objects: pa.Table, pipelines: pa.Table, object_type: str, time_zone: str
+        self,
+        objects: pa.Table,
+        properties: _Properties,
+        pipelines: pa.Table,
+        object_type: str,
+        time_zone: str,
     ) -> None:
         self.time_zone = time_zone
-        self.table = _current(objects, object_type)
-        self._strings: dict[str, pa.ChunkedArray] = {}
+        self.rows = _current(objects, object_type)
+        self.num_rows = len(self.rows)
+        self._properties = properties
+        self._strings: dict[str, pa.Array] = {}
         self._dates: dict[str, pa.ChunkedArray] = {}
         self.outcome = (
             _outcomes(self, pipelines)
@@ -83,11 +129,11 @@ class _Columns:
         )
 
     def constant(self, value: object, type_: pa.DataType) -> pa.ChunkedArray:
-        return pa.chunked_array([pa.repeat(pa.scalar(value, type_), self.table.num_rows)])
+        return pa.chunked_array([pa.repeat(pa.scalar(value, type_), self.num_rows)])
 
-    def strings(self, name: str) -> pa.ChunkedArray:
+    def strings(self, name: str) -> pa.Array:
         if name not in self._strings:
-            values = pc.map_lookup(self.table["properties"], pa.scalar(name), "first")
+            values = self._properties.lookup(name).take(self.rows)
             # HubSpot sends "" for a cleared property: the same as no value.
             self._strings[name] = pc.if_else(pc.equal(values, ""), None, values)
         return self._strings[name]
@@ -107,14 +153,15 @@ class _Columns:
         return _numbers(self.strings(str(q.property)))
 
 
-def _current(objects: pa.Table, object_type: str) -> pa.Table:
-    """The newest version of each object of this type, archived ones dropped.
+def _current(objects: pa.Table, object_type: str) -> pa.Array:
+    """The rows of `objects` holding the newest version of each object of this type, archived
+    ones dropped (in table order).
 
     `objects` may hold several versions of an object (a full and an incremental read); the
     newest `updated_at` wins and an archive beats an edit with the same timestamp.
     """
     keys = objects.select(["object_type", "object_id", "updated_at", "archived"])
-    keys = keys.append_column("row", pa.array(range(objects.num_rows), pa.int64()))
+    keys = keys.append_column("row", _row_numbers(objects.num_rows))
     con = duckdb.connect()
     try:
         con.register("keys", keys)
@@ -131,7 +178,7 @@ def _current(objects: pa.Table, object_type: str) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
-    return objects.take(rows["row"])
+    return rows["row"].combine_chunks()
 
 
 def local_dates(values: pa.ChunkedArray | pa.Array, time_zone: str) -> pa.ChunkedArray:
@@ -204,12 +251,12 @@ def _selected(
 
 def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
     """Each deal's stage outcome (won/lost/open) from the pipelines' stage metadata."""
-    n = cols.table.num_rows
+    n = cols.num_rows
     if n == 0 or pipelines.num_rows == 0:
         return cols.constant(None, pa.string())
     deals = pa.table(
         {
-            "row": pa.array(range(n), pa.int64()),
+            "row": _row_numbers(n),
             "pipeline": cols.strings("pipeline"),
             "dealstage": cols.strings("dealstage"),
         }
@@ -288,13 +335,14 @@ def daily_metrics_from_objects(
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
     columns: dict[str, _Columns] = {}
+    properties = _Properties(objects["properties"])
     tables = []
     con = duckdb.connect()
     try:
         for metric in metrics:
             q = hubspot_query(metric)
             if q.object not in columns:
-                columns[q.object] = _Columns(objects, pipelines, q.object, time_zone)
+                columns[q.object] = _Columns(objects, properties, pipelines, q.object, time_zone)
             cols = columns[q.object]
             keep = cols.constant(True, pa.bool_())
             if q.pipeline:

@@ -560,7 +560,6 @@ def test_flags_reach_the_key_result_row(wh: duckdb.DuckDBPyConnection) -> None:
     assert progress_row(wh, "kr", d(1))["flags"] == []
 
 
-
 def test_flags_of_a_ratio_come_from_both_parts_sorted_once(
     wh: duckdb.DuckDBPyConnection,
 ) -> None:
@@ -626,6 +625,7 @@ def test_a_flagged_day_after_the_newest_measured_one_is_shown(
     assert row["value"] == 20.0
     assert row["flags"] == ["invalid_value"]
     assert progress_row(wh, "kr", d(2))["flags"] == []
+
 
 def _objective(wh: duckdb.DuckDBPyConnection, day: date) -> dict[str, Any]:
     compute_progress(wh, day, day)
