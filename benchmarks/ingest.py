@@ -74,27 +74,25 @@ time and memory on a million rows; the figure includes it.
 HubSpot before the fixes: ours 27.2 s against 10.9 s for the practical limit (a run under
 heavy load), `load_object_read` alone 9.3 s (pyinstrument: insert_history 5.3 s,
 upsert_objects 3.4 s: DuckDB's ON CONFLICT path into empty tables, and the property maps
-converted from Arrow twice). After the fixes, on a quiet machine, ours is about 2x the bare
-loop (the bare loop's DuckDB JSON read uses both cores; under load the ratio is 1.4-1.6).
-What remains, cProfile of one run (6.3 s without the profiler):
+converted from Arrow twice). Since then (second round): the daily values pull each property
+out of the flattened map column once instead of `pc.map_lookup` per property (the daily step
+from ~1.0 s to ~0.4 s), each page becomes Arrow in one conversion as it arrives (peak RSS
+~80 MiB lower), and a first read skips the archive pass. Old against new tree, alternating
+against the same replay server (5 rounds): 6.20 s -> 5.69 s, limit 3.29 s, 1.88x -> 1.73x.
 
-```
-ncalls  tottime  function
-     1    1.437  warehouse/hubspot.py insert_history   (since: copied from the current state
-     1    1.355  warehouse/hubspot.py upsert_objects    inside DuckDB on a first read, ~0.7 s)
-   984    0.459  json/decoder.py raw_decode            (the client's 115 MB of answers;
-                                                        1.09 s in a search-only profile)
-  2950    0.369  socket recv_into
-    17    0.727  pyarrow.compute (map_lookup of the properties for the daily values)
-   983    0.679  connectors/hubspot/objects.py _Rows.add (cumulative)
-```
-
-Most of the rest is the reading model, not the transport: the answers are parsed into
-Python dicts (`json.loads`, ~100 MB/s here), assembled into Arrow, and every property of
-every deal is kept in a DuckDB `MAP` (converting a 200,000-row map column from Arrow takes
-0.73 s of a 1.0 s insert; 0.28 s without it). The next step would be reading the search
-answers with pyarrow's JSON reader, as the GA4 connector now does, while keeping the
-"property missing vs null" distinction `properties_never_read` relies on.
+What bounds it is writing the CRM's objects into DuckDB, not reading HubSpot (stage medians,
+wall/CPU seconds, one quiet window): fetch 2.20/1.91 (the client's HTTP 0.58 s for 984
+requests, `json.loads` ~0.5 s, dicts to Arrow ~0.4 s), load 2.45/2.51, daily 0.37/0.41. The
+load writes every deal twice, into the current state and its first history version, each a
+table with a `MAP` of properties and a primary key: DuckDB checks every map entry for
+duplicate and NULL keys (~0.45 us each, 0.6-0.75 s for 1.6 M entries, the same whichever way
+the map is built; 0.06 s as a plain list), each such table costs ~0.5 s to write plus ~0.2 s
+for its key, and inserts into a table with a primary key run on one core. The load alone is
+about 90 % of the whole practical-limit run. Getting well below 2x would take a schema
+change (properties as a list of pairs, losing `properties['x']` in SQL and the unique-key
+guarantee; or history stored as only the versions after the first) or giving up the
+"property missing vs null" distinction, which is what keeps pyarrow's JSON reader out
+(it reads both as null and has no map type); none of these is worth the trade.
 HubSpot's own limits are lifted for every contender; in production 1,000 search pages at
 HubSpot's 5 searches a second (the connector keeps to 4) take at least 200-250 s, which
 bounds a full read of 200,000 deals long before the client does.
