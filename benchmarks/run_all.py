@@ -51,7 +51,18 @@ NOTES: dict[str, str] = {
   into empty tables is a plain INSERT (no ON CONFLICT), without deduplication when every
   object comes once, and its history is copied from the current state inside DuckDB instead
   of converting the Arrow property maps a second time.
-- `connectors/hubspot/objects.py` `_Rows.add`: columns collected with comprehensions.
+- `connectors/hubspot/objects.py` `_Rows.add`: each page's results become Arrow in one
+  conversion as the page arrives (the properties a map of exactly the keys HubSpot sent, so
+  a property sent as null stays apart from one not sent). `connectors/hubspot/metrics.py`:
+  properties are pulled from the flattened map column once per call instead of
+  `pc.map_lookup` per property, and the newest versions are picked as row numbers instead of
+  a copy of the table. `warehouse/hubspot.py`: no archive pass on a first read.
+- `pipelines/runner.py` `run_range`: one "materialisation planned" event per asset for a
+  ranged run instead of one per asset and day (Dagster's own switch, set only around the
+  in-process execution); the progress assets run only over the key results' periods (the
+  baseline days before them rebuild staging only). `pipelines/metadata.py`
+  `materialize_result`: schemas, column lineage and previews go on the newest day's event of
+  a ranged run, the other days keep the small counters.
 - `warehouse/progress.py` `_calendar_bounds`: the previous period is read only while a
   baseline is still to be measured; `build_staging`: the changed-day check reads only raw
   rows fetched since shortly before the newest fetch staging holds (and the staged days from
