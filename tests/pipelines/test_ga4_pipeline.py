@@ -12,8 +12,8 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
+from pipeline_testkit import add_source, warehouse_rows
 
 from connectors.base import RangeRequest
 from connectors.ga4 import GA4Settings, fetch_ga4_ranges
@@ -70,33 +70,15 @@ def ga4(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SandboxServer, GA4San
 
 @pytest.fixture
 def ga4_project(project: Path) -> Path:
-    with (project / "metrics.yaml").open("a") as handle:
-        handle.write(GA4_METRICS)
-    with (project / "objectives.yaml").open("a") as handle:
-        handle.write(GA4_OBJECTIVE)
-    org = project / "organisation.yaml"
-    org.write_text(
-        org.read_text().replace(
-            "sources:\n",
-            f'sources:\n  ga4: {{property_id: "{DEMO_PROPERTY_ID}", allowed_lag_days: 2}}\n',
-        )
-    )
-    return project
-
-
-def _rows(query: str) -> list[tuple]:
-    con = duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
+    ga4 = f'ga4: {{property_id: "{DEMO_PROPERTY_ID}", allowed_lag_days: 2}}'
+    return add_source(project, ga4, GA4_METRICS, GA4_OBJECTIVE)
 
 
 def _checksum(table: str) -> str:
     rows = (
-        sorted(repr(r) for r in _rows(f"SELECT * EXCLUDE (fetched_at) FROM {table}"))
+        sorted(repr(r) for r in warehouse_rows(f"SELECT * EXCLUDE (fetched_at) FROM {table}"))
         if table == "staging.metric_daily"
-        else sorted(repr(r) for r in _rows(f"SELECT * FROM {table}"))
+        else sorted(repr(r) for r in warehouse_rows(f"SELECT * FROM {table}"))
     )
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
@@ -116,21 +98,21 @@ def test_ga4_key_results_from_the_sandbox(
     # daily is a second report — both in one batchRunReports; the exact windows totalUsers
     # needs (10-01..each day, and the baseline) go in a second batch.
     assert server.total_requests <= 3
-    ((value, through),) = _rows(
+    ((value, through),) = warehouse_rows(
         "SELECT value, data_through FROM okr.kr_progress_daily "
         "WHERE kr_id = 'conversion-up' AND as_of_date = '2026-10-05'"
     )
-    ((purchases, sessions),) = _rows(
+    ((purchases, sessions),) = warehouse_rows(
         "SELECT sum(value) FILTER (WHERE metric_id = 'product_purchases'), "
         "sum(value) FILTER (WHERE metric_id = 'product_sessions') FROM staging.metric_daily "
         "WHERE date BETWEEN '2026-10-03' AND '2026-10-05'"
     )
     assert value == pytest.approx(purchases / sessions)
     assert through == date(2026, 10, 5)
-    (answers,) = _rows("SELECT count(*) FROM raw.ga4_responses")[0]
+    (answers,) = warehouse_rows("SELECT count(*) FROM raw.ga4_responses")[0]
     assert answers >= 2
     # every staged GA4 value points at the answer pages of the report that delivered it
-    assert _rows(
+    assert warehouse_rows(
         "SELECT count(*) FROM staging.metric_daily AS s WHERE s.source = 'ga4' AND NOT EXISTS "
         "(SELECT 1 FROM raw.ga4_responses AS r WHERE r.report_hash = s.request_hash "
         " AND list_contains(r.metric_ids, s.metric_id))"
@@ -142,7 +124,7 @@ def test_non_additive_total_is_the_apis_range_answer(
 ) -> None:
     server, _ = ga4
     assert run_range(_defs(ga4_project), date(2026, 9, 21), date(2026, 10, 5), instance).succeeded
-    ((value, summed),) = _rows(
+    ((value, summed),) = warehouse_rows(
         "SELECT p.value, (SELECT sum(value) FROM staging.metric_daily WHERE metric_id = 'users' "
         "AND date BETWEEN '2026-10-01' AND '2026-10-05') FROM okr.kr_progress_daily AS p "
         "WHERE kr_id = 'users-reached' AND as_of_date = '2026-10-05'"
@@ -185,7 +167,9 @@ def test_daily_quota_exhausted_fails_ga4_cleanly_and_its_krs_turn_stale(
     assert outcome.failed_steps == ["raw__ga4"]
     assert any("per day" in e or "daily" in e.lower() for e in outcome.errors), outcome.errors
     status = dict(
-        _rows("SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-09'")
+        warehouse_rows(
+            "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-09'"
+        )
     )
     assert status["conversion-up"] == "stale"
     assert status["users-reached"] in ("stale", "no_data")
@@ -199,7 +183,7 @@ def test_sampling_flag_reaches_the_key_result_and_the_check_warns(
     sandbox.configure(DEMO_PROPERTY_ID, sampled=True)
     outcome = run_range(_defs(ga4_project), date(2026, 9, 21), date(2026, 10, 5), instance)
     assert outcome.succeeded, outcome.errors
-    ((flags,),) = _rows(
+    ((flags,),) = warehouse_rows(
         "SELECT flags FROM okr.kr_progress_daily "
         "WHERE kr_id = 'conversion-up' AND as_of_date = '2026-10-05'"
     )

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pytest
+from pipeline_testkit import warehouse_rows
 
 from connectors.hubspot.settings import MODIFIED_OVERLAP
 from connectors.sandbox.hubspot import ARCHIVE_RETENTION, PIPELINES, HubSpotSandbox
@@ -110,14 +111,6 @@ def _environment(mp: pytest.MonkeyPatch, folder: Path, server: SandboxServer, to
     mp.setenv("HUBSPOT_SEARCH_REQUESTS_PER_SECOND", "10000")
     mp.setenv("HUBSPOT_REQUESTS_PER_SECOND", "10000")
     mp.setenv("OKR_RETRY_WAIT_SCALE", "0")
-
-
-def _rows(query: str, *params: object) -> list[tuple]:
-    con = duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)
-    try:
-        return con.execute(query, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 # -- ground truth from the sandbox ------------------------------------------------------------
@@ -243,19 +236,21 @@ def scenario(
         first_requests = dict(hubspot_server.request_counts)
         first_state = {
             t: (c, n, f)
-            for t, c, n, f in _rows(
+            for t, c, n, f in warehouse_rows(
                 "SELECT object_type, cursor_updated_at, objects_read, last_full_read_at "
                 "FROM raw.hubspot_sync_state"
             )
         }
         first_staged = {
             (m, d): v
-            for m, d, v in _rows(
+            for m, d, v in warehouse_rows(
                 "SELECT metric_id, date, value FROM staging.metric_daily WHERE source = 'hubspot'"
             )
         }
         first_kr = dict(
-            _rows("SELECT kr_id, value FROM okr.kr_progress_daily WHERE as_of_date = ?", FIRST_END)
+            warehouse_rows(
+                "SELECT kr_id, value FROM okr.kr_progress_daily WHERE as_of_date = ?", FIRST_END
+            )
         )
         first_truth = expected_daily(sandbox, FIRST_DAY, FIRST_END)
         first_listed = {t: listed_objects(sandbox, t) for t in ("deals", "contacts")}
@@ -320,7 +315,9 @@ def test_more_than_ten_thousand_deals_are_read_completely_without_duplicates(
     assert s.first_requests["/crm/v3/objects/deals/search"] == math.ceil(len(live) / 200)
     # After both runs the table holds what HubSpot can show now, once each.
     stored = dict(
-        _rows("SELECT object_id, archived FROM raw.hubspot_objects WHERE object_type = 'deals'")
+        warehouse_rows(
+            "SELECT object_id, archived FROM raw.hubspot_objects WHERE object_type = 'deals'"
+        )
     )
     now_listed = listed_objects(s.sandbox, "deals")
     assert set(stored) == set(now_listed)
@@ -334,7 +331,7 @@ def test_second_run_reads_only_what_changed_since_the_cursor(warehouse_of: Scena
     assert s.second.succeeded, s.second.errors
     state = {
         t: (n, f)
-        for t, n, f in _rows(
+        for t, n, f in warehouse_rows(
             "SELECT object_type, objects_read, last_full_read_at FROM raw.hubspot_sync_state"
         )
     }
@@ -354,7 +351,7 @@ def test_second_run_reads_only_what_changed_since_the_cursor(warehouse_of: Scena
     assert 0 < state["deals"][0] < len(s.first_listed["deals"]) / 20
     assert sum(s.second_requests.values()) < sum(s.first_requests.values()) / 5
     # Each changed deal has a new version in the history beside its first one.
-    ((versions,),) = _rows(
+    ((versions,),) = warehouse_rows(
         "SELECT count(*) FROM raw.hubspot_object_history WHERE object_id = ?", s.edited_deal
     )
     assert versions == 2
@@ -366,7 +363,7 @@ def test_an_edited_past_deal_is_a_revision_and_corrects_the_key_result(
     s = warehouse_of
     revisions = {
         (m, d): (old, new)
-        for m, d, old, new in _rows(
+        for m, d, old, new in warehouse_rows(
             "SELECT metric_id, date, old_value, new_value FROM staging.metric_revisions "
             "WHERE source = 'hubspot'"
         )
@@ -384,12 +381,12 @@ def test_an_edited_past_deal_is_a_revision_and_corrects_the_key_result(
     assert {("won_revenue", date(2026, 10, 1)), ("won_revenue", date(2026, 10, 2))} <= set(
         revisions
     )
-    ((value,),) = _rows(
+    ((value,),) = warehouse_rows(
         "SELECT value FROM okr.kr_progress_daily WHERE kr_id = 'won-revenue' AND as_of_date = ?",
         SECOND_END,
     )
     assert value == pytest.approx(_total(s.second_truth, "won_revenue", PERIOD_START, SECOND_END))
-    ((amount, closedate),) = _rows(
+    ((amount, closedate),) = warehouse_rows(
         "SELECT properties['amount'], properties['closedate'] FROM raw.hubspot_objects "
         "WHERE object_id = ?",
         s.edited_deal,
@@ -400,13 +397,13 @@ def test_an_edited_past_deal_is_a_revision_and_corrects_the_key_result(
 def test_an_archived_deal_stops_counting(warehouse_of: Scenario) -> None:
     s = warehouse_of
     oct3 = date(2026, 10, 3)
-    ((archived, archived_at),) = _rows(
+    ((archived, archived_at),) = warehouse_rows(
         "SELECT archived, archived_at FROM raw.hubspot_objects WHERE object_id = ?",
         s.archived_deal,
     )
     assert archived is True
     assert archived_at == datetime(2026, 10, 8, 8, tzinfo=UTC)
-    ((staged,),) = _rows(
+    ((staged,),) = warehouse_rows(
         "SELECT value FROM staging.metric_daily WHERE metric_id = 'won_revenue' AND date = ?",
         oct3,
     )
@@ -417,7 +414,7 @@ def test_an_archived_deal_stops_counting(warehouse_of: Scenario) -> None:
     # Now Oct 3 is the sum of the live won deals only.
     assert staged == pytest.approx(s.second_truth["won_revenue", oct3])
     assert ("won_revenue", oct3) in {
-        (m, d) for m, d in _rows("SELECT metric_id, date FROM staging.metric_revisions")
+        (m, d) for m, d in warehouse_rows("SELECT metric_id, date FROM staging.metric_revisions")
     }
 
 
@@ -446,7 +443,7 @@ def test_a_refused_token_fails_hubspot_only_and_its_key_results_turn_stale(
     assert logs and all(canary not in line for line in logs)
     rows = {
         kr: (status, through)
-        for kr, status, through in _rows(
+        for kr, status, through in warehouse_rows(
             "SELECT kr_id, status, data_through FROM okr.kr_progress_daily "
             "WHERE as_of_date = '2026-10-09'"
         )
@@ -475,7 +472,9 @@ def test_without_a_token_only_hubspot_fails_and_says_how_to_get_one(
     (error,) = outcome.errors
     assert "HUBSPOT_ACCESS_TOKEN is not set" in error and "crm.objects.deals.read" in error
     status = dict(
-        _rows("SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = ?", FIRST_END)
+        warehouse_rows(
+            "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = ?", FIRST_END
+        )
     )
     assert status["signups-daily"] == "achieved"
     assert status["won-revenue"] == "no_data"
@@ -516,16 +515,16 @@ def test_a_read_older_than_the_recycle_bin_is_a_full_read_that_drops_vanished_de
         sandbox.set_now(SECOND_NOW)
         outcome = run_range(defs, SECOND_START, SECOND_END, instance)
     assert outcome.succeeded, outcome.errors
-    ((archived, versions),) = _rows(
+    ((archived, versions),) = warehouse_rows(
         "SELECT archived, (SELECT count(*) FROM raw.hubspot_object_history AS h "
         "WHERE h.object_id = '1') FROM raw.hubspot_objects WHERE object_id = '1'"
     )
     assert archived is True and versions == 1  # its vanishing is part of the history
-    state = dict(_rows("SELECT object_type, objects_read FROM raw.hubspot_sync_state"))
+    state = dict(warehouse_rows("SELECT object_type, objects_read FROM raw.hubspot_sync_state"))
     assert state == {t: len(listed_objects(sandbox, t)) for t in ("deals", "contacts")}
     staged = {
         (m, d): v
-        for m, d, v in _rows(
+        for m, d, v in warehouse_rows(
             "SELECT metric_id, date, value FROM staging.metric_daily WHERE source = 'hubspot'"
         )
     }
@@ -539,7 +538,7 @@ def test_a_metric_needing_a_property_not_read_before_triggers_a_full_read(
     with dg.DagsterInstance.ephemeral() as instance:
         defs = build_definitions(load_valid_definitions(folder))
         assert run_range(defs, FIRST_DAY, FIRST_END, instance).succeeded
-        ((first_full,),) = _rows(
+        ((first_full,),) = warehouse_rows(
             "SELECT last_full_read_at FROM raw.hubspot_sync_state WHERE object_type = 'contacts'"
         )
         # Contacts reaching SQL: a property the stored contacts were read without.
@@ -554,14 +553,14 @@ def test_a_metric_needing_a_property_not_read_before_triggers_a_full_read(
     assert outcome.succeeded, outcome.errors
     rows = {
         t: (n, full)
-        for t, n, full in _rows(
+        for t, n, full in warehouse_rows(
             "SELECT object_type, objects_read, last_full_read_at FROM raw.hubspot_sync_state"
         )
     }
     assert rows["contacts"][0] == len(listed_objects(sandbox, "contacts"))
     assert rows["contacts"][1] > first_full
     assert rows["deals"][0] < len(listed_objects(sandbox, "deals")) / 5  # deals: changes only
-    ((missing,),) = _rows(
+    ((missing,),) = warehouse_rows(
         "SELECT count(*) FROM raw.hubspot_objects WHERE object_type = 'contacts' AND NOT "
         "archived AND NOT list_contains(map_keys(properties), "
         "'hs_v2_date_entered_salesqualifiedlead')"

@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
+from pipeline_testkit import add_source, warehouse_rows
 
 from connectors.sandbox import matomo as matomo_sandbox
 from connectors.sandbox.server import SandboxServer
@@ -59,24 +59,8 @@ def matomo_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def matomo_project(project: Path) -> Path:
-    with (project / "metrics.yaml").open("a") as handle:
-        handle.write(MATOMO_METRICS)
-    with (project / "objectives.yaml").open("a") as handle:
-        handle.write(MATOMO_OBJECTIVE)
-    (project / "organisation.yaml").write_text(
-        (project / "organisation.yaml")
-        .read_text()
-        .replace("sources:\n", "sources:\n  matomo: {site_id: 1, allowed_lag_days: 2}\n")
-    )
-    return project
-
-
-def _rows(query: str) -> list[tuple]:
-    con = duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
+    matomo = "matomo: {site_id: 1, allowed_lag_days: 2}"
+    return add_source(project, matomo, MATOMO_METRICS, MATOMO_OBJECTIVE)
 
 
 def test_matomo_key_result_from_the_sandbox(
@@ -88,21 +72,21 @@ def test_matomo_key_result_from_the_sandbox(
     assert outcome.succeeded, outcome.errors
     # one bulk request for the whole 15-day window (site info travels inside it)
     assert matomo_server.total_requests == 1
-    (answers,) = _rows("SELECT count(*) FROM raw.matomo_answers")[0]
+    (answers,) = warehouse_rows("SELECT count(*) FROM raw.matomo_answers")[0]
     assert answers > 0
     # every staged value points at the answer of the sub-request that delivered it
-    assert _rows(
+    assert warehouse_rows(
         "SELECT count(*) FROM staging.metric_daily AS s WHERE s.source = 'matomo' AND NOT EXISTS "
         "(SELECT 1 FROM raw.matomo_answers AS r WHERE r.request_hash = s.request_hash "
         " AND r.partition_date = s.date)"
     ) == [(0,)]
     # the key result's value is total load seconds / page views over the last 7 days,
     # recomputed here from the staged numerators and denominators
-    ((value, status, data_through),) = _rows(
+    ((value, status, data_through),) = warehouse_rows(
         "SELECT value, status, data_through FROM okr.kr_progress_daily "
         "WHERE kr_id = 'homepage-fast' AND as_of_date = '2026-10-05'"
     )
-    ((expected,),) = _rows(
+    ((expected,),) = warehouse_rows(
         "SELECT sum(numerator) / sum(denominator) FROM staging.metric_daily "
         "WHERE metric_id = 'load_time' AND date BETWEEN '2026-09-29' AND '2026-10-05'"
     )
@@ -128,7 +112,9 @@ def test_a_refused_token_fails_matomo_only_and_its_krs_turn_stale(
     assert any("MATOMO_TOKEN" in e or "token" in e.lower() for e in outcome.errors)
     assert all(canary not in e for e in outcome.errors)
     rows = dict(
-        _rows("SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-09'")
+        warehouse_rows(
+            "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-09'"
+        )
     )
     assert rows["homepage-fast"] == "stale"  # data through 10-05, 4 days > 2 allowed
     assert rows["signups-again"] == "achieved"  # the file source still delivered
@@ -162,7 +148,9 @@ def test_missing_matomo_settings_fail_only_the_matomo_step(
     assert any("MATOMO_URL" in e and "MATOMO_TOKEN" in e for e in outcome.errors)
     # the file source and the models still ran
     rows = dict(
-        _rows("SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-05'")
+        warehouse_rows(
+            "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-05'"
+        )
     )
     assert rows["signups-again"] == "achieved"
     assert rows["homepage-fast"] == "no_data"

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 import pytest
+from pipeline_testkit import warehouse_rows
 
 from pipelines.definitions import build_definitions
 from pipelines.resources import load_valid_definitions
@@ -31,14 +32,6 @@ PUBLIC_TABLES = [
 
 def _defs(project: Path) -> dg.Definitions:
     return build_definitions(load_valid_definitions(project))
-
-
-def _rows(query: str, *params: object) -> list[tuple]:
-    con = duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)
-    try:
-        return con.execute(query, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def checksum(table: str) -> str:
@@ -67,7 +60,7 @@ def test_end_to_end_matches_hand_computed_rows(project: Path, instance: dg.Dagst
     outcome = run_range(defs, date(2026, 9, 21), date(2026, 10, 5), instance)
     assert outcome.succeeded, outcome.errors
 
-    rows = _rows(
+    rows = warehouse_rows(
         "SELECT kr_id, value, baseline, target, progress, score, expected_progress, status, "
         "data_through FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-05' ORDER BY kr_id"
     )
@@ -100,15 +93,17 @@ def test_end_to_end_matches_hand_computed_rows(project: Path, instance: dg.Dagst
             date(2026, 10, 5),
         ),
     ]
-    objective = _rows(
+    objective = warehouse_rows(
         "SELECT objective_id, score, status, kr_count FROM okr.objective_progress_daily "
         "WHERE as_of_date = '2026-10-05'"
     )
     assert objective == [("grow", pytest.approx(0.4), "on_track", 2)]
     # every day of the period so far has a row per key result
-    assert _rows("SELECT count(*) FROM okr.kr_progress_daily") == [(10,)]
+    assert warehouse_rows("SELECT count(*) FROM okr.kr_progress_daily") == [(10,)]
     # the latest view has the newest day
-    assert _rows("SELECT DISTINCT as_of_date FROM okr.kr_progress_latest") == [(date(2026, 10, 5),)]
+    assert warehouse_rows("SELECT DISTINCT as_of_date FROM okr.kr_progress_latest") == [
+        (date(2026, 10, 5),)
+    ]
 
 
 def test_rematerialising_a_partition_leaves_identical_tables(
@@ -177,7 +172,7 @@ def test_a_failing_source_still_lets_models_run_and_turns_krs_stale(
     assert not outcome.succeeded
     assert any("signups.csv" in e and "date" in e for e in outcome.errors), outcome.errors
     # ...but the models ran: rows exist for 10-09, built on data through 10-05 → stale
-    rows = _rows(
+    rows = warehouse_rows(
         "SELECT kr_id, status, data_through FROM okr.kr_progress_daily "
         "WHERE as_of_date = '2026-10-09' ORDER BY kr_id"
     )
@@ -243,15 +238,15 @@ def test_a_restated_day_is_recorded_as_a_revision(
 ) -> None:
     defs = _defs(project)
     assert run_range(defs, date(2026, 9, 21), date(2026, 10, 5), instance).succeeded
-    assert _rows("SELECT count(*) FROM staging.metric_revisions") == [(0,)]
+    assert warehouse_rows("SELECT count(*) FROM staging.metric_revisions") == [(0,)]
     csv_file = project / "data" / "signups.csv"
     csv_file.write_text(csv_file.read_text().replace("2026-10-02,12", "2026-10-02,42"))
     assert run_range(defs, date(2026, 10, 2), date(2026, 10, 5), instance).succeeded
-    assert _rows(
+    assert warehouse_rows(
         "SELECT metric_id, date, old_value, new_value, source FROM staging.metric_revisions"
     ) == [("signups", date(2026, 10, 2), 12.0, 42.0, "file")]
     # the corrected value flows into the key result, flagged as restated: 60 − 12 + 42 = 90
-    assert _rows(
+    assert warehouse_rows(
         "SELECT value, flags FROM okr.kr_progress_daily "
         "WHERE kr_id = 'signups-total' AND as_of_date = '2026-10-05'"
     ) == [(90.0, ["restated"])]

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
+from pipeline_testkit import warehouse_rows
 
 from pipelines.build import build_definitions
 from pipelines.resources import load_valid_definitions
@@ -120,13 +120,9 @@ def test_progress_rows_left_before_the_period_are_still_cleared(
     outcome = run_range(_defs(project), date(2026, 9, 23), LAST, instance, "ERROR")
     assert outcome.succeeded, outcome.errors
     assert len(outcome.run_ids) == 2  # the whole models job over the whole range
-    con = duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)
-    try:
-        for table in ("okr.kr_progress_daily", "okr.objective_progress_daily"):
-            ((first_day,),) = con.execute(f"SELECT min(as_of_date) FROM {table}").fetchall()
-            assert first_day == date(2026, 10, 3), table
-    finally:
-        con.close()
+    for table in ("okr.kr_progress_daily", "okr.objective_progress_daily"):
+        ((first_day,),) = warehouse_rows(f"SELECT min(as_of_date) FROM {table}")
+        assert first_day == date(2026, 10, 3), table
 
 
 def test_a_ranged_run_describes_the_table_on_its_newest_day(
