@@ -18,6 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# How often the serving thread looks for a stop request while idle (seconds).
+STOP_POLL_SECONDS = 0.05
+
 
 @dataclass
 class Request:
@@ -205,8 +208,13 @@ class SandboxServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _Handler)
         self._httpd.daemon_threads = True
+        # stop() waits for serve_forever's next poll: Python's default of 0.5 s made every
+        # `okr demo` and every test with a sandbox wait that long at the end.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"{self.name}-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name=f"{self.name}-server",
+            daemon=True,
         )
         self._thread.start()
         return self
