@@ -138,10 +138,14 @@ def _prepare_series(
     # metric_series reads it: a view cannot take parameters.
     con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
-    con.execute("CREATE OR REPLACE TEMP VIEW metric_parts AS " + read_model("metric_parts"))
+    calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
+        calendar,
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
-        {"calendar_start": calendar_start, "calendar_end": calendar_end, "from_date": from_date},
+        {**calendar, "from_date": from_date},
     )
 
 
@@ -204,9 +208,9 @@ def compute_progress(
             "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
             [from_date, to_date],
         ).fetchone()
-        con.execute("DROP TABLE IF EXISTS metric_cumulative")
-        for view in ("metric_series", "metric_parts"):
-            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for temp in ("metric_cumulative", "metric_flag_days"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        con.execute("DROP VIEW IF EXISTS metric_series")
     return int(count)
 
 

@@ -6,20 +6,17 @@
 -- Status compares the unclamped progress with the expected pace.
 WITH flag_kinds AS (
     -- Per metric, the kinds of data-quality flag on it (a ratio: on either part) within the
-    -- running totals' calendar. Whether a window holds a flagged day is a difference of
+    -- running totals' calendar (the temp table `metric_flag_days`). Whether a window holds a flagged day is a difference of
     -- running counts (window_values.sql); which flags, for the usual metric with one kind,
     -- is that kind. Only a metric with several kinds carries its flagged days, to check each
     -- window against: rows stream through this statement without a range join on flags.
     SELECT
-        p.metric_id,
-        list(DISTINCT f.flag ORDER BY f.flag) AS kinds,
-        CASE WHEN count(DISTINCT f.flag) > 1 THEN list({'flag': f.flag, 'date': f.date}) END
+        metric_id,
+        list(DISTINCT flag ORDER BY flag) AS kinds,
+        CASE WHEN count(DISTINCT flag) > 1 THEN list({'flag': flag, 'date': date}) END
             AS flag_days
-    FROM metric_parts AS p
-    JOIN staging.metric_flags AS f ON f.metric_id = p.part_id
-    WHERE f.date BETWEEN coalesce(getvariable('okr_calendar_start'), DATE '-infinity')
-                     AND CAST($to_date AS DATE)
-    GROUP BY p.metric_id
+    FROM metric_flag_days
+    GROUP BY metric_id
 ),
 resolved AS (
     SELECT

@@ -1,7 +1,8 @@
 -- One row per (metric_id, day) on a dense calendar from $calendar_start to $calendar_end:
 -- running totals since the calendar start, so the sum over any range [a, b] is
 -- cum(b) − cum(a − 1) — an equality join instead of a range scan, which keeps thousands of
--- key results × hundreds of days one cheap query. Reads the temp view `metric_series`.
+-- key results × hundreds of days one cheap query. Reads the temp view `metric_series` and
+-- the temp table `metric_flag_days`.
 -- Only the metrics of key results active from $from_date on, only the calendar's days: the
 -- cost follows the periods being computed, not the length of the history.
 -- `cum_flagged_days` counts the days with a data-quality flag (a ratio: on either part), so
@@ -25,10 +26,7 @@ used AS (
     GROUP BY k.metric_id, m.kind
 ),
 flagged AS (
-    SELECT DISTINCT p.metric_id, f.date
-    FROM metric_parts AS p
-    JOIN staging.metric_flags AS f ON f.metric_id = p.part_id
-    WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+    SELECT DISTINCT metric_id, date FROM metric_flag_days
 ),
 days AS (
     SELECT CAST(d AS DATE) AS day
