@@ -151,7 +151,7 @@ def team_table(rows: list[dict[str, Any]], compact: bool = False) -> Table:
     """
     first = rows[0]
     table = Table(
-        title=f"{first['team_name']} ({first['team']})",
+        title=Text(f"{first['team_name']} ({first['team']})"),  # as written, never markup
         title_justify="left",
         title_style="bold",
         show_lines=False,
@@ -215,31 +215,39 @@ def status_renderables(rows: list[dict[str, Any]], compact: bool = False) -> lis
     return out
 
 
-def print_status(console: Console, rows: list[dict[str, Any]]) -> None:
-    """`okr status`: the full table, or the compact one where a terminal is too narrow."""
+def print_status(
+    console: Console, rows: list[dict[str, Any]], fit_width: bool | None = None
+) -> None:
+    """`okr status`: the full table, or the compact one where the width is too narrow.
+
+    `fit_width` (default: at a terminal) lays the tables out within the console's width —
+    a terminal's, or COLUMNS when piped — wrapping titles; otherwise each is printed at its
+    natural width."""
+    fit = console.is_terminal if fit_width is None else fit_width
     renderables = status_renderables(rows)
     wide = console.options.update_width(10_000)  # unclamped, to see what the table needs
-    if console.is_terminal and any(
+    if fit and any(
         console.measure(item, options=wide).minimum > console.width for item in renderables
     ):
         renderables = status_renderables(rows, compact=True)
-    print_renderables(console, renderables)
+    print_renderables(console, renderables, fit)
 
 
-def print_renderables(console: Console, renderables: list[RenderableType]) -> None:
-    """Print; when the output is not a terminal, widen to fit so no cell is wrapped or cut."""
-    if console.is_terminal:
-        for item in renderables:
-            console.print(item)
-        return
-    # Piped: lay every line out at the table's natural width. Measure against a wide page
-    # (the console's own options cap a measurement at its width), and widen the console
-    # itself (print(width=…) cannot go beyond it).
+def print_renderables(
+    console: Console, renderables: list[RenderableType], fit_width: bool | None = None
+) -> None:
+    """Print within the console's width (`fit_width`, default: at a terminal) or at each
+    item's natural width. Never narrower than an item's minimum: a number or an id is never
+    folded or cut, the line runs over the width instead."""
+    fit = console.is_terminal if fit_width is None else fit_width
+    # Measure against a wide page (the console's own options cap a measurement at its
+    # width), and widen the console itself (print(width=…) cannot go beyond it).
     wide = console.options.update_width(10_000)
     saved = console.width
     try:
         for item in renderables:
-            console.width = max(saved, console.measure(item, options=wide).maximum)
+            need = console.measure(item, options=wide)
+            console.width = max(saved, need.minimum if fit else need.maximum)
             console.print(item)
     finally:
         console.width = saved
