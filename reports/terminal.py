@@ -156,10 +156,22 @@ def team_table(rows: list[dict[str, Any]], compact: bool = False) -> Table:
         title_style="bold",
         show_lines=False,
     )
+    # "value →" and "target" each on one line at least: the cell wraps at the arrow, never
+    # between a number and its unit.
+    value_width = max(
+        max(
+            len(f"{format_value(r['value'], r['unit'])} →"),
+            len(format_value(r["target"], r["unit"])),
+        )
+        for r in rows
+    )
     for name, justify, min_width in COLUMNS[:4] if compact else COLUMNS:
         # Compact: fixed widths for the numbers, so only the titles give way (rich shrinks
         # every flexible column alike and then overshoots the ones with long ids).
         width = COMPACT_WIDTHS.get(name) if compact else None
+        if name == "value → target":
+            width = max(width, value_width) if width else None
+            min_width = max(min_width, value_width)
         # fold, never "…": a table keeps every character of every cell
         table.add_column(name, justify=justify, overflow="fold", min_width=min_width, width=width)
     for _, group in groupby(rows, key=lambda r: r["objective_id"]):
