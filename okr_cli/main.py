@@ -192,8 +192,6 @@ def _run_days(
     from the first day their baselines need through yesterday in the organisation's time
     zone (a day is complete, and a Dagster partition, once it has ended there). None when the
     definitions are invalid: `_run` reports that."""
-    from pipelines.schedules import daily_window
-
     if day and (start or end):
         raise _usage("use either --date or --from/--to")
     if (start or end) and not (start and end):
@@ -212,6 +210,8 @@ def _run_days(
     newest = datetime.now(ZoneInfo(zone)).date() - timedelta(days=1)
     earliest = loaded.earliest_date_needed()
     if not parsed:
+        from pipelines.schedules import daily_window  # imports Dagster: only when needed
+
         first, last = daily_window(
             newest + timedelta(days=1), loaded.organisation.lookback_days, earliest
         )

@@ -10,7 +10,9 @@ from collections import Counter
 from itertools import groupby
 from typing import Any
 
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -47,6 +49,26 @@ COLUMNS = (
 )
 
 COMPACT_WIDTHS = {"status": 11, "value → target": 16, "progress of pace": 9}
+
+
+class ValueTarget:
+    """`value → target` on one line where it fits, else `value →` over `target`: a narrow
+    column wraps at the arrow, never inside a number or between a number and its unit."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        value, target = (
+            format_value(row["value"], row["unit"]),
+            format_value(row["target"], row["unit"]),
+        )
+        self.one_line = f"{value} → {target}"
+        self.two_lines = (f"{value} →", target)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(max(map(cell_len, self.two_lines)), cell_len(self.one_line))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fits = cell_len(self.one_line) <= options.max_width
+        yield Text(self.one_line if fits else "\n".join(self.two_lines), no_wrap=True)
 
 
 def _status_cell(status: str | None) -> Text:
@@ -110,7 +132,7 @@ def _kr_row(row: dict[str, Any]) -> list[RenderableType]:
     return [
         _kr_cell(row),
         _status_cell(row["status"]),
-        f"{format_value(row['value'], row['unit'])} → {format_value(row['target'], row['unit'])}",
+        ValueTarget(row),
         f"{format_share(row['progress'])} of {format_share(row['expected_progress'])}",
         _gap_cell(row["progress"], row["expected_progress"]),
         _change_cell(row),
@@ -138,7 +160,7 @@ def _compact_kr_row(row: dict[str, Any]) -> list[RenderableType]:
     return [
         cell,
         status,
-        f"{format_value(row['value'], row['unit'])} → {format_value(row['target'], row['unit'])}",
+        ValueTarget(row),
         progress,
     ]
 
@@ -158,20 +180,13 @@ def team_table(rows: list[dict[str, Any]], compact: bool = False) -> Table:
     )
     # "value →" and "target" each on one line at least: the cell wraps at the arrow, never
     # between a number and its unit.
-    value_width = max(
-        max(
-            len(f"{format_value(r['value'], r['unit'])} →"),
-            len(format_value(r["target"], r["unit"])),
-        )
-        for r in rows
-    )
+    value_width = max(max(map(cell_len, ValueTarget(r).two_lines)) for r in rows)
     for name, justify, min_width in COLUMNS[:4] if compact else COLUMNS:
         # Compact: fixed widths for the numbers, so only the titles give way (rich shrinks
         # every flexible column alike and then overshoots the ones with long ids).
         width = COMPACT_WIDTHS.get(name) if compact else None
-        if name == "value → target":
-            width = max(width, value_width) if width else None
-            min_width = max(min_width, value_width)
+        if name == "value → target" and width:
+            width = max(width, value_width)
         # fold, never "…": a table keeps every character of every cell
         table.add_column(name, justify=justify, overflow="fold", min_width=min_width, width=width)
     for _, group in groupby(rows, key=lambda r: r["objective_id"]):
