@@ -165,6 +165,8 @@ def _run(
         for line in str(exc).splitlines()[1:]:
             err.print(escape(line), soft_wrap=True)
         raise _fail("invalid definitions: run `okr validate` for details") from None
+    with _warehouse_errors(warehouse):
+        _check_warehouse_file(warehouse)
     defs = build_definitions(definitions)
     # Dagster's console log: nothing by default (the events and traces stay in the instance),
     # everything with --verbose.
@@ -183,6 +185,15 @@ def _run(
         err.print(f"[red]failed:[/] {escape(line)}", soft_wrap=True)
     err.print(f"[bold red]error:[/] {escape(summary)}", soft_wrap=True)
     return False
+
+
+def _check_warehouse_file(warehouse: Path | None) -> None:
+    """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
+    anything runs (not once by every step that opens it). A missing file is created."""
+    from warehouse.db import connect, warehouse_path
+
+    if warehouse_path(warehouse).exists() or warehouse_path(warehouse).is_dir():
+        connect(warehouse, read_only=True).close()
 
 
 def _run_days(
@@ -383,7 +394,13 @@ def report(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
-    from reports.weekly import CheckinError, latest_week, parse_week, write_weekly_report
+    from reports.weekly import (
+        CheckinError,
+        NoReportData,
+        latest_week,
+        parse_week,
+        write_weekly_report,
+    )
 
     _set_verbose(verbose)
     try:
@@ -409,6 +426,8 @@ def report(
                     f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True
                 )
             raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
+        except NoReportData as exc:
+            raise _fail(str(exc)) from None
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
     console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
     console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
@@ -516,9 +535,9 @@ def main() -> None:
     except (OSError, duckdb.Error) as exc:
         if _VERBOSE["on"]:
             traceback.print_exc()
-        err.print(f"[bold red]error:[/] {escape(f'{type(exc).__name__}: {exc}')}", soft_wrap=True)
-        if not _VERBOSE["on"]:
-            err.print("(`--verbose` shows the stack trace)")
+        hint = "" if _VERBOSE["on"] else " (OKR_VERBOSE=1 shows the stack trace)"
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0] + hint
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         sys.exit(1)
 
 

@@ -367,13 +367,15 @@ def test_status_names_what_exists(shared_demo) -> None:
     assert bad.returncode == 2 and "YYYY-MM-DD" in assert_clean(bad)[0]
 
 
-def test_a_warehouse_path_that_is_no_warehouse_is_one_line(tmp_path: Path) -> None:
+def test_a_warehouse_path_that_is_no_warehouse_is_one_line(shared_demo, tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     folder.mkdir()
     yaml_file = tmp_path / "team.yaml"
     yaml_file.write_text("teams: []\n")
+    day = _newest_day(_loaded(shared_demo.definitions)).isoformat()
+    run = ["run", "--date", day, "-d", str(shared_demo.definitions)]
     for target, says in ((folder, "is a folder"), (yaml_file, "is not a DuckDB warehouse")):
-        for command in (["status"], ["sql", "SELECT 1"], ["export", "--out", str(tmp_path)]):
+        for command in (["status"], ["sql", "SELECT 1"], ["export", "--out", str(tmp_path)], run):
             result = okr(*command, "-w", str(target))
             assert result.returncode == 1, (command, target)
             assert says in assert_clean(result)[0]
@@ -433,3 +435,15 @@ def test_validate_accepts_d_like_every_command_reading_definitions(demo_copy) ->
     result = okr("validate", "-d", str(definitions), "--offline")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OK:")
+
+
+def test_an_unexpected_environment_error_is_one_line_and_its_trace_on_request(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "no-such-folder" / "schema.json"
+    result = okr("schema", "--out", str(target))
+    assert result.returncode == 1
+    (line,) = assert_clean(result)
+    assert "FileNotFoundError" in line and "OKR_VERBOSE=1" in line
+    verbose = okr("schema", "--out", str(target), env={"OKR_VERBOSE": "1"})
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
