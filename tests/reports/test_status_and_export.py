@@ -30,8 +30,9 @@ def latest(warehouse: Path) -> list[dict]:
 
 
 def test_status_piped_has_no_colour_and_cuts_nothing(demo_warehouse: Path) -> None:
-    # piped with the default 80 columns: the table widens instead of cutting cells
-    result = okr("status", "-w", str(demo_warehouse), env={"COLUMNS": "80"})
+    # piped, with room for the full table: one line per key result (narrower COLUMNS:
+    # tests/cli/test_command_line.py::test_status_piped_honours_columns)
+    result = okr("status", "-w", str(demo_warehouse), env={"COLUMNS": "250"})
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "\x1b[" not in out
