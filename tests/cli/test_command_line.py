@@ -355,7 +355,9 @@ def test_status_names_what_exists(shared_demo) -> None:
     first, last = con.execute(
         "SELECT min(as_of_date), max(as_of_date) FROM okr.kr_progress_daily"
     ).fetchone()
-    teams = [t for (t,) in con.execute("SELECT DISTINCT team FROM okr.kr_progress_daily")]
+    teams = [
+        t for (t,) in con.execute("SELECT DISTINCT team FROM okr.kr_progress_daily").fetchall()
+    ]
     con.close()
     nope = okr("status", "--team", "nope", "-w", warehouse)
     assert nope.returncode == 1
