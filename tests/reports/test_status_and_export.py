@@ -72,7 +72,8 @@ def test_status_shows_the_change_over_seven_days_and_trust_flags(demo_warehouse:
         ).fetchone()
     finally:
         con.close()
-    result = okr("status", "-w", str(demo_warehouse), "--date", str(day))
+    # Room for the full table: pytest-xdist's workers export COLUMNS=80, which a pipe honours
+    result = okr("status", "-w", str(demo_warehouse), "--date", str(day), env={"COLUMNS": "250"})
     assert result.returncode == 0, result.stderr
     assert "7 days" in result.stdout and "trust" in result.stdout
     for kr_id in flagged or []:
