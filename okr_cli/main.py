@@ -82,7 +82,7 @@ def validate(
     offline: Annotated[
         bool, typer.Option(help="Skip checking metric names against the sources' metadata.")
     ] = False,
-    definitions: DefinitionsOption = None,
+    definitions_dir: DefinitionsOption = None,
 ) -> None:
     """Check OKR definitions: every problem with file, line, field and the fix.
 
@@ -91,9 +91,9 @@ def validate(
     """
     from okr_cli.source_checks import check_sources
 
-    if path is not None and definitions is not None and path != definitions:
+    if path is not None and definitions_dir is not None and path != definitions_dir:
         raise _usage("give the definitions once: as PATH or as -d")
-    root = _definitions_path(path or definitions)
+    root = _definitions_path(path or definitions_dir)
     if not root.exists():  # a mistyped argument is a usage error (2), not invalid definitions
         raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
@@ -189,10 +189,11 @@ def _run(
 
 def _check_warehouse_file(warehouse: Path | None) -> None:
     """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
-    anything runs (not once by every step that opens it). A missing file is created."""
+    anything runs (not once by every step that opens it). A missing file is fine: the run
+    creates it."""
     from warehouse.db import connect, warehouse_path
 
-    if warehouse_path(warehouse).exists() or warehouse_path(warehouse).is_dir():
+    if warehouse_path(warehouse).exists():
         connect(warehouse, read_only=True).close()
 
 
