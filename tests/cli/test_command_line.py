@@ -173,7 +173,8 @@ def test_a_refused_token_prints_one_message_not_dagster_events(demo_copy) -> Non
     printed = (quiet.stdout + quiet.stderr).splitlines()
     assert len(printed) <= 3, printed  # was 153-232 lines
     failed, summary = assert_clean(quiet, max_lines=2)
-    assert failed.startswith("failed: matomo: ") and "token" in failed and "view access" in failed
+    assert failed.startswith("failed: matomo: ") and "refused the token" in failed
+    assert "MATOMO_TOKEN: it must be the token_auth" in failed and "view access" in failed
     assert "1 of 4 sources failed (matomo)" in summary
     assert "loaded: file, ga4, hubspot" in summary
     affected = key_results_reading(loaded, {"matomo"})
