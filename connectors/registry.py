@@ -11,9 +11,9 @@ from typing import Any
 SOURCES = ("file", "ga4", "matomo", "hubspot")
 
 _MODULES = {
-    "file": "connectors.file_source",
+    "file": "connectors.file.client",
     "ga4": "connectors.ga4",
-    "matomo": "connectors.matomo",
+    "matomo": "connectors.matomo.client",
     "hubspot": "connectors.hubspot",
 }
 

@@ -12,9 +12,9 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from connectors.sandbox.files import write_demo_files
 from okr_definitions.checkins import CHECKINS_DIR, iso_week
 from okr_definitions.loader import DEFAULT_DIR
+from sandbox.file.server import write_demo_files
 
 _QUARTER_LINE = re.compile(r"^(\s*period:\s*)\d{4}-Q[1-4]\s*$", re.MULTILINE)
 _WEEK_LINE = re.compile(r"^(week:\s*)\S+", re.MULTILINE)

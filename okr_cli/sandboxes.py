@@ -11,11 +11,11 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from connectors.sandbox.server import SandboxServer
+from sandbox.base import SandboxServer
 
 
 def _start_matomo() -> tuple[SandboxServer, dict[str, str]]:
-    from connectors.sandbox import matomo
+    import sandbox.matomo.server as matomo
     from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV
 
     server, _ = matomo.serve()
@@ -23,8 +23,8 @@ def _start_matomo() -> tuple[SandboxServer, dict[str, str]]:
 
 
 def _start_ga4() -> tuple[SandboxServer, dict[str, str]]:
-    from connectors.sandbox.ga4 import GA4Sandbox
     from pipelines.sources.ga4.resources import ANONYMOUS_ENV, ENDPOINT_ENV
+    from sandbox.ga4.server import GA4Sandbox
 
     server = GA4Sandbox().serve()
     return server, {ENDPOINT_ENV: server.base_url, ANONYMOUS_ENV: "1"}
@@ -34,8 +34,8 @@ def _start_hubspot() -> tuple[SandboxServer, dict[str, str]]:
     from datetime import UTC, datetime
 
     from connectors.hubspot.settings import HOST_ENV, TOKEN_ENV
-    from connectors.sandbox.hubspot import DEFAULT_TOKEN, HubSpotSandbox
     from pipelines.sources.hubspot.resources import RATE_ENV, SEARCH_RATE_ENV
+    from sandbox.hubspot.server import DEFAULT_TOKEN, HubSpotSandbox
 
     # The CRM as it is now: deals created, moved, won and edited up to this moment.
     server = HubSpotSandbox(now=datetime.now(UTC)).warm().serve()

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from okr_definitions.queries.base import StrictModel
-from okr_definitions.queries.file import FileQuery
-from okr_definitions.queries.ga4 import GA4Query
-from okr_definitions.queries.hubspot import HubSpotQuery
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.file import FileQuery
+from okr_definitions.sources.ga4 import GA4Query
+from okr_definitions.sources.hubspot import HubSpotQuery
+from okr_definitions.sources.matomo import MatomoQuery
+from okr_definitions.strict import StrictModel
 
 # Ids end up in SQL tables, Dagster asset names and URLs: keep them to a safe, readable set.
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"

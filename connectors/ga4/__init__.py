@@ -22,17 +22,17 @@ from connectors.ga4.days import (
     property_today,
 )
 from connectors.ga4.fetch import fetch_ga4, fetch_ga4_ranges
-from connectors.ga4.metadata import (
+from connectors.ga4.metrics import is_additive, metric_is_additive, rate_denominator
+from connectors.ga4.parse import RAW_SCHEMA, convert_value, parse_ga4_date
+from connectors.ga4.requests import dimension_filter
+from connectors.ga4.settings import SOURCE, GA4Settings
+from connectors.ga4.validate import (
     Ga4Problem,
     PropertyCatalog,
     check_query,
     property_timezone,
     validate_ga4_metrics,
 )
-from connectors.ga4.metrics import is_additive, metric_is_additive, rate_denominator
-from connectors.ga4.parse import RAW_SCHEMA, convert_value, parse_ga4_date
-from connectors.ga4.reports import dimension_filter
-from connectors.ga4.settings import SOURCE, GA4Settings
 
 __all__ = [
     "RAW_SCHEMA",

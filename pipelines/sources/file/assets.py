@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from connectors.base import FetchResult, MetricRequest
-from connectors.file_source import fetch_file
+from connectors.file.client import fetch_file
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
 

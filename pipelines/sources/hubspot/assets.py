@@ -2,8 +2,8 @@
 recomputed over the key results' whole window into raw.metric_rows.
 
 A run reads, per object type, what changed since the stored cursor (or everything, see
-warehouse.hubspot.full_read_reason), loads it in one transaction, then recomputes every day the
-HubSpot key results read from the stored objects: an edited or archived deal moves value on
+warehouse.sources.hubspot.full_read_reason), loads it in one transaction, then recomputes every
+day the HubSpot key results read from the stored objects: an edited or archived deal moves value on
 any past day, and staging's rebuild records those days in staging.metric_revisions.
 """
 
@@ -24,7 +24,7 @@ from pipelines.partitions import window_dates
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from pipelines.sources.common import GROUP, source_freshness, source_owners, write_fetch_result
 from pipelines.sources.hubspot.resources import HubSpotResource
-from warehouse.hubspot import (
+from warehouse.sources.hubspot import (
     current_objects,
     current_pipelines,
     full_read_reason,

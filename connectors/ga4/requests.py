@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import request_hash
 from connectors.ga4.metrics import rate_denominator
 from connectors.ga4.settings import MAX_DATE_RANGES_PER_REPORT, MAX_METRICS_PER_REPORT
-from okr_definitions.queries.ga4 import (
+from okr_definitions.sources.ga4 import (
     GA4And,
     GA4Filter,
     GA4Not,

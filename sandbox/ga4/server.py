@@ -34,7 +34,7 @@ The data model (documented so tests can compute expectations by hand):
   (hand-checkable: a 25-hour day has 2,500 sessions). Profile "bench": `bench_pages` pages
   with at least a few sessions every day, for ~1M-row reports.
 
-Run standalone: `python -m connectors.sandbox.ga4 --port 8765` (prints the endpoint).
+Run standalone: `python -m sandbox.ga4.server --port 8765` (prints the endpoint).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.sandbox.server import Fault, Request, Response, SandboxServer
+from sandbox.base import Fault, Request, Response, SandboxServer
 
 DEMO_PROPERTY_ID = "314159265"
 

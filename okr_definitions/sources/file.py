@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from okr_definitions.queries.base import StrictModel
+from okr_definitions.strict import StrictModel
 
 
 class FileQuery(StrictModel):

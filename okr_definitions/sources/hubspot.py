@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from okr_definitions.queries.base import StrictModel
+from okr_definitions.strict import StrictModel
 
 DealStage = Literal["won", "lost", "closed", "open", "any"]
 # HubSpot's internal property names are letters, digits and underscores (amount, closedate,

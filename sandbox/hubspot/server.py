@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from connectors.sandbox.server import Fault, Request, Response, SandboxServer
+from sandbox.base import Fault, Request, Response, SandboxServer
 
 # --- The data's calendar --------------------------------------------------------------------
 HISTORY_START = date(2025, 1, 1)

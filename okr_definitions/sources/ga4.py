@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from okr_definitions.queries.base import StrictModel
+from okr_definitions.strict import StrictModel
 
 # The GA4 match types a filter may use, in the order they are reported in error messages.
 MATCH_KEYS = (

@@ -44,7 +44,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from connectors.sandbox.server import Request, Response, SandboxServer
+from sandbox.base import Request, Response, SandboxServer
 
 DEFAULT_TOKEN = "sandbox-token"
 MATOMO_VERSION = "5.2.0"

@@ -20,7 +20,7 @@ from connectors.errors import SourceError
 from connectors.ga4.client import Ga4Api, make_client
 from connectors.ga4.metrics import is_additive
 from connectors.ga4.settings import SOURCE, GA4Settings
-from okr_definitions.queries.ga4 import GA4Query, filter_dimensions
+from okr_definitions.sources.ga4 import GA4Query, filter_dimensions
 
 # difflib ratio above which a name counts as "close"; 0.6 is difflib's own default and finds
 # pageViews → screenPageViews, sesions → sessions.

@@ -47,7 +47,7 @@ from connectors.base import (
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.retry import call_with_retry, request_timeout, retry_after_seconds
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.matomo import MatomoQuery
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from connectors.base import DAILY_SCHEMA, FetchResult, MetricRequest, flag_table, request_hash
 from connectors.errors import SourceError
-from okr_definitions.queries.file import FileQuery
+from okr_definitions.sources.file import FileQuery
 
 SOURCE = "file"
 

@@ -2,7 +2,7 @@
 
 One query names one column of one report, optionally narrowed by a segment, a goal, a page
 or a report row. Which (report, column) pairs exist and how they add up over days is the
-connector's knowledge (`connectors.matomo.REPORTS`); `okr validate` checks queries against
+connector's knowledge (`connectors.matomo.client.REPORTS`); `okr validate` checks queries against
 it and against the Matomo instance's own report metadata.
 """
 
@@ -12,7 +12,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from okr_definitions.queries.base import StrictModel
+from okr_definitions.strict import StrictModel
 
 # Matomo's API methods are Module.action (VisitsSummary.get) and its columns letters, digits
 # and underscores (nb_visits, goal_3_conversion_rate): anything else (quotes, spaces, `;`) is
