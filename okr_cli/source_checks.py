@@ -25,7 +25,7 @@ class SourceCheck:
 
 
 def _matomo() -> SourceCheck:
-    from connectors.matomo.client import validate_matomo_metrics
+    from connectors.matomo import validate_matomo_metrics
     from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV, settings_from_env
 
     return SourceCheck(

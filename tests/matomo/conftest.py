@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.matomo.client import MatomoSettings
+from connectors.matomo import MatomoSettings
 from sandbox.base import SandboxServer
 from sandbox.matomo.server import DEFAULT_TOKEN, MatomoSandbox
 

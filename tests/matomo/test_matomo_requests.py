@@ -10,7 +10,7 @@ import pytest
 
 from connectors.base import MetricRequest
 from connectors.errors import AuthError, RetryableSourceError, SourceError
-from connectors.matomo.client import MatomoSettings, fetch_matomo, validate_matomo_metrics
+from connectors.matomo import MatomoSettings, fetch_matomo, validate_matomo_metrics
 from connectors.retry import MAX_ATTEMPTS
 from okr_definitions.sources.matomo import MatomoQuery
 from sandbox.base import Fault, SandboxServer

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from connectors.base import MetricRequest, request_hash
-from connectors.matomo.client import (
+from connectors.matomo import (
     RAW_SCHEMA,
     MatomoProblem,
     MatomoSettings,

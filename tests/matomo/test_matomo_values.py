@@ -9,7 +9,7 @@ import pytest
 
 from connectors.base import MetricRequest, RangeRequest
 from connectors.errors import SourceError
-from connectors.matomo.client import (
+from connectors.matomo import (
     MatomoSettings,
     fetch_matomo,
     fetch_matomo_ranges,

@@ -35,7 +35,7 @@ from connectors.base import MetricRequest
 from connectors.errors import RetryableSourceError
 from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
-from connectors.matomo.client import MatomoSettings, fetch_matomo
+from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery

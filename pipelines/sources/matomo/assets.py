@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from connectors.base import FetchResult, MetricRequest
-from connectors.matomo.client import fetch_matomo, fetch_matomo_ranges
+from connectors.matomo import fetch_matomo, fetch_matomo_ranges
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import merge_results, range_requests, windowed_source_asset
 from pipelines.sources.matomo.resources import MatomoResource

@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import SecretStr
 
 from connectors.errors import AuthError
-from connectors.matomo.client import DEFAULT_BULK_LIMIT, MatomoSettings
+from connectors.matomo import DEFAULT_BULK_LIMIT, MatomoSettings
 
 URL_ENV = "MATOMO_URL"
 TOKEN_ENV = "MATOMO_TOKEN"
