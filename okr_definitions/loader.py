@@ -20,6 +20,7 @@ from pydantic import BaseModel, Tag, ValidationError
 from okr_definitions import model as m
 from okr_definitions.problems import Problem
 from okr_definitions.yaml_source import PathKey, YamlDocument, format_path, printable, read_yaml
+from registry.sources import source_names
 
 DEFAULT_DIR = Path(__file__).parent
 # Sub-folders with other YAML (weekly check-in notes) are not definitions.
@@ -189,7 +190,6 @@ _EXPECTED = {
     "model_attributes_type": "a mapping",
     "date_type": "a date",
 }
-_SOURCES = ("file", "ga4", "matomo", "hubspot")
 _IMPERATIVES = {"write", "use", "set", "add", "remove", "list", "keep", "put", "point", "give"}
 
 
@@ -313,8 +313,8 @@ def _problem_from_error(error: dict[str, Any], doc: YamlDocument, path: PathKey)
         path = path + ("source",)
         field = format_path(path)
         message = f"unknown source `{source}`"
-        guess = did_you_mean(str(value["source"]), list(_SOURCES))
-        fix = f"did you mean `{guess}`?" if guess else f"use one of: {', '.join(_SOURCES)}"
+        guess = did_you_mean(str(value["source"]), list(source_names()))
+        fix = f"did you mean `{guess}`?" if guess else f"use one of: {', '.join(source_names())}"
     elif kind == "string_too_short":
         wanted = ctx.get("min_length")
         message = f"`{printable(value)}` is too short (at least {wanted} characters)"
