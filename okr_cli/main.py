@@ -346,8 +346,8 @@ def export(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
+    from destinations.files.export import FORMATS, export_tables
     from warehouse.db import WarehouseBusyError
-    from warehouse.export import FORMATS, export_tables
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format is {' or '.join(FORMATS)}")
