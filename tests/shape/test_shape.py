@@ -8,8 +8,13 @@ import ast
 import re
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from okr_definitions.loader import load_definitions
+from pipelines.build import build_definitions
+from registry.destinations import BUILT_IN as DESTINATIONS
+from registry.destinations import DestinationEntry
 from registry.sources import BUILT_IN, LAYERS, SourceEntry, registered_sources
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +150,19 @@ def test_no_module_outside_a_sources_folders_names_it() -> None:
                 if hits and (str(path.relative_to(REPO)), name) not in NOT_A_SOURCE:
                     offenders.append(f"{path.relative_to(REPO)} names {name}: {hits[:5]}")
     assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("entry", DESTINATIONS, ids=lambda e: e.name)
+def test_every_destination_has_both_layers(entry: DestinationEntry) -> None:
+    entry.load("destination")
+    definitions, _ = load_definitions(REPO / "okr_definitions")
+    assert isinstance(entry.pipeline_builder()(definitions), dg.Definitions)
+
+
+def test_the_code_location_merges_every_sources_definitions() -> None:
+    definitions, _ = load_definitions(REPO / "okr_definitions")
+    merged = build_definitions(definitions)
+    keys = {key.to_user_string() for asset in merged.assets or [] for key in asset.keys}
+    assert {f"raw/{name}" for name in definitions.used_sources()} <= keys
+    # Each API source's resource comes from its own folder's Definitions.
+    assert {"ga4", "matomo", "hubspot"} <= set(merged.resources or {})
