@@ -304,13 +304,8 @@ def report(
     definitions: DefinitionsOption = None,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
-    from reports.weekly import (
-        CheckinError,
-        NoReportData,
-        latest_week,
-        parse_week,
-        write_weekly_report,
-    )
+    from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
+    from reports.write import write_weekly_report
     from warehouse.db import WarehouseBusyError
 
     try:

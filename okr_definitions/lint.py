@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import date
 
 from okr_definitions import model as m
-from okr_definitions.loader import Located, did_you_mean
+from okr_definitions.located import Located, did_you_mean
 from okr_definitions.problems import Problem, Severity
 from okr_definitions.resolve import Definitions, format_loc, parse_period
 from okr_definitions.sources.base import LintContext

@@ -14,13 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from okr_definitions import model as m
+from okr_definitions.located import Located, ParsedFile
 from okr_definitions.problems import Problem
-
-if TYPE_CHECKING:
-    from okr_definitions.loader import Located, ParsedFile
+from okr_definitions.yaml_source import format_path
 
 
 def parse_period(period: m.Period) -> tuple[date, date]:
@@ -248,7 +247,6 @@ class Definitions:
 
 
 def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[Problem]]:
-    from okr_definitions.loader import Located
 
     problems: list[Problem] = []
     organisation: m.Organisation | None = None
@@ -340,6 +338,5 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
 
 
 def format_loc(path: tuple[str | int, ...], *sub: str | int) -> str:
-    from okr_definitions.yaml_source import format_path
 
     return format_path(tuple(path) + sub)
