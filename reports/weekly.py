@@ -21,7 +21,7 @@ import duckdb
 from okr_definitions.checkins import Checkin, iso_week, load_checkins, week_start
 from okr_definitions.loader import load_definitions
 from okr_definitions.problems import Problem
-from reports.formatting import NEEDS_ATTENTION, STATUS_ORDER, pace_gap, status_rank
+from reports.formatting import NEEDS_ATTENTION, pace_gap
 from warehouse.db import connect, warehouse_path
 from warehouse.queries import (
     current_rows,
@@ -31,6 +31,7 @@ from warehouse.queries import (
     known_key_results,
     progress_series,
 )
+from warehouse.status import STATUS_ORDER, status_rank
 
 REPORTS_ENV = "OKR_REPORTS"
 BIGGEST_MOVES = 3  # a check-in has minutes, not an hour: the three largest moves are enough

@@ -24,8 +24,6 @@ ANONYMOUS_ENV = "GA4_ANONYMOUS"
 # --- Data API v1beta limits (developers.google.com/analytics/devguides/reporting/data/v1) ---
 # "Requests are limited to 10 metrics" (RunReportRequest.metrics).
 MAX_METRICS_PER_REPORT = 10
-# 9 dimensions per report (RunReportRequest.dimensions).
-MAX_DIMENSIONS_PER_REPORT = 9
 # batchRunReports: "Up to 5 requests are allowed" (BatchRunReportsRequest.requests).
 MAX_REPORTS_PER_BATCH = 5
 # RunReportRequest.dateRanges: "Requests are allowed up to 4 date ranges."
