@@ -395,13 +395,8 @@ def report(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
-    from reports.weekly import (
-        CheckinError,
-        NoReportData,
-        latest_week,
-        parse_week,
-        write_weekly_report,
-    )
+    from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
+    from reports.write import write_weekly_report
 
     _set_verbose(verbose)
     try:
@@ -448,7 +443,7 @@ def export(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
-    from warehouse.export import FORMATS, export_tables
+    from destinations.files.export import FORMATS, export_tables
 
     _set_verbose(verbose)
     if fmt not in FORMATS:

@@ -17,7 +17,6 @@ from rich.table import Table
 from rich.text import Text
 
 from reports.formatting import (
-    STATUS_ORDER,
     format_delta,
     format_points,
     format_share,
@@ -25,6 +24,7 @@ from reports.formatting import (
     pace_gap,
     status_text,
 )
+from warehouse.status import STATUS_ORDER
 
 STATUS_STYLE = {
     "achieved": "bold green",

@@ -156,9 +156,9 @@ def test_a_refused_token_prints_one_message_not_dagster_events(demo_copy) -> Non
     """Every sandbox serving, Matomo's token refused: the run prints the source, what
     happened and what to do in a few lines; Dagster's failure events (which exist: --verbose
     shows them) stay out of the terminal."""
+    from connectors.matomo.settings import TOKEN_ENV
     from okr_cli.run_summary import key_results_reading
     from okr_cli.sandboxes import running_sandboxes
-    from pipelines.sources.matomo.resources import TOKEN_ENV
 
     definitions, warehouse = demo_copy
     loaded = _loaded(definitions)
