@@ -108,7 +108,8 @@ def _calendar_bounds(
 ) -> tuple[date, date] | None:
     """The days the key results active in [from_date, to_date] can read: their periods, the
     rolling window before a period's first days, and — only while a baseline is still to be
-    measured — the previous period. Bounded by the period length, not by the history, so a
+    measured — the previous period (a named period's previous quarter or month can be longer
+    than the period: Q4 before Q1). Bounded by the period length, not by the history, so a
     daily run costs the same after a month or after years; once the baselines are frozen the
     previous period is no longer read (the running totals then cover half the days)."""
     row = con.execute(
@@ -119,7 +120,9 @@ def _calendar_bounds(
                  AND NOT EXISTS (
                      SELECT 1 FROM okr.kr_baselines AS b
                      WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
-                THEN greatest(k.period_end - k.period_start + 1, coalesce(k.window_days, 0))
+                THEN greatest(
+                    coalesce(k.period_start - k.previous_start, k.period_end - k.period_start + 1),
+                    coalesce(k.window_days, 0))
             ELSE coalesce(k.window_days, 0)
         END AS INTEGER) - 1)
         FROM okr.key_results AS k

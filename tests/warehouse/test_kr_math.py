@@ -239,7 +239,8 @@ CASES = [
         d(5),
         {"progress": pytest.approx(-0.2), "score": 0.0, "status": "off_track"},
     ),
-    # at_least 100 over 3 days, v = 20 + 30 + 30 = 80: partial credit 80/100 = 0.8 → on_track
+    # at_least 100 over 3 days, v = 20 + 30 + 30 = 80: partial credit 80/100 = 0.8; a level
+    # has no pace (expected 1.0 every day), and 0.8 is below the floor but ≥ 1 − 0.25 → at_risk
     Case(
         "at_least_partial",
         [{"id": "m"}],
@@ -253,7 +254,14 @@ CASES = [
         },
         {"m": {d(3): 20, d(4): 30, d(5): 30}},
         d(5),
-        {"value": 80.0, "progress": 0.8, "score": 0.8, "status": "on_track", "baseline": None},
+        {
+            "value": 80.0,
+            "progress": 0.8,
+            "score": 0.8,
+            "expected_progress": 1.0,
+            "status": "at_risk",
+            "baseline": None,
+        },
     ),
     # at_least holds: v = 120 ≥ 100 → progress 1 → achieved
     Case(
@@ -271,7 +279,8 @@ CASES = [
         d(5),
         {"value": 120.0, "progress": 1.0, "status": "achieved"},
     ),
-    # at_most 1.5 s, v = 2.0: partial credit t/v = 0.75
+    # at_most 1.5 s, v = 2.0: partial credit t/v = 0.75 ≥ 1 − 0.25 → at_risk (not on_track:
+    # above the ceiling)
     Case(
         "at_most_partial",
         [{"id": "m"}],
@@ -284,7 +293,7 @@ CASES = [
         },
         {"m": {d(5): 2.0}},
         d(5),
-        {"progress": 0.75, "status": "on_track"},
+        {"progress": 0.75, "expected_progress": 1.0, "status": "at_risk"},
     ),
     # at_most holds: 1.2 ≤ 1.5 → achieved
     Case(

@@ -5,6 +5,10 @@
 -- the temp table `metric_flag_days`.
 -- Only the metrics of key results active from $from_date on, only the calendar's days: the
 -- cost follows the periods being computed, not the length of the history.
+-- The sums are exact decimals (DECIMAL(38,18): 20 digits before the point, 18 after), not
+-- doubles: a window is a difference of two running sums, and in binary floating point that
+-- difference carries the rounding of every day before it (a `latest` 0.025 read back as
+-- 0.025000000000000355). `last_value` is the newest measured day's value as delivered.
 -- `cum_flagged_days` counts the days with a data-quality flag (a ratio: on either part), so
 -- whether a window holds any flag is a difference too.
 WITH series AS (
@@ -37,9 +41,13 @@ SELECT
     u.is_ratio,
     days.day,
     coalesce(s.has_data, false) AS has_data,
-    sum(CASE WHEN s.has_data THEN coalesce(s.value, 0) ELSE 0 END) OVER w AS cum_value,
-    sum(CASE WHEN s.has_data THEN s.numerator ELSE 0 END) OVER w AS cum_numerator,
-    sum(CASE WHEN s.has_data THEN s.denominator ELSE 0 END) OVER w AS cum_denominator,
+    sum(CAST(CASE WHEN s.has_data THEN coalesce(s.value, 0) ELSE 0 END AS DECIMAL(38, 18)))
+        OVER w AS cum_value,
+    sum(CAST(CASE WHEN s.has_data THEN s.numerator ELSE 0 END AS DECIMAL(38, 18))) OVER w
+        AS cum_numerator,
+    sum(CAST(CASE WHEN s.has_data THEN s.denominator ELSE 0 END AS DECIMAL(38, 18))) OVER w
+        AS cum_denominator,
+    last_value(CASE WHEN s.has_data THEN s.value END IGNORE NULLS) OVER w AS last_value,
     count(CASE WHEN s.has_data THEN 1 END) OVER w AS cum_days,
     max(CASE WHEN s.has_data THEN days.day END) OVER w AS last_data_date,
     count(fl.date) OVER w AS cum_flagged_days

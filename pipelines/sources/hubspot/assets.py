@@ -7,7 +7,7 @@ HubSpot key results read from the stored objects: an edited or archived deal mov
 any past day, and staging's rebuild records those days in staging.metric_revisions.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -55,8 +55,7 @@ def key_result_window_start(definitions: Definitions, source: str) -> date | Non
         )
         if not any(definitions.metric_source(p) == source for p in parts):
             continue
-        length = (kr.period_end - kr.period_start).days + 1
-        first = kr.period_start - timedelta(days=max(length, kr.window_days or 0))
+        first = kr.first_day_needed
         earliest = first if earliest is None or first < earliest else earliest
     return earliest
 
