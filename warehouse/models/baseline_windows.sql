@@ -43,7 +43,6 @@ SELECT
     before.is_ratio,
     before.cum_value AS end_value,
     before.last_value AS end_last_value,
-    before.cum_numerator AS end_numerator,
     before.cum_denominator AS end_denominator,
     before.cum_days AS end_days,
     before.cum_flagged_days AS end_flagged_days

@@ -29,7 +29,6 @@ through AS (
         c.is_ratio,
         c.cum_value AS end_value,
         c.last_value AS end_last_value,
-        c.cum_numerator AS end_numerator,
         c.cum_denominator AS end_denominator,
         c.cum_days AS end_days,
         c.cum_flagged_days AS end_flagged_days

@@ -1,6 +1,7 @@
 -- The rows of `windows` (a CTE: kr_days.sql or baseline_windows.sql; columns metric_id,
 -- measure, additive, w_start, w_end, is_ratio and the running totals at the window's end
--- end_value, end_last_value, end_numerator, end_denominator, end_days, end_flagged_days),
+-- end_value (a ratio: its numerator's), end_last_value, end_denominator, end_days,
+-- end_flagged_days),
 -- each with the number of flagged days from w_start on, the sum of a ratio's denominator over
 -- the window (`window_denominator`: 0 says why a ratio has no value) and the metric's value
 -- over [w_start, w_end] under the key-result math:
@@ -24,7 +25,7 @@ SELECT
         WHEN w.w_end IS NULL THEN NULL
         WHEN NOT w.additive AND w.measure IN ('total', 'rolling') THEN r.value
         WHEN coalesce(w.end_days, 0) - coalesce(s.cum_days, 0) = 0 THEN NULL
-        WHEN w.is_ratio THEN CAST(w.end_numerator - coalesce(s.cum_numerator, 0) AS DOUBLE)
+        WHEN w.is_ratio THEN CAST(w.end_value - coalesce(s.cum_value, 0) AS DOUBLE)
             / nullif(CAST(w.end_denominator - coalesce(s.cum_denominator, 0) AS DOUBLE), 0)
         WHEN w.measure = 'average' THEN CAST(w.end_value - coalesce(s.cum_value, 0) AS DOUBLE)
             / (w.end_days - coalesce(s.cum_days, 0))
