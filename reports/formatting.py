@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 # Worst first: the order of the design's objective status (off_track beats everything).
 STATUS_ORDER = ("off_track", "at_risk", "no_data", "stale", "on_track", "achieved")
@@ -136,3 +137,52 @@ def bar(share: float | None, expected: float | None = None, width: int = 10) -> 
         mark = max(0, min(width - 1, round(expected * width) - 1))
         cells[mark] = "│" if cells[mark] == "░" else "┃"
     return "".join(cells)
+
+
+def is_level(row: dict[str, Any]) -> bool:
+    """An at_least / at_most key result: a level to hold every day, with no pace."""
+    return row.get("direction") in ("at_least", "at_most")
+
+
+def format_change(change: float) -> str:
+    """A relative target as written: `+40 %`, `−10 %`."""
+    return f"{'+' if change >= 0 else '−'}{abs(change) * 100:g} %"
+
+
+def derivation(row: dict[str, Any]) -> str | None:
+    """Where a relative target or a measured baseline comes from, with its numbers:
+    `+40 % on 910 over 2026-04-01..2026-06-30 → 1,274`; None for numbers as written."""
+    unit = row.get("unit")
+    measured = row.get("measured_value")
+    window = (
+        f"{row['measured_from']}..{row['measured_through']}"
+        if row.get("measured_from") is not None
+        else None
+    )
+    relative = row.get("target_kind") == "relative" and row.get("target_change") is not None
+    if not relative and row.get("baseline_kind") != "measured":
+        return None
+    if window is None:
+        return (
+            f"target {format_change(row['target_change'])}, baseline not measured yet"
+            if relative
+            else "baseline measured before the period starts; not measured yet"
+        )
+    over = f"{format_value(measured, unit)} over {window}"
+    if relative:
+        return f"target {format_change(row['target_change'])} on {over} → " + format_value(
+            row.get("target"), unit
+        )
+    return f"baseline measured: {over}"
+
+
+def level_verdict(row: dict[str, Any]) -> str | None:
+    """For a level (at_least / at_most): `met` or `breached`, with the days in breach so far
+    (`breached on 3 of 64 days`); None for other key results."""
+    if not is_level(row) or row.get("progress") is None:
+        return None
+    verdict = "met" if row["progress"] >= 1.0 - 1e-9 else "breached"
+    days, breached = row.get("level_days") or 0, row.get("breach_days") or 0
+    if not days:
+        return verdict
+    return f"{verdict} · in breach on {breached} of {days} days"

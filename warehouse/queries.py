@@ -58,7 +58,11 @@ def current_rows(
 
     Added columns: `title`, `objective_title`, `team_name`, `window_days`; the row 7 days
     earlier in the same period as `prev_*` (NULL in the period's first week); the objective's
-    row of the same day as `objective_status`, `objective_score`, `objective_expected`.
+    row of the same day as `objective_status`, `objective_score`, `objective_expected`; what a
+    relative target or measured baseline was derived from (`target_kind`, `target_change`,
+    `baseline_kind`, `measured_value` over `measured_from`..`measured_through`); for a level
+    (at_least / at_most) the days of the period so far with a value and those in breach
+    (`level_days`, `breach_days`).
     Ordered by team, objective (worst status first), key result (worst status first).
     """
     cursor = con.execute(
@@ -78,9 +82,27 @@ def current_rows(
             w.flags AS prev_flags,
             op.status AS objective_status,
             op.score AS objective_score,
-            op.expected_progress AS objective_expected
+            op.expected_progress AS objective_expected,
+            k.target_kind,
+            CASE WHEN k.target_kind = 'relative' THEN k.target_value END AS target_change,
+            k.baseline_kind,
+            b.measured_value,
+            b.window_start AS measured_from,
+            b.window_end AS measured_through,
+            lv.level_days,
+            lv.breach_days
         FROM current_rows AS c
         LEFT JOIN okr.key_results AS k ON k.kr_id = c.kr_id
+        LEFT JOIN okr.kr_baselines AS b
+            ON b.kr_id = c.kr_id AND b.definition_hash = c.definition_hash
+        LEFT JOIN LATERAL (
+            SELECT
+                count(l.progress) AS level_days,
+                count(*) FILTER (WHERE l.progress < 1.0 - 1e-9) AS breach_days
+            FROM okr.kr_progress_daily AS l
+            WHERE c.direction IN ('at_least', 'at_most') AND l.kr_id = c.kr_id
+              AND l.period_start = c.period_start AND l.as_of_date <= c.as_of_date
+        ) AS lv ON true
         LEFT JOIN okr.objectives AS o ON o.objective_id = c.objective_id
         LEFT JOIN okr.teams AS t ON t.team_id = c.team
         LEFT JOIN okr.kr_progress_daily AS w

@@ -1137,3 +1137,42 @@ def test_a_measured_baseline_of_zero_with_a_decrease_target(
         f"target equals the baseline, 0.0 (measured 0.0 over {d(-9)}..{d(0)}): "
         "met while the value is at most 0.0 (it is 2.0)"
     )
+
+
+def test_a_key_result_before_its_period_is_shown_as_it_would_be_measured_today(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    """Q4 has not started on 2026-09-20: no progress rows, but its +40 % target over Q3 so
+    far (20 days × 10 = 200 → 280) and which of its metrics have no data at all."""
+    from warehouse.progress import not_started_rows
+
+    add_metric(wh, "sessions")
+    add_metric(wh, "purchases")
+    add_metric(wh, "rate", kind="ratio", numerator="purchases", denominator="sessions")
+    q4 = {
+        "period_start": date(2026, 10, 1),
+        "period_end": date(2026, 12, 31),
+        "previous_start": date(2026, 7, 1),
+        "previous_end": date(2026, 9, 30),
+    }
+    add_kr(wh, "grow", "sessions", target_kind="relative", target_value=0.4, **q4)
+    add_kr(
+        wh, "convert", "rate", baseline_kind="number", baseline_value=0.01, target_value=0.02, **q4
+    )
+    add_days(wh, "sessions", {date(2026, 9, 1) + timedelta(days=i): 10 for i in range(20)})
+    as_of = date(2026, 9, 20)
+    assert compute_progress(wh, as_of, as_of) == 0  # no rows before the period
+    rows = {r["kr_id"]: r for r in not_started_rows(wh, as_of)}
+    assert set(rows) == {"grow", "convert"}
+    grow = rows["grow"]
+    assert (grow["baseline"], grow["measured_value"], grow["target"]) == (0.0, 200.0, 280.0)
+    assert (grow["measured_from"], grow["measured_through"]) == (
+        date(2026, 7, 1),
+        date(2026, 9, 30),
+    )
+    assert (grow["metrics_without_data"], grow["data_through"]) == ([], date(2026, 9, 20))
+    convert = rows["convert"]
+    assert (convert["baseline"], convert["target"], convert["measured_value"]) == (0.01, 0.02, None)
+    assert convert["metrics_without_data"] == ["purchases"]
+    assert not_started_rows(wh, as_of, team="nope") == []
+    assert not_started_rows(wh, date(2026, 10, 1)) == []
