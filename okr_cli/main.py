@@ -254,15 +254,16 @@ def demo(
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
     from reports.terminal import print_status
-    from warehouse.queries import status_rows
+    from warehouse.queries import not_started_status_rows, status_rows
 
     rows = status_rows(warehouse, team=team, day=day)
-    if not rows:
+    not_started = not_started_status_rows(warehouse, team=team, day=day)
+    if not rows and not not_started:
         what = f" for team {team}" if team else ""
         when = f" on {day}" if day else ""
         console.print(f"no key-result rows{what}{when}")
         return
-    print_status(console, rows)
+    print_status(console, rows, not_started)
 
 
 @app.command()

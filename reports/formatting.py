@@ -16,6 +16,7 @@ STATUS_LABEL = {
     "stale": "stale",
     "on_track": "on track",
     "achieved": "achieved",
+    "not_started": "not started",
 }
 
 # A symbol beside the word, so the status still stands out without colour (piped, NO_COLOR,
@@ -27,6 +28,9 @@ STATUS_SYMBOL = {
     "stale": "◇",
     "on_track": "●",
     "achieved": "✔",
+    # not a status of okr.kr_progress_daily (its rows stay inside the period): a key result
+    # whose period has not begun, listed so a missing source is caught before day one
+    "not_started": "◌",
 }
 
 # Colour-blind-safe-ish pairs: red/orange are told apart by the symbol and the word too.
@@ -37,6 +41,7 @@ STATUS_COLOUR = {
     "stale": "#8e44ad",
     "on_track": "#1e8449",
     "achieved": "#117864",
+    "not_started": "#95a5a6",
 }
 
 # What each trust flag means, for readers who have never seen the source's own wording.
@@ -47,6 +52,7 @@ FLAG_MEANING = {
     "restated": "the source changed days it had already delivered",
     "other_row": "the source rolled rare rows into “(other)”",
     "provisional": "the source's newest days are not final yet",
+    "no_denominator": "days with a numerator but a denominator of 0 or none are left out",
 }
 
 
@@ -186,3 +192,28 @@ def level_verdict(row: dict[str, Any]) -> str | None:
     if not days:
         return verdict
     return f"{verdict} · in breach on {breached} of {days} days"
+
+
+def not_started_lines(row: dict[str, Any]) -> tuple[str, str]:
+    """A key result whose period has not started (warehouse.progress.not_started_rows), in
+    two lines: the numbers as they would be measured today, and whether its sources deliver.
+    """
+    unit = row.get("unit")
+    numbers = (
+        f"starts {row['period_start']} · baseline {format_value(row.get('baseline'), unit)} "
+        f"→ target {format_value(row.get('target'), unit)}"
+    )
+    if row.get("measured_from") is not None:
+        if row.get("measured_value") is None:
+            numbers += (
+                f" · not measurable yet: no data over {row['measured_from']}.."
+                f"{row['measured_through']}"
+            )
+        else:
+            numbers += f" · {derivation(row)} (as of today)"
+    missing = row.get("metrics_without_data") or []
+    if missing:
+        data = f"no data yet from {', '.join(missing)}: check its source before day one"
+    else:
+        data = f"every metric has data (through {row.get('data_through')})"
+    return numbers, data

@@ -22,6 +22,7 @@ from okr_definitions.checkins import Checkin, iso_week, load_checkins, week_star
 from okr_definitions.problems import Problem
 from reports.formatting import NEEDS_ATTENTION, STATUS_ORDER, pace_gap, status_rank
 from warehouse.db import connect, warehouse_path
+from warehouse.progress import not_started_rows
 from warehouse.queries import (
     current_rows,
     data_range,
@@ -138,6 +139,8 @@ class WeeklyReport:
     generated_at: datetime
     # the organisation's on_track / at_risk margins below the expected pace
     thresholds: tuple[float, float] = (0.10, 0.25)
+    # key results whose period starts after `as_of` (warehouse.progress.not_started_rows)
+    not_started: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def week_end(self) -> date:
@@ -298,6 +301,7 @@ def build_weekly_report(
                 "run `okr run` once (it applies the pending migrations), then report again"
             ) from None
         known = known_key_results(con)
+        not_started = not_started_rows(con, max(r["as_of_date"] for r in rows))
     finally:
         con.close()
 
@@ -326,6 +330,7 @@ def build_weekly_report(
         retro=retro,
         checkins=checkins,
         generated_at=datetime.now(UTC),
+        not_started=not_started,
     )
 
 

@@ -218,3 +218,19 @@ def status_rows(
         return rows
     finally:
         con.close()
+
+
+def not_started_status_rows(
+    warehouse: Path | str | None, team: str | None = None, day: date | None = None
+) -> list[dict[str, Any]]:
+    """The key results whose period starts after `day` (default: the newest day with rows,
+    else today), as they would be measured today (warehouse.progress.not_started_rows)."""
+    from warehouse.progress import not_started_rows
+
+    con = connect(warehouse, read_only=True)
+    try:
+        if day is None:
+            _, day = data_range(con)
+        return not_started_rows(con, day or date.today(), team)
+    finally:
+        con.close()

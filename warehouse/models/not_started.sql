@@ -28,6 +28,8 @@ SELECT
     w.objective_id,
     w.team,
     w.title,
+    coalesce(o.title, w.objective_id) AS objective_title,
+    coalesce(t.name, w.team) AS team_name,
     w.metric_id,
     w.measure,
     w.period_start,
@@ -54,3 +56,5 @@ SELECT
     pd.data_through
 FROM window_value AS w
 LEFT JOIN part_data AS pd ON pd.metric_id = w.metric_id
+LEFT JOIN okr.objectives AS o ON o.objective_id = w.objective_id
+LEFT JOIN okr.teams AS t ON t.team_id = w.team
