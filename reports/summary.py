@@ -11,6 +11,7 @@ from typing import Any
 from reports.formatting import (
     NEEDS_ATTENTION,
     STATUS_ORDER,
+    derivation,
     format_points,
     format_share,
     format_value,
@@ -61,6 +62,11 @@ def progress_summary_markdown(
     flagged = [r["kr_id"] for r in rows if r["flags"] or r["status"] == "stale"]
     if flagged:
         lines += ["", f"**Trust flags** on: {', '.join(flagged)}"]
+    derived = [(r["kr_id"], derivation(r)) for r in rows]
+    derived = [(kr_id, note) for kr_id, note in derived if note]
+    if derived:
+        lines += ["", "**Derived targets and baselines**", ""]
+        lines += [f"- `{kr_id}`: {note}" for kr_id, note in derived]
     lines += upcoming
     if report is not None:
         lines += ["", f"**Weekly check-in report**: `{report}` (asset reports/weekly_checkin)"]

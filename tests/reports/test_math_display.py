@@ -204,6 +204,7 @@ def test_the_ui_summary_lists_not_started_key_results(warehouse: Path) -> None:
         before = progress_summary_markdown([], None, not_started_rows(con, date(2026, 6, 1)))
     finally:
         con.close()
+    assert "- `sessions-up`: target +40 % on 910 over 2026-04-01..2026-06-30 → 1,274" in summary
     assert "**2 ◌ not_started**" in summary
     assert "`q4-conversion` (growth)" in summary
     assert "no data yet from purchases" in summary
