@@ -70,9 +70,9 @@ scored AS (
                 CASE WHEN value <= target THEN 1.0 WHEN value = 0 THEN 1.0 ELSE target / value END
             WHEN baseline IS NULL THEN NULL
             WHEN target = baseline THEN
-                CASE
-                    WHEN direction_used = 'increase' THEN CASE WHEN value >= target THEN 1.0 ELSE 0.0 END
-                    WHEN direction_used = 'decrease' THEN CASE WHEN value <= target THEN 1.0 ELSE 0.0 END
+                CASE direction_used
+                    WHEN 'increase' THEN CASE WHEN value >= target THEN 1.0 ELSE 0.0 END
+                    WHEN 'decrease' THEN CASE WHEN value <= target THEN 1.0 ELSE 0.0 END
                 END
             ELSE (value - baseline) / (target - baseline)
         END AS progress

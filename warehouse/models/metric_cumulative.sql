@@ -10,12 +10,12 @@
 -- `latest` 0.025 read back as 0.025000000000000355). Each daily value enters as the decimal
 -- it was delivered as — the shortest text that reads back as the same double ('0.1', not
 -- 0.1000000000000000055…), because DuckDB's direct DOUBLE → DECIMAL cast scales in binary and
--- turns 50000 into 49999.99999999999. DECIMAL(38,15): sums up to 10^23, 15 decimals (12
--- significant digits down to values of 0.001). `last_value` is the newest measured day's
+-- turns 1234567.89 into 1234567.889999999795200. DECIMAL(38,15): sums up to 10^23, 15
+-- decimals (12 significant digits down to values of 0.001). `last_value` is the newest measured day's
 -- value as delivered.
 -- `cum_value` sums the values, or for a ratio the numerators (`cum_denominator` the
--- denominators). `cum_flagged_days` counts the days with a data-quality flag (a ratio: on either part), so
--- whether a window holds any flag is a difference too.
+-- denominators). `cum_flagged_days` counts the days with a data-quality flag (a ratio: on
+-- either part), so whether a window holds any flag is a difference too.
 WITH series AS (
     SELECT * FROM metric_series
     WHERE date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)

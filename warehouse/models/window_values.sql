@@ -1,18 +1,17 @@
 -- The rows of `windows` (a CTE: kr_days.sql or baseline_windows.sql; columns metric_id,
 -- measure, additive, w_start, w_end, is_ratio and the running totals at the window's end
 -- end_value (a ratio: its numerator's), end_last_value, end_denominator, end_days,
--- end_flagged_days),
--- each with the number of flagged days from w_start on, the sum of a ratio's denominator over
--- the window (`window_denominator`: 0 says why a ratio has no value) and the metric's value
--- over [w_start, w_end] under the key-result math:
+-- end_flagged_days), each with the number of flagged days from w_start on, the sum of a
+-- ratio's denominator over the window (`window_denominator`: 0 says why a ratio has no value)
+-- and the metric's value over [w_start, w_end] under the key-result math:
 --   ratio metrics        sum(numerator) / sum(denominator), never a mean of daily ratios
 --   average              mean of the measured daily values
 --   latest               the value of the window's one day, as delivered
 --   total, rolling       sum of the daily values
--- The running totals are exact decimals, so a difference is the exact sum of its days; the
--- value becomes a DOUBLE once, at the end.
 --   non-additive metrics (unique users, a source's own rates) over total/rolling windows
 --                        the source's answer for exactly that range, never a sum of days
+-- The running totals are exact decimals, so a difference is the exact sum of its days; the
+-- value becomes a DOUBLE once, at the end.
 -- Every other column passes through, so the models after it read this one input only and
 -- the whole chain runs as one pipeline without materialising the windows.
 SELECT
