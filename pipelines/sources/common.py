@@ -84,7 +84,7 @@ def range_requests(definitions: Any, source: str, start: date, end: date) -> lis
 
     The key-result math never sums such metrics across days; it looks up the source's answer
     for the exact window (total: period start → day; rolling_<N>d: the N days ending on the
-    day; plus the baseline windows before the period).
+    day; plus the baseline or previous-period window before the period).
     """
     from datetime import timedelta
 
@@ -97,12 +97,16 @@ def range_requests(definitions: Any, source: str, start: date, end: date) -> lis
             continue
         if is_additive(source, metric.query):
             continue
-        length = (kr.period_end - kr.period_start).days + 1
         windows = []
         if kr.baseline_kind == "measured" or kr.target_kind == "relative":
-            before = kr.period_start - timedelta(days=1)
-            span = kr.window_days if kr.measure == "rolling" else length
-            windows.append((kr.period_start - timedelta(days=span), before))
+            # what baseline_windows.sql reads: the N days before a rolling window, else the
+            # previous period (for 2026-Q3 all of Q2, not 92 days)
+            first = (
+                kr.period_start - timedelta(days=kr.window_days or 0)
+                if kr.measure == "rolling"
+                else kr.previous_start
+            )
+            windows.append((first, kr.period_start - timedelta(days=1)))
         day = max(start, kr.period_start)
         while day <= min(end, kr.period_end):
             first = (

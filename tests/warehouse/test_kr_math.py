@@ -830,8 +830,11 @@ def test_the_definitions_resolve_the_previous_period(tmp_path: Any) -> None:
         textwrap.dedent(
             """\
             organisation: {name: Acme}
+            sources: {ga4: {property_id: "123"}}
             teams: [{id: growth, name: Growth}]
-            metrics: [{id: m, source: file, query: {path: m.csv}}]
+            metrics:
+              - {id: m, source: file, query: {path: m.csv}}
+              - {id: users, source: ga4, query: {metric: totalUsers}}
             objectives:
               - id: grow
                 title: Grow
@@ -840,6 +843,7 @@ def test_the_definitions_resolve_the_previous_period(tmp_path: Any) -> None:
                 key_results:
                   - {id: a, title: Sessions +40 %, metric: m, target: +40%}
                   - {id: b, title: Sessions 1000, metric: m, target: 1000}
+                  - {id: u, title: Users +10 %, metric: users, target: +10%}
               - id: feb
                 title: February
                 team: growth
@@ -864,6 +868,12 @@ def test_the_definitions_resolve_the_previous_period(tmp_path: Any) -> None:
     )
     assert resolved["c"].previous_start == date(2028, 1, 1)
     assert definitions.earliest_date_needed() == date(2026, 4, 1)
+    # unique users are never summed: GA4 is asked for all of Q2 as one range, the window the
+    # previous-period target reads (not the 92 days from 31 March)
+    from pipelines.sources.common import range_requests
+
+    ranges = {(r.start, r.end) for r in range_requests(definitions, "ga4", *[date(2026, 7, 1)] * 2)}
+    assert ranges == {(date(2026, 4, 1), date(2026, 6, 30)), (date(2026, 7, 1), date(2026, 7, 1))}
 
 
 YEAR = date(2025, 10, 1)  # a year of days before the period: the running totals start here
