@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# Worst first: the order of the design's objective status (off_track beats everything).
-STATUS_ORDER = ("off_track", "at_risk", "no_data", "stale", "on_track", "achieved")
 NEEDS_ATTENTION = ("off_track", "at_risk")
 
 STATUS_LABEL = {
@@ -54,10 +52,6 @@ FLAG_MEANING = {
     "provisional": "the source's newest days are not final yet",
     "no_denominator": "days with a numerator but a denominator of 0 or none are left out",
 }
-
-
-def status_rank(status: str | None) -> int:
-    return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
 
 
 def status_text(status: str | None) -> str:

@@ -10,16 +10,15 @@ from typing import Any
 
 from reports.formatting import (
     NEEDS_ATTENTION,
-    STATUS_ORDER,
     derivation,
     format_points,
     format_share,
     format_value,
     not_started_lines,
     pace_gap,
-    status_rank,
     status_text,
 )
+from warehouse.status import STATUS_ORDER, status_rank
 
 
 def progress_summary_markdown(

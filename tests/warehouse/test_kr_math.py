@@ -870,10 +870,12 @@ def test_the_definitions_resolve_the_previous_period(tmp_path: Any) -> None:
     assert definitions.earliest_date_needed() == date(2026, 4, 1)
     # unique users are never summed: GA4 is asked for all of Q2 as one range, the window the
     # previous-period target reads (not the 92 days from 31 March)
-    from pipelines.sources.common import range_requests
+    from connectors.base import range_requests
+    from connectors.ga4.metrics import is_additive
 
-    ranges = {(r.start, r.end) for r in range_requests(definitions, "ga4", *[date(2026, 7, 1)] * 2)}
-    assert ranges == {(date(2026, 4, 1), date(2026, 6, 30)), (date(2026, 7, 1), date(2026, 7, 1))}
+    day = date(2026, 7, 1)
+    ranges = {(r.start, r.end) for r in range_requests(definitions, "ga4", is_additive, day, day)}
+    assert ranges == {(date(2026, 4, 1), date(2026, 6, 30)), (day, day)}
 
 
 YEAR = date(2025, 10, 1)  # a year of days before the period: the running totals start here
