@@ -7,11 +7,14 @@
 --       a previous-period target was derived from: the value over that window
 --   staging.metric_flags  also lists the ratio days counted as not measured because the
 --       numerator has a value and the denominator is 0 or missing (flag `no_denominator`)
-ALTER TABLE okr.key_results ADD COLUMN previous_start DATE;
-ALTER TABLE okr.key_results ADD COLUMN previous_end DATE;
-ALTER TABLE okr.kr_baselines ADD COLUMN measured_value DOUBLE;
-ALTER TABLE okr.kr_baselines ADD COLUMN window_start DATE;
-ALTER TABLE okr.kr_baselines ADD COLUMN window_end DATE;
+-- Numbered 0011, not 0010: the currency branch (a currency flag on key results) adds its own
+-- 0010, and two migrations of one number would leave the second unapplied on some files.
+-- The columns are added IF NOT EXISTS, so applying it again is harmless.
+ALTER TABLE okr.key_results ADD COLUMN IF NOT EXISTS previous_start DATE;
+ALTER TABLE okr.key_results ADD COLUMN IF NOT EXISTS previous_end DATE;
+ALTER TABLE okr.kr_baselines ADD COLUMN IF NOT EXISTS measured_value DOUBLE;
+ALTER TABLE okr.kr_baselines ADD COLUMN IF NOT EXISTS window_start DATE;
+ALTER TABLE okr.kr_baselines ADD COLUMN IF NOT EXISTS window_end DATE;
 
 CREATE OR REPLACE VIEW staging.metric_flags AS
 SELECT DISTINCT metric_id, date, flag, reason, source
