@@ -341,10 +341,11 @@ def demo(
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
     from okr_cli.warehouse_facts import what_exists
     from reports.terminal import print_status
-    from warehouse.queries import status_rows
+    from warehouse.queries import not_started_status_rows, status_rows
 
     rows = status_rows(warehouse, team=team, day=day)
-    if not rows:
+    not_started = not_started_status_rows(warehouse, team=team, day=day)
+    if not rows and not not_started:
         # Nothing to show is an answer only for an empty warehouse; a team or a day that is
         # not there is a mistake, answered with what is there.
         problem = what_exists(warehouse, team, day)
@@ -354,7 +355,9 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         return
     # Piped with COLUMNS set: laid out within COLUMNS like a terminal (titles wrap, numbers
     # stay whole); piped without it: at the table's natural width.
-    print_status(console, rows, fit_width=console.is_terminal or "COLUMNS" in os.environ)
+    print_status(
+        console, rows, not_started, fit_width=console.is_terminal or "COLUMNS" in os.environ
+    )
 
 
 @app.command()

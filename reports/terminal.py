@@ -17,10 +17,13 @@ from rich.table import Table
 from rich.text import Text
 
 from reports.formatting import (
+    derivation,
     format_delta,
     format_points,
     format_share,
     format_value,
+    level_verdict,
+    not_started_lines,
     pace_gap,
     status_text,
 )
@@ -33,6 +36,7 @@ STATUS_STYLE = {
     "off_track": "bold red",
     "stale": "magenta",
     "no_data": "dim",
+    "not_started": "dim",
 }
 
 # (header, justify, min_width): in a narrow terminal rich wraps cells at spaces; the minimum
@@ -106,6 +110,10 @@ def _kr_cell(row: dict[str, Any]) -> Text:
     # The id first: it is what people grep for and type into `okr sql`.
     text = Text("  " + row["kr_id"], overflow="fold")
     text.append("\n  " + row["title"], style="dim")
+    # The numbers behind a relative target or a measured baseline, and a level's verdict.
+    for note in (derivation(row), level_verdict(row)):
+        if note:
+            text.append("\n  " + note, style="dim")
     return text
 
 
@@ -231,19 +239,47 @@ def trust_notes(rows: list[dict[str, Any]]) -> Text | None:
     return Text("Trust notes\n", style="bold") + text
 
 
-def status_renderables(rows: list[dict[str, Any]], compact: bool = False) -> list[RenderableType]:
-    """The headline, one table per team, then the trust notes."""
-    out: list[RenderableType] = [headline(rows)]
+def not_started_notes(rows: list[dict[str, Any]]) -> Text | None:
+    """Key results whose period has not started: the numbers as they would be measured
+    today, and whether every metric they read has data."""
+    if not rows:
+        return None
+    text = Text(f"Not started ({len(rows)})\n", style="bold")
+    for row in rows:
+        numbers, data = not_started_lines(row)
+        text.append(status_text("not_started"), style=STATUS_STYLE["not_started"])
+        text.append(f" {row['kr_id']}", style="bold")
+        text.append(f" — {row['title']} ({row['team_name']} · {row['objective_id']})\n")
+        text.append(f"    {numbers}\n")
+        missing = bool(row.get("metrics_without_data"))
+        text.append(f"    {data}\n", style="bold red" if missing else "dim")
+    return text
+
+
+def status_renderables(
+    rows: list[dict[str, Any]],
+    compact: bool = False,
+    not_started: list[dict[str, Any]] | None = None,
+) -> list[RenderableType]:
+    """The headline, one table per team, the trust notes, then the key results whose period
+    has not started."""
+    out: list[RenderableType] = [headline(rows)] if rows else []
     for _, group in groupby(rows, key=lambda r: r["team"]):
         out.append(team_table(list(group), compact))
     notes = trust_notes(rows)
     if notes is not None:
         out.append(notes)
+    upcoming = not_started_notes(not_started or [])
+    if upcoming is not None:
+        out.append(upcoming)
     return out
 
 
 def print_status(
-    console: Console, rows: list[dict[str, Any]], fit_width: bool | None = None
+    console: Console,
+    rows: list[dict[str, Any]],
+    not_started: list[dict[str, Any]] | None = None,
+    fit_width: bool | None = None,
 ) -> None:
     """`okr status`: the full table, or the compact one where the width is too narrow.
 
@@ -251,12 +287,12 @@ def print_status(
     a terminal's, or COLUMNS when piped — wrapping titles; otherwise each is printed at its
     natural width."""
     fit = console.is_terminal if fit_width is None else fit_width
-    renderables = status_renderables(rows)
+    renderables = status_renderables(rows, not_started=not_started)
     wide = console.options.update_width(10_000)  # unclamped, to see what the table needs
     if fit and any(
         console.measure(item, options=wide).minimum > console.width for item in renderables
     ):
-        renderables = status_renderables(rows, compact=True)
+        renderables = status_renderables(rows, compact=True, not_started=not_started)
     print_renderables(console, renderables, fit)
 
 

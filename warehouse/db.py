@@ -98,9 +98,31 @@ def connect(
             f"the warehouse {target} is busy: another okr-sync process is writing to it. "
             "Wait for that run to finish and try again."
         ) from None
-    if not read_only:
+    if read_only:
+        _refuse_pending_migrations(con, target)
+    else:
         migrate(con)
     return con
+
+
+def _refuse_pending_migrations(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """A reader cannot migrate: on a file an older okr-sync wrote, say what to run instead of
+    failing later on a missing table or column."""
+    try:
+        applied = {
+            version
+            for (version,) in con.execute("SELECT version FROM meta.schema_migrations").fetchall()
+        }
+    except duckdb.CatalogException:
+        applied = set()
+    pending = [file.name for version, file in migration_files() if version not in applied]
+    if pending:
+        con.close()
+        raise ValueError(
+            f"the warehouse {target} was written by an older okr-sync ({len(pending)} pending "
+            f"migration{'s' if len(pending) != 1 else ''}, from {pending[0]}): run `okr run` "
+            "once (it applies them), then try again"
+        )
 
 
 @contextmanager
