@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from okr_definitions.push import KeyResultPush, Push
 from okr_definitions.sources.file import FileQuery
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.hubspot import HubSpotQuery
@@ -224,6 +225,7 @@ class KeyResult(StrictModel):
     weight: float = Field(1.0, gt=0, le=100, allow_inf_nan=False)
     unit: str | None = Field(None, description="Display unit: %, s, €, sessions, ...")
     description: str | None = None
+    push: KeyResultPush = {}  # issue 20: the OKR tools' ids of this key result
 
     @field_validator("baseline", "target", mode="before")
     @classmethod
@@ -271,3 +273,4 @@ class DefinitionFile(StrictModel):
     teams: list[Team] = []
     metrics: list[Metric] = []
     objectives: list[Objective] = []
+    push: Push | None = None  # issue 20: OKR tools to push measured values into
