@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from okr_cli.push import push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -88,6 +89,10 @@ def validate(
             definitions = None
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
+        from okr_cli.push import check_push_ids  # issue 20: the OKR tools' ids
+
+        push_problems, push_notes = check_push_ids(definitions)
+        source_problems, notes = source_problems + push_problems, notes + push_notes
         problems += source_problems
         if any(p.severity == "error" for p in source_problems):
             definitions = None
@@ -401,6 +406,9 @@ def sql(
         for row in rows:
             table.add_row(*("NULL" if v is None else str(v) for v in row))
         console.print(table)
+
+
+app.command("push")(push_command)  # issue 20: okr_cli/push.py
 
 
 if __name__ == "__main__":
