@@ -1,8 +1,6 @@
 """One asset per configured OKR tool, `push/<tool>`: the newest day's values as check-ins
 (and past days' for tools that take a check-in date), recorded in push.sent."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from destinations.push.ledger import push_tool
