@@ -89,13 +89,16 @@ def lint_push(d: Definitions) -> list[Problem]:
         for tool in loc.item.push:
             if tool in configured:
                 continue
-            known = f"a tool okr-sync knows: {', '.join(PUSH_TOOLS)}"
-            fix = (
-                f"configure it under the top-level `push: {{{tool}: {{...}}}}`"
-                if tool in PUSH_TOOLS
-                else f"use {known}"
-            )
             from okr_definitions.lint import _problem
+            from okr_definitions.loader import did_you_mean
+
+            guess = did_you_mean(tool, list(PUSH_TOOLS))
+            if tool in PUSH_TOOLS:
+                fix = f"configure it under the top-level `push: {{{tool}: {{...}}}}`"
+            elif guess:
+                fix = f"did you mean `{guess}`? (okr-sync knows: {', '.join(PUSH_TOOLS)})"
+            else:
+                fix = f"use a tool okr-sync knows: {', '.join(PUSH_TOOLS)}"
 
             problems.append(
                 _problem(
