@@ -16,16 +16,16 @@ import httpx
 
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.retry import MAX_ATTEMPTS, request_timeout, retry_after_seconds, retrying
-from destinations.push.tools import RejectedValueError, UnknownTargetError
+from destinations.push.tools import KNOWN_SECRETS, RejectedValueError, UnknownTargetError
 
 # Enough of a tool's own message to act on; bodies can be whole HTML error pages.
 MESSAGE_CHARS = 300
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    """`text` with every secret replaced by ***: a proxy or a misconfigured tool may quote the
-    token it refused back in its answer."""
-    for secret in secrets:
+    """`text` with every secret (these and every credential a push client read) replaced by
+    ***: a proxy or a misconfigured tool may quote the token it refused back in its answer."""
+    for secret in sorted({*secrets, *KNOWN_SECRETS}, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")
     return text

@@ -27,6 +27,7 @@ from destinations.push.tools import (
     RejectedValueError,
     UnknownTargetError,
     is_dated,
+    know_secrets,
     make_client,
 )
 from okr_definitions.resolve import Definitions
@@ -215,6 +216,7 @@ def push_tool(
         outcome.planned = plan_checkins(con, definitions, tool, days)
     if dry_run or not outcome.planned:
         return outcome
+    know_secrets(definitions.push)
     try:
         client = client_factory(tool, settings)
     except SourceError as exc:

@@ -69,6 +69,24 @@ def is_dated(tool: str) -> bool:
     return bool(import_module(TOOL_MODULES[tool]).DATED)
 
 
+# Every credential a push client has read in this process: each tool's messages are scrubbed
+# of all of them, since a proxy or a misrouted request may quote another tool's token.
+KNOWN_SECRETS: set[str] = set()
+# Settings that name an identifier, not a credential: kept readable in messages.
+NOT_SECRET = {"client_id_env", "account_id_env"}
+
+
+def know_secrets(push_settings: Any) -> None:
+    """Learn the credentials of every configured tool (each `*_env` variable that is set)
+    before any tool is called, so each tool's messages are scrubbed of all of them."""
+    import os
+
+    for settings in push_settings.configured().values():
+        for name, value in settings:
+            if name.endswith("_env") and name not in NOT_SECRET and os.environ.get(value or ""):
+                KNOWN_SECRETS.add(os.environ[value])
+
+
 def read_env(tool: str, name: str, setting: str) -> str:
     """A credential from the environment variable the YAML names; AuthError naming the
     variable (never a value) when it is unset."""
@@ -79,4 +97,6 @@ def read_env(tool: str, name: str, setting: str) -> str:
     value = os.environ.get(name, "")
     if not value:
         raise AuthError(tool, f"set the environment variable {name} (push.{tool}.{setting})")
+    if setting not in NOT_SECRET:
+        KNOWN_SECRETS.add(value)
     return value

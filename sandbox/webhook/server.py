@@ -29,16 +29,18 @@ class Caught:
 
 
 class WebhookSandbox:
-    def __init__(self, secret: str | None = None) -> None:
+    def __init__(self, secret: str | None = None, hook_path: str = HOOK_PATH) -> None:
         self.secret = secret
+        # The path's last parts are the hook's secret token in Zapier's URLs.
+        self.hook_path = hook_path
         self.caught: list[Caught] = []
         self._lock = threading.Lock()
 
     def url(self, server: SandboxServer) -> str:
-        return server.base_url + HOOK_PATH
+        return server.base_url + self.hook_path
 
     def handle(self, request: Request) -> Response:
-        if request.method != "POST" or request.path != HOOK_PATH:
+        if request.method != "POST" or request.path != self.hook_path:
             return Response.json({"status": "error", "message": "Hook not found."}, 404)
         if self.secret is not None:
             expected = (
