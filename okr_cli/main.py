@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from okr_cli.push import push_command
+from okr_cli.push import demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -246,6 +246,7 @@ def demo(
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday)
     _print_status(warehouse, team=None, day=None)
+    ok &= demo_push(definitions, warehouse)  # issue 20: okr_cli/push.py
     console.print(
         f"\nwarehouse: {warehouse}\nnext:\n"
         f"  okr report -w {warehouse} -d {definitions_path}   # the weekly check-in report\n"

@@ -51,24 +51,25 @@ def push_all(
 
 
 def print_outcomes(outcomes: list[PushOutcome], dry_run: bool) -> None:
-    table = Table(title="would push" if dry_run else "pushed", title_justify="left")
-    for column in ("tool", "key result", "tool's id", "day", "value", "comment"):
-        table.add_column(column)
-    if not dry_run:
-        table.add_column("answer")
+    """One table per tool: what was written (or would be); the tools' answers are in
+    push.sent (`okr sql "SELECT * FROM push.sent"`)."""
     for outcome in outcomes:
-        answers = {id(c): a for c, a in outcome.sent}
         shown = outcome.planned if dry_run else [c for c, _ in outcome.sent]
+        if not shown:
+            if not outcome.failed:
+                console.print(f"{outcome.tool}: nothing new to push")
+            continue
+        verb = "would push" if dry_run else "pushed"
+        table = Table(title=f"{outcome.tool}: {verb}", title_justify="left")
+        table.add_column("key result", no_wrap=True)
+        table.add_column(f"{outcome.tool} id", overflow="fold")
+        table.add_column("day", no_wrap=True)
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("comment", overflow="fold")
         for c in shown:
-            row = [c.tool, c.kr_id, c.target_id, c.day.isoformat(), f"{c.value:g}", c.comment]
-            if not dry_run:
-                row.append(answers.get(id(c), ""))
-            table.add_row(*(escape(cell) for cell in row))
-    if table.row_count:
+            cells = (c.kr_id, c.target_id, c.day.isoformat(), f"{c.value:g}", c.comment)
+            table.add_row(*(escape(cell) for cell in cells))
         console.print(table)
-    for outcome in outcomes:
-        if not outcome.planned:
-            console.print(f"{outcome.tool}: nothing new to push")
 
 
 def push_command(
@@ -163,3 +164,45 @@ def check_push_ids(definitions: Definitions) -> tuple[list[Problem], list[str]]:
                     )
                 )
     return problems, notes
+
+
+def demo_push(definitions: Definitions, warehouse: Path) -> bool:
+    """`okr demo`'s push: every key result mapped to a local okr-tracker sandbox, the newest
+    day pushed and printed. The mapping lives in memory only: the demo's YAML stays free of
+    `push:`, so `okr run` and `dagster dev` on the demo folder need no okr-tracker."""
+    import os
+
+    from okr_definitions.push import OkrTrackerPush, Push
+    from sandbox.okr_tracker.server import (
+        DEFAULT_API_KEY,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        OkrTrackerSandbox,
+        keyres_id,
+    )
+
+    ids = {kr_id: keyres_id(kr_id) for kr_id in definitions.key_results}
+    tracker = OkrTrackerSandbox({tool_id: kr_id for kr_id, tool_id in ids.items()})
+    env = {
+        "OKR_TRACKER_API_KEY": DEFAULT_API_KEY,
+        "OKR_TRACKER_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "OKR_TRACKER_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+    }
+    saved = dict(os.environ)
+    with tracker.serve() as server:
+        url = server.base_url
+        definitions.push = Push(okr_tracker=OkrTrackerPush(base_url=server.base_url))
+        for kr_id, loc in definitions.key_results.items():
+            loc.item = loc.item.model_copy(update={"push": {"okr_tracker": ids[kr_id]}})
+        os.environ.update(env)
+        try:
+            outcomes = push_all(definitions, warehouse, None, dry_run=False)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    console.print(f"\npushed to the okr-tracker sandbox ({url}), as `okr push` does:")
+    print_outcomes(outcomes, dry_run=False)
+    for outcome in outcomes:
+        if outcome.failed:
+            err.print(f"[red]failed:[/] {escape(outcome.failure_message())}", soft_wrap=True)
+    return bool(outcomes) and not any(o.failed for o in outcomes)

@@ -21,7 +21,7 @@ def test_dry_run_prints_what_would_be_written(tools, push_definitions, warehouse
     set_progress(warehouse_file, DAY, {"sessions-up": 1234.0, "conversion-up": 0.0321})
     result = okr("push", "--dry-run", "-d", str(push_definitions), "-w", str(warehouse_file))
     assert result.exit_code == 0, result.output
-    assert "would push" in result.stdout
+    assert "okr_tracker: would push" in result.stdout
     assert "conversion-up" in result.stdout and CONVERSION_ID in result.stdout
     assert "3.21" in result.stdout and "okr-sync, data through 2026-09-14" in result.stdout
     assert tools.okr_tracker.received == [] and tools.webhook.caught == []
@@ -34,7 +34,8 @@ def test_push_sends_the_newest_day_and_then_nothing(
     set_progress(warehouse_file, DAY, {"sessions-up": 1234.0, "conversion-up": 0.0321})
     result = okr("push", "-d", str(push_definitions), "-w", str(warehouse_file))
     assert result.exit_code == 0, result.output
-    assert "pushed" in result.stdout and "Updated key result" in result.stdout
+    assert "okr_tracker: pushed" in result.stdout and "webhook: pushed" in result.stdout
+    assert "1234" in result.stdout and "3.21" in result.stdout
     assert sorted(r.path for r in tools.okr_tracker.puts()) == [
         f"/keyres/{CONVERSION_ID}/values/2026-09-14",
         f"/keyres/{SESSIONS_ID}/values/2026-09-14",
