@@ -65,7 +65,10 @@ class QuantiveClient:
         return str(body.get("id", "")) if isinstance(body, dict) else ""
 
     def missing_ids(self, target_ids: list[str]) -> list[str]:
-        known = self.metrics(target_ids)
+        known: dict[str, Any] = {}
+        # One page per request: the list answers at most PAGE_SIZE items.
+        for start in range(0, len(target_ids), s.PAGE_SIZE):
+            known |= self.metrics(target_ids[start : start + s.PAGE_SIZE])
         return [target_id for target_id in target_ids if target_id not in known]
 
     def close(self) -> None:

@@ -18,6 +18,8 @@ HOSTS = {
 CHECKIN_PATH = "/api/v1/metrics/{id}/checkin"
 METRICS_PATH = "/api/v2/metrics"
 ACCOUNT_HEADER = "gtmhub-accountid"
+# GET /api/v2/metrics pages with skip/limit, limit 100 by default (Quantive's API docs).
+PAGE_SIZE = 100
 # Documented answers: 400, 401, 402 (the plan has no API), 403, 404, 500.
 # A check-in is a POST that adds one every time (no idempotency key): read before writing.
 TIMEOUT_S = 30.0
