@@ -129,3 +129,17 @@ def test_unknown_id_refused_token_and_rate_limit_fail_cleanly(quantive, warehous
     assert limited.error is not None and "rate limit" in limited.error
     assert "gave up after 6 attempts" in limited.error
     assert len(sandbox.posts()) == posted  # the read before writing was limited: no POST
+
+
+def test_missing_ids_are_the_ones_quantive_does_not_list(quantive) -> None:
+    from destinations.push.tools import make_client
+
+    sandbox, _, defs = quantive
+    del sandbox.metrics[CONVERSION]
+    client = make_client("quantive", defs.push.quantive)
+    try:
+        assert client.missing_ids([SESSIONS, CONVERSION]) == [CONVERSION]
+    finally:
+        client.close()
+    (listing,) = [r for r in sandbox.received if r.method == "GET"]
+    assert listing.headers["authorization"] == f"Bearer {TOKEN}"
