@@ -51,6 +51,21 @@ class QuantivePush(StrictModel):
     )
 
 
+class TabilityPush(StrictModel):
+    """Tability: a user's personal API token, and each outcome's remote check-ins token."""
+
+    workspace_id: ToolId = Field(description="The workspace of the outcomes (its id or slug).")
+    token_env: EnvName = "TABILITY_API_TOKEN"
+    checkin_tokens_env: EnvName = Field(
+        "TABILITY_CHECKIN_TOKENS",
+        description='JSON {"<outcome id>": "<remote check-ins token>"}: each outcome\'s '
+        "Check-ins API token, a secret like the URL it belongs to.",
+    )
+    base_url: HttpUrl | None = Field(
+        None, description="Overrides https://api.tability.app (a proxy or a test server)."
+    )
+
+
 class WebhookPush(StrictModel):
     """Any inbound webhook (Zapier, Make, n8n; Weekdone and Jira Align through them)."""
 
@@ -68,6 +83,7 @@ class Push(StrictModel):
 
     okr_tracker: OkrTrackerPush | None = None
     quantive: QuantivePush | None = None
+    tability: TabilityPush | None = None
     webhook: WebhookPush | None = None
 
     def configured(self) -> dict[str, StrictModel]:

@@ -54,6 +54,7 @@ class PushClient(Protocol):
 TOOL_MODULES = {
     "okr_tracker": "destinations.okr_tracker",
     "quantive": "destinations.quantive",
+    "tability": "destinations.tability",
     "webhook": "destinations.webhook",
 }
 
@@ -85,6 +86,18 @@ def know_secrets(push_settings: Any) -> None:
         for name, value in settings:
             if name.endswith("_env") and name not in NOT_SECRET and os.environ.get(value or ""):
                 KNOWN_SECRETS.add(os.environ[value])
+                KNOWN_SECRETS.update(_json_strings(os.environ[value]))
+
+
+def _json_strings(text: str) -> list[str]:
+    """The string values of a JSON object held in a variable (Tability's per-outcome tokens)."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    return [v for v in data.values() if isinstance(v, str) and v] if isinstance(data, dict) else []
 
 
 def read_env(tool: str, name: str, setting: str) -> str:
