@@ -87,6 +87,10 @@ def know_secrets(push_settings: Any) -> None:
             if name.endswith("_env") and name not in NOT_SECRET and os.environ.get(value or ""):
                 KNOWN_SECRETS.add(os.environ[value])
                 KNOWN_SECRETS.update(_json_strings(os.environ[value]))
+                if name == "url_env":
+                    from destinations.webhook.client import url_secrets
+
+                    KNOWN_SECRETS.update(url_secrets(os.environ[value]))
 
 
 def _json_strings(text: str) -> list[str]:

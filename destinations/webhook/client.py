@@ -6,9 +6,10 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from destinations.push.http import ToolHttp
-from destinations.push.tools import CheckIn, read_env
+from destinations.push.tools import KNOWN_SECRETS, CheckIn, read_env
 from destinations.webhook import settings as s
 
 TOOL = "webhook"
@@ -78,7 +79,20 @@ class WebhookClient:
         self._http.close()
 
 
+def url_secrets(url: str) -> list[str]:
+    """The parts of a hook URL that are its secret: path segments with digits (Zapier's
+    /hooks/catch/<account>/<token>/, Make's /<token>, n8n's /webhook/<uuid>) and query values.
+    A receiver saying "hook <token> not found" must not put it in a log."""
+    parts = urlsplit(url)
+    segments = [
+        seg for seg in parts.path.split("/") if len(seg) >= 6 and any(c.isdigit() for c in seg)
+    ]
+    return segments + [value for _, value in parse_qsl(parts.query) if len(value) >= 6]
+
+
 def make_client(settings: Any) -> WebhookClient:
     secret = read_env(TOOL, settings.secret_env, "secret_env") if settings.secret_env else None
     hint = settings.url_env + (f", {settings.secret_env}" if settings.secret_env else "")
-    return WebhookClient(read_env(TOOL, settings.url_env, "url_env"), secret, hint)
+    url = read_env(TOOL, settings.url_env, "url_env")
+    KNOWN_SECRETS.update(url_secrets(url))
+    return WebhookClient(url, secret, hint)
