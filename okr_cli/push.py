@@ -34,7 +34,12 @@ def push_all(
 ) -> list[PushOutcome]:
     """Each configured tool's outcome for `day` (default: the newest computed day)."""
     from destinations.push.ledger import newest_day, push_tool
-    from warehouse.db import connection
+    from warehouse.db import ENV_VAR, connection, warehouse_path
+
+    if not warehouse_path(warehouse).exists():
+        raise FileNotFoundError(
+            f"no warehouse at {warehouse_path(warehouse)}; run `okr run` first (or set {ENV_VAR})"
+        )
 
     def connect() -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return connection(warehouse)
@@ -62,7 +67,7 @@ def print_outcomes(outcomes: list[PushOutcome], dry_run: bool) -> None:
         verb = "would push" if dry_run else "pushed"
         table = Table(title=f"{outcome.tool}: {verb}", title_justify="left")
         table.add_column("key result", no_wrap=True)
-        table.add_column(f"{outcome.tool} id", overflow="fold")
+        table.add_column(f"{outcome.tool} id", no_wrap=True)
         table.add_column("day", no_wrap=True)
         table.add_column("value", justify="right", no_wrap=True)
         table.add_column("comment", overflow="fold")
