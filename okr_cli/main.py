@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.push import demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -108,6 +109,10 @@ def validate(
             definitions = None
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
+        from okr_cli.push import check_push_ids  # issue 20: the OKR tools' ids
+
+        push_problems, push_notes = check_push_ids(definitions)
+        source_problems, notes = source_problems + push_problems, notes + push_notes
         problems += source_problems
         if any(p.severity == "error" for p in source_problems):
             definitions = None
@@ -324,6 +329,7 @@ def demo(
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
     _print_status(warehouse, team=None, day=None)
+    ok &= demo_push(definitions, warehouse)  # issue 20: okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
         f"  okr status -w {escape(str(warehouse))}\n"
@@ -540,6 +546,9 @@ def main() -> None:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0] + hint
         err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         sys.exit(1)
+
+
+app.command("push")(push_command)  # issue 20: okr_cli/push.py
 
 
 if __name__ == "__main__":

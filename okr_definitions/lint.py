@@ -14,6 +14,7 @@ from datetime import date
 from okr_definitions import model as m
 from okr_definitions.located import Located, did_you_mean
 from okr_definitions.problems import Problem, Severity
+from okr_definitions.push import lint_push
 from okr_definitions.resolve import Definitions, format_loc, parse_period
 from okr_definitions.sources.base import LintContext
 from okr_definitions.yaml_source import printable
@@ -75,6 +76,7 @@ def lint(d: Definitions) -> list[Problem]:
     problems: list[Problem] = []
     problems += _lint_metrics(d)
     problems += _lint_objectives(d)
+    problems += lint_push(d)  # issue 20
     return problems
 
 

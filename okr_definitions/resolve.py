@@ -109,6 +109,7 @@ class Definitions:
     key_results: dict[str, Located]
     # kr id → objective Located, for rules that need both
     kr_objective: dict[str, Located] = field(default_factory=dict)
+    push: m.Push = field(default_factory=m.Push)  # issue 20: OKR tools to push values into
 
     # -- lookups used by connectors and the pipeline ----------------------------------------
     def metric(self, metric_id: str) -> Any:
@@ -284,6 +285,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
     problems: list[Problem] = []
     organisation: m.Organisation | None = None
     sources: m.Sources | None = None
+    push: m.Push | None = None
     org_loc: Located | None = None
     tables: dict[str, dict[str, Located]] = {
         "team": {},
@@ -330,6 +332,8 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             org_loc = Located(model.organisation, doc, ("organisation",))
         if model.sources is not None:
             sources = model.sources
+        if model.push is not None:  # issue 20
+            push = model.push
         for i, team in enumerate(model.teams):
             add("team", Located(team, doc, ("teams", i)))
         for i, metric in enumerate(model.metrics):
@@ -366,6 +370,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         objectives=tables["objective"],
         key_results=tables["key result"],
         kr_objective=kr_objective,
+        push=push or m.Push(),
     )
     return definitions, problems
 

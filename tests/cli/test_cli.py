@@ -137,3 +137,27 @@ def test_validate_checks_the_checkin_notes(tmp_path: Path) -> None:
     assert result.returncode == 1
     line = next(ln for ln in result.stderr.splitlines() if "convrsion" in ln)
     assert f"{checkin.name}:" in line and "did you mean `product-page-conversion`" in line
+
+
+def test_demo_pushes_the_newest_day_to_the_okr_tracker_sandbox(demo) -> None:
+    """Issue 20: the demo maps every key result to a local okr-tracker and prints what it
+    pushed; push.sent holds the same, one check-in per key result with a value."""
+    result, folder = demo
+    assert "pushed to the okr-tracker sandbox" in result.stdout
+    assert "okr_tracker: pushed" in result.stdout
+    con = duckdb.connect(str(folder / "okr_sync.duckdb"), read_only=True)
+    sent = con.execute(
+        "SELECT s.kr_id, s.day, s.value, p.value, p.unit FROM push.sent s "
+        "JOIN okr.kr_progress_daily p ON p.kr_id = s.kr_id AND p.as_of_date = s.day "
+        "WHERE s.tool = 'okr_tracker'"
+    ).fetchall()
+    (newest, with_value) = con.execute(
+        "SELECT max(as_of_date), count(value) FILTER (WHERE as_of_date = "
+        "(SELECT max(as_of_date) FROM okr.kr_progress_daily)) FROM okr.kr_progress_daily"
+    ).fetchone()
+    con.close()
+    assert len(sent) == with_value >= 6
+    for kr_id, day, pushed, value, unit in sent:
+        assert day == newest
+        assert pushed == pytest.approx(value * 100 if unit == "%" else value), kr_id
+        assert kr_id in result.stdout

@@ -16,6 +16,7 @@ run. Afterwards the test scans:
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -201,3 +202,162 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
         f"{len(files)} instance files, {len(reports)} report files, "
         f"{len(columns)} warehouse columns"
     )
+
+
+def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path) -> None:
+    """Issue 20: the OKR tools' tokens (okr-tracker's gateway key and client secret, Quantive's
+    API token, Tability's personal token and per-outcome check-in tokens, the webhook's URL and
+    HMAC secret) are canaries too. The tools refuse them once, quoting them
+    back; `okr push` and a Dagster materialisation of the push assets run through that and a
+    success; then their output, the Dagster instance and the warehouse are scanned."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(REPO / "tests" / "push"))
+    from datetime import date
+
+    from push_testkit import (
+        DEFINITIONS,
+        OKR_TRACKER_CLIENT_ID,
+        OKR_TRACKER_KEY,
+        OKR_TRACKER_SECRET,
+        WEBHOOK_SECRET,
+        load,
+        set_progress,
+        write_definitions,
+    )
+
+    from pipelines.destinations.push.assets import build_push_asset
+    from pipelines.partitions import daily_partitions
+    from pipelines.resources import OkrDefinitionsResource, WarehouseResource
+    from sandbox.okr_tracker.server import OkrTrackerSandbox
+    from sandbox.quantive.server import QuantiveSandbox
+    from sandbox.tability.server import WORKSPACE, TabilitySandbox
+    from sandbox.webhook.server import WebhookSandbox
+
+    hook_token = "canary-hook-token-5Jw0"
+    tracker = OkrTrackerSandbox({"Jx8LqSessions0000001": "S", "Jx8LqConversion00002": "C"})
+    tracker.api_key, tracker.client_id = OKR_TRACKER_KEY, OKR_TRACKER_CLIENT_ID
+    tracker.client_secret = OKR_TRACKER_SECRET
+    hook = WebhookSandbox(WEBHOOK_SECRET, f"/hooks/catch/123456/{hook_token}/")
+    quantive = QuantiveSandbox({"6543f0c2a1b2c3d4e5f60718": "S", "6543f0c2a1b2c3d4e5f60719": "C"})
+    quantive.token = "canary-quantive-token-1Rb5"
+    tability = TabilitySandbox()
+    tability.token = "canary-tability-token-6Ns3"
+    remote = {"outcome-sessions": "canary-remote-a-2Lp9", "outcome-conv": "canary-remote-b-7Vx2"}
+    for outcome_id, remote_token in remote.items():
+        tability.add(outcome_id, remote_token)
+    secrets = [OKR_TRACKER_KEY, OKR_TRACKER_SECRET, WEBHOOK_SECRET, hook_token]
+    secrets += [quantive.token, tability.token, *remote.values()]
+    all_tools = (
+        DEFINITIONS.replace(
+            "  webhook:",
+            "  quantive: {{base_url: QUANTIVE_URL, token_env: TEST_QUANTIVE_TOKEN}}\n"
+            f"  tability: {{{{workspace_id: {WORKSPACE}, base_url: TABILITY_URL, "
+            "token_env: TEST_TABILITY_TOKEN, checkin_tokens_env: TEST_TABILITY_CHECKINS}}\n"
+            "  webhook:",
+        )
+        .replace(
+            "webhook: sessions-kr}}",
+            "webhook: sessions-kr, quantive: 6543f0c2a1b2c3d4e5f60718, "
+            "tability: outcome-sessions}}",
+        )
+        .replace(
+            "{{okr_tracker: {conversion_id}}}",
+            "{{okr_tracker: {conversion_id}, quantive: 6543f0c2a1b2c3d4e5f60719, "
+            "tability: outcome-conv}}",
+        )
+    )
+    day = date(2026, 9, 14)
+    warehouse = tmp_path / "push_secrets.duckdb"
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    outputs: dict[str, str] = {}
+    with (
+        tracker.serve() as tracker_server,
+        hook.serve() as hook_server,
+        quantive.serve() as quantive_server,
+        tability.serve() as tability_server,
+    ):
+        text = all_tools.replace("QUANTIVE_URL", quantive_server.base_url)
+        text = text.replace("TABILITY_URL", tability_server.base_url)
+        folder = write_definitions(tmp_path / "defs", tracker_server.base_url, text)
+        hook_url = hook.url(hook_server)
+        env = {
+            **os.environ,
+            "TEST_OKR_TRACKER_KEY": OKR_TRACKER_KEY,
+            "TEST_OKR_TRACKER_CLIENT_ID": OKR_TRACKER_CLIENT_ID,
+            "TEST_OKR_TRACKER_SECRET": OKR_TRACKER_SECRET,
+            "TEST_WEBHOOK_URL": hook_url,
+            "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "QUANTIVE_ACCOUNT_ID": quantive.account_id,
+            "TEST_QUANTIVE_TOKEN": quantive.token,
+            "TEST_TABILITY_TOKEN": tability.token,
+            "TEST_TABILITY_CHECKINS": json.dumps(remote),
+            "OKR_RETRY_WAIT_SCALE": "0",
+            "COLUMNS": "250",
+            "DAGSTER_HOME": str(home),
+        }
+        echo = " / ".join([*secrets, hook_url])
+
+        def refuse_quoting_the_tokens() -> None:
+            body = ('{"message": "' + echo + '"}').encode()
+            tracker_server.inject(Fault("status", status=401, body=body, times=1))
+            for server in (hook_server, quantive_server, tability_server):
+                server.inject(Fault("status", status=500, body=body, times=1))
+
+        set_progress(warehouse, day, {"sessions-up": 1234.0, "conversion-up": 0.0321})
+        refuse_quoting_the_tokens()
+        args = ("-d", str(folder), "-w", str(warehouse))
+        code, outputs["push refused"] = _okr("push", *args, env=env)
+        assert code == 1, outputs["push refused"]
+        code, outputs["push"] = _okr("push", *args, env=env)
+        assert code == 0, outputs["push"]
+
+        # The Dagster assets, through the same refusal, in a real instance on disk.
+        set_progress(warehouse, day, {"sessions-up": 1300.0, "conversion-up": 0.04})
+        refuse_quoting_the_tokens()
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            partitions = daily_partitions(load(folder))
+            tools = ("okr_tracker", "quantive", "tability", "webhook")
+            assets = [build_push_asset(t, partitions) for t in tools]
+            resources = {
+                "okr_definitions": OkrDefinitionsResource(path=str(folder)),
+                "warehouse": WarehouseResource(path=str(warehouse)),
+            }
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                for _ in range(2):
+                    dg.materialize(
+                        assets,
+                        partition_key=day.isoformat(),
+                        resources=resources,
+                        instance=instance,
+                        raise_on_error=False,
+                    )
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    # The canaries were really sent, and the failures really logged.
+    assert any(r.headers.get("okr-client-secret") == OKR_TRACKER_SECRET for r in tracker.puts())
+    assert len(hook.caught) == 2
+    assert {r.headers.get("authorization") for r in quantive.posts()} == {
+        f"Bearer {quantive.token}"
+    }
+    assert {r.query["remote_checkins_token"][0] for r in tability.posts()} == set(remote.values())
+    assert "***" in outputs["push refused"]  # the echoed tokens were scrubbed, not dropped
+    events, failures = _instance_text(home)
+    assert len(events) == 2 and failures == 4
+    leaks: list[str] = []
+    for name, text in outputs.items():
+        leaks += _leaks(f"output of okr {name}", text, secrets)
+    for run_id, text in events.items():
+        leaks += _leaks(f"event log of run {run_id}", text, secrets)
+    for file in (f for f in home.rglob("*") if f.is_file()):
+        leaks += _leaks(f"instance file {file}", file.read_bytes().decode("latin-1"), secrets)
+    columns = _warehouse_text(warehouse)
+    assert any(c.startswith("push.sent.") for c in columns)
+    for column, text in columns.items():
+        leaks += _leaks(f"warehouse column {column}", text, secrets)
+    assert not leaks, "\n".join(leaks)
