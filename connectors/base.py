@@ -97,6 +97,15 @@ def range_table(rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
+def with_currency(rows: pa.Table, currencies: dict[str, str]) -> pa.Table:
+    """`rows` (daily or range values) with a `currency` column: the ISO 4217 code each
+    metric's amounts are in, from `currencies` ({metric id: code}); NULL for metrics that are
+    not money (counts, rates). The warehouse keeps it beside the value (raw.metric_rows,
+    staging.metric_daily) and flags amounts in a currency their key result is not in."""
+    codes = [currencies.get(m) for m in rows["metric_id"].to_pylist()]
+    return rows.append_column(pa.field("currency", pa.string()), [codes])
+
+
 def request_hash(payload: Any) -> str:
     """A stable id for a request body, so a raw answer can be traced to the request behind it.
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from connectors.registry import is_additive
 from okr_definitions import model as m
+from okr_definitions.currency import unit_currency
 from okr_definitions.resolve import Definitions, parse_period
 from warehouse.db import transaction
 from warehouse.load import insert_arrow
@@ -59,6 +60,7 @@ def definition_tables(d: Definitions) -> dict[str, pa.Table]:
         row = dataclasses.asdict(kr)
         row["kr_id"] = row.pop("id")
         row["source_file"] = kr.source_file.rsplit("/", 1)[-1]
+        row["currency"] = unit_currency(kr.unit)
         key_results.append(row)
     return {
         "okr.kr_lineage": kr_lineage_table(d),
