@@ -14,6 +14,7 @@ import dagster as dg
 from connectors.base import FetchResult, MetricRequest
 from connectors.hubspot import (
     HubSpotClient,
+    company_currency_if_money,
     daily_metrics_from_objects,
     fetch_hubspot_objects,
     fetch_hubspot_pipelines,
@@ -145,13 +146,20 @@ def build_hubspot_assets(definitions: Definitions, partitions: dg.PartitionsDefi
         # A correction can move value to any past day, so every day the key results read is
         # recomputed from the stored objects — and every day loaded before, so no later day
         # keeps a value from an older state of the CRM.
+        currency = company_currency_if_money(settings, metrics, client=client)
         window_start = min(start, key_result_window_start(defs, SOURCE) or start)
         with warehouse.connection() as con:
             objects = current_objects(con)
             stages = current_pipelines(con)
             window_end = max(end, last_loaded_day(con, metric_ids) or end)
         daily = daily_metrics_from_objects(
-            objects, stages, metrics, window_start, window_end, time_zone=time_zone
+            objects,
+            stages,
+            metrics,
+            window_start,
+            window_end,
+            time_zone=time_zone,
+            company_currency=currency,
         )
         result = FetchResult(daily=daily, request_count=client.request_count)
         return write_fetch_result(
