@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
+from okr_definitions.currency import currency_problems
 from okr_definitions.problems import Problem
 from okr_definitions.resolve import Definitions, format_loc
 
@@ -22,21 +23,25 @@ class SourceCheck:
     how_to_enable: str  # which environment variables make the check possible
     settings: Callable[[Definitions], Any]  # None when the environment lacks credentials
     validate: Callable[[Any, list[MetricRequest]], list[Any]]
+    # {metric id: ISO 4217 code} of the metrics that are money, as the source reports it
+    currencies: Callable[[Any, list[MetricRequest]], dict[str, str]]
 
 
 def _matomo() -> SourceCheck:
-    from connectors.matomo import validate_matomo_metrics
+    from connectors.matomo import matomo_currencies, validate_matomo_metrics
     from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV, settings_from_env
 
     return SourceCheck(
         f"set {URL_ENV} and {TOKEN_ENV}",
         lambda d: settings_from_env(d.sources.matomo.site_id or 1),
         validate_matomo_metrics,
+        matomo_currencies,
     )
 
 
 def _ga4() -> SourceCheck:
     from connectors.ga4 import validate_ga4_metrics
+    from connectors.ga4.currency import ga4_currencies
     from pipelines.sources.ga4.resources import CREDENTIALS_ENV, ENDPOINT_ENV, settings_from_env
 
     return SourceCheck(
@@ -44,11 +49,12 @@ def _ga4() -> SourceCheck:
         f"or {ENDPOINT_ENV}",
         lambda d: settings_from_env(d.sources.ga4.property_id),
         validate_ga4_metrics,
+        ga4_currencies,
     )
 
 
 def _hubspot() -> SourceCheck:
-    from connectors.hubspot import validate_hubspot_metrics
+    from connectors.hubspot import hubspot_currencies, validate_hubspot_metrics
     from connectors.hubspot.settings import TOKEN_ENV
     from pipelines.sources.hubspot.resources import settings_from_env
 
@@ -56,6 +62,7 @@ def _hubspot() -> SourceCheck:
         f"set {TOKEN_ENV} (a private app's access token)",
         lambda d: settings_from_env(d.organisation.timezone),
         validate_hubspot_metrics,
+        hubspot_currencies,
     )
 
 
@@ -71,6 +78,8 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     sources that could not be checked."""
     problems: list[Problem] = []
     notes: list[str] = []
+    # {metric id: (currency, source)} of every money metric of a source that could be asked
+    currencies: dict[str, tuple[str, str]] = {}
     for source in sorted(definitions.used_sources() & CHECKS.keys()):
         check = CHECKS[source]()
         settings = check.settings(definitions)
@@ -88,6 +97,13 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
             continue
         for item in found:
             problems.append(_locate(definitions, source, item))
+        try:
+            money = check.currencies(settings, metrics)
+        except SourceError as exc:
+            notes.append(f"{source} currencies not checked: {exc}")
+            continue
+        currencies.update({metric_id: (code, source) for metric_id, code in money.items()})
+    problems += currency_problems(definitions, currencies)
     return problems, notes
 
 

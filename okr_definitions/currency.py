@@ -10,6 +10,12 @@ own symbol (`CA$`, `A$`); `kr` (Swedish, Norwegian, Danish, Icelandic) needs its
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from okr_definitions import model as m
+from okr_definitions.problems import Problem
+from okr_definitions.resolve import Definitions, format_loc
+
 # Active ISO 4217 codes (the currencies a GA4 property, a Matomo site or a HubSpot account can
 # be set to are among them).
 _ISO_4217_TEXT = """
@@ -55,3 +61,77 @@ def unit_currency(unit: str | None) -> str | None:
     if text in ISO_4217:
         return text
     return CURRENCY_SYMBOLS.get(text)
+
+
+def currency_problems(
+    definitions: Definitions, currencies: Mapping[str, tuple[str, str]]
+) -> list[Problem]:
+    """Errors for amounts that would be shown in the wrong currency.
+
+    `currencies` maps a source metric's id to (ISO 4217 code, source) as the source reports
+    it, for the metrics that are money. A key result whose unit names a currency must read
+    only amounts in it; a ratio's numerator and denominator must not be in two currencies.
+    """
+    problems: list[Problem] = []
+    for kr_id, loc in definitions.key_results.items():
+        kr = loc.item
+        wanted = unit_currency(kr.unit)
+        if wanted is None or kr.metric not in definitions.metrics:
+            continue
+        for part in _parts(definitions, kr.metric):
+            found = currencies.get(part)
+            if found is None or found[0] == wanted:
+                continue
+            code, source = found
+            problems.append(
+                Problem(
+                    "error",
+                    loc.file,
+                    loc.line("unit"),
+                    format_loc(loc.path, "unit"),
+                    f"key result {kr_id!r} is in {wanted} (unit {kr.unit!r}), but metric "
+                    f"{part!r} comes from {source} in {code}: its amounts would be shown "
+                    "unconverted",
+                    f"write the unit in the source's currency (`unit: {code}`), or set the "
+                    f"{source} {_ACCOUNT[source]} to {wanted}",
+                )
+            )
+    for metric_id, loc in definitions.metrics.items():
+        metric = loc.item
+        if not isinstance(metric, m.RatioMetric):
+            continue
+        num = currencies.get(metric.ratio.numerator)
+        den = currencies.get(metric.ratio.denominator)
+        if num is None or den is None or num[0] == den[0]:
+            continue
+        problems.append(
+            Problem(
+                "error",
+                loc.file,
+                loc.line("ratio"),
+                format_loc(loc.path, "ratio"),
+                f"ratio {metric_id!r} divides {metric.ratio.numerator!r} ({num[1]}, {num[0]}) "
+                f"by {metric.ratio.denominator!r} ({den[1]}, {den[0]}): amounts in two "
+                "currencies",
+                "take both parts from sources in the same currency (set the "
+                f"{den[1]} {_ACCOUNT[den[1]]} to {num[0]}, or the other way round)",
+            )
+        )
+    return problems
+
+
+# Where each source's currency is set, for the fix of a mismatch.
+_ACCOUNT = {
+    "ga4": "property's currency (Admin → Property details)",
+    "matomo": "site's currency (Administration → Websites → Manage)",
+    "hubspot": "account's company currency (Settings → Account defaults → Currency)",
+    "file": "export",
+}
+
+
+def _parts(definitions: Definitions, metric_id: str) -> list[str]:
+    """The source metrics a metric's value is computed from (itself, or a ratio's parts)."""
+    metric = definitions.metric(metric_id)
+    if isinstance(metric, m.RatioMetric):
+        return [metric.ratio.numerator, metric.ratio.denominator]
+    return [metric_id]
