@@ -103,7 +103,7 @@ def with_currency(rows: pa.Table, currencies: dict[str, str]) -> pa.Table:
     not money (counts, rates). The warehouse keeps it beside the value (raw.metric_rows,
     staging.metric_daily) and flags amounts in a currency their key result is not in."""
     codes = [currencies.get(m) for m in rows["metric_id"].to_pylist()]
-    return rows.append_column(pa.field("currency", pa.string()), [codes])
+    return rows.append_column(pa.field("currency", pa.string()), pa.array(codes, pa.string()))
 
 
 def request_hash(payload: Any) -> str:
