@@ -46,6 +46,7 @@ FLAG_MEANING = {
     "restated": "the source changed days it had already delivered",
     "other_row": "the source rolled rare rows into “(other)”",
     "provisional": "the source's newest days are not final yet",
+    "currency_mismatch": "amounts in another currency than the unit, shown unconverted",
 }
 
 
