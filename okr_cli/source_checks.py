@@ -1,14 +1,12 @@
 """`okr validate` against the sources' own metadata: a metric the source does not offer is an
 error before any data is pulled.
 
-Each API source contributes how to build its settings from the environment and its
-`validate_*_metrics` function; problems come back as located definition problems.
+Each registered source's connector (`CONNECTOR`) says how to build its settings from the
+environment and how to validate metrics; problems come back as located definition problems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import MetricRequest
@@ -16,61 +14,7 @@ from connectors.errors import SourceError
 from okr_definitions.currency import currency_problems
 from okr_definitions.problems import Problem
 from okr_definitions.resolve import Definitions, format_loc
-
-
-@dataclass(frozen=True)
-class SourceCheck:
-    how_to_enable: str  # which environment variables make the check possible
-    settings: Callable[[Definitions], Any]  # None when the environment lacks credentials
-    validate: Callable[[Any, list[MetricRequest]], list[Any]]
-    # {metric id: ISO 4217 code} of the metrics that are money, as the source reports it
-    currencies: Callable[[Any, list[MetricRequest]], dict[str, str]]
-
-
-def _matomo() -> SourceCheck:
-    from connectors.matomo import matomo_currencies, validate_matomo_metrics
-    from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV, settings_from_env
-
-    return SourceCheck(
-        f"set {URL_ENV} and {TOKEN_ENV}",
-        lambda d: settings_from_env(d.sources.matomo.site_id or 1),
-        validate_matomo_metrics,
-        matomo_currencies,
-    )
-
-
-def _ga4() -> SourceCheck:
-    from connectors.ga4 import validate_ga4_metrics
-    from connectors.ga4.currency import ga4_currencies
-    from pipelines.sources.ga4.resources import CREDENTIALS_ENV, ENDPOINT_ENV, settings_from_env
-
-    return SourceCheck(
-        f"set {CREDENTIALS_ENV} (a service-account key file), GOOGLE_APPLICATION_CREDENTIALS "
-        f"or {ENDPOINT_ENV}",
-        lambda d: settings_from_env(d.sources.ga4.property_id),
-        validate_ga4_metrics,
-        ga4_currencies,
-    )
-
-
-def _hubspot() -> SourceCheck:
-    from connectors.hubspot import hubspot_currencies, validate_hubspot_metrics
-    from connectors.hubspot.settings import TOKEN_ENV
-    from pipelines.sources.hubspot.resources import settings_from_env
-
-    return SourceCheck(
-        f"set {TOKEN_ENV} (a private app's access token)",
-        lambda d: settings_from_env(d.organisation.timezone),
-        validate_hubspot_metrics,
-        hubspot_currencies,
-    )
-
-
-CHECKS: dict[str, Callable[[], SourceCheck]] = {
-    "ga4": _ga4,
-    "hubspot": _hubspot,
-    "matomo": _matomo,
-}
+from registry.sources import source_layer
 
 
 def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
@@ -80,9 +24,12 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     notes: list[str] = []
     # {metric id: (currency, source)} of every money metric of a source that could be asked
     currencies: dict[str, tuple[str, str]] = {}
-    for source in sorted(definitions.used_sources() & CHECKS.keys()):
-        check = CHECKS[source]()
-        settings = check.settings(definitions)
+    where_set: dict[str, str] = {}
+    for source in sorted(definitions.used_sources()):
+        check = source_layer(source, "connector").CONNECTOR
+        if check.validate is None or check.settings_from_env is None:
+            continue
+        settings = check.settings_from_env(definitions)
         if settings is None:
             notes.append(
                 f"{source} metrics not checked against the source: {check.how_to_enable} "
@@ -97,13 +44,16 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
             continue
         for item in found:
             problems.append(_locate(definitions, source, item))
+        if check.currencies is None:
+            continue
         try:
             money = check.currencies(settings, metrics)
         except SourceError as exc:
             notes.append(f"{source} currencies not checked: {exc}")
             continue
         currencies.update({metric_id: (code, source) for metric_id, code in money.items()})
-    problems += currency_problems(definitions, currencies)
+        where_set[source] = f"{source} {check.currency_setting}"
+    problems += currency_problems(definitions, currencies, where_set)
     return problems, notes
 
 

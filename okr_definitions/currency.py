@@ -64,13 +64,16 @@ def unit_currency(unit: str | None) -> str | None:
 
 
 def currency_problems(
-    definitions: Definitions, currencies: Mapping[str, tuple[str, str]]
+    definitions: Definitions,
+    currencies: Mapping[str, tuple[str, str]],
+    where_set: Mapping[str, str],
 ) -> list[Problem]:
     """Errors for amounts that would be shown in the wrong currency.
 
     `currencies` maps a source metric's id to (ISO 4217 code, source) as the source reports
-    it, for the metrics that are money. A key result whose unit names a currency must read
-    only amounts in it; a ratio's numerator and denominator must not be in two currencies.
+    it, for the metrics that are money; `where_set` names, per source, the setting that
+    holds its currency (for the fix). A key result whose unit names a currency must read only
+    amounts in it; a ratio's numerator and denominator must not be in two currencies.
     """
     problems: list[Problem] = []
     for kr_id, loc in definitions.key_results.items():
@@ -93,7 +96,7 @@ def currency_problems(
                     f"{part!r} comes from {source} in {code}: its amounts would be shown "
                     "unconverted",
                     f"write the unit in the source's currency (`unit: {code}`), or set the "
-                    f"{source} {_ACCOUNT[source]} to {wanted}",
+                    f"{where_set.get(source, source + ' currency')} to {wanted}",
                 )
             )
     for metric_id, loc in definitions.metrics.items():
@@ -114,19 +117,11 @@ def currency_problems(
                 f"by {metric.ratio.denominator!r} ({den[1]}, {den[0]}): amounts in two "
                 "currencies",
                 "take both parts from sources in the same currency (set the "
-                f"{den[1]} {_ACCOUNT[den[1]]} to {num[0]}, or the other way round)",
+                f"{where_set.get(den[1], den[1] + ' currency')} to {num[0]}, or the other way "
+                "round)",
             )
         )
     return problems
-
-
-# Where each source's currency is set, for the fix of a mismatch.
-_ACCOUNT = {
-    "ga4": "property's currency (Admin → Property details)",
-    "matomo": "site's currency (Administration → Websites → Manage)",
-    "hubspot": "account's company currency (Settings → Account defaults → Currency)",
-    "file": "export",
-}
 
 
 def _parts(definitions: Definitions, metric_id: str) -> list[str]:

@@ -15,7 +15,7 @@ from connectors.base import MetricRequest
 from connectors.errors import SourceError
 from connectors.ga4.client import Ga4Api, make_client
 from connectors.ga4.settings import SOURCE, GA4Settings
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 
 
 def ga4_currencies(

@@ -10,7 +10,7 @@ from ga4_testkit import LA_FLAT, NOW, SHOP, metric, series
 from connectors.base import RangeRequest
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges
 from connectors.ga4.currency import ga4_currencies
-from connectors.sandbox.ga4 import GA4Sandbox
+from sandbox.ga4.server import GA4Sandbox
 
 DAYS = (date(2026, 9, 1), date(2026, 9, 3))
 

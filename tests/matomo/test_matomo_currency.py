@@ -7,9 +7,9 @@ from datetime import date
 
 from connectors.base import MetricRequest, RangeRequest
 from connectors.matomo import MatomoSettings, fetch_matomo, fetch_matomo_ranges, matomo_currencies
-from connectors.sandbox.matomo import MatomoSandbox
-from connectors.sandbox.server import SandboxServer
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import SandboxServer
+from sandbox.matomo.server import MatomoSandbox
 
 START, END = date(2026, 10, 1), date(2026, 10, 3)
 REVENUE = MetricRequest(

@@ -22,13 +22,13 @@ import dagster as dg
 import pytest
 from pipeline_testkit import warehouse_rows
 
-from connectors.sandbox import matomo as matomo_sandbox
-from connectors.sandbox.ga4 import DEMO_PROPERTY_ID, GA4Sandbox
-from connectors.sandbox.hubspot import HubSpotSandbox
-from connectors.sandbox.server import SandboxServer
+import sandbox.matomo.server as matomo_sandbox
 from pipelines.definitions import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import run_range
+from sandbox.base import SandboxServer
+from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
+from sandbox.hubspot.server import HubSpotSandbox
 
 FIRST, LAST = date(2026, 9, 21), date(2026, 10, 5)
 AS_OF = LAST
