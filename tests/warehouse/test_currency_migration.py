@@ -61,7 +61,7 @@ def test_an_existing_warehouse_upgrades_and_keeps_its_rows(tmp_path: Path) -> No
         assert con.execute("SELECT count(*) FROM staging.metric_flags").fetchall() == [(0,)]
         for table in ("raw.metric_ranges", "okr.key_results", "staging.metric_range"):
             columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
-            assert columns[-1] == "currency", table
+            assert "currency" in columns, table
     finally:
         con.close()
 
