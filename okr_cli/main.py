@@ -345,14 +345,16 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
 
     rows = status_rows(warehouse, team=team, day=day)
     not_started = not_started_status_rows(warehouse, team=team, day=day)
-    if not rows and not not_started:
+    if not rows:
         # Nothing to show is an answer only for an empty warehouse; a team or a day that is
-        # not there is a mistake, answered with what is there.
+        # not there is a mistake, answered with what is there — unless the team's key results
+        # have simply not started yet.
         problem = what_exists(warehouse, team, day)
-        if problem:
+        if problem and (day is not None or not not_started):
             raise _fail(problem)
-        console.print("no key-result rows yet: run `okr run` first")
-        return
+        if not not_started:
+            console.print("no key-result rows yet: run `okr run` first")
+            return
     # Piped with COLUMNS set: laid out within COLUMNS like a terminal (titles wrap, numbers
     # stay whole); piped without it: at the table's natural width.
     print_status(
