@@ -98,6 +98,15 @@ def range_table(rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
+def with_currency(rows: pa.Table, currencies: dict[str, str]) -> pa.Table:
+    """`rows` (daily or range values) with a `currency` column: the ISO 4217 code each
+    metric's amounts are in, from `currencies` ({metric id: code}); NULL for metrics that are
+    not money (counts, rates). The warehouse keeps it beside the value (raw.metric_rows,
+    staging.metric_daily) and flags amounts in a currency their key result is not in."""
+    codes = [currencies.get(m) for m in rows["metric_id"].to_pylist()]
+    return rows.append_column(pa.field("currency", pa.string()), pa.array(codes, pa.string()))
+
+
 def request_hash(payload: Any) -> str:
     """A stable id for a request body, so a raw answer can be traced to the request behind it.
 
@@ -136,13 +145,18 @@ class Connector:
     `settings_from_env(definitions)` builds the connector's settings from the environment (the
     only place credentials come from) and the definitions' non-secret options, or None when the
     environment does not say how to reach the source (`how_to_enable` then says what to set);
-    `validate(settings, metrics)` checks the metrics against the source's own metadata.
+    `validate(settings, metrics)` checks the metrics against the source's own metadata;
+    `currencies(settings, metrics)` asks the source for the currency of its money metrics.
     """
 
     is_additive: Callable[[Any], bool]
     settings_from_env: Callable[[Any], Any] | None = None
     validate: Callable[[Any, list[MetricRequest]], list[Any]] | None = None
     how_to_enable: str = ""
+    # currencies(settings, metrics): {metric id: ISO 4217 code} of the metrics that are money,
+    # as the source reports it (okr_definitions.currency compares them with the units)
+    currencies: Callable[[Any, list[MetricRequest]], dict[str, str]] | None = None
+    currency_setting: str = ""  # where a user changes that currency, for the fix
 
 
 def merge_results(*results: FetchResult) -> FetchResult:

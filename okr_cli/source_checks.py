@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
+from okr_definitions.currency import currency_problems
 from okr_definitions.problems import Problem
 from okr_definitions.resolve import Definitions, format_loc
 from registry.sources import source_layer
@@ -21,6 +22,9 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     sources that could not be checked."""
     problems: list[Problem] = []
     notes: list[str] = []
+    # {metric id: (currency, source)} of every money metric of a source that could be asked
+    currencies: dict[str, tuple[str, str]] = {}
+    where_set: dict[str, str] = {}
     for source in sorted(definitions.used_sources()):
         check = source_layer(source, "connector").CONNECTOR
         if check.validate is None or check.settings_from_env is None:
@@ -40,6 +44,16 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
             continue
         for item in found:
             problems.append(_locate(definitions, source, item))
+        if check.currencies is None:
+            continue
+        try:
+            money = check.currencies(settings, metrics)
+        except SourceError as exc:
+            notes.append(f"{source} currencies not checked: {exc}")
+            continue
+        currencies.update({metric_id: (code, source) for metric_id, code in money.items()})
+        where_set[source] = f"{source} {check.currency_setting}"
+    problems += currency_problems(definitions, currencies, where_set)
     return problems, notes
 
 

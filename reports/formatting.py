@@ -50,6 +50,7 @@ FLAG_MEANING = {
     "restated": "the source changed days it had already delivered",
     "other_row": "the source rolled rare rows into “(other)”",
     "provisional": "the source's newest days are not final yet",
+    "currency_mismatch": "amounts in another currency than the unit, shown unconverted",
     "no_denominator": "days with a numerator but a denominator of 0 or none are left out",
 }
 

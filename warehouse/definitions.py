@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from okr_definitions import model as m
+from okr_definitions.currency import unit_currency
 from okr_definitions.resolve import Definitions, parse_period
 from registry.sources import source_layer
 from warehouse.db import transaction
@@ -61,6 +62,7 @@ def definition_tables(d: Definitions) -> dict[str, pa.Table]:
         row = dataclasses.asdict(kr)
         row["kr_id"] = row.pop("id")
         row["source_file"] = kr.source_file.rsplit("/", 1)[-1]
+        row["currency"] = unit_currency(kr.unit)
         key_results.append(row)
     return {
         "okr.kr_lineage": kr_lineage_table(d),

@@ -15,6 +15,7 @@ answers follow `RAW_SCHEMA` (table raw.ga4_responses).
 
 from connectors.base import Connector
 from connectors.ga4.client import Ga4Api, QuotaGuard, classify_error, make_client
+from connectors.ga4.currency import ga4_currencies
 from connectors.ga4.days import (
     day_bounds_utc,
     hours_in_day,
@@ -47,6 +48,8 @@ CONNECTOR = Connector(
     validate=validate_ga4_metrics,
     how_to_enable=f"set {CREDENTIALS_ENV} (a service-account key file), "
     f"GOOGLE_APPLICATION_CREDENTIALS or {ENDPOINT_ENV}",
+    currencies=ga4_currencies,
+    currency_setting="property's currency (Admin → Property details)",
 )
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "dimension_filter",
     "fetch_ga4",
     "fetch_ga4_ranges",
+    "ga4_currencies",
     "hours_in_day",
     "is_additive",
     "last_complete_day",

@@ -26,6 +26,7 @@ from connectors.base import (
     day_range,
     flag_table,
     range_table,
+    with_currency,
 )
 from connectors.errors import SourceError
 from connectors.ga4.client import Ga4Api, make_client
@@ -362,6 +363,27 @@ class _Flags:
 # --- public API -----------------------------------------------------------------------------
 
 
+def currencies_of(
+    pages: list[Page], queries: Iterable[tuple[str, GA4Query]], default_property: str
+) -> dict[str, str]:
+    """{metric id: ISO 4217 code} of the money metrics (TYPE_CURRENCY) among `queries`: GA4
+    gives their amounts in the property's currency, named by each answer's
+    metadata.currencyCode."""
+    money = {
+        (page.spec.property_id, name): page.currency_code
+        for page in pages
+        if page.currency_code
+        for name, metric_type in zip(page.metric_names, page.metric_types, strict=False)
+        if metric_type == "TYPE_CURRENCY"
+    }
+    found = {}
+    for metric_id, query in queries:
+        code = money.get((query.property_id or default_property, query.metric))
+        if code:
+            found[metric_id] = code
+    return found
+
+
 def fetch_ga4(
     settings: GA4Settings,
     metrics: list[MetricRequest],
@@ -477,6 +499,7 @@ def fetch_ga4(
     daily = daily.append_column(
         "request_hash", [[report_of.get(r) for r in daily["metric_id"].to_pylist()]]
     )
+    daily = with_currency(daily, currencies_of(pages, queries, settings.property_id))
     return FetchResult(
         daily=daily,
         flags=flags.table(),
@@ -562,8 +585,12 @@ def fetch_ga4_ranges(
             for flag, reason in _page_flags(page):
                 flags.add([metric_id], day_range(start, min(end, today)), flag, reason)
 
+    ranges = with_currency(
+        range_table(rows),
+        currencies_of(pages, [(m, q) for m, q, _, _ in items], settings.property_id),
+    )
     return FetchResult(
-        ranges=range_table(rows),
+        ranges=ranges,
         flags=flags.table(),
         raw=raw_table(pages),
         request_count=api.request_count,

@@ -9,7 +9,8 @@ The pieces, in the order a run uses them:
   (CRM search with keyset paging past the 10,000 cap, archived objects from the recycle bin);
   :func:`next_cursor` gives the cursor to store.
 - :func:`fetch_hubspot_pipelines` — deal stages with won/lost/open from their metadata.
-- :func:`daily_metrics_from_objects` — DAILY_SCHEMA rows from those tables.
+- :func:`fetch_company_currency` — the account's company currency, the currency of amounts.
+- :func:`daily_metrics_from_objects` — DAILY_SCHEMA rows from those tables (plus `currency`).
 - :func:`fetch_hubspot_daily` — all of the above for one window, without a stored cursor.
 """
 
@@ -22,6 +23,11 @@ import pyarrow as pa
 
 from connectors.base import Connector, FetchResult, MetricRequest
 from connectors.hubspot.client import HubSpotClient, RateLimiter
+from connectors.hubspot.currency import (
+    company_currency_if_money,
+    fetch_company_currency,
+    hubspot_currencies,
+)
 from connectors.hubspot.metrics import (
     daily_metrics_from_objects,
     date_properties_for_metrics,
@@ -43,6 +49,8 @@ CONNECTOR = Connector(
     settings_from_env=lambda definitions: settings_from_env(definitions.organisation.timezone),
     validate=validate_hubspot_metrics,
     how_to_enable=f"set {TOKEN_ENV} (a private app's access token)",
+    currencies=hubspot_currencies,
+    currency_setting="account's company currency (Settings → Account defaults → Currency)",
 )
 
 __all__ = [
@@ -53,13 +61,16 @@ __all__ = [
     "HubSpotProblem",
     "HubSpotSettings",
     "RateLimiter",
+    "company_currency_if_money",
     "daily_metrics_from_objects",
     "date_properties_for_metrics",
+    "fetch_company_currency",
     "fetch_hubspot_daily",
     "fetch_hubspot_objects",
     "fetch_hubspot_pipelines",
     "is_additive",
     "next_cursor",
+    "hubspot_currencies",
     "properties_for_metrics",
     "validate_hubspot_metrics",
 ]
@@ -101,6 +112,12 @@ def fetch_hubspot_daily(
     )
     objects = pa.concat_tables(tables) if tables else OBJECTS_SCHEMA.empty_table()
     daily = daily_metrics_from_objects(
-        objects, pipelines, metrics, start, end, time_zone=settings.time_zone
+        objects,
+        pipelines,
+        metrics,
+        start,
+        end,
+        time_zone=settings.time_zone,
+        company_currency=company_currency_if_money(settings, metrics, client=client),
     )
     return FetchResult(daily=daily, raw=objects, request_count=client.request_count)

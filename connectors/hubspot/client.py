@@ -289,6 +289,28 @@ class HubSpotClient:
         )
         return Page(data, request_hash({"method": "GET", "path": path}))
 
+    def account_details(self) -> Page:
+        """GET /account-info/v3/details: the account's time zone and `companyCurrency`.
+
+        hubspot-api-client 12 has no generated API for it; its shared ApiClient sends the
+        request with the same auth, timeout and error types as the generated calls.
+        """
+        path = "/account-info/v3/details"
+        api_client = self.properties_api.api_client
+        data = self._call(
+            f"GET {path}",
+            lambda: api_client.call_api(
+                path,
+                "GET",
+                header_params={"Accept": "application/json"},
+                auth_settings=["oauth2"],
+                _return_http_data_only=True,
+                _preload_content=False,
+                _request_timeout=self._timeout,
+            ),
+        )
+        return Page(data, request_hash({"method": "GET", "path": path}))
+
     # -- paging ---------------------------------------------------------------------------------
     def search(
         self,

@@ -15,13 +15,17 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest
+from connectors.base import DAILY_SCHEMA, MetricRequest, with_currency
 from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
 # `amount` is in the deal's own currency; HubSpot also keeps it converted to the company
 # currency (`amount_in_home_currency`, a calculated property) for multi-currency accounts.
-# Sums of either read the company currency where HubSpot has it, the deal's amount otherwise.
+# Sums of either read the company currency where HubSpot has it, the deal's amount otherwise;
+# a deal's amount that could not be read in the company currency is in `deal_currency_code`,
+# and a day adding it to others in another currency carries both (`EUR+USD`, flagged
+# currency_mismatch by the warehouse): never converted here, never silently mixed.
 AMOUNT_PROPERTIES = ("amount", "amount_in_home_currency")
+DEAL_CURRENCY_PROPERTY = "deal_currency_code"
 _OUTCOME_SETS = {"won": ("won",), "lost": ("lost",), "closed": ("won", "lost"), "open": ("open",)}
 
 
@@ -45,7 +49,7 @@ def properties_for_metrics(metrics: Sequence[MetricRequest]) -> dict[str, list[s
         names = needed.setdefault(q.object, set())
         names.add(q.date_property)
         if q.property in AMOUNT_PROPERTIES:
-            names.update(AMOUNT_PROPERTIES)
+            names.update((*AMOUNT_PROPERTIES, DEAL_CURRENCY_PROPERTY))
         elif q.property:
             names.add(q.property)
         if q.lifecycle_stage or (q.denominator and q.denominator.lifecycle_stage):
@@ -151,6 +155,17 @@ class _Columns:
                 pc.coalesce(self.strings("amount_in_home_currency"), self.strings("amount"))
             )
         return _numbers(self.strings(str(q.property)))
+
+    def currencies(self, q: HubSpotQuery, company_currency: str | None) -> pa.ChunkedArray:
+        """Each object's currency of `values(q)`: the company currency where HubSpot gave the
+        amount in it, the deal's own currency where only `amount` was there; NULL for counts
+        and properties that are not amounts."""
+        if q.aggregate == "count" or q.property not in AMOUNT_PROPERTIES:
+            return self.constant(None, pa.string())
+        company = self.constant(company_currency, pa.string())
+        own = pc.coalesce(self.strings(DEAL_CURRENCY_PROPERTY), company)
+        converted = pc.is_valid(self.strings("amount_in_home_currency"))
+        return pc.if_else(converted, company, own)
 
 
 def _current(objects: pa.Table, object_type: str) -> pa.Array:
@@ -293,7 +308,10 @@ _DAILY_SQL = """
 WITH per_day AS (
     SELECT day,
            CAST(sum(CAST(CASE WHEN in_num THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS num,
-           CAST(sum(CAST(CASE WHEN in_den THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS den
+           CAST(sum(CAST(CASE WHEN in_den THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS den,
+           nullif(array_to_string(list_sort(
+               list(DISTINCT cur) FILTER (WHERE (in_num OR in_den) AND v IS NOT NULL)), '+'), '')
+               AS cur
     FROM placed
     WHERE day BETWEEN $start AND $end
     GROUP BY day
@@ -308,7 +326,8 @@ SELECT
     CASE WHEN $ratio THEN coalesce(p.num, 0) / nullif(coalesce(p.den, 0), 0)
          ELSE coalesce(p.num, 0) END AS value,
     CASE WHEN $ratio THEN coalesce(p.num, 0) END AS numerator,
-    CASE WHEN $ratio THEN coalesce(p.den, 0) END AS denominator
+    CASE WHEN $ratio THEN coalesce(p.den, 0) END AS denominator,
+    CASE WHEN $money THEN coalesce(p.cur, $company_currency) END AS currency
 FROM days AS d
 LEFT JOIN per_day AS p ON p.day = d.day
 ORDER BY d.day
@@ -323,6 +342,7 @@ def daily_metrics_from_objects(
     end: date,
     *,
     time_zone: str = "UTC",
+    company_currency: str | None = None,
 ) -> pa.Table:
     """DAILY_SCHEMA rows for every metric and every day in [start, end] (0 on days without
     objects; a ratio's value is NULL when its denominator is 0).
@@ -331,6 +351,9 @@ def daily_metrics_from_objects(
       versions of an object may be present, the newest counts; archived objects never count.
     pipelines: PIPELINE_STAGES_SCHEMA rows; won/lost/open come from their `outcome`.
     time_zone: the account's zone, where a datetime falls on its day.
+    company_currency: the account's company currency (`fetch_company_currency`); sums of
+      amounts get a `currency` column: it, the deals' own currencies where HubSpot had no
+      company-currency amount, several joined by `+` on a day that mixed them.
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
@@ -353,6 +376,7 @@ def daily_metrics_from_objects(
                     "v": cols.values(q),
                     "in_num": _selected(cols, q, keep),
                     "in_den": _selected(cols, q.denominator, keep),
+                    "cur": cols.currencies(q, company_currency),
                 }
             )
             con.register("placed", placed)
@@ -363,10 +387,14 @@ def daily_metrics_from_objects(
                     "start": start,
                     "end": end,
                     "ratio": q.denominator is not None,
+                    "money": q.aggregate == "sum" and q.property in AMOUNT_PROPERTIES,
+                    "company_currency": company_currency,
                 },
             ).to_arrow_table()
             con.unregister("placed")
-            tables.append(daily.cast(DAILY_SCHEMA))
+            currency = daily["currency"].cast(pa.string())
+            daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
+            tables.append(daily.append_column(pa.field("currency", pa.string()), currency))
     finally:
         con.close()
-    return pa.concat_tables(tables) if tables else DAILY_SCHEMA.empty_table()
+    return pa.concat_tables(tables) if tables else with_currency(DAILY_SCHEMA.empty_table(), {})

@@ -23,6 +23,7 @@ from connectors.matomo.client import (
     parse_matomo_number,
     site_timezone,
 )
+from connectors.matomo.currency import matomo_currencies
 from connectors.matomo.settings import (
     DEFAULT_BULK_LIMIT,
     TOKEN_ENV,
@@ -39,6 +40,8 @@ CONNECTOR = Connector(
     ),
     validate=validate_matomo_metrics,
     how_to_enable=f"set {URL_ENV} and {TOKEN_ENV}",
+    currencies=matomo_currencies,
+    currency_setting="site's currency (Administration → Websites → Manage)",
 )
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "fetch_matomo",
     "fetch_matomo_ranges",
     "is_additive",
+    "matomo_currencies",
     "parse_matomo_number",
     "site_timezone",
     "validate_matomo_metrics",

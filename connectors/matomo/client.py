@@ -49,6 +49,7 @@ from connectors.base import (
     flag_table,
     range_table,
     request_hash,
+    with_currency,
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.matomo.settings import (
@@ -220,6 +221,10 @@ REFERRER_TYPES = {
     "campaign": "Campaigns",
     "social": "Social Networks",
 }
+
+
+# Columns that are amounts of money, in the site's currency (SitesManager's `currency`).
+MONEY_COLUMNS = frozenset({"revenue"})
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
@@ -534,6 +539,15 @@ class SiteInfo:
     timezone_name: str
     today: date  # in the site's time zone, at `now`
     created: date | None  # the site's first day, in its time zone
+    currency: str | None = None  # ISO 4217 code of the site's revenue
+
+    def currencies(self, plans: Iterable[_Plan]) -> dict[str, str]:
+        """{metric id: the site's currency} for the plans of this site reading money."""
+        return {
+            p.metric_id: self.currency
+            for p in plans
+            if self.currency and p.site_id == self.site_id and p.query.column in MONEY_COLUMNS
+        }
 
     @functools.cached_property
     def provisional_from(self) -> date:
@@ -557,7 +571,8 @@ def _site_info(site_id: int, payload: Any, now: datetime) -> SiteInfo:
             created = created_utc.astimezone(tz).date()
         except ValueError:
             created = None
-    return SiteInfo(site_id, str(payload["timezone"]), now.astimezone(tz).date(), created)
+    currency = str(payload.get("currency") or "") or None
+    return SiteInfo(site_id, str(payload["timezone"]), now.astimezone(tz).date(), created, currency)
 
 
 def _site_sub(site_id: int) -> SubRequest:
@@ -993,8 +1008,9 @@ def fetch_matomo(
         site = sites[sub.site_id]
         for day, payload in sorted(per_day[sub].items()):
             raw.append(_raw_row(answer, site, "day", day, day, day, payload))
+    currencies = {k: v for site in sites.values() for k, v in site.currencies(plans).items()}
     return FetchResult(
-        daily=daily_table(daily).append_column("request_hash", [hashes]),
+        daily=with_currency(daily_table(daily).append_column("request_hash", [hashes]), currencies),
         flags=flag_table(flags),
         raw=pa.Table.from_pylist(raw, schema=RAW_SCHEMA),
         request_count=request_count,
@@ -1065,8 +1081,11 @@ def fetch_matomo_ranges(
         raw.append(
             _raw_row(answer, sites[sub.site_id], "range", r_end, r_start, r_end, answer.payload)
         )
+    currencies = {
+        k: v for site in sites.values() for k, v in site.currencies(p for p, _ in plans).items()
+    }
     return FetchResult(
-        ranges=range_table(rows),
+        ranges=with_currency(range_table(rows), currencies),
         flags=flag_table(flags),
         raw=pa.Table.from_pylist(raw, schema=RAW_SCHEMA),
         request_count=request_count,

@@ -10,6 +10,8 @@ The real `hubspot-api-client` talks to it; only the host differs. It serves:
 - `GET /crm/v3/pipelines/deals` — the default pipeline and a custom "Enterprise" pipeline whose
   stages have numeric ids (its won stage is not called `closedwon`).
 - `GET /crm/v3/properties/{deals,contacts}` — property definitions (name, type, options).
+- `GET /account-info/v3/details` — the account's `companyCurrency` (switch: the attribute
+  `company_currency`, EUR by default).
 - Bearer-token check (401 with HubSpot's INVALID_AUTHENTICATION body), HubSpot's 429 bodies and
   headers via :func:`rate_limit_fault`, an optional per-second limit on search, short pages.
 
@@ -508,6 +510,7 @@ P_USD = 0.15
 USD_TO_EUR = 0.92
 P_NO_HOME_AMOUNT = 0.05  # e.g. imported deals: amount but no company-currency amount
 P_NO_AMOUNT = 0.06
+SANDBOX_PORTAL_ID = 24_000_001
 P_AMOUNT_EDIT = 0.12  # won deals whose amount is corrected after closing
 P_CLOSEDATE_EDIT = 0.06  # closed deals whose close date is backdated after closing
 P_DEAL_ARCHIVED = 0.03
@@ -892,8 +895,12 @@ class HubSpotSandbox:
         now: datetime | None = None,
         token: str = DEFAULT_TOKEN,
         search_index_lag: timedelta = timedelta(0),
+        company_currency: str = "EUR",
     ) -> None:
         self.token = token
+        # The account's currency (account-info's companyCurrency); a switch for the currency
+        # tests: amounts stay the same numbers, only their currency changes.
+        self.company_currency = company_currency
         self.search_index_lag = search_index_lag
         self._schedules = {"deals": _Schedule(deals, 11), "contacts": _Schedule(contacts, 23)}
         self._lives = {"deals": _deal_life, "contacts": _contact_life}
@@ -1065,6 +1072,8 @@ class HubSpotSandbox:
                 if request.method != "GET":
                     return _error(405, "Method Not Allowed", "VALIDATION_ERROR")
                 return self._list(self._object_type(parts[3]), request)
+            if parts == ["account-info", "v3", "details"]:
+                return Response.json(self._account_details())
             if parts[:3] == ["crm", "v3", "pipelines"] and len(parts) == 4:
                 if parts[3] not in ("deals", "0-3"):
                     return _error(
@@ -1089,6 +1098,20 @@ class HubSpotSandbox:
             f"No route for {request.method} {request.path} in the HubSpot sandbox",
             "OBJECT_NOT_FOUND",
         )
+
+    def _account_details(self) -> dict[str, Any]:
+        """GET /account-info/v3/details as HubSpot answers it."""
+        return {
+            "portalId": SANDBOX_PORTAL_ID,
+            "accountType": "STANDARD",
+            "timeZone": "Europe/Berlin",
+            "companyCurrency": self.company_currency,
+            "additionalCurrencies": ["USD"] if self.company_currency != "USD" else ["EUR"],
+            "utcOffset": "+01:00",
+            "utcOffsetMilliseconds": 3_600_000,
+            "uiDomain": "app-eu1.hubspot.com",
+            "dataHostingLocation": "eu1",
+        }
 
     @staticmethod
     def _object_type(name: str) -> str:

@@ -37,7 +37,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -1204,6 +1204,7 @@ class MatomoSandbox:
         record: int = 10_000,
     ) -> None:
         self.sites = {s.id: s for s in sites}
+        self._initial_sites = dict(self.sites)
         self.token = token
         self.bulk_limit = bulk_limit
         self.unique_visitors_range = unique_visitors_range
@@ -1228,6 +1229,7 @@ class MatomoSandbox:
         self.now = now
         self.bulk_limit = bulk_limit
         self.unique_visitors_range = unique_visitors_range
+        self.sites = dict(self._initial_sites)
         self.received.clear()
         self._overrides.clear()
         self._method_errors.clear()
@@ -1237,6 +1239,13 @@ class MatomoSandbox:
         """Replace a generated day with hand-made data (for hand-computed test expectations)."""
         self._overrides[(site_id, day)] = data
         self._answers.clear()
+
+    def set_currency(self, site_id: int, currency: str) -> None:
+        """Serve the site (its `currency` in SitesManager's answers) in another currency;
+        `reset` restores it. Revenue figures stay the same numbers."""
+        with self._lock:
+            self.sites[site_id] = replace(self.sites[site_id], currency=currency)
+            self._answers.clear()
 
     def fail_method(self, method: str, message: str) -> None:
         """Make every call of `method` (also inside bulk requests) answer a Matomo error."""

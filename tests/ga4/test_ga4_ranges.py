@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pyarrow as pa
 import pytest
 from ga4_testkit import LA_FLAT, NOW, SHOP, metric, series
 
@@ -40,7 +41,9 @@ def test_users_of_a_window_are_the_api_answer_not_the_sum_of_days(settings_for):
     assert row["value"] == _api_total(settings, "totalUsers", *OCTOBER)
     assert row["value"] < 0.6 * sum_of_days  # returning users are counted once per window
     assert (row["range_start"], row["range_end"]) == OCTOBER
-    assert ranges.ranges.schema == RANGE_SCHEMA
+    # the range values, plus the currency of money metrics (none for users)
+    assert ranges.ranges.schema == RANGE_SCHEMA.append(pa.field("currency", pa.string()))
+    assert row["currency"] is None
 
 
 def test_flat_users_by_hand(settings_for):

@@ -156,14 +156,68 @@ def test_won_revenue_and_win_rate_follow_stage_metadata_of_a_custom_pipeline(emp
     result = fetch_hubspot_daily(settings, metrics, date(2026, 10, 5), date(2026, 10, 7))
 
     oct5, oct6, oct7 = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 7)
-    assert result.daily.schema.equals(DAILY_SCHEMA)
+    assert result.daily.schema.equals(DAILY_SCHEMA.append(pa.field("currency", pa.string())))
     assert _series(result.daily, "won_revenue") == {oct5: 15000.0, oct6: 0.0, oct7: 2920.0}
+    # The USD deal counts with its company-currency amount, the deal without a currency code in
+    # the company currency (HubSpot's default): the sums are in EUR, counts have no currency.
+    assert _series(result.daily, "won_revenue", "currency") == dict.fromkeys(
+        (oct5, oct6, oct7), "EUR"
+    )
+    assert set(_series(result.daily, "win_rate", "currency").values()) == {None}
     assert _series(result.daily, "enterprise_won") == {oct5: 12000.0, oct6: 0.0, oct7: 0.0}
     assert _series(result.daily, "win_rate", "numerator") == {oct5: 2.0, oct6: 0.0, oct7: 2.0}
     assert _series(result.daily, "win_rate", "denominator") == {oct5: 2.0, oct6: 1.0, oct7: 2.0}
     assert _series(result.daily, "enterprise_win_rate") == {oct5: 1.0, oct6: 0.0, oct7: None}
     assert _series(result.daily, "deals_created") == {oct5: 0.0, oct6: 1.0, oct7: 0.0}
     assert result.request_count >= 3  # search, recycle bin, pipelines
+
+
+def test_amounts_in_another_currency_are_never_silently_added(empty_crm):
+    # Oct 5: a EUR deal (1,000) and a USD deal HubSpot converted (500 USD = 460 EUR): one sum
+    # in EUR. Oct 6: a EUR deal (2,000) and a USD deal without a company-currency amount
+    # (300 USD): HubSpot gave no conversion, so the day says EUR+USD (the warehouse flags it).
+    sandbox, _, settings = empty_crm
+    won = {"pipeline": "default", "dealstage": "closedwon"}
+    sandbox.add_deal(
+        _t(9, 1),
+        {**won, "closedate": _t(10, 5), "amount": 1000, "amount_in_home_currency": 1000},
+    )
+    sandbox.add_deal(
+        _t(9, 2),
+        {
+            **won,
+            "closedate": _t(10, 5),
+            "amount": 500,
+            "deal_currency_code": "USD",
+            "amount_in_home_currency": 460,
+        },
+    )
+    sandbox.add_deal(
+        _t(9, 3),
+        {**won, "closedate": _t(10, 6), "amount": 2000, "deal_currency_code": "EUR"},
+    )
+    sandbox.add_deal(
+        _t(9, 4), {**won, "closedate": _t(10, 6), "amount": 300, "deal_currency_code": "USD"}
+    )
+    oct5, oct6, oct7 = date(2026, 10, 5), date(2026, 10, 6), date(2026, 10, 7)
+
+    result = fetch_hubspot_daily(settings, [WON_REVENUE], oct5, oct7)
+
+    assert _series(result.daily, "won_revenue") == {oct5: 1460.0, oct6: 2300.0, oct7: 0.0}
+    assert _series(result.daily, "won_revenue", "currency") == {
+        oct5: "EUR",
+        oct6: "EUR+USD",
+        oct7: "EUR",
+    }
+
+    # The switch: an account whose company currency is USD names USD for every sum.
+    sandbox.company_currency = "USD"
+    result = fetch_hubspot_daily(settings, [WON_REVENUE], oct5, oct7)
+    assert _series(result.daily, "won_revenue", "currency") == {
+        oct5: "USD",
+        oct6: "EUR+USD",
+        oct7: "USD",
+    }
 
 
 def test_pipelines_name_the_custom_won_stage_by_its_metadata(empty_crm):

@@ -63,6 +63,7 @@ def test_conversion_rate_is_a_ratio_of_sums_not_a_mean_of_daily_rates(
             "value": 0.019,
             "numerator": 19.0,
             "denominator": 1000.0,
+            "currency": None,  # a rate, not money
         }
     ]
 

@@ -88,7 +88,8 @@ def add_days(con: duckdb.DuckDBPyConnection, metric_id: str, values: dict[date, 
             num, den = value
             value = num / den if den else None
         con.execute(
-            "INSERT INTO staging.metric_daily VALUES (?, ?, ?, ?, ?, 'file', 'req', ?)",
+            "INSERT INTO staging.metric_daily (metric_id, date, value, numerator, denominator, "
+            "source, request_hash, fetched_at) VALUES (?, ?, ?, ?, ?, 'file', 'req', ?)",
             [metric_id, day, value, num, den, datetime(2026, 1, 1, tzinfo=UTC)],
         )
 
@@ -501,7 +502,8 @@ def test_non_additive_metric_uses_the_range_answer(wh: duckdb.DuckDBPyConnection
     add_kr(wh, "kr", "users")
     add_days(wh, "users", {d(i): 10 for i in range(1, 6)})
     wh.execute(
-        "INSERT INTO raw.metric_ranges VALUES ('file', 'users', ?, ?, 30, NULL, NULL, 'r', now())",
+        "INSERT INTO raw.metric_ranges VALUES "
+        "('file', 'users', ?, ?, 30, NULL, NULL, 'r', now(), NULL)",
         [d(1), d(5)],
     )
     row = progress_row(wh, "kr", d(5))

@@ -12,7 +12,8 @@ SELECT
         AS denominator,
     source,
     request_hash,
-    fetched_at
+    fetched_at,
+    currency
 FROM raw.metric_rows
 WHERE date BETWEEN $from_date AND $to_date
 QUALIFY row_number() OVER (

@@ -24,6 +24,7 @@ from connectors.hubspot import (
     PIPELINE_STAGES_SCHEMA,
     HubSpotClient,
     HubSpotSettings,
+    company_currency_if_money,
     daily_metrics_from_objects,
     fetch_hubspot_objects,
     fetch_hubspot_pipelines,
@@ -463,13 +464,20 @@ def sync(
     # Every day the key results read is recomputed from the stored objects, and every day
     # loaded before, so no later day keeps a value from an older state of the CRM.
     metric_ids = [m.metric_id for m in metrics]
+    currency = company_currency_if_money(settings, metrics, client=client)
     window_start = min(start, earliest_needed)
     with connect() as con:
         objects = current_objects(con)
         stages = current_pipelines(con)
         window_end = max(end, last_loaded_day(con, metric_ids) or end)
     daily = daily_metrics_from_objects(
-        objects, stages, metrics, window_start, window_end, time_zone=settings.time_zone
+        objects,
+        stages,
+        metrics,
+        window_start,
+        window_end,
+        time_zone=settings.time_zone,
+        company_currency=currency,
     )
     return HubSpotSyncReport(
         reads=reads,
