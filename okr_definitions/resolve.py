@@ -78,6 +78,7 @@ class Definitions:
     key_results: dict[str, Located]
     # kr id → objective Located, for rules that need both
     kr_objective: dict[str, Located] = field(default_factory=dict)
+    publish: m.Publish = field(default_factory=m.Publish)
 
     # -- lookups used by connectors and the pipeline ----------------------------------------
     def metric(self, metric_id: str) -> Any:
@@ -199,6 +200,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
     problems: list[Problem] = []
     organisation: m.Organisation | None = None
     sources: m.Sources | None = None
+    publish: m.Publish | None = None
     org_loc: Located | None = None
     tables: dict[str, dict[str, Located]] = {
         "team": {},
@@ -245,6 +247,8 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             org_loc = Located(model.organisation, doc, ("organisation",))
         if model.sources is not None:
             sources = model.sources
+        if model.publish is not None:
+            publish = model.publish
         for i, team in enumerate(model.teams):
             add("team", Located(team, doc, ("teams", i)))
         for i, metric in enumerate(model.metrics):
@@ -281,6 +285,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         objectives=tables["objective"],
         key_results=tables["key result"],
         kr_objective=kr_objective,
+        publish=publish or m.Publish(),
     )
     return definitions, problems
 
