@@ -1,0 +1,1 @@
+"""Destinations: where the numbers go after the warehouse (no Dagster here)."""

@@ -1,0 +1,354 @@
+"""Publishing the public tables from the DuckDB warehouse to PostgreSQL.
+
+What a publish replaces is decided by comparing, per table and day, the warehouse's rows with
+what was last published there, as recorded in publish.postgres_published (a row count and the
+sum of the rows' hashes). The days a model run computed are replaced when their rows changed;
+so is any other day whose rows changed since (a definition edit that rebuilt days, a source
+restating old days into staging, a publish that failed half-way), and a day gone from the
+warehouse is deleted. A rerun of the same days finds nothing changed and writes nothing.
+
+All of it lands in one PostgreSQL transaction (delete the days, one binary COPY per table
+through ADBC, comments), so a reader sees the previous version or the new one, never half a
+day; only after the commit is the new state recorded in the warehouse. A publish that dies
+before its commit leaves the previous version in PostgreSQL and the record unchanged: the next
+publish finds the same days changed and completes them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import duckdb
+import pyarrow as pa
+
+from destinations.postgres.client import (
+    PublishError,
+    Target,
+    connect,
+    describe,
+    lock,
+    migrate,
+    quote_literal,
+)
+from destinations.postgres.settings import STORED_TABLES, VIEWS, PublicTable
+from warehouse.db import transaction
+
+
+@dataclass
+class TableChange:
+    table: PublicTable
+    days: list[date | None]  # [None]: the whole table
+    rows: int  # rows the warehouse holds for those days
+
+
+@dataclass
+class PublishPlan:
+    target: Target
+    first_day: date | None
+    last_day: date | None
+    full: bool
+    changes: list[TableChange] = field(default_factory=list)
+
+    @property
+    def days_replaced(self) -> int:
+        return sum(len(c.days) for c in self.changes if c.table.day_column)
+
+    @property
+    def rows(self) -> int:
+        return sum(c.rows for c in self.changes)
+
+    def describe(self) -> list[str]:
+        """One line per table that would change."""
+        lines = []
+        for change in self.changes:
+            if change.table.day_column is None:
+                lines.append(f"{change.table.name}: replace the whole table ({change.rows} rows)")
+                continue
+            days = sorted(d for d in change.days if d is not None)
+            span = f"{days[0]} .. {days[-1]}" if len(days) > 1 else str(days[0])
+            lines.append(
+                f"{change.table.name}: replace {len(days)} day(s), {span} ({change.rows} rows)"
+            )
+        return lines
+
+
+@dataclass
+class PublishResult:
+    plan: PublishPlan
+    run_id: str
+    outcome: str  # published | unchanged
+    rows_written: int
+    seconds: float
+    migrations_applied: list[int]
+
+
+def selected_tables(table_names: list[str]) -> list[PublicTable]:
+    return [t for t in STORED_TABLES if t.name in table_names]
+
+
+def _fingerprint_sql(table: PublicTable) -> str:
+    day = table.day_column or "NULL"
+    group = " GROUP BY ALL" if table.day_column else ""
+    return (
+        f"SELECT '{table.name}' AS table_name, CAST({day} AS DATE) AS day, count(*) AS row_count, "
+        f"CAST(coalesce(sum(hash(t)), 0) AS HUGEINT) AS fingerprint FROM {table.name} AS t{group}"
+    )
+
+
+def plan_publish(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    tables: list[PublicTable],
+    first_day: date | None = None,
+    last_day: date | None = None,
+    full: bool = False,
+) -> PublishPlan:
+    """What differs between the warehouse and what was published to the target (with
+    `full`, everything). Leaves the temp table publish_now (the current fingerprints) on the
+    connection for record_published."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE publish_now AS "
+        + " UNION ALL ".join(_fingerprint_sql(t) for t in tables)
+    )
+    names = [t.name for t in tables]
+    changed = con.execute(
+        """
+        SELECT coalesce(now.table_name, published.table_name) AS table_name,
+               coalesce(now.day, published.day) AS day,
+               coalesce(now.row_count, 0)
+        FROM publish_now AS now
+        FULL OUTER JOIN (
+            SELECT * FROM publish.postgres_published WHERE target = $target
+        ) AS published
+          ON published.table_name = now.table_name
+         AND published.day IS NOT DISTINCT FROM now.day
+        WHERE list_contains($names, coalesce(now.table_name, published.table_name))
+          AND ($full
+               OR now.fingerprint IS DISTINCT FROM published.fingerprint
+               OR now.row_count IS DISTINCT FROM published.row_count)
+        ORDER BY table_name, day
+        """,
+        {"target": target.label, "names": names, "full": full},
+    ).fetchall()
+    by_table: dict[str, TableChange] = {}
+    for name, day, rows in changed:
+        table = next(t for t in tables if t.name == name)
+        change = by_table.setdefault(name, TableChange(table, [], 0))
+        change.days.append(day)
+        change.rows += int(rows)
+    plan = PublishPlan(target, first_day, last_day, full)
+    plan.changes = [by_table[t.name] for t in tables if t.name in by_table]
+    return plan
+
+
+def _days_sql(days: list[date | None]) -> str:
+    return ", ".join(f"DATE '{d.isoformat()}'" for d in days if d is not None)
+
+
+def _rows_of(con: duckdb.DuckDBPyConnection, change: TableChange) -> pa.Table:
+    table = change.table
+    order = ", ".join(table.primary_key)
+    where = ""
+    if table.day_column:
+        where = f" WHERE {table.day_column} IN ({_days_sql(change.days)})"
+    return con.sql(f"SELECT * FROM {table.name}{where} ORDER BY {order}").to_arrow_table()
+
+
+def read_changes(
+    con: duckdb.DuckDBPyConnection, plan: PublishPlan
+) -> list[tuple[TableChange, pa.Table]]:
+    """The warehouse rows of every change, as Arrow (read before PostgreSQL is touched, so
+    the warehouse is free again while the rows travel)."""
+    return [(change, _rows_of(con, change)) for change in plan.changes]
+
+
+def write_to_postgres(
+    plan: PublishPlan,
+    rows: list[tuple[TableChange, pa.Table]],
+    descriptions: Mapping[str, str],
+    column_descriptions: Mapping[str, Mapping[str, str]],
+    before_commit: Callable[[], None] | None = None,
+) -> tuple[list[int], int]:
+    """Migrations, then one transaction: delete the changed days, COPY their rows, comments.
+    Returns (migrations applied, rows written)."""
+    target = plan.target
+    con = connect(target)
+    try:
+        ran = migrate(con, target)
+        written = 0
+        with con.cursor() as cursor:
+            lock(cursor, target)
+            for change, table in rows:
+                name = f"{target.schema(change.table.schema)}.{change.table.table}"
+                if change.table.day_column is None:
+                    cursor.execute(f"DELETE FROM {name}")
+                else:
+                    cursor.execute(
+                        f"DELETE FROM {name} WHERE {change.table.day_column} "
+                        f"IN ({_days_sql(change.days)})"
+                    )
+                if table.num_rows:
+                    written += cursor.adbc_ingest(
+                        change.table.table,
+                        table,
+                        mode="append",
+                        db_schema_name=target.schema(change.table.schema),
+                    )
+            # Comments follow the descriptions; unchanged data needs no catalog writes.
+            if rows or ran or plan.full:
+                for statement in _comment_statements(target, descriptions, column_descriptions):
+                    cursor.execute(statement)
+        if before_commit is not None:
+            before_commit()
+        con.commit()
+        return ran, written
+    except PublishError:
+        raise
+    except Exception as exc:
+        raise PublishError(
+            f"publishing to {target.label} failed, nothing of it was committed: "
+            f"{describe(exc, target)}"
+        ) from None
+    finally:
+        try:
+            con.close()
+        except Exception:  # the connection may be gone (that can be why we are here)
+            pass
+
+
+def _comment_statements(
+    target: Target,
+    descriptions: Mapping[str, str],
+    column_descriptions: Mapping[str, Mapping[str, str]],
+) -> list[str]:
+    statements = []
+    for name in [t.name for t in STORED_TABLES] + list(VIEWS):
+        schema, table = name.split(".")
+        qualified = f"{target.schema(schema)}.{table}"
+        kind = "VIEW" if name in VIEWS else "TABLE"
+        if name in descriptions:
+            statements.append(
+                f"COMMENT ON {kind} {qualified} IS {quote_literal(descriptions[name])}"
+            )
+        for column, text in column_descriptions.get(name, {}).items():
+            statements.append(f'COMMENT ON COLUMN {qualified}."{column}" IS {quote_literal(text)}')
+    return statements
+
+
+def record_published(
+    con: duckdb.DuckDBPyConnection, plan: PublishPlan, run_id: str, now: datetime
+) -> None:
+    """The target now holds the changed days as they are in publish_now."""
+    for change in plan.changes:
+        con.execute(
+            """
+            DELETE FROM publish.postgres_published
+            WHERE target = $target AND table_name = $table
+              AND (day IS NULL OR list_contains($days, day)) AND ($whole OR day IS NOT NULL)
+            """,
+            {
+                "target": plan.target.label,
+                "table": change.table.name,
+                "days": [d for d in change.days if d is not None],
+                "whole": change.table.day_column is None,
+            },
+        )
+        con.execute(
+            """
+            INSERT INTO publish.postgres_published
+            SELECT $target, table_name, day, row_count, fingerprint, $now, $run_id
+            FROM publish_now
+            WHERE table_name = $table AND (day IS NULL OR list_contains($days, day))
+            """,
+            {
+                "target": plan.target.label,
+                "table": change.table.name,
+                "days": [d for d in change.days if d is not None],
+                "now": now,
+                "run_id": run_id,
+            },
+        )
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    plan: PublishPlan,
+    run_id: str,
+    outcome: str,
+    rows_written: int,
+    started: datetime,
+    message: str | None = None,
+) -> None:
+    con.execute(
+        "INSERT INTO publish.postgres_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            plan.target.label,
+            plan.first_day,
+            plan.last_day,
+            plan.full,
+            outcome,
+            plan.days_replaced if outcome == "published" else 0,
+            rows_written,
+            [c.table.name for c in plan.changes] if outcome == "published" else [],
+            message,
+            started,
+            datetime.now(UTC),
+        ],
+    )
+
+
+def publish(
+    open_warehouse: Callable[[], duckdb.DuckDBPyConnection],
+    target: Target,
+    table_names: list[str],
+    descriptions: Mapping[str, str],
+    column_descriptions: Mapping[str, Mapping[str, str]],
+    first_day: date | None = None,
+    last_day: date | None = None,
+    full: bool = False,
+    run_id: str | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> PublishResult:
+    """Publish what changed (everything with `full`) and record it; PublishError when the
+    target refused or failed (recorded as a failed run, the target left as it was).
+
+    `open_warehouse` opens a write connection: the warehouse is held while the changes are
+    read and while the outcome is recorded, not while the rows travel.
+    """
+    run_id = run_id or uuid.uuid4().hex
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    tables = selected_tables(table_names)
+    con = open_warehouse()
+    try:
+        plan = plan_publish(con, target, tables, first_day, last_day, full)
+        rows = read_changes(con, plan)
+        fingerprints = con.sql("SELECT * FROM publish_now").to_arrow_table()
+    finally:
+        con.close()
+    try:
+        ran, written = write_to_postgres(
+            plan, rows, descriptions, column_descriptions, before_commit
+        )
+    except PublishError as exc:
+        con = open_warehouse()
+        try:
+            record_run(con, plan, run_id, "failed", 0, started, str(exc))
+        finally:
+            con.close()
+        raise
+    outcome = "published" if plan.changes else "unchanged"
+    con = open_warehouse()
+    try:
+        with transaction(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE publish_now AS SELECT * FROM fingerprints")
+            record_published(con, plan, run_id, datetime.now(UTC))
+            record_run(con, plan, run_id, outcome, written, started)
+    finally:
+        con.close()
+    return PublishResult(plan, run_id, outcome, written, time.perf_counter() - clock, ran)
