@@ -16,6 +16,7 @@ publish finds the same days changed and completes them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -214,10 +215,8 @@ def write_to_postgres(
             f"{describe(exc, target)}"
         ) from None
     finally:
-        try:
+        with contextlib.suppress(Exception):  # the connection may be gone: why we are here
             con.close()
-        except Exception:  # the connection may be gone (that can be why we are here)
-            pass
 
 
 def _comment_statements(
@@ -346,7 +345,10 @@ def publish(
     con = open_warehouse()
     try:
         with transaction(con):
-            con.execute("CREATE OR REPLACE TEMP TABLE publish_now AS SELECT * FROM fingerprints")
+            con.register("fingerprints_read", fingerprints)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE publish_now AS SELECT * FROM fingerprints_read"
+            )
             record_published(con, plan, run_id, datetime.now(UTC))
             record_run(con, plan, run_id, outcome, written, started)
     finally:
