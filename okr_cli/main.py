@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from okr_cli.publish import publish_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -401,6 +402,9 @@ def sql(
         for row in rows:
             table.add_row(*("NULL" if v is None else str(v) for v in row))
         console.print(table)
+
+
+app.command("publish")(publish_command)  # okr_cli/publish.py (issue 17)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import warnings
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
+from pipelines.destinations.postgres import postgres_definitions  # issue 17, see below
 from pipelines.okr.assets import build_okr_assets
 from pipelines.partitions import daily_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
@@ -81,7 +82,7 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
     # a job with the daily ones, so its own job runs when a model run succeeds.
     report_assets = build_report_assets(definitions)
     reports_job, reports_sensor = build_report_job_and_sensor(definitions, models_job)
-    return dg.Definitions(
+    core = dg.Definitions(
         assets=[*source_assets, *okr_assets, *report_assets],
         jobs=[sources_job, models_job, reports_job],
         schedules=schedules,
@@ -91,4 +92,9 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
             "warehouse": WarehouseResource(),
             **source_resources(used),
         },
+    )
+    # --- issue 17: the PostgreSQL destination (publish: {postgres: …} in the YAML) brings its
+    # own Definitions. The destination registry of the restructure replaces this wiring.
+    return dg.Definitions.merge(
+        core, postgres_definitions(definitions, partitions, okr_assets, models_job)
     )

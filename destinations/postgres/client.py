@@ -172,3 +172,45 @@ def _statements(sql: str) -> list[str]:
 
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def reader_grant_sql(target: Target, role: str) -> list[str]:
+    """The statements that give `role` read-only access to the published schemas (a login
+    role without a password is created when missing: set one with ALTER ROLE … PASSWORD)."""
+    if not ROLE_NAME.match(role):
+        raise PublishError(
+            f"role name {role!r} is not a plain lowercase name; use letters, digits and _"
+        )
+    schemas = f"{target.schema('okr')}, {target.schema('staging')}"
+    return [
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+        f"{quote_literal(role)}) THEN CREATE ROLE {role} LOGIN; END IF; END $$",
+        f"ALTER ROLE {role} SET default_transaction_read_only = on",
+        f"GRANT USAGE ON SCHEMA {schemas} TO {role}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schemas} TO {role}",
+        # Tables a later migration of the publisher creates are readable too.
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schemas} GRANT SELECT ON TABLES TO {role}",
+    ]
+
+
+def grant_reader(target: Target, role: str) -> list[str]:
+    """Apply reader_grant_sql in one transaction (after the migrations, so the schemas
+    exist); the statements applied."""
+    statements = reader_grant_sql(target, role)
+    con = connect(target)
+    try:
+        migrate(con, target)
+        with con.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        con.commit()
+    except pg.Error as exc:
+        raise PublishError(
+            f"granting {role} on {target.label} failed: {describe(exc, target)}"
+        ) from None
+    finally:
+        con.close()
+    return statements

@@ -116,14 +116,25 @@ def plan_publish(
         + " UNION ALL ".join(_fingerprint_sql(t) for t in tables)
     )
     names = [t.name for t in tables]
+    (recorded,) = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'publish' AND table_name = 'postgres_published'"
+    ).fetchone()
+    # A read-only warehouse (`okr publish --dry-run`) may predate the record: nothing published.
+    published = (
+        "publish.postgres_published"
+        if recorded
+        else "(SELECT NULL::VARCHAR AS target, NULL::VARCHAR AS table_name, NULL::DATE AS day, "
+        "NULL::BIGINT AS row_count, NULL::HUGEINT AS fingerprint WHERE false)"
+    )
     changed = con.execute(
-        """
+        f"""
         SELECT coalesce(now.table_name, published.table_name) AS table_name,
                coalesce(now.day, published.day) AS day,
                coalesce(now.row_count, 0)
         FROM publish_now AS now
         FULL OUTER JOIN (
-            SELECT * FROM publish.postgres_published WHERE target = $target
+            SELECT * FROM {published} WHERE target = $target
         ) AS published
           ON published.table_name = now.table_name
          AND published.day IS NOT DISTINCT FROM now.day

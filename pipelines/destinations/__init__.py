@@ -1,0 +1,1 @@
+"""Dagster glue of the destinations: one folder each, with its own Definitions."""
