@@ -1,6 +1,5 @@
 """publish/postgres: the public tables published to PostgreSQL after the progress tables."""
 
-
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -79,7 +78,7 @@ def build_publish_asset(
                 first_day=first,
                 last_day=last,
                 full=context.run.tags.get(FULL_TAG) == "true",
-                run_id=context.run_id,
+                run_id=context.run.run_id,
             )
         except PublishError as exc:
             raise dg.Failure(description=str(exc)) from None
