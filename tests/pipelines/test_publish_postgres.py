@@ -18,7 +18,7 @@ import pytest
 from postgres_cluster import SUPERUSER_PASSWORD, PostgresCluster
 
 from destinations.postgres import PublishError, publish, target_from
-from destinations.postgres.settings import STORED_TABLES, VIEWS
+from destinations.postgres.settings import STORED_TABLES
 from okr_definitions.model import PUBLISHABLE_TABLES
 from pipelines.build import build_definitions
 from pipelines.resources import load_valid_definitions
