@@ -5,6 +5,9 @@ fails only the publish asset."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from contextlib import closing
@@ -276,3 +279,76 @@ def test_publish_settings_are_validated_with_located_errors(project: Path) -> No
     assert prefix.line is not None and "lowercase" in prefix.fix
     tables = found[("organisation.yaml", "publish.postgres.tables")]
     assert "okr.kr_progress_daily" in tables.fix
+
+
+def test_the_publish_asset_follows_the_progress_tables_in_its_own_group(
+    publishing: Path, database: str
+) -> None:
+    defs = _defs(publishing)
+    graph = defs.resolve_asset_graph()
+    key = dg.AssetKey(["publish", "postgres"])
+    node = graph.get(key)
+    assert node.group_name == "publish"
+    progress = graph.get(dg.AssetKey(["okr", "kr_progress_daily"]))
+    assert node.partitions_def == progress.partitions_def
+    assert {
+        dg.AssetKey(["okr", "kr_progress_daily"]),
+        dg.AssetKey(["okr", "objective_progress_daily"]),
+        dg.AssetKey(["okr", "kr_lineage"]),
+        dg.AssetKey(["staging", "metric_daily"]),
+    } <= node.parent_keys
+    target = node.metadata["target"]
+    assert (
+        target.startswith("postgresql://okr_admin@127.0.0.1:") and SUPERUSER_PASSWORD not in target
+    )
+    assert defs.resolve_sensor_def("publish_postgres_after_models") is not None
+
+
+def test_without_a_publish_section_there_is_no_publish_asset(project: Path) -> None:
+    graph = _defs(project).resolve_asset_graph()
+    assert dg.AssetKey(["publish", "postgres"]) not in graph.get_all_asset_keys()
+
+
+def _okr(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "okr_cli.main", "publish", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_okr_publish_dry_run_full_and_a_read_only_reader(
+    publishing: Path,
+    database: str,
+    postgres_cluster: PostgresCluster,
+    instance: dg.DagsterInstance,
+) -> None:
+    assert run_range(_defs(publishing), FIRST, LAST, instance, "ERROR").succeeded
+    dry = _okr("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "nothing changed since the last publish" in dry.stdout
+    with closing(duckdb.connect(os.environ["OKR_WAREHOUSE"])) as con:
+        con.execute("UPDATE okr.kr_progress_daily SET value = 0 WHERE as_of_date = '2026-10-03'")
+    dry = _okr("--dry-run")
+    assert "okr.kr_progress_daily: replace 1 day(s), 2026-10-03 (2 rows)" in dry.stdout
+    assert _pg_rows(database, "SELECT count(*) FROM okr.kr_progress_daily WHERE value = 0") == [
+        (0,)
+    ]
+
+    full = _okr("--full")
+    assert full.returncode == 0, full.stderr
+    assert "published" in full.stdout and SUPERUSER_PASSWORD not in full.stdout + full.stderr
+    _assert_twins(database)
+
+    printed = _okr("--grant-reader", "bi_reader", "--dry-run")
+    assert "GRANT SELECT ON ALL TABLES IN SCHEMA okr, staging TO bi_reader;" in printed.stdout
+    assert _pg_rows(database, "SELECT count(*) FROM pg_roles WHERE rolname = 'bi_reader'") == [(0,)]
+    applied = _okr("--grant-reader", "bi_reader")
+    assert applied.returncode == 0, applied.stderr
+    postgres_cluster.psql("ALTER ROLE bi_reader PASSWORD 'reader-pw'")
+    reader_url = database.replace(f"okr_admin:{SUPERUSER_PASSWORD}", "bi_reader:reader-pw")
+    assert _pg_rows(reader_url, "SELECT count(*) FROM okr.kr_progress_latest") == [(2,)]
+    with pytest.raises(pg.Error, match="read-only transaction|permission denied"):
+        _pg_rows(reader_url, "DELETE FROM okr.kr_progress_daily")

@@ -1,12 +1,13 @@
 """publish/postgres: the public tables published to PostgreSQL after the progress tables."""
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 
-from destinations.postgres import PublishError, publish
+from destinations.postgres import URL_ENV, PublishError, publish, target_from
 from destinations.postgres.settings import VIEW_DESCRIPTIONS
 from okr_definitions.resolve import Definitions
 from pipelines.destinations.postgres.resources import PostgresPublishResource
@@ -37,6 +38,20 @@ def table_descriptions(assets: Sequence[Any]) -> dict[str, str]:
     return descriptions
 
 
+def _target_metadata(schema_prefix: str, table_names: list[str]) -> dict[str, str]:
+    """Where the asset publishes (host, database, schemas; never the password), as far as the
+    environment tells when the code location loads."""
+    metadata = {
+        "schemas": f"{schema_prefix}okr, {schema_prefix}staging",
+        "tables": ", ".join(table_names),
+    }
+    try:
+        metadata["target"] = target_from(os.environ.get(URL_ENV), schema_prefix).label
+    except PublishError:
+        metadata["target"] = f"not configured: set {URL_ENV}"
+    return metadata
+
+
 def build_publish_asset(
     definitions: Definitions,
     partitions: dg.PartitionsDefinition,
@@ -54,7 +69,7 @@ def build_publish_asset(
         kinds={"postgres"},
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        metadata={"schema_prefix": schema_prefix, "tables": ", ".join(table_names)},
+        metadata=_target_metadata(schema_prefix, table_names),
         description=(
             "The public tables published to PostgreSQL for BI tools (OKR_PUBLISH_POSTGRES_URL): "
             "the days whose rows changed since the last publish, replaced in one transaction."
