@@ -38,12 +38,16 @@ from destinations.postgres.client import (
 from destinations.postgres.settings import STORED_TABLES, VIEWS, PublicTable
 from warehouse.db import transaction
 
+# From this many rows, a table rewritten whole gets its primary key built after the COPY.
+REBUILD_KEY_ROWS = 50_000
+
 
 @dataclass
 class TableChange:
     table: PublicTable
     days: list[date | None]  # [None]: the whole table
     rows: int  # rows the warehouse holds for those days
+    every_day: bool = False  # all of the table's days change (a first or full publish)
 
 
 @dataclass
@@ -91,13 +95,58 @@ def selected_tables(table_names: list[str]) -> list[PublicTable]:
     return [t for t in STORED_TABLES if t.name in table_names]
 
 
-def _fingerprint_sql(table: PublicTable) -> str:
+def _fingerprint_sql(table: PublicTable, days: tuple[date, date] | None) -> str:
     day = table.day_column or "NULL"
     group = " GROUP BY ALL" if table.day_column else ""
+    where = ""
+    if table.day_column and days is not None:
+        where = f" WHERE {day} BETWEEN DATE '{days[0]}' AND DATE '{days[1]}'"
     return (
         f"SELECT '{table.name}' AS table_name, CAST({day} AS DATE) AS day, count(*) AS row_count, "
-        f"CAST(coalesce(sum(hash(t)), 0) AS HUGEINT) AS fingerprint FROM {table.name} AS t{group}"
+        f"CAST(coalesce(sum(hash(t)), 0) AS HUGEINT) AS fingerprint "
+        f"FROM {table.name} AS t{where}{group}"
     )
+
+
+_NOTHING_PUBLISHED = (
+    "(SELECT NULL::VARCHAR AS target, NULL::VARCHAR AS table_name, NULL::DATE AS day, "
+    "NULL::BIGINT AS row_count, NULL::HUGEINT AS fingerprint WHERE false)"
+)
+
+
+def _compared_days(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    tables: list[PublicTable],
+    first_day: date | None,
+    last_day: date | None,
+    full: bool,
+) -> dict[str, tuple[date, date]] | None:
+    """The days each day-partitioned table is compared over; None: all of them.
+
+    A run's days, so a daily publish costs the same after a year as after a month. Outside
+    them the progress tables change only when a later run computes them; staging can also
+    change earlier days (a source restating a deal into an old day), and those rows carry a
+    fetched_at after the last publish. Everything is compared on a first or full publish, by
+    hand, and after a failed publish (its days may lie outside this run's).
+    """
+    if full or first_day is None or last_day is None:
+        return None
+    last_run = con.execute(
+        "SELECT outcome, started_at FROM publish.postgres_runs WHERE target = ? "
+        "ORDER BY started_at DESC LIMIT 1",
+        [target.label],
+    ).fetchone()
+    if last_run is None or last_run[0] == "failed":
+        return None
+    days = {t.name: (first_day, last_day) for t in tables if t.day_column}
+    if "staging.metric_daily" in days:
+        (restated,) = con.execute(
+            "SELECT min(date) FROM staging.metric_daily WHERE fetched_at >= ?", [last_run[1]]
+        ).fetchone()
+        if restated is not None and restated < first_day:
+            days["staging.metric_daily"] = (restated, last_day)
+    return days
 
 
 def plan_publish(
@@ -111,21 +160,29 @@ def plan_publish(
     """What differs between the warehouse and what was published to the target (with
     `full`, everything). Leaves the temp table publish_now (the current fingerprints) on the
     connection for record_published."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE publish_now AS "
-        + " UNION ALL ".join(_fingerprint_sql(t) for t in tables)
-    )
-    names = [t.name for t in tables]
     (recorded,) = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_schema = 'publish' AND table_name = 'postgres_published'"
     ).fetchone()
     # A read-only warehouse (`okr publish --dry-run`) may predate the record: nothing published.
-    published = (
-        "publish.postgres_published"
-        if recorded
-        else "(SELECT NULL::VARCHAR AS target, NULL::VARCHAR AS table_name, NULL::DATE AS day, "
-        "NULL::BIGINT AS row_count, NULL::HUGEINT AS fingerprint WHERE false)"
+    published = "publish.postgres_published" if recorded else _NOTHING_PUBLISHED
+    compared = _compared_days(con, target, tables, first_day, last_day, full) if recorded else None
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE publish_now AS "
+        + " UNION ALL ".join(
+            _fingerprint_sql(t, compared.get(t.name) if compared else None) for t in tables
+        )
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE publish_scope "
+        "(table_name VARCHAR, first_day DATE, last_day DATE)"
+    )
+    con.executemany(
+        "INSERT INTO publish_scope VALUES (?, ?, ?)",
+        [
+            [t.name, *(compared.get(t.name, (None, None)) if compared else (None, None))]
+            for t in tables
+        ],
     )
     changed = con.execute(
         f"""
@@ -134,17 +191,19 @@ def plan_publish(
                coalesce(now.row_count, 0)
         FROM publish_now AS now
         FULL OUTER JOIN (
-            SELECT * FROM {published} WHERE target = $target
+            SELECT p.* FROM {published} AS p JOIN publish_scope AS s USING (table_name)
+            WHERE p.target = $target
+              AND (p.day IS NULL OR s.first_day IS NULL
+                   OR p.day BETWEEN s.first_day AND s.last_day)
         ) AS published
           ON published.table_name = now.table_name
          AND published.day IS NOT DISTINCT FROM now.day
-        WHERE list_contains($names, coalesce(now.table_name, published.table_name))
-          AND ($full
-               OR now.fingerprint IS DISTINCT FROM published.fingerprint
-               OR now.row_count IS DISTINCT FROM published.row_count)
+        WHERE $full
+           OR now.fingerprint IS DISTINCT FROM published.fingerprint
+           OR now.row_count IS DISTINCT FROM published.row_count
         ORDER BY table_name, day
         """,
-        {"target": target.label, "names": names, "full": full},
+        {"target": target.label, "full": full},
     ).fetchall()
     by_table: dict[str, TableChange] = {}
     for name, day, rows in changed:
@@ -152,6 +211,14 @@ def plan_publish(
         change = by_table.setdefault(name, TableChange(table, [], 0))
         change.days.append(day)
         change.rows += int(rows)
+    days_held = dict(
+        con.execute("SELECT table_name, count(*) FROM publish_now GROUP BY ALL").fetchall()
+    )
+    for change in by_table.values():
+        current = {d for d in change.days if d is not None}
+        change.every_day = change.table.day_column is None or (
+            compared is None and len(current) >= days_held.get(change.table.name, 0)
+        )
     plan = PublishPlan(target, first_day, last_day, full)
     plan.changes = [by_table[t.name] for t in tables if t.name in by_table]
     return plan
@@ -196,19 +263,31 @@ def write_to_postgres(
             lock(cursor, target)
             for change, table in rows:
                 name = f"{target.schema(change.table.schema)}.{change.table.table}"
-                if change.table.day_column is None:
+                # Rewriting a whole large table: COPY without its primary key index and build
+                # the index after, twice as fast as maintaining it row by row. The ALTER locks
+                # the table until the commit: readers wait and then see the new version.
+                rebuild_key = change.every_day and table.num_rows >= REBUILD_KEY_ROWS
+                key = f"{change.table.table}_pkey"
+                if change.every_day:
                     cursor.execute(f"DELETE FROM {name}")
                 else:
                     cursor.execute(
                         f"DELETE FROM {name} WHERE {change.table.day_column} "
                         f"IN ({_days_sql(change.days)})"
                     )
+                if rebuild_key:
+                    cursor.execute(f"ALTER TABLE {name} DROP CONSTRAINT {key}")
                 if table.num_rows:
                     written += cursor.adbc_ingest(
                         change.table.table,
                         table,
                         mode="append",
                         db_schema_name=target.schema(change.table.schema),
+                    )
+                if rebuild_key:
+                    columns = ", ".join(change.table.primary_key)
+                    cursor.execute(
+                        f"ALTER TABLE {name} ADD CONSTRAINT {key} PRIMARY KEY ({columns})"
                     )
             # Comments follow the descriptions; unchanged data needs no catalog writes.
             if rows or ran or plan.full:
