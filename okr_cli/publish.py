@@ -69,6 +69,10 @@ def publish_command(
             f'no publish target in {root}: add `publish: {{postgres: {{schema_prefix: "", '
             "tables: all}}` to a definitions file and set " + URL_ENV
         )
+    from warehouse.db import warehouse_path
+
+    if grant_reader is None and not warehouse_path().exists():
+        raise _fail(f"no warehouse at {warehouse_path()}; run `okr run` or `okr demo` first")
     try:
         if grant_reader is not None:
             if dry_run:
