@@ -17,7 +17,7 @@ import warnings
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
-from pipelines.destinations.postgres import postgres_definitions  # issue 17, see below
+from pipelines.destinations.postgres import build_definitions as postgres_definitions  # issue 17
 from pipelines.okr.assets import build_okr_assets
 from pipelines.partitions import daily_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
@@ -94,7 +94,6 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         },
     )
     # --- issue 17: the PostgreSQL destination (publish: {postgres: …} in the YAML) brings its
-    # own Definitions. The destination registry of the restructure replaces this wiring.
-    return dg.Definitions.merge(
-        core, postgres_definitions(definitions, partitions, okr_assets, models_job)
-    )
+    # own Definitions (pipelines/destinations/postgres/definitions.py:build_definitions). The
+    # destination registry of the restructure replaces this wiring with one entry.
+    return dg.Definitions.merge(core, postgres_definitions(definitions))

@@ -26,6 +26,7 @@ from okr_definitions.model import PUBLISHABLE_TABLES
 from pipelines.build import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import run_range
+from pipelines.schedules import MODELS_JOB
 from warehouse.columns import COLUMN_DESCRIPTIONS
 from warehouse.db import connect
 
@@ -97,10 +98,25 @@ def _publish_directly(url: str, **kwargs) -> object:
 def test_every_published_table_equals_its_duckdb_twin(
     publishing: Path, database: str, instance: dg.DagsterInstance
 ) -> None:
-    outcome = run_range(_defs(publishing), FIRST, LAST, instance, "ERROR")
+    defs = _defs(publishing)
+    outcome = run_range(defs, FIRST, LAST, instance, "ERROR")
     assert outcome.succeeded, outcome.errors
     assert len(outcome.run_ids) == 4  # sources, models (baseline days, period), publish
     _assert_twins(database)
+    # The schedule's way: a model run that succeeded asks for a publish of the same days.
+    period_run = instance.get_runs(filters=dg.RunsFilter(job_name=MODELS_JOB))[0]
+    request = defs.resolve_sensor_def("publish_postgres_after_models")(
+        dg.build_run_status_sensor_context(
+            sensor_name="publish_postgres_after_models",
+            dagster_instance=instance,
+            dagster_run=period_run,
+            dagster_event=instance.all_logs(period_run.run_id)[-1].get_dagster_event(),
+        )
+    )
+    assert request.tags == {
+        "dagster/asset_partition_range_start": "2026-10-01",
+        "dagster/asset_partition_range_end": LAST.isoformat(),
+    }
     types = dict(
         _pg_rows(
             database,

@@ -1,5 +1,5 @@
 """Dagster glue of the PostgreSQL destination (destinations/postgres/ does the work)."""
 
-from pipelines.destinations.postgres.definitions import PUBLISH_JOB, postgres_definitions
+from pipelines.destinations.postgres.definitions import PUBLISH_JOB, build_definitions
 
-__all__ = ["PUBLISH_JOB", "postgres_definitions"]
+__all__ = ["PUBLISH_JOB", "build_definitions"]

@@ -1,9 +1,7 @@
 """publish/postgres: the public tables published to PostgreSQL after the progress tables."""
 
 import os
-from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
 
 import dagster as dg
 
@@ -12,7 +10,13 @@ from destinations.postgres.settings import VIEW_DESCRIPTIONS
 from okr_definitions.resolve import Definitions
 from pipelines.destinations.postgres.resources import PostgresPublishResource
 from pipelines.metadata import materialize_result
-from pipelines.okr.assets import DEFINITION_TABLES, KR_PROGRESS, OBJECTIVE_PROGRESS, STAGING
+from pipelines.okr.assets import (
+    DEFINITION_TABLES,
+    KR_PROGRESS,
+    OBJECTIVE_PROGRESS,
+    STAGING,
+    TABLE_DESCRIPTIONS,
+)
 from pipelines.resources import WarehouseResource
 from warehouse.columns import COLUMN_DESCRIPTIONS
 from warehouse.db import connect
@@ -28,14 +32,8 @@ UPSTREAM = [
 ]
 
 
-def table_descriptions(assets: Sequence[Any]) -> dict[str, str]:
-    """schema.table → the description its Dagster asset carries (the views: README's)."""
-    descriptions = dict(VIEW_DESCRIPTIONS)
-    for asset in assets:
-        for spec in getattr(asset, "specs", []):
-            if spec.key in UPSTREAM and spec.description:
-                descriptions[".".join(spec.key.path)] = spec.description
-    return descriptions
+# schema.table → the description its Dagster asset carries (the views: README's).
+DESCRIPTIONS = {**TABLE_DESCRIPTIONS, **VIEW_DESCRIPTIONS}
 
 
 def _target_metadata(schema_prefix: str, table_names: list[str]) -> dict[str, str]:
@@ -53,9 +51,7 @@ def _target_metadata(schema_prefix: str, table_names: list[str]) -> dict[str, st
 
 
 def build_publish_asset(
-    definitions: Definitions,
-    partitions: dg.PartitionsDefinition,
-    descriptions: Mapping[str, str],
+    definitions: Definitions, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
     config = definitions.publish.postgres
     assert config is not None
@@ -88,7 +84,7 @@ def build_publish_asset(
                 lambda: connect(warehouse.file),
                 target,
                 table_names,
-                descriptions,
+                DESCRIPTIONS,
                 COLUMN_DESCRIPTIONS,
                 first_day=first,
                 last_day=last,
