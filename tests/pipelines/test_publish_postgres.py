@@ -244,8 +244,10 @@ def test_a_connection_dropped_mid_publish_leaves_the_previous_version(
         "SELECT outcome FROM publish.postgres_runs ORDER BY started_at DESC LIMIT 1"
     )[0]
     assert outcome == "failed"
-    result = _publish_directly(database)
+    # The next run covers other days; after a failed publish it compares them all.
+    result = _publish_directly(database, first_day=LAST, last_day=LAST)
     assert [c.table.name for c in result.plan.changes] == ["okr.kr_progress_daily"]
+    assert result.plan.changes[0].days == [date(2026, 10, 5)]
     assert _pg_rows(database, value) == [(v + 1,) for (v,) in previous]
     _assert_twins(database)
 
@@ -368,3 +370,28 @@ def test_okr_publish_dry_run_full_and_a_read_only_reader(
     assert _pg_rows(reader_url, "SELECT count(*) FROM okr.kr_progress_latest") == [(2,)]
     with pytest.raises(pg.Error, match="read-only transaction|permission denied"):
         _pg_rows(reader_url, "DELETE FROM okr.kr_progress_daily")
+
+
+def test_a_run_compares_its_own_days_and_the_days_a_source_restated(
+    publishing: Path, database: str, instance: dg.DagsterInstance
+) -> None:
+    assert run_range(_defs(publishing), FIRST, LAST, instance, "ERROR").succeeded
+    with closing(duckdb.connect(os.environ["OKR_WAREHOUSE"])) as con:
+        # An old progress row changed outside any run (not how the pipeline works): a run of
+        # other days does not look at it. A restated staging day carries a new fetched_at.
+        con.execute("UPDATE okr.kr_progress_daily SET value = -1 WHERE as_of_date = '2026-10-02'")
+        con.execute(
+            "UPDATE staging.metric_daily SET value = 99, fetched_at = now() "
+            "WHERE date = '2026-09-27' AND metric_id = 'signups'"
+        )
+    result = _publish_directly(database, first_day=LAST, last_day=LAST)
+    changes = {c.table.name: c.days for c in result.plan.changes}
+    assert changes == {"staging.metric_daily": [date(2026, 9, 27)]}
+    restated = "SELECT value FROM staging.metric_daily WHERE date = '2026-09-27' AND metric_id = "
+    assert _pg_rows(database, restated + "'signups'") == [(99.0,)]
+    # By hand (no run's days), everything is compared.
+    result = _publish_directly(database)
+    assert {c.table.name: c.days for c in result.plan.changes} == {
+        "okr.kr_progress_daily": [date(2026, 10, 2)]
+    }
+    _assert_twins(database)
