@@ -1,1 +1,5 @@
-"""Destinations: where the numbers go after the warehouse (no Dagster here)."""
+"""Destinations: where okr-sync delivers the progress tables (no Dagster here).
+
+One folder per destination (`destinations/<name>/`), registered in registry/destinations.py;
+its Dagster definitions, if any, live in `pipelines/destinations/<name>/`.
+"""

@@ -1,1 +1,2 @@
-"""Dagster glue of the destinations: one folder each, with its own Definitions."""
+"""Each destination's own Dagster Definitions (`pipelines/destinations/<name>/`), merged into
+the code location by pipelines/build.py through registry/destinations.py."""

@@ -37,11 +37,11 @@ from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS
-from connectors.sandbox.ga4 import DEMO_PROPERTY_ID, QUOTA_MESSAGES, error_body
-from connectors.sandbox.hubspot import rate_limit_fault
-from connectors.sandbox.server import Fault
-from okr_definitions.queries.ga4 import GA4Query
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.ga4 import GA4Query
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import Fault
+from sandbox.ga4.server import DEMO_PROPERTY_ID, QUOTA_MESSAGES, error_body
+from sandbox.hubspot.server import rate_limit_fault
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
