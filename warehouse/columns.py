@@ -60,7 +60,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "okr.metrics": {
         "metric_id": "The metric's id.",
         "kind": "source or ratio.",
-        "source": "file, ga4, matomo or hubspot (empty for a ratio).",
+        "source": "The source that delivers it (empty for a ratio).",
         "query_json": "The source query as declared (no secrets).",
         "numerator_metric_id": "A ratio's numerator metric.",
         "denominator_metric_id": "A ratio's denominator metric.",
@@ -98,8 +98,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "metric_id": "The metric the key result names.",
         "role": "value, numerator or denominator.",
         "source_metric_id": "The metric a source delivers.",
-        "source": "file, ga4, matomo or hubspot.",
-        "source_asset": "The Dagster asset that fetches it, e.g. raw/ga4.",
+        "source": "The source that delivers it.",
+        "source_asset": "The Dagster asset that fetches it, raw/<source>.",
         "query_json": "The exact source query (no secrets).",
     },
     "staging.metric_daily": {
