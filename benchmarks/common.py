@@ -169,7 +169,7 @@ def record(
     results_md.write_text(render(data))
 
 
-ORDER = ["ingest", "transform", "incremental", "pipeline_overhead", "api_economy"]
+ORDER = ["ingest", "transform", "incremental", "pipeline_overhead", "api_economy", "publish"]
 
 
 def _order(key: str) -> tuple[int, str]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import api_economy, incremental, ingest, pipeline_overhead, transform
+from benchmarks import api_economy, incremental, ingest, pipeline_overhead, publish, transform
 from benchmarks.common import Figure, parser, report
 
-BENCHMARKS = (ingest, transform, incremental, pipeline_overhead, api_economy)
+BENCHMARKS = (ingest, transform, incremental, pipeline_overhead, api_economy, publish)
 
 
 def main(argv: list[str] | None = None) -> None:

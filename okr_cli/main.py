@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.publish import publish_command
 from okr_cli.push import demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
@@ -549,6 +550,9 @@ def main() -> None:
 
 
 app.command("push")(push_command)  # issue 20: okr_cli/push.py
+
+
+app.command("publish")(publish_command)  # okr_cli/publish.py (issue 17)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ from okr_definitions import model as m
 from okr_definitions.resolve import Definitions
 
 SOURCE_STEP_PREFIX = "raw__"
+# The models' steps (staging, the definition and progress tables, the objectives); every other
+# step that is not a source's is a destination's (publish, push, notify), which runs after the
+# models and never makes a key result stale.
+MODEL_STEP_PREFIXES = ("okr", "staging__")
 
 
 def _step_messages(failed_steps: list[str], errors: list[str]) -> dict[str, str]:
@@ -51,13 +55,21 @@ def failure_lines(
         for step, message in messages.items()
         if step.startswith(SOURCE_STEP_PREFIX)
     }
-    failed_models = {s: msg for s, msg in messages.items() if not s.startswith(SOURCE_STEP_PREFIX)}
+    failed_models = {s: msg for s, msg in messages.items() if s.startswith(MODEL_STEP_PREFIXES)}
+    failed_destinations = {
+        s: msg
+        for s, msg in messages.items()
+        if not s.startswith((SOURCE_STEP_PREFIX, *MODEL_STEP_PREFIXES))
+    }
     lines = [
         # Connector errors already start with their source ("ga4: …").
         message if message.startswith(f"{source}: ") else f"{source}: {message}"
         for source, message in sorted(failed_sources.items())
     ]
     lines += [f"{step} (model): {message}" for step, message in sorted(failed_models.items())]
+    lines += [
+        f"{step} (destination): {message}" for step, message in sorted(failed_destinations.items())
+    ]
     if not messages:  # the run failed without a failed step (e.g. it could not start)
         lines.append("the run failed before any step ran")
     used = sorted(definitions.used_sources()) if definitions else []
@@ -78,5 +90,10 @@ def failure_lines(
         parts.append("the models failed: no key result was recomputed")
     elif loaded and failed_sources:
         parts.append(f"loaded: {', '.join(loaded)}")
+    if failed_destinations:
+        parts.append(
+            f"not delivered: {', '.join(sorted(failed_destinations))} (the key results are not "
+            "affected)"
+        )
     parts.append("`--verbose` shows Dagster's events and traces")
     return lines, "; ".join(parts)

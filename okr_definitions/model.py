@@ -84,6 +84,74 @@ Sources = create_model(
 )
 
 
+# The tables `publish: {postgres: {tables: [...]}}` may name: the public tables of README's
+# "The tables you query" and okr.kr_lineage (destinations/postgres/settings.py publishes them).
+PUBLISHABLE_TABLES = (
+    "okr.kr_progress_daily",
+    "okr.kr_progress_latest",
+    "okr.objective_progress_daily",
+    "okr.kr_final_grades",
+    "okr.teams",
+    "okr.objectives",
+    "okr.metrics",
+    "okr.key_results",
+    "okr.kr_lineage",
+    "staging.metric_daily",
+)
+# The views are computed from okr.kr_progress_daily in PostgreSQL too.
+_VIEWS_NEED = {"okr.kr_progress_latest", "okr.kr_final_grades"}
+
+
+class PostgresPublish(StrictModel):
+    """Publishing the public tables to PostgreSQL for BI tools. The connection comes from the
+    environment only (OKR_PUBLISH_POSTGRES_URL, a libpq URL), never from YAML."""
+
+    schema_prefix: str = Field(
+        "", description="Put before the schema names: `bi_` publishes bi_okr.* and bi_staging.*."
+    )
+    tables: Literal["all"] | list[str] = Field(
+        "all", description="`all`, or a list of the public tables to fill."
+    )
+
+    @field_validator("schema_prefix")
+    @classmethod
+    def _plain_prefix(cls, value: str) -> str:
+        # Part of SQL identifiers, unquoted in BI tools: lowercase keeps them case-proof.
+        if not re.fullmatch(r"([a-z][a-z0-9_]{0,29})?", value):
+            raise ValueError(
+                f"schema_prefix {value!r} is not a plain lowercase name; use lowercase letters, "
+                'digits and _ starting with a letter (e.g. "bi_"), or "" for none'
+            )
+        return value
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, value: str | list[str]) -> str | list[str]:
+        if value == "all":
+            return value
+        unknown = [name for name in value if name not in PUBLISHABLE_TABLES]
+        if unknown:
+            raise ValueError(
+                f"unknown table {unknown[0]!r}; use `all` or names from: "
+                + ", ".join(PUBLISHABLE_TABLES)
+            )
+        if _VIEWS_NEED & set(value) and "okr.kr_progress_daily" not in value:
+            raise ValueError(
+                "the views okr.kr_progress_latest and okr.kr_final_grades read "
+                "okr.kr_progress_daily; add okr.kr_progress_daily to the list"
+            )
+        return value
+
+    def table_names(self) -> list[str]:
+        return list(PUBLISHABLE_TABLES) if self.tables == "all" else list(self.tables)
+
+
+class Publish(StrictModel):
+    """Where the public tables are published besides the DuckDB file."""
+
+    postgres: PostgresPublish | None = None
+
+
 class Team(StrictModel):
     id: Id
     name: str
@@ -249,6 +317,7 @@ class DefinitionFile(StrictModel):
 
     organisation: Organisation | None = None
     sources: Sources | None = None
+    publish: Publish | None = None
     teams: list[Team] = []
     metrics: list[Metric] = []
     objectives: list[Objective] = []

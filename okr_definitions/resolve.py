@@ -110,6 +110,7 @@ class Definitions:
     # kr id → objective Located, for rules that need both
     kr_objective: dict[str, Located] = field(default_factory=dict)
     push: m.Push = field(default_factory=m.Push)  # issue 20: OKR tools to push values into
+    publish: m.Publish = field(default_factory=m.Publish)
 
     # -- lookups used by connectors and the pipeline ----------------------------------------
     def metric(self, metric_id: str) -> Any:
@@ -286,6 +287,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
     organisation: m.Organisation | None = None
     sources: m.Sources | None = None
     push: m.Push | None = None
+    publish: m.Publish | None = None
     org_loc: Located | None = None
     tables: dict[str, dict[str, Located]] = {
         "team": {},
@@ -334,6 +336,8 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             sources = model.sources
         if model.push is not None:  # issue 20
             push = model.push
+        if model.publish is not None:
+            publish = model.publish
         for i, team in enumerate(model.teams):
             add("team", Located(team, doc, ("teams", i)))
         for i, metric in enumerate(model.metrics):
@@ -371,6 +375,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         key_results=tables["key result"],
         kr_objective=kr_objective,
         push=push or m.Push(),
+        publish=publish or m.Publish(),
     )
     return definitions, problems
 

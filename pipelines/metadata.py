@@ -8,6 +8,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from warehouse.columns import COLUMN_DESCRIPTIONS
+
 
 def table_metadata(
     con: duckdb.DuckDBPyConnection, table: str, date_column: str | None = None
@@ -25,6 +27,7 @@ def table_metadata(
                 dg.TableColumn(
                     name=col,
                     type=dtype,
+                    description=COLUMN_DESCRIPTIONS.get(table, {}).get(col),
                     constraints=dg.TableColumnConstraints(nullable=nullable == "YES"),
                 )
                 for col, dtype, nullable in columns

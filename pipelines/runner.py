@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from okr_definitions.problems import DefinitionError
+from pipelines.destinations.postgres import PUBLISH_JOB
 from pipelines.okr.assets import KR_PROGRESS
 from pipelines.partitions import partition_range_tags
 from pipelines.schedules import MODELS_JOB, SOURCES_JOB
@@ -162,7 +163,7 @@ def run_range(
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     outcome = RunOutcome(succeeded=True)
 
-    def execute(job_name: str, start: date, end: date, selection: list[dg.AssetKey] | None) -> None:
+    def execute(job_name: str, start: date, end: date, selection: list[dg.AssetKey] | None) -> bool:
         with one_planned_event_per_asset():
             result = defs.resolve_job_def(job_name).execute_in_process(
                 run_config=run_config,
@@ -176,8 +177,14 @@ def run_range(
         outcome.failed_steps += steps
         outcome.errors += errors
         outcome.succeeded &= result.success
+        return result.success
 
     execute(SOURCES_JOB, first, last, None)
+    models_succeeded = True
     for start, end, selection in _models_runs(defs, first, last):
-        execute(MODELS_JOB, start, end, selection)
+        models_succeeded &= execute(MODELS_JOB, start, end, selection)
+    # issue 17: after successful model runs, publish as the schedule's sensor does (its own
+    # run: a failing publish fails only itself).
+    if models_succeeded and any(getattr(job, "name", "") == PUBLISH_JOB for job in defs.jobs or []):
+        execute(PUBLISH_JOB, first, last, None)
     return outcome

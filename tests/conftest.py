@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from filelock import FileLock
+from postgres_cluster import PostgresCluster, start_cluster
 
 from warehouse.db import connect
 
@@ -102,3 +103,12 @@ def shared_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Dem
             )
     run = json.loads(record.read_text())
     return Demo(folder, run["returncode"], run["stdout"], run["stderr"])
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster (Debian's server, tests/postgres_cluster.py), one per test
+    session and xdist worker; each test takes its own database from it."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()

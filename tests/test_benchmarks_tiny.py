@@ -23,6 +23,7 @@ from benchmarks import (  # noqa: E402
     incremental,
     ingest,
     pipeline_overhead,
+    publish,
     transform,
 )
 from benchmarks.common import Figure  # noqa: E402
@@ -82,3 +83,9 @@ def test_demo_figures_tiny(module: Callable[..., list[Figure]], key: str) -> Non
         details = figures[0].details
         assert sum(sum(p.values()) for p in details["requests_by_path"].values()) > 0
         assert details["api_metrics"]
+
+
+def test_publish_tiny() -> None:
+    figures = publish.run("tiny", repeats=1)
+    _check(figures, ["publish_full", "publish_daily"])
+    assert figures[0].details["rows"] == 20 * 365

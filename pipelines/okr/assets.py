@@ -33,6 +33,26 @@ DEFINITION_TABLES = {
     "kr_lineage": "One row per (key result, source metric it reads): source asset and exact "
     "source query.",
 }
+# The assets' descriptions, by table: the PostgreSQL destination makes them table comments.
+TABLE_DESCRIPTIONS = {
+    **{
+        f"okr.{table}": f"{text} Replaced whole from okr_definitions/*.yaml."
+        for table, text in DEFINITION_TABLES.items()
+    },
+    "staging.metric_daily": (
+        "One row per (metric_id, date): the cleaned daily values of every source "
+        "(newest fetch wins; NaN and negative values are not counted as measured)."
+    ),
+    "okr.kr_progress_daily": (
+        "One row per (as_of_date, kr_id): the key result's value, baseline, target, "
+        "progress, score, expected pace and status on that day, with data_through and "
+        "the sources' trust flags."
+    ),
+    "okr.objective_progress_daily": (
+        "One row per (as_of_date, objective_id): the weighted mean score of its key "
+        "results and the worst of their statuses."
+    ),
+}
 KR_PROGRESS = dg.AssetKey(["okr", "kr_progress_daily"])
 OBJECTIVE_PROGRESS = dg.AssetKey(["okr", "objective_progress_daily"])
 STAGING = dg.AssetKey(["staging", "metric_daily"])
@@ -70,9 +90,9 @@ def build_okr_assets(
                 kinds={"yaml", "duckdb"},
                 owners=owners,
                 code_version=definitions_version,
-                description=f"{text} Replaced whole from okr_definitions/*.yaml.",
+                description=TABLE_DESCRIPTIONS[f"okr.{table}"],
             )
-            for table, text in DEFINITION_TABLES.items()
+            for table in DEFINITION_TABLES
         ],
     )
     def okr_definition_tables(
@@ -95,10 +115,7 @@ def build_okr_assets(
         owners=owners,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        description=(
-            "One row per (metric_id, date): the cleaned daily values of every source "
-            "(newest fetch wins; NaN and negative values are not counted as measured)."
-        ),
+        description=TABLE_DESCRIPTIONS["staging.metric_daily"],
     )
     def metric_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -119,11 +136,7 @@ def build_okr_assets(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         code_version=definitions_version,
-        description=(
-            "One row per (as_of_date, kr_id): the key result's value, baseline, target, "
-            "progress, score, expected pace and status on that day, with data_through and "
-            "the sources' trust flags."
-        ),
+        description=TABLE_DESCRIPTIONS["okr.kr_progress_daily"],
         check_specs=[
             dg.AssetCheckSpec(
                 CHECK_ROWS,
@@ -176,10 +189,7 @@ def build_okr_assets(
         owners=owners,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        description=(
-            "One row per (as_of_date, objective_id): the weighted mean score of its key "
-            "results and the worst of their statuses."
-        ),
+        description=TABLE_DESCRIPTIONS["okr.objective_progress_daily"],
     )
     def objective_progress_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from postgres_cluster import SUPERUSER_PASSWORD, PostgresCluster
 from reliability_kit import (
     HUBSPOT_TOKEN,
     LATER_END,
@@ -37,6 +39,7 @@ from sandbox.ga4.server import error_body
 from sandbox.hubspot.server import rate_limit_fault
 
 REPO = Path(__file__).resolve().parents[2]
+WRONG_PG_PASSWORD = "wrong-pg-canary-7c41"
 
 
 def _okr(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -89,14 +92,25 @@ def _leaks(where: str, text: str, secrets: list[str]) -> list[str]:
     return [f"{where}: {secret[:12]}…" for secret in secrets if secret in text]
 
 
-def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_path: Path) -> None:
+def test_no_credential_reaches_output_event_log_report_or_warehouse(
+    suite, tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
     sb = suite.sandboxes
     warehouse = copy_warehouse(suite.base, tmp_path / "secrets.duckdb")
     home = tmp_path / "dagster_home"
     home.mkdir()
+    # The same project, publishing to PostgreSQL: the URL's password is a canary too (refused
+    # in run 1, accepted in run 2).
+    definitions = tmp_path / "okr_definitions"
+    shutil.copytree(suite.env["OKR_DEFINITIONS"], definitions)
+    (definitions / "publish.yaml").write_text("publish: {postgres: {tables: all}}\n")
+    database = f"secrets_{os.getpid()}"
+    postgres_cluster.create_database(database)
     env = {
         **os.environ,
         **suite.env,
+        "OKR_DEFINITIONS": str(definitions),
+        "OKR_PUBLISH_POSTGRES_URL": postgres_cluster.url(database, password=WRONG_PG_PASSWORD),
         "OKR_WAREHOUSE": str(warehouse),
         "COLUMNS": "200",
         "DAGSTER_HOME": str(home),
@@ -134,6 +148,7 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
         assert code == 1, outputs["run 1"]
         sb.clear()
 
+        env["OKR_PUBLISH_POSTGRES_URL"] = postgres_cluster.url(database)
         # Run 2: GA4 is refused at the API; Matomo recovers from a 429 with Retry-After and
         # HubSpot from a burst of 5xx; the key file's JWTs reach the sandbox.
         sb.ga4.inject(
@@ -165,12 +180,20 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
         code, outputs[command[0]] = _okr(*command, env=env)
         assert code == 0, outputs[command[0]]
 
-    secrets = sb.secrets()
+    secrets = sb.secrets() + [SUPERUSER_PASSWORD, WRONG_PG_PASSWORD]
     # The scan is only worth something if the secrets were really used and failures logged.
     assert any(t.startswith("Bearer ey") for t in sb.bearer_tokens)
     assert len(secrets) > 20
     for run, words in (
-        ("run 1", ("failed: matomo: ", "failed: hubspot: ")),
+        (
+            "run 1",
+            (
+                "failed: matomo: ",
+                "failed: hubspot: ",
+                "publish__postgres (destination)",
+                "password authentication",
+            ),
+        ),
         ("run 2", ("failed: ga4: ", "credentials refused")),
     ):
         assert all(w in outputs[run] for w in words), outputs[run]
@@ -180,8 +203,9 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
     for name, text in outputs.items():
         leaks += _leaks(f"output of okr {name}", text, secrets)
     events, failures = _instance_text(home)
-    # Two runs × (sources job, models job); Matomo and HubSpot failed in one, GA4 in the other.
-    assert len(events) == 4 and failures == 3
+    # Two runs × (sources job, models job, publish job); Matomo, HubSpot and the publish
+    # failed in one, GA4 in the other.
+    assert len(events) == 6 and failures == 4
     for run_id, text in events.items():
         leaks += _leaks(f"event log of run {run_id}", text, secrets)
     files = [f for f in home.rglob("*") if f.is_file()]
@@ -192,6 +216,7 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(suite, tmp_p
     for report in reports:
         leaks += _leaks(f"report {report.name}", report.read_text(errors="replace"), secrets)
     columns = _warehouse_text(warehouse)
+    assert columns["publish.postgres_runs.outcome"].split() == ["failed", "published"]
     assert any(c.startswith("raw.hubspot_") for c in columns)  # every schema, raw included
     for column, text in columns.items():
         leaks += _leaks(f"warehouse column {column}", text, secrets)

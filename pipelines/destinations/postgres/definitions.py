@@ -1,0 +1,55 @@
+"""The PostgreSQL destination's own Definitions: its asset, resource, job and the sensor that
+publishes after every successful model run. Merged into the code location by
+pipelines/build.py when the YAML has `publish: {postgres: …}`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from okr_definitions.resolve import Definitions
+from pipelines.destinations.postgres.assets import PUBLISH_POSTGRES, build_publish_asset
+from pipelines.destinations.postgres.resources import postgres_publish_resource
+from pipelines.partitions import daily_partitions
+from pipelines.schedules import MODELS_JOB
+
+PUBLISH_JOB = "okr_publish_postgres"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def build_definitions(definitions: Definitions) -> dg.Definitions:
+    """Empty without `publish: {postgres: …}` in the YAML; merging it then changes nothing."""
+    if definitions.publish.postgres is None:
+        return dg.Definitions()
+    asset = build_publish_asset(definitions, daily_partitions(definitions))
+    job = dg.define_asset_job(
+        PUBLISH_JOB,
+        selection=[PUBLISH_POSTGRES],
+        description="Publish the public tables to PostgreSQL.",
+    )
+
+    # Its own run after the model run, so a failing publish fails only itself: the progress
+    # tables are fresh and the reports render either way. It watches the code location's
+    # jobs and picks the models job by name: the destination needs no handle on it.
+    @dg.run_status_sensor(
+        name="publish_postgres_after_models",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        request_job=job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Publishes the days a successful model run computed to PostgreSQL.",
+    )
+    def publish_after_models(context: dg.RunStatusSensorContext) -> dg.RunRequest | None:
+        tags = context.dagster_run.tags
+        if context.dagster_run.job_name != MODELS_JOB or RANGE_START not in tags:
+            return None
+        return dg.RunRequest(
+            run_key=f"publish-postgres-after-{context.dagster_run.run_id}",
+            tags={RANGE_START: tags[RANGE_START], RANGE_END: tags[RANGE_END]},
+        )
+
+    return dg.Definitions(
+        assets=[asset],
+        jobs=[job],
+        sensors=[publish_after_models],
+        resources={"postgres_publish": postgres_publish_resource()},
+    )
