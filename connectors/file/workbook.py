@@ -118,13 +118,18 @@ def read_sheet(
             f"{', '.join(headers) or 'an empty row'}); set query.header_row or the column names",
         ) from None
     letters = {info.name: column_letter(info.absolute_index) for info in loaded.selected_columns}
+    # An error's position is (rows after the header row, the column's index in the sheet's used
+    # range); the used range may start right of column A, so map it to the column's letter.
+    letter_by_index = {
+        info.index: column_letter(info.absolute_index) for info in loaded.selected_columns
+    }
     table, errors = loaded.to_arrow_with_errors()
     first_data_row = header_row + 1
     if errors is not None and errors.errors:
         problems = []
         for error in errors.errors[:5]:
-            row, col = error.position
-            cell = f"{sheet_name}!{column_letter(col)}{row + 1}"
+            rows_below_header, col = error.position
+            cell = f"{sheet_name}!{letter_by_index[col]}{header_row + rows_below_header}"
             problems.append(f"{cell}: {_describe(error.detail)}")
         more = len(errors.errors) - len(problems)
         raise SourceError(

@@ -183,3 +183,14 @@ def test_encrypted_legacy_and_non_workbooks_are_refused(defs_dir: Path) -> None:
 
     (defs_dir / "notes.xlsx").write_text("date,value\n2026-01-05,1\n")
     assert "notes.xlsx: not an .xlsx workbook" in _error(defs_dir, "notes.xlsx")
+
+
+def test_cell_references_hold_when_the_table_starts_right_of_column_a(defs_dir: Path) -> None:
+    def fill(_book: xlsxwriter.Workbook, sheet: Worksheet) -> None:
+        sheet.write_row(1, 2, ["note", "date", "other", "value"])  # headers in C2:F2
+        sheet.write_row(2, 2, ["", "2026-01-05", "x", 1])
+        sheet.write_row(3, 2, ["", "2026-01-06", "y"])
+        sheet.write_formula(3, 5, "=1/0", None, "#DIV/0!")
+
+    _workbook(defs_dir / "c.xlsx", fill)
+    assert "c.xlsx: Daily!F4: #DIV/0!" in _error(defs_dir, "c.xlsx", header_row=2)
