@@ -336,16 +336,19 @@ def report(
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or xlsx")] = "parquet",
     out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("okr-export"),
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
+    """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools,
+    or (xlsx) one scorecard workbook."""
     from destinations.files.export import FORMATS, export_tables
     from warehouse.db import WarehouseBusyError
 
+    if fmt == "xlsx":
+        return _export_workbook(warehouse, out)
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format is {' or '.join(FORMATS)}")
+        raise typer.BadParameter(f"--format is {', '.join(FORMATS)} or xlsx")
     try:
         written = export_tables(warehouse, out, fmt)
     except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
@@ -354,6 +357,21 @@ def export(
     for item in written:
         table.add_row(item.table, f"{item.rows:,}", str(item.path))
     console.print(table)
+
+
+def _export_workbook(warehouse: Path | None, out: Path) -> None:
+    from destinations.files.workbook import export_workbook
+    from warehouse.db import WarehouseBusyError
+
+    try:
+        written = export_workbook(warehouse, out)
+    except (FileNotFoundError, WarehouseBusyError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(
+        f"{written.path}: {written.key_results} key results, {written.history_rows} daily rows, "
+        f"{written.charts} charts",
+        soft_wrap=True,
+    )
 
 
 @app.command()
