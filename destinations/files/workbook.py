@@ -166,6 +166,10 @@ def _write_table(
             else:
                 sheet.write(row_index, col, cell)
     sheet.freeze_panes(1, 0)
+    # printed (or saved as PDF): landscape, all columns on one page wide, the header on each
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
     sheet.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
     for col, header in enumerate(headers):
         sheet.set_column(col, col, _WIDTHS.get(header, 11))
