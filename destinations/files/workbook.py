@@ -223,4 +223,6 @@ def _write_charts(
         top = max(last_row + 2, top + 18)  # the chart is about 16 rows tall
     sheet.set_column(0, 0, 12)
     sheet.set_column(1, 8, 16)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)  # a chart is never cut between two printed pages' columns
     return len(objectives)
