@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from okr_cli.import_workbook import import_workbook
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -415,6 +416,8 @@ def sql(
             table.add_row(*("NULL" if v is None else str(v) for v in row))
         console.print(table)
 
+
+app.command("import")(import_workbook)
 
 if __name__ == "__main__":
     app()
