@@ -12,6 +12,7 @@ import pytest
 import xlsxwriter
 import yaml
 
+from okr_definitions.lint import activity_reason
 from okr_definitions.workbook_import import parse_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +49,23 @@ def test_text_targets_are_parsed_only_where_unambiguous(
     text: object, german: bool, expected: tuple
 ) -> None:
     assert parse_target(text, german) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "activity"),
+    [
+        ("10 Blogartikel veröffentlichen", True),
+        ("Neues CRM einführen", True),
+        ("Kundenbefragung durchführen", True),
+        ("Landingpage erstellen", True),
+        ("Feature X launchen", True),
+        ("Publish 10 blog posts", True),
+        ("Organische Sitzungen +40 %", False),
+        ("Newsletter-Öffnungsrate von 30 % auf 35 %", False),
+    ],
+)
+def test_the_activity_check_knows_german(title: str, activity: bool) -> None:
+    assert (activity_reason(title) is not None) is activity
 
 
 def _german_tracker(path: Path) -> None:

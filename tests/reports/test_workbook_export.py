@@ -129,3 +129,37 @@ def test_libreoffice_prints_the_scorecard_with_status_colours(pages) -> None:
     # the demo has on-track, at-risk and achieved key results: their cells are filled
     for status in ("on_track", "at_risk", "achieved"):
         assert _pixels_near(first, STATUS_COLOUR[status]) > 5, status
+
+
+def test_round_trip_export_then_import_gives_the_same_objectives_and_key_results(
+    workbook: Path, demo_warehouse: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    out = tmp_path / "imported"
+    result = okr("import", str(workbook), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    imported = yaml.safe_load((out / "okr.yaml").read_text())["objectives"]
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    try:
+        objectives = con.execute(
+            "SELECT objective_id, title, team, period_start::VARCHAR, period_end::VARCHAR "
+            "FROM okr.objectives ORDER BY objective_id"
+        ).fetchall()
+        key_results = con.execute(
+            "SELECT objective_id, kr_id, title, unit FROM okr.key_results ORDER BY kr_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert (
+        sorted(
+            (o["id"], o["title"], o["team"], o["period"]["start"], o["period"]["end"])
+            for o in imported
+        )
+        == objectives
+    )
+    assert sorted(
+        (o["id"], kr["id"], kr["title"], kr.get("unit"))
+        for o in imported
+        for kr in o["key_results"]
+    ) == sorted(key_results, key=lambda row: (row[0], row[1]))
