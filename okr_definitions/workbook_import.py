@@ -15,6 +15,8 @@ from pathlib import Path
 
 import python_calamine
 
+from okr_definitions.workbook_files import WorkbookFileError, check_workbook_file, column_letter
+
 # Header (normalised: lower case, no spaces, dots or underscores) → field.
 HEADERS = {
     "objective": "objective",
@@ -95,11 +97,8 @@ def slug(text: str, limit: int = 48) -> str:
 
 
 def cell_ref(sheet: str, row: int, col: int) -> str:
-    letters, index = "", col + 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return f"{sheet}!{letters}{row + 1}"
+    """`Sheet1!E7` for 0-based row and column."""
+    return f"{sheet}!{column_letter(col)}{row + 1}"
 
 
 _NUMBER = re.compile(r"^[+-]?\d[\d.,']*$")
@@ -179,14 +178,11 @@ def read_workbook(
     default_period: str | None = None,
 ) -> ImportResult:
     """The workbook's objectives and key results; ImportError_ names file, sheet and cell."""
-    from connectors.errors import SourceError
-    from connectors.file.workbook import check_workbook_file
-
     try:
         check_workbook_file(path)
         book = python_calamine.CalamineWorkbook.from_path(str(path))
-    except SourceError as exc:
-        raise ImportError_(str(exc).removeprefix("file: ")) from None
+    except WorkbookFileError as exc:
+        raise ImportError_(str(exc)) from None
     except Exception as exc:  # calamine's own errors (PasswordError, zip errors)
         raise ImportError_(f"{path.name}: cannot read the workbook ({exc})") from None
     name = sheet or book.sheet_names[0]

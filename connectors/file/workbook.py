@@ -20,11 +20,9 @@ import pyarrow.compute as pc
 
 from connectors.errors import SourceError
 from connectors.file.settings import SOURCE
+from okr_definitions.workbook_files import WorkbookFileError, column_letter
+from okr_definitions.workbook_files import check_workbook_file as check_file
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# An encrypted OOXML workbook is an OLE container holding this stream (UTF-16 name).
-_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
 _EXCEL_ERRORS = {
     "Div0": "#DIV/0!",
     "NA": "#N/A",
@@ -40,33 +38,12 @@ _EPOCH_1900 = date(1899, 12, 30)
 _EPOCH_1904 = date(1904, 1, 1)
 
 
-def column_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 def check_workbook_file(path: Path) -> None:
-    """Refuse what is not an `.xlsx`/`.xlsm` workbook before any reader sees it."""
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if head.startswith(_OLE_MAGIC):
-        if _ENCRYPTION_STREAM in path.read_bytes():
-            raise SourceError(
-                SOURCE,
-                f"{path.name}: the workbook is encrypted (password-protected); "
-                "save a copy without a password",
-            )
-        raise SourceError(
-            SOURCE,
-            f"{path.name}: a legacy .xls workbook; save it as .xlsx (Excel 2007 or later)",
-        )
-    if not head.startswith(_ZIP_MAGIC) or not zipfile.is_zipfile(path):
-        raise SourceError(SOURCE, f"{path.name}: not an .xlsx workbook (not a zip file)")
+    """Refuse what is not an `.xlsx`/`.xlsm` workbook before the reader sees it."""
+    try:
+        check_file(path)
+    except WorkbookFileError as exc:
+        raise SourceError(SOURCE, str(exc)) from None
 
 
 def uses_1904_dates(path: Path) -> bool:
