@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from connectors.base import DAILY_SCHEMA, FetchResult, MetricRequest, flag_table, request_hash
 from connectors.errors import SourceError
 from connectors.file.settings import SOURCE
-from connectors.file.workbook import check_workbook_file, read_sheet, sheet_headers
+from connectors.file.workbook import read_sheet
 from okr_definitions.sources.file import FileQuery
 
 RAW_SCHEMA = pa.schema(
@@ -72,17 +72,14 @@ def _read(path: Path, query: FileQuery) -> pa.Table:
 def _read_workbook(path: Path, query: FileQuery) -> pa.Table:
     if not path.is_file():
         raise SourceError(SOURCE, f"{path.name}: file not found")
-    headers = _workbook_headers(path, query)
-    ratio = query.numerator_column in headers or query.denominator_column in headers
-    number_columns = (
-        [query.numerator_column, query.denominator_column] if ratio else [query.value_column]
+    return read_sheet(
+        path,
+        query.sheet,
+        query.header_row,
+        query.date_column,
+        query.value_column,
+        (query.numerator_column, query.denominator_column),
     )
-    return read_sheet(path, query.sheet, query.header_row, query.date_column, number_columns)
-
-
-def _workbook_headers(path: Path, query: FileQuery) -> list[str]:
-    check_workbook_file(path)
-    return sheet_headers(path, query.sheet, query.header_row)
 
 
 def _column(table: pa.Table, name: str, path: Path, what: str) -> pa.ChunkedArray:

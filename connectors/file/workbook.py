@@ -66,49 +66,60 @@ def read_sheet(
     sheet: str | None,
     header_row: int,
     date_column: str,
-    number_columns: list[str],
+    value_column: str,
+    ratio_columns: tuple[str, str],
 ) -> pa.Table:
-    """`date_column` as date32 and `number_columns` as float64, one row per sheet row.
+    """The date column as date32 and, as float64, the ratio's two columns when the sheet has
+    either of them, else the value column; one row per sheet row, read in one pass.
 
     `header_row` is the sheet's row number (1 = first row). Every problem names the cell.
     """
     check_workbook_file(path)
     date_1904 = uses_1904_dates(path)
     reader, sheet_name = _open(path, sheet)
-    wanted = [date_column, *number_columns]
+    candidates = {date_column, value_column, *ratio_columns}
     try:
         loaded = reader.load_sheet(
             sheet_name,
             header_row=header_row - 1,
-            use_columns=wanted,
-            dtypes={date_column: "string", **dict.fromkeys(number_columns, "float")},
+            use_columns=lambda column: column.name in candidates,
+            dtypes={date_column: "string", **dict.fromkeys(candidates - {date_column}, "float")},
             skip_whitespace_tail_rows=True,
             whitespace_as_null=True,
         )
-    except Exception:
-        headers = _headers(reader, sheet_name, header_row)
-        missing = [name for name in wanted if name not in headers]
+        found = [info.name for info in loaded.selected_columns]
+        headers = [str(info.name) for info in loaded.available_columns()]
+    except Exception:  # fastexcel's own errors: a header row beyond the sheet, an empty sheet
+        found, headers = [], []
+    ratio = any(name in found for name in ratio_columns)
+    wanted = [date_column, *(ratio_columns if ratio else (value_column,))]
+    missing = [name for name in wanted if name not in found]
+    if missing:
         raise SourceError(
             SOURCE,
             f"{path.name}: sheet `{sheet_name}` row {header_row} has no "
             f"{', '.join(f'`{name}`' for name in missing)} header (found: "
             f"{', '.join(headers) or 'an empty row'}); set query.header_row or the column names",
-        ) from None
+        )
     letters = {info.name: column_letter(info.absolute_index) for info in loaded.selected_columns}
     # An error's position is (rows after the header row, the column's index in the sheet's used
     # range); the used range may start right of column A, so map it to the column's letter.
     letter_by_index = {
-        info.index: column_letter(info.absolute_index) for info in loaded.selected_columns
+        info.index: column_letter(info.absolute_index)
+        for info in loaded.selected_columns
+        if info.name in wanted
     }
     table, errors = loaded.to_arrow_with_errors()
     first_data_row = header_row + 1
-    if errors is not None and errors.errors:
+    # only the columns this metric uses: an error in an unused value column is not its problem
+    cell_errors = [e for e in (errors.errors if errors else []) if e.position[1] in letter_by_index]
+    if cell_errors:
         problems = []
-        for error in errors.errors[:5]:
+        for error in cell_errors[:5]:
             rows_below_header, col = error.position
             cell = f"{sheet_name}!{letter_by_index[col]}{header_row + rows_below_header}"
             problems.append(f"{cell}: {_describe(error.detail)}")
-        more = len(errors.errors) - len(problems)
+        more = len(cell_errors) - len(problems)
         raise SourceError(
             SOURCE,
             f"{path.name}: {'; '.join(problems)}{f' (and {more} more)' if more > 0 else ''}; "
@@ -142,20 +153,6 @@ def _open(path: Path, sheet: str | None) -> tuple[fastexcel.ExcelReader, str]:
             "set query.sheet",
         )
     return reader, sheet_name
-
-
-def sheet_headers(path: Path, sheet: str | None, header_row: int) -> list[str]:
-    """The names in the sheet's header row (`header_row` 1 = the first row)."""
-    reader, sheet_name = _open(path, sheet)
-    return _headers(reader, sheet_name, header_row)
-
-
-def _headers(reader: fastexcel.ExcelReader, sheet_name: str, header_row: int) -> list[str]:
-    try:
-        sheet = reader.load_sheet(sheet_name, header_row=header_row - 1, n_rows=0)
-        return [info.name for info in sheet.available_columns()]
-    except Exception:
-        return []
 
 
 def _describe(detail: str) -> str:
