@@ -7,7 +7,12 @@ its constant-memory mode; then a fresh child process reads it the way a run does
 (`connectors.file.client.read_metric_file`) and reports its wall time and peak RSS, next to
 the same child reading the same rows from a CSV file (the reference). Not part of `run_all`:
 it answers one question of the spreadsheet issue (does a million-row sheet stay within
-bounded memory?) and its figure is recorded in RESULTS.md by hand.
+bounded memory?).
+
+Measured 2026-12-04 (load average ~20 on the shared 2 cores): 1,000,000 rows, 12.0 MiB xlsx:
+read 1.93 s, peak RSS 276 MiB; the same rows as CSV 0.11 s, 175 MiB. calamine holds the
+sheet's cells in memory while reading, so memory grows with the sheet (about 0.1 KiB a row
+over the CSV reference), not a constant.
 """
 
 from __future__ import annotations
