@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.import_workbook import import_workbook
 from okr_cli.publish import publish_command
 from okr_cli.push import demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
@@ -449,23 +450,42 @@ def report(
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or xlsx")] = "parquet",
     out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("okr-export"),
     warehouse: WarehouseOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
+    """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools,
+    or (xlsx) one scorecard workbook."""
     from destinations.files.export import FORMATS, export_tables
 
     _set_verbose(verbose)
+    if fmt == "xlsx":
+        with _warehouse_errors(warehouse):
+            return _export_workbook(warehouse, out)
     if fmt not in FORMATS:
-        raise _usage(f"--format is {' or '.join(FORMATS)}")
+        raise _usage(f"--format is {', '.join(FORMATS)} or xlsx")
     with _warehouse_errors(warehouse):
         written = export_tables(warehouse, out, fmt)
     # One line a table, the path whole (a table would cut it to the terminal's width).
     width = max(len(item.table) for item in written) if written else 0
     for item in written:
         print(f"{item.table:<{width}}  {item.rows:>12,} rows  {item.path}")
+
+
+def _export_workbook(warehouse: Path | None, out: Path) -> None:
+    from destinations.files.workbook import export_workbook
+    from warehouse.db import WarehouseBusyError
+
+    try:
+        written = export_workbook(warehouse, out)
+    except (FileNotFoundError, WarehouseBusyError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(
+        f"{written.path}: {written.key_results} key results, {written.history_rows} daily rows, "
+        f"{written.charts} charts",
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -554,6 +574,8 @@ app.command("push")(push_command)  # issue 20: okr_cli/push.py
 
 app.command("publish")(publish_command)  # okr_cli/publish.py (issue 17)
 
+
+app.command("import")(import_workbook)
 
 if __name__ == "__main__":
     main()

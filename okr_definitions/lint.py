@@ -51,8 +51,20 @@ OUTPUT_STYLE = [
             r"f(ü|ue)hre\b.*\bein\b)",
             "starts with an activity verb",
         ),
+        (
+            # German puts the infinitive last: "10 Blogartikel veröffentlichen"
+            r"\b(durchf(ü|ue)hren|einf(ü|ue)hren|erstellen|ver(ö|oe)ffentlichen|launchen|"
+            r"starten|umsetzen|implementieren|organisieren|schreiben|aufsetzen|abhalten|"
+            r"liefern|migrieren|versenden)\s*[.!]?\s*$",
+            "ends with an activity verb",
+        ),
     ]
 ]
+
+
+def activity_reason(title: str) -> str | None:
+    """Why a key-result title reads like an activity, or None for an outcome."""
+    return next((why for pattern, why in OUTPUT_STYLE if pattern.search(title)), None)
 
 
 def _problem(
@@ -233,7 +245,11 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 loc,
                 "metric",
                 f"metric `{kr.metric}` is not declared",
-                _suggest(kr.metric, list(d.metrics), "metrics"),
+                did_you_mean(kr.metric, list(d.metrics))
+                and _suggest(kr.metric, list(d.metrics), "metrics")
+                # `okr import` leaves every key result on such a placeholder
+                or f"bind `{kr.metric}` to a source metric: declare it under `metrics:` with "
+                "`source:` and `query:` (or a `ratio:`)",
             )
         )
     for pattern, why in OUTPUT_STYLE:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from connectors.base import DAILY_SCHEMA, FetchResult, MetricRequest, flag_table, request_hash
 from connectors.errors import SourceError
 from connectors.file.settings import SOURCE
+from connectors.file.workbook import read_sheet
 from okr_definitions.sources.file import FileQuery
 
 RAW_SCHEMA = pa.schema(
@@ -48,8 +49,16 @@ def resolve_path(base_dir: Path, query: FileQuery) -> Path:
     return path
 
 
-def _read(path: Path, query: FileQuery) -> pa.Table:
+def file_format(path: Path, query: FileQuery) -> str:
+    """csv, parquet or xlsx (`.xlsm` is an xlsx workbook whose macros are never run)."""
     fmt = query.format or path.suffix.lstrip(".").lower()
+    return "xlsx" if fmt == "xlsm" else fmt
+
+
+def _read(path: Path, query: FileQuery) -> pa.Table:
+    fmt = file_format(path, query)
+    if fmt == "xlsx":
+        return _read_workbook(path, query)
     try:
         if fmt == "parquet":
             return pq.read_table(path)
@@ -58,6 +67,19 @@ def _read(path: Path, query: FileQuery) -> pa.Table:
         raise SourceError(SOURCE, f"{path.name}: file not found") from None
     except pa.ArrowInvalid as exc:
         raise SourceError(SOURCE, f"{path.name}: cannot read as {fmt}: {exc}") from None
+
+
+def _read_workbook(path: Path, query: FileQuery) -> pa.Table:
+    if not path.is_file():
+        raise SourceError(SOURCE, f"{path.name}: file not found")
+    return read_sheet(
+        path,
+        query.sheet,
+        query.header_row,
+        query.date_column,
+        query.value_column,
+        (query.numerator_column, query.denominator_column),
+    )
 
 
 def _column(table: pa.Table, name: str, path: Path, what: str) -> pa.ChunkedArray:

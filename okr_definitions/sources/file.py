@@ -1,4 +1,4 @@
-"""Metric query for the `file` source: a CSV or Parquet export with one row per day."""
+"""Metric query for the `file` source: a CSV, Parquet or Excel export with one row per day."""
 
 from __future__ import annotations
 
@@ -18,9 +18,17 @@ class FileQuery(StrictModel):
     `path` is relative to the definitions folder and must stay inside the project.
     """
 
-    path: str = Field(description="CSV or Parquet file, relative to the definitions folder.")
-    format: Literal["csv", "parquet"] | None = Field(
-        default=None, description="Defaults to the file's extension."
+    path: str = Field(
+        description="CSV, Parquet or Excel (.xlsx/.xlsm) file, relative to the definitions folder."
+    )
+    format: Literal["csv", "parquet", "xlsx"] | None = Field(
+        default=None, description="Defaults to the file's extension (.xlsm reads as xlsx)."
+    )
+    sheet: str | None = Field(
+        default=None, description="Workbooks only: the sheet to read; defaults to the first."
+    )
+    header_row: int = Field(
+        default=1, ge=1, description="Workbooks only: the row holding the column names (1 = first)."
     )
     date_column: str = "date"
     value_column: str = "value"
@@ -32,6 +40,7 @@ class FileOptions(SourceOptions):
     allowed_lag_days: int = Field(7, ge=0, le=366)
 
 
+FORMATS = ("csv", "parquet", "xlsx", "xlsm")
 QUERY = FileQuery
 OPTIONS = FileOptions
 
@@ -45,7 +54,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def lint_query(query: FileQuery, _options: FileOptions, where: LintContext) -> list[QueryProblem]:
-    """The file exists inside the project and is CSV or Parquet."""
+    """The file exists inside the project and is CSV, Parquet or an Excel workbook."""
     raw = Path(query.path)
     target = raw if raw.is_absolute() else where.base_dir / raw
     if raw.is_absolute() or not _inside(target, where.project_root):
@@ -64,12 +73,13 @@ def lint_query(query: FileQuery, _options: FileOptions, where: LintContext) -> l
                 f"create it or correct the path (relative to {where.base_dir.name}/)",
             )
         ]
-    if (query.format or target.suffix.lstrip(".")) not in ("csv", "parquet"):
+    if (query.format or target.suffix.lstrip(".").lower()) not in FORMATS:
         return [
             QueryProblem(
                 ("query", "path"),
-                f"file `{printable(query.path)}` is neither CSV nor Parquet",
-                "use a .csv or .parquet file, or set `format:`",
+                f"file `{printable(query.path)}` is not CSV, Parquet or .xlsx/.xlsm",
+                "use a .csv, .parquet, .xlsx or .xlsm file (save a legacy .xls as .xlsx), "
+                "or set `format:`",
             )
         ]
     return []

@@ -245,8 +245,8 @@ CASES: dict[str, list[Expect]] = {
           "correct the path"),
     ],
     "file_source_not_csv": [
-        E(12, "metrics[0].query.path", "`data/sessions.xlsx` is neither CSV nor Parquet",
-          "set `format:`"),
+        E(12, "metrics[0].query.path", "`data/sessions.xls` is not CSV, Parquet or .xlsx/.xlsm",
+          "save a legacy .xls as .xlsx"),
     ],
     # a missing section has no line to point at: the problem names the file and the section
     "no_organisation": [
