@@ -33,3 +33,12 @@ class RetryableSourceError(RuntimeError):
         super().__init__(f"{source}: {message}")
         self.source = source
         self.retry_after = retry_after
+
+
+class IncompleteReadError(RetryableSourceError):
+    """A read whose answers were each well-formed but together hold fewer (or more) results
+    than the source said there are (HubSpot's `total`, GA4's `rowCount`).
+
+    Objects changing while the pages are read can cause it, so the whole read is tried once
+    more (:data:`connectors.retry.READ_ATTEMPTS`); then the source fails and nothing is loaded.
+    """
