@@ -270,8 +270,11 @@ def _read_ranges(pages: list[Page]) -> _Values:
             page.dimension_names.index("dateRange") if "dateRange" in page.dimension_names else None
         )
         names = {f"date_range_{i}": i for i in range(len(page.spec.date_ranges))}
-        # Range answers have a row per date range: plain lists are fine here.
+        # Range answers have a row per date range: plain lists are fine here. Rows are matched
+        # to windows by their `dateRange` label, never by position (GA4 does not promise the
+        # order), and a window answered twice has no one value to keep.
         dim_values, met_values = page.dim_values.to_pylist(), page.met_values.to_pylist()
+        answered: set[int] = set()
         for r in range(page.n_rows):
             index = 0
             if range_at is not None:
@@ -280,6 +283,15 @@ def _read_ranges(pages: list[Page]) -> _Values:
                     raise SourceError(SOURCE, f"GA4 answered an unknown date range {label!r}")
                 index = names[label]
             window = page.spec.date_ranges[index]
+            if index in answered:
+                raise SourceError(
+                    SOURCE,
+                    f"GA4's answer to report {page.spec.report_hash} for metrics "
+                    f"{', '.join(page.spec.metric_ids)} holds more than one row for the date "
+                    f"range {window[0]}..{window[1]}, where the request asks for one total per "
+                    "range; nothing was loaded, the next run asks again",
+                )
+            answered.add(index)
             for j, name in enumerate(page.metric_names):
                 value = convert_value(met_values[r * n_mets + j], page.metric_types[j])
                 out.values.setdefault((group, name), {})[window] = value

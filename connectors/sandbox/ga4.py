@@ -123,6 +123,83 @@ def server_error_fault(status: int = 503, times: int = 1, path_contains: str = "
     )
 
 
+def report_fault(
+    rewrite: Callable[[dict[str, Any]], dict[str, Any]], times: int = 1, path_contains: str = ""
+) -> Fault:
+    """A runReport / batchRunReports answer whose every report goes through `rewrite`: a
+    well-formed answer to another question (see the `answer_with_*` rewrites below)."""
+
+    def rewrite_answer(request: Any, payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            return payload
+        if "reports" in payload:
+            return {**payload, "reports": [rewrite(r) for r in payload["reports"]]}
+        return rewrite(payload) if "metricHeaders" in payload else payload
+
+    return Fault("rewrite", rewrite=rewrite_answer, times=times, path_contains=path_contains)
+
+
+def answer_with_extra_dimension(report: dict[str, Any]) -> dict[str, Any]:
+    """An unrequested breakdown: a `country` dimension nobody asked for, after the others."""
+    return {
+        **report,
+        "dimensionHeaders": [*report.get("dimensionHeaders", []), {"name": "country"}],
+        "rows": [
+            {**row, "dimensionValues": [*row.get("dimensionValues", []), {"value": "Germany"}]}
+            for row in report.get("rows", [])
+        ],
+    }
+
+
+def answer_with_metrics_reversed(report: dict[str, Any]) -> dict[str, Any]:
+    """The metric headers (and each row's values with them) in reverse order: consistent in
+    itself, but not in the order the request named them."""
+    return {
+        **report,
+        "metricHeaders": report["metricHeaders"][::-1],
+        "rows": [
+            {**row, "metricValues": row.get("metricValues", [])[::-1]}
+            for row in report.get("rows", [])
+        ],
+    }
+
+
+def answer_without_last_metric(report: dict[str, Any]) -> dict[str, Any]:
+    """The last requested metric left out of the headers and of every row."""
+    return {
+        **report,
+        "metricHeaders": report["metricHeaders"][:-1],
+        "rows": [
+            {**row, "metricValues": row.get("metricValues", [])[:-1]}
+            for row in report.get("rows", [])
+        ],
+    }
+
+
+def answer_with_rows_reversed(report: dict[str, Any]) -> dict[str, Any]:
+    """The rows in reverse order (GA4 promises no order without orderBys): a multi-range
+    answer's rows then come last range first."""
+    return {**report, "rows": report.get("rows", [])[::-1]}
+
+
+def answer_with_zero_row_per_range(report: dict[str, Any]) -> dict[str, Any]:
+    """A multi-range answer with one more, zero-filled row for each range after the real ones
+    (what a proxy merging answers produced in issue 23)."""
+    names = [h["name"] for h in report.get("dimensionHeaders", [])]
+    if "dateRange" not in names:
+        return report
+    at = names.index("dateRange")
+    zeros = [
+        {
+            "dimensionValues": row["dimensionValues"],
+            "metricValues": [{"value": "0"} for _ in row.get("metricValues", [])],
+        }
+        for row in report.get("rows", [])
+        if row["dimensionValues"][at]["value"].startswith("date_range_")
+    ]
+    return {**report, "rows": [*report.get("rows", []), *zeros]}
+
+
 class ApiError(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
