@@ -258,7 +258,28 @@ def _require_columns(
             )
 
 
+def _check_range_row_counts(pages: list[Page]) -> None:
+    """A range report's pages together hold the rows its `rowCount` counts: fewer is a read
+    that stopped early (a window would read as no value), more an answer to something else."""
+    read: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    for page in pages:
+        key = page.spec.report_hash
+        read[key] = read.get(key, 0) + page.n_rows
+        counted[key] = max(counted.get(key, 0), page.row_count)
+    for page in pages:
+        key = page.spec.report_hash
+        if read[key] != counted[key]:
+            raise SourceError(
+                SOURCE,
+                f"GA4's answer to report {key} for metrics {', '.join(page.spec.metric_ids)} "
+                f"holds {read[key]} rows where its rowCount says {counted[key]}; nothing was "
+                "loaded, the next run asks again",
+            )
+
+
 def _read_ranges(pages: list[Page]) -> _Values:
+    _check_range_row_counts(pages)
     out = _Values()
     for page in pages:
         group = page.spec.group_key

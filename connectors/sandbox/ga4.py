@@ -183,8 +183,8 @@ def answer_with_rows_reversed(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def answer_with_zero_row_per_range(report: dict[str, Any]) -> dict[str, Any]:
-    """A multi-range answer with one more, zero-filled row for each range after the real ones
-    (what a proxy merging answers produced in issue 23)."""
+    """A multi-range answer with one more, zero-filled row for each range after the real ones,
+    counted in its rowCount (what a proxy merging answers produced in issue 23)."""
     names = [h["name"] for h in report.get("dimensionHeaders", [])]
     if "dateRange" not in names:
         return report
@@ -197,7 +197,8 @@ def answer_with_zero_row_per_range(report: dict[str, Any]) -> dict[str, Any]:
         for row in report.get("rows", [])
         if row["dimensionValues"][at]["value"].startswith("date_range_")
     ]
-    return {**report, "rows": [*report.get("rows", []), *zeros]}
+    rows = [*report.get("rows", []), *zeros]
+    return {**report, "rows": rows, "rowCount": len(rows)}
 
 
 class ApiError(Exception):

@@ -83,3 +83,18 @@ def test_a_range_answered_twice_fails_instead_of_keeping_the_last_row(ga4_server
 
     assert "more than one row for the date range 2026-10-01..2026-10-07" in str(caught.value)
     assert ga4_server.pending_faults == 0
+
+
+@pytest.mark.parametrize(("row_count", "rows"), [(2, 4), (3, 2)], ids=["more", "fewer"])
+def test_a_range_report_whose_rows_are_not_its_row_count_fails(
+    ga4_server, settings_for, row_count, rows
+):
+    def miscounted(report: dict) -> dict:
+        grown = answer_with_zero_row_per_range(report)
+        return {**grown, "rows": grown["rows"][:rows], "rowCount": row_count}
+
+    ga4_server.inject(report_fault(miscounted))
+    with pytest.raises(SourceError) as caught:
+        fetch_ga4_ranges(settings_for(SHOP), USERS, now=NOW)
+
+    assert f"holds {rows} rows where its rowCount says {row_count}" in str(caught.value)
