@@ -461,15 +461,17 @@ class MatomoClient:
         urls = {f"urls[{i}]": sub.query_string for i, sub in enumerate(chunk)}
         bulk_hash = request_hash({**fields, **urls})
         body = {**fields, "token_auth": self.settings.token.get_secret_value(), **urls}
-        payload = call_with_retry(lambda: self._post(body, "API.getBulkRequest"))
+
+        def answered() -> list[Any]:
+            payload = self._post(body, "API.getBulkRequest")
+            problem = _bulk_answer_problem(chunk, payload)
+            if problem:
+                # A proxy's `{}` or a cut-short list is as transient as its HTML page.
+                raise RetryableSourceError(SOURCE, f"API.getBulkRequest {problem}")
+            return payload
+
+        payload = call_with_retry(answered)
         fetched_at = datetime.now(UTC)
-        if not isinstance(payload, list) or len(payload) != len(chunk):
-            got = f"{len(payload)} answers" if isinstance(payload, list) else type(payload).__name__
-            raise SourceError(
-                SOURCE,
-                f"API.getBulkRequest answered {got} for {len(chunk)} sub-requests; "
-                "the instance or a proxy in front of it is not behaving like Matomo",
-            )
         answers = []
         for sub, item in zip(chunk, payload, strict=True):
             if isinstance(item, dict) and item.get("result") == "error":
@@ -526,13 +528,17 @@ class MatomoClient:
                 SOURCE, f"{method}: HTTP {status}" + (f": {message}" if message else "")
             )
         if not complete:
+            # A proxy's HTML error page (some answer 200), an empty body or a cut-off one
+            # (proxy reset, worker killed mid-answer): each is worth another try, and a
+            # lasting one gives up with the policy's count.
             if response.text.lstrip()[:1] == "<":
-                raise SourceError(
+                raise RetryableSourceError(
                     SOURCE,
                     f"{method}: {self.settings.endpoint} answered HTML, not the API's JSON; "
-                    "check that base_url points at the Matomo root",
+                    "if it persists, check that base_url points at the Matomo root",
                 )
-            # A cut-off body (proxy reset, worker killed mid-answer) is worth another try.
+            if not response.content.strip():
+                raise RetryableSourceError(SOURCE, f"{method}: HTTP {status} with an empty body")
             raise RetryableSourceError(SOURCE, f"{method}: answer is not complete JSON")
         if isinstance(payload, dict) and payload.get("result") == "error":
             raise self._app_error(method, payload.get("message"), None)
@@ -558,6 +564,40 @@ class MatomoClient:
                 f"(Matomo: {text}). Check site_id.",
             )
         return SourceError(SOURCE, f"{what} failed: {text}")
+
+
+def _days_asked(sub: SubRequest) -> list[date] | None:
+    """The days a `period=day` sub-request for `date=A,B` is answered by (one key each)."""
+    params = dict(sub.params)
+    start, comma, end = params.get("date", "").partition(",")
+    if params.get("period") != "day" or not comma:
+        return None
+    try:
+        return day_range(date.fromisoformat(start), date.fromisoformat(end))
+    except ValueError:
+        return None
+
+
+def _bulk_answer_problem(chunk: Sequence[SubRequest], payload: Any) -> str | None:
+    """How a bulk answer fails to answer `chunk` (None when it does): one answer per
+    sub-request, in order, and every day a multi-day sub-request asked for."""
+    if not isinstance(payload, list) or len(payload) != len(chunk):
+        got = f"{len(payload)} answers" if isinstance(payload, list) else type(payload).__name__
+        return (
+            f"answered {got} for {len(chunk)} sub-requests; the instance or a proxy in front "
+            "of it is not behaving like Matomo"
+        )
+    for sub, item in zip(chunk, payload, strict=True):
+        days = _days_asked(sub)
+        if days is None or (isinstance(item, dict) and item.get("result") == "error"):
+            continue
+        missing = [d for d in days if d.isoformat() not in item] if isinstance(item, dict) else days
+        if missing:
+            return (
+                f"answered {sub.describe()} for {len(days) - len(missing)} of the {len(days)} "
+                f"days asked for (first missing: {missing[0]})"
+            )
+    return None
 
 
 def _clean_message(message: str) -> str:
