@@ -165,7 +165,10 @@ def answer_with_metrics_reversed(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def answer_without_last_metric(report: dict[str, Any]) -> dict[str, Any]:
-    """The last requested metric left out of the headers and of every row."""
+    """The last requested metric left out of the headers and of every row (of a report with
+    several: one without any metric is not a report at all)."""
+    if len(report["metricHeaders"]) < 2:
+        return report
     return {
         **report,
         "metricHeaders": report["metricHeaders"][:-1],
@@ -176,9 +179,11 @@ def answer_without_last_metric(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def answer_with_rows_reversed(report: dict[str, Any]) -> dict[str, Any]:
-    """The rows in reverse order (GA4 promises no order without orderBys): a multi-range
-    answer's rows then come last range first."""
+def answer_with_ranges_reversed(report: dict[str, Any]) -> dict[str, Any]:
+    """A multi-range answer with its rows in reverse order, last range first (GA4 promises no
+    row order without orderBys); other answers as they are."""
+    if not any(h.get("name") == "dateRange" for h in report.get("dimensionHeaders", [])):
+        return report
     return {**report, "rows": report.get("rows", [])[::-1]}
 
 

@@ -817,6 +817,13 @@ def without_paging(answer: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in answer.items() if k != "paging"}
 
 
+def ending_early(answer: dict[str, Any]) -> dict[str, Any]:
+    """A page without `paging` that holds half its results: a read that ends before `total`
+    even when everything fits on one page (an incremental read)."""
+    results = answer.get("results") or []
+    return {**without_paging(answer), "results": results[: len(results) // 2]}
+
+
 # --- Filters ---------------------------------------------------------------------------------
 def _parse_time(value: Any) -> int:
     text = str(value).strip()

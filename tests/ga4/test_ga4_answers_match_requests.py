@@ -15,7 +15,7 @@ from connectors.ga4 import fetch_ga4, fetch_ga4_ranges
 from connectors.sandbox.ga4 import (
     answer_with_extra_dimension,
     answer_with_metrics_reversed,
-    answer_with_rows_reversed,
+    answer_with_ranges_reversed,
     answer_with_zero_row_per_range,
     answer_without_last_metric,
     report_fault,
@@ -69,7 +69,7 @@ def test_a_range_answer_with_its_rows_in_another_order_gives_each_window_its_own
     # The two weeks have different user counts, so a swap would show.
     assert len(set(values.values())) == 2
 
-    ga4_server.inject(report_fault(answer_with_rows_reversed))
+    ga4_server.inject(report_fault(answer_with_ranges_reversed))
     reversed_rows = fetch_ga4_ranges(settings, USERS, now=NOW).ranges
 
     assert ga4_server.pending_faults == 0
