@@ -123,11 +123,25 @@ def server_error_fault(status: int = 503, times: int = 1, path_contains: str = "
     )
 
 
+def asks_for_several_ranges(request: Request) -> bool:
+    """Whether a runReport / batchRunReports request holds a report with several date ranges."""
+    try:
+        body = request.json()
+    except ValueError:
+        return False
+    reports = body.get("requests", [body]) if isinstance(body, dict) else []
+    return any(len(r.get("dateRanges") or []) > 1 for r in reports if isinstance(r, dict))
+
+
 def report_fault(
-    rewrite: Callable[[dict[str, Any]], dict[str, Any]], times: int = 1, path_contains: str = ""
+    rewrite: Callable[[dict[str, Any]], dict[str, Any]],
+    times: int = 1,
+    path_contains: str = "",
+    when: Callable[[Request], bool] | None = None,
 ) -> Fault:
     """A runReport / batchRunReports answer whose every report goes through `rewrite`: a
-    well-formed answer to another question (see the `answer_with_*` rewrites below)."""
+    well-formed answer to another question (see the `answer_with_*` rewrites below). `when`
+    picks the requests it answers (e.g. `asks_for_several_ranges`)."""
 
     def rewrite_answer(request: Any, payload: Any) -> Any:
         if not isinstance(payload, dict):
@@ -136,7 +150,9 @@ def report_fault(
             return {**payload, "reports": [rewrite(r) for r in payload["reports"]]}
         return rewrite(payload) if "metricHeaders" in payload else payload
 
-    return Fault("rewrite", rewrite=rewrite_answer, times=times, path_contains=path_contains)
+    return Fault(
+        "rewrite", rewrite=rewrite_answer, times=times, path_contains=path_contains, when=when
+    )
 
 
 def answer_with_extra_dimension(report: dict[str, Any]) -> dict[str, Any]:

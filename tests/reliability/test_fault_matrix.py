@@ -50,6 +50,7 @@ from connectors.sandbox.ga4 import (
     answer_with_ranges_reversed,
     answer_with_zero_row_per_range,
     answer_without_last_metric,
+    asks_for_several_ranges,
     error_body,
     report_fault,
 )
@@ -178,9 +179,25 @@ def _ga4_reports(rewrite: Callable[[dict], dict], times: int) -> Callable[[str],
     return lambda source: report_fault(rewrite, times=times, path_contains=GA4_REPORTS)
 
 
+# The range answers the GA4 case turned round (rows, as sent and as served): proof that it
+# met a multi-range answer, not a one-row one where the order cannot matter.
+RANGES_REVERSED: list[tuple[list, list]] = []
+
+
+def _ranges_reversed_and_recorded(report: dict) -> dict:
+    turned = answer_with_ranges_reversed(report)
+    if turned is not report:
+        RANGES_REVERSED.append((report.get("rows", []), turned["rows"]))
+    return turned
+
+
 def _answers_in_another_order(source: str) -> Fault:
     if source == "ga4":
-        return report_fault(answer_with_ranges_reversed, path_contains=GA4_REPORTS)
+        return report_fault(
+            _ranges_reversed_and_recorded,
+            path_contains=GA4_REPORTS,
+            when=asks_for_several_ranges,
+        )
     # Matomo's bulk answers come in the order of the sub-requests and echo none of them: the
     # site record where a day map was asked for shows as days missing, and is asked again.
     return Fault("rewrite", rewrite=lambda request, answers: answers[::-1])
@@ -321,6 +338,8 @@ def test_fault(
         assert pending == 0
         if source == "hubspot" and case.name == "short_or_truncated_page":
             assert short_pages > 0
+        if source == "ga4" and case.name == "answers_in_another_order":
+            assert any(len(sent) > 1 and sent != served for sent, served in RANGES_REVERSED)
         retries = [r.getMessage() for r in caplog.records if r.name == "connectors.retry"]
         assert bool(retries) != (source in case.needs_no_retry), retries
         if case.retry_after is not None:
