@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import certifi
 import httpx
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import (
     FetchResult,
@@ -47,6 +47,7 @@ from connectors.base import (
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.retry import call_with_retry, request_timeout, retry_after_seconds
+from connectors.urls import redact_url_credentials, split_url_credentials
 from okr_definitions.queries.matomo import MatomoQuery
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,26 @@ PROVISIONAL = "provisional"
 
 
 class MatomoSettings(BaseModel):
-    """Where the Matomo instance is and how to talk to it. No secret is ever printed."""
+    """Where the Matomo instance is and how to talk to it. No secret is ever printed.
 
-    model_config = ConfigDict(frozen=True)
+    A `base_url` with a user and password (`https://user:password@host`, HTTP basic auth of a
+    proxy in front of Matomo) is accepted and split at once: `base_url` keeps the URL without
+    them (what every message and stored row shows), `basic_auth_*` the credentials, which are
+    sent only in the Authorization header.
+    """
+
+    # A refused value is not repeated in the validation error: it may hold a password.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     base_url: str = Field(description="Matomo's root URL, e.g. https://analytics.example.com")
     site_id: int = Field(ge=1, description="Default idSite for metrics that don't name one.")
     token: SecretStr = Field(description="token_auth of a user with view access (from env).")
+    basic_auth_user: str | None = Field(
+        default=None, description="HTTP basic auth user, from the URL's user:password@."
+    )
+    basic_auth_password: SecretStr | None = Field(
+        default=None, description="HTTP basic auth password, from the URL's user:password@."
+    )
     bulk_limit: int = Field(default=DEFAULT_BULK_LIMIT, ge=1, description="Sub-requests per bulk.")
     timeout_s: float = Field(
         default_factory=lambda: request_timeout(DEFAULT_TIMEOUT_S),
@@ -86,14 +100,31 @@ class MatomoSettings(BaseModel):
         description="Seconds to wait for one answer (OKR_REQUEST_TIMEOUT_S overrides).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_the_url(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("base_url"), str):
+            return data
+        url, user, password = split_url_credentials(data["base_url"].strip())
+        if user is None:
+            return data
+        if data.get("basic_auth_user") is not None:
+            raise ValueError("give basic auth either in base_url or in basic_auth_*, not both")
+        return {
+            **data,
+            "base_url": url,
+            "basic_auth_user": user,
+            "basic_auth_password": SecretStr(password or ""),
+        }
+
     @field_validator("base_url")
     @classmethod
     def _clean_base_url(cls, value: str) -> str:
         url = value.strip()
         if not re.match(r"^https?://[^/\s]+", url):
             raise ValueError(
-                f"base_url {url!r} is not an http(s) URL; set it to Matomo's root, "
-                "e.g. https://analytics.example.com"
+                f"base_url {redact_url_credentials(url)!r} is not an http(s) URL; set it to "
+                "Matomo's root, e.g. https://analytics.example.com"
             )
         if "?" in url or "#" in url:
             raise ValueError(
@@ -418,6 +449,12 @@ class MatomoClient:
         self._http = http or httpx.Client(
             timeout=settings.timeout_s, headers={"User-Agent": USER_AGENT}, verify=_tls_context()
         )
+        password = settings.basic_auth_password
+        self._auth = (
+            httpx.BasicAuth(settings.basic_auth_user, password.get_secret_value())
+            if settings.basic_auth_user is not None and password is not None
+            else None
+        )
         self._owns_http = http is None
         self.request_count = 0
 
@@ -434,8 +471,11 @@ class MatomoClient:
     # Every message built from server text goes through here: Matomo never echoes the token,
     # but a proxy or a misconfigured instance might.
     def _scrub(self, text: str) -> str:
-        token = self.settings.token.get_secret_value()
-        return text.replace(token, "***") if token else text
+        password = self.settings.basic_auth_password
+        for secret in (self.settings.token, *([password] if password else [])):
+            value = secret.get_secret_value()
+            text = text.replace(value, "***") if value else text
+        return text
 
     def bulk(
         self, subs: Sequence[SubRequest], owners: Mapping[SubRequest, list[str]] | None = None
@@ -485,7 +525,9 @@ class MatomoClient:
     def _post(self, body: dict[str, str], method: str) -> Any:
         self.request_count += 1
         try:
-            response = self._http.post(self.settings.endpoint, data=body)
+            response = self._http.post(
+                self.settings.endpoint, data=body, auth=self._auth or httpx.USE_CLIENT_DEFAULT
+            )
         except httpx.TimeoutException as exc:
             raise RetryableSourceError(
                 SOURCE, f"{method} timed out after {self.settings.timeout_s:g} s"
@@ -513,6 +555,15 @@ class MatomoClient:
                 f"{method}: HTTP {status} from {self.settings.base_url}"
                 + (f": {message}" if message else ""),
                 retry_after=_retry_after(response),
+            )
+        if status == 401 and response.headers.get("WWW-Authenticate", "").startswith("Basic"):
+            # Not Matomo's answer (it never asks for basic auth): a proxy in front of it.
+            raise AuthError(
+                SOURCE,
+                f"{method}: {self.settings.base_url} asks for HTTP basic auth and refused "
+                + ("the user and password given" if self._auth else "a request without one")
+                + ". Put them in the Matomo URL before its host, as user:password@ (they are sent "
+                "only in the Authorization header and never shown)",
             )
         if status in (401, 403):
             raise self._auth_error(message or f"HTTP {status}")

@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from connectors.errors import RetryableSourceError
+from connectors.urls import redact_url_credentials
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _log_retry(state: RetryCallState, max_attempts: int) -> None:
     asked = f", the server's Retry-After: {retry_after:g} s" if retry_after is not None else ""
     log.warning(
         "%s (attempt %d of %d); retrying in %.1f s%s",
-        exc,
+        redact_url_credentials(str(exc)),
         state.attempt_number,
         max_attempts,
         wait,
