@@ -1,8 +1,11 @@
 """The one retry policy all connectors share (tenacity), so every source backs off alike.
 
-A connector raises :class:`RetryableSourceError` for transient failures; this policy retries
-those with exponential backoff and jitter, honouring the server's Retry-After when given, and
-lets every other exception (including :class:`SourceError`) through at once. A read timeout
+A connector raises :class:`RetryableSourceError` for transient failures — 429, 5xx, timeouts,
+resets, and 200s that are not the endpoint's answer (an HTML page, an empty body, `{}`, a cut-off
+body); this policy retries those with exponential backoff and jitter, honouring the server's
+Retry-After when given, and lets every other exception (including :class:`SourceError`) through
+at once. A whole read whose pages disagree with the count the source gave is retried too, once
+(:data:`READ_ATTEMPTS`, `retry_on=IncompleteReadError`). A read timeout
 is such a transient failure; :func:`request_timeout` is the one knob that shortens every
 connector's timeout at once.
 """
