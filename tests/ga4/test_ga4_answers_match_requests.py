@@ -98,3 +98,18 @@ def test_a_range_report_whose_rows_are_not_its_row_count_fails(
         fetch_ga4_ranges(settings_for(SHOP), USERS, now=NOW)
 
     assert f"holds {rows} rows where its rowCount says {row_count}" in str(caught.value)
+
+
+def test_a_range_row_sent_twice_alike_counts_once(ga4_server, settings_for):
+    """The same row twice is one row (as for daily reports); only a window answered twice
+    with different values has no one value to keep."""
+    settings = settings_for(SHOP)
+    clean = fetch_ga4_ranges(settings, USERS, now=NOW).ranges
+
+    def first_row_twice(report: dict) -> dict:
+        rows = report.get("rows", [])
+        return {**report, "rows": [rows[0], *rows]}
+
+    ga4_server.inject(report_fault(first_row_twice))
+    assert fetch_ga4_ranges(settings, USERS, now=NOW).ranges.equals(clean)
+    assert ga4_server.pending_faults == 0
