@@ -374,6 +374,11 @@ def test_fault(
     )
     fresh = {kr: s for kr, s in today.items() if kr not in SOURCE_KRS[source]}
     assert not {kr: s for kr, s in fresh.items() if s in ("stale", "no_data")}, today
+    if source == "hubspot":
+        # The cursor stayed where it was, so the next clean run repairs everything: the
+        # tables of a clean run, exactly.
+        assert suite.run(warehouse).succeeded
+        assert checksums(warehouse) == reference.checksums
 
 
 def _settings(source: str, env: dict[str, str]) -> Any:
