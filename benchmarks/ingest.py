@@ -105,7 +105,7 @@ bounds a full read of 200,000 deals long before the client does.
 
 def ga4_metrics() -> list[Any]:
     from connectors.base import MetricRequest
-    from okr_definitions.queries.ga4 import GA4Query
+    from okr_definitions.sources.ga4 import GA4Query
 
     # One report: three metrics sharing the date × pagePath breakdown (a row per page and day).
     return [
@@ -120,7 +120,7 @@ def ga4_metrics() -> list[Any]:
 
 def hubspot_metrics() -> list[Any]:
     from connectors.base import MetricRequest
-    from okr_definitions.queries.hubspot import HubSpotQuery
+    from okr_definitions.sources.hubspot import HubSpotQuery
 
     return [
         MetricRequest(
@@ -149,7 +149,7 @@ def hubspot_metrics() -> list[Any]:
 def _window(payload: dict[str, Any]) -> tuple[date, date]:
     if payload["source"] == "ga4":
         return GA4_FIRST_DAY, GA4_FIRST_DAY + timedelta(days=payload["ga4_days"] - 1)
-    from connectors.sandbox.hubspot import HISTORY_START
+    from sandbox.hubspot.server import HISTORY_START
 
     return HISTORY_START, datetime.fromisoformat(NOW).date() - timedelta(days=1)
 
@@ -208,9 +208,9 @@ def _ours_hubspot(payload: dict[str, Any], con: Any) -> dict[str, Any]:
         fetch_hubspot_pipelines,
         properties_for_metrics,
     )
-    from connectors.sandbox.hubspot import DEFAULT_TOKEN
-    from warehouse.hubspot import current_objects, current_pipelines, load_object_read
+    from sandbox.hubspot.server import DEFAULT_TOKEN
     from warehouse.load import replace_source_window
+    from warehouse.sources.hubspot import current_objects, current_pipelines, load_object_read
 
     start, end = _window(payload)
     metrics = hubspot_metrics()

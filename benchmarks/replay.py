@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.sandbox.server import Request, Response, SandboxServer
+from sandbox.base import Request, Response, SandboxServer
 
 INDEX = "index.jsonl"
 
@@ -120,7 +120,7 @@ def live_handler(source: str, spec: dict[str, Any]) -> Callable[[Request], Respo
 
     now = datetime.fromisoformat(spec["now"])
     if source == "ga4":
-        from connectors.sandbox.ga4 import GA4Sandbox, SandboxProperty
+        from sandbox.ga4.server import GA4Sandbox, SandboxProperty
 
         prop = SandboxProperty(
             spec["property_id"],
@@ -130,7 +130,7 @@ def live_handler(source: str, spec: dict[str, Any]) -> Callable[[Request], Respo
         )
         return GA4Sandbox([prop], now=now)
     if source == "hubspot":
-        from connectors.sandbox.hubspot import HubSpotSandbox
+        from sandbox.hubspot.server import HubSpotSandbox
 
         sandbox = HubSpotSandbox(deals=spec["deals"], contacts=spec["contacts"], now=now).warm()
         return sandbox.handle

@@ -40,7 +40,7 @@ from connectors.ga4.parse import (
     raw_table,
     read_page,
 )
-from connectors.ga4.reports import (
+from connectors.ga4.requests import (
     ReportSpec,
     daily_group_key,
     plan_daily_reports,
@@ -48,7 +48,7 @@ from connectors.ga4.reports import (
     range_group_key,
 )
 from connectors.ga4.settings import MAX_REPORTS_PER_BATCH, SOURCE, GA4Settings
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 
 log = logging.getLogger(__name__)
 

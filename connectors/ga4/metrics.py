@@ -8,7 +8,7 @@ exact range instead (`fetch_ga4_ranges`).
 
 from __future__ import annotations
 
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 
 # Distinct-user counts: deduplicated over the whole request range by GA4.
 USER_METRICS = frozenset(

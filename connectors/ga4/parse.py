@@ -24,7 +24,7 @@ from google.protobuf import json_format
 
 from connectors.base import request_hash
 from connectors.errors import SourceError
-from connectors.ga4.reports import ReportSpec
+from connectors.ga4.requests import ReportSpec
 from connectors.ga4.settings import SOURCE
 
 # MetricType enum (google.analytics.data.v1beta.MetricType), number → name.

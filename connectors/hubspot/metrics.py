@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import DAILY_SCHEMA, MetricRequest
-from okr_definitions.queries.hubspot import HubSpotQuery, HubSpotSelection
+from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
 # `amount` is in the deal's own currency; HubSpot also keeps it converted to the company
 # currency (`amount_in_home_currency`, a calculated property) for multi-currency accounts.

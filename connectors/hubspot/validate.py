@@ -19,7 +19,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.metrics import hubspot_query
 from connectors.hubspot.objects import pipelines_table
 from connectors.hubspot.settings import HubSpotSettings
-from okr_definitions.queries.hubspot import HubSpotQuery, HubSpotSelection
+from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
 _DATE_TYPES = ("date", "datetime")
 

@@ -11,8 +11,8 @@ import pytest
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
-from connectors.file_source import fetch_file
-from okr_definitions.queries.file import FileQuery
+from connectors.file.client import fetch_file
+from okr_definitions.sources.file import FileQuery
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from ga4_testkit import NOW, sandbox_properties
 
 from connectors.ga4 import GA4Settings
-from connectors.sandbox.ga4 import GA4Sandbox
-from connectors.sandbox.server import SandboxServer
+from sandbox.base import SandboxServer
+from sandbox.ga4.server import GA4Sandbox
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.base import MetricRequest
-from connectors.sandbox.ga4 import DEMO_PROPERTY_ID, SandboxProperty
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
+from sandbox.ga4.server import DEMO_PROPERTY_ID, SandboxProperty
 
 # Thursday 2026-11-26 12:00 UTC: 13:00 in Berlin, 04:00 in Los Angeles.
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -12,7 +12,8 @@ from ga4_testkit import NOW, SHOP, metric
 from connectors.base import RangeRequest
 from connectors.errors import SourceError
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges
-from connectors.sandbox.ga4 import (
+from okr_definitions.sources.ga4 import GA4Query
+from sandbox.ga4.server import (
     answer_with_extra_dimension,
     answer_with_metrics_reversed,
     answer_with_ranges_reversed,
@@ -20,7 +21,6 @@ from connectors.sandbox.ga4 import (
     answer_without_last_metric,
     report_fault,
 )
-from okr_definitions.queries.ga4 import GA4Query
 
 WEEK = (date(2026, 10, 5), date(2026, 10, 11))
 # One report: two metrics of one filter, by date.

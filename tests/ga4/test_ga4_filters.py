@@ -14,7 +14,7 @@ import pytest
 from ga4_testkit import BERLIN_FLAT, NOW, SHOP, metric, series
 
 from connectors.ga4 import dimension_filter, fetch_ga4
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 
 CHANNEL = "sessionDefaultChannelGroup"
 DAYS = (date(2026, 10, 6), date(2026, 10, 7))

@@ -8,7 +8,7 @@ from ga4_testkit import LA_FLAT, NOW, SHOP, flags_of, metric
 
 from connectors.base import FLAG_SCHEMA, RangeRequest
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 
 WEEK = [date(2026, 10, d) for d in range(5, 12)]
 PRODUCTS = {"dimension": "pagePath", "begins_with": "/products/"}

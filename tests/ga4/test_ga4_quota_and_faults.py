@@ -12,8 +12,8 @@ from ga4_testkit import LA_FLAT, NOW, SHOP, metric
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
 from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.retry import MAX_ATTEMPTS
-from connectors.sandbox.ga4 import QUOTA_MESSAGES, QuotaLimits, quota_fault, server_error_fault
-from connectors.sandbox.server import Fault
+from sandbox.base import Fault
+from sandbox.ga4.server import QUOTA_MESSAGES, QuotaLimits, quota_fault, server_error_fault
 
 WINDOW = (date(2026, 10, 1), date(2026, 10, 31))
 METRICS = [

@@ -10,7 +10,7 @@ from ga4_testkit import LA_FLAT, NOW, SHOP, metric, series
 from connectors.base import RANGE_SCHEMA, RangeRequest
 from connectors.errors import SourceError
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges, is_additive, make_client
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 

@@ -10,8 +10,8 @@ import requests
 from ga4_testkit import LA_FLAT, SHOP, metric, series
 
 from connectors.ga4 import fetch_ga4
-from connectors.sandbox.ga4 import GA4Sandbox, SandboxProperty, conversion_rate
-from connectors.sandbox.server import Request
+from sandbox.base import Request
+from sandbox.ga4.server import GA4Sandbox, SandboxProperty, conversion_rate
 
 BODY = {
     "dateRanges": [{"startDate": "2026-09-01", "endDate": "2026-09-05"}],

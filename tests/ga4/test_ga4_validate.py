@@ -92,7 +92,7 @@ def test_a_metrics_own_property_is_checked(ga4_server, settings_for):
 def test_metric_names_outside_the_api_shape_are_refused_offline(name: str) -> None:
     from pydantic import ValidationError
 
-    from okr_definitions.queries.ga4 import GA4Query
+    from okr_definitions.sources.ga4 import GA4Query
 
     with pytest.raises(ValidationError, match="not a GA4 metric API name"):
         GA4Query(metric=name)

@@ -9,8 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.hubspot import HubSpotSettings
-from connectors.sandbox.hubspot import HubSpotSandbox
-from connectors.sandbox.server import Response, SandboxServer
+from sandbox.base import Response, SandboxServer
+from sandbox.hubspot.server import HubSpotSandbox
 
 # The project's reference "today" (2026-Q4 runs 2026-10-01..2026-12-31).
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pydantic import SecretStr
 
 from connectors.hubspot import HubSpotClient, HubSpotSettings, fetch_hubspot_objects
-from connectors.sandbox.hubspot import HubSpotSandbox
+from sandbox.hubspot.server import HubSpotSandbox
 
 PROPERTIES = [
     "amount",

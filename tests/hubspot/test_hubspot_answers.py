@@ -23,10 +23,10 @@ from connectors.hubspot import (
     fetch_hubspot_pipelines,
 )
 from connectors.hubspot.metrics import _Properties
-from connectors.sandbox.server import Request, Response
-from okr_definitions.queries.hubspot import HubSpotQuery
+from okr_definitions.sources.hubspot import HubSpotQuery
+from sandbox.base import Request, Response
 from warehouse.db import connect
-from warehouse.hubspot import current_objects, load_object_read, properties_never_read
+from warehouse.sources.hubspot import current_objects, load_object_read, properties_never_read
 
 CREATED = datetime(2026, 9, 1, 9, tzinfo=UTC)
 SEARCH = "/crm/v3/objects/deals/search"

@@ -18,12 +18,12 @@ from connectors.hubspot import (
     next_cursor,
 )
 from connectors.hubspot.metrics import local_dates
-from connectors.sandbox.hubspot import (
+from okr_definitions.sources.hubspot import HubSpotQuery
+from sandbox.hubspot.server import (
     ENTERPRISE_LOST_STAGE_ID,
     ENTERPRISE_PIPELINE_ID,
     ENTERPRISE_WON_STAGE_ID,
 )
-from okr_definitions.queries.hubspot import HubSpotQuery
 
 BERLIN = "Europe/Berlin"
 

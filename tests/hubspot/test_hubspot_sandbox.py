@@ -11,12 +11,12 @@ import duckdb
 import pyarrow as pa
 
 from connectors.hubspot import fetch_hubspot_objects, fetch_hubspot_pipelines
-from connectors.sandbox.hubspot import (
+from sandbox.base import Request
+from sandbox.hubspot.server import (
     HubSpotSandbox,
     demo_expectations,
     rate_limit_fault,
 )
-from connectors.sandbox.server import Request
 
 ROOT = Path(__file__).resolve().parents[2]
 

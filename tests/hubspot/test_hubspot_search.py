@@ -12,8 +12,8 @@ import pytest
 from connectors.errors import QuotaExhaustedError, RetryableSourceError, SourceError
 from connectors.hubspot import HubSpotClient, fetch_hubspot_objects, fetch_hubspot_pipelines
 from connectors.hubspot.client import translate_error
-from connectors.sandbox.hubspot import rate_limit_fault, search_answer_fault, without_paging
-from connectors.sandbox.server import Fault
+from sandbox.base import Fault
+from sandbox.hubspot.server import rate_limit_fault, search_answer_fault, without_paging
 
 SEARCH = "/crm/v3/objects/deals/search"
 

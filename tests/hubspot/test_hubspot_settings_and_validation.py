@@ -15,8 +15,8 @@ from connectors.hubspot import (
     fetch_hubspot_objects,
     validate_hubspot_metrics,
 )
-from connectors.sandbox.hubspot import ENTERPRISE_PIPELINE_ID
-from okr_definitions.queries.hubspot import HubSpotQuery
+from okr_definitions.sources.hubspot import HubSpotQuery
+from sandbox.hubspot.server import ENTERPRISE_PIPELINE_ID
 
 SECRET = "pat-eu1-3f9c2a71-0b8e-4d5f-9a61-SECRET"
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.matomo import MatomoSettings
-from connectors.sandbox.matomo import DEFAULT_TOKEN, MatomoSandbox
-from connectors.sandbox.server import SandboxServer
+from sandbox.base import SandboxServer
+from sandbox.matomo.server import DEFAULT_TOKEN, MatomoSandbox
 
 # 10:00 in Berlin, 22:00 in Auckland: "today" is 2026-11-26 for both sites.
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

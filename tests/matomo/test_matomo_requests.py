@@ -12,9 +12,9 @@ from connectors.base import MetricRequest
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.matomo import MatomoSettings, fetch_matomo, validate_matomo_metrics
 from connectors.retry import MAX_ATTEMPTS
-from connectors.sandbox.matomo import DEFAULT_SITES, DEFAULT_TOKEN, MatomoSandbox, generated_day
-from connectors.sandbox.server import Fault, SandboxServer
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import Fault, SandboxServer
+from sandbox.matomo.server import DEFAULT_SITES, DEFAULT_TOKEN, MatomoSandbox, generated_day
 
 HOME = "https://shop.example/"
 START, END = date(2026, 11, 2), date(2026, 11, 8)

@@ -14,10 +14,10 @@ from connectors.errors import AuthError
 from connectors.ga4 import GA4Settings
 from connectors.hubspot import HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
-from connectors.sandbox.matomo import DEFAULT_TOKEN, MatomoSandbox
-from connectors.sandbox.server import Fault, SandboxServer
 from connectors.urls import redact_url_credentials, split_url_credentials
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import Fault, SandboxServer
+from sandbox.matomo.server import DEFAULT_TOKEN, MatomoSandbox
 
 USER = "okr-reader"
 PASSWORD = "canary-basic-auth-p@ss/w0rd"  # "@" and "/" must be %-escaped in a URL

@@ -17,9 +17,9 @@ from connectors.matomo import (
     fetch_matomo_ranges,
     validate_matomo_metrics,
 )
-from connectors.sandbox.matomo import MatomoSandbox
-from connectors.sandbox.server import SandboxServer
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import SandboxServer
+from sandbox.matomo.server import MatomoSandbox
 
 MIGRATION = Path(__file__).parents[2] / "warehouse" / "migrations" / "0004_matomo_raw.sql"
 

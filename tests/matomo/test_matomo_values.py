@@ -17,9 +17,9 @@ from connectors.matomo import (
     parse_matomo_number,
     site_timezone,
 )
-from connectors.sandbox.matomo import Day, MatomoSandbox, page
-from connectors.sandbox.server import SandboxServer
-from okr_definitions.queries.matomo import MatomoQuery
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import SandboxServer
+from sandbox.matomo.server import Day, MatomoSandbox, page
 
 HOME = "https://shop.example/"
 D1, D2 = date(2026, 11, 10), date(2026, 11, 11)

@@ -17,12 +17,12 @@ from pipeline_testkit import add_source, warehouse_rows
 
 from connectors.base import RangeRequest
 from connectors.ga4 import GA4Settings, fetch_ga4_ranges
-from connectors.sandbox.ga4 import DEMO_PROPERTY_ID, GA4Sandbox, quota_fault
-from connectors.sandbox.server import SandboxServer
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
 from pipelines.definitions import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import run_range
+from sandbox.base import SandboxServer
+from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox, quota_fault
 
 GA4_METRICS = """
   - id: product_sessions

@@ -26,11 +26,11 @@ import pytest
 from pipeline_testkit import warehouse_rows
 
 from connectors.hubspot.settings import MODIFIED_OVERLAP
-from connectors.sandbox.hubspot import ARCHIVE_RETENTION, PIPELINES, HubSpotSandbox
-from connectors.sandbox.server import Response, SandboxServer
 from pipelines.definitions import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import RunOutcome, run_range
+from sandbox.base import Response, SandboxServer
+from sandbox.hubspot.server import ARCHIVE_RETENTION, PIPELINES, HubSpotSandbox
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FIRST_DAY, PERIOD_START, FIRST_END = date(2026, 9, 21), date(2026, 10, 1), date(2026, 10, 5)

@@ -14,11 +14,11 @@ import dagster as dg
 import pytest
 from pipeline_testkit import add_source, warehouse_rows
 
-from connectors.sandbox import matomo as matomo_sandbox
-from connectors.sandbox.server import SandboxServer
+import sandbox.matomo.server as matomo_sandbox
 from pipelines.definitions import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import run_range
+from sandbox.base import SandboxServer
 
 MATOMO_METRICS = """
   - id: load_time

@@ -26,10 +26,10 @@ import duckdb
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.sandbox import matomo as matomo_sandbox
-from connectors.sandbox.ga4 import DEMO_PROPERTY_ID, GA4Sandbox
-from connectors.sandbox.hubspot import HubSpotSandbox
-from connectors.sandbox.server import Request, Response, SandboxServer
+import sandbox.matomo.server as matomo_sandbox
+from sandbox.base import Request, Response, SandboxServer
+from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
+from sandbox.hubspot.server import HubSpotSandbox
 
 PERIOD_START = date(2026, 10, 1)
 PERIOD_END = date(2026, 10, 10)

@@ -31,8 +31,8 @@ from reliability_kit import (
 
 from connectors.base import MetricRequest
 from connectors.ga4 import GA4Settings, fetch_ga4
-from connectors.sandbox.ga4 import DEMO_PROPERTY_ID
-from okr_definitions.queries.ga4 import GA4Query
+from okr_definitions.sources.ga4 import GA4Query
+from sandbox.ga4.server import DEMO_PROPERTY_ID
 
 
 def _reports(payload: Any) -> list[dict[str, Any]]:

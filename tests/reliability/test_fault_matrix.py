@@ -42,7 +42,10 @@ from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
-from connectors.sandbox.ga4 import (
+from okr_definitions.sources.ga4 import GA4Query
+from okr_definitions.sources.matomo import MatomoQuery
+from sandbox.base import Fault
+from sandbox.ga4.server import (
     DEMO_PROPERTY_ID,
     QUOTA_MESSAGES,
     answer_with_extra_dimension,
@@ -54,10 +57,7 @@ from connectors.sandbox.ga4 import (
     error_body,
     report_fault,
 )
-from connectors.sandbox.hubspot import ending_early, rate_limit_fault, search_answer_fault
-from connectors.sandbox.server import Fault
-from okr_definitions.queries.ga4 import GA4Query
-from okr_definitions.queries.matomo import MatomoQuery
+from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer_fault
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"

@@ -32,9 +32,9 @@ from reliability_kit import (
     copy_warehouse,
 )
 
-from connectors.sandbox.ga4 import error_body
-from connectors.sandbox.hubspot import rate_limit_fault
-from connectors.sandbox.server import Fault
+from sandbox.base import Fault
+from sandbox.ga4.server import error_body
+from sandbox.hubspot.server import rate_limit_fault
 
 REPO = Path(__file__).resolve().parents[2]
 MATOMO_URL_PASSWORD = "canary-matomo-url-password-6b1f9d2e"

@@ -1,0 +1,5 @@
+"""Destinations: where okr-sync delivers the progress tables (no Dagster here).
+
+One folder per destination (`destinations/<name>/`), registered in registry/destinations.py;
+its Dagster definitions, if any, live in `pipelines/destinations/<name>/`.
+"""
