@@ -6,12 +6,15 @@ source's own message, never from request headers or bodies that carry a token.
 
 from __future__ import annotations
 
+from connectors.urls import redact_url_credentials
+
 
 class SourceError(RuntimeError):
     """A source answered with an error that retrying will not fix (bad query, bad token...)."""
 
     def __init__(self, source: str, message: str) -> None:
-        super().__init__(f"{source}: {message}")
+        # A URL with a user and password in it never reaches a message (connectors/urls.py).
+        super().__init__(f"{source}: {redact_url_credentials(message)}")
         self.source = source
 
 
@@ -30,6 +33,15 @@ class RetryableSourceError(RuntimeError):
     """
 
     def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(f"{source}: {message}")
+        super().__init__(f"{source}: {redact_url_credentials(message)}")
         self.source = source
         self.retry_after = retry_after
+
+
+class IncompleteReadError(RetryableSourceError):
+    """A read whose answers were each well-formed but together hold fewer (or more) results
+    than the source said there are (HubSpot's `total`, GA4's `rowCount`).
+
+    Objects changing while the pages are read can cause it, so the whole read is tried once
+    more (:data:`connectors.retry.READ_ATTEMPTS`); then the source fails and nothing is loaded.
+    """

@@ -1,8 +1,11 @@
 """The one retry policy all connectors share (tenacity), so every source backs off alike.
 
-A connector raises :class:`RetryableSourceError` for transient failures; this policy retries
-those with exponential backoff and jitter, honouring the server's Retry-After when given, and
-lets every other exception (including :class:`SourceError`) through at once. A read timeout
+A connector raises :class:`RetryableSourceError` for transient failures — 429, 5xx, timeouts,
+resets, and 200s that are not the endpoint's answer (an HTML page, an empty body, `{}`, a cut-off
+body); this policy retries those with exponential backoff and jitter, honouring the server's
+Retry-After when given, and lets every other exception (including :class:`SourceError`) through
+at once. A whole read whose pages disagree with the count the source gave is retried too, once
+(:data:`READ_ATTEMPTS`, `retry_on=IncompleteReadError`). A read timeout
 is such a transient failure; :func:`request_timeout` is the one knob that shortens every
 connector's timeout at once.
 """
@@ -25,6 +28,7 @@ from tenacity import (
 )
 
 from connectors.errors import RetryableSourceError
+from connectors.urls import redact_url_credentials
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -34,6 +38,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 INITIAL_WAIT_S = 0.5
 MAX_WAIT_S = 8.0
+# A read whose pages together disagree with the count the source gave (IncompleteReadError)
+# is read once more as a whole: objects changing during the read explain one mismatch, a second
+# one means the answers cannot be trusted.
+READ_ATTEMPTS = 2
 # Tests shrink waits with OKR_RETRY_WAIT_SCALE=0 so fault cases stay fast; production keeps 1.
 _WAIT_SCALE_ENV = "OKR_RETRY_WAIT_SCALE"
 # Seconds to wait for one answer, for every connector; unset, each source keeps the default its
@@ -93,7 +101,7 @@ def _log_retry(state: RetryCallState, max_attempts: int) -> None:
     asked = f", the server's Retry-After: {retry_after:g} s" if retry_after is not None else ""
     log.warning(
         "%s (attempt %d of %d); retrying in %.1f s%s",
-        exc,
+        redact_url_credentials(str(exc)),
         state.attempt_number,
         max_attempts,
         wait,
@@ -101,10 +109,13 @@ def _log_retry(state: RetryCallState, max_attempts: int) -> None:
     )
 
 
-def retrying(max_attempts: int = MAX_ATTEMPTS) -> Retrying:
+def retrying(
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_on: type[RetryableSourceError] = RetryableSourceError,
+) -> Retrying:
     """A tenacity `Retrying` for one call: `for attempt in retrying(): with attempt: ...`."""
     return Retrying(
-        retry=retry_if_exception_type(RetryableSourceError),
+        retry=retry_if_exception_type(retry_on),
         wait=_wait,
         stop=stop_after_attempt(max_attempts),
         before_sleep=lambda state: _log_retry(state, max_attempts),
@@ -112,15 +123,21 @@ def retrying(max_attempts: int = MAX_ATTEMPTS) -> Retrying:
     )
 
 
-def call_with_retry(fn: Callable[[], T], max_attempts: int = MAX_ATTEMPTS) -> T:
+def call_with_retry(
+    fn: Callable[[], T],
+    max_attempts: int = MAX_ATTEMPTS,
+    retry_on: type[RetryableSourceError] = RetryableSourceError,
+) -> T:
     """Run `fn` under the shared policy and return its result.
 
-    When the budget is spent, the last transient error is raised again with how long the
-    policy kept trying, so "HTTP 503" in a failed run does not read like a single hiccup.
+    `retry_on` narrows what is retried (a whole read retried on IncompleteReadError must not
+    retry again what its own requests already retried). When the budget is spent, the last
+    transient error is raised again with how long the policy kept trying, so "HTTP 503" in a
+    failed run does not read like a single hiccup.
     """
     try:
-        return retrying(max_attempts)(fn)
-    except RetryableSourceError as exc:
+        return retrying(max_attempts, retry_on)(fn)
+    except retry_on as exc:
         if max_attempts <= 1:
             raise
         message = str(exc).removeprefix(f"{exc.source}: ")

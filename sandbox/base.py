@@ -57,8 +57,12 @@ class Fault:
 
     kind: "status" (answer `status` with `body`/`headers`), "slow" (sleep `delay` seconds, then
     answer normally), "reset" (close the socket without answering), "malformed" (answer 200 with
-    a body cut in half), "truncate" (let the handler answer, then cut its body in half).
-    `path_contains` limits the fault to matching paths; `times` repeats it.
+    a body cut in half), "truncate" (let the handler answer, then cut its body in half), "html"
+    (answer 200 with a proxy's HTML error page), "empty" (answer 200 with no body at all),
+    "rewrite" (let the handler answer, then pass its JSON through `rewrite(request, payload)`:
+    a well-formed answer that says something else, e.g. a page without `paging`).
+    `path_contains` limits the fault to matching paths and `when` to matching requests;
+    `times` repeats it.
     """
 
     kind: str
@@ -68,9 +72,29 @@ class Fault:
     delay: float = 0.0
     path_contains: str = ""
     times: int = 1
+    rewrite: Callable[[Request, Any], Any] | None = None
+    when: Callable[[Request], bool] | None = None
+
+
+# What a reverse proxy in front of an API answers when its upstream is away, with status 200
+# (some proxies and captive portals do): HTML where JSON was expected.
+PROXY_ERROR_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Service temporarily unavailable</title></head>"
+    b"<body><h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>"
+)
 
 
 Handler = Callable[[Request], Response]
+
+
+def _rewritten(
+    response: Response, request: Request, rewrite: Callable[[Request, Any], Any]
+) -> Response:
+    """The handler's 200 JSON answer passed through `rewrite`; other answers as they are."""
+    if response.status != 200 or "json" not in response.content_type:
+        return response
+    payload = rewrite(request, json.loads(response.body))
+    return Response(200, json.dumps(payload).encode(), response.headers, response.content_type)
 
 
 class SandboxServer:
@@ -104,10 +128,12 @@ class SandboxServer:
         with self._lock:
             return sum(fault.times for fault in self._faults)
 
-    def _next_fault(self, path: str) -> Fault | None:
+    def _next_fault(self, request: Request) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.path_contains in path:
+                if fault.path_contains in request.path and (
+                    fault.when is None or fault.when(request)
+                ):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -159,7 +185,7 @@ class SandboxServer:
                 )
                 with server._lock:
                     server.request_counts[parts.path] += 1
-                fault = server._next_fault(parts.path)
+                fault = server._next_fault(request)
                 if fault and fault.kind == "reset":
                     self.connection.setsockopt(
                         socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
@@ -173,6 +199,10 @@ class SandboxServer:
                     response = Response(fault.status, fault.body, fault.headers)
                 elif fault and fault.kind == "malformed":
                     response = Response(200, b'{"rows": [{"dimensionValues": [')
+                elif fault and fault.kind == "html":
+                    response = Response(200, PROXY_ERROR_PAGE, content_type="text/html")
+                elif fault and fault.kind == "empty":
+                    response = Response(200, b"")
                 else:
                     try:
                         response = server.handler(request)
@@ -180,6 +210,8 @@ class SandboxServer:
                         response = Response.json(
                             {"error": {"code": 500, "message": f"sandbox error: {exc!r}"}}, 500
                         )
+                    if fault and fault.kind == "rewrite" and fault.rewrite is not None:
+                        response = _rewritten(response, request, fault.rewrite)
                     if fault and fault.kind == "truncate":
                         response = Response(
                             response.status,

@@ -328,14 +328,18 @@ class Ga4Api:
                     self._post(property_id, "runReport", requests_json[0]), batch=False
                 ),
             )
-        return self.call(
-            property_id,
-            lambda: answers_from_json(
+
+        def batch() -> list[Answer]:
+            answers = answers_from_json(
                 self._post(property_id, "batchRunReports", {"requests": requests_json}),
                 batch=True,
-            ),
-            reports=len(bodies),
-        )
+            )
+            if len(answers) != len(bodies):
+                # One report per request, in order: any other count is not an answer to it.
+                raise MalformedAnswer(f"{len(answers)} reports for {len(bodies)} requests")
+            return answers
+
+        return self.call(property_id, batch, reports=len(bodies))
 
     def _post(self, property_id: str, method: str, payload: dict[str, Any]) -> bytes:
         """POST one Data API method over the client's own REST session; the answer's bytes.

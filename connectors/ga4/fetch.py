@@ -259,33 +259,78 @@ def _require_columns(
             )
 
 
+RangeRow = tuple[tuple[str, ...], tuple[str, ...]]  # (dimension values, metric values)
+
+
+def _range_rows(pages: list[Page]) -> dict[str, list[tuple[Page, RangeRow]]]:
+    """Each range report's rows (report hash → distinct rows with their page), in answer order.
+
+    A row sent twice alike is one row (as for daily reports); rows are few here (one per date
+    range), so plain lists are fine.
+    """
+    reports: dict[str, dict[RangeRow, Page]] = {}
+    for page in pages:
+        n_dims, n_mets = len(page.dimension_names), len(page.metric_names)
+        dims, mets = page.dim_values.to_pylist(), page.met_values.to_pylist()
+        rows = reports.setdefault(page.spec.report_hash, {})
+        for r in range(page.n_rows):
+            row = (
+                tuple(dims[r * n_dims : (r + 1) * n_dims]),
+                tuple(mets[r * n_mets : (r + 1) * n_mets]),
+            )
+            rows.setdefault(row, page)
+    return {key: [(page, row) for row, page in rows.items()] for key, rows in reports.items()}
+
+
+def _check_range_row_count(report_pages: list[Page], rows: int) -> None:
+    """A range report holds the rows its `rowCount` counts: fewer is a read that stopped early
+    (a window would read as no value), more an answer to something else."""
+    counted = max(page.row_count for page in report_pages)
+    if rows != counted:
+        spec = report_pages[0].spec
+        raise SourceError(
+            SOURCE,
+            f"GA4's answer to report {spec.report_hash} for metrics "
+            f"{', '.join(spec.metric_ids)} holds {rows} rows where its rowCount says {counted}; "
+            "nothing was loaded, the next run asks again",
+        )
+
+
 def _read_ranges(pages: list[Page]) -> _Values:
     out = _Values()
+    by_report = _range_rows(pages)
     for page in pages:
-        group = page.spec.group_key
         if page.time_zone:
             out.time_zones[page.spec.property_id] = page.time_zone
-        n_dims = len(page.dimension_names)
-        n_mets = len(page.metric_names)
-        range_at = (
-            page.dimension_names.index("dateRange") if "dateRange" in page.dimension_names else None
-        )
-        names = {f"date_range_{i}": i for i in range(len(page.spec.date_ranges))}
-        # Range answers have a row per date range: plain lists are fine here.
-        dim_values, met_values = page.dim_values.to_pylist(), page.met_values.to_pylist()
-        for r in range(page.n_rows):
+        for name in page.metric_names:
+            out.values.setdefault((page.spec.group_key, name), {})
+    for key, rows in by_report.items():
+        _check_range_row_count([p for p in pages if p.spec.report_hash == key], len(rows))
+        # Rows are matched to windows by their `dateRange` label, never by position (GA4 does
+        # not promise the order), and a window answered twice differently has no one value.
+        answered: set[int] = set()
+        for page, (dims, mets) in rows:
+            spec = page.spec
+            names = {f"date_range_{i}": i for i in range(len(spec.date_ranges))}
             index = 0
-            if range_at is not None:
-                label = dim_values[r * n_dims + range_at]
+            if "dateRange" in page.dimension_names:
+                label = dims[page.dimension_names.index("dateRange")]
                 if label not in names:
                     raise SourceError(SOURCE, f"GA4 answered an unknown date range {label!r}")
                 index = names[label]
-            window = page.spec.date_ranges[index]
+            window = spec.date_ranges[index]
+            if index in answered:
+                raise SourceError(
+                    SOURCE,
+                    f"GA4's answer to report {spec.report_hash} for metrics "
+                    f"{', '.join(spec.metric_ids)} holds more than one row for the date "
+                    f"range {window[0]}..{window[1]}, where the request asks for one total per "
+                    "range; nothing was loaded, the next run asks again",
+                )
+            answered.add(index)
             for j, name in enumerate(page.metric_names):
-                value = convert_value(met_values[r * n_mets + j], page.metric_types[j])
-                out.values.setdefault((group, name), {})[window] = value
-        for name in page.metric_names:
-            out.values.setdefault((group, name), {})
+                value = convert_value(mets[j], page.metric_types[j])
+                out.values.setdefault((spec.group_key, name), {})[window] = value
     return out
 
 

@@ -148,8 +148,46 @@ class Page:
         return request_hash(self.body)
 
 
+def answered_headers_problem(answer: Answer, spec: ReportSpec) -> str | None:
+    """How the answer's headers differ from what `spec` asked for (None: they are the same).
+
+    Rows are read by header position, so an unrequested breakdown (summed into every day), a
+    missing or reordered metric would each turn into a wrong number. Several date ranges add
+    GA4's `dateRange` dimension after the requested ones.
+    """
+    dimensions = [*spec.dimensions, *(["dateRange"] if len(spec.date_ranges) > 1 else [])]
+    for what, asked, got in (
+        ("dimensions", dimensions, answer.dimension_names),
+        ("metrics", list(spec.metrics), answer.metric_names),
+    ):
+        if got != asked:
+            missing = [name for name in asked if name not in got]
+            extra = [name for name in got if name not in asked]
+            how = "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(f'`{n}`' for n in missing)}" if missing else "",
+                    f"not asked for {', '.join(f'`{n}`' for n in extra)}" if extra else "",
+                    "in another order" if not missing and not extra else "",
+                )
+                if part
+            )
+            return f"its {what} are {got} where the request asked for {asked} ({how})"
+    return None
+
+
 def read_page(answer: Answer, spec: ReportSpec, body: dict[str, Any], offset: int) -> Page:
-    """The page of `spec` that `answer` answered (the request `body`, at `offset`)."""
+    """The page of `spec` that `answer` answered (the request `body`, at `offset`).
+
+    Raises SourceError when the answer is not an answer to that request (its headers)."""
+    problem = answered_headers_problem(answer, spec)
+    if problem:
+        metrics = f" for metrics {', '.join(spec.metric_ids)}" if spec.metric_ids else ""
+        raise SourceError(
+            SOURCE,
+            f"GA4's answer to report {spec.report_hash}{metrics} (property {spec.property_id}) "
+            f"does not match the request: {problem}; nothing was loaded, the next run asks again",
+        )
     return Page(
         spec=spec,
         body=body,
@@ -221,8 +259,12 @@ def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
     meta = report.get("metadata") or {}
     dims, dims_per_row = _flat_values(rows, "dimensionValues")
     mets, mets_per_row = _flat_values(rows, "metricValues")
+    if not report.get("metricHeaders"):
+        # Every report answer names its metrics (a request has at least one): `{}` is a proxy's
+        # or a truncated answer, not an empty report.
+        raise MalformedAnswer("the answer has no metricHeaders (not a report)")
     dimension_names = [h.get("name", "") for h in report.get("dimensionHeaders") or []]
-    metric_headers = report.get("metricHeaders") or []
+    metric_headers = report["metricHeaders"]
     for per_row, width in (
         (dims_per_row, len(dimension_names)),
         (mets_per_row, len(metric_headers)),

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.retry import request_timeout
+from connectors.urls import refuse_url_credentials
 
 SOURCE = "ga4"
 
@@ -85,7 +86,8 @@ class GA4Settings(BaseModel):
     it empty to take the zone from the answers (see `fetch_property_timezone`).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A refused value is not repeated in the validation error: an endpoint may hold a password.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     property_id: str = Field(description="Numeric GA4 property id, e.g. 123456789.")
     endpoint: str | None = Field(
@@ -119,6 +121,11 @@ class GA4Settings(BaseModel):
                 "Property settings), e.g. 123456789"
             )
         return text
+
+    @field_validator("endpoint")
+    @classmethod
+    def _no_credentials_in_endpoint(cls, value: str | None) -> str | None:
+        return refuse_url_credentials(value, "GA4 endpoint") if value else value
 
     @field_validator("timezone")
     @classmethod

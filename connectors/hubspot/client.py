@@ -33,6 +33,7 @@ from urllib3.util.retry import Retry
 from connectors.base import request_hash
 from connectors.errors import (
     AuthError,
+    IncompleteReadError,
     QuotaExhaustedError,
     RetryableSourceError,
     SourceError,
@@ -131,6 +132,16 @@ def _body_json(body: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+def _search_answer_problem(data: dict[str, Any]) -> str | None:
+    """What a search answer lacks: every one carries `results` and the `total` matching."""
+    if not isinstance(data.get("results"), list):
+        return "the answer has no `results` list (not a search answer)"
+    total = data.get("total")
+    if not isinstance(total, int) or isinstance(total, bool):
+        return "the answer has no `total` count (not a search answer)"
+    return None
+
+
 def translate_error(exc: Any, what: str, token: str) -> Exception:
     """The shared error for a HubSpot error answer; the token is never part of the message."""
     status = int(exc.status or 0)
@@ -194,7 +205,16 @@ class HubSpotClient:
         self.request_count = 0
 
     # -- one request ------------------------------------------------------------------------
-    def _call(self, what: str, send: Callable[[], Any], search: bool = False) -> dict[str, Any]:
+    def _call(
+        self,
+        what: str,
+        send: Callable[[], Any],
+        search: bool = False,
+        check: Callable[[dict[str, Any]], str | None] | None = None,
+    ) -> dict[str, Any]:
+        """One request under the shared retry policy. `check` names what is missing from an
+        answer that is JSON but not the endpoint's answer (None when it is): retried like a
+        cut-off body, since a proxy's `{}` is as transient as its HTML page."""
         limiter = self._search_limiter if search else self._limiter
 
         def once() -> dict[str, Any]:
@@ -225,6 +245,9 @@ class HubSpotClient:
                 ) from None
             if not isinstance(data, dict):
                 raise RetryableSourceError(SOURCE, f"{what}: the answer is not a JSON object")
+            problem = check(data) if check is not None else None
+            if problem:
+                raise RetryableSourceError(SOURCE, f"{what}: {problem}")
             return data
 
         return call_with_retry(once)
@@ -242,6 +265,7 @@ class HubSpotClient:
                 object_type, body, _preload_content=False, _request_timeout=self._timeout
             ),
             search=True,
+            check=_search_answer_problem,
         )
         return Page(data, request_hash({"method": "POST", "path": path, "body": body}))
 
@@ -324,6 +348,12 @@ class HubSpotClient:
         one is not the end); before the offset would pass the 10,000-result cap, the search
         restarts with `hs_object_id GT <last id seen>` added to every group, so no object is
         skipped or read twice however many match.
+
+        The end is checked, never assumed: the results read since the last restart must be the
+        `total` the last page reports, and `total` must not fall from page to page, else
+        IncompleteReadError (a page without `paging` before the end, or objects that left the
+        results while the pages were read; the caller reads again once). Pages are yielded as
+        they come, so collect them and keep them only once the generator has finished.
         """
         groups = [list(g) for g in filter_groups] or [[]]
         # One filter per group is kept free for the keyset bound.
@@ -343,6 +373,8 @@ class HubSpotClient:
         after: str | None = None
         offset = 0  # how far into the current segment the offset has gone
         pages = segments = 0
+        segment_read = 0  # results read since the last keyset restart
+        segment_total: int | None = None  # the `total` of the segment's previous page
         while True:
             keyset = (
                 [{"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]
@@ -359,6 +391,16 @@ class HubSpotClient:
                 body["after"] = after
             page = self.search_page(object_type, body)
             pages += 1
+            total = page.data["total"]
+            if segment_total is not None and total < segment_total:
+                # Offset paging: an object that left the results moved every later one a place
+                # forward, so one of them is on no page. (New objects come last: harmless.)
+                raise IncompleteReadError(
+                    SOURCE,
+                    f"search for {object_type}: the count fell from {segment_total} to {total} "
+                    "while its pages were read, so offset paging may have skipped objects",
+                )
+            segment_total = total
             yield page
             for result in page.data.get("results") or []:
                 object_id = int(result["id"])
@@ -370,8 +412,17 @@ class HubSpotClient:
                         "results are not in hs_object_id order, paging cannot be trusted",
                     )
                 last_id = object_id
+                segment_read += 1
             next_after = ((page.data.get("paging") or {}).get("next") or {}).get("after")
             if not next_after:
+                if segment_read != total:
+                    restarted = f" after {segments} keyset restarts" if segments else ""
+                    raise IncompleteReadError(
+                        SOURCE,
+                        f"search for {object_type} ended after {segment_read} results{restarted}"
+                        f" where its last page counted {total} (a page without `paging` before "
+                        "the end, or objects changing during the read)",
+                    )
                 break
             offset = max(offset + limit, int(next_after) if str(next_after).isdigit() else 0)
             if offset + limit > SEARCH_RESULT_CAP:
@@ -382,7 +433,7 @@ class HubSpotClient:
                         "worth of empty pages; cannot make progress",
                     )
                 segments += 1
-                bound, after, offset = last_id, None, 0
+                bound, after, offset, segment_read, segment_total = last_id, None, 0, 0, None
             else:
                 after = str(next_after)
         log.info("hubspot search %s: %d pages, %d keyset restarts", object_type, pages, segments)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.errors import IncompleteReadError
 from connectors.hubspot.client import (
     LAST_MODIFIED_PROPERTY,
     OBJECT_TYPES,
@@ -24,6 +25,7 @@ from connectors.hubspot.client import (
     Page,
 )
 from connectors.hubspot.settings import MAX_FILTER_GROUPS, HubSpotSettings
+from connectors.retry import READ_ATTEMPTS, call_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +246,6 @@ def fetch_hubspot_objects(
     overlap_start = modified_since - settings.modified_overlap if modified_since else None
     fetched_at = datetime.now(UTC)
 
-    active = _Rows(object_type)
     groups = search_filter_groups(
         object_type,
         modified_since,
@@ -253,8 +254,16 @@ def fetch_hubspot_objects(
         active_since,
         settings.time_zone,
     )
-    for page in client.search(object_type, groups, names):
-        active.add(page)
+
+    def read_active() -> _Rows:
+        # All or nothing: a read whose pages disagree with HubSpot's `total` is read again from
+        # the start, and its rows never reach the caller.
+        rows = _Rows(object_type)
+        for page in client.search(object_type, groups, names):
+            rows.add(page)
+        return rows
+
+    active = call_with_retry(read_active, READ_ATTEMPTS, retry_on=IncompleteReadError)
     archived = _Rows(object_type)
     for page in client.list_objects(object_type, names, archived=True):
         archived.add(page)

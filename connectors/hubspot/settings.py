@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.errors import AuthError
 from connectors.retry import request_timeout
+from connectors.urls import redact_url_credentials, refuse_url_credentials
 
 SOURCE = "hubspot"
 # The one place the token comes from (a private app's access token). Messages name this
@@ -69,7 +70,8 @@ class HubSpotSettings(BaseModel):
     The token is a `SecretStr`: it never shows in repr, logs or error messages.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A refused value is not repeated in the validation error: a host may hold a password.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     access_token: SecretStr = Field(description=f"Private app access token (env {TOKEN_ENV}).")
     host: str = Field(default=HUBSPOT_HOST, description="API base URL; the sandbox's for tests.")
@@ -96,8 +98,10 @@ class HubSpotSettings(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"host {value!r} must be a URL such as {HUBSPOT_HOST}")
-        return value.rstrip("/")
+            raise ValueError(
+                f"host {redact_url_credentials(value)!r} must be a URL such as {HUBSPOT_HOST}"
+            )
+        return refuse_url_credentials(value, f"host ({HOST_ENV})").rstrip("/")
 
     @field_validator("time_zone")
     @classmethod

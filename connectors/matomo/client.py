@@ -379,6 +379,12 @@ class MatomoClient:
         self._http = http or httpx.Client(
             timeout=settings.timeout_s, headers={"User-Agent": USER_AGENT}, verify=_tls_context()
         )
+        password = settings.basic_auth_password
+        self._auth = (
+            httpx.BasicAuth(settings.basic_auth_user, password.get_secret_value())
+            if settings.basic_auth_user is not None and password is not None
+            else None
+        )
         self._owns_http = http is None
         self.request_count = 0
 
@@ -395,8 +401,11 @@ class MatomoClient:
     # Every message built from server text goes through here: Matomo never echoes the token,
     # but a proxy or a misconfigured instance might.
     def _scrub(self, text: str) -> str:
-        token = self.settings.token.get_secret_value()
-        return text.replace(token, "***") if token else text
+        password = self.settings.basic_auth_password
+        for secret in (self.settings.token, *([password] if password else [])):
+            value = secret.get_secret_value()
+            text = text.replace(value, "***") if value else text
+        return text
 
     def bulk(
         self, subs: Sequence[SubRequest], owners: Mapping[SubRequest, list[str]] | None = None
@@ -422,15 +431,17 @@ class MatomoClient:
         urls = {f"urls[{i}]": sub.query_string for i, sub in enumerate(chunk)}
         bulk_hash = request_hash({**fields, **urls})
         body = {**fields, "token_auth": self.settings.token.get_secret_value(), **urls}
-        payload = call_with_retry(lambda: self._post(body, "API.getBulkRequest"))
+
+        def answered() -> list[Any]:
+            payload = self._post(body, "API.getBulkRequest")
+            problem = _bulk_answer_problem(chunk, payload)
+            if problem:
+                # A proxy's `{}` or a cut-short list is as transient as its HTML page.
+                raise RetryableSourceError(SOURCE, f"API.getBulkRequest {problem}")
+            return payload
+
+        payload = call_with_retry(answered)
         fetched_at = datetime.now(UTC)
-        if not isinstance(payload, list) or len(payload) != len(chunk):
-            got = f"{len(payload)} answers" if isinstance(payload, list) else type(payload).__name__
-            raise SourceError(
-                SOURCE,
-                f"API.getBulkRequest answered {got} for {len(chunk)} sub-requests; "
-                "the instance or a proxy in front of it is not behaving like Matomo",
-            )
         answers = []
         for sub, item in zip(chunk, payload, strict=True):
             if isinstance(item, dict) and item.get("result") == "error":
@@ -444,7 +455,9 @@ class MatomoClient:
     def _post(self, body: dict[str, str], method: str) -> Any:
         self.request_count += 1
         try:
-            response = self._http.post(self.settings.endpoint, data=body)
+            response = self._http.post(
+                self.settings.endpoint, data=body, auth=self._auth or httpx.USE_CLIENT_DEFAULT
+            )
         except httpx.TimeoutException as exc:
             raise RetryableSourceError(
                 SOURCE, f"{method} timed out after {self.settings.timeout_s:g} s"
@@ -473,6 +486,15 @@ class MatomoClient:
                 + (f": {message}" if message else ""),
                 retry_after=_retry_after(response),
             )
+        if status == 401 and response.headers.get("WWW-Authenticate", "").startswith("Basic"):
+            # Not Matomo's answer (it never asks for basic auth): a proxy in front of it.
+            raise AuthError(
+                SOURCE,
+                f"{method}: {self.settings.base_url} asks for HTTP basic auth and refused "
+                + ("the user and password given" if self._auth else "a request without one")
+                + ". Put them in the Matomo URL before its host, as user:password@ (they are sent "
+                "only in the Authorization header and never shown)",
+            )
         if status in (401, 403):
             raise self._auth_error(message or f"HTTP {status}")
         if status == 400 and "bulk request" in message.lower():
@@ -487,13 +509,17 @@ class MatomoClient:
                 SOURCE, f"{method}: HTTP {status}" + (f": {message}" if message else "")
             )
         if not complete:
+            # A proxy's HTML error page (some answer 200), an empty body or a cut-off one
+            # (proxy reset, worker killed mid-answer): each is worth another try, and a
+            # lasting one gives up with the policy's count.
             if response.text.lstrip()[:1] == "<":
-                raise SourceError(
+                raise RetryableSourceError(
                     SOURCE,
                     f"{method}: {self.settings.endpoint} answered HTML, not the API's JSON; "
-                    "check that base_url points at the Matomo root",
+                    "if it persists, check that base_url points at the Matomo root",
                 )
-            # A cut-off body (proxy reset, worker killed mid-answer) is worth another try.
+            if not response.content.strip():
+                raise RetryableSourceError(SOURCE, f"{method}: HTTP {status} with an empty body")
             raise RetryableSourceError(SOURCE, f"{method}: answer is not complete JSON")
         if isinstance(payload, dict) and payload.get("result") == "error":
             raise self._app_error(method, payload.get("message"), None)
@@ -519,6 +545,40 @@ class MatomoClient:
                 f"(Matomo: {text}). Check site_id.",
             )
         return SourceError(SOURCE, f"{what} failed: {text}")
+
+
+def _days_asked(sub: SubRequest) -> list[date] | None:
+    """The days a `period=day` sub-request for `date=A,B` is answered by (one key each)."""
+    params = dict(sub.params)
+    start, comma, end = params.get("date", "").partition(",")
+    if params.get("period") != "day" or not comma:
+        return None
+    try:
+        return day_range(date.fromisoformat(start), date.fromisoformat(end))
+    except ValueError:
+        return None
+
+
+def _bulk_answer_problem(chunk: Sequence[SubRequest], payload: Any) -> str | None:
+    """How a bulk answer fails to answer `chunk` (None when it does): one answer per
+    sub-request, in order, and every day a multi-day sub-request asked for."""
+    if not isinstance(payload, list) or len(payload) != len(chunk):
+        got = f"{len(payload)} answers" if isinstance(payload, list) else type(payload).__name__
+        return (
+            f"answered {got} for {len(chunk)} sub-requests; the instance or a proxy in front "
+            "of it is not behaving like Matomo"
+        )
+    for sub, item in zip(chunk, payload, strict=True):
+        days = _days_asked(sub)
+        if days is None or (isinstance(item, dict) and item.get("result") == "error"):
+            continue
+        missing = [d for d in days if d.isoformat() not in item] if isinstance(item, dict) else days
+        if missing:
+            return (
+                f"answered {sub.describe()} for {len(days) - len(missing)} of the {len(days)} "
+                f"days asked for (first missing: {missing[0]})"
+            )
+    return None
 
 
 def _clean_message(message: str) -> str:

@@ -123,6 +123,105 @@ def server_error_fault(status: int = 503, times: int = 1, path_contains: str = "
     )
 
 
+def asks_for_several_ranges(request: Request) -> bool:
+    """Whether a runReport / batchRunReports request holds a report with several date ranges."""
+    try:
+        body = request.json()
+    except ValueError:
+        return False
+    reports = body.get("requests", [body]) if isinstance(body, dict) else []
+    return any(len(r.get("dateRanges") or []) > 1 for r in reports if isinstance(r, dict))
+
+
+def report_fault(
+    rewrite: Callable[[dict[str, Any]], dict[str, Any]],
+    times: int = 1,
+    path_contains: str = "",
+    when: Callable[[Request], bool] | None = None,
+) -> Fault:
+    """A runReport / batchRunReports answer whose every report goes through `rewrite`: a
+    well-formed answer to another question (see the `answer_with_*` rewrites below). `when`
+    picks the requests it answers (e.g. `asks_for_several_ranges`)."""
+
+    def rewrite_answer(request: Any, payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            return payload
+        if "reports" in payload:
+            return {**payload, "reports": [rewrite(r) for r in payload["reports"]]}
+        return rewrite(payload) if "metricHeaders" in payload else payload
+
+    return Fault(
+        "rewrite", rewrite=rewrite_answer, times=times, path_contains=path_contains, when=when
+    )
+
+
+def answer_with_extra_dimension(report: dict[str, Any]) -> dict[str, Any]:
+    """An unrequested breakdown: a `country` dimension nobody asked for, after the others."""
+    return {
+        **report,
+        "dimensionHeaders": [*report.get("dimensionHeaders", []), {"name": "country"}],
+        "rows": [
+            {**row, "dimensionValues": [*row.get("dimensionValues", []), {"value": "Germany"}]}
+            for row in report.get("rows", [])
+        ],
+    }
+
+
+def answer_with_metrics_reversed(report: dict[str, Any]) -> dict[str, Any]:
+    """The metric headers (and each row's values with them) in reverse order: consistent in
+    itself, but not in the order the request named them."""
+    return {
+        **report,
+        "metricHeaders": report["metricHeaders"][::-1],
+        "rows": [
+            {**row, "metricValues": row.get("metricValues", [])[::-1]}
+            for row in report.get("rows", [])
+        ],
+    }
+
+
+def answer_without_last_metric(report: dict[str, Any]) -> dict[str, Any]:
+    """The last requested metric left out of the headers and of every row (of a report with
+    several: one without any metric is not a report at all)."""
+    if len(report["metricHeaders"]) < 2:
+        return report
+    return {
+        **report,
+        "metricHeaders": report["metricHeaders"][:-1],
+        "rows": [
+            {**row, "metricValues": row.get("metricValues", [])[:-1]}
+            for row in report.get("rows", [])
+        ],
+    }
+
+
+def answer_with_ranges_reversed(report: dict[str, Any]) -> dict[str, Any]:
+    """A multi-range answer with its rows in reverse order, last range first (GA4 promises no
+    row order without orderBys); other answers as they are."""
+    if not any(h.get("name") == "dateRange" for h in report.get("dimensionHeaders", [])):
+        return report
+    return {**report, "rows": report.get("rows", [])[::-1]}
+
+
+def answer_with_zero_row_per_range(report: dict[str, Any]) -> dict[str, Any]:
+    """A multi-range answer with one more, zero-filled row for each range after the real ones,
+    counted in its rowCount (what a proxy merging answers produced in issue 23)."""
+    names = [h["name"] for h in report.get("dimensionHeaders", [])]
+    if "dateRange" not in names:
+        return report
+    at = names.index("dateRange")
+    zeros = [
+        {
+            "dimensionValues": row["dimensionValues"],
+            "metricValues": [{"value": "0"} for _ in row.get("metricValues", [])],
+        }
+        for row in report.get("rows", [])
+        if row["dimensionValues"][at]["value"].startswith("date_range_")
+    ]
+    rows = [*report.get("rows", []), *zeros]
+    return {**report, "rows": rows, "rowCount": len(rows)}
+
+
 class ApiError(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)

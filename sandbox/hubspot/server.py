@@ -788,6 +788,45 @@ def rate_limit_fault(
     )
 
 
+def _search_page_at(object_type: str, after: int) -> Callable[[Request], bool]:
+    """Matches the search request for `object_type` that asks for the page at offset `after`."""
+
+    def matches(request: Request) -> bool:
+        if not request.path.endswith(f"/{object_type}/search"):
+            return False
+        try:
+            return int(request.json().get("after") or 0) == after
+        except (ValueError, TypeError, AttributeError):
+            return False
+
+    return matches
+
+
+def search_answer_fault(
+    object_type: str, after: int, rewrite: Callable[[Any], Any], times: int = 1
+) -> Fault:
+    """The search page of `object_type` at offset `after` answered well-formed but changed by
+    `rewrite(answer)`: `without_paging` (a read that would stop early) or `lambda a: {}`."""
+    return Fault(
+        "rewrite",
+        rewrite=lambda request, answer: rewrite(answer),
+        when=_search_page_at(object_type, after),
+        times=times,
+    )
+
+
+def without_paging(answer: dict[str, Any]) -> dict[str, Any]:
+    """A search answer that says it is the last page (no `paging`), whatever its `total`."""
+    return {k: v for k, v in answer.items() if k != "paging"}
+
+
+def ending_early(answer: dict[str, Any]) -> dict[str, Any]:
+    """A page without `paging` that holds half its results: a read that ends before `total`
+    even when everything fits on one page (an incremental read)."""
+    results = answer.get("results") or []
+    return {**without_paging(answer), "results": results[: len(results) // 2]}
+
+
 # --- Filters ---------------------------------------------------------------------------------
 def _parse_time(value: Any) -> int:
     text = str(value).strip()
@@ -884,7 +923,8 @@ class HubSpotSandbox:
 
     Switches: `short_pages(every, size)`; `search_limit_per_second = n` answers search calls
     beyond n per second with HubSpot's 429 SECONDLY; faults of any kind through the server's
-    `inject` (`rate_limit_fault(...)` builds HubSpot's 429s). `warm()` builds the data up front
+    `inject` (`rate_limit_fault(...)` builds HubSpot's 429s, `search_answer_fault(...)` a
+    well-formed search page that says something else). `warm()` builds the data up front
     so a benchmark does not time the sandbox's first answer.
     """
 

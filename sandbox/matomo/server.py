@@ -28,6 +28,7 @@ goals 1 "Newsletter signup" and 2 "Trial started"; pages https://shop.example/ (
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -1216,6 +1217,8 @@ class MatomoSandbox:
         # the client, not the sandbox. Never holds today, future days or hand-made days.
         self._answers: dict[tuple, Any] = {}
         self._lock = threading.Lock()
+        # (user, password) of an HTTP basic auth proxy in front of Matomo; None: no proxy.
+        self.basic_auth: tuple[str, str] | None = None
 
     # -- switches --------------------------------------------------------------------------------
     def reset(
@@ -1230,6 +1233,7 @@ class MatomoSandbox:
         self.bulk_limit = bulk_limit
         self.unique_visitors_range = unique_visitors_range
         self.sites = dict(self._initial_sites)
+        self.basic_auth = None
         self.received.clear()
         self._overrides.clear()
         self._method_errors.clear()
@@ -1274,6 +1278,17 @@ class MatomoSandbox:
 
     # -- HTTP ------------------------------------------------------------------------------------
     def __call__(self, request: Request) -> Response:
+        if self.basic_auth is not None:
+            user, password = self.basic_auth
+            expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            if request.headers.get("authorization") != expected:
+                # What nginx answers in front of it: HTML, and a Basic challenge.
+                return Response(
+                    401,
+                    b"<html><head><title>401 Authorization Required</title></head></html>",
+                    {"WWW-Authenticate": 'Basic realm="Matomo"'},
+                    content_type="text/html",
+                )
         form = request.form() if request.method == "POST" else {}
         record = Received(request.method, request.path, request.query, form, [])
         self.received.append(record)

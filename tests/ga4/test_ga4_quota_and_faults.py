@@ -64,11 +64,27 @@ def test_server_errors_are_retried(ga4_server, settings_for):
     assert ga4_server.total_requests == clean.request_count + 2
 
 
-@pytest.mark.parametrize("kind", ["reset", "malformed", "truncate"])
+@pytest.mark.parametrize("kind", ["reset", "malformed", "truncate", "html", "empty"])
 def test_broken_answers_are_retried(ga4_server, settings_for, kind):
     clean = _fetch(settings_for(SHOP))
     ga4_server.inject(Fault(kind))
     _same_answers(_fetch(settings_for(SHOP)), clean)
+    assert ga4_server.pending_faults == 0
+
+
+@pytest.mark.parametrize("metrics", [METRICS, METRICS[:1]], ids=["batchRunReports", "runReport"])
+def test_an_empty_object_for_an_answer_is_retried_not_read_as_an_empty_report(
+    ga4_server, settings_for, metrics
+):
+    clean = fetch_ga4(settings_for(SHOP), metrics, *WINDOW, now=NOW)
+    ga4_server.reset_counts()
+    # "unReport": runReport and batchRunReports, not the metadata.
+    ga4_server.inject(
+        Fault("rewrite", rewrite=lambda request, answer: {}, path_contains="unReport")
+    )
+    retried = fetch_ga4(settings_for(SHOP), metrics, *WINDOW, now=NOW)
+    _same_answers(retried, clean)
+    assert ga4_server.total_requests == clean.request_count + 1
 
 
 def test_daily_quota_exhausted_stops_at_once_with_a_clear_message(ga4_server, settings_for):

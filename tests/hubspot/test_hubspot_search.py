@@ -13,7 +13,7 @@ from connectors.errors import QuotaExhaustedError, RetryableSourceError, SourceE
 from connectors.hubspot import HubSpotClient, fetch_hubspot_objects, fetch_hubspot_pipelines
 from connectors.hubspot.client import translate_error
 from sandbox.base import Fault
-from sandbox.hubspot.server import rate_limit_fault
+from sandbox.hubspot.server import rate_limit_fault, search_answer_fault, without_paging
 
 SEARCH = "/crm/v3/objects/deals/search"
 
@@ -268,3 +268,95 @@ def test_a_deal_archived_while_search_still_shows_it_is_read_once_as_archived(
     assert table.select(["object_id", "archived"]).to_pylist() == [
         {"object_id": deal, "archived": True}
     ]
+
+
+# -- completeness: what a read collected is checked against HubSpot's `total` -----------------
+
+
+def test_a_page_without_paging_before_the_end_is_read_again_not_taken_as_the_end(
+    start_sandbox, settings_for
+):
+    """Issue 23, finding 1: a well-formed page without `paging` ended the read early, silently.
+    Now the read counts fewer results than `total`, and the whole search is read once more."""
+    sandbox, server = start_sandbox(deals=1_500, contacts=0)
+    settings = settings_for(server, sandbox)
+    clean = fetch_hubspot_objects(settings, "deals", None, ["amount"])
+    clean_pages = server.request_counts[SEARCH]
+    assert clean_pages > 3  # the fault lands on the third page, well before the end
+
+    server.inject(search_answer_fault("deals", after=400, rewrite=without_paging))
+    reread = fetch_hubspot_objects(settings, "deals", None, ["amount"])
+
+    assert _without_fetch_time(reread).equals(_without_fetch_time(clean))
+    assert server.pending_faults == 0
+    # Three pages of the cut-short read, then every page again.
+    assert server.request_counts[SEARCH] == 2 * clean_pages + 3
+
+
+def test_a_read_short_twice_fails_naming_what_was_read_and_what_was_counted(
+    start_sandbox, settings_for
+):
+    sandbox, server = start_sandbox(deals=1_500, contacts=0)
+    settings = settings_for(server, sandbox)
+    expected = len(
+        fetch_hubspot_objects(settings, "deals", None, ["amount"]).filter(
+            pa.compute.invert(pa.compute.field("archived"))
+        )
+    )
+
+    server.inject(search_answer_fault("deals", after=400, rewrite=without_paging, times=2))
+    with pytest.raises(RetryableSourceError) as caught:
+        fetch_hubspot_objects(settings, "deals", None, ["amount"])
+
+    message = str(caught.value)
+    assert f"search for deals ended after 600 results where its last page counted {expected}" in (
+        message
+    )
+    assert "gave up after 2 attempts" in message
+    assert server.pending_faults == 0
+
+
+@pytest.mark.parametrize(
+    "answer", [{}, {"results": []}, {"total": 3}], ids=["empty", "no_total", "no_results"]
+)
+def test_a_search_answer_that_is_not_one_is_retried_like_a_cut_off_body(
+    start_sandbox, settings_for, answer
+):
+    sandbox, server = start_sandbox(deals=700, contacts=0)
+    settings = settings_for(server, sandbox)
+    clean = fetch_hubspot_objects(settings, "deals", None, ["amount"])
+    clean_pages = server.request_counts[SEARCH]
+
+    server.inject(search_answer_fault("deals", after=200, rewrite=lambda page: answer))
+    retried = fetch_hubspot_objects(settings, "deals", None, ["amount"])
+
+    assert _without_fetch_time(retried).equals(_without_fetch_time(clean))
+    # Only the one page is asked again.
+    assert server.request_counts[SEARCH] == 2 * clean_pages + 1
+
+
+def test_a_deal_deleted_while_the_pages_are_read_is_allowed_for_by_reading_again(
+    start_sandbox, settings_for
+):
+    """Offset paging: a deal that leaves the results after its page was read moves every later
+    deal one place forward, so one of them is never on any page — yet the read's count equals
+    the last page's `total`. The falling `total` gives it away: the search is read again."""
+    sandbox, server = start_sandbox(deals=0, contacts=0)
+    settings = settings_for(server, sandbox, search_page_size=2)
+    now = sandbox.now
+    first = sandbox.add_deal(
+        now - timedelta(days=10), {"amount": 1}, archived_at=now + timedelta(hours=1)
+    )
+    others = [sandbox.add_deal(now - timedelta(days=9 - d), {"amount": 1}) for d in range(4)]
+
+    def delete_the_first(answer: dict) -> dict:
+        sandbox.set_now(now + timedelta(hours=2))
+        return answer
+
+    server.inject(search_answer_fault("deals", after=2, rewrite=delete_the_first))
+    table = fetch_hubspot_objects(settings, "deals", None, [])
+
+    live = table.filter(pa.compute.invert(table["archived"]))
+    assert sorted(_ids(live)) == sorted(others)
+    assert _ids(table.filter(table["archived"])) == [first]
+    assert server.pending_faults == 0

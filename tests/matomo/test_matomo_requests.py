@@ -309,6 +309,69 @@ def test_a_truncated_answer_is_retried(settings: MatomoSettings, server: Sandbox
     assert retried.daily.equals(clean.daily)
 
 
+def _without_day(day: date) -> Fault:
+    """A bulk answer whose first per-day sub-answer lacks one of the days it was asked for."""
+
+    def rewrite(request: object, answers: object) -> object:
+        for answer in answers if isinstance(answers, list) else []:
+            if isinstance(answer, dict) and day.isoformat() in answer:
+                del answer[day.isoformat()]
+                break
+        return answers
+
+    return Fault("rewrite", rewrite=rewrite)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("html"),
+        Fault("empty"),
+        Fault("rewrite", rewrite=lambda request, answers: {}),
+        Fault("rewrite", rewrite=lambda request, answers: answers[:-1]),
+        _without_day(date(2026, 11, 5)),
+    ],
+    ids=["html_200", "empty_200", "empty_object", "one_answer_short", "a_day_short"],
+)
+def test_an_answer_that_does_not_answer_the_bulk_request_is_retried(
+    settings: MatomoSettings, server: SandboxServer, fault: Fault
+) -> None:
+    """A proxy's HTML page or empty body with 200, `{}`, a list one answer short, a day left
+    out: retried under the shared policy like a cut-off body, to the identical tables."""
+    clean = fetch_matomo(settings, SEVERAL_METHODS, START, END)
+    server.reset_counts()
+    server.inject(fault)
+
+    retried = fetch_matomo(settings, SEVERAL_METHODS, START, END)
+
+    assert server.pending_faults == 0
+    assert retried.request_count == server.total_requests == 2
+    assert retried.daily.equals(clean.daily)
+    assert retried.raw.drop(["fetched_at"]).equals(clean.raw.drop(["fetched_at"]))
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        (Fault("html", times=MAX_ATTEMPTS), "answered HTML, not the API's JSON"),
+        (_without_day(date(2026, 11, 5)), "VisitsSummary.get (idSite=1, period=day) for 6 of"),
+    ],
+    ids=["html_200", "a_day_short"],
+)
+def test_a_lasting_wrong_answer_gives_up_after_the_shared_budget_naming_it(
+    settings: MatomoSettings, server: SandboxServer, fault: Fault, says: str
+) -> None:
+    fault.times = MAX_ATTEMPTS
+    server.inject(fault)
+
+    with pytest.raises(RetryableSourceError) as caught:
+        fetch_matomo(settings, SEVERAL_METHODS, START, END)
+
+    assert says in str(caught.value)
+    assert f"gave up after {MAX_ATTEMPTS} attempts" in str(caught.value)
+    assert server.total_requests == MAX_ATTEMPTS
+
+
 def test_a_lasting_outage_gives_up_after_the_shared_retry_budget(
     settings: MatomoSettings, server: SandboxServer
 ) -> None:

@@ -4,8 +4,11 @@ Each row starts from a copy of the same base warehouse, switches one fault on in
 sandbox, and runs the later days (sources job, then models job) exactly as `okr run` does.
 A transient fault must be retried by the shared policy (connectors/retry.py) until the tables
 equal a clean run's, row for row; a lasting one must fail that source's asset alone, with a
-message that says what to do and carries no credential, while every other source loads and the
-failed source's key results turn `stale`.
+message that says what to do and carries no credential, while every other source loads, nothing
+of the failed source's days reaches the warehouse, its HubSpot cursor stays where it was, and
+its key results turn `stale`. Faults that are well-formed answers to another question (a page
+without `paging`, `{}`, an unrequested dimension, headers in another order) are rows too: each
+source gets the ones that make sense for its API.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from pydantic import SecretStr
 from reliability_kit import (
     API_SOURCES,
     LATER_END,
+    LATER_START,
     SOURCE_KRS,
     SOURCE_STEP,
     Sandboxes,
     checksums,
     copy_warehouse,
+    query,
     statuses,
 )
 
@@ -36,12 +41,23 @@ from connectors.errors import RetryableSourceError
 from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
-from connectors.retry import MAX_ATTEMPTS
+from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery
 from sandbox.base import Fault
-from sandbox.ga4.server import DEMO_PROPERTY_ID, QUOTA_MESSAGES, error_body
-from sandbox.hubspot.server import rate_limit_fault
+from sandbox.ga4.server import (
+    DEMO_PROPERTY_ID,
+    QUOTA_MESSAGES,
+    answer_with_extra_dimension,
+    answer_with_metrics_reversed,
+    answer_with_ranges_reversed,
+    answer_with_zero_row_per_range,
+    answer_without_last_metric,
+    asks_for_several_ranges,
+    error_body,
+    report_fault,
+)
+from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer_fault
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
@@ -87,12 +103,16 @@ def _burst_of_5xx(source: str) -> list[Fault]:
 @dataclass(frozen=True)
 class Case:
     """One fault. `apply` switches it on and returns environment overrides; `says` are words
-    the error must contain when the case is expected to fail (empty: it must recover)."""
+    the error must contain when the case is expected to fail (empty: it must recover).
+    `sources`: where the fault makes sense; `needs_no_retry`: sources that recover without a
+    retry (GA4 matches a range answer's rows to its ranges by label, whatever their order)."""
 
     name: str
     apply: Callable[[str, Sandboxes], dict[str, str]]
     says: dict[str, tuple[str, ...]]
     retry_after: float | None = None
+    sources: tuple[str, ...] = API_SOURCES
+    needs_no_retry: tuple[str, ...] = ()
 
     def expects_failure(self, source: str) -> bool:
         return source in self.says
@@ -141,6 +161,52 @@ def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
     return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
 
 
+# A well-formed answer to another question, through the sandboxes' "rewrite" fault: GA4's
+# report answers (runReport and batchRunReports, not the metadata), HubSpot's first deals
+# search page, Matomo's bulk answer.
+GA4_REPORTS = "unReport"
+LASTING = 50  # more answers than a run asks for: the fault outlasts every retry
+
+
+def _empty_object(source: str) -> Fault:
+    if source == "hubspot":
+        return search_answer_fault("deals", after=0, rewrite=lambda answer: {})
+    path = GA4_REPORTS if source == "ga4" else ""
+    return Fault("rewrite", rewrite=lambda request, answer: {}, path_contains=path)
+
+
+def _ga4_reports(rewrite: Callable[[dict], dict], times: int) -> Callable[[str], Fault]:
+    return lambda source: report_fault(rewrite, times=times, path_contains=GA4_REPORTS)
+
+
+# The range answers the GA4 case turned round (rows, as sent and as served): proof that it
+# met a multi-range answer, not a one-row one where the order cannot matter.
+RANGES_REVERSED: list[tuple[list, list]] = []
+
+
+def _ranges_reversed_and_recorded(report: dict) -> dict:
+    turned = answer_with_ranges_reversed(report)
+    if turned is not report:
+        RANGES_REVERSED.append((report.get("rows", []), turned["rows"]))
+    return turned
+
+
+def _answers_in_another_order(source: str) -> Fault:
+    if source == "ga4":
+        return report_fault(
+            _ranges_reversed_and_recorded,
+            path_contains=GA4_REPORTS,
+            when=asks_for_several_ranges,
+        )
+    # Matomo's bulk answers come in the order of the sub-requests and echo none of them: the
+    # site record where a day map was asked for shows as days missing, and is asked again.
+    return Fault("rewrite", rewrite=lambda request, answers: answers[::-1])
+
+
+def _page_without_paging(times: int) -> Callable[[str], Fault]:
+    return lambda source: search_answer_fault("deals", after=0, rewrite=ending_early, times=times)
+
+
 CASES = [
     Case("429_with_retry_after", _inject(lambda s: _too_many(s, 1.0, times=2)), {}, 1.0),
     Case("429_without_retry_after", _inject(lambda s: _too_many(s, None, times=2)), {}),
@@ -149,6 +215,47 @@ CASES = [
     Case("connection_reset", _inject(lambda s: Fault("reset", times=2)), {}),
     Case("malformed_json", _inject(lambda s: Fault("malformed", times=2)), {}),
     Case("short_or_truncated_page", _short_and_truncated, {}),
+    Case("html_200", _inject(lambda s: Fault("html")), {}),
+    Case("empty_200", _inject(lambda s: Fault("empty")), {}),
+    Case("empty_object_200", _inject(_empty_object), {}),
+    Case("page_without_paging", _inject(_page_without_paging(1)), {}, sources=("hubspot",)),
+    Case(
+        "page_without_paging_twice",
+        _inject(_page_without_paging(READ_ATTEMPTS)),
+        {"hubspot": ("search for deals ended after", f"gave up after {READ_ATTEMPTS} attempts")},
+        sources=("hubspot",),
+    ),
+    Case(
+        "extra_dimension",
+        _inject(_ga4_reports(answer_with_extra_dimension, LASTING)),
+        {"ga4": ("does not match the request", "not asked for `country`")},
+        sources=("ga4",),
+    ),
+    Case(
+        "metric_header_missing",
+        _inject(_ga4_reports(answer_without_last_metric, LASTING)),
+        {"ga4": ("does not match the request", "missing `")},
+        sources=("ga4",),
+    ),
+    Case(
+        "metric_headers_reordered",
+        _inject(_ga4_reports(answer_with_metrics_reversed, LASTING)),
+        {"ga4": ("does not match the request", "in another order")},
+        sources=("ga4",),
+    ),
+    Case(
+        "answers_in_another_order",
+        _inject(_answers_in_another_order),
+        {},
+        sources=("ga4", "matomo"),
+        needs_no_retry=("ga4",),
+    ),
+    Case(
+        "range_answered_twice",
+        _inject(_ga4_reports(answer_with_zero_row_per_range, LASTING)),
+        {"ga4": ("more than one row for the date range",)},
+        sources=("ga4",),
+    ),
     Case(
         "quota_exhausted",
         _quota_exhausted,
@@ -191,8 +298,13 @@ def _materialised(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("source", API_SOURCES)
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+CURSORS = "SELECT * FROM raw.hubspot_sync_state ORDER BY ALL"
+MATRIX = [(case, source) for case in CASES for source in API_SOURCES if source in case.sources]
+
+
+@pytest.mark.parametrize(
+    ("case", "source"), MATRIX, ids=[f"{case.name}-{source}" for case, source in MATRIX]
+)
 def test_fault(
     case: Case,
     source: str,
@@ -203,6 +315,7 @@ def test_fault(
 ) -> None:
     sb = suite.sandboxes
     warehouse = copy_warehouse(suite.base, tmp_path / "faulted.duckdb")
+    cursors_before = query(warehouse, CURSORS)
     server = sb.server(source)
     short_pages = sb.hubspot_sandbox.short_pages_served
     caplog.set_level(logging.WARNING, logger="connectors.retry")
@@ -225,8 +338,10 @@ def test_fault(
         assert pending == 0
         if source == "hubspot" and case.name == "short_or_truncated_page":
             assert short_pages > 0
+        if source == "ga4" and case.name == "answers_in_another_order":
+            assert any(len(sent) > 1 and sent != served for sent, served in RANGES_REVERSED)
         retries = [r.getMessage() for r in caplog.records if r.name == "connectors.retry"]
-        assert retries, "a retried fault is logged"
+        assert bool(retries) != (source in case.needs_no_retry), retries
         if case.retry_after is not None:
             assert any(f"Retry-After: {case.retry_after:g} s" in m for m in retries), retries
         assert not any(secret in m for m in retries for secret in secrets)
@@ -244,12 +359,26 @@ def test_fault(
     # Every other source delivered; the models ran for every day anyway.
     others = {f"raw/{s}" for s in SOURCE_STEP if s != source}
     assert others <= loaded and f"raw/{source}" not in loaded
+    # Nothing of the failed source's later days reached the warehouse, least of all zeros, and
+    # HubSpot's cursor stayed where it was: the next clean run reads the same changes again.
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM raw.metric_rows WHERE source = ? AND date >= ?",
+        [source, LATER_START],
+    ) == [(0,)]
+    if source == "hubspot":
+        assert query(warehouse, CURSORS) == cursors_before
     today = statuses(warehouse, LATER_END)
     assert {kr: today[kr] for kr in SOURCE_KRS[source]} == dict.fromkeys(
         SOURCE_KRS[source], "stale"
     )
     fresh = {kr: s for kr, s in today.items() if kr not in SOURCE_KRS[source]}
     assert not {kr: s for kr, s in fresh.items() if s in ("stale", "no_data")}, today
+    if source == "hubspot":
+        # The cursor stayed where it was, so the next clean run repairs everything: the
+        # tables of a clean run, exactly.
+        assert suite.run(warehouse).succeeded
+        assert checksums(warehouse) == reference.checksums
 
 
 def _settings(source: str, env: dict[str, str]) -> Any:

@@ -2,10 +2,11 @@
 
 GA4 reads a real service-account key file (its PEM lines and key id are canaries, and so is
 every bearer token the client signed with it, as the GA4 sandbox received them); Matomo and
-HubSpot get canary tokens. Two `okr run`s go through success, retries and failures for every
-source — including servers that echo the token back in their error message, as a proxy or a
-misconfigured instance might — then `okr validate`, `okr status`, `okr sql` and `okr report`
-run. Afterwards the test scans:
+HubSpot get canary tokens, and Matomo sits behind a basic-auth proxy whose password is in
+`MATOMO_URL` (`http://user:password@host`). Two `okr run`s go through success, retries and
+failures for every source — including servers that echo the token back in their error
+message, as a proxy or a misconfigured instance might — then `okr validate`, `okr status`,
+`okr sql` and `okr report` run. Afterwards the test scans:
 
 - the stdout and stderr of every command,
 - the Dagster instance: every event of every run through its API (failures with their
@@ -40,6 +41,7 @@ from sandbox.hubspot.server import rate_limit_fault
 
 REPO = Path(__file__).resolve().parents[2]
 WRONG_PG_PASSWORD = "wrong-pg-canary-7c41"
+MATOMO_URL_PASSWORD = "canary-matomo-url-password-6b1f9d2e"
 
 
 def _okr(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -106,11 +108,17 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
     (definitions / "publish.yaml").write_text("publish: {postgres: {tables: all}}\n")
     database = f"secrets_{os.getpid()}"
     postgres_cluster.create_database(database)
+    # Matomo sits behind a basic-auth proxy whose password is in MATOMO_URL: one more canary.
+    sb.matomo_sandbox.basic_auth = ("okr-reader", MATOMO_URL_PASSWORD)
+    matomo_url = suite.env["MATOMO_URL"].replace(
+        "http://", f"http://okr-reader:{MATOMO_URL_PASSWORD}@"
+    )
     env = {
         **os.environ,
         **suite.env,
         "OKR_DEFINITIONS": str(definitions),
         "OKR_PUBLISH_POSTGRES_URL": postgres_cluster.url(database, password=WRONG_PG_PASSWORD),
+        "MATOMO_URL": matomo_url,
         "OKR_WAREHOUSE": str(warehouse),
         "COLUMNS": "200",
         "DAGSTER_HOME": str(home),
@@ -173,6 +181,7 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
         assert code == 1, outputs["validate"]
     finally:
         sb.clear()
+        sb.matomo_sandbox.basic_auth = None
         sb.matomo_sandbox.token = MATOMO_TOKEN
         sb.hubspot_sandbox.token = HUBSPOT_TOKEN
 
@@ -180,10 +189,26 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
         code, outputs[command[0]] = _okr(*command, env=env)
         assert code == 0, outputs[command[0]]
 
-    secrets = sb.secrets() + [SUPERUSER_PASSWORD, WRONG_PG_PASSWORD]
+    secrets = [
+        *sb.secrets(),
+        SUPERUSER_PASSWORD,
+        WRONG_PG_PASSWORD,
+        MATOMO_URL_PASSWORD,
+        f"okr-reader:{MATOMO_URL_PASSWORD}",
+    ]
     # The scan is only worth something if the secrets were really used and failures logged.
     assert any(t.startswith("Bearer ey") for t in sb.bearer_tokens)
     assert len(secrets) > 20
+    # Matomo loaded through the proxy in run 2, so the URL's password was in use.
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (matomo_rows,) = con.execute(
+            "SELECT count(*) FROM raw.metric_rows WHERE source = 'matomo' AND date >= ?",
+            [LATER_START],
+        ).fetchone()
+    finally:
+        con.close()
+    assert matomo_rows > 0
     for run, words in (
         (
             "run 1",
