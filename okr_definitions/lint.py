@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from okr_definitions import model as m
+from okr_definitions.destinations.notify import lint_notify
 from okr_definitions.loader import Located, did_you_mean
 from okr_definitions.problems import Problem, Severity
 from okr_definitions.resolve import Definitions, format_loc, parse_period
@@ -82,6 +83,7 @@ def lint(d: Definitions) -> list[Problem]:
     problems: list[Problem] = []
     problems += _lint_metrics(d)
     problems += _lint_objectives(d)
+    problems += lint_notify(d)
     return problems
 
 

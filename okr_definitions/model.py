@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from okr_definitions.destinations.notify import Notify
 from okr_definitions.sources.file import FileQuery
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.hubspot import HubSpotQuery
@@ -271,3 +272,4 @@ class DefinitionFile(StrictModel):
     teams: list[Team] = []
     metrics: list[Metric] = []
     objectives: list[Objective] = []
+    notify: Notify | None = Field(None, description="Status-change alerts and the digest.")

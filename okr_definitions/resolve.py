@@ -78,6 +78,8 @@ class Definitions:
     key_results: dict[str, Located]
     # kr id → objective Located, for rules that need both
     kr_objective: dict[str, Located] = field(default_factory=dict)
+    # the `notify:` section (okr_definitions.destinations.notify.Notify), where it was written
+    notify: Located | None = None
 
     # -- lookups used by connectors and the pipeline ----------------------------------------
     def metric(self, metric_id: str) -> Any:
@@ -207,6 +209,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         "key result": {},
     }
     kr_objective: dict[str, Located] = {}
+    notify: Located | None = None
 
     def add(kind: str, loc: Located) -> None:
         item_id = loc.item.id
@@ -245,6 +248,19 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             org_loc = Located(model.organisation, doc, ("organisation",))
         if model.sources is not None:
             sources = model.sources
+        if model.notify is not None:
+            if notify is not None:
+                problems.append(
+                    Problem(
+                        "error",
+                        doc.file,
+                        doc.line_of(("notify",)),
+                        "notify",
+                        f"notify is declared twice (also in {notify.file.name})",
+                        "keep one `notify:` section",
+                    )
+                )
+            notify = Located(model.notify, doc, ("notify",))
         for i, team in enumerate(model.teams):
             add("team", Located(team, doc, ("teams", i)))
         for i, metric in enumerate(model.metrics):
@@ -281,6 +297,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         objectives=tables["objective"],
         key_results=tables["key result"],
         kr_objective=kr_objective,
+        notify=notify,
     )
     return definitions, problems
 
