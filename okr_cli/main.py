@@ -403,5 +403,7 @@ def sql(
         console.print(table)
 
 
+app.command()(__import__("okr_cli.notify", fromlist=["notify"]).notify)  # issue 18: okr notify
+
 if __name__ == "__main__":
     app()

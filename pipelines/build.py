@@ -17,6 +17,7 @@ import warnings
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
+from pipelines.destinations.notify import build_notify_definitions
 from pipelines.okr.assets import build_okr_assets
 from pipelines.partitions import daily_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
@@ -81,7 +82,7 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
     # a job with the daily ones, so its own job runs when a model run succeeds.
     report_assets = build_report_assets(definitions)
     reports_job, reports_sensor = build_report_job_and_sensor(definitions, models_job)
-    return dg.Definitions(
+    core = dg.Definitions(
         assets=[*source_assets, *okr_assets, *report_assets],
         jobs=[sources_job, models_job, reports_job],
         schedules=schedules,
@@ -92,3 +93,5 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
             **source_resources(used),
         },
     )
+    # Destinations (issue 18): each brings its own Definitions; a registry entry after `shape`.
+    return dg.Definitions.merge(core, build_notify_definitions(definitions, models_job))

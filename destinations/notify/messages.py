@@ -17,12 +17,17 @@ from typing import Any
 
 from destinations.notify import settings as s
 from reports.formatting import (
+    STATUS_LABEL,
     STATUS_SYMBOL,
     format_share,
     format_value,
     status_rank,
-    status_text,
 )
+
+
+def status_text(status: str | None) -> str:
+    """`at risk`; a status the labels do not know yet is shown as written, without `_`."""
+    return STATUS_LABEL.get(status or "", (status or "none").replace("_", " "))
 
 
 @dataclass(frozen=True)

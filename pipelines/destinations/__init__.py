@@ -1,0 +1,1 @@
+"""Dagster glue of the destinations: each builds its own `dg.Definitions`."""
