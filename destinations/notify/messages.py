@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -42,8 +43,9 @@ class Content:
     facts: tuple[tuple[str, str], ...] = ()
     sections: tuple[Section, ...] = ()
     footer: tuple[str, ...] = ()
-    # (file name, HTML text) attached to e-mails only: chat channels link the file instead
-    attachment: tuple[str, str] | None = field(default=None, compare=False)
+    # (file name, a function rendering the HTML) attached to e-mails only: chat channels link
+    # the file instead, and a plan (or --dry-run) never pays for rendering the charts
+    attachment: tuple[str, Callable[[], str]] | None = field(default=None, compare=False)
 
     def plain_text(self) -> str:
         out = [self.title, ""]
@@ -93,7 +95,9 @@ def alert_content(row: dict[str, Any], report: str, asset: str) -> Content:
     )
 
 
-def digest_content(report: Any, report_file: str, attachment_html: str | None) -> Content:
+def digest_content(
+    report: Any, report_file: str, attachment_html: Callable[[], str] | None
+) -> Content:
     """The check-in report's summary (`report`: reports.weekly.WeeklyReport): off track and at
     risk first, what changed this week, the confidence notes."""
     counts = ", ".join(f"{n} {status_text(st)}" for st, n in report.status_counts)
@@ -192,50 +196,39 @@ def _slack_section(text: str) -> dict[str, Any]:
 
 
 def teams_payload(content: Content) -> dict[str, Any]:
-    """A Workflows webhook body: a message with one Adaptive Card attachment."""
-    body: list[dict[str, Any]] = [
-        {
-            "type": "TextBlock",
-            "text": content.title,
-            "size": "Large",
-            "weight": "Bolder",
-            "wrap": True,
-        }
+    """A Workflows webhook body: a message with one Adaptive Card attachment, cut to Teams'
+    message size by dropping section lines from the end (the title, facts and footer stay)."""
+    head: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": content.title, "size": "Large", "weight": "Bolder"}
     ]
     if content.facts:
-        body.append(
+        head.append(
             {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in content.facts]}
         )
+    middle: list[dict[str, Any]] = []
     for section in content.sections:
-        body.append(
-            {
-                "type": "TextBlock",
-                "text": section.heading,
-                "weight": "Bolder",
-                "wrap": True,
-                "spacing": "Medium",
-            }
-        )
-        body += [
-            {"type": "TextBlock", "text": f"- {line}", "wrap": True, "spacing": "None"}
-            for line in section.lines
-        ]
-    body += [
-        {"type": "TextBlock", "text": line, "isSubtle": True, "size": "Small", "wrap": True}
+        middle.append({"type": "TextBlock", "text": section.heading, "weight": "Bolder"})
+        middle += [{"type": "TextBlock", "text": f"- {line}"} for line in section.lines]
+    tail = [
+        {"type": "TextBlock", "text": line, "isSubtle": True, "size": "Small"}
         for line in content.footer
     ]
-    payload = _teams_message(body)
-    # Over Teams' message size: drop section lines from the end, say so, keep the footer.
-    while len(json.dumps(payload).encode()) > s.TEAMS_MAX_PAYLOAD_BYTES and len(body) > 3:
-        del body[-len(content.footer) - 1]
-        payload = _teams_message(
-            [
-                *body[: len(body) - len(content.footer)],
-                {"type": "TextBlock", "text": "More in the report.", "wrap": True},
-                *body[len(body) - len(content.footer) :],
-            ]
-        )
-    return payload
+
+    def card(kept: int) -> dict[str, Any]:
+        cut = [{"type": "TextBlock", "text": "More in the report."}] if kept < len(middle) else []
+        body = [*head, *middle[:kept], *cut, *tail]
+        return _teams_message([{**element, "wrap": True} for element in body])
+
+    def fits(kept: int) -> bool:
+        return len(json.dumps(card(kept)).encode()) <= s.TEAMS_MAX_PAYLOAD_BYTES
+
+    if fits(len(middle)):
+        return card(len(middle))
+    low, high = 0, len(middle)  # fits(low) holds, fits(high) does not
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return card(low)
 
 
 def _teams_message(body: list[dict[str, Any]]) -> dict[str, Any]:
@@ -269,8 +262,10 @@ def email_message(content: Content, sender: str, recipients: list[str]) -> Email
     message.set_content(content.plain_text())
     message.add_alternative(_email_html(content), subtype="html")
     if content.attachment is not None:
-        name, text = content.attachment
-        message.add_attachment(text.encode(), maintype="text", subtype="html", filename=name)
+        name, render_attachment = content.attachment
+        message.add_attachment(
+            render_attachment().encode(), maintype="text", subtype="html", filename=name
+        )
     return message
 
 

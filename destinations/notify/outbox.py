@@ -9,6 +9,7 @@ day and time (organisation time zone) on, and summarises the week of the newest 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -151,7 +152,8 @@ def plan_messages(
             continue
         report = build_weekly_report(warehouse, week_of_day, definitions.base_dir)
         mails = any(channel_kind(notify.channels[name]) == "email" for name in pending)
-        content = digest_content(report, report_file, render_html(report) if mails else None)
+        html = functools.cache(functools.partial(render_html, report)) if mails else None
+        content = digest_content(report, report_file, html)
         for name in pending:
             add(name, "digest", "", iso_week(week_of_day), due_week, content)  # type: ignore[arg-type]
     return sorted(planned.values(), key=lambda o: (o.channel, o.kind, o.kr_id))
