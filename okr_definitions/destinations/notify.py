@@ -7,9 +7,11 @@ password are secrets and come from the environment when a message is sent.
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from okr_definitions.strict import StrictModel
 
@@ -17,16 +19,38 @@ if TYPE_CHECKING:
     from okr_definitions.problems import Problem
     from okr_definitions.resolve import Definitions
 
-ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]{0,127}$"
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME.match(value):
+        shown = "a URL" if "://" in value else f"`{value[:40]}`"
+        raise ValueError(
+            f"{shown} is not the name of an environment variable (secrets never go in YAML); "
+            "write a name such as SLACK_WEBHOOK_GROWTH and export the secret under it"
+        )
+    return value
+
+
+def _email(value: str) -> str:
+    # A deliberately plain check: the SMTP server is the authority on addresses; this catches
+    # the typos (a missing @, a space, a list written as one string).
+    if not EMAIL.match(value):
+        raise ValueError(
+            f"`{value[:60]}` is not an e-mail address; write one address per list entry"
+        )
+    return value
+
+
 EnvName = Annotated[
-    str, Field(pattern=ENV_NAME_PATTERN, description="Name of an environment variable.")
+    str, AfterValidator(_env_name), Field(description="Name of an environment variable.")
 ]
 ChannelId = Annotated[
     str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lowercase letters, digits")
 ]
-# A deliberately plain check: the SMTP server is the authority on addresses; this catches
-# the typos (a missing @, a space, a list written as one string).
-EmailAddress = Annotated[str, Field(pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")]
+EmailAddress = Annotated[str, AfterValidator(_email)]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = Weekday.__args__  # type: ignore[attr-defined]
 
@@ -52,26 +76,27 @@ class EmailChannel(StrictModel):
     )
 
 
+_CHANNEL_KEYS = {"slack_webhook_env": "slack", "teams_webhook_env": "teams", "email": "email"}
+
+
 def _channel_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        for key, kind in (
-            ("slack_webhook_env", "slack"),
-            ("teams_webhook_env", "teams"),
-            ("email", "email"),
-        ):
-            if key in value:
-                return kind
+        for key in value:
+            # a near miss (`slack_webhook:`) picks its kind, so the error says "did you mean"
+            close = difflib.get_close_matches(str(key), list(_CHANNEL_KEYS), n=1, cutoff=0.7)
+            if close:
+                return f"{_CHANNEL_KEYS[close[0]]} channel"
         return "missing"
     for cls, kind in ((SlackChannel, "slack"), (TeamsChannel, "teams"), (EmailChannel, "email")):
         if isinstance(value, cls):
-            return kind
+            return f"{kind} channel"
     return None
 
 
 Channel = Annotated[
-    Annotated[SlackChannel, Tag("slack")]
-    | Annotated[TeamsChannel, Tag("teams")]
-    | Annotated[EmailChannel, Tag("email")],
+    Annotated[SlackChannel, Tag("slack channel")]
+    | Annotated[TeamsChannel, Tag("teams channel")]
+    | Annotated[EmailChannel, Tag("email channel")],
     Discriminator(
         _channel_kind,
         custom_error_type="channel_kind",
@@ -83,7 +108,7 @@ Channel = Annotated[
 
 def channel_kind(channel: SlackChannel | TeamsChannel | EmailChannel) -> str:
     """slack, teams or email."""
-    return _channel_kind(channel) or "missing"
+    return (_channel_kind(channel) or "missing").removesuffix(" channel")
 
 
 class AlertRule(StrictModel):
@@ -107,22 +132,27 @@ class DigestRule(StrictModel):
 
     digest: Literal["weekly"]
     day: Weekday = "monday"
-    time: str = Field(
-        "08:00",
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="HH:MM in the organisation's time zone.",
-    )
+    time: str = Field("08:00", description="HH:MM in the organisation's time zone.")
     to: list[ChannelId] = Field(min_length=1, description="Channel names.")
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: Any) -> Any:
+        if isinstance(value, int):  # YAML 1.1 reads an unquoted 08:00 as 480 (sexagesimal)
+            raise ValueError('an unquoted time is read as a number by YAML; write "08:00"')
+        if not isinstance(value, str) or not TIME.match(value):
+            raise ValueError(f'`{value}` is not a time; write HH:MM, e.g. "08:00"')
+        return value
 
 
 def _rule_kind(value: Any) -> str:
     if isinstance(value, dict):
-        return "digest" if "digest" in value else "alert"
-    return "digest" if isinstance(value, DigestRule) else "alert"
+        return "digest rule" if "digest" in value else "alert rule"
+    return "digest rule" if isinstance(value, DigestRule) else "alert rule"
 
 
 Rule = Annotated[
-    Annotated[AlertRule, Tag("alert")] | Annotated[DigestRule, Tag("digest")],
+    Annotated[AlertRule, Tag("alert rule")] | Annotated[DigestRule, Tag("digest rule")],
     Discriminator(_rule_kind),
 ]
 
@@ -136,8 +166,10 @@ class Notify(StrictModel):
 
 def lint_notify(d: Definitions) -> list[Problem]:
     """Every rule names declared teams, channels and known statuses; every channel is used."""
-    from okr_definitions.lint import _problem, _suggest
+    from okr_definitions.lint import _suggest
     from okr_definitions.loader import did_you_mean
+    from okr_definitions.problems import Problem
+    from okr_definitions.resolve import format_loc
     from reports.formatting import STATUS_ORDER
 
     if d.notify is None:
@@ -145,6 +177,12 @@ def lint_notify(d: Definitions) -> list[Problem]:
     loc = d.notify
     notify: Notify = loc.item
     problems: list[Problem] = []
+
+    def _problem(severity: str, _: Any, sub: tuple[Any, ...], message: str, fix: str) -> Problem:
+        # like lint._problem, but list indexes (0 included) stay in the field path
+        line = loc.line(*sub)
+        return Problem(severity, loc.file, line, format_loc(loc.path, *sub), message, fix)  # type: ignore[arg-type]
+
     channels, teams = list(notify.channels), list(d.teams)
     used: set[str] = set()
     for i, rule in enumerate(notify.rules):

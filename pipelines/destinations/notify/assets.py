@@ -6,8 +6,6 @@ warehouse (only the newest day speaks, exactly once), so a backfill's model runs
 new. A failed send is recorded and reported in the metadata; it never fails the asset.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 
