@@ -44,8 +44,7 @@ def notify(
     """Send the status-change alerts of the newest day and the weekly digest to the channels
     of `notify:`, each once (recorded in notify.sent)."""
     from destinations.notify import deliver, plan_messages
-    from okr_definitions.problems import DefinitionError
-    from pipelines.resources import load_valid_definitions
+    from okr_definitions.loader import load_definitions
     from warehouse.db import WarehouseBusyError, warehouse_path
 
     try:
@@ -55,13 +54,12 @@ def notify(
     if now is not None and now.tzinfo is None:
         raise typer.BadParameter("--at needs an offset, e.g. 2026-11-30T08:05+01:00")
     root = Path(definitions or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
-    try:
-        defs = load_valid_definitions(root)
-    except DefinitionError as exc:
-        for problem in exc.problems:
+    defs, problems = load_definitions(root)  # not the pipeline's loader: no Dagster import
+    if defs is None:
+        for problem in problems:
             if problem.severity == "error":
                 err.print(escape(problem.format(relative_to=root)))
-        raise typer.Exit(1) from None
+        raise typer.Exit(1)
     if defs.notify is None:
         console.print("no `notify:` section in the definitions: nothing to send")
         return

@@ -97,8 +97,7 @@ def plan_messages(
     warehouse: Path | str, definitions: Definitions, now: datetime | None = None
 ) -> list[Outgoing]:
     """Every message due now that `notify.sent` does not hold as sent, ordered by channel."""
-    from reports.html import render_html
-    from reports.weekly import build_weekly_report, report_path, reports_dir
+    from reports.weekly import report_path, reports_dir
 
     if definitions.notify is None:
         return []
@@ -150,6 +149,9 @@ def plan_messages(
         ]
         if not pending:
             continue
+        from reports.html import render_html  # charts: only when a digest is due
+        from reports.weekly import build_weekly_report
+
         report = build_weekly_report(warehouse, week_of_day, definitions.base_dir)
         mails = any(channel_kind(notify.channels[name]) == "email" for name in pending)
         html = functools.cache(functools.partial(render_html, report)) if mails else None
