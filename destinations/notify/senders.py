@@ -8,6 +8,7 @@ the server's status, never from the URL or the password.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 
@@ -46,6 +47,22 @@ def _redacted(text: str, *secrets: str | None) -> str:
     return text
 
 
+_CODE = re.compile(r"[A-Za-z_]{1,64}")
+
+
+def _error_code(response: httpx.Response) -> str:
+    """Slack's error word (`invalid_blocks`) or Teams' error code (`InvalidRequestContent`).
+    Nothing else of the body is repeated: a proxy may quote the request's URL, the secret."""
+    text = response.text.strip()
+    if _CODE.fullmatch(text):
+        return text
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return code if isinstance(code, str) and _CODE.fullmatch(code) else ""
+
+
 def post_webhook(name: str, url: str, payload: dict) -> None:
     """POST a JSON body to a Slack or Teams webhook; Slack answers 200 `ok`, Workflows 202."""
     try:
@@ -58,7 +75,7 @@ def post_webhook(name: str, url: str, payload: dict) -> None:
         ) from None
     if response.status_code in (200, 201, 202, 204):
         return
-    said = _redacted(response.text[:200].strip(), url, httpx.URL(url).path)
+    said = _error_code(response)
     message = f"the webhook answered HTTP {response.status_code}" + (f": {said}" if said else "")
     if response.status_code == 429 or response.status_code >= 500:
         raise RetryableSourceError(

@@ -301,3 +301,5 @@ class SmtpRelay:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    close = stop  # for contextlib.closing
