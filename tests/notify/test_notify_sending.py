@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from notify_kit import DAY, NOW, SMTP_USER, Project, sent_rows, write_warehouse
+from notify_kit import DAY, NOW, SMTP_USER, STATUSES, Project, sent_rows, write_warehouse
 
 from connectors.retry import MAX_ATTEMPTS
 from destinations.notify import deliver, plan_messages
@@ -83,7 +83,7 @@ def test_a_rerun_sends_nothing(project: Project, channels, slack, teams, smtp_re
     assert plan_messages(project.warehouse, project.load(), BEFORE_DIGEST) == []
     assert _send(project) == []
     # recomputing the same days (the daily lookback) changes nothing either
-    write_warehouse(project.warehouse, project.definitions, __import__("notify_kit").STATUSES)
+    write_warehouse(project.warehouse, project.definitions, STATUSES)
     assert _send(project) == []
     assert slack.total_requests + teams.total_requests == requests
     assert len(smtp_relay.handler.mails) == 1
@@ -143,7 +143,28 @@ def test_after_a_channel_fails_its_other_messages_wait_for_the_next_run(
     assert slack.request_counts.total() == MAX_ATTEMPTS
 
 
+def test_a_source_turning_a_key_result_stale_alerts_with_the_reason(
+    project: Project, channels, slack
+) -> None:
+    statuses = {**STATUSES, "signups-week": ("on_track", "stale")}
+    write_warehouse(project.warehouse, project.definitions, statuses)
+
+    _send(project)
+
+    stale = [m for m in slack.messages() if "signups-week" in m["text"]]
+    assert [m["text"] for m in stale] == ["◇ signups-week: on track → stale"]
+    assert "*Reason:* the newest data is 4 days old" in _texts(stale[0])
+
+
 def test_the_digest_goes_out_for_the_week(project: Project, channels, slack, smtp_relay) -> None:
+    (project.definitions_dir / "checkins").mkdir()
+    (project.definitions_dir / "checkins" / "2026-W48.yaml").write_text(
+        "week: 2026-W48\nkey_results:\n"
+        "  deals-total: {confidence: 3, comment: Two deals slipped.}\n"
+    )
+    # a week earlier everything was on track: the digest's "what changed" compares with it
+    on_track = {kr: ("on_track", "on_track") for kr in STATUSES}
+    write_warehouse(project.warehouse, project.definitions, on_track, DAY - dt.timedelta(days=6))
     early = plan_messages(project.warehouse, project.load(), BEFORE_DIGEST)
     assert [o.kind for o in early] == ["alert"] * 3  # Monday 07:59: not due yet
 
@@ -156,6 +177,8 @@ def test_the_digest_goes_out_for_the_week(project: Project, channels, slack, smt
     # off track and at risk first, then what changed this week
     assert text.index("*Off track and at risk*") < text.index("*What changed this week*")
     assert "• off track: deals-total" in text and "• at risk: signups-total" in text
+    assert "*What changed this week*\n• deals-total: on track → off track\n" in text
+    assert "*Confidence notes*\n• deals-total: confidence 3/10 — Two deals slipped." in text
     mails = {m.message["Subject"]: m for m in smtp_relay.handler.mails}
     mail = mails["OKR check-in 2026-W48 — Tiny Shop"]
     assert mail.over_tls
@@ -175,7 +198,7 @@ def test_the_digest_goes_out_for_the_week(project: Project, channels, slack, smt
     write_warehouse(
         project.warehouse,
         project.definitions,
-        __import__("notify_kit").STATUSES,
+        STATUSES,
         DAY + dt.timedelta(days=7),
     )
     next_monday = NOW + dt.timedelta(days=7)
