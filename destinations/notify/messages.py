@@ -12,7 +12,6 @@ import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
@@ -189,7 +188,10 @@ def slack_payload(content: Content) -> dict[str, Any]:
 
 
 def _slack_section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, 3000)}}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _cut(text, s.SLACK_SECTION_TEXT_MAX)},
+    }
 
 
 # -- Microsoft Teams Adaptive Card -------------------------------------------------------------
@@ -291,7 +293,3 @@ def render(kind: str, content: Content) -> dict[str, Any] | None:
     if kind == "teams":
         return teams_payload(content)
     return None
-
-
-def day_label(day: date) -> str:
-    return day.isoformat()

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.errors import RetryableSourceError, SourceError
-from connectors.retry import MAX_ATTEMPTS
 from destinations.notify import settings as s
 from destinations.notify.messages import Content, alert_content, digest_content, sort_key
-from destinations.notify.senders import send_with_retry
+from destinations.notify.senders import SendFailed, send_with_retry
 from okr_definitions.checkins import iso_week
 from okr_definitions.destinations.notify import WEEKDAYS, AlertRule, DigestRule, channel_kind
 from okr_definitions.resolve import Definitions
@@ -180,17 +178,12 @@ def deliver(
                     item.channel, item.channel_kind, channels[item.channel], item.content
                 )
                 delivery = Delivery(item, "sent", attempts)
-            except (SourceError, RetryableSourceError, s.NotifyConfigError) as exc:
+            except SendFailed as exc:
                 failed_channels.add(item.channel)
-                delivery = Delivery(item, "failed", _attempts_of(exc), str(exc))
+                delivery = Delivery(item, "failed", exc.attempts, str(exc))
         record(warehouse, delivery)
         deliveries.append(delivery)
     return deliveries
-
-
-def _attempts_of(exc: Exception) -> int:
-    # the policy gives up on a transient error only once its budget is spent
-    return MAX_ATTEMPTS if isinstance(exc, RetryableSourceError) else 1
 
 
 def record(warehouse: Path | str, delivery: Delivery) -> None:

@@ -20,14 +20,25 @@ from destinations.notify import settings as s
 from destinations.notify.messages import Content, email_message, render
 
 
+class SendFailed(Exception):
+    """A message was not sent: why (secret-free), and after how many attempts."""
+
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
 def send_with_retry(name: str, kind: str, channel: object, content: Content) -> int:
-    """Send `content` to channel `name`; returns the number of attempts it took. Raises
-    SourceError / RetryableSourceError (after the policy's last attempt) / NotifyConfigError."""
+    """Send `content` to channel `name`; returns the number of attempts it took, or raises
+    SendFailed once the policy gives up (at once for a refusal or a missing setting)."""
     attempts = 0
-    for attempt in retrying():
-        with attempt:
-            attempts = attempt.retry_state.attempt_number
-            _send_once(name, kind, channel, content)
+    try:
+        for attempt in retrying():
+            with attempt:
+                attempts = attempt.retry_state.attempt_number
+                _send_once(name, kind, channel, content)
+    except (SourceError, RetryableSourceError, s.NotifyConfigError) as exc:
+        raise SendFailed(str(exc), attempts) from None
     return attempts
 
 

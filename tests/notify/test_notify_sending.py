@@ -221,3 +221,15 @@ def test_a_backfill_sends_nothing(project: Project, channels, slack, teams, smtp
     # the day still speaks within the daily run's window (yesterday minus the lookback of 3)
     assert len(plan_messages(project.warehouse, project.load(), NOW + dt.timedelta(days=3)))
     assert plan_messages(project.warehouse, project.load(), NOW + dt.timedelta(days=4)) == []
+
+
+def test_a_refusal_is_not_retried(project: Project, channels, slack) -> None:
+    """A 4xx other than 429 (Slack's 404 `no_service`: the webhook was removed) will not get
+    better by asking again: one attempt, recorded with Slack's error word."""
+    slack.inject(Fault("status", 404, b"no_service", times=MAX_ATTEMPTS))
+
+    (failed,) = [d for d in _send(project) if d.outgoing.channel == "growth-slack"]
+
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert failed.error == "growth-slack: the webhook answered HTTP 404: no_service"
+    assert slack.pending_faults == MAX_ATTEMPTS - 1
