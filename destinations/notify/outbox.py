@@ -111,6 +111,8 @@ def plan_messages(
                 "SELECT channel, kind, kr_id, change, day FROM notify.sent WHERE status = 'sent'"
             ).fetchall()
         }
+    # A digest goes once per week it is due in, whichever report week it summarised.
+    digests_sent = {(channel, day) for channel, kind, _, _, day in sent if kind == "digest"}
     if day is None:
         return []
     week_of_day = day - timedelta(days=day.weekday())
@@ -142,8 +144,7 @@ def plan_messages(
         pending = [
             name
             for name in rule.to
-            if due_week is not None
-            and (name, "digest", "", iso_week(week_of_day), due_week) not in sent
+            if due_week is not None and (name, due_week) not in digests_sent
         ]
         if not pending:
             continue
@@ -187,10 +188,17 @@ def deliver(
 
 
 def record(warehouse: Path | str, delivery: Delivery) -> None:
+    """The outcome replaces an earlier failed try of the same message (for a digest: of the
+    same week's digest, which may have summarised an older report week)."""
     item = delivery.outgoing
     with connection(warehouse) as con, transaction(con):
         con.execute(
-            "INSERT OR REPLACE INTO notify.sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "DELETE FROM notify.sent WHERE channel = ? AND kind = ? AND kr_id = ? AND day = ? "
+            "AND (change = ? OR kind = 'digest')",
+            [item.channel, item.kind, item.kr_id, item.day, item.change],
+        )
+        con.execute(
+            "INSERT INTO notify.sent VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 item.channel,
                 item.kind,

@@ -192,9 +192,11 @@ def test_the_digest_goes_out_for_the_week(project: Project, channels, slack, smt
         ("leads-mail", "2026-W48", "2026-11-30"),
     ]
 
-    # once a week: later the same week nothing more, the next Monday again
+    # once a week: on Tuesday (Monday computed, a day of the new report week) nothing more
     tuesday = NOW + dt.timedelta(days=1)
-    assert [o.kind for o in plan_messages(project.warehouse, project.load(), tuesday)] == []
+    write_warehouse(project.warehouse, project.definitions, STATUSES, DAY + dt.timedelta(days=1))
+    tuesdays = plan_messages(project.warehouse, project.load(), tuesday)
+    assert [o.kind for o in tuesdays] == ["alert"] * 3  # Monday's own status changes
     write_warehouse(
         project.warehouse,
         project.definitions,
