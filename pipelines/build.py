@@ -17,7 +17,7 @@ import warnings
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
-from pipelines.destinations.notify import build_notify_definitions
+from pipelines.destinations.notify.definitions import build_definitions as notify_definitions
 from pipelines.okr.assets import build_okr_assets
 from pipelines.partitions import daily_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
@@ -94,4 +94,4 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         },
     )
     # Destinations (issue 18): each brings its own Definitions; a registry entry after `shape`.
-    return dg.Definitions.merge(core, build_notify_definitions(definitions, models_job))
+    return dg.Definitions.merge(core, notify_definitions(definitions))

@@ -15,7 +15,8 @@ from notify_kit import DEFINITIONS, NOW, STATUSES, sent_rows, write_project, wri
 
 from destinations.notify import plan_messages
 from pipelines.build import build_definitions
-from pipelines.destinations.notify import NOTIFY, NOTIFY_JOB
+from pipelines.destinations.notify.assets import NOTIFY
+from pipelines.destinations.notify.definitions import NOTIFY_JOB
 from pipelines.resources import load_valid_definitions
 from sandbox.base import Fault
 

@@ -230,7 +230,7 @@ def test_no_notify_secret_reaches_output_event_log_or_warehouse(
     )
 
     from pipelines.build import build_definitions
-    from pipelines.destinations.notify import NOTIFY_JOB
+    from pipelines.destinations.notify.definitions import NOTIFY_JOB
     from sandbox.slack.server import SlackSandbox
     from sandbox.teams.server import TeamsSandbox
 

@@ -1,3 +1,1 @@
-from pipelines.destinations.notify.assets import NOTIFY, NOTIFY_JOB, build_notify_definitions
-
-__all__ = ["NOTIFY", "NOTIFY_JOB", "build_notify_definitions"]
+"""The notify destination in Dagster: `notify/messages` after the progress tables."""

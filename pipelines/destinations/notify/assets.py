@@ -6,19 +6,14 @@ warehouse (only the newest day speaks, exactly once), so a backfill's model runs
 new. A failed send is recorded and reported in the metadata; it never fails the asset.
 """
 
-from collections.abc import Sequence
-from typing import Any
-
 import dagster as dg
 
 from destinations.notify import deliver, plan_messages
 from destinations.notify.outbox import Delivery
-from okr_definitions.resolve import Definitions
 from pipelines.okr.assets import KR_PROGRESS, OBJECTIVE_PROGRESS
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 
 NOTIFY = dg.AssetKey(["notify", "messages"])
-NOTIFY_JOB = "okr_notify"
 
 
 def deliveries_markdown(deliveries: list[Delivery]) -> str:
@@ -70,29 +65,4 @@ def notify_messages(
             "digests": sum(d.outgoing.kind == "digest" for d in deliveries),
             "deliveries": dg.MetadataValue.md(deliveries_markdown(deliveries)),
         }
-    )
-
-
-def build_notify_definitions(definitions: Definitions, models_job: Any) -> dg.Definitions:
-    """The asset, its job and the sensor that runs it after each successful model run;
-    empty when the definitions have no `notify:` section."""
-    if definitions.notify is None:
-        return dg.Definitions()
-    notify_job = dg.define_asset_job(
-        NOTIFY_JOB, selection=[NOTIFY], description="Send due alerts and the weekly digest."
-    )
-
-    @dg.run_status_sensor(
-        name="notify_after_models",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[models_job],
-        request_job=notify_job,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends what a successful model run made due (nothing for old days).",
-    )
-    def notify_after_models(context: dg.RunStatusSensorContext) -> Sequence[dg.RunRequest]:
-        return [dg.RunRequest(run_key=f"notify-after-{context.dagster_run.run_id}")]
-
-    return dg.Definitions(
-        assets=[notify_messages], jobs=[notify_job], sensors=[notify_after_models]
     )
