@@ -99,3 +99,17 @@ def test_okr_validate_exits_1_naming_file_field_and_fix(tmp_path: Path) -> None:
     assert "notify.rules[0].to[0]: channel `growth` is not declared" in result.stdout + (
         result.stderr
     )
+
+
+def test_a_channel_no_rule_uses_is_a_warning(tmp_path: Path) -> None:
+    text = DEFINITIONS.replace(
+        "    leads-mail:", "    spare-slack: {slack_webhook_env: SLACK_SPARE}\n    leads-mail:"
+    )
+    folder = write_project(tmp_path, text)
+    definitions, problems = load_definitions(folder)
+
+    assert definitions is not None
+    assert [p.format(relative_to=folder) for p in problems if p.severity == "warning"] == [
+        "okr.yaml:30: warning: notify.channels.spare-slack: channel `spare-slack` is declared "
+        "but no rule sends to it. Fix: add it to a rule's `to:` or remove it"
+    ]
