@@ -5,7 +5,7 @@ Definition rows and daily metric rows are generated in DuckDB itself (set-based 
 the figures measure the models rather than the generator.
 
 Key result k reads its own metric and cycles through the measures and baseline kinds the
-product supports (DESIGN.md, "Key-result math"):
+product supports (okr_definitions/README.md, "How the numbers are computed"):
 
     k % 5 = 0  total, relative target +20 % over the previous period (measured)
     k % 5 = 1  rolling_28d, measured baseline, absolute target

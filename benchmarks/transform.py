@@ -61,8 +61,9 @@ and ours writes 365,000 rows of 23 columns (ten of them text, one a list) into t
 file. `force_compression='uncompressed'` and `preserve_insertion_order=false` did not change
 the write time. The other half is the running totals: DuckDB's window operator costs about
 0.06-0.08 s per running aggregate here; computing them outside SQL (pyarrow) would halve it
-but move key-result math out of the SQL models, which DESIGN.md keeps in one place. Without
-changing the public table's shape, 3x of a bare scan is below what writing the table costs.
+but move key-result math out of the SQL models, which okr_definitions/README.md describes in
+one place. Without changing the public table's shape, 3x of a bare scan is below what writing
+the table costs.
 """,
 }
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -107,8 +108,6 @@ def request_hash(payload: Any) -> str:
 
 
 def day_range(start: date, end: date) -> list[date]:
-    from datetime import timedelta
-
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
@@ -128,3 +127,43 @@ class RangeRequest:
     query: Any
     start: date
     end: date
+
+
+@dataclass(frozen=True)
+class Connector:
+    """What the rest of okr-sync asks of a source's connector (its package's `CONNECTOR`).
+
+    `settings_from_env(definitions)` builds the connector's settings from the environment (the
+    only place credentials come from) and the definitions' non-secret options, or None when the
+    environment does not say how to reach the source (`how_to_enable` then says what to set);
+    `validate(settings, metrics)` checks the metrics against the source's own metadata.
+    """
+
+    is_additive: Callable[[Any], bool]
+    settings_from_env: Callable[[Any], Any] | None = None
+    validate: Callable[[Any, list[MetricRequest]], list[Any]] | None = None
+    how_to_enable: str = ""
+
+
+def merge_results(*results: FetchResult) -> FetchResult:
+    """One FetchResult from several (a source's daily and range fetches)."""
+    raws = [r.raw for r in results if r.raw is not None and r.raw.num_rows]
+    return FetchResult(
+        # a connector may add columns (per-row request_hash): missing ones become NULL
+        daily=pa.concat_tables([r.daily for r in results], promote_options="default"),
+        ranges=pa.concat_tables([r.ranges for r in results], promote_options="default"),
+        flags=pa.concat_tables([r.flags for r in results], promote_options="default"),
+        raw=pa.concat_tables(raws) if raws else None,
+        request_count=sum(r.request_count for r in results),
+    )
+
+
+def range_requests(
+    definitions: Any, source: str, is_additive: Callable[[Any], bool], start: date, end: date
+) -> list[RangeRequest]:
+    """The exact windows the non-additive metrics of `source` need for as-of days [start, end]
+    (Definitions.exact_windows), as requests to the source."""
+    return [
+        RangeRequest(metric.id, metric.query, first, last)
+        for metric, first, last in definitions.exact_windows(source, start, end, is_additive)
+    ]

@@ -1,2 +1,5 @@
-"""Destinations: where numbers leave the warehouse for (no Dagster here; see
-`pipelines/destinations/` for the assets)."""
+"""Destinations: where okr-sync delivers the progress tables (no Dagster here).
+
+One folder per destination (`destinations/<name>/`), registered in registry/destinations.py;
+its Dagster definitions, if any, live in `pipelines/destinations/<name>/`.
+"""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from okr_definitions.checkins import CHECKINS_DIR, iso_week
 from okr_definitions.loader import DEFAULT_DIR
-from sandbox.file.server import write_demo_files
+from registry.sources import source_layer, source_names
 
 _QUARTER_LINE = re.compile(r"^(\s*period:\s*)\d{4}-Q[1-4]\s*$", re.MULTILINE)
 _WEEK_LINE = re.compile(r"^(week:\s*)\S+", re.MULTILINE)
@@ -56,7 +56,9 @@ def _move_checkins(folder: Path, last_day: date) -> None:
 
 
 def write_demo_data(definitions: Path, first: date, yesterday: date) -> None:
-    write_demo_files(definitions / "data", first, yesterday)
+    """Each source's sandbox writes what the demo reads from disk (the file source's exports)."""
+    for source in source_names():
+        source_layer(source, "sandbox").write_demo_data(definitions, first, yesterday)
 
 
 def yesterday_of(today: date) -> date:

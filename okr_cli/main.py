@@ -304,13 +304,8 @@ def report(
     definitions: DefinitionsOption = None,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
-    from reports.weekly import (
-        CheckinError,
-        NoReportData,
-        latest_week,
-        parse_week,
-        write_weekly_report,
-    )
+    from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
+    from reports.write import write_weekly_report
     from warehouse.db import WarehouseBusyError
 
     try:
@@ -346,8 +341,8 @@ def export(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
+    from destinations.files.export import FORMATS, export_tables
     from warehouse.db import WarehouseBusyError
-    from warehouse.export import FORMATS, export_tables
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format is {' or '.join(FORMATS)}")

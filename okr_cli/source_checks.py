@@ -1,69 +1,19 @@
 """`okr validate` against the sources' own metadata: a metric the source does not offer is an
 error before any data is pulled.
 
-Each API source contributes how to build its settings from the environment and its
-`validate_*_metrics` function; problems come back as located definition problems.
+Each registered source's connector (`CONNECTOR`) says how to build its settings from the
+environment and how to validate metrics; problems come back as located definition problems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
 from okr_definitions.problems import Problem
 from okr_definitions.resolve import Definitions, format_loc
-
-
-@dataclass(frozen=True)
-class SourceCheck:
-    how_to_enable: str  # which environment variables make the check possible
-    settings: Callable[[Definitions], Any]  # None when the environment lacks credentials
-    validate: Callable[[Any, list[MetricRequest]], list[Any]]
-
-
-def _matomo() -> SourceCheck:
-    from connectors.matomo import validate_matomo_metrics
-    from pipelines.sources.matomo.resources import TOKEN_ENV, URL_ENV, settings_from_env
-
-    return SourceCheck(
-        f"set {URL_ENV} and {TOKEN_ENV}",
-        lambda d: settings_from_env(d.sources.matomo.site_id or 1),
-        validate_matomo_metrics,
-    )
-
-
-def _ga4() -> SourceCheck:
-    from connectors.ga4 import validate_ga4_metrics
-    from pipelines.sources.ga4.resources import CREDENTIALS_ENV, ENDPOINT_ENV, settings_from_env
-
-    return SourceCheck(
-        f"set {CREDENTIALS_ENV} (a service-account key file), GOOGLE_APPLICATION_CREDENTIALS "
-        f"or {ENDPOINT_ENV}",
-        lambda d: settings_from_env(d.sources.ga4.property_id),
-        validate_ga4_metrics,
-    )
-
-
-def _hubspot() -> SourceCheck:
-    from connectors.hubspot import validate_hubspot_metrics
-    from connectors.hubspot.settings import TOKEN_ENV
-    from pipelines.sources.hubspot.resources import settings_from_env
-
-    return SourceCheck(
-        f"set {TOKEN_ENV} (a private app's access token)",
-        lambda d: settings_from_env(d.organisation.timezone),
-        validate_hubspot_metrics,
-    )
-
-
-CHECKS: dict[str, Callable[[], SourceCheck]] = {
-    "ga4": _ga4,
-    "hubspot": _hubspot,
-    "matomo": _matomo,
-}
+from registry.sources import source_layer
 
 
 def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
@@ -71,9 +21,11 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     sources that could not be checked."""
     problems: list[Problem] = []
     notes: list[str] = []
-    for source in sorted(definitions.used_sources() & CHECKS.keys()):
-        check = CHECKS[source]()
-        settings = check.settings(definitions)
+    for source in sorted(definitions.used_sources()):
+        check = source_layer(source, "connector").CONNECTOR
+        if check.validate is None or check.settings_from_env is None:
+            continue
+        settings = check.settings_from_env(definitions)
         if settings is None:
             notes.append(
                 f"{source} metrics not checked against the source: {check.how_to_enable} "

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from okr_definitions.located import did_you_mean
 from okr_definitions.problems import Problem
 from okr_definitions.yaml_source import YamlDocument, format_path, printable, read_yaml
 
@@ -124,7 +125,6 @@ def _shown_input(value: Any, message: str) -> str:
 
 
 def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]:
-    from okr_definitions.loader import did_you_mean
 
     problems = []
     for error in exc.errors():
@@ -188,7 +188,6 @@ def load_checkins(
     With `known_key_results`, a key-result id the warehouse does not know is an error (with
     a did-you-mean): a typo would otherwise drop the note from the report without a word.
     """
-    from okr_definitions.loader import did_you_mean
 
     checkins: list[Checkin] = []
     problems: list[Problem] = []

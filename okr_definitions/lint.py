@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 
 from okr_definitions import model as m
 from okr_definitions.destinations.notify import lint_notify
-from okr_definitions.loader import Located, did_you_mean
+from okr_definitions.located import Located, did_you_mean
 from okr_definitions.problems import Problem, Severity
 from okr_definitions.resolve import Definitions, format_loc, parse_period
+from okr_definitions.sources.base import LintContext
 from okr_definitions.yaml_source import printable
+from registry.sources import source_layer
 
 MAX_OBJECTIVES_PER_TEAM = 3
 MIN_KRS, MAX_KRS = 2, 4
@@ -71,14 +72,6 @@ def _suggest(word: str, choices: list[str], kind: str) -> str:
     )
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def lint(d: Definitions) -> list[Problem]:
     problems: list[Problem] = []
     problems += _lint_metrics(d)
@@ -92,7 +85,7 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
     metric_ids = list(d.metrics)
     # A file source may read anything inside the project that holds the definitions folder,
     # nothing outside it (no ../../etc/passwd).
-    project_root = d.base_dir.resolve().parent
+    where = LintContext(base_dir=d.base_dir, project_root=d.base_dir.resolve().parent)
     for loc in d.metrics.values():
         metric = loc.item
         if isinstance(metric, m.RatioMetric):
@@ -129,62 +122,11 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                         "use two different metrics",
                     )
                 )
-        elif isinstance(metric, m.FileMetric):
-            raw = Path(metric.query.path)
-            target = raw if raw.is_absolute() else d.base_dir / raw
-            if raw.is_absolute() or not _inside(target, project_root):
-                problems.append(
-                    _problem(
-                        "error",
-                        loc,
-                        ("query", "path"),
-                        f"file path `{printable(metric.query.path)}` leaves the project",
-                        "use a path relative to the definitions folder, inside the project",
-                    )
-                )
-            elif not target.is_file():
-                problems.append(
-                    _problem(
-                        "error",
-                        loc,
-                        ("query", "path"),
-                        f"file `{printable(metric.query.path)}` does not exist",
-                        f"create it or correct the path (relative to {d.base_dir.name}/)",
-                    )
-                )
-            elif (metric.query.format or target.suffix.lstrip(".")) not in ("csv", "parquet"):
-                problems.append(
-                    _problem(
-                        "error",
-                        loc,
-                        ("query", "path"),
-                        f"file `{printable(metric.query.path)}` is neither CSV nor Parquet",
-                        "use a .csv or .parquet file, or set `format:`",
-                    )
-                )
-        elif isinstance(metric, m.GA4Metric):
-            if not (metric.query.property_id or d.sources.ga4.property_id):
-                problems.append(
-                    _problem(
-                        "error",
-                        loc,
-                        "query",
-                        "no GA4 property for this metric",
-                        "set `sources: {ga4: {property_id: ...}}` or `query.property_id`",
-                    )
-                )
-        elif isinstance(metric, m.MatomoMetric) and not (
-            metric.query.site_id or d.sources.matomo.site_id
-        ):
-            problems.append(
-                _problem(
-                    "error",
-                    loc,
-                    "query",
-                    "no Matomo site for this metric",
-                    "set `sources: {matomo: {site_id: ...}}` or `query.site_id`",
-                )
-            )
+        else:
+            for found in source_layer(metric.source, "definitions").lint_query(
+                metric.query, getattr(d.sources, metric.source), where
+            ):
+                problems.append(_problem("error", loc, found.field, found.message, found.fix))
     return problems
 
 

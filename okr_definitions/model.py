@@ -11,17 +11,14 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
 
 from okr_definitions.destinations.notify import Notify
-from okr_definitions.sources.file import FileQuery
-from okr_definitions.sources.ga4 import GA4Query
-from okr_definitions.sources.hubspot import HubSpotQuery
-from okr_definitions.sources.matomo import MatomoQuery
 from okr_definitions.strict import StrictModel
+from registry.sources import source_layer, source_names
 
 # Ids end up in SQL tables, Dagster asset names and URLs: keep them to a safe, readable set.
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -73,35 +70,17 @@ class Organisation(StrictModel):
         return value
 
 
-class SourceSettings(StrictModel):
-    allowed_lag_days: int = Field(
-        2, ge=0, le=60, description="Days the newest data may lag before key results are stale."
-    )
-
-
-class GA4Settings(SourceSettings):
-    property_id: str | None = Field(None, description="GA4 property id, e.g. 123456789.")
-
-
-class MatomoSettings(SourceSettings):
-    site_id: int | None = Field(None, description="Matomo idSite.")
-
-
-class HubSpotSettings(SourceSettings):
-    allowed_lag_days: int = Field(1, ge=0, le=60)
-
-
-class FileSettings(SourceSettings):
-    allowed_lag_days: int = Field(7, ge=0, le=366)
-
-
-class Sources(StrictModel):
-    """Non-secret source settings. Credentials come from the environment only."""
-
-    ga4: GA4Settings = GA4Settings()
-    matomo: MatomoSettings = MatomoSettings()
-    hubspot: HubSpotSettings = HubSpotSettings()
-    file: FileSettings = FileSettings()
+# Every registered source's `sources.<name>:` options, in the registry's order.
+Sources = create_model(
+    "Sources",
+    __base__=StrictModel,
+    __doc__="Non-secret source settings. Credentials come from the environment only.",
+    **{
+        name: (options, options())
+        for name in source_names()
+        for options in [source_layer(name, "definitions").OPTIONS]
+    },
+)
 
 
 class Team(StrictModel):
@@ -132,26 +111,6 @@ class MetricBase(StrictModel):
     unit: str | None = None
 
 
-class FileMetric(MetricBase):
-    source: Literal["file"]
-    query: FileQuery
-
-
-class GA4Metric(MetricBase):
-    source: Literal["ga4"]
-    query: GA4Query
-
-
-class MatomoMetric(MetricBase):
-    source: Literal["matomo"]
-    query: MatomoQuery
-
-
-class HubSpotMetric(MetricBase):
-    source: Literal["hubspot"]
-    query: HubSpotQuery
-
-
 class RatioMetric(MetricBase):
     """A rate computed as sum(numerator) / sum(denominator) over a range, never a mean of rates."""
 
@@ -168,17 +127,33 @@ def _metric_kind(value: Any) -> str | None:
     return None  # not a mapping at all: the custom `metric_kind` error says what a metric is
 
 
+def _source_metric(name: str) -> type[MetricBase]:
+    """The metric model of one source (GA4Query -> GA4Metric): `source: <name>` and its query."""
+    query = source_layer(name, "definitions").QUERY
+    return create_model(
+        query.__name__.removesuffix("Query") + "Metric",
+        __base__=MetricBase,
+        __module__=__name__,
+        source=(Literal[name], ...),
+        query=(query, ...),
+    )
+
+
+SOURCE_METRICS: dict[str, type[MetricBase]] = {
+    name: _source_metric(name) for name in source_names()
+}
+
 Metric = Annotated[
-    Annotated[FileMetric, Tag("file")]
-    | Annotated[GA4Metric, Tag("ga4")]
-    | Annotated[MatomoMetric, Tag("matomo")]
-    | Annotated[HubSpotMetric, Tag("hubspot")]
-    | Annotated[RatioMetric, Tag("ratio")],
+    Union[  # noqa: UP007 - the members are only known once the registry is read
+        tuple(Annotated[model, Tag(name)] for name, model in SOURCE_METRICS.items())
+        + (Annotated[RatioMetric, Tag("ratio")],)
+    ],
     Discriminator(
         _metric_kind,
         custom_error_type="metric_kind",
-        custom_error_message="a metric needs `source:` (file, ga4, matomo, hubspot) with a "
-        "`query:`, or a `ratio:` with numerator and denominator",
+        custom_error_message="a metric needs `source:` ("
+        + ", ".join(source_names())
+        + ") with a `query:`, or a `ratio:` with numerator and denominator",
     ),
 ]
 

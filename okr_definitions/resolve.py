@@ -10,16 +10,16 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from okr_definitions import model as m
+from okr_definitions.located import Located, ParsedFile
 from okr_definitions.problems import Problem
-
-if TYPE_CHECKING:
-    from okr_definitions.loader import Located, ParsedFile
+from okr_definitions.yaml_source import format_path
 
 
 def parse_period(period: m.Period) -> tuple[date, date]:
@@ -182,21 +182,73 @@ class Definitions:
             )
         return out
 
-    def earliest_date_needed(self) -> date:
-        """The first day any key result's baseline or previous-period target reads."""
-        from datetime import timedelta
-
-        earliest = None
+    def source_key_results(self, source: str) -> list[ResolvedKeyResult]:
+        """The key results that read `source` (through their metric or a ratio's parts)."""
+        out = []
         for kr in self.resolved_key_results():
+            metric = self.metric(kr.metric_id)
+            parts = (
+                [metric.ratio.numerator, metric.ratio.denominator]
+                if isinstance(metric, m.RatioMetric)
+                else [kr.metric_id]
+            )
+            if any(self.metric_source(part) == source for part in parts):
+                out.append(kr)
+        return out
+
+    def earliest_date_needed(self, source: str | None = None) -> date:
+        """The first day any key result's baseline or previous-period target reads (only those
+        reading `source`, when given); today when there is none."""
+        key_results = (
+            self.resolved_key_results() if source is None else self.source_key_results(source)
+        )
+        firsts = [
+            kr.period_start
+            - timedelta(days=max((kr.period_end - kr.period_start).days + 1, kr.window_days or 0))
+            for kr in key_results
+        ]
+        return min(firsts, default=date.today())
+
+    def exact_windows(
+        self, source: str, start: date, end: date, is_additive: Callable[[Any], bool]
+    ) -> list[tuple[Any, date, date]]:
+        """(metric, first day, last day) of every exact window that the non-additive metrics of
+        `source` need for the as-of days [start, end].
+
+        The key-result math never sums such metrics across days (okr_definitions/README.md,
+        "How the numbers are computed"); it looks up the source's answer for the exact window:
+        total, period start to the day; rolling_<N>d, the N days ending on the day; plus the
+        baseline windows before the period.
+        """
+        wanted: dict[tuple[str, date, date], tuple[Any, date, date]] = {}
+        for kr in self.resolved_key_results():
+            metric = self.metric(kr.metric_id)
+            if getattr(metric, "source", None) != source or kr.measure not in ("total", "rolling"):
+                continue
+            if is_additive(metric.query):
+                continue
             length = (kr.period_end - kr.period_start).days + 1
-            lookback = max(length, kr.window_days or 0)
-            first = kr.period_start - timedelta(days=lookback)
-            earliest = first if earliest is None or first < earliest else earliest
-        return earliest or date.today()
+            windows = []
+            if kr.baseline_kind == "measured" or kr.target_kind == "relative":
+                span = kr.window_days if kr.measure == "rolling" else length
+                windows.append(
+                    (kr.period_start - timedelta(days=span), kr.period_start - timedelta(days=1))
+                )
+            day = max(start, kr.period_start)
+            while day <= min(end, kr.period_end):
+                first = (
+                    kr.period_start
+                    if kr.measure == "total"
+                    else day - timedelta(days=(kr.window_days or 1) - 1)
+                )
+                windows.append((first, day))
+                day += timedelta(days=1)
+            for first, last in windows:
+                wanted[(metric.id, first, last)] = (metric, first, last)
+        return list(wanted.values())
 
 
 def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[Problem]]:
-    from okr_definitions.loader import Located
 
     problems: list[Problem] = []
     organisation: m.Organisation | None = None
@@ -303,6 +355,5 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
 
 
 def format_loc(path: tuple[str | int, ...], *sub: str | int) -> str:
-    from okr_definitions.yaml_source import format_path
 
     return format_path(tuple(path) + sub)

@@ -13,8 +13,9 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
-from reports.formatting import STATUS_COLOUR, STATUS_LABEL, STATUS_ORDER, format_share
+from reports.formatting import STATUS_COLOUR, STATUS_LABEL, format_share
 from reports.weekly import KeyResultReport, WeeklyReport
+from warehouse.status import STATUS_ORDER
 
 TEXT = "#2c3e50"
 MUTED = "#7f8c8d"

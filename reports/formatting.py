@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-# Worst first: the order of the design's objective status (off_track beats everything).
-STATUS_ORDER = ("off_track", "at_risk", "no_data", "stale", "on_track", "achieved")
 NEEDS_ATTENTION = ("off_track", "at_risk")
 
 STATUS_LABEL = {
@@ -47,10 +45,6 @@ FLAG_MEANING = {
     "other_row": "the source rolled rare rows into “(other)”",
     "provisional": "the source's newest days are not final yet",
 }
-
-
-def status_rank(status: str | None) -> int:
-    return STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER)
 
 
 def status_text(status: str | None) -> str:

@@ -10,14 +10,13 @@ from typing import Any
 
 from reports.formatting import (
     NEEDS_ATTENTION,
-    STATUS_ORDER,
     format_points,
     format_share,
     format_value,
     pace_gap,
-    status_rank,
     status_text,
 )
+from warehouse.status import STATUS_ORDER, status_rank
 
 
 def progress_summary_markdown(rows: list[dict[str, Any]], report: Path | None) -> str:

@@ -15,7 +15,6 @@ from rich.table import Table
 from rich.text import Text
 
 from reports.formatting import (
-    STATUS_ORDER,
     format_delta,
     format_points,
     format_share,
@@ -23,6 +22,7 @@ from reports.formatting import (
     pace_gap,
     status_text,
 )
+from warehouse.status import STATUS_ORDER
 
 STATUS_STYLE = {
     "achieved": "bold green",

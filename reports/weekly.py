@@ -19,8 +19,9 @@ from typing import Any
 import duckdb
 
 from okr_definitions.checkins import Checkin, iso_week, load_checkins, week_start
+from okr_definitions.loader import load_definitions
 from okr_definitions.problems import Problem
-from reports.formatting import NEEDS_ATTENTION, STATUS_ORDER, pace_gap, status_rank
+from reports.formatting import NEEDS_ATTENTION, pace_gap
 from warehouse.db import connect, warehouse_path
 from warehouse.queries import (
     current_rows,
@@ -30,6 +31,7 @@ from warehouse.queries import (
     known_key_results,
     progress_series,
 )
+from warehouse.status import STATUS_ORDER, status_rank
 
 REPORTS_ENV = "OKR_REPORTS"
 BIGGEST_MOVES = 3  # a check-in has minutes, not an hour: the three largest moves are enough
@@ -231,7 +233,6 @@ def _organisation(definitions_dir: Path | None) -> tuple[str, tuple[float, float
     default = ("", (0.10, 0.25))
     if definitions_dir is None:
         return default
-    from okr_definitions.loader import load_definitions
 
     definitions, _ = load_definitions(definitions_dir)
     if definitions is None:
@@ -327,33 +328,3 @@ def build_weekly_report(
         checkins=checkins,
         generated_at=datetime.now(UTC),
     )
-
-
-@dataclass(frozen=True)
-class WrittenReport:
-    html: Path
-    markdown: Path
-    report: WeeklyReport
-
-
-def write_weekly_report(
-    warehouse: Path | str | None,
-    week: date,
-    out: Path | None = None,
-    definitions_dir: Path | None = None,
-) -> WrittenReport:
-    """Render the week's report to `out` (HTML) and its Markdown twin beside it."""
-    from reports.html import render_html
-    from reports.markdown import render_markdown
-
-    report = build_weekly_report(warehouse, week, definitions_dir)
-    html_path = Path(out) if out else report_path(reports_dir(warehouse), week)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    md_path = markdown_twin(html_path)
-    # Write next to the target and rename: a reader (a browser tab, the Dagster UI link) never
-    # sees half a file.
-    for path, text in ((html_path, render_html(report)), (md_path, render_markdown(report))):
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    return WrittenReport(html_path, md_path, report)

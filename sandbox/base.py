@@ -230,3 +230,8 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# What a source's sandbox package hands `okr sandbox` and `okr demo`: the running server (None
+# for a source without one, such as files) and the environment that points the connector at it.
+Started = tuple[SandboxServer | None, dict[str, str]]

@@ -8,9 +8,9 @@ import json
 import duckdb
 import pyarrow as pa
 
-from connectors.registry import is_additive
 from okr_definitions import model as m
 from okr_definitions.resolve import Definitions, parse_period
+from registry.sources import source_layer
 from warehouse.db import transaction
 from warehouse.load import insert_arrow
 
@@ -47,7 +47,9 @@ def definition_tables(d: Definitions) -> dict[str, pa.Table]:
                 "numerator_metric_id": metric.ratio.numerator if is_ratio else None,
                 "denominator_metric_id": metric.ratio.denominator if is_ratio else None,
                 # A ratio of sums is computed from additive parts, so the ratio itself is fine.
-                "additive": True if is_ratio else is_additive(metric.source, metric.query),
+                "additive": True
+                if is_ratio
+                else source_layer(metric.source, "connector").CONNECTOR.is_additive(metric.query),
                 "allowed_lag_days": d.allowed_lag_days(metric_id),
                 "unit": metric.unit,
                 "description": metric.description,

@@ -169,10 +169,3 @@ def replace_source_window(
             con.execute(f"DELETE FROM {table} WHERE {predicate}", params)
             insert_arrow(con, table, rows)
     return loaded
-
-
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> int:
-    """Replace a whole table's content (definition tables) atomically."""
-    with transaction(con):
-        con.execute(f"DELETE FROM {table}")
-        return insert_arrow(con, table, rows)

@@ -16,7 +16,8 @@ from warehouse.db import read_model, transaction
 
 @dataclass(frozen=True)
 class ProgressSettings:
-    """The organisation's status thresholds (see DESIGN.md "Key-result math")."""
+    """The organisation's status thresholds (okr_definitions/README.md, "How the numbers are
+    computed")."""
 
     on_track_margin: float = 0.10
     at_risk_margin: float = 0.25

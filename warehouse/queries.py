@@ -15,18 +15,7 @@ from typing import Any
 import duckdb
 
 from warehouse.db import connect
-
-STATUS_ORDER = """CASE status WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
-    WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END"""
-
-
-def status_rank(column: str) -> str:
-    """SQL ranking a status column worst first (the objective-status order of the design)."""
-    return (
-        f"CASE {column} WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3 "
-        f"WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END"
-    )
-
+from warehouse.status import status_rank_sql
 
 # Each key result's newest row in [$start, $end]. A key result whose period ended inside the
 # range keeps its last row, so a report for the quarter's last week still shows it.
@@ -88,8 +77,8 @@ def current_rows(
            AND w.period_start = c.period_start
         LEFT JOIN okr.objective_progress_daily AS op
             ON op.objective_id = c.objective_id AND op.as_of_date = c.as_of_date
-        ORDER BY c.team, {status_rank("op.status")}, c.objective_id,
-                 {status_rank("c.status")}, c.kr_id
+        ORDER BY c.team, {status_rank_sql("op.status")}, c.objective_id,
+                 {status_rank_sql("c.status")}, c.kr_id
         """,
         {"start": start, "end": end, "team": team},
     )
@@ -160,7 +149,7 @@ def final_grades(con: duckdb.DuckDBPyConnection, start: date, end: date) -> list
             ON op.objective_id = g.objective_id AND op.as_of_date = g.period_end
         WHERE g.period_end BETWEEN $start AND $end
         ORDER BY g.committed_miss DESC, NOT g.met DESC, g.team, g.objective_id,
-                 {status_rank("g.final_status")}, g.kr_id
+                 {status_rank_sql("g.final_status")}, g.kr_id
         """,
         {"start": start, "end": end},
     )

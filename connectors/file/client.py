@@ -17,9 +17,8 @@ import pyarrow.parquet as pq
 
 from connectors.base import DAILY_SCHEMA, FetchResult, MetricRequest, flag_table, request_hash
 from connectors.errors import SourceError
+from connectors.file.settings import SOURCE
 from okr_definitions.sources.file import FileQuery
-
-SOURCE = "file"
 
 RAW_SCHEMA = pa.schema(
     [

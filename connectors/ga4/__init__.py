@@ -13,6 +13,7 @@ No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables
 answers follow `RAW_SCHEMA` (table raw.ga4_responses).
 """
 
+from connectors.base import Connector
 from connectors.ga4.client import Ga4Api, QuotaGuard, classify_error, make_client
 from connectors.ga4.days import (
     day_bounds_utc,
@@ -25,7 +26,13 @@ from connectors.ga4.fetch import fetch_ga4, fetch_ga4_ranges
 from connectors.ga4.metrics import is_additive, metric_is_additive, rate_denominator
 from connectors.ga4.parse import RAW_SCHEMA, convert_value, parse_ga4_date
 from connectors.ga4.requests import dimension_filter
-from connectors.ga4.settings import SOURCE, GA4Settings
+from connectors.ga4.settings import (
+    CREDENTIALS_ENV,
+    ENDPOINT_ENV,
+    SOURCE,
+    GA4Settings,
+    settings_from_env,
+)
 from connectors.ga4.validate import (
     Ga4Problem,
     PropertyCatalog,
@@ -34,7 +41,16 @@ from connectors.ga4.validate import (
     validate_ga4_metrics,
 )
 
+CONNECTOR = Connector(
+    is_additive=is_additive,
+    settings_from_env=lambda definitions: settings_from_env(definitions.sources.ga4.property_id),
+    validate=validate_ga4_metrics,
+    how_to_enable=f"set {CREDENTIALS_ENV} (a service-account key file), "
+    f"GOOGLE_APPLICATION_CREDENTIALS or {ENDPOINT_ENV}",
+)
+
 __all__ = [
+    "CONNECTOR",
     "RAW_SCHEMA",
     "SOURCE",
     "GA4Settings",

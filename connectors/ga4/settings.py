@@ -12,11 +12,18 @@ from connectors.retry import request_timeout
 
 SOURCE = "ga4"
 
+# How to reach GA4, from the environment only:
+# - a service-account key file with Viewer access on the property; unset, Application Default
+#   Credentials are used (GOOGLE_APPLICATION_CREDENTIALS, gcloud, or the metadata server);
+CREDENTIALS_ENV = "GA4_CREDENTIALS_PATH"
+# - another API host (the local sandbox); ANONYMOUS_ENV=1 sends no credentials, which the
+#   connector allows for a non-Google endpoint only.
+ENDPOINT_ENV = "GA4_ENDPOINT"
+ANONYMOUS_ENV = "GA4_ANONYMOUS"
+
 # --- Data API v1beta limits (developers.google.com/analytics/devguides/reporting/data/v1) ---
 # "Requests are limited to 10 metrics" (RunReportRequest.metrics).
 MAX_METRICS_PER_REPORT = 10
-# 9 dimensions per report (RunReportRequest.dimensions).
-MAX_DIMENSIONS_PER_REPORT = 9
 # batchRunReports: "Up to 5 requests are allowed" (BatchRunReportsRequest.requests).
 MAX_REPORTS_PER_BATCH = 5
 # RunReportRequest.dateRanges: "Requests are allowed up to 4 date ranges."
@@ -145,3 +152,19 @@ class GA4Settings(BaseModel):
     def for_sandbox(cls, base_url: str, property_id: str, **kwargs: object) -> GA4Settings:
         """Settings that point the real client at a local sandbox without credentials."""
         return cls(property_id=property_id, endpoint=base_url, anonymous=True, **kwargs)
+
+
+def settings_from_env(property_id: str | None) -> GA4Settings | None:
+    """Settings when the environment says how to reach GA4 and a property is known, else None."""
+    configured = any(
+        os.environ.get(name)
+        for name in (CREDENTIALS_ENV, ENDPOINT_ENV, "GOOGLE_APPLICATION_CREDENTIALS")
+    )
+    if not (configured and property_id):
+        return None
+    return GA4Settings(
+        property_id=property_id,
+        credentials_path=os.environ.get(CREDENTIALS_ENV) or None,
+        endpoint=os.environ.get(ENDPOINT_ENV) or None,
+        anonymous=os.environ.get(ANONYMOUS_ENV) == "1",
+    )

@@ -20,7 +20,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from connectors.base import FetchResult, MetricRequest
+from connectors.base import Connector, FetchResult, MetricRequest
 from connectors.hubspot.client import HubSpotClient, RateLimiter
 from connectors.hubspot.metrics import (
     daily_metrics_from_objects,
@@ -35,10 +35,18 @@ from connectors.hubspot.objects import (
     fetch_hubspot_pipelines,
     next_cursor,
 )
-from connectors.hubspot.settings import HubSpotSettings
+from connectors.hubspot.settings import TOKEN_ENV, HubSpotSettings, settings_from_env
 from connectors.hubspot.validate import HubSpotProblem, validate_hubspot_metrics
 
+CONNECTOR = Connector(
+    is_additive=is_additive,
+    settings_from_env=lambda definitions: settings_from_env(definitions.organisation.timezone),
+    validate=validate_hubspot_metrics,
+    how_to_enable=f"set {TOKEN_ENV} (a private app's access token)",
+)
+
 __all__ = [
+    "CONNECTOR",
     "OBJECTS_SCHEMA",
     "PIPELINE_STAGES_SCHEMA",
     "HubSpotClient",

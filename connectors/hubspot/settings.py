@@ -18,6 +18,10 @@ SOURCE = "hubspot"
 # variable, never its value.
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 HOST_ENV = "HUBSPOT_HOST"
+# The connector's request rates, for accounts with higher limits (or the sandbox, which has
+# none); unset, the defaults below, which stay under the lowest tier's limits.
+SEARCH_RATE_ENV = "HUBSPOT_SEARCH_REQUESTS_PER_SECOND"
+RATE_ENV = "HUBSPOT_REQUESTS_PER_SECOND"
 HUBSPOT_HOST = "https://api.hubapi.com"
 
 # --- CRM search (developers.hubspot.com/docs/api-reference/search/guide, "Limitations") ------
@@ -122,3 +126,28 @@ class HubSpotSettings(BaseModel):
         if env.get(HOST_ENV) and "host" not in kwargs:
             kwargs["host"] = env[HOST_ENV]
         return cls(access_token=SecretStr(token), **kwargs)  # type: ignore[arg-type]
+
+
+def rate_from_env(name: str, default: float) -> float:
+    """A request rate from the environment variable `name` (requests per second)."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if rate <= 0:
+        raise ValueError(f"{name} must be a positive number of requests per second, not {value!r}")
+    return rate
+
+
+def settings_from_env(time_zone: str) -> HubSpotSettings | None:
+    """Settings when HUBSPOT_ACCESS_TOKEN is set, else None."""
+    if not os.environ.get(TOKEN_ENV, "").strip():
+        return None
+    return HubSpotSettings.from_env(
+        time_zone=time_zone,
+        search_requests_per_second=rate_from_env(SEARCH_RATE_ENV, SEARCH_REQUESTS_PER_SECOND),
+        requests_per_second=rate_from_env(RATE_ENV, REQUESTS_PER_SECOND),
+    )

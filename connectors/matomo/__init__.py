@@ -11,6 +11,7 @@ No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables
 answers follow `RAW_SCHEMA` (table raw.matomo_answers).
 """
 
+from connectors.base import Connector
 from connectors.matomo.client import (
     RAW_SCHEMA,
     REPORTS,
@@ -22,10 +23,26 @@ from connectors.matomo.client import (
     parse_matomo_number,
     site_timezone,
 )
-from connectors.matomo.settings import DEFAULT_BULK_LIMIT, MatomoSettings
+from connectors.matomo.settings import (
+    DEFAULT_BULK_LIMIT,
+    TOKEN_ENV,
+    URL_ENV,
+    MatomoSettings,
+    settings_from_env,
+)
 from connectors.matomo.validate import MatomoProblem, validate_matomo_metrics
 
+CONNECTOR = Connector(
+    is_additive=is_additive,
+    settings_from_env=lambda definitions: settings_from_env(
+        definitions.sources.matomo.site_id or 1
+    ),
+    validate=validate_matomo_metrics,
+    how_to_enable=f"set {URL_ENV} and {TOKEN_ENV}",
+)
+
 __all__ = [
+    "CONNECTOR",
     "DEFAULT_BULK_LIMIT",
     "RAW_SCHEMA",
     "REPORTS",

@@ -16,13 +16,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from destinations.notify import settings as s
-from reports.formatting import (
-    STATUS_LABEL,
-    STATUS_SYMBOL,
-    format_share,
-    format_value,
-    status_rank,
-)
+from reports.formatting import STATUS_LABEL, STATUS_SYMBOL, format_share, format_value
+from warehouse.status import status_rank
 
 
 def status_text(status: str | None) -> str:

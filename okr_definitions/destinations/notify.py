@@ -167,10 +167,10 @@ class Notify(StrictModel):
 def lint_notify(d: Definitions) -> list[Problem]:
     """Every rule names declared teams, channels and known statuses; every channel is used."""
     from okr_definitions.lint import _suggest
-    from okr_definitions.loader import did_you_mean
+    from okr_definitions.located import did_you_mean
     from okr_definitions.problems import Problem
     from okr_definitions.resolve import format_loc
-    from reports.formatting import STATUS_ORDER
+    from warehouse.status import STATUS_ORDER
 
     if d.notify is None:
         return []

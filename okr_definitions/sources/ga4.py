@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from okr_definitions.sources.base import LintContext, QueryProblem, SourceOptions
 from okr_definitions.strict import StrictModel
 
 # The GA4 match types a filter may use, in the order they are reported in error messages.
@@ -195,3 +196,23 @@ class GA4Query(StrictModel):
         if len(set(value)) != len(value):
             raise ValueError("dimensions contains duplicates")
         return value
+
+
+class GA4Options(SourceOptions):
+    property_id: str | None = Field(None, description="GA4 property id, e.g. 123456789.")
+
+
+QUERY = GA4Query
+OPTIONS = GA4Options
+
+
+def lint_query(query: GA4Query, options: GA4Options, _where: LintContext) -> list[QueryProblem]:
+    if query.property_id or options.property_id:
+        return []
+    return [
+        QueryProblem(
+            "query",
+            "no GA4 property for this metric",
+            "set `sources: {ga4: {property_id: ...}}` or `query.property_id`",
+        )
+    ]

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from okr_definitions.sources.base import LintContext, QueryProblem, SourceOptions
 from okr_definitions.strict import StrictModel
 
 DealStage = Literal["won", "lost", "closed", "open", "any"]
@@ -96,3 +97,18 @@ class HubSpotQuery(StrictModel):
         elif any(s.lifecycle_stage for s in selections):
             raise ValueError("lifecycle_stage applies to contacts; for deals use stage")
         return self
+
+
+class HubSpotOptions(SourceOptions):
+    allowed_lag_days: int = Field(1, ge=0, le=60)
+
+
+QUERY = HubSpotQuery
+OPTIONS = HubSpotOptions
+
+
+def lint_query(
+    _query: HubSpotQuery, _options: HubSpotOptions, _where: LintContext
+) -> list[QueryProblem]:
+    """Nothing to check without the account: `okr validate` asks HubSpot for the properties."""
+    return []

@@ -12,6 +12,7 @@ import re
 
 from pydantic import Field, field_validator
 
+from okr_definitions.sources.base import LintContext, QueryProblem, SourceOptions
 from okr_definitions.strict import StrictModel
 
 # Matomo's API methods are Module.action (VisitsSummary.get) and its columns letters, digits
@@ -68,3 +69,25 @@ class MatomoQuery(StrictModel):
                 "nb_visits or conversion_rate)"
             )
         return value
+
+
+class MatomoOptions(SourceOptions):
+    site_id: int | None = Field(None, description="Matomo idSite.")
+
+
+QUERY = MatomoQuery
+OPTIONS = MatomoOptions
+
+
+def lint_query(
+    query: MatomoQuery, options: MatomoOptions, _where: LintContext
+) -> list[QueryProblem]:
+    if query.site_id or options.site_id:
+        return []
+    return [
+        QueryProblem(
+            "query",
+            "no Matomo site for this metric",
+            "set `sources: {matomo: {site_id: ...}}` or `query.site_id`",
+        )
+    ]

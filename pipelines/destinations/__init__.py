@@ -1,1 +1,2 @@
-"""Dagster glue of the destinations: each builds its own `dg.Definitions`."""
+"""Each destination's own Dagster Definitions (`pipelines/destinations/<name>/`), merged into
+the code location by pipelines/build.py through registry/destinations.py."""

@@ -16,6 +16,7 @@ from pipelines.okr.lineage import (
 from pipelines.partitions import window_dates
 from pipelines.reports.summary import progress_summary_metadata
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
+from warehouse.checks import flagged_key_results, row_coverage, rows_not_finite, status_rows
 from warehouse.definitions import kr_lineage_rows, write_definitions
 from warehouse.progress import (
     ProgressSettings,
@@ -200,15 +201,7 @@ def build_okr_assets(
 
 
 def _status_metadata(con: duckdb.DuckDBPyConnection, day: object) -> dict:
-    rows = con.execute(
-        """
-        SELECT kr_id, team, status, round(progress, 3), round(expected_progress, 3), data_through
-        FROM okr.kr_progress_daily WHERE as_of_date = ?
-        ORDER BY CASE status WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
-                 WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END, kr_id
-        """,
-        [day],
-    ).fetchall()
+    rows = status_rows(con, day)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row[2]] = counts.get(row[2], 0) + 1
@@ -225,52 +218,25 @@ def _status_metadata(con: duckdb.DuckDBPyConnection, day: object) -> dict:
 def _progress_checks(
     con: duckdb.DuckDBPyConnection, start: object, end: object
 ) -> Iterator[dg.AssetCheckResult]:
-    expected, actual, missing = con.execute(
-        """
-        WITH expected AS (
-            SELECT k.kr_id, CAST(g.d AS DATE) AS as_of_date
-            FROM okr.key_results AS k,
-                 generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY) AS g(d)
-            WHERE CAST(g.d AS DATE) BETWEEN k.period_start AND k.period_end
-        )
-        SELECT
-            (SELECT count(*) FROM expected),
-            (SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?),
-            (SELECT count(*) FROM expected AS e ANTI JOIN okr.kr_progress_daily AS p
-                 USING (kr_id, as_of_date))
-        """,
-        [start, end, start, end],
-    ).fetchone()
+    coverage = row_coverage(con, start, end)
     yield dg.AssetCheckResult(
         check_name=CHECK_ROWS,
         asset_key=KR_PROGRESS,
-        passed=missing == 0 and expected == actual,
-        metadata={"expected_rows": expected, "rows": actual, "missing_rows": missing},
+        passed=coverage.complete,
+        metadata={
+            "expected_rows": coverage.expected,
+            "rows": coverage.actual,
+            "missing_rows": coverage.missing,
+        },
     )
-    (bad,) = con.execute(
-        """
-        SELECT count(*) FROM okr.kr_progress_daily
-        WHERE as_of_date BETWEEN ? AND ?
-          AND (isnan(value) OR isinf(value) OR isnan(progress) OR isinf(progress)
-               OR isnan(score) OR isinf(score))
-        """,
-        [start, end],
-    ).fetchone()
+    bad = rows_not_finite(con, start, end)
     yield dg.AssetCheckResult(
         check_name=CHECK_FINITE,
         asset_key=KR_PROGRESS,
         passed=bad == 0,
         metadata={"rows_not_finite": bad},
     )
-    flagged = con.execute(
-        """
-        SELECT kr_id, string_agg(DISTINCT f, ', ') FROM (
-            SELECT kr_id, unnest(flags) AS f FROM okr.kr_progress_daily
-            WHERE as_of_date BETWEEN ? AND ?
-        ) GROUP BY kr_id ORDER BY kr_id
-        """,
-        [start, end],
-    ).fetchall()
+    flagged = flagged_key_results(con, start, end)
     yield dg.AssetCheckResult(
         check_name=CHECK_TRUST,
         asset_key=KR_PROGRESS,

@@ -13,13 +13,8 @@ from pipelines.partitions import parse_day
 from pipelines.reports.partitions import weekly_partitions, weeks_between
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from reports.markdown import render_markdown
-from reports.weekly import (
-    CheckinError,
-    NoReportData,
-    report_path,
-    reports_dir,
-    write_weekly_report,
-)
+from reports.weekly import CheckinError, NoReportData, report_path, reports_dir
+from reports.write import write_weekly_report
 
 REPORT = dg.AssetKey(["reports", "weekly_checkin"])
 REPORTS_JOB = "okr_reports"

@@ -1,33 +1,25 @@
 """What every source asset shares: how a fetch result is written and described."""
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 
-from connectors.base import FetchResult, MetricRequest, RangeRequest, request_hash
+from connectors.base import FetchResult, MetricRequest, request_hash
+from okr_definitions.resolve import Definitions
 from pipelines.metadata import materialize_result, table_metadata
-from pipelines.resources import WarehouseResource
+from pipelines.partitions import window_dates
+from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from warehouse.load import replace_source_window
 
 GROUP = "sources"
 
 
-def source_owners(definitions: Any, source: str) -> list[str]:
+def source_owners(definitions: Definitions, source: str) -> list[str]:
     """Owners of the teams whose key results read this source."""
-    teams = set()
-    for kr in definitions.resolved_key_results():
-        metric = definitions.metric(kr.metric_id)
-        parts = (
-            [metric.ratio.numerator, metric.ratio.denominator]
-            if hasattr(metric, "ratio")
-            else [kr.metric_id]
-        )
-        if any(definitions.metric_source(p) == source for p in parts):
-            teams.add(kr.team)
-    return sorted(f"team:{t}" for t in teams)
+    return sorted({f"team:{kr.team}" for kr in definitions.source_key_results(source)})
 
 
 def write_fetch_result(
@@ -79,64 +71,9 @@ def write_fetch_result(
     return materialize_result(context, metadata)
 
 
-def range_requests(definitions: Any, source: str, start: date, end: date) -> list[RangeRequest]:
-    """Exact windows that non-additive metrics of `source` need for as-of days [start, end].
-
-    The key-result math never sums such metrics across days; it looks up the source's answer
-    for the exact window (total: period start → day; rolling_<N>d: the N days ending on the
-    day; plus the baseline windows before the period).
-    """
-    from datetime import timedelta
-
-    from connectors.registry import is_additive
-
-    wanted: dict[tuple[str, date, date], RangeRequest] = {}
-    for kr in definitions.resolved_key_results():
-        metric = definitions.metric(kr.metric_id)
-        if getattr(metric, "source", None) != source or kr.measure not in ("total", "rolling"):
-            continue
-        if is_additive(source, metric.query):
-            continue
-        length = (kr.period_end - kr.period_start).days + 1
-        windows = []
-        if kr.baseline_kind == "measured" or kr.target_kind == "relative":
-            before = kr.period_start - timedelta(days=1)
-            span = kr.window_days if kr.measure == "rolling" else length
-            windows.append((kr.period_start - timedelta(days=span), before))
-        day = max(start, kr.period_start)
-        while day <= min(end, kr.period_end):
-            first = (
-                kr.period_start
-                if kr.measure == "total"
-                else day - timedelta(days=(kr.window_days or 1) - 1)
-            )
-            windows.append((first, day))
-            day += timedelta(days=1)
-        for first, last in windows:
-            wanted[(metric.id, first, last)] = RangeRequest(metric.id, metric.query, first, last)
-    return list(wanted.values())
-
-
-def merge_results(*results: FetchResult) -> FetchResult:
-    """One FetchResult from several (a source's daily and range fetches)."""
-    import pyarrow as pa
-
-    raws = [r.raw for r in results if r.raw is not None and r.raw.num_rows]
-    return FetchResult(
-        # a connector may add columns (per-row request_hash): missing ones become NULL
-        daily=pa.concat_tables([r.daily for r in results], promote_options="default"),
-        ranges=pa.concat_tables([r.ranges for r in results], promote_options="default"),
-        flags=pa.concat_tables([r.flags for r in results], promote_options="default"),
-        raw=pa.concat_tables(raws) if raws else None,
-        request_count=sum(r.request_count for r in results),
-    )
-
-
 def source_freshness(definitions: Any, source: str) -> dg.FreshnessPolicy:
     """Overdue in the UI once the source has not loaded for longer than its allowed lag (plus
     the day a daily run needs), the same rule that turns its key results `stale`."""
-    from datetime import timedelta
-
     lag = getattr(definitions.sources, source).allowed_lag_days
     return dg.FreshnessPolicy.time_window(fail_window=timedelta(days=lag + 1))
 
@@ -156,14 +93,12 @@ def windowed_source_asset(
     kinds: set[str],
     description: str,
     fetch: Fetch,
-    raw_table: str,
-    raw_slice: RawSlice,
+    raw_table: str | None,
+    raw_slice: RawSlice | None,
     resource_key: str | None = None,
 ) -> dg.AssetsDefinition:
     """The asset of a source that is fetched by date window (file, GA4, Matomo): one fetch for
     the run's whole partition range, raw answers and metric rows replaced in one transaction."""
-    from pipelines.partitions import window_dates
-    from pipelines.resources import OkrDefinitionsResource
 
     @dg.asset(
         key=dg.AssetKey(["raw", source]),
@@ -188,7 +123,7 @@ def windowed_source_asset(
         result = fetch(defs, client, metrics, start, end)
         ids = [m.metric_id for m in metrics]
         raw_tables = {}
-        if result.raw is not None:
+        if result.raw is not None and raw_table and raw_slice:
             predicate, params = raw_slice(ids, start, end)
             raw_tables[raw_table] = (predicate, params, result.raw)
         return write_fetch_result(

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from report_helpers import okr
 
+from destinations.files.export import PUBLIC_TABLES
 from reports.formatting import format_value
-from warehouse.export import PUBLIC_TABLES
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

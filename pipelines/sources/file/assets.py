@@ -1,7 +1,6 @@
 """The file source: CSV/Parquet exports read into raw.metric_rows."""
 
 from datetime import date
-from typing import Any
 
 import dagster as dg
 
@@ -9,6 +8,7 @@ from connectors.base import FetchResult, MetricRequest
 from connectors.file.client import fetch_file
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
+from warehouse.sources.file import RAW_TABLE, raw_slice
 
 SOURCE = "file"
 
@@ -30,11 +30,7 @@ def _fetch(
     return result
 
 
-def _raw_slice(ids: list[str], start: date, end: date) -> tuple[str, list[Any]]:
-    return "list_contains(?, metric_id) AND window_start = ? AND window_end = ?", [ids, start, end]
-
-
-def build_file_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:
+def build_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:
     return [
         windowed_source_asset(
             definitions,
@@ -47,7 +43,7 @@ def build_file_assets(definitions: Definitions, partitions: dg.PartitionsDefinit
                 "version each row came from)."
             ),
             fetch=_fetch,
-            raw_table="raw.file_reads",
-            raw_slice=_raw_slice,
+            raw_table=RAW_TABLE,
+            raw_slice=raw_slice,
         )
     ]

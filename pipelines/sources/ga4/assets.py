@@ -1,15 +1,15 @@
 """The GA4 source: batched runReport requests into raw.ga4_responses and raw.metric_rows."""
 
 from datetime import date
-from typing import Any
 
 import dagster as dg
 
-from connectors.base import FetchResult, MetricRequest
-from connectors.ga4 import fetch_ga4, fetch_ga4_ranges
+from connectors.base import FetchResult, MetricRequest, merge_results, range_requests
+from connectors.ga4 import fetch_ga4, fetch_ga4_ranges, is_additive
 from okr_definitions.resolve import Definitions
-from pipelines.sources.common import merge_results, range_requests, windowed_source_asset
-from pipelines.sources.ga4.resources import GA4Resource
+from pipelines.sources.common import windowed_source_asset
+from pipelines.sources.ga4.resources import RESOURCE_KEY, GA4Resource
+from warehouse.sources.ga4 import RAW_TABLE, raw_slice
 
 SOURCE = "ga4"
 
@@ -20,17 +20,13 @@ def _fetch(
     # The YAML's property; a metric's own query.property_id overrides it per report.
     settings = ga4.settings(defs.sources.ga4.property_id or "0")
     result = fetch_ga4(settings, metrics, start, end, partition_date=end)
-    ranges = range_requests(defs, SOURCE, start, end)
+    ranges = range_requests(defs, SOURCE, is_additive, start, end)
     if ranges:
         result = merge_results(result, fetch_ga4_ranges(settings, ranges, partition_date=end))
     return result
 
 
-def _raw_slice(_ids: list[str], start: date, end: date) -> tuple[str, list[Any]]:
-    return "partition_date BETWEEN ? AND ?", [start, end]
-
-
-def build_ga4_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:
+def build_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:
     return [
         windowed_source_asset(
             definitions,
@@ -45,8 +41,8 @@ def build_ga4_assets(definitions: Definitions, partitions: dg.PartitionsDefiniti
                 "their requests) and raw.metric_rows."
             ),
             fetch=_fetch,
-            raw_table="raw.ga4_responses",
-            raw_slice=_raw_slice,
-            resource_key="ga4",
+            raw_table=RAW_TABLE,
+            raw_slice=raw_slice,
+            resource_key=RESOURCE_KEY,
         )
     ]

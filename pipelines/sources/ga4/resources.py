@@ -1,21 +1,13 @@
-"""How to reach GA4: credentials and endpoint from the environment only.
-
-- GA4_CREDENTIALS_PATH: a service-account key file with Viewer access on the property;
-  unset, Application Default Credentials are used (GOOGLE_APPLICATION_CREDENTIALS, gcloud, or
-  the metadata server).
-- GA4_ENDPOINT: another API host (the local sandbox); GA4_ANONYMOUS=1 sends no credentials,
-  which the connector allows for a non-Google endpoint only.
-"""
+"""How to reach GA4 in a run: credentials and endpoint from the environment only (the
+variables are the connector's, see connectors/ga4/settings.py), as EnvVars the UI never shows."""
 
 import os
 
 import dagster as dg
 
-from connectors.ga4 import GA4Settings
+from connectors.ga4.settings import ANONYMOUS_ENV, CREDENTIALS_ENV, ENDPOINT_ENV, GA4Settings
 
-CREDENTIALS_ENV = "GA4_CREDENTIALS_PATH"
-ENDPOINT_ENV = "GA4_ENDPOINT"
-ANONYMOUS_ENV = "GA4_ANONYMOUS"
+RESOURCE_KEY = "ga4"
 
 
 class GA4Resource(dg.ConfigurableResource):
@@ -34,25 +26,10 @@ class GA4Resource(dg.ConfigurableResource):
         )
 
 
-def ga4_resource() -> GA4Resource:
+def make_resource() -> GA4Resource:
     # Optional settings: an EnvVar that is unset would fail every run, even with ADC.
     return GA4Resource(
         credentials_path=(dg.EnvVar(CREDENTIALS_ENV) if os.environ.get(CREDENTIALS_ENV) else None),
         endpoint=dg.EnvVar(ENDPOINT_ENV) if os.environ.get(ENDPOINT_ENV) else None,
         anonymous=os.environ.get(ANONYMOUS_ENV) == "1",
     )
-
-
-def settings_from_env(property_id: str | None) -> GA4Settings | None:
-    """For `okr validate`: settings when the environment says how to reach GA4, else None."""
-    configured = any(
-        os.environ.get(name)
-        for name in (CREDENTIALS_ENV, ENDPOINT_ENV, "GOOGLE_APPLICATION_CREDENTIALS")
-    )
-    if not (configured and property_id):
-        return None
-    return GA4Resource(
-        credentials_path=os.environ.get(CREDENTIALS_ENV),
-        endpoint=os.environ.get(ENDPOINT_ENV),
-        anonymous=os.environ.get(ANONYMOUS_ENV) == "1",
-    ).settings(property_id)

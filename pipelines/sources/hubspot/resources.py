@@ -1,11 +1,6 @@
-"""How to reach HubSpot: a private app's access token from the environment only.
-
-- HUBSPOT_ACCESS_TOKEN: the private app's access token (scopes in connectors/hubspot/settings.py).
-- HUBSPOT_HOST: another API host (the local sandbox); unset, api.hubapi.com.
-- HUBSPOT_SEARCH_REQUESTS_PER_SECOND / HUBSPOT_REQUESTS_PER_SECOND: the connector's request
-  rates, for accounts with higher limits (or the sandbox, which has none); unset, the
-  connector's defaults, which stay under the lowest tier's limits.
-"""
+"""How to reach HubSpot in a run: a private app's access token from the environment only (the
+variables are the connector's, see connectors/hubspot/settings.py: HUBSPOT_ACCESS_TOKEN,
+HUBSPOT_HOST and the request rates)."""
 
 import os
 
@@ -16,13 +11,15 @@ from connectors.hubspot import HubSpotSettings
 from connectors.hubspot.settings import (
     HOST_ENV,
     HUBSPOT_HOST,
+    RATE_ENV,
     REQUESTS_PER_SECOND,
+    SEARCH_RATE_ENV,
     SEARCH_REQUESTS_PER_SECOND,
     TOKEN_ENV,
+    rate_from_env,
 )
 
-SEARCH_RATE_ENV = "HUBSPOT_SEARCH_REQUESTS_PER_SECOND"
-RATE_ENV = "HUBSPOT_REQUESTS_PER_SECOND"
+RESOURCE_KEY = "hubspot"
 
 
 class HubSpotResource(dg.ConfigurableResource):
@@ -48,20 +45,7 @@ class HubSpotResource(dg.ConfigurableResource):
         )
 
 
-def _rate(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        rate = float(value)
-    except ValueError:
-        rate = 0.0
-    if rate <= 0:
-        raise ValueError(f"{name} must be a positive number of requests per second, not {value!r}")
-    return rate
-
-
-def hubspot_resource() -> HubSpotResource:
+def make_resource() -> HubSpotResource:
     # The token is an EnvVar (read when a run starts, never shown in the UI) when it is set; an
     # unset EnvVar would fail the config of the whole sources job, every source with it, while
     # an empty token fails only the HubSpot step, with the connector's message. The host and
@@ -69,17 +53,6 @@ def hubspot_resource() -> HubSpotResource:
     return HubSpotResource(
         access_token=dg.EnvVar(TOKEN_ENV) if os.environ.get(TOKEN_ENV) else "",
         host=dg.EnvVar(HOST_ENV) if os.environ.get(HOST_ENV) else HUBSPOT_HOST,
-        search_requests_per_second=_rate(SEARCH_RATE_ENV, SEARCH_REQUESTS_PER_SECOND),
-        requests_per_second=_rate(RATE_ENV, REQUESTS_PER_SECOND),
-    )
-
-
-def settings_from_env(time_zone: str) -> HubSpotSettings | None:
-    """For `okr validate`: settings when HUBSPOT_ACCESS_TOKEN is set, else None."""
-    if not os.environ.get(TOKEN_ENV, "").strip():
-        return None
-    return HubSpotSettings.from_env(
-        time_zone=time_zone,
-        search_requests_per_second=_rate(SEARCH_RATE_ENV, SEARCH_REQUESTS_PER_SECOND),
-        requests_per_second=_rate(RATE_ENV, REQUESTS_PER_SECOND),
+        search_requests_per_second=rate_from_env(SEARCH_RATE_ENV, SEARCH_REQUESTS_PER_SECOND),
+        requests_per_second=rate_from_env(RATE_ENV, REQUESTS_PER_SECOND),
     )

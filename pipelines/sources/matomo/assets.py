@@ -1,15 +1,15 @@
 """The Matomo source: one bulk request per run into raw.matomo_answers and raw.metric_rows."""
 
 from datetime import date
-from typing import Any
 
 import dagster as dg
 
-from connectors.base import FetchResult, MetricRequest
-from connectors.matomo import fetch_matomo, fetch_matomo_ranges
+from connectors.base import FetchResult, MetricRequest, merge_results, range_requests
+from connectors.matomo import fetch_matomo, fetch_matomo_ranges, is_additive
 from okr_definitions.resolve import Definitions
-from pipelines.sources.common import merge_results, range_requests, windowed_source_asset
-from pipelines.sources.matomo.resources import MatomoResource
+from pipelines.sources.common import windowed_source_asset
+from pipelines.sources.matomo.resources import RESOURCE_KEY, MatomoResource
+from warehouse.sources.matomo import RAW_TABLE, raw_slice
 
 SOURCE = "matomo"
 
@@ -19,17 +19,13 @@ def _fetch(
 ) -> FetchResult:
     settings = matomo.settings(defs.sources.matomo.site_id or 1)
     result = fetch_matomo(settings, metrics, start, end)
-    ranges = range_requests(defs, SOURCE, start, end)
+    ranges = range_requests(defs, SOURCE, is_additive, start, end)
     if ranges:
         result = merge_results(result, fetch_matomo_ranges(settings, ranges))
     return result
 
 
-def _raw_slice(_ids: list[str], start: date, end: date) -> tuple[str, list[Any]]:
-    return "partition_date BETWEEN ? AND ?", [start, end]
-
-
-def build_matomo_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:
+def build_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:
     return [
         windowed_source_asset(
             definitions,
@@ -43,8 +39,8 @@ def build_matomo_assets(definitions: Definitions, partitions: dg.PartitionsDefin
                 "raw.metric_rows."
             ),
             fetch=_fetch,
-            raw_table="raw.matomo_answers",
-            raw_slice=_raw_slice,
-            resource_key="matomo",
+            raw_table=RAW_TABLE,
+            raw_slice=raw_slice,
+            resource_key=RESOURCE_KEY,
         )
     ]

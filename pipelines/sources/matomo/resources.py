@@ -6,10 +6,9 @@ import dagster as dg
 from pydantic import SecretStr
 
 from connectors.errors import AuthError
-from connectors.matomo import DEFAULT_BULK_LIMIT, MatomoSettings
+from connectors.matomo.settings import DEFAULT_BULK_LIMIT, TOKEN_ENV, URL_ENV, MatomoSettings
 
-URL_ENV = "MATOMO_URL"
-TOKEN_ENV = "MATOMO_TOKEN"
+RESOURCE_KEY = "matomo"
 
 
 class MatomoResource(dg.ConfigurableResource):
@@ -34,7 +33,7 @@ class MatomoResource(dg.ConfigurableResource):
         )
 
 
-def matomo_resource() -> MatomoResource:
+def make_resource() -> MatomoResource:
     # EnvVars are read when a run starts and never shown in the UI; an *unset* EnvVar would
     # fail the config of the whole sources job (every source with it), so a missing variable
     # is left empty and fails only the Matomo step, with a message naming it.
@@ -42,11 +41,3 @@ def matomo_resource() -> MatomoResource:
         base_url=dg.EnvVar(URL_ENV) if os.environ.get(URL_ENV) else "",
         token=dg.EnvVar(TOKEN_ENV) if os.environ.get(TOKEN_ENV) else "",
     )
-
-
-def settings_from_env(site_id: int) -> MatomoSettings | None:
-    """For `okr validate`: settings when the environment has them, else None."""
-    url, token = os.environ.get(URL_ENV), os.environ.get(TOKEN_ENV)
-    if not (url and token):
-        return None
-    return MatomoSettings(base_url=url, site_id=site_id, token=SecretStr(token))

@@ -14,7 +14,8 @@ import duckdb
 
 from warehouse.db import connect
 
-# The public interface of the design (names stable across versions), in reading order.
+# The public tables (README, "The tables you query"; names stable across versions), in reading
+# order.
 PUBLIC_TABLES = (
     "okr.kr_progress_daily",
     "okr.kr_progress_latest",

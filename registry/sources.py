@@ -1,0 +1,103 @@
+"""The source registry: the built-in sources, and those that packages add.
+
+A source is one folder (or module) per layer, each with the same contract:
+
+- `definitions`: `QUERY` (the pydantic model of a metric's `query:`), `OPTIONS` (the model of
+  its non-secret `sources.<name>:` settings) and `lint_query` (located checks that need no
+  network), in the definitions layer;
+- `connector`: `CONNECTOR` (a `connectors.base.Connector`: additivity, settings from the
+  environment, validation against the source's metadata), no Dagster;
+- `sandbox`: `serve()` and `write_demo_data()`, the local stand-in that `okr demo`, `okr
+  sandbox`, the tests and the benchmarks use;
+- `warehouse`: `RAW_TABLE` and `raw_slice()` (the raw rows a re-run of a window replaces);
+- `pipeline`: `build_definitions(definitions, partitions)`, the source's own Dagster
+  `Definitions`, which the code location merges with the others.
+
+A company adds its in-house source without forking: a package declares an entry point in the
+group `okr_sync.sources` whose object is a `SourceEntry` (see CONTRIBUTING.md, "Adding a
+source", and tests/plugins/okr_example_source/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Literal
+
+ENTRY_POINT_GROUP = "okr_sync.sources"
+
+Layer = Literal["definitions", "connector", "sandbox", "warehouse", "pipeline"]
+LAYERS: tuple[Layer, ...] = ("definitions", "connector", "sandbox", "warehouse", "pipeline")
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One source: its name (the `source:` of a metric) and the module of each layer."""
+
+    name: str
+    definitions: str
+    connector: str
+    sandbox: str
+    warehouse: str
+    pipeline: str
+
+    def load(self, layer: Layer) -> ModuleType:
+        """The source's module of `layer`, imported on first use (one source's client library
+        is never loaded for another's run)."""
+        return import_module(getattr(self, layer))
+
+
+def built_in(name: str) -> SourceEntry:
+    """A source shipped with okr-sync, in the project's own folders."""
+    return SourceEntry(
+        name=name,
+        definitions=f"okr_definitions.sources.{name}",
+        connector=f"connectors.{name}",
+        sandbox=f"sandbox.{name}",
+        warehouse=f"warehouse.sources.{name}",
+        pipeline=f"pipelines.sources.{name}.definitions",
+    )
+
+
+# The order is the order of error messages, the JSON Schema and `okr sandbox`.
+BUILT_IN = tuple(built_in(name) for name in ("file", "ga4", "matomo", "hubspot"))
+
+
+class RegistryError(Exception):
+    """A package's entry point does not describe a usable source."""
+
+
+@cache
+def registered_sources() -> dict[str, SourceEntry]:
+    """Every source by name: the built-in ones first, then those of installed packages."""
+    sources = {entry.name: entry for entry in BUILT_IN}
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        entry = point.load()
+        if not isinstance(entry, SourceEntry):
+            raise RegistryError(
+                f"entry point {point.name} = {point.value} in group {ENTRY_POINT_GROUP} is a "
+                f"{type(entry).__name__}, not a registry.sources.SourceEntry; point it at one"
+            )
+        if entry.name in sources:
+            raise RegistryError(
+                f"entry point {point.name} = {point.value} registers the source "
+                f"{entry.name!r}, which already exists; give the source another name"
+            )
+        sources[entry.name] = entry
+    return sources
+
+
+def source_names() -> tuple[str, ...]:
+    return tuple(registered_sources())
+
+
+def source_entry(name: str) -> SourceEntry:
+    return registered_sources()[name]
+
+
+def source_layer(name: str, layer: Layer) -> ModuleType:
+    """The module of `layer` of the source `name` (see the module docstring for each contract)."""
+    return registered_sources()[name].load(layer)

@@ -1,0 +1,17 @@
+"""The example connector: no network, one row per metric and day."""
+
+from datetime import date
+
+from connectors.base import Connector, FetchResult, MetricRequest, daily_table, day_range
+
+
+def fetch_example(metrics: list[MetricRequest], start: date, end: date) -> FetchResult:
+    rows = [
+        {"metric_id": m.metric_id, "date": day, "value": m.query.per_day}
+        for m in metrics
+        for day in day_range(start, end)
+    ]
+    return FetchResult(daily=daily_table(rows), request_count=len(metrics))
+
+
+CONNECTOR = Connector(is_additive=lambda _query: True)

@@ -1,0 +1,3 @@
+"""The example source keeps no raw answers beside raw.metric_rows."""
+
+RAW_TABLE = None
