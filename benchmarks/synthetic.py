@@ -189,7 +189,7 @@ def freeze_baselines(con: duckdb.DuckDBPyConnection) -> int:
     """
     con.execute(
         """
-        INSERT INTO okr.kr_baselines
+        INSERT INTO okr.kr_baselines (kr_id, definition_hash, baseline, target, measured_at)
         SELECT kr_id, definition_hash,
                CASE WHEN baseline_kind = 'measured' THEN 3000 ELSE baseline_value END,
                CASE WHEN target_kind = 'relative' THEN 3000 * (1 + target_value)

@@ -1,7 +1,8 @@
 """`okr`: validate definitions, run the pipeline, and read the numbers.
 
-Exit codes: 0 success, 1 failure (invalid definitions, a failed run, a bad query),
-2 usage errors (typer's own).
+Exit codes: 0 success, 1 failure (invalid definitions, a failed run, a bad query, a warehouse
+that cannot be read), 2 usage errors. Every error is one message without a stack trace;
+`--verbose` adds Dagster's events and the traces.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +20,6 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
@@ -28,8 +30,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# emoji=False: text from the warehouse or the definitions is printed as written (":x:" stays).
+console = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 DefinitionsOption = Annotated[
     Path | None,
@@ -49,9 +52,23 @@ WarehouseOption = Annotated[
 ]
 
 
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also print Dagster's events and the stack traces of failures."
+    ),
+]
+
+
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(1)
+
+
+def _usage(message: str) -> typer.Exit:
+    """A usage error in one line (exit 2), for what typer cannot check itself."""
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    return typer.Exit(2)
 
 
 def _definitions_path(path: Path | None) -> Path:
@@ -65,6 +82,7 @@ def validate(
     offline: Annotated[
         bool, typer.Option(help="Skip checking metric names against the sources' metadata.")
     ] = False,
+    definitions_dir: DefinitionsOption = None,
 ) -> None:
     """Check OKR definitions: every problem with file, line, field and the fix.
 
@@ -73,7 +91,9 @@ def validate(
     """
     from okr_cli.source_checks import check_sources
 
-    root = _definitions_path(path)
+    if path is not None and definitions_dir is not None and path != definitions_dir:
+        raise _usage("give the definitions once: as PATH or as -d")
+    root = _definitions_path(path or definitions_dir)
     if not root.exists():  # a mistyped argument is a usage error (2), not invalid definitions
         raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
@@ -126,32 +146,104 @@ def schema(
     console.print(f"wrote {out}")
 
 
-def _run(definitions_path: Path, warehouse: Path | None, first: date, last: date) -> bool:
+def _run(
+    definitions_path: Path, warehouse: Path | None, first: date, last: date, verbose: bool
+) -> bool:
     import dagster as dg
 
     if warehouse:
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
+    from okr_cli.run_summary import failure_lines
     from pipelines.build import build_definitions
     from pipelines.resources import load_valid_definitions
     from pipelines.runner import run_range
 
     try:
-        defs = build_definitions(load_valid_definitions(definitions_path))
+        definitions = load_valid_definitions(definitions_path)
     except DefinitionError as exc:
         for line in str(exc).splitlines()[1:]:
             err.print(escape(line), soft_wrap=True)
         raise _fail("invalid definitions: run `okr validate` for details") from None
+    with _warehouse_errors(warehouse):
+        _check_warehouse_file(warehouse)
+    defs = build_definitions(definitions)
+    # Dagster's console log: nothing by default (the events and traces stay in the instance),
+    # everything with --verbose.
+    log_level = "INFO" if verbose else "CRITICAL"
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     with console.status(f"running sources and models for {first}..{last}"):
         if instance is None:
             with dg.DagsterInstance.ephemeral() as ephemeral:
-                outcome = run_range(defs, first, last, ephemeral, log_level="ERROR")
+                outcome = run_range(defs, first, last, ephemeral, log_level=log_level)
         else:
-            outcome = run_range(defs, first, last, instance, log_level="ERROR")
-    for message in outcome.errors:
-        err.print(f"[red]failed:[/] {escape(message)}", soft_wrap=True)
-    return outcome.succeeded
+            outcome = run_range(defs, first, last, instance, log_level=log_level)
+    if outcome.succeeded:
+        return True
+    lines, summary = failure_lines(outcome.failed_steps, outcome.errors, definitions)
+    for line in lines:
+        err.print(f"[red]failed:[/] {escape(line)}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(summary)}", soft_wrap=True)
+    return False
+
+
+def _check_warehouse_file(warehouse: Path | None) -> None:
+    """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
+    anything runs (not once by every step that opens it). A missing file is fine: the run
+    creates it."""
+    from warehouse.db import connect, warehouse_path
+
+    if warehouse_path(warehouse).exists():
+        connect(warehouse, read_only=True).close()
+
+
+def _run_days(
+    root: Path, day: str | None, start: str | None, end: str | None
+) -> tuple[date, date] | None:
+    """The days to run, checked against what the definitions allow before anything runs:
+    from the first day their baselines need through yesterday in the organisation's time
+    zone (a day is complete, and a Dagster partition, once it has ended there). None when the
+    definitions are invalid: `_run` reports that."""
+    if day and (start or end):
+        raise _usage("use either --date or --from/--to")
+    if (start or end) and not (start and end):
+        raise _usage("--from and --to go together")
+    parsed: dict[str, date] = {}
+    for option, text in (("--date", day), ("--from", start), ("--to", end)):
+        if text:
+            try:
+                parsed[option] = date.fromisoformat(text)
+            except ValueError:
+                raise _usage(f"{option} {text!r} is not a date: write YYYY-MM-DD") from None
+    loaded, _ = load_definitions(root)
+    if loaded is None:
+        return None
+    zone = loaded.organisation.timezone
+    newest = datetime.now(ZoneInfo(zone)).date() - timedelta(days=1)
+    earliest = loaded.earliest_date_needed()
+    if not parsed:
+        from pipelines.schedules import daily_window  # imports Dagster: only when needed
+
+        first, last = daily_window(
+            newest + timedelta(days=1), loaded.organisation.lookback_days, earliest
+        )
+        return first, last
+    first = parsed.get("--date") or parsed["--from"]
+    last = parsed.get("--date") or parsed["--to"]
+    first_option = "--date" if day else "--from"
+    last_option = "--date" if day else "--to"
+    if last < first:
+        raise _usage(f"--to {last} is before --from {first}")
+    if first < earliest:
+        raise _usage(
+            f"{first_option} {first} is before {earliest}, the first day the definitions need "
+            f"(their earliest baseline window); start at {earliest} or later"
+        )
+    if last > newest:
+        raise _usage(
+            f"{last_option} {last} has not ended yet in {zone}: the newest day to run is {newest}"
+        )
+    return first, last
 
 
 @app.command()
@@ -161,34 +253,23 @@ def run(
     end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
     definitions: DefinitionsOption = None,
     warehouse: WarehouseOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Fetch the sources and compute progress for a day or a range (default: yesterday plus
-    the lookback days, like the daily schedule)."""
+    the lookback days, like the daily schedule). Days run from the first day the definitions
+    need (their baseline windows) through yesterday in the organisation's time zone."""
+    _set_verbose(verbose)
     root = _definitions_path(definitions)
-    try:
-        if day and (start or end):
-            raise typer.BadParameter("use either --date or --from/--to")
-        if day:
-            first = last = date.fromisoformat(day)
-        elif start or end:
-            if not (start and end):
-                raise typer.BadParameter("--from and --to go together")
-            first, last = date.fromisoformat(start), date.fromisoformat(end)
-            if last < first:
-                raise typer.BadParameter(f"--to {last} is before --from {first}")
-        else:
-            from pipelines.schedules import daily_window
-
-            # Invalid definitions are reported by _run below; here only the window matters.
-            loaded, _ = load_definitions(root)
-            org = loaded.organisation if loaded else None
-            today = datetime.now(ZoneInfo(org.timezone if org else "UTC")).date()
-            first, last = daily_window(today, org.lookback_days if org else 3, date.min)
-    except ValueError as exc:
-        raise typer.BadParameter(f"dates are YYYY-MM-DD ({exc})") from None
-    ok = _run(root, warehouse, first, last)
-    if not ok:
-        raise _fail("some steps failed (see above); the other sources' key results are fresh")
+    days = _run_days(root, day, start, end)
+    if days is not None and days[0] > days[1]:
+        console.print(
+            f"nothing to run yet: the definitions need days from {days[0]} on, "
+            f"and the newest complete day is {days[1]}"
+        )
+        return
+    first, last = days or (date.today(), date.today())  # invalid definitions: _run says so
+    if not _run(root, warehouse, first, last, verbose):
+        raise typer.Exit(1)
     console.print(f"[green]done[/]: {first}..{last}")
 
 
@@ -223,12 +304,14 @@ def sandbox(
 @app.command()
 def demo(
     folder: Annotated[Path, typer.Option("--dir", help="Demo workspace.")] = Path("okr-demo"),
+    verbose: VerboseOption = False,
 ) -> None:
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
+    _set_verbose(verbose)
     today = date.today()
     definitions_path = prepare_workspace(folder, today)
     warehouse = folder / "okr_sync.duckdb"
@@ -239,13 +322,16 @@ def demo(
     definitions = load_valid_definitions(definitions_path)
     first = definitions.earliest_date_needed()
     with running_sandboxes(definitions.used_sources()):
-        ok = _run(definitions_path, warehouse, first, yesterday)
+        ok = _run(definitions_path, warehouse, first, yesterday, verbose)
     _print_status(warehouse, team=None, day=None)
     console.print(
-        f"\nwarehouse: {warehouse}\nnext:\n"
-        f"  okr report -w {warehouse} -d {definitions_path}   # the weekly check-in report\n"
-        f'  okr sql -w {warehouse} "SELECT kr_id, status, progress FROM okr.kr_progress_latest"\n'
-        f"  okr sandbox -d {definitions_path}   # then dagster dev, see README",
+        f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
+        f"  okr status -w {escape(str(warehouse))}\n"
+        f"  okr report -w {escape(str(warehouse))} -d {escape(str(definitions_path))}"
+        "   # the weekly check-in report\n"
+        f'  okr sql -w {escape(str(warehouse))} "SELECT kr_id, status, progress '
+        'FROM okr.kr_progress_latest"\n'
+        f"  okr sandbox -d {escape(str(definitions_path))}   # then dagster dev, see README",
         soft_wrap=True,
     )
     if not ok:
@@ -253,16 +339,25 @@ def demo(
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+    from okr_cli.warehouse_facts import what_exists
     from reports.terminal import print_status
-    from warehouse.queries import status_rows
+    from warehouse.queries import not_started_status_rows, status_rows
 
     rows = status_rows(warehouse, team=team, day=day)
-    if not rows:
-        what = f" for team {team}" if team else ""
-        when = f" on {day}" if day else ""
-        console.print(f"no key-result rows{what}{when}")
+    not_started = not_started_status_rows(warehouse, team=team, day=day)
+    if not rows and not not_started:
+        # Nothing to show is an answer only for an empty warehouse; a team or a day that is
+        # not there is a mistake, answered with what is there.
+        problem = what_exists(warehouse, team, day)
+        if problem:
+            raise _fail(problem)
+        console.print("no key-result rows yet: run `okr run` first")
         return
-    print_status(console, rows)
+    # Piped with COLUMNS set: laid out within COLUMNS like a terminal (titles wrap, numbers
+    # stay whole); piped without it: at the table's natural width.
+    print_status(
+        console, rows, not_started, fit_width=console.is_terminal or "COLUMNS" in os.environ
+    )
 
 
 @app.command()
@@ -272,19 +367,17 @@ def status(
         str | None, typer.Option("--date", help="As of this day (default: latest).")
     ] = None,
     warehouse: WarehouseOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Where every key result stands, grouped by team and objective: status, value against
     target, progress against the expected pace, the change over 7 days and trust flags."""
-    from warehouse.db import WarehouseBusyError
-
+    _set_verbose(verbose)
     try:
         as_of = date.fromisoformat(day) if day else None
     except ValueError:
-        raise typer.BadParameter(f"--date {day!r} is not YYYY-MM-DD") from None
-    try:
+        raise _usage(f"--date {day!r} is not a date: write YYYY-MM-DD") from None
+    with _warehouse_errors(warehouse):
         _print_status(warehouse, team, as_of)
-    except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -302,30 +395,41 @@ def report(
     ] = None,
     warehouse: WarehouseOption = None,
     definitions: DefinitionsOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
     from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
     from reports.write import write_weekly_report
-    from warehouse.db import WarehouseBusyError
 
+    _set_verbose(verbose)
     try:
         monday = parse_week(week) if week else None
-    except ValueError as exc:
-        raise typer.BadParameter(f"--week is an ISO week (2026-W48) or a date ({exc})") from None
+    except ValueError:
+        raise _usage(
+            f"--week {week!r} is not a week: write the ISO week with its year (2026-W48) "
+            "or any day of it (2026-11-26)"
+        ) from None
+    if out is not None and out.is_dir():
+        raise _usage(
+            f"--out {out} is a folder; give the HTML file to write, e.g. {out / 'checkin.html'}"
+        )
     root = _definitions_path(definitions)
-    try:
-        monday = monday or latest_week(warehouse)
-        with console.status(f"rendering the check-in report for {monday}"):
-            written = write_weekly_report(warehouse, monday, out, root)
-    except CheckinError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
-        raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
-    except (FileNotFoundError, NoReportData, WarehouseBusyError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    with _warehouse_errors(warehouse):
+        try:
+            monday = monday or latest_week(warehouse)
+            with console.status(f"rendering the check-in report for {monday}"):
+                written = write_weekly_report(warehouse, monday, out, root)
+        except CheckinError as exc:
+            for problem in exc.problems:
+                err.print(
+                    f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True
+                )
+            raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
+        except NoReportData as exc:
+            raise _fail(str(exc)) from None
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
-    console.print(f"[green]wrote[/] {written.html}", soft_wrap=True)
-    console.print(f"[green]wrote[/] {written.markdown}", soft_wrap=True)
+    console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
+    console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
     console.print(
         f"{written.report.week_label}, as of {written.report.as_of}: {summary}; "
         f"{len(written.report.attention)} need attention, "
@@ -339,66 +443,104 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
     out: Annotated[Path, typer.Option(help="Folder for the files.")] = Path("okr-export"),
     warehouse: WarehouseOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools."""
     from destinations.files.export import FORMATS, export_tables
-    from warehouse.db import WarehouseBusyError
 
+    _set_verbose(verbose)
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"--format is {' or '.join(FORMATS)}")
-    try:
+        raise _usage(f"--format is {' or '.join(FORMATS)}")
+    with _warehouse_errors(warehouse):
         written = export_tables(warehouse, out, fmt)
-    except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
-    table = Table("table", "rows", "file")
+    # One line a table, the path whole (a table would cut it to the terminal's width).
+    width = max(len(item.table) for item in written) if written else 0
     for item in written:
-        table.add_row(item.table, f"{item.rows:,}", str(item.path))
-    console.print(table)
+        print(f"{item.table:<{width}}  {item.rows:>12,} rows  {item.path}")
 
 
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
     warehouse: WarehouseOption = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="table, csv or json (default: table at a terminal, csv when piped)."
+        ),
+    ] = None,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Run a read-only SQL query on the warehouse."""
+    """Run a read-only SQL query on the warehouse: queries only, no access to files."""
     import duckdb
 
-    from warehouse.db import WarehouseBusyError, connect
+    from okr_cli.sql_query import (
+        FORMATS,
+        EmptyQuery,
+        RefusedStatement,
+        default_format,
+        run_query,
+        write_result,
+    )
 
-    if fmt not in ("table", "csv", "json"):
-        raise typer.BadParameter("--format is table, csv or json")
+    _set_verbose(verbose)
+    if fmt is not None and fmt not in FORMATS:
+        raise _usage(f"--format is {', '.join(FORMATS)}")
+    with _warehouse_errors(warehouse):
+        try:
+            columns, rows = run_query(warehouse, query)
+        except EmptyQuery as exc:
+            raise _usage(str(exc)) from None
+        except RefusedStatement as exc:
+            raise _fail(str(exc)) from None
+        except duckdb.PermissionException as exc:
+            raise _fail(
+                "okr sql reads the warehouse's tables only, never files: "
+                + str(exc).splitlines()[0]
+            ) from None
+        except duckdb.Error as exc:
+            raise _fail(f"query failed: {exc}") from None
+    write_result(columns, rows, fmt or default_format(), console)
+
+
+_VERBOSE = {"on": os.environ.get("OKR_VERBOSE", "") not in ("", "0")}
+
+
+def _set_verbose(verbose: bool) -> None:
+    _VERBOSE["on"] = _VERBOSE["on"] or verbose
+
+
+@contextlib.contextmanager
+def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
+    """The warehouse's usage and environment errors as one line (exit 1)."""
+    from okr_cli.warehouse_facts import demo_hint
+    from warehouse.db import WarehouseBusyError
+
     try:
-        con = connect(warehouse, read_only=True)
-    except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
+        yield
+    except FileNotFoundError as exc:
+        raise _fail(demo_hint(warehouse) or str(exc)) from None
+    except (ValueError, WarehouseBusyError) as exc:
         raise _fail(str(exc)) from None
+
+
+def main() -> None:
+    """The `okr` entry point: a usage or environment error is one line, not a stack trace
+    (the trace with --verbose or OKR_VERBOSE=1)."""
+    import duckdb
+
     try:
-        cursor = con.execute(query)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall()
-    except duckdb.Error as exc:
-        raise _fail(f"query failed: {exc}") from None
-    finally:
-        con.close()
-    if fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    elif fmt == "json":
-        import json
-
-        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=1))
-    else:
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
-        console.print(table)
+        app()
+    except (OSError, duckdb.Error) as exc:
+        if _VERBOSE["on"]:
+            traceback.print_exc()
+        hint = "" if _VERBOSE["on"] else " (OKR_VERBOSE=1 shows the stack trace)"
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0] + hint
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        sys.exit(1)
 
 
 app.command()(__import__("okr_cli.notify", fromlist=["notify"]).notify)  # issue 18: okr notify
 
 if __name__ == "__main__":
-    app()
+    main()

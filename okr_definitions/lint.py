@@ -155,7 +155,8 @@ def _lint_objectives(d: Definitions) -> list[Problem]:
                     loc,
                     "period",
                     str(exc),
-                    "write a quarter like 2026-Q3 or {start: 2026-07-01, end: 2026-09-30}",
+                    "write a quarter like 2026-Q3, a month like 2026-07 or "
+                    "{start: 2026-07-01, end: 2026-09-30}",
                 )
             )
             continue

@@ -26,6 +26,7 @@ Id = Annotated[str, Field(pattern=ID_PATTERN, description="lowercase letters, di
 
 MEASURE_PATTERN = r"^(total|latest|average|rolling_[1-9][0-9]{0,2}d)$"
 QUARTER_PATTERN = re.compile(r"^(\d{4})-Q([1-4])$")
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 # "+40%" / "-10%" (relative), "3.2%" (an absolute share, 0.032), or a plain number.
 _PERCENT = re.compile(r"^\s*([+-])?\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -96,7 +97,10 @@ class ExplicitPeriod(StrictModel):
 
 Period = Annotated[
     str | ExplicitPeriod,
-    Field(description="A quarter like 2026-Q3, or {start: 2026-07-01, end: 2026-09-30}."),
+    Field(
+        description="A quarter like 2026-Q3, a month like 2026-07, "
+        "or {start: 2026-07-01, end: 2026-09-30}."
+    ),
 ]
 
 

@@ -23,18 +23,40 @@ from okr_definitions.yaml_source import format_path
 
 
 def parse_period(period: m.Period) -> tuple[date, date]:
-    """`2026-Q3` → (2026-07-01, 2026-09-30); explicit periods as written. Raises ValueError."""
+    """`2026-Q3` → (2026-07-01, 2026-09-30), `2028-02` → (2028-02-01, 2028-02-29); explicit
+    periods as written. Raises ValueError."""
     if isinstance(period, m.ExplicitPeriod):
         return period.start, period.end
-    match = m.QUARTER_PATTERN.match(period.strip())
-    if not match:
-        raise ValueError(f"period {period!r} is not a quarter like 2026-Q3")
-    year, quarter = int(match.group(1)), int(match.group(2))
-    first_month = 3 * (quarter - 1) + 1
-    last_month = first_month + 2
+    text = period.strip()
+    quarter = m.QUARTER_PATTERN.match(text)
+    if quarter:
+        year, first_month = int(quarter.group(1)), 3 * (int(quarter.group(2)) - 1) + 1
+        return _months(year, first_month, 3)
+    month = m.MONTH_PATTERN.match(text)
+    if month:
+        return _months(int(month.group(1)), int(month.group(2)), 1)
+    raise ValueError(f"period {period!r} is not a quarter like 2026-Q3 or a month like 2026-07")
+
+
+def _months(year: int, first_month: int, count: int) -> tuple[date, date]:
+    """The first and last day of `count` calendar months from `first_month` of `year`."""
+    last_month = first_month + count - 1
     return date(year, first_month, 1), date(
         year, last_month, calendar.monthrange(year, last_month)[1]
     )
+
+
+def previous_period(period: m.Period) -> tuple[date, date]:
+    """The period a relative target or an `average` baseline compares with: for a named period
+    the previous one of the same kind (2026-Q3 → 2026-04-01..2026-06-30, 91 days; 2028-03 →
+    2028-02-01..2028-02-29), for explicit dates the same number of days just before them."""
+    start, end = parse_period(period)
+    if isinstance(period, m.ExplicitPeriod):
+        return start - (end - start) - timedelta(days=1), start - timedelta(days=1)
+    months = 3 if m.QUARTER_PATTERN.match(period.strip()) else 1
+    previous_end = start - timedelta(days=1)
+    first_month = (previous_end.month - months) % 12 + 1
+    return _months(previous_end.year, first_month, months)
 
 
 def _hash(payload: Any) -> str:
@@ -55,6 +77,10 @@ class ResolvedKeyResult:
     window_days: int | None
     period_start: date
     period_end: date
+    # The previous period (see previous_period): what `+40%` on a total and an `average`
+    # measured baseline read.
+    previous_start: date
+    previous_end: date
     baseline_kind: str  # number | measured | zero
     baseline_value: float | None
     target_kind: str  # absolute | relative
@@ -65,6 +91,11 @@ class ResolvedKeyResult:
     unit: str | None
     definition_hash: str
     source_file: str
+
+    @property
+    def first_day_needed(self) -> date:
+        """The first day its baseline or previous-period target can read."""
+        return min(self.previous_start, self.period_start - timedelta(days=self.window_days or 0))
 
 
 @dataclass
@@ -136,6 +167,7 @@ class Definitions:
             kr: m.KeyResult = loc.item
             objective: m.Objective = self.kr_objective[kr_id].item
             start, end = parse_period(objective.period)
+            previous_start, previous_end = previous_period(objective.period)
             relative = m.parse_relative(kr.target)
             if kr.baseline == "measured":
                 baseline_kind, baseline_value = "measured", None
@@ -155,6 +187,7 @@ class Definitions:
             hashed = {
                 "kr": kr.model_dump(mode="json", exclude={"title", "description"}),
                 "period": [start, end],
+                "previous_period": [previous_start, previous_end],
                 "metric": self.metric_hash(kr.metric),
             }
             out.append(
@@ -168,6 +201,8 @@ class Definitions:
                     window_days=kr.window_days,
                     period_start=start,
                     period_end=end,
+                    previous_start=previous_start,
+                    previous_end=previous_end,
                     baseline_kind=baseline_kind,
                     baseline_value=baseline_value,
                     target_kind=target_kind,
@@ -202,12 +237,7 @@ class Definitions:
         key_results = (
             self.resolved_key_results() if source is None else self.source_key_results(source)
         )
-        firsts = [
-            kr.period_start
-            - timedelta(days=max((kr.period_end - kr.period_start).days + 1, kr.window_days or 0))
-            for kr in key_results
-        ]
-        return min(firsts, default=date.today())
+        return min((kr.first_day_needed for kr in key_results), default=date.today())
 
     def exact_windows(
         self, source: str, start: date, end: date, is_additive: Callable[[Any], bool]
@@ -218,7 +248,7 @@ class Definitions:
         The key-result math never sums such metrics across days (okr_definitions/README.md,
         "How the numbers are computed"); it looks up the source's answer for the exact window:
         total, period start to the day; rolling_<N>d, the N days ending on the day; plus the
-        baseline windows before the period.
+        baseline or previous-period window before the period.
         """
         wanted: dict[tuple[str, date, date], tuple[Any, date, date]] = {}
         for kr in self.resolved_key_results():
@@ -227,13 +257,16 @@ class Definitions:
                 continue
             if is_additive(metric.query):
                 continue
-            length = (kr.period_end - kr.period_start).days + 1
             windows = []
             if kr.baseline_kind == "measured" or kr.target_kind == "relative":
-                span = kr.window_days if kr.measure == "rolling" else length
-                windows.append(
-                    (kr.period_start - timedelta(days=span), kr.period_start - timedelta(days=1))
+                # what baseline_windows.sql reads: the N days before a rolling window, else the
+                # previous period (for 2026-Q3 all of Q2, not 92 days)
+                first = (
+                    kr.period_start - timedelta(days=kr.window_days or 0)
+                    if kr.measure == "rolling"
+                    else kr.previous_start
                 )
+                windows.append((first, kr.period_start - timedelta(days=1)))
             day = max(start, kr.period_start)
             while day <= min(end, kr.period_end):
                 first = (

@@ -129,7 +129,8 @@ def _models_runs(
 
 def _progress_rows(defs: dg.Definitions, first: date, last: date) -> bool:
     """Whether the progress tables hold a row for a day in [first, last] (True when the
-    warehouse is too busy to tell: then the models job runs as it always did)."""
+    warehouse is too busy to tell, or an older version wrote it and the run's first write
+    will migrate it: then the models job runs as it always did)."""
     warehouse = defs.resources["warehouse"]
     if not warehouse.file.exists():
         return False
@@ -144,7 +145,7 @@ def _progress_rows(defs: dg.Definitions, first: date, last: date) -> bool:
                 """,
                 [first, last],
             ).fetchone()
-    except WarehouseBusyError:
+    except (WarehouseBusyError, ValueError):
         return True
     return bool(found)
 

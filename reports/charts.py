@@ -13,7 +13,7 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
-from reports.formatting import STATUS_COLOUR, STATUS_LABEL, format_share
+from reports.formatting import STATUS_COLOUR, STATUS_LABEL, format_share, is_level
 from reports.weekly import KeyResultReport, WeeklyReport
 from warehouse.status import STATUS_ORDER
 
@@ -101,6 +101,19 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
         "target_label": [{"date": _iso(start), "progress": 1.0, "label": "target"}],
         "actual": actual,
     }
+    pace_layers = [
+        alt.Chart(_named("expected"))
+        .mark_line(color=MUTED, strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(x=x, y=y),
+        alt.Chart(_named("pace_label"))
+        .mark_text(align="right", dx=-2, dy=-7, color=MUTED, fontSize=10)
+        .encode(x=x, y=y, text="label:N"),
+    ]
+    if is_level(row):
+        # A level must hold every day: the line at 100 % is the level, there is no ramp.
+        pace_layers = []
+        del datasets["expected"], datasets["pace_label"]
+        datasets["target_label"][0]["label"] = "level"
     layers = [
         alt.Chart(_named("band"))
         .mark_rect(color=WEEK_BAND)
@@ -108,12 +121,7 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
         alt.Chart(_named("target"))
         .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
         .encode(y="y:Q"),
-        alt.Chart(_named("expected"))
-        .mark_line(color=MUTED, strokeDash=[6, 4], strokeWidth=1.5)
-        .encode(x=x, y=y),
-        alt.Chart(_named("pace_label"))
-        .mark_text(align="right", dx=-2, dy=-7, color=MUTED, fontSize=10)
-        .encode(x=x, y=y, text="label:N"),
+        *pace_layers,
         alt.Chart(_named("target_label"))
         .mark_text(align="left", dx=2, dy=-6, color=TEXT, fontSize=10, opacity=0.8)
         .encode(x=x, y=y, text="label:N"),

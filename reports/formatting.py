@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 NEEDS_ATTENTION = ("off_track", "at_risk")
 
@@ -13,6 +14,7 @@ STATUS_LABEL = {
     "stale": "stale",
     "on_track": "on track",
     "achieved": "achieved",
+    "not_started": "not started",
 }
 
 # A symbol beside the word, so the status still stands out without colour (piped, NO_COLOR,
@@ -24,6 +26,9 @@ STATUS_SYMBOL = {
     "stale": "◇",
     "on_track": "●",
     "achieved": "✔",
+    # not a status of okr.kr_progress_daily (its rows stay inside the period): a key result
+    # whose period has not begun, listed so a missing source is caught before day one
+    "not_started": "◌",
 }
 
 # Colour-blind-safe-ish pairs: red/orange are told apart by the symbol and the word too.
@@ -34,6 +39,7 @@ STATUS_COLOUR = {
     "stale": "#8e44ad",
     "on_track": "#1e8449",
     "achieved": "#117864",
+    "not_started": "#95a5a6",
 }
 
 # What each trust flag means, for readers who have never seen the source's own wording.
@@ -44,6 +50,7 @@ FLAG_MEANING = {
     "restated": "the source changed days it had already delivered",
     "other_row": "the source rolled rare rows into “(other)”",
     "provisional": "the source's newest days are not final yet",
+    "no_denominator": "days with a numerator but a denominator of 0 or none are left out",
 }
 
 
@@ -130,3 +137,77 @@ def bar(share: float | None, expected: float | None = None, width: int = 10) -> 
         mark = max(0, min(width - 1, round(expected * width) - 1))
         cells[mark] = "│" if cells[mark] == "░" else "┃"
     return "".join(cells)
+
+
+def is_level(row: dict[str, Any]) -> bool:
+    """An at_least / at_most key result: a level to hold every day, with no pace."""
+    return row.get("direction") in ("at_least", "at_most")
+
+
+def format_change(change: float) -> str:
+    """A relative target as written: `+40 %`, `−10 %`."""
+    return f"{'+' if change >= 0 else '−'}{abs(change) * 100:g} %"
+
+
+def derivation(row: dict[str, Any]) -> str | None:
+    """Where a relative target or a measured baseline comes from, with its numbers:
+    `+40 % on 910 over 2026-04-01..2026-06-30 → 1,274`; None for numbers as written."""
+    unit = row.get("unit")
+    measured = row.get("measured_value")
+    window = (
+        f"{row['measured_from']}..{row['measured_through']}"
+        if row.get("measured_from") is not None
+        else None
+    )
+    relative = row.get("target_kind") == "relative" and row.get("target_change") is not None
+    if not relative and row.get("baseline_kind") != "measured":
+        return None
+    if window is None:
+        return (
+            f"target {format_change(row['target_change'])}, baseline not measured yet"
+            if relative
+            else "baseline measured before the period starts; not measured yet"
+        )
+    over = f"{format_value(measured, unit)} over {window}"
+    if relative:
+        return f"target {format_change(row['target_change'])} on {over} → " + format_value(
+            row.get("target"), unit
+        )
+    return f"baseline measured: {over}"
+
+
+def level_verdict(row: dict[str, Any]) -> str | None:
+    """For a level (at_least / at_most): `met` or `breached`, with the days in breach so far
+    (`breached on 3 of 64 days`); None for other key results."""
+    if not is_level(row) or row.get("progress") is None:
+        return None
+    verdict = "met" if row["progress"] >= 1.0 - 1e-9 else "breached"
+    days, breached = row.get("level_days") or 0, row.get("breach_days") or 0
+    if not days:
+        return verdict
+    return f"{verdict} · in breach on {breached} of {days} days"
+
+
+def not_started_lines(row: dict[str, Any]) -> tuple[str, str]:
+    """A key result whose period has not started (warehouse.progress.not_started_rows), in
+    two lines: the numbers as they would be measured today, and whether its sources deliver.
+    """
+    unit = row.get("unit")
+    numbers = (
+        f"starts {row['period_start']} · baseline {format_value(row.get('baseline'), unit)} "
+        f"→ target {format_value(row.get('target'), unit)}"
+    )
+    if row.get("measured_from") is not None:
+        if row.get("measured_value") is None:
+            numbers += (
+                f" · not measurable yet: no data over {row['measured_from']}.."
+                f"{row['measured_through']}"
+            )
+        else:
+            numbers += f" · {derivation(row)} (as of today)"
+    missing = row.get("metrics_without_data") or []
+    if missing:
+        data = f"no data yet from {', '.join(missing)}: check its source before day one"
+    else:
+        data = f"every metric has data (through {row.get('data_through')})"
+    return numbers, data

@@ -17,10 +17,14 @@ from reports.formatting import (
     STATUS_COLOUR,
     STATUS_LABEL,
     STATUS_SYMBOL,
+    derivation,
     format_delta,
     format_points,
     format_share,
     format_value,
+    is_level,
+    level_verdict,
+    not_started_lines,
 )
 from reports.weekly import KeyResultReport, ObjectiveReport, WeeklyReport
 
@@ -82,6 +86,7 @@ figure svg { display: block; max-width: 100%; height: auto; }
 .comment { margin: 4px 0 0; white-space: pre-wrap; }
 .who { color: var(--muted); font-size: 13px; }
 .flags { margin-top: 8px; font-size: 13px; color: #6c3483; }
+.derived { margin-top: 6px; font-size: 13px; color: var(--muted); }
 .flag { display: inline-block; border: 1px solid #c39bd3; color: #6c3483; border-radius: 4px;
   padding: 0 6px; font-size: 12px; font-weight: 600; margin-right: 4px; }
 .overview { background: #fff; border: 1px solid var(--line); border-radius: 8px;
@@ -174,6 +179,33 @@ def _flags_line(kr: KeyResultReport) -> str:
     return f'<div class="flags">⚑ Trust: {items}</div>'
 
 
+def _derived_line(kr: KeyResultReport) -> str:
+    note = derivation(kr.row)
+    return f'<div class="derived">{_e(note)}</div>' if note else ""
+
+
+def _not_started(report: WeeklyReport) -> str:
+    if not report.not_started:
+        return ""
+    items = []
+    for row in report.not_started:
+        numbers, data = not_started_lines(row)
+        missing = " missing" if row.get("metrics_without_data") else ""
+        items.append(
+            f'<li data-not-started="{_e(row["kr_id"])}">{badge("not_started")} '
+            f"<strong>{_e(row['title'])}</strong> <span class=kr-id>{_e(row['kr_id'])} · "
+            f"{_e(row['team_name'])} · {_e(row['objective_id'])}</span><br>{_e(numbers)}<br>"
+            f'<span class="data{missing}">{_e(data)}</span></li>'
+        )
+    return f"""
+<section id="not-started">
+<h2>Not started yet</h2>
+<p>Measured as they would be today, so a key result without a working source is caught before
+its first day.</p>
+<ul>{"".join(items)}</ul>
+</section>"""
+
+
 def kr_card(kr: KeyResultReport, report: WeeklyReport) -> str:
     row = kr.row
     unit = row["unit"]
@@ -182,8 +214,15 @@ def kr_card(kr: KeyResultReport, report: WeeklyReport) -> str:
         ("Target", format_value(row["target"], unit)),
         ("Baseline", format_value(row["baseline"], unit)),
         ("Progress", format_share(row["progress"])),
-        ("Expected pace", format_share(row["expected_progress"])),
-        ("vs pace", format_points(kr.gap)),
+        # A level has no pace: it holds or it does not, every day.
+        *(
+            [("Level", level_verdict(row) or "—")]
+            if is_level(row)
+            else [
+                ("Expected pace", format_share(row["expected_progress"])),
+                ("vs pace", format_points(kr.gap)),
+            ]
+        ),
         ("Data through", str(row["data_through"] or "—")),
         ("Commitment", row["commitment"]),
     ]
@@ -213,6 +252,7 @@ def kr_card(kr: KeyResultReport, report: WeeklyReport) -> str:
     <figure class="chart" role="img" aria-label="{_e(label)}">{chart}</figure>
     {checkin_box(kr, report.week_label)}
   </div>
+  {_derived_line(kr)}
   {_flags_line(kr)}
 </div>"""
 
@@ -414,6 +454,7 @@ expected pace">{overview}</figure>
 {_trust(report)}
 </section>
 {_retro(report)}
+{_not_started(report)}
 <footer>
 <dl>
 <dt>Statuses</dt><dd>{badge("achieved")} score ≥ 1 · {badge("on_track")} within

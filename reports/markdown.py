@@ -7,10 +7,14 @@ from reports.formatting import (
     FLAG_MEANING,
     STATUS_SYMBOL,
     bar,
+    derivation,
     format_delta,
     format_points,
     format_share,
     format_value,
+    is_level,
+    level_verdict,
+    not_started_lines,
 )
 from reports.weekly import KeyResultReport, WeeklyReport
 
@@ -101,13 +105,19 @@ def _objectives(report: WeeklyReport) -> list[str]:
                 else "first week"
             )
             flags = f" ⚑ {', '.join(kr.trust_flags)}" if kr.trust_flags else ""
+            notes = [n for n in (derivation(kr.row), level_verdict(kr.row)) if n]
+            numbers = "".join(f"<br>_{_cell(note)}_" for note in notes)
+            progress = (
+                f"{format_share(kr['progress'])} of the level"
+                if is_level(kr.row)
+                else f"`{bar(kr['progress'], kr['expected_progress'])}` "
+                f"{format_share(kr['progress'])} of {format_share(kr['expected_progress'])}"
+            )
             lines.append(
-                f"| **{_cell(kr['title'])}** `{kr.kr_id}`{flags} | {_status(kr.status)} "
+                f"| **{_cell(kr['title'])}** `{kr.kr_id}`{flags}{numbers} | {_status(kr.status)} "
                 f"| {format_value(kr['value'], kr['unit'])} "
                 f"| {format_value(kr['target'], kr['unit'])} "
-                f"| `{bar(kr['progress'], kr['expected_progress'])}` "
-                f"{format_share(kr['progress'])} of {format_share(kr['expected_progress'])} "
-                f"| {change} | {_checkin(kr)} |"
+                f"| {progress} | {change} | {_checkin(kr)} |"
             )
     return lines
 
@@ -152,6 +162,28 @@ def _retro(report: WeeklyReport) -> list[str]:
     return lines
 
 
+def _not_started(report: WeeklyReport) -> list[str]:
+    if not report.not_started:
+        return []
+    lines = [
+        "",
+        "## Not started yet",
+        "",
+        "Measured as they would be today, so a key result without a working source is caught "
+        "before its first day.",
+        "",
+        "| key result | numbers | sources |",
+        "|---|---|---|",
+    ]
+    for row in report.not_started:
+        numbers, data = not_started_lines(row)
+        lines.append(
+            f"| {_status('not_started')} **{_cell(row['title'])}** `{row['kr_id']}` "
+            f"| {_cell(numbers)} | {_cell(data)} |"
+        )
+    return lines
+
+
 def render_markdown(report: WeeklyReport) -> str:
     start, end = report.period
     counts = ", ".join(f"{count} {_status(status)}" for status, count in report.status_counts)
@@ -179,6 +211,7 @@ def render_markdown(report: WeeklyReport) -> str:
         "",
         *_trust(report),
         *_retro(report),
+        *_not_started(report),
         "",
         f"_Generated {report.generated_at:%Y-%m-%d %H:%M} UTC by okr-sync from "
         "okr.kr_progress_daily and checkins/*.yaml. Bars: `█` progress, `│` expected pace._",

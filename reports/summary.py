@@ -10,19 +10,27 @@ from typing import Any
 
 from reports.formatting import (
     NEEDS_ATTENTION,
+    derivation,
     format_points,
     format_share,
     format_value,
+    not_started_lines,
     pace_gap,
     status_text,
 )
 from warehouse.status import STATUS_ORDER, status_rank
 
 
-def progress_summary_markdown(rows: list[dict[str, Any]], report: Path | None) -> str:
-    """`rows`: one day's current rows (warehouse.queries.current_rows)."""
+def progress_summary_markdown(
+    rows: list[dict[str, Any]],
+    report: Path | None,
+    not_started: list[dict[str, Any]] | None = None,
+) -> str:
+    """`rows`: one day's current rows (warehouse.queries.current_rows); `not_started`: the
+    key results whose period begins later (warehouse.progress.not_started_rows)."""
+    upcoming = _not_started(not_started or [])
     if not rows:
-        return "No key-result rows for this day."
+        return "\n".join(["No key-result rows for this day.", *upcoming])
     day = rows[0]["as_of_date"]
     counts = Counter(r["status"] for r in rows)
     lines = [
@@ -53,6 +61,23 @@ def progress_summary_markdown(rows: list[dict[str, Any]], report: Path | None) -
     flagged = [r["kr_id"] for r in rows if r["flags"] or r["status"] == "stale"]
     if flagged:
         lines += ["", f"**Trust flags** on: {', '.join(flagged)}"]
+    derived = [(r["kr_id"], derivation(r)) for r in rows]
+    derived = [(kr_id, note) for kr_id, note in derived if note]
+    if derived:
+        lines += ["", "**Derived targets and baselines**", ""]
+        lines += [f"- `{kr_id}`: {note}" for kr_id, note in derived]
+    lines += upcoming
     if report is not None:
         lines += ["", f"**Weekly check-in report**: `{report}` (asset reports/weekly_checkin)"]
     return "\n".join(lines)
+
+
+def _not_started(rows: list[dict[str, Any]]) -> list[str]:
+    """`not_started` key results with their numbers as measured today and their sources."""
+    if not rows:
+        return []
+    lines = ["", f"**{len(rows)} {status_text('not_started')}**", ""]
+    for row in rows:
+        numbers, data = not_started_lines(row)
+        lines.append(f"- `{row['kr_id']}` ({row['team']}): {numbers}; {data}")
+    return lines

@@ -10,15 +10,20 @@ from collections import Counter
 from itertools import groupby
 from typing import Any
 
-from rich.console import Console, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from reports.formatting import (
+    derivation,
     format_delta,
     format_points,
     format_share,
     format_value,
+    level_verdict,
+    not_started_lines,
     pace_gap,
     status_text,
 )
@@ -31,6 +36,7 @@ STATUS_STYLE = {
     "off_track": "bold red",
     "stale": "magenta",
     "no_data": "dim",
+    "not_started": "dim",
 }
 
 # (header, justify, min_width): in a narrow terminal rich wraps cells at spaces; the minimum
@@ -47,6 +53,26 @@ COLUMNS = (
 )
 
 COMPACT_WIDTHS = {"status": 11, "value → target": 16, "progress of pace": 9}
+
+
+class ValueTarget:
+    """`value → target` on one line where it fits, else `value →` over `target`: a narrow
+    column wraps at the arrow, never inside a number or between a number and its unit."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        value, target = (
+            format_value(row["value"], row["unit"]),
+            format_value(row["target"], row["unit"]),
+        )
+        self.one_line = f"{value} → {target}"
+        self.two_lines = (f"{value} →", target)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(max(map(cell_len, self.two_lines)), cell_len(self.one_line))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        fits = cell_len(self.one_line) <= options.max_width
+        yield Text(self.one_line if fits else "\n".join(self.two_lines), no_wrap=True)
 
 
 def _status_cell(status: str | None) -> Text:
@@ -84,6 +110,10 @@ def _kr_cell(row: dict[str, Any]) -> Text:
     # The id first: it is what people grep for and type into `okr sql`.
     text = Text("  " + row["kr_id"], overflow="fold")
     text.append("\n  " + row["title"], style="dim")
+    # The numbers behind a relative target or a measured baseline, and a level's verdict.
+    for note in (derivation(row), level_verdict(row)):
+        if note:
+            text.append("\n  " + note, style="dim")
     return text
 
 
@@ -110,7 +140,7 @@ def _kr_row(row: dict[str, Any]) -> list[RenderableType]:
     return [
         _kr_cell(row),
         _status_cell(row["status"]),
-        f"{format_value(row['value'], row['unit'])} → {format_value(row['target'], row['unit'])}",
+        ValueTarget(row),
         f"{format_share(row['progress'])} of {format_share(row['expected_progress'])}",
         _gap_cell(row["progress"], row["expected_progress"]),
         _change_cell(row),
@@ -138,7 +168,7 @@ def _compact_kr_row(row: dict[str, Any]) -> list[RenderableType]:
     return [
         cell,
         status,
-        f"{format_value(row['value'], row['unit'])} → {format_value(row['target'], row['unit'])}",
+        ValueTarget(row),
         progress,
     ]
 
@@ -151,15 +181,20 @@ def team_table(rows: list[dict[str, Any]], compact: bool = False) -> Table:
     """
     first = rows[0]
     table = Table(
-        title=f"{first['team_name']} ({first['team']})",
+        title=Text(f"{first['team_name']} ({first['team']})"),  # as written, never markup
         title_justify="left",
         title_style="bold",
         show_lines=False,
     )
+    # "value →" and "target" each on one line at least: the cell wraps at the arrow, never
+    # between a number and its unit.
+    value_width = max(max(map(cell_len, ValueTarget(r).two_lines)) for r in rows)
     for name, justify, min_width in COLUMNS[:4] if compact else COLUMNS:
         # Compact: fixed widths for the numbers, so only the titles give way (rich shrinks
         # every flexible column alike and then overshoots the ones with long ids).
         width = COMPACT_WIDTHS.get(name) if compact else None
+        if name == "value → target" and width:
+            width = max(width, value_width)
         # fold, never "…": a table keeps every character of every cell
         table.add_column(name, justify=justify, overflow="fold", min_width=min_width, width=width)
     for _, group in groupby(rows, key=lambda r: r["objective_id"]):
@@ -204,42 +239,78 @@ def trust_notes(rows: list[dict[str, Any]]) -> Text | None:
     return Text("Trust notes\n", style="bold") + text
 
 
-def status_renderables(rows: list[dict[str, Any]], compact: bool = False) -> list[RenderableType]:
-    """The headline, one table per team, then the trust notes."""
-    out: list[RenderableType] = [headline(rows)]
+def not_started_notes(rows: list[dict[str, Any]]) -> Text | None:
+    """Key results whose period has not started: the numbers as they would be measured
+    today, and whether every metric they read has data."""
+    if not rows:
+        return None
+    text = Text(f"Not started ({len(rows)})\n", style="bold")
+    for row in rows:
+        numbers, data = not_started_lines(row)
+        text.append(status_text("not_started"), style=STATUS_STYLE["not_started"])
+        text.append(f" {row['kr_id']}", style="bold")
+        text.append(f" — {row['title']} ({row['team_name']} · {row['objective_id']})\n")
+        text.append(f"    {numbers}\n")
+        missing = bool(row.get("metrics_without_data"))
+        text.append(f"    {data}\n", style="bold red" if missing else "dim")
+    return text
+
+
+def status_renderables(
+    rows: list[dict[str, Any]],
+    compact: bool = False,
+    not_started: list[dict[str, Any]] | None = None,
+) -> list[RenderableType]:
+    """The headline, one table per team, the trust notes, then the key results whose period
+    has not started."""
+    out: list[RenderableType] = [headline(rows)] if rows else []
     for _, group in groupby(rows, key=lambda r: r["team"]):
         out.append(team_table(list(group), compact))
     notes = trust_notes(rows)
     if notes is not None:
         out.append(notes)
+    upcoming = not_started_notes(not_started or [])
+    if upcoming is not None:
+        out.append(upcoming)
     return out
 
 
-def print_status(console: Console, rows: list[dict[str, Any]]) -> None:
-    """`okr status`: the full table, or the compact one where a terminal is too narrow."""
-    renderables = status_renderables(rows)
+def print_status(
+    console: Console,
+    rows: list[dict[str, Any]],
+    not_started: list[dict[str, Any]] | None = None,
+    fit_width: bool | None = None,
+) -> None:
+    """`okr status`: the full table, or the compact one where the width is too narrow.
+
+    `fit_width` (default: at a terminal) lays the tables out within the console's width —
+    a terminal's, or COLUMNS when piped — wrapping titles; otherwise each is printed at its
+    natural width."""
+    fit = console.is_terminal if fit_width is None else fit_width
+    renderables = status_renderables(rows, not_started=not_started)
     wide = console.options.update_width(10_000)  # unclamped, to see what the table needs
-    if console.is_terminal and any(
+    if fit and any(
         console.measure(item, options=wide).minimum > console.width for item in renderables
     ):
-        renderables = status_renderables(rows, compact=True)
-    print_renderables(console, renderables)
+        renderables = status_renderables(rows, compact=True, not_started=not_started)
+    print_renderables(console, renderables, fit)
 
 
-def print_renderables(console: Console, renderables: list[RenderableType]) -> None:
-    """Print; when the output is not a terminal, widen to fit so no cell is wrapped or cut."""
-    if console.is_terminal:
-        for item in renderables:
-            console.print(item)
-        return
-    # Piped: lay every line out at the table's natural width. Measure against a wide page
-    # (the console's own options cap a measurement at its width), and widen the console
-    # itself (print(width=…) cannot go beyond it).
+def print_renderables(
+    console: Console, renderables: list[RenderableType], fit_width: bool | None = None
+) -> None:
+    """Print within the console's width (`fit_width`, default: at a terminal) or at each
+    item's natural width. Never narrower than an item's minimum: a number or an id is never
+    folded or cut, the line runs over the width instead."""
+    fit = console.is_terminal if fit_width is None else fit_width
+    # Measure against a wide page (the console's own options cap a measurement at its
+    # width), and widen the console itself (print(width=…) cannot go beyond it).
     wide = console.options.update_width(10_000)
     saved = console.width
     try:
         for item in renderables:
-            console.width = max(saved, console.measure(item, options=wide).maximum)
+            need = console.measure(item, options=wide)
+            console.width = max(saved, need.minimum if fit else need.maximum)
             console.print(item)
     finally:
         console.width = saved

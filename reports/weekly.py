@@ -23,6 +23,7 @@ from okr_definitions.loader import load_definitions
 from okr_definitions.problems import Problem
 from reports.formatting import NEEDS_ATTENTION, pace_gap
 from warehouse.db import connect, warehouse_path
+from warehouse.progress import not_started_rows
 from warehouse.queries import (
     current_rows,
     data_range,
@@ -140,6 +141,8 @@ class WeeklyReport:
     generated_at: datetime
     # the organisation's on_track / at_risk margins below the expected pace
     thresholds: tuple[float, float] = (0.10, 0.25)
+    # key results whose period starts after `as_of` (warehouse.progress.not_started_rows)
+    not_started: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def week_end(self) -> date:
@@ -299,6 +302,7 @@ def build_weekly_report(
                 "run `okr run` once (it applies the pending migrations), then report again"
             ) from None
         known = known_key_results(con)
+        not_started = not_started_rows(con, max(r["as_of_date"] for r in rows))
     finally:
         con.close()
 
@@ -327,4 +331,5 @@ def build_weekly_report(
         retro=retro,
         checkins=checkins,
         generated_at=datetime.now(UTC),
+        not_started=not_started,
     )

@@ -43,6 +43,9 @@ def write_weekly_report(
     # sees half a file.
     for path, text in ((html_path, render_html(report)), (md_path, render_markdown(report))):
         partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        try:
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
+        finally:  # a failed write or rename (a folder in the way) leaves nothing behind
+            partial.unlink(missing_ok=True)
     return WrittenReport(html_path, md_path, report)

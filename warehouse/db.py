@@ -40,25 +40,42 @@ class _Locked(Exception):
     pass
 
 
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+class NotAWarehouseError(ValueError):
+    """The path names a folder or a file DuckDB cannot open: a usage error, not a crash."""
+
+
+def _open(path: Path, read_only: bool, config: dict[str, object]) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise _Locked(str(exc)) from None
-        raise
+        raise NotAWarehouseError(
+            f"{path} is not a DuckDB warehouse file ({str(exc).splitlines()[0]}); "
+            f"point -w or {ENV_VAR} at the .duckdb file the pipeline writes"
+        ) from None
 
 
 def connect(
-    path: str | Path | None = None, read_only: bool = False, wait_seconds: float | None = None
+    path: str | Path | None = None,
+    read_only: bool = False,
+    wait_seconds: float | None = None,
+    config: dict[str, object] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting up to `wait_seconds` for another writer to finish."""
+    """Open the warehouse, waiting up to `wait_seconds` for another writer to finish.
+
+    `config` is DuckDB's connection configuration (`okr sql` turns external access off)."""
     target = warehouse_path(path)
     if target.stem.lower() in RESERVED_STEMS:
         raise ValueError(
             f"the warehouse file may not be called {target.name}: DuckDB would name its catalog "
             f"`{target.stem}` like a schema, and `{target.stem}.<table>` would be ambiguous. "
             "Choose another name, e.g. okr_sync.duckdb"
+        )
+    if target.is_dir():
+        raise NotAWarehouseError(
+            f"{target} is a folder; point -w or {ENV_VAR} at the warehouse's .duckdb file "
+            f"(e.g. {target / DEFAULT_PATH.name})"
         )
     if read_only and not target.exists():
         raise FileNotFoundError(
@@ -75,15 +92,37 @@ def connect(
             reraise=True,
         ):
             with attempt:
-                con = _open(target, read_only)
+                con = _open(target, read_only, config or {})
     except _Locked:
         raise WarehouseBusyError(
             f"the warehouse {target} is busy: another okr-sync process is writing to it. "
             "Wait for that run to finish and try again."
         ) from None
-    if not read_only:
+    if read_only:
+        _refuse_pending_migrations(con, target)
+    else:
         migrate(con)
     return con
+
+
+def _refuse_pending_migrations(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """A reader cannot migrate: on a file an older okr-sync wrote, say what to run instead of
+    failing later on a missing table or column."""
+    try:
+        applied = {
+            version
+            for (version,) in con.execute("SELECT version FROM meta.schema_migrations").fetchall()
+        }
+    except duckdb.CatalogException:
+        applied = set()
+    pending = [file.name for version, file in migration_files() if version not in applied]
+    if pending:
+        con.close()
+        raise ValueError(
+            f"the warehouse {target} was written by an older okr-sync ({len(pending)} pending "
+            f"migration{'s' if len(pending) != 1 else ''}, from {pending[0]}): run `okr run` "
+            "once (it applies them), then try again"
+        )
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import duckdb
 
@@ -109,7 +110,8 @@ def _calendar_bounds(
 ) -> tuple[date, date] | None:
     """The days the key results active in [from_date, to_date] can read: their periods, the
     rolling window before a period's first days, and — only while a baseline is still to be
-    measured — the previous period. Bounded by the period length, not by the history, so a
+    measured — the previous period (a named period's previous quarter or month can be longer
+    than the period: Q4 before Q1). Bounded by the period length, not by the history, so a
     daily run costs the same after a month or after years; once the baselines are frozen the
     previous period is no longer read (the running totals then cover half the days)."""
     row = con.execute(
@@ -120,7 +122,9 @@ def _calendar_bounds(
                  AND NOT EXISTS (
                      SELECT 1 FROM okr.kr_baselines AS b
                      WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
-                THEN greatest(k.period_end - k.period_start + 1, coalesce(k.window_days, 0))
+                THEN greatest(
+                    coalesce(k.period_start - k.previous_start, k.period_end - k.period_start + 1),
+                    coalesce(k.window_days, 0))
             ELSE coalesce(k.window_days, 0)
         END AS INTEGER) - 1)
         FROM okr.key_results AS k
@@ -213,6 +217,48 @@ def compute_progress(
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         con.execute("DROP VIEW IF EXISTS metric_series")
     return int(count)
+
+
+def not_started_rows(
+    con: duckdb.DuckDBPyConnection, as_of: date, team: str | None = None
+) -> list[dict[str, Any]]:
+    """The key results whose period starts after `as_of`, as they would stand today: baseline
+    and target resolved from the data delivered so far (nothing is frozen or written), the
+    window measured, and the source metrics without any data (`metrics_without_data`).
+
+    Runs on a read-only connection too: the running totals are temp tables.
+    """
+    bounds = con.execute(
+        """
+        SELECT
+            min(least(
+                coalesce(previous_start,
+                         period_start - CAST(period_end - period_start + 1 AS INTEGER)),
+                period_start - coalesce(window_days, 0))) - 1,
+            max(period_start)
+        FROM okr.key_results
+        WHERE period_start > ? AND (? IS NULL OR team = ?)
+        """,
+        [as_of, team, team],
+    ).fetchone()
+    if bounds is None or bounds[0] is None:
+        return []
+    calendar_start, calendar_end = bounds
+    # The calendar reaches each period's first day, so metric_cumulative counts these key
+    # results as active; the days after today hold no data and add nothing.
+    _prepare_series(con, calendar_start, calendar_end, as_of)
+    try:
+        cursor = con.execute(
+            _chained("not_started", windows="not_started_windows"),
+            {"as_of_date": as_of, "team": team},
+        )
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return sorted(rows, key=lambda r: (r["team"], r["period_start"], r["kr_id"]))
+    finally:
+        for temp in ("metric_cumulative", "metric_flag_days"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+        con.execute("DROP VIEW IF EXISTS metric_series")
 
 
 def compute_objective_progress(

@@ -47,7 +47,11 @@ def current_rows(
 
     Added columns: `title`, `objective_title`, `team_name`, `window_days`; the row 7 days
     earlier in the same period as `prev_*` (NULL in the period's first week); the objective's
-    row of the same day as `objective_status`, `objective_score`, `objective_expected`.
+    row of the same day as `objective_status`, `objective_score`, `objective_expected`; what a
+    relative target or measured baseline was derived from (`target_kind`, `target_change`,
+    `baseline_kind`, `measured_value` over `measured_from`..`measured_through`); for a level
+    (at_least / at_most) the days of the period so far with a value and those in breach
+    (`level_days`, `breach_days`).
     Ordered by team, objective (worst status first), key result (worst status first).
     """
     cursor = con.execute(
@@ -67,9 +71,27 @@ def current_rows(
             w.flags AS prev_flags,
             op.status AS objective_status,
             op.score AS objective_score,
-            op.expected_progress AS objective_expected
+            op.expected_progress AS objective_expected,
+            k.target_kind,
+            CASE WHEN k.target_kind = 'relative' THEN k.target_value END AS target_change,
+            k.baseline_kind,
+            b.measured_value,
+            b.window_start AS measured_from,
+            b.window_end AS measured_through,
+            lv.level_days,
+            lv.breach_days
         FROM current_rows AS c
         LEFT JOIN okr.key_results AS k ON k.kr_id = c.kr_id
+        LEFT JOIN okr.kr_baselines AS b
+            ON b.kr_id = c.kr_id AND b.definition_hash = c.definition_hash
+        LEFT JOIN LATERAL (
+            SELECT
+                count(l.progress) AS level_days,
+                count(*) FILTER (WHERE l.progress < 1.0 - 1e-9) AS breach_days
+            FROM okr.kr_progress_daily AS l
+            WHERE c.direction IN ('at_least', 'at_most') AND l.kr_id = c.kr_id
+              AND l.period_start = c.period_start AND l.as_of_date <= c.as_of_date
+        ) AS lv ON true
         LEFT JOIN okr.objectives AS o ON o.objective_id = c.objective_id
         LEFT JOIN okr.teams AS t ON t.team_id = c.team
         LEFT JOIN okr.kr_progress_daily AS w
@@ -183,5 +205,21 @@ def status_rows(
         for row in rows:
             row["flag_notes"] = notes.get(row["kr_id"], [])
         return rows
+    finally:
+        con.close()
+
+
+def not_started_status_rows(
+    warehouse: Path | str | None, team: str | None = None, day: date | None = None
+) -> list[dict[str, Any]]:
+    """The key results whose period starts after `day` (default: the newest day with rows,
+    else today), as they would be measured today (warehouse.progress.not_started_rows)."""
+    from warehouse.progress import not_started_rows
+
+    con = connect(warehouse, read_only=True)
+    try:
+        if day is None:
+            _, day = data_range(con)
+        return not_started_rows(con, day or date.today(), team)
     finally:
         con.close()

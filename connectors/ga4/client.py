@@ -83,7 +83,7 @@ def _credentials(settings: GA4Settings) -> Any:
         except FileNotFoundError as exc:
             raise AuthError(
                 SOURCE,
-                f"the service-account key file in credentials_path "
+                f"the service-account key file in GA4_CREDENTIALS_PATH "
                 f"({settings.credentials_path}) does not exist; point it at the JSON key of a "
                 "service account with Viewer access on the property",
             ) from exc
@@ -91,7 +91,7 @@ def _credentials(settings: GA4Settings) -> Any:
             # The parser's message may quote key material; never pass it on.
             raise AuthError(
                 SOURCE,
-                f"the file in credentials_path ({settings.credentials_path}) is not a valid "
+                f"the file in GA4_CREDENTIALS_PATH ({settings.credentials_path}) is not a valid "
                 "service-account JSON key; download a new key in Google Cloud → IAM → Service "
                 "accounts",
             ) from exc
@@ -102,7 +102,7 @@ def _credentials(settings: GA4Settings) -> Any:
     except auth_exceptions.DefaultCredentialsError as exc:
         raise AuthError(
             SOURCE,
-            "no GA4 credentials: set credentials_path to a service-account key file, or "
+            "no GA4 credentials: set GA4_CREDENTIALS_PATH to a service-account key file, or "
             "GOOGLE_APPLICATION_CREDENTIALS / `gcloud auth application-default login` for "
             "Application Default Credentials",
         ) from exc
@@ -166,7 +166,7 @@ def classify_error(exc: gexc.GoogleAPICallError, property_id: str) -> Exception:
     if code in (401,) or isinstance(exc, gexc.Unauthorized):
         return AuthError(
             SOURCE,
-            f"credentials refused for {where}: {message} Check credentials_path / "
+            f"credentials refused for {where}: {message} Check GA4_CREDENTIALS_PATH / "
             "GOOGLE_APPLICATION_CREDENTIALS.",
         )
     if code == 403 or isinstance(exc, gexc.Forbidden):
@@ -292,7 +292,7 @@ class Ga4Api:
             except auth_exceptions.RefreshError as exc:
                 raise AuthError(
                     SOURCE,
-                    "could not obtain an access token for GA4; check credentials_path / "
+                    "could not obtain an access token for GA4; check GA4_CREDENTIALS_PATH / "
                     "GOOGLE_APPLICATION_CREDENTIALS",
                 ) from exc
 

@@ -498,7 +498,7 @@ class MatomoClient:
         return AuthError(
             SOURCE,
             f"{self.settings.base_url} refused the token ({self._scrub(message)}). Check the "
-            "Matomo token setting: it must be the token_auth of a user with view access to "
+            "MATOMO_TOKEN: it must be the token_auth of a user with view access to "
             "the site(s). (okr-sync sends it in the POST body, as Matomo 5 requires.)",
         )
 

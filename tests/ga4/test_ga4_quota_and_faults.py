@@ -158,7 +158,7 @@ def test_key_file_contents_never_reach_the_error(tmp_path):
     with pytest.raises(AuthError) as info:
         _fetch(settings)
     assert "TOPSECRETMATERIAL" not in str(info.value)
-    assert "credentials_path" in str(info.value)
+    assert "GA4_CREDENTIALS_PATH" in str(info.value)
 
 
 def test_missing_key_file_names_the_setting(tmp_path):

@@ -162,7 +162,7 @@ CASES = [
         "bad_token",
         _bad_token,
         {
-            "ga4": ("credentials refused", "credentials_path"),
+            "ga4": ("credentials refused", "GA4_CREDENTIALS_PATH"),
             "matomo": ("refused the token", "view access"),
             "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
         },

@@ -30,8 +30,9 @@ def latest(warehouse: Path) -> list[dict]:
 
 
 def test_status_piped_has_no_colour_and_cuts_nothing(demo_warehouse: Path) -> None:
-    # piped with the default 80 columns: the table widens instead of cutting cells
-    result = okr("status", "-w", str(demo_warehouse), env={"COLUMNS": "80"})
+    # piped, with room for the full table: one line per key result (narrower COLUMNS:
+    # tests/cli/test_command_line.py::test_status_piped_honours_columns)
+    result = okr("status", "-w", str(demo_warehouse), env={"COLUMNS": "250"})
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "\x1b[" not in out
@@ -71,7 +72,8 @@ def test_status_shows_the_change_over_seven_days_and_trust_flags(demo_warehouse:
         ).fetchone()
     finally:
         con.close()
-    result = okr("status", "-w", str(demo_warehouse), "--date", str(day))
+    # Room for the full table: pytest-xdist's workers export COLUMNS=80, which a pipe honours
+    result = okr("status", "-w", str(demo_warehouse), "--date", str(day), env={"COLUMNS": "250"})
     assert result.returncode == 0, result.stderr
     assert "7 days" in result.stdout and "trust" in result.stdout
     for kr_id in flagged or []:

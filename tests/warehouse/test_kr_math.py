@@ -239,7 +239,8 @@ CASES = [
         d(5),
         {"progress": pytest.approx(-0.2), "score": 0.0, "status": "off_track"},
     ),
-    # at_least 100 over 3 days, v = 20 + 30 + 30 = 80: partial credit 80/100 = 0.8 → on_track
+    # at_least 100 over 3 days, v = 20 + 30 + 30 = 80: partial credit 80/100 = 0.8; a level
+    # has no pace (expected 1.0 every day), and 0.8 is below the floor but ≥ 1 − 0.25 → at_risk
     Case(
         "at_least_partial",
         [{"id": "m"}],
@@ -253,7 +254,14 @@ CASES = [
         },
         {"m": {d(3): 20, d(4): 30, d(5): 30}},
         d(5),
-        {"value": 80.0, "progress": 0.8, "score": 0.8, "status": "on_track", "baseline": None},
+        {
+            "value": 80.0,
+            "progress": 0.8,
+            "score": 0.8,
+            "expected_progress": 1.0,
+            "status": "at_risk",
+            "baseline": None,
+        },
     ),
     # at_least holds: v = 120 ≥ 100 → progress 1 → achieved
     Case(
@@ -271,7 +279,8 @@ CASES = [
         d(5),
         {"value": 120.0, "progress": 1.0, "status": "achieved"},
     ),
-    # at_most 1.5 s, v = 2.0: partial credit t/v = 0.75
+    # at_most 1.5 s, v = 2.0: partial credit t/v = 0.75 ≥ 1 − 0.25 → at_risk (not on_track:
+    # above the ceiling)
     Case(
         "at_most_partial",
         [{"id": "m"}],
@@ -284,7 +293,7 @@ CASES = [
         },
         {"m": {d(5): 2.0}},
         d(5),
-        {"progress": 0.75, "status": "on_track"},
+        {"progress": 0.75, "expected_progress": 1.0, "status": "at_risk"},
     ),
     # at_most holds: 1.2 ≤ 1.5 → achieved
     Case(
@@ -683,3 +692,499 @@ def test_one_query_computes_many_days(wh: duckdb.DuckDBPyConnection) -> None:
     assert written == 10  # only the 10 days of the period
     values = wh.execute("SELECT value FROM okr.kr_progress_daily ORDER BY as_of_date").fetchall()
     assert [v for (v,) in values] == [10.0 * i for i in range(1, 11)]
+
+
+# -- Issue 21: numbers people can take at face value ------------------------------------------
+
+
+def _frozen(wh: duckdb.DuckDBPyConnection, kr_id: str = "kr") -> dict[str, Any]:
+    cursor = wh.execute("SELECT * FROM okr.kr_baselines WHERE kr_id = ?", [kr_id])
+    columns = [c[0] for c in cursor.description]
+    return dict(zip(columns, cursor.fetchone(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        # Q3 (92 days) compares with Q2: 1 April..30 June, 91 days
+        ("2026-Q3", (date(2026, 4, 1), date(2026, 6, 30))),
+        # Q1 (90 days) compares with the Q4 before it: 92 days
+        ("2027-Q1", (date(2026, 10, 1), date(2026, 12, 31))),
+        # a leap-year February (29 days) compares with January (31 days) ...
+        ("2028-02", (date(2028, 1, 1), date(2028, 1, 31))),
+        # ... and March 2028 with that February of 29 days
+        ("2028-03", (date(2028, 2, 1), date(2028, 2, 29))),
+        ("2026-01", (date(2025, 12, 1), date(2025, 12, 31))),
+    ],
+)
+def test_a_named_period_compares_with_the_previous_calendar_period(
+    period: str, expected: tuple[date, date]
+) -> None:
+    from okr_definitions.resolve import previous_period
+
+    assert previous_period(period) == expected
+
+
+def test_explicit_dates_compare_with_the_same_number_of_days_before() -> None:
+    from okr_definitions.model import ExplicitPeriod
+    from okr_definitions.resolve import parse_period, previous_period
+
+    explicit = ExplicitPeriod(start=date(2026, 7, 1), end=date(2026, 9, 30))
+    assert parse_period(explicit) == parse_period("2026-Q3")
+    # 92 days before 1 July: 31 March..30 June, unlike the quarter's 91-day Q2
+    assert previous_period(explicit) == (date(2026, 3, 31), date(2026, 6, 30))
+    assert parse_period("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
+
+
+Q3 = {"period_start": date(2026, 7, 1), "period_end": date(2026, 9, 30)}
+
+
+def test_relative_total_of_q3_reads_q2_not_31_march(wh: duckdb.DuckDBPyConnection) -> None:
+    # Q2 holds 91 days × 10 = 910; +40 % → 1,274. The 1,000 sessions of 31 March are outside
+    # Q2 (an equal-length window would read them: (910 + 1,000) × 1.4 = 2,674).
+    add_metric(wh, "m")
+    add_kr(
+        wh,
+        "kr",
+        "m",
+        target_kind="relative",
+        target_value=0.4,
+        previous_start=date(2026, 4, 1),
+        previous_end=date(2026, 6, 30),
+        **Q3,
+    )
+    q2 = {date(2026, 4, 1) + timedelta(days=i): 10 for i in range(91)}
+    add_days(wh, "m", {date(2026, 3, 31): 1000, **q2, date(2026, 7, 1): 637})
+    row = progress_row(wh, "kr", date(2026, 7, 1))
+    assert row["target"] == pytest.approx(1274.0, rel=1e-12)
+    assert row["progress"] == pytest.approx(637 / 1274, rel=1e-12)
+    frozen = _frozen(wh)
+    assert frozen["measured_value"] == 910.0
+    assert (frozen["window_start"], frozen["window_end"]) == (date(2026, 4, 1), date(2026, 6, 30))
+
+
+def test_relative_total_of_q1_reads_the_whole_92_day_q4(wh: duckdb.DuckDBPyConnection) -> None:
+    # Q4 2026: 92 days × 10 = 920, +50 % → 1,380 (equal length, 90 days from 3 October, would
+    # read 900 → 1,350). The running totals must reach back past the period's own length.
+    add_metric(wh, "m")
+    add_kr(
+        wh,
+        "kr",
+        "m",
+        target_kind="relative",
+        target_value=0.5,
+        period_start=date(2027, 1, 1),
+        period_end=date(2027, 3, 31),
+        previous_start=date(2026, 10, 1),
+        previous_end=date(2026, 12, 31),
+    )
+    q4 = {date(2026, 10, 1) + timedelta(days=i): 10 for i in range(92)}
+    add_days(wh, "m", {**q4, date(2027, 1, 1): 69})
+    row = progress_row(wh, "kr", date(2027, 1, 1))
+    assert row["target"] == pytest.approx(1380.0, rel=1e-12)
+    assert _frozen(wh)["measured_value"] == 920.0
+    assert row["progress"] == pytest.approx(69 / 1380, rel=1e-12)
+
+
+def test_average_baseline_of_a_leap_year_march_reads_february(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    # March 2028's measured average baseline is February 2028's 29 days: 28 days of 10 and
+    # 29 February at 39 → (280 + 39) / 29 = 11. The 31 January at 1,000 is outside it.
+    add_metric(wh, "m")
+    add_kr(
+        wh,
+        "kr",
+        "m",
+        measure="average",
+        baseline_kind="measured",
+        baseline_value=None,
+        target_kind="relative",
+        target_value=1.0,
+        period_start=date(2028, 3, 1),
+        period_end=date(2028, 3, 31),
+        previous_start=date(2028, 2, 1),
+        previous_end=date(2028, 2, 29),
+    )
+    february = {date(2028, 2, 1) + timedelta(days=i): 10 for i in range(28)}
+    add_days(
+        wh,
+        "m",
+        {date(2028, 1, 31): 1000, **february, date(2028, 2, 29): 39, date(2028, 3, 1): 16.5},
+    )
+    row = progress_row(wh, "kr", date(2028, 3, 1))
+    assert row["baseline"] == 11.0
+    assert row["target"] == 22.0  # +100 %
+    assert row["progress"] == 0.5  # (16.5 − 11) / (22 − 11)
+    assert _frozen(wh)["window_start"] == date(2028, 2, 1)
+
+
+def test_the_definitions_resolve_the_previous_period(tmp_path: Any) -> None:
+    """The YAML's `period: 2026-Q3` reaches okr.key_results with Q2 as its previous period,
+    and the pipeline fetches from the first day of Q2's 91 days on."""
+    import textwrap
+
+    from okr_definitions.loader import load_definitions
+
+    (tmp_path / "okr.yaml").write_text(
+        textwrap.dedent(
+            """\
+            organisation: {name: Acme}
+            sources: {ga4: {property_id: "123"}}
+            teams: [{id: growth, name: Growth}]
+            metrics:
+              - {id: m, source: file, query: {path: m.csv}}
+              - {id: users, source: ga4, query: {metric: totalUsers}}
+            objectives:
+              - id: grow
+                title: Grow
+                team: growth
+                period: 2026-Q3
+                key_results:
+                  - {id: a, title: Sessions +40 %, metric: m, target: +40%}
+                  - {id: b, title: Sessions 1000, metric: m, target: 1000}
+                  - {id: u, title: Users +10 %, metric: users, target: +10%}
+              - id: feb
+                title: February
+                team: growth
+                period: 2028-02
+                key_results:
+                  - {id: c, title: Sessions +10 %, metric: m, target: +10%}
+                  - {id: e, title: Sessions 100, metric: m, target: 100}
+            """
+        )
+    )
+    (tmp_path / "m.csv").write_text("date,value\n2026-07-01,1\n")
+    definitions, problems = load_definitions(tmp_path)
+    assert [p for p in problems if p.severity == "error"] == []
+    resolved = {kr.id: kr for kr in definitions.resolved_key_results()}
+    assert (resolved["a"].previous_start, resolved["a"].previous_end) == (
+        date(2026, 4, 1),
+        date(2026, 6, 30),
+    )
+    assert (resolved["c"].period_start, resolved["c"].period_end) == (
+        date(2028, 2, 1),
+        date(2028, 2, 29),
+    )
+    assert resolved["c"].previous_start == date(2028, 1, 1)
+    assert definitions.earliest_date_needed() == date(2026, 4, 1)
+    # unique users are never summed: GA4 is asked for all of Q2 as one range, the window the
+    # previous-period target reads (not the 92 days from 31 March)
+    from connectors.base import range_requests
+    from connectors.ga4.metrics import is_additive
+
+    day = date(2026, 7, 1)
+    ranges = {(r.start, r.end) for r in range_requests(definitions, "ga4", is_additive, day, day)}
+    assert ranges == {(date(2026, 4, 1), date(2026, 6, 30)), (day, day)}
+
+
+YEAR = date(2025, 10, 1)  # a year of days before the period: the running totals start here
+
+
+def _a_year_of_revenue() -> dict[date, float]:
+    """365 days of revenue with cents (1,234,567.89 + day × 0.01): running sums near 4.5e8,
+    where a double keeps only about seven digits after the point."""
+    return {YEAR + timedelta(days=i): 1_234_567.89 + i / 100 for i in range(365)}
+
+
+def test_latest_is_the_days_value_itself_after_a_year_of_large_values(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    add_metric(wh, "m")
+    add_kr(
+        wh,
+        "kr",
+        "m",
+        measure="latest",
+        baseline_kind="number",
+        baseline_value=0.0,
+        target_value=0.05,
+        period_start=YEAR,
+    )
+    days = _a_year_of_revenue()
+    day = YEAR + timedelta(days=365)
+    for value in (0.025, 1.784, 0.1):
+        wh.execute("DELETE FROM staging.metric_daily WHERE date = ?", [day])
+        add_days(wh, "m", {**days, day: value} if value == 0.025 else {day: value})
+        assert progress_row(wh, "kr", day)["value"] == value
+
+
+def test_sums_are_the_exact_decimal_result(wh: duckdb.DuckDBPyConnection) -> None:
+    from decimal import Decimal
+
+    add_metric(wh, "m")
+    add_metric(wh, "ten")
+    # total of ten days of 0.1 in a 10-day period with target 1: exactly 1.0, so achieved with
+    # progress exactly 1.0 (binary doubles add up to 0.9999999999999999)
+    add_kr(wh, "tenths", "ten", target_value=1.0)
+    add_days(wh, "ten", {d(i): 0.1 for i in range(1, 11)})
+    row = progress_row(wh, "tenths", d(10))
+    assert (row["value"], row["progress"], row["status"]) == (1.0, 1.0, "achieved")
+    # a 7-day rolling sum after a year of revenue: equal to the exact decimal sum
+    add_kr(
+        wh,
+        "week",
+        "m",
+        measure="rolling",
+        window_days=7,
+        baseline_kind="number",
+        baseline_value=0.0,
+        target_value=10_000_000.0,
+        period_start=YEAR,
+        period_end=YEAR + timedelta(days=364),
+    )
+    days = _a_year_of_revenue()
+    add_days(wh, "m", days)
+    last = YEAR + timedelta(days=364)
+    exact = sum(Decimal(repr(v)) for day, v in days.items() if day > last - timedelta(days=7))
+    assert progress_row(wh, "week", last)["value"] == float(exact)
+
+
+def test_a_ratio_is_the_exact_ratio_of_sums(wh: duckdb.DuckDBPyConnection) -> None:
+    from decimal import Decimal
+
+    add_metric(wh, "revenue")
+    add_metric(wh, "orders")
+    add_metric(wh, "per_order", kind="ratio", numerator="revenue", denominator="orders")
+    add_kr(wh, "kr", "per_order", measure="rolling", window_days=2, period_start=YEAR)
+    revenue = _a_year_of_revenue()
+    add_days(wh, "revenue", revenue)
+    add_days(wh, "orders", {day: 3 for day in revenue})
+    last = YEAR + timedelta(days=364)
+    exact = (Decimal(repr(revenue[last])) + Decimal(repr(revenue[last - timedelta(days=1)]))) / 6
+    value = progress_row(wh, "kr", last)["value"]
+    assert abs(Decimal(value) - exact) / exact < Decimal("1e-15")
+
+
+@pytest.mark.parametrize(
+    ("direction", "target", "value"),
+    [("at_least", 1.784, 1.784), ("at_most", 0.025, 0.025), ("at_least", 0.3, 0.3)],
+)
+def test_a_level_exactly_on_its_target_scores_exactly_one(
+    wh: duckdb.DuckDBPyConnection, direction: str, target: float, value: float
+) -> None:
+    add_metric(wh, "m")
+    measure = {"measure": "latest"} if value != 0.3 else {"measure": "rolling", "window_days": 3}
+    add_kr(
+        wh,
+        "kr",
+        "m",
+        baseline_kind="none",
+        baseline_value=None,
+        direction=direction,
+        target_value=target,
+        **measure,
+    )
+    # 0.1 + 0.1 + 0.1 is 0.30000000000000004 in doubles; three days of 0.1 are 0.3 here
+    days = {d(3): 0.1, d(4): 0.1, d(5): 0.1} if value == 0.3 else {d(5): value}
+    add_days(wh, "m", {d(-5): 987_654.321, **days})
+    row = progress_row(wh, "kr", d(5))
+    assert (row["value"], row["progress"], row["score"], row["status"]) == (
+        value,
+        1.0,
+        1.0,
+        "achieved",
+    )
+
+
+def _flag_reasons(wh: duckdb.DuckDBPyConnection, metric_id: str) -> list[tuple[Any, ...]]:
+    return wh.execute(
+        "SELECT date, flag, reason FROM staging.metric_flags WHERE metric_id = ? ORDER BY date",
+        [metric_id],
+    ).fetchall()
+
+
+def test_a_ratio_day_without_a_denominator_is_not_measured_and_flagged(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    add_metric(wh, "purchases")
+    add_metric(wh, "sessions")
+    add_metric(wh, "rate", kind="ratio", numerator="purchases", denominator="sessions")
+    add_kr(wh, "kr", "rate", target_value=0.5)
+    # d2: 3 purchases on 0 sessions; d3: 4 purchases and no sessions row although sessions
+    # has d4 — neither day counts: (1 + 5) / (10 + 20) = 0.2, not (1 + 3 + 4 + 5) / 30
+    add_days(wh, "purchases", {d(1): 1, d(2): 3, d(3): 4, d(4): 5})
+    add_days(wh, "sessions", {d(1): 10, d(2): 0, d(4): 20})
+    row = progress_row(wh, "kr", d(4))
+    assert row["value"] == 0.2
+    assert row["flags"] == ["no_denominator"]
+    assert _flag_reasons(wh, "rate") == [
+        (
+            d(2),
+            "no_denominator",
+            "purchases 3.0 with sessions 0: the day is not counted in the ratio",
+        ),
+        (
+            d(3),
+            "no_denominator",
+            "purchases 4.0 with no sessions: the day is not counted in the ratio",
+        ),
+    ]
+
+
+def test_a_source_rate_with_a_zero_denominator_is_not_measured(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    add_metric(wh, "conv")
+    add_kr(wh, "kr", "conv", measure="average", baseline_kind="number", baseline_value=0.1)
+    # d2 reports 2 conversions of 0 sessions: (1 + 4) / (10 + 40) = 0.1
+    add_days(wh, "conv", {d(1): (1, 10), d(2): (2, 0), d(3): (4, 40)})
+    row = progress_row(wh, "kr", d(3))
+    assert row["value"] == 0.1
+    assert row["flags"] == ["no_denominator"]
+    assert _flag_reasons(wh, "conv") == [
+        (
+            d(2),
+            "no_denominator",
+            "numerator 2.0 with denominator 0: the day is not counted in the ratio",
+        )
+    ]
+
+
+def test_a_window_whose_denominator_is_zero_says_so(wh: duckdb.DuckDBPyConnection) -> None:
+    add_metric(wh, "purchases")
+    add_metric(wh, "sessions")
+    add_metric(wh, "rate", kind="ratio", numerator="purchases", denominator="sessions")
+    add_kr(wh, "kr", "rate", measure="rolling", window_days=2, target_value=0.5)
+    add_days(wh, "purchases", {d(1): 2, d(2): 0, d(3): 0})
+    add_days(wh, "sessions", {d(1): 10, d(2): 0, d(3): 0})
+    row = progress_row(wh, "kr", d(3))
+    assert (row["value"], row["status"]) == (None, "no_data")
+    assert row["status_reason"] == f"the denominator is 0 for {d(2)}..{d(3)}"
+
+
+LEVEL = {
+    "measure": "rolling",
+    "window_days": 7,
+    "baseline_kind": "none",
+    "baseline_value": None,
+    "direction": "at_least",
+    "target_value": 40_000.0,
+    "period_start": date(2026, 7, 1),
+    "period_end": date(2026, 9, 30),
+}
+
+
+@pytest.mark.parametrize(
+    ("weekly", "progress", "status"),
+    [
+        # €34,920 a week against a floor of €40,000: 0.873 ≥ 1 − 0.25 → at_risk (the old pace
+        # comparison said on_track, +18 points, against a time pace of 0.70)
+        (34_920.0, 0.873, "at_risk"),
+        # €29,000: 0.725 < 0.75 → off_track
+        (29_000.0, 0.725, "off_track"),
+        # €40,000: the level holds → achieved
+        (40_000.0, 1.0, "achieved"),
+    ],
+)
+def test_a_level_is_judged_against_the_level_not_a_pace(
+    wh: duckdb.DuckDBPyConnection, weekly: float, progress: float, status: str
+) -> None:
+    add_metric(wh, "revenue", lag=7)
+    add_kr(wh, "kr", "revenue", **LEVEL)
+    as_of = date(2026, 9, 2)  # day 64 of 92: a time pace would be 0.696
+    add_days(wh, "revenue", {as_of - timedelta(days=i): weekly / 7 for i in range(7)})
+    row = progress_row(wh, "kr", as_of)
+    assert row["expected_progress"] == 1.0
+    assert row["progress"] == pytest.approx(progress, rel=1e-12)
+    assert row["status"] == status
+
+
+def test_a_level_expects_one_from_the_first_day(wh: duckdb.DuckDBPyConnection) -> None:
+    add_metric(wh, "m")
+    add_kr(wh, "kr", "m", **{**LEVEL, "direction": "at_most", "commitment": "aspirational"})
+    add_days(wh, "m", {date(2026, 7, 1): 50_000.0})
+    row = progress_row(wh, "kr", date(2026, 7, 1))
+    # a ceiling of 40,000 and 50,000: 0.8 → at_risk on day 1, where a pace would be 0.008
+    assert (row["expected_progress"], row["progress"], row["status"]) == (1.0, 0.8, "at_risk")
+
+
+def test_a_previous_period_of_zeros_scores_the_value_against_target_zero(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    # previous 10 days all 0 → target 0 × 1.4 = 0 = baseline; this period 7 so far: the
+    # target is met (progress 1.0, achieved), and the reason gives the numbers
+    add_metric(wh, "m")
+    add_kr(wh, "kr", "m", target_kind="relative", target_value=0.4, direction="increase")
+    add_days(wh, "m", {**{d(i): 0 for i in range(-9, 1)}, d(1): 7})
+    row = progress_row(wh, "kr", d(1))
+    assert (row["baseline"], row["target"], row["progress"], row["status"]) == (
+        0.0,
+        0.0,
+        1.0,
+        "achieved",
+    )
+    assert row["status_reason"] == (
+        f"target equals the baseline, 0.0 (measured 0.0 over {d(-9)}..{d(0)}): "
+        "met while the value is at least 0.0 (it is 7.0)"
+    )
+
+
+def test_a_measured_baseline_of_zero_with_a_decrease_target(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    # average errors per day measured 0 before the period, −10 % → target 0; now 2 a day:
+    # not met, progress 0 → on day 5 0 < 0.5 − 0.25 → off_track, with the numbers
+    add_metric(wh, "errors")
+    add_kr(
+        wh,
+        "kr",
+        "errors",
+        measure="average",
+        baseline_kind="measured",
+        baseline_value=None,
+        target_kind="relative",
+        target_value=-0.1,
+        direction="decrease",
+    )
+    add_days(wh, "errors", {**{d(i): 0 for i in range(-9, 1)}, **{d(i): 2 for i in range(1, 6)}})
+    row = progress_row(wh, "kr", d(5))
+    assert (row["value"], row["target"], row["progress"], row["status"]) == (
+        2.0,
+        0.0,
+        0.0,
+        "off_track",
+    )
+    assert row["status_reason"] == (
+        f"target equals the baseline, 0.0 (measured 0.0 over {d(-9)}..{d(0)}): "
+        "met while the value is at most 0.0 (it is 2.0)"
+    )
+
+
+def test_a_key_result_before_its_period_is_shown_as_it_would_be_measured_today(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    """Q4 has not started on 2026-09-20: no progress rows, but its +40 % target over Q3 so
+    far (20 days × 10 = 200 → 280) and which of its metrics have no data at all."""
+    from warehouse.progress import not_started_rows
+
+    add_metric(wh, "sessions")
+    add_metric(wh, "purchases")
+    add_metric(wh, "rate", kind="ratio", numerator="purchases", denominator="sessions")
+    q4 = {
+        "period_start": date(2026, 10, 1),
+        "period_end": date(2026, 12, 31),
+        "previous_start": date(2026, 7, 1),
+        "previous_end": date(2026, 9, 30),
+    }
+    add_kr(wh, "grow", "sessions", target_kind="relative", target_value=0.4, **q4)
+    add_kr(
+        wh, "convert", "rate", baseline_kind="number", baseline_value=0.01, target_value=0.02, **q4
+    )
+    add_days(wh, "sessions", {date(2026, 9, 1) + timedelta(days=i): 10 for i in range(20)})
+    as_of = date(2026, 9, 20)
+    assert compute_progress(wh, as_of, as_of) == 0  # no rows before the period
+    rows = {r["kr_id"]: r for r in not_started_rows(wh, as_of)}
+    assert set(rows) == {"grow", "convert"}
+    grow = rows["grow"]
+    assert (grow["baseline"], grow["measured_value"], grow["target"]) == (0.0, 200.0, 280.0)
+    assert (grow["measured_from"], grow["measured_through"]) == (
+        date(2026, 7, 1),
+        date(2026, 9, 30),
+    )
+    assert (grow["metrics_without_data"], grow["data_through"]) == ([], date(2026, 9, 20))
+    convert = rows["convert"]
+    assert (convert["baseline"], convert["target"], convert["measured_value"]) == (0.01, 0.02, None)
+    assert convert["metrics_without_data"] == ["purchases"]
+    assert not_started_rows(wh, as_of, team="nope") == []
+    assert not_started_rows(wh, date(2026, 10, 1)) == []

@@ -116,3 +116,20 @@ def test_a_warehouse_named_like_a_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="ambiguous"):
         connect(tmp_path / "okr.duckdb")
     assert not (tmp_path / "okr.duckdb").exists()
+
+
+def test_a_reader_of_a_file_an_older_version_wrote_is_told_to_run_okr_run(
+    warehouse_file: Path,
+) -> None:
+    con = connect(warehouse_file)
+    newest, file = migration_files()[-1]
+    con.execute("DELETE FROM meta.schema_migrations WHERE version = ?", [newest])
+    con.close()
+    with pytest.raises(
+        ValueError, match=rf"1 pending migration, from {file.name}\): run `okr run`"
+    ):
+        connect(warehouse_file, read_only=True)
+    # `okr run` would apply it; here its row is put back, and readers open the file again
+    with duckdb.connect(str(warehouse_file)) as raw:
+        raw.execute("INSERT INTO meta.schema_migrations VALUES (?, ?, now())", [newest, file.name])
+    connect(warehouse_file, read_only=True).close()

@@ -1,7 +1,8 @@
 -- One row per key result whose measured baseline or previous-period target is not frozen yet
 -- for its current definition: the window the baseline reads.
---   total (relative target)  the previous period of equal length
---   average                  the previous period of equal length
+--   total (relative target)  the previous period (okr.key_results.previous_start: the previous
+--   average                  quarter or month for a named period, the same number of days
+--                            before explicit dates); it always ends the day before the period
 --   rolling_<N>d             the N days before the period starts
 --   latest                   the last measured day before the period starts
 -- `complete` says the source has delivered the window's last day, so freezing is safe.
@@ -32,7 +33,7 @@ SELECT
     CASE p.measure
         WHEN 'rolling' THEN p.period_start - p.window_days
         WHEN 'latest' THEN before.last_data_date
-        ELSE p.period_start - p.period_days
+        ELSE coalesce(p.previous_start, p.period_start - p.period_days)
     END AS w_start,
     CASE p.measure
         WHEN 'latest' THEN before.last_data_date
@@ -41,7 +42,7 @@ SELECT
     coalesce(newest.last_data_date >= p.period_start - 1, false) AS complete,
     before.is_ratio,
     before.cum_value AS end_value,
-    before.cum_numerator AS end_numerator,
+    before.last_value AS end_last_value,
     before.cum_denominator AS end_denominator,
     before.cum_days AS end_days,
     before.cum_flagged_days AS end_flagged_days

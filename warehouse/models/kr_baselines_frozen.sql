@@ -12,6 +12,10 @@ SELECT
         -- level measures: relative to the baseline
         ELSE w.value * (1 + w.target_value)
     END AS target,
-    CAST($measured_at AS TIMESTAMPTZ) AS measured_at
+    CAST($measured_at AS TIMESTAMPTZ) AS measured_at,
+    -- What they were derived from, for the reader: the value over [window_start, window_end].
+    w.value AS measured_value,
+    w.w_start AS window_start,
+    w.w_end AS window_end
 FROM window_value AS w
 WHERE w.complete AND w.value IS NOT NULL

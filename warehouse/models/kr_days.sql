@@ -28,7 +28,7 @@ through AS (
         CASE WHEN c.last_data_date >= kr.period_start THEN c.last_data_date END AS data_through,
         c.is_ratio,
         c.cum_value AS end_value,
-        c.cum_numerator AS end_numerator,
+        c.last_value AS end_last_value,
         c.cum_denominator AS end_denominator,
         c.cum_days AS end_days,
         c.cum_flagged_days AS end_flagged_days

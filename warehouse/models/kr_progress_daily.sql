@@ -2,7 +2,11 @@
 -- (window_values.sql over kr_days.sql). The math is the product contract:
 --   progress = (v − b) / (t − b) for increase/decrease (unclamped: below baseline is negative)
 --   at_least / at_most: 1 when the level holds, else v/t or t/v
---   score = clamp(progress, 0, 1); expected = days elapsed / days in period (× pace)
+--   a target equal to its baseline by data (a previous period of zeros): 1 when the value is
+--   at or beyond the target in the key result's direction, else 0 — there is no distance
+--   to make partial progress over
+--   score = clamp(progress, 0, 1); expected = days elapsed / days in period (× pace), and 1.0
+--   throughout for at_least / at_most: a level must hold every day, it has no pace
 -- Status compares the unclamped progress with the expected pace.
 WITH flag_kinds AS (
     -- Per metric, the kinds of data-quality flag on it (a ratio: on either part) within the
@@ -33,10 +37,16 @@ resolved AS (
             WHEN w.measure = 'total' OR w.baseline_kind = 'measured' THEN f.target
             ELSE w.baseline_value * (1 + w.target_value)
         END AS target,
-        least(greatest(
-            (w.as_of_date - w.period_start + 1) / (w.period_end - w.period_start + 1), 0.0), 1.0)
-            * CASE w.commitment WHEN 'aspirational' THEN $aspirational_pace ELSE 1.0 END
-            AS expected_progress
+        CASE
+            WHEN w.direction IN ('at_least', 'at_most') THEN 1.0
+            ELSE least(greatest(
+                (w.as_of_date - w.period_start + 1) / (w.period_end - w.period_start + 1), 0.0),
+                1.0)
+                * CASE w.commitment WHEN 'aspirational' THEN $aspirational_pace ELSE 1.0 END
+        END AS expected_progress,
+        f.measured_value,
+        f.window_start AS measured_from,
+        f.window_end AS measured_through
     FROM window_value AS w
     LEFT JOIN okr.kr_baselines AS f
         ON f.kr_id = w.kr_id AND f.definition_hash = w.definition_hash
@@ -58,7 +68,12 @@ scored AS (
                 CASE WHEN value >= target THEN 1.0 ELSE value / target END
             WHEN direction_used = 'at_most' THEN
                 CASE WHEN value <= target THEN 1.0 WHEN value = 0 THEN 1.0 ELSE target / value END
-            WHEN baseline IS NULL OR target = baseline THEN NULL
+            WHEN baseline IS NULL THEN NULL
+            WHEN target = baseline THEN
+                CASE direction_used
+                    WHEN 'increase' THEN CASE WHEN value >= target THEN 1.0 ELSE 0.0 END
+                    WHEN 'decrease' THEN CASE WHEN value <= target THEN 1.0 ELSE 0.0 END
+                END
             ELSE (value - baseline) / (target - baseline)
         END AS progress
     FROM directed
@@ -85,12 +100,17 @@ SELECT
         WHEN s.as_of_date - s.data_through > s.allowed_lag_days THEN 'stale'
         WHEN s.progress IS NULL THEN 'no_data'
         WHEN s.progress >= 1.0 - 1e-9 THEN 'achieved'
+        -- A level below its floor (or above its ceiling) is never on track: how far decides.
+        WHEN s.direction_used IN ('at_least', 'at_most') THEN
+            CASE WHEN s.progress >= 1.0 - $at_risk_margin - 1e-9 THEN 'at_risk' ELSE 'off_track' END
         WHEN s.progress >= s.expected_progress - $on_track_margin - 1e-9 THEN 'on_track'
         WHEN s.progress >= s.expected_progress - $at_risk_margin - 1e-9 THEN 'at_risk'
         ELSE 'off_track'
     END AS status,
     CASE
         WHEN s.data_through IS NULL THEN 'nothing measured since ' || s.period_start
+        WHEN s.value IS NULL AND s.window_denominator = 0 THEN
+            'the denominator is 0 for ' || s.w_start || '..' || s.w_end
         WHEN s.value IS NULL THEN 'the source has no value for ' || s.w_start || '..' || s.w_end
         WHEN s.as_of_date - s.data_through > s.allowed_lag_days THEN
             'data through ' || s.data_through || ', ' || (s.as_of_date - s.data_through)
@@ -99,6 +119,15 @@ SELECT
             OR (s.baseline IS NULL AND coalesce(s.direction_used, '') NOT IN ('at_least', 'at_most'))
             THEN 'baseline not measurable yet: no complete data before ' || s.period_start
         WHEN s.progress IS NULL THEN 'target equals the baseline'
+        WHEN s.target = s.baseline AND s.direction_used IN ('increase', 'decrease') THEN
+            'target equals the baseline, ' || s.baseline
+            || CASE WHEN s.measured_from IS NOT NULL THEN
+                   ' (measured ' || s.measured_value || ' over ' || s.measured_from || '..'
+                   || s.measured_through || ')'
+               ELSE '' END
+            || ': met while the value is '
+            || CASE s.direction_used WHEN 'increase' THEN 'at least ' ELSE 'at most ' END
+            || s.target || ' (it is ' || s.value || ')'
     END AS status_reason,
     s.data_through,
     s.commitment,

@@ -1,6 +1,8 @@
 -- One row per (metric_id, date) for every metric key results use, ratio metrics included.
 -- A ratio metric's day carries numerator and denominator, so ranges are a ratio of sums.
--- `has_data` says the day was measured (a ratio needs its denominator).
+-- `has_data` says the day was measured. A ratio needs its denominator: a day with a numerator
+-- and a denominator of 0 (or none) is not measured for the ratio, rather than adding its
+-- numerator to the sum silently (staging.metric_flags flags it `no_denominator`).
 WITH ratio_metrics AS (
     SELECT metric_id, numerator_metric_id, denominator_metric_id
     FROM okr.metrics
@@ -22,8 +24,11 @@ SELECT
     value,
     numerator,
     denominator,
-    CASE WHEN denominator IS NOT NULL THEN numerator IS NOT NULL ELSE value IS NOT NULL END
-        AS has_data
+    CASE
+        WHEN denominator IS NOT NULL THEN numerator IS NOT NULL
+            AND NOT (denominator = 0 AND numerator > 0)
+        ELSE value IS NOT NULL
+    END AS has_data
 FROM staging.metric_daily
 UNION ALL
 SELECT
@@ -35,7 +40,8 @@ SELECT
     CASE WHEN num.value IS NOT NULL THEN num.value
          WHEN den.date <= nt.last_date THEN 0 END AS numerator,
     den.value AS denominator,
-    den.value IS NOT NULL AND (num.value IS NOT NULL OR den.date <= nt.last_date) AS has_data
+    den.value IS NOT NULL AND (num.value IS NOT NULL OR den.date <= nt.last_date)
+        AND NOT (den.value = 0 AND coalesce(num.value, 0) > 0) AS has_data
 FROM ratio_metrics AS r
 JOIN staging.metric_daily AS den ON den.metric_id = r.denominator_metric_id
 LEFT JOIN staging.metric_daily AS num
