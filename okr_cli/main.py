@@ -577,5 +577,8 @@ app.command("publish")(publish_command)  # okr_cli/publish.py (issue 17)
 
 app.command("import")(import_workbook)
 
+
+app.command()(__import__("okr_cli.notify", fromlist=["notify"]).notify)  # issue 18: okr notify
+
 if __name__ == "__main__":
     main()

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import date
 
 from okr_definitions import model as m
+from okr_definitions.destinations.notify import lint_notify
 from okr_definitions.located import Located, did_you_mean
 from okr_definitions.problems import Problem, Severity
 from okr_definitions.push import lint_push
@@ -89,6 +90,7 @@ def lint(d: Definitions) -> list[Problem]:
     problems += _lint_metrics(d)
     problems += _lint_objectives(d)
     problems += lint_push(d)  # issue 20
+    problems += lint_notify(d)
     return problems
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
 
+from okr_definitions.destinations.notify import Notify
 from okr_definitions.push import KeyResultPush, Push  # issue 20
 from okr_definitions.strict import StrictModel
 from registry.sources import source_layer, source_names
@@ -322,3 +323,4 @@ class DefinitionFile(StrictModel):
     metrics: list[Metric] = []
     objectives: list[Objective] = []
     push: Push | None = None  # issue 20: OKR tools to push measured values into
+    notify: Notify | None = Field(None, description="Status-change alerts and the digest.")

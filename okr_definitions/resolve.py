@@ -111,6 +111,8 @@ class Definitions:
     kr_objective: dict[str, Located] = field(default_factory=dict)
     push: m.Push = field(default_factory=m.Push)  # issue 20: OKR tools to push values into
     publish: m.Publish = field(default_factory=m.Publish)
+    # the `notify:` section (okr_definitions.destinations.notify.Notify), where it was written
+    notify: Located | None = None
 
     # -- lookups used by connectors and the pipeline ----------------------------------------
     def metric(self, metric_id: str) -> Any:
@@ -296,6 +298,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         "key result": {},
     }
     kr_objective: dict[str, Located] = {}
+    notify: Located | None = None
 
     def add(kind: str, loc: Located) -> None:
         item_id = loc.item.id
@@ -338,6 +341,19 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             push = model.push
         if model.publish is not None:
             publish = model.publish
+        if model.notify is not None:
+            if notify is not None:
+                problems.append(
+                    Problem(
+                        "error",
+                        doc.file,
+                        doc.line_of(("notify",)),
+                        "notify",
+                        f"notify is declared twice (also in {notify.file.name})",
+                        "keep one `notify:` section",
+                    )
+                )
+            notify = Located(model.notify, doc, ("notify",))
         for i, team in enumerate(model.teams):
             add("team", Located(team, doc, ("teams", i)))
         for i, metric in enumerate(model.metrics):
@@ -376,6 +392,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
         kr_objective=kr_objective,
         push=push or m.Push(),
         publish=publish or m.Publish(),
+        notify=notify,
     )
     return definitions, problems
 

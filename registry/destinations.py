@@ -53,7 +53,7 @@ def built_in(name: str) -> DestinationEntry:
 
 
 # A new destination is one more name here (and its two folders), e.g. "postgres".
-BUILT_IN = tuple(built_in(name) for name in ("files", "postgres", "push"))
+BUILT_IN = tuple(built_in(name) for name in ("files", "postgres", "push", "notify"))
 
 
 class RegistryError(Exception):

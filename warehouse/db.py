@@ -22,7 +22,7 @@ MODELS_DIR = Path(__file__).parent / "models"
 # Not `okr.duckdb`: DuckDB names the catalog after the file, and a catalog `okr` next to the
 # schema `okr` makes every `okr.<table>` reference ambiguous (in BI tools too).
 DEFAULT_PATH = Path(__file__).parent / "okr_sync.duckdb"
-RESERVED_STEMS = {"okr", "raw", "staging", "meta", "main", "publish", "push"}
+RESERVED_STEMS = {"okr", "raw", "staging", "meta", "main", "publish", "push", "notify"}
 ENV_VAR = "OKR_WAREHOUSE"
 # How long to wait for another process's write to finish before saying the file is busy.
 BUSY_WAIT_SECONDS = float(os.environ.get("OKR_WAREHOUSE_BUSY_WAIT", "30"))

@@ -17,6 +17,7 @@ message, as a proxy or a misconfigured instance might — then `okr validate`, `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ from reliability_kit import (
     copy_warehouse,
 )
 
+from pipelines.resources import load_valid_definitions
 from sandbox.base import Fault
 from sandbox.ga4.server import error_body
 from sandbox.hubspot.server import rate_limit_fault
@@ -409,5 +411,114 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
     columns = _warehouse_text(warehouse)
     assert any(c.startswith("push.sent.") for c in columns)
     for column, text in columns.items():
+        leaks += _leaks(f"warehouse column {column}", text, secrets)
+    assert not leaks, "\n".join(leaks)
+
+
+# -- notify (issue 18): webhook URLs and the SMTP password ----------------------------------
+
+
+def test_no_notify_secret_reaches_output_event_log_or_warehouse(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The Slack webhook's secret path, the Teams webhook's signature and the SMTP password
+    are canaries. The servers fail first — quoting the URL and the password back in their
+    errors, as a proxy might — then recover; `okr notify` and the Dagster asset run through
+    both. No canary may surface in command output, the event log, the instance's files or
+    any warehouse column (notify.sent holds the errors)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    sys.path.insert(0, str(REPO / "tests" / "notify"))
+    from notify_kit import (
+        DEFINITIONS,
+        SMTP_PASSWORD,
+        STATUSES,
+        SmtpRelay,
+        write_project,
+        write_warehouse,
+    )
+
+    from pipelines.build import build_definitions
+    from pipelines.destinations.notify.definitions import NOTIFY_JOB
+    from sandbox.slack.server import SlackSandbox
+    from sandbox.teams.server import TeamsSandbox
+
+    today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    weekday = today.strftime("%A").lower()  # the digest is due today from 00:00: always sent
+    text = DEFINITIONS.replace("2026-Q4", quarter).replace(
+        'day: monday, time: "08:00"', f'day: {weekday}, time: "00:00"'
+    )
+    folder = write_project(tmp_path, text)
+    warehouse = tmp_path / "okr_sync.duckdb"
+    write_warehouse(
+        warehouse, load_valid_definitions(folder), STATUSES, today - dt.timedelta(days=1)
+    )
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    slack_secret, teams_secret = "slackcanary9f3e1d2c7b6a", "teams-canary-4e8d2a9c1f7b"
+    with (
+        SlackSandbox() as slack,
+        TeamsSandbox() as teams,
+        contextlib.closing(SmtpRelay(tmp_path).start()) as relay,
+    ):
+        slack_url = slack.new_webhook(slack_secret)
+        teams_url = teams.new_webhook(teams_secret)
+        env = {
+            **os.environ,
+            **relay.env(),
+            "SLACK_WEBHOOK_GROWTH": slack_url,
+            "TEAMS_WEBHOOK_SALES": teams_url,
+            "OKR_DEFINITIONS": str(folder),
+            "OKR_WAREHOUSE": str(warehouse),
+            "OKR_REQUEST_TIMEOUT_S": "0.5",
+            "DAGSTER_HOME": str(home),
+        }
+        secrets = [slack_secret, teams_secret, SMTP_PASSWORD]
+        outputs: dict[str, str] = {}
+        echo = f"upstream error for {slack_url} and {teams_url} ({SMTP_PASSWORD})".encode()
+        slack.inject(Fault("status", 502, echo, times=100))
+        teams.inject(Fault("status", 400, echo, times=100))
+        relay.handler.refusals += [f"554 5.7.1 not with password {SMTP_PASSWORD}"] * 20
+        code, outputs["notify, failing"] = _okr("notify", env=env)
+        assert code == 1, outputs["notify, failing"]
+        assert "HTTP 502" in outputs["notify, failing"]
+        # a wrong password is refused without the password being said
+        code, outputs["notify, wrong password"] = _okr(
+            "notify", env={**env, "OKR_SMTP_PASSWORD": SMTP_PASSWORD + "-wrong"}
+        )
+        assert "refused the login" in outputs["notify, wrong password"]
+        secrets.append(SMTP_PASSWORD + "-wrong")
+
+        # The asset, through the same failures, into a persistent instance.
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        defs = build_definitions(load_valid_definitions(folder))
+        with dg.DagsterInstance.get() as instance:
+            result = defs.resolve_job_def(NOTIFY_JOB).execute_in_process(instance=instance)
+        assert result.success
+        failed = _warehouse_text(warehouse)  # notify.sent with the failures' errors
+        assert "HTTP 502" in failed["notify.sent.error"], failed["notify.sent.error"]
+        assert "[redacted]" in failed["notify.sent.error"]  # the SMTP server's echo, scrubbed
+        slack.clear_faults()
+        teams.clear_faults()
+        relay.handler.clear()
+        code, outputs["notify, recovered"] = _okr("notify", env=env)
+        assert code == 0, outputs["notify, recovered"]
+        assert "5 sent, 0 failed" in outputs["notify, recovered"]  # 3 alerts, 2 digests
+        assert (len(slack.messages()), len(teams.messages()), len(relay.handler.mails)) == (2, 1, 2)
+
+    leaks: list[str] = []
+    for name, text in outputs.items():
+        leaks += _leaks(f"output of okr {name}", text, secrets)
+    events, _ = _instance_text(home)
+    (log,) = events.values()
+    assert "HTTP 502" in log and "not with password [redacted]" in log  # failures were logged
+    for run_id, text in events.items():
+        leaks += _leaks(f"event log of run {run_id}", text, secrets)
+    for file in (f for f in home.rglob("*") if f.is_file()):
+        leaks += _leaks(f"instance file {file}", file.read_bytes().decode("latin-1"), secrets)
+    for column, text in [*failed.items(), *_warehouse_text(warehouse).items()]:
         leaks += _leaks(f"warehouse column {column}", text, secrets)
     assert not leaks, "\n".join(leaks)

@@ -1,0 +1,1 @@
+"""The YAML sections of the destinations: where numbers leave the warehouse for."""

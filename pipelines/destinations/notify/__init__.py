@@ -1,0 +1,1 @@
+"""The notify destination in Dagster: `notify/messages` after the progress tables."""
