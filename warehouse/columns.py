@@ -90,6 +90,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "unit": "Unit, as declared.",
         "definition_hash": "Hash of the key result's definition.",
         "source_file": "The YAML file it is declared in.",
+        "currency": "The currency its unit names (ISO 4217), empty when it is no amount of money.",
+        "previous_start": "First day of the previous period a relative target is measured over.",
+        "previous_end": "Last day of that previous period.",
     },
     "okr.kr_lineage": {
         "kr_id": "The key result.",
@@ -111,5 +114,6 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "source": "The source that delivered it.",
         "request_hash": "Ties the value to the request that delivered it (raw.*).",
         "fetched_at": "When the row was fetched.",
+        "currency": "The currency of an amount of money, as the source reports it.",
     },
 }

@@ -134,7 +134,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         revenue = 6_000.0 if day <= date(2026, 8, 26) else 34_920.0 / 7
         for metric, value in (("sessions", 10.0), ("revenue", revenue)):
             con.execute(
-                "INSERT INTO staging.metric_daily VALUES (?, ?, ?, NULL, NULL, 'file', 'r', ?)",
+                "INSERT INTO staging.metric_daily (metric_id, date, value, source, request_hash, "
+                "fetched_at) VALUES (?, ?, ?, 'file', 'r', ?)",
                 [metric, day, value, fetched],
             )
         day += timedelta(days=1)

@@ -158,7 +158,13 @@ CASES = [
         {},
         {"m": {d(i): 10 for i in range(1, 4)}},
         d(5),
-        {"value": 30.0, "status": "stale", "data_through": d(3)},
+        {
+            "value": 30.0,
+            "status": "stale",
+            "data_through": d(3),
+            # the reason names the source whose data stopped
+            "status_reason": f"data from file through {d(3)}, 2 days old; the source allows 1",
+        },
     ),
     # nothing measured since the start → no_data, no value, no progress
     Case(

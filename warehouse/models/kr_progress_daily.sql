@@ -22,9 +22,22 @@ WITH flag_kinds AS (
     FROM metric_flag_days
     GROUP BY metric_id
 ),
+metric_source AS (
+    -- The source a key result's metric reads (a ratio: both parts', "ga4+matomo"), so the
+    -- reason of a stale or unmeasured key result names where the data stopped.
+    SELECT
+        m.metric_id,
+        coalesce(m.source, (
+            SELECT string_agg(DISTINCT p.source, '+' ORDER BY p.source)
+            FROM okr.metrics AS p
+            WHERE p.metric_id IN (m.numerator_metric_id, m.denominator_metric_id)
+        )) AS source
+    FROM okr.metrics AS m
+),
 resolved AS (
     SELECT
         w.*,
+        ms.source AS metric_source,
         fk.kinds AS flag_kinds,
         fk.flag_days,
         CASE w.baseline_kind
@@ -51,6 +64,7 @@ resolved AS (
     LEFT JOIN okr.kr_baselines AS f
         ON f.kr_id = w.kr_id AND f.definition_hash = w.definition_hash
     LEFT JOIN flag_kinds AS fk ON fk.metric_id = w.metric_id
+    LEFT JOIN metric_source AS ms ON ms.metric_id = w.metric_id
 ),
 directed AS (
     SELECT
@@ -108,13 +122,18 @@ SELECT
         ELSE 'off_track'
     END AS status,
     CASE
-        WHEN s.data_through IS NULL THEN 'nothing measured since ' || s.period_start
+        WHEN s.data_through IS NULL THEN
+            'nothing measured' || coalesce(' from ' || s.metric_source, '') || ' since '
+            || s.period_start
         WHEN s.value IS NULL AND s.window_denominator = 0 THEN
             'the denominator is 0 for ' || s.w_start || '..' || s.w_end
-        WHEN s.value IS NULL THEN 'the source has no value for ' || s.w_start || '..' || s.w_end
+        WHEN s.value IS NULL THEN
+            coalesce(s.metric_source, 'the source') || ' has no value for ' || s.w_start || '..'
+            || s.w_end
         WHEN s.as_of_date - s.data_through > s.allowed_lag_days THEN
-            'data through ' || s.data_through || ', ' || (s.as_of_date - s.data_through)
-            || ' days old; the source allows ' || s.allowed_lag_days
+            'data' || coalesce(' from ' || s.metric_source, '') || ' through ' || s.data_through
+            || ', ' || (s.as_of_date - s.data_through) || ' days old; the source allows '
+            || s.allowed_lag_days
         WHEN s.target IS NULL
             OR (s.baseline IS NULL AND coalesce(s.direction_used, '') NOT IN ('at_least', 'at_most'))
             THEN 'baseline not measurable yet: no complete data before ' || s.period_start
