@@ -111,7 +111,7 @@ def validate(
             definitions = None
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
-        from okr_cli.push import check_push_ids  # issue 20: the OKR tools' ids
+        from okr_cli.push import check_push_ids  # the OKR tools' ids
 
         push_problems, push_notes = check_push_ids(definitions)
         source_problems, notes = source_problems + push_problems, notes + push_notes
@@ -331,7 +331,7 @@ def demo(
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
     _print_status(warehouse, team=None, day=None)
-    ok &= demo_push(definitions, warehouse)  # issue 20: okr_cli/push.py
+    ok &= demo_push(definitions, warehouse)  # okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
         f"  okr status -w {escape(str(warehouse))}\n"
@@ -569,16 +569,16 @@ def main() -> None:
         sys.exit(1)
 
 
-app.command("push")(push_command)  # issue 20: okr_cli/push.py
+app.command("push")(push_command)  # okr_cli/push.py
 
 
-app.command("publish")(publish_command)  # okr_cli/publish.py (issue 17)
+app.command("publish")(publish_command)  # okr_cli/publish.py
 
 
 app.command("import")(import_workbook)
 
 
-app.command()(__import__("okr_cli.notify", fromlist=["notify"]).notify)  # issue 18: okr notify
+app.command()(__import__("okr_cli.notify", fromlist=["notify"]).notify)  # okr notify
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,5 @@
 """`okr push [--dry-run]`: the newest computed day's key-result values into the OKR tools
-configured under `push:` (issue 20), and the id checks `okr validate` runs with credentials.
+configured under `push:`, and the id checks `okr validate` runs with credentials.
 
 The same code as the Dagster `push/<tool>` assets (destinations/push/ledger.py); a failing
 tool is reported and makes the exit code 1, the other tools are still pushed.

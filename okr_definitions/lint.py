@@ -89,7 +89,7 @@ def lint(d: Definitions) -> list[Problem]:
     problems: list[Problem] = []
     problems += _lint_metrics(d)
     problems += _lint_objectives(d)
-    problems += lint_push(d)  # issue 20
+    problems += lint_push(d)
     problems += lint_notify(d)
     return problems
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
 
 from okr_definitions.destinations.notify import Notify
-from okr_definitions.push import KeyResultPush, Push  # issue 20
+from okr_definitions.push import KeyResultPush, Push
 from okr_definitions.strict import StrictModel
 from registry.sources import source_layer, source_names
 
@@ -273,7 +273,7 @@ class KeyResult(StrictModel):
     weight: float = Field(1.0, gt=0, le=100, allow_inf_nan=False)
     unit: str | None = Field(None, description="Display unit: %, s, €, sessions, ...")
     description: str | None = None
-    push: KeyResultPush = {}  # issue 20: the OKR tools' ids of this key result
+    push: KeyResultPush = {}  # the OKR tools' ids of this key result
 
     @field_validator("baseline", "target", mode="before")
     @classmethod
@@ -322,5 +322,5 @@ class DefinitionFile(StrictModel):
     teams: list[Team] = []
     metrics: list[Metric] = []
     objectives: list[Objective] = []
-    push: Push | None = None  # issue 20: OKR tools to push measured values into
+    push: Push | None = None  # OKR tools to push measured values into
     notify: Notify | None = Field(None, description="Status-change alerts and the digest.")

@@ -81,7 +81,7 @@ class WebhookPush(StrictModel):
 
 
 class Push(StrictModel):
-    """OKR tools okr-sync writes each morning's measured values into (issue 20)."""
+    """OKR tools okr-sync writes each morning's measured values into."""
 
     okr_tracker: OkrTrackerPush | None = None
     quantive: QuantivePush | None = None

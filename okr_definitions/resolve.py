@@ -109,7 +109,7 @@ class Definitions:
     key_results: dict[str, Located]
     # kr id → objective Located, for rules that need both
     kr_objective: dict[str, Located] = field(default_factory=dict)
-    push: m.Push = field(default_factory=m.Push)  # issue 20: OKR tools to push values into
+    push: m.Push = field(default_factory=m.Push)  # OKR tools to push values into
     publish: m.Publish = field(default_factory=m.Publish)
     # the `notify:` section (okr_definitions.destinations.notify.Notify), where it was written
     notify: Located | None = None
@@ -337,7 +337,7 @@ def merge(parsed: list[ParsedFile], base_dir: Path) -> tuple[Definitions, list[P
             org_loc = Located(model.organisation, doc, ("organisation",))
         if model.sources is not None:
             sources = model.sources
-        if model.push is not None:  # issue 20
+        if model.push is not None:
             push = model.push
         if model.publish is not None:
             publish = model.publish

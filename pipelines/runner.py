@@ -183,7 +183,7 @@ def run_range(
     models_succeeded = True
     for start, end, selection in _models_runs(defs, first, last):
         models_succeeded &= execute(MODELS_JOB, start, end, selection)
-    # issue 17: after successful model runs, publish as the schedule's sensor does (its own
+    # After successful model runs, publish as the schedule's sensor does (its own
     # run: a failing publish fails only itself).
     if models_succeeded and any(getattr(job, "name", "") == PUBLISH_JOB for job in defs.jobs or []):
         execute(PUBLISH_JOB, first, last, None)

@@ -17,8 +17,7 @@ can compute a ratio of sums over any window.
 Why one module of ~1,000 lines: the report catalogue, the bulk client, the metric plans and the
 answer reading share the private `ReportSpec`/`SubRequest`/`Answer` types step by step; its
 settings and its validation are apart (settings.py, validate.py). Splitting the rest into
-requests.py and parse.py like GA4's is the next step (issue 13), left for after the `answers`
-branch, which edits this file, has merged.
+requests.py and parse.py like GA4's is the next step.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pushing measured values into OKR tools (issue 20): the shared bookkeeping and the registry
+"""Pushing measured values into OKR tools: the shared bookkeeping and the registry
 of tools. Each tool lives in `destinations/<tool>/`; the Dagster glue in
 `pipelines/destinations/push/`."""
 

@@ -1,4 +1,4 @@
-"""Dagster glue of the OKR-tool push (issue 20): `push/<tool>` assets in their own group."""
+"""Dagster glue of the OKR-tool push: `push/<tool>` assets in their own group."""
 
 from pipelines.destinations.push.definitions import build_definitions
 
