@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from okr_cli.import_workbook import import_workbook
+from okr_cli.notify import notify
 from okr_cli.publish import publish_command
 from okr_cli.push import demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
@@ -578,7 +579,7 @@ app.command("publish")(publish_command)  # okr_cli/publish.py
 app.command("import")(import_workbook)
 
 
-app.command()(__import__("okr_cli.notify", fromlist=["notify"]).notify)  # okr notify
+app.command()(notify)
 
 if __name__ == "__main__":
     main()

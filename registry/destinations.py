@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any, Literal
+
+from registry.entries import load_entries
 
 ENTRY_POINT_GROUP = "okr_sync.destinations"
 
@@ -56,27 +57,10 @@ def built_in(name: str) -> DestinationEntry:
 BUILT_IN = tuple(built_in(name) for name in ("files", "postgres", "push", "notify"))
 
 
-class RegistryError(Exception):
-    """A package's entry point does not describe a usable destination."""
-
-
 @cache
 def registered_destinations() -> dict[str, DestinationEntry]:
-    destinations = {entry.name: entry for entry in BUILT_IN}
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        entry = point.load()
-        if not isinstance(entry, DestinationEntry):
-            raise RegistryError(
-                f"entry point {point.name} = {point.value} in group {ENTRY_POINT_GROUP} is a "
-                f"{type(entry).__name__}, not a registry.destinations.DestinationEntry"
-            )
-        if entry.name in destinations:
-            raise RegistryError(
-                f"entry point {point.name} = {point.value} registers the destination "
-                f"{entry.name!r}, which already exists; give it another name"
-            )
-        destinations[entry.name] = entry
-    return destinations
+    """Every destination by name: the built-in ones first, then those of installed packages."""
+    return load_entries(ENTRY_POINT_GROUP, BUILT_IN, DestinationEntry, "destination")
 
 
 def destination_layer(name: str, layer: Layer) -> ModuleType:

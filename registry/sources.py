@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Literal
+
+from registry.entries import load_entries
 
 ENTRY_POINT_GROUP = "okr_sync.sources"
 
@@ -66,28 +67,10 @@ def built_in(name: str) -> SourceEntry:
 BUILT_IN = tuple(built_in(name) for name in ("file", "ga4", "matomo", "hubspot"))
 
 
-class RegistryError(Exception):
-    """A package's entry point does not describe a usable source."""
-
-
 @cache
 def registered_sources() -> dict[str, SourceEntry]:
     """Every source by name: the built-in ones first, then those of installed packages."""
-    sources = {entry.name: entry for entry in BUILT_IN}
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        entry = point.load()
-        if not isinstance(entry, SourceEntry):
-            raise RegistryError(
-                f"entry point {point.name} = {point.value} in group {ENTRY_POINT_GROUP} is a "
-                f"{type(entry).__name__}, not a registry.sources.SourceEntry; point it at one"
-            )
-        if entry.name in sources:
-            raise RegistryError(
-                f"entry point {point.name} = {point.value} registers the source "
-                f"{entry.name!r}, which already exists; give the source another name"
-            )
-        sources[entry.name] = entry
-    return sources
+    return load_entries(ENTRY_POINT_GROUP, BUILT_IN, SourceEntry, "source")
 
 
 def source_names() -> tuple[str, ...]:
