@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.checkin import checkin
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
@@ -580,6 +581,8 @@ app.command("import")(import_workbook)
 
 
 app.command()(notify)
+
+app.command()(checkin)  # okr_cli/checkin.py
 
 if __name__ == "__main__":
     main()

@@ -223,3 +223,8 @@ def not_started_status_rows(
         return not_started_rows(con, day or date.today(), team)
     finally:
         con.close()
+
+
+def team_owners(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """team id → the owner declared for it (okr.teams)."""
+    return dict(con.execute("SELECT team_id, owner FROM okr.teams").fetchall())
