@@ -348,8 +348,11 @@ def demo(
         raise _fail("the demo run had failures (see above)")
 
 
-def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+def _print_status(
+    warehouse: Path | None, team: str | None, day: date | None, definitions: Path
+) -> None:
     from okr_cli.warehouse_facts import what_exists
+    from reports.checkin_trends import status_trends
     from reports.terminal import print_status
     from warehouse.queries import not_started_status_rows, status_rows
 
@@ -365,10 +368,21 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         if not not_started:
             console.print("no key-result rows yet: run `okr run` first")
             return
+    trends, problems = (
+        status_trends(warehouse, rows, definitions) if definitions.is_dir() else ({}, [])
+    )
+    for problem in problems:  # the numbers still print; the notes wait for the fix
+        err.print(f"[yellow]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
+    if problems:
+        err.print("[yellow]check-ins left out of the status until these are fixed[/]")
     # Piped with COLUMNS set: laid out within COLUMNS like a terminal (titles wrap, numbers
     # stay whole); piped without it: at the table's natural width.
     print_status(
-        console, rows, not_started, fit_width=console.is_terminal or "COLUMNS" in os.environ
+        console,
+        rows,
+        not_started,
+        fit_width=console.is_terminal or "COLUMNS" in os.environ,
+        trends=trends,
     )
 
 
@@ -379,17 +393,19 @@ def status(
         str | None, typer.Option("--date", help="As of this day (default: latest).")
     ] = None,
     warehouse: WarehouseOption = None,
+    definitions: DefinitionsOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Where every key result stands, grouped by team and objective: status, value against
-    target, progress against the expected pace, the change over 7 days and trust flags."""
+    target, progress against the expected pace, the change over 7 days and trust flags; then
+    each key result's check-ins over the last weeks (from the definitions' checkins/)."""
     _set_verbose(verbose)
     try:
         as_of = date.fromisoformat(day) if day else None
     except ValueError:
         raise _usage(f"--date {day!r} is not a date: write YYYY-MM-DD") from None
     with _warehouse_errors(warehouse):
-        _print_status(warehouse, team, as_of)
+        _print_status(warehouse, team, as_of, _definitions_path(definitions))
 
 
 @app.command()

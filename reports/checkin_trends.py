@@ -17,9 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from okr_definitions.checkins import Checkin, iso_week
+from okr_definitions.checkins import Checkin, iso_week, load_checkins
+from okr_definitions.problems import Problem
+from warehouse.db import connect
+from warehouse.queries import known_key_results, weekly_rows
 
 TREND_WEEKS = 4  # this week and the three before: a month of check-ins at a glance
 MISSING_WEEKS = 2
@@ -128,3 +132,25 @@ def build_trends(
         trend.signals = _signals(row, trend)
         trends[kr_id] = trend
     return trends
+
+
+def status_trends(
+    warehouse: Path | str | None, rows: list[dict[str, Any]], definitions_dir: Path
+) -> tuple[dict[str, CheckinTrend], list[Problem]]:
+    """The trends for `okr status`'s rows (one day), with the check-ins' problems. A broken
+    check-in file does not hide the numbers: the problems come back to be printed, and the
+    trends are left out."""
+    if not rows:
+        return {}, []
+    day = max(r["as_of_date"] for r in rows)
+    week = day - timedelta(days=day.weekday())
+    con = connect(warehouse, read_only=True)
+    try:
+        known = known_key_results(con)
+        weekly = weekly_rows(con, trend_weeks(week)[0], day)
+    finally:
+        con.close()
+    checkins, problems = load_checkins(definitions_dir, known)
+    if problems:
+        return {}, problems
+    return build_trends(rows, checkins, weekly, week), []
