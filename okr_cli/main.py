@@ -332,11 +332,11 @@ def demo(
     first = definitions.earliest_date_needed()
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
-    _print_status(warehouse, team=None, day=None)
+    _print_status(warehouse, team=None, day=None, definitions=definitions_path)
     ok &= demo_push(definitions, warehouse)  # okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
-        f"  okr status -w {escape(str(warehouse))}\n"
+        f"  okr status -w {escape(str(warehouse))} -d {escape(str(definitions_path))}\n"
         f"  okr report -w {escape(str(warehouse))} -d {escape(str(definitions_path))}"
         "   # the weekly check-in report\n"
         f'  okr sql -w {escape(str(warehouse))} "SELECT kr_id, status, progress '
