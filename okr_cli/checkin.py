@@ -116,6 +116,8 @@ def checkin(
             con.close()
     except (FileNotFoundError, NoReportData, WarehouseBusyError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    if team is not None and team not in owners:
+        raise _fail(f"no team `{team}`; the teams are {', '.join(sorted(owners)) or 'none'}")
     if not rows:
         whose = f" of team {team}" if team else ""
         raise _fail(f"no key-result rows{whose} in {iso_week(monday)}: run `okr run` first")

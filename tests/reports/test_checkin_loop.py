@@ -26,6 +26,7 @@ import yaml
 from report_helpers import write_series
 from typer.testing import CliRunner
 
+from okr_cli import main as cli
 from okr_cli.main import app
 
 DEFINITIONS = """
@@ -72,7 +73,13 @@ class LoopProject:
         common = ["-d", str(self.definitions)]
         if args[0] != "validate":
             common += ["-w", str(self.warehouse)]
-        result = CliRunner().invoke(app, [*args, *common], env={"COLUMNS": "160"})
+        # the command's console measured its width when it was imported; pin it, so the
+        # tables do not wrap differently with the terminal the tests run in
+        saved, cli.console.width = cli.console.width, 200
+        try:
+            result = CliRunner().invoke(app, [*args, *common], env={"COLUMNS": "200"})
+        finally:
+            cli.console.width = saved
         return result.exit_code, result.output
 
     def checkin_file(self, week: str) -> Path:
@@ -109,7 +116,7 @@ def _edit(path: Path, entries: dict[str, dict]) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def test_objective_pace_and_weakest_key_result_in_the_table(project: LoopProject) -> None:
+def _objective_pace_and_weakest_key_result_in_the_table(project: LoopProject) -> None:
     con = duckdb.connect(str(project.warehouse), read_only=True)
     try:
         row = con.execute(
@@ -133,7 +140,15 @@ def test_objective_pace_and_weakest_key_result_in_the_table(project: LoopProject
     assert metadata["weakest_key_result"].value == "visits-total (at_risk)"
 
 
-def test_week_to_week_checkins_trends_and_signals(project: LoopProject) -> None:
+def test_the_weekly_loop(project: LoopProject) -> None:
+    """One test, so one xdist worker builds the project (a module fixture runs per worker)."""
+    _objective_pace_and_weakest_key_result_in_the_table(project)
+    _an_unknown_team_is_named_with_the_teams_there_are(project)
+    _a_broken_checkin_file_stops_checkin_and_names_it(project)
+    _week_to_week_checkins_trends_and_signals(project)
+
+
+def _week_to_week_checkins_trends_and_signals(project: LoopProject) -> None:
     # Week 41: nothing earlier, so every entry is written commented out — and the file as
     # written already validates.
     code, out = project.okr("checkin", "--week", W41)
@@ -217,8 +232,15 @@ def test_week_to_week_checkins_trends_and_signals(project: LoopProject) -> None:
     assert "pace ● on_track" in out and "weakest key result:" in out
 
 
-def test_a_broken_checkin_file_stops_checkin_and_names_it(project: LoopProject) -> None:
+def _an_unknown_team_is_named_with_the_teams_there_are(project: LoopProject) -> None:
+    code, out = project.okr("checkin", "--week", W43, "--team", "growht")
+    assert code == 1 and "no team `growht`; the teams are growth" in out
+    assert not project.checkin_file(f"{W43}-growht").exists()
+
+
+def _a_broken_checkin_file_stops_checkin_and_names_it(project: LoopProject) -> None:
     broken = project.definitions / "checkins" / "broken.yaml"
+    broken.parent.mkdir(exist_ok=True)
     broken.write_text("week: 2026-W40\nkey_results:\n  signups-totl: {confidence: 4}\n")
     try:
         code, out = project.okr("checkin", "--week", "2026-W40")
