@@ -68,7 +68,7 @@ class LoopProject:
     warehouse: Path
     instance: dg.DagsterInstance
 
-    def okr(self, *args: str) -> tuple[int, str]:
+    def okr(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
         """`okr` in-process (the subprocess start-up would dominate the test's time)."""
         common = ["-d", str(self.definitions)]
         if args[0] != "validate":
@@ -77,7 +77,9 @@ class LoopProject:
         # tables do not wrap differently with the terminal the tests run in
         saved, cli.console.width = cli.console.width, 200
         try:
-            result = CliRunner().invoke(app, [*args, *common], env={"COLUMNS": "200"})
+            result = CliRunner().invoke(
+                app, [*args, *common], env={"COLUMNS": "200", **(env or {})}
+            )
         finally:
             cli.console.width = saved
         return result.exit_code, result.output
@@ -140,11 +142,25 @@ def _objective_pace_and_weakest_key_result_in_the_table(project: LoopProject) ->
     assert metadata["weakest_key_result"].value == "visits-total (at_risk)"
 
 
+def _edit_opens_the_editor_and_checks_the_result(project: LoopProject) -> None:
+    # the "editor" sets a confidence out of range, as a typo would
+    editor = "sed -i 's/^key_results: {}.*/key_results: {signups-total: {confidence: 11}}/'"
+    code, out = project.okr("checkin", "--week", "2026-W40", "--edit", env={"EDITOR": editor})
+    written = project.checkin_file("2026-W40")
+    try:
+        assert code == 1
+        assert f"{written.name}:6" in out and "confidence" in out and "1 (won't make it)" in out
+        assert "confidence: 11" in written.read_text()  # the edit is kept, to be fixed
+    finally:
+        written.unlink()
+
+
 def test_the_weekly_loop(project: LoopProject) -> None:
     """One test, so one xdist worker builds the project (a module fixture runs per worker)."""
     _objective_pace_and_weakest_key_result_in_the_table(project)
     _an_unknown_team_is_named_with_the_teams_there_are(project)
     _a_broken_checkin_file_stops_checkin_and_names_it(project)
+    _edit_opens_the_editor_and_checks_the_result(project)
     _week_to_week_checkins_trends_and_signals(project)
 
 
