@@ -12,18 +12,10 @@ answers follow `RAW_SCHEMA` (table raw.matomo_answers).
 """
 
 from connectors.base import Connector
-from connectors.matomo.client import (
-    RAW_SCHEMA,
-    REPORTS,
-    MatomoClient,
-    SubRequest,
-    fetch_matomo,
-    fetch_matomo_ranges,
-    is_additive,
-    parse_matomo_number,
-    site_timezone,
-)
+from connectors.matomo.client import MatomoClient, fetch_matomo, fetch_matomo_ranges
 from connectors.matomo.currency import matomo_currencies
+from connectors.matomo.parse import RAW_SCHEMA, parse_matomo_number, site_timezone
+from connectors.matomo.requests import REPORTS, SubRequest, is_additive
 from connectors.matomo.settings import (
     DEFAULT_BULK_LIMIT,
     TOKEN_ENV,
