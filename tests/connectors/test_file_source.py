@@ -11,7 +11,7 @@ import pytest
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
-from connectors.file.client import fetch_file
+from connectors.file import fetch_file
 from okr_definitions.sources.file import FileQuery
 
 
