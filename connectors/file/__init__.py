@@ -20,9 +20,8 @@ from connectors.base import (
     FetchResult,
     MetricRequest,
     flag_table,
-    request_hash,
 )
-from connectors.file.parse import RAW_SCHEMA, keep_last_per_date, read_metric_file
+from connectors.file.parse import RAW_SCHEMA, keep_last_per_date, read_hash, read_metric_file
 from connectors.file.requests import is_additive
 from connectors.file.settings import settings_from_env
 from connectors.file.validate import FileProblem, validate_file_metrics
@@ -33,7 +32,7 @@ def fetch_file(base_dir: Path, metrics: list[MetricRequest], start: date, end: d
     fetched_at = datetime.now(UTC)
     daily, flags, raw = [], [], []
     for metric in metrics:
-        rows, digest, path = read_metric_file(base_dir, metric)
+        rows, digest, path = read_metric_file(base_dir, metric, start, end)
         in_window = rows.filter(
             pc.and_(
                 pc.greater_equal(rows["date"], pa.scalar(start, pa.date32())),
@@ -58,9 +57,7 @@ def fetch_file(base_dir: Path, metrics: list[MetricRequest], start: date, end: d
         daily.append(in_window)
         raw.append(
             {
-                "request_hash": request_hash(
-                    {"path": metric.query.path, "sha256": digest, "start": start, "end": end}
-                ),
+                "request_hash": read_hash(metric.query.path, digest, start, end),
                 "metric_id": metric.metric_id,
                 "path": metric.query.path,
                 "file_sha256": digest,

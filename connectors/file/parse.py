@@ -5,12 +5,13 @@ raw rows record which file (and which SHA-256 of it) each fetch read."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest
+from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash
 from connectors.errors import SourceError
 from connectors.file.client import read_table
 from connectors.file.requests import resolve_path
@@ -59,8 +60,17 @@ def _as_numbers(column: pa.ChunkedArray, path: Path, name: str) -> pa.ChunkedArr
         raise SourceError(SOURCE, f"{path.name}: column `{name}` must hold numbers") from None
 
 
-def read_metric_file(base_dir: Path, metric: MetricRequest) -> tuple[pa.Table, str, Path]:
-    """All days of one metric's file as DAILY_SCHEMA rows, with the file's SHA-256."""
+def read_hash(path: str, digest: str, start: date | None, end: date | None) -> str:
+    """The hash of one read of a file for a window (raw.file_reads.request_hash): which file,
+    which version of it (SHA-256), which days."""
+    return request_hash({"path": path, "sha256": digest, "start": start, "end": end})
+
+
+def read_metric_file(
+    base_dir: Path, metric: MetricRequest, start: date | None = None, end: date | None = None
+) -> tuple[pa.Table, str, Path]:
+    """All days of one metric's file as DAILY_SCHEMA rows, with the file's SHA-256; the rows
+    name the read of the window [start, end] (`read_hash`)."""
     query: FileQuery = metric.query
     path = resolve_path(base_dir, query)
     try:
@@ -95,6 +105,7 @@ def read_metric_file(base_dir: Path, metric: MetricRequest) -> tuple[pa.Table, s
             "value": value,
             "numerator": numerator,
             "denominator": denominator,
+            "request_hash": pa.array([read_hash(query.path, digest, start, end)] * n, pa.string()),
         },
         schema=DAILY_SCHEMA,
     )

@@ -118,6 +118,9 @@ def fetch_ga4(
     values = read_daily(pages)
     check_time_zone(settings, values)
 
+    # Each value names the report it came from (raw.ga4_responses.report_hash), so a key
+    # result's number can be traced to the exact request and answer pages.
+    report_of = {mid: page.spec.report_hash for page in pages for mid in page.spec.metric_ids}
     rows: list[dict[str, Any]] = []
     flags = TrustFlags()
     last_day: dict[str, date] = {}
@@ -146,10 +149,18 @@ def fetch_ga4(
                         "value": rate if den else None,
                         "numerator": num,
                         "denominator": den,
+                        "request_hash": report_of[metric_id],
                     }
                 )
             else:
-                rows.append({"metric_id": metric_id, "date": day, "value": series.get(day, 0.0)})
+                rows.append(
+                    {
+                        "metric_id": metric_id,
+                        "date": day,
+                        "value": series.get(day, 0.0),
+                        "request_hash": report_of[metric_id],
+                    }
+                )
         if end >= today and start <= today:
             flags.add(
                 [metric_id],
@@ -188,14 +199,7 @@ def fetch_ga4(
         if metric_id in wanted:
             flags.rows.setdefault((metric_id, day, flag), reason)
 
-    # Each value names the report it came from (raw.ga4_responses.report_hash), so a key
-    # result's number can be traced to the exact request and answer pages.
-    report_of = {mid: page.spec.report_hash for page in pages for mid in page.spec.metric_ids}
-    daily = daily_table(rows)
-    daily = daily.append_column(
-        "request_hash", [[report_of.get(r) for r in daily["metric_id"].to_pylist()]]
-    )
-    daily = with_currency(daily, currencies_of(pages, queries, settings.property_id))
+    daily = with_currency(daily_table(rows), currencies_of(pages, queries, settings.property_id))
     return FetchResult(
         daily=daily,
         flags=flags.table(),

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest, with_currency
+from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash, with_currency
 from connectors.hubspot.requests import AMOUNT_PROPERTIES, DEAL_CURRENCY_PROPERTY, hubspot_query
 from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
@@ -263,6 +263,10 @@ class _Columns:
         self.time_zone = time_zone
         self.rows = _current(objects, object_type)
         self.num_rows = len(self.rows)
+        # A day's value counts objects from many answers: its rows name the set of them (the
+        # hashes of raw.hubspot_objects' rows counted), the same set giving the same hash.
+        answers = pc.unique(objects["request_hash"].take(self.rows)).to_pylist()
+        self.read_hash = request_hash({"object_type": object_type, "answers": sorted(answers)})
         self._properties = properties
         self._strings: dict[str, pa.Array] = {}
         self._dates: dict[str, pa.ChunkedArray] = {}
@@ -533,6 +537,9 @@ def daily_metrics_from_objects(
             ).to_arrow_table()
             con.unregister("placed")
             currency = daily["currency"].cast(pa.string())
+            daily = daily.append_column(
+                "request_hash", pa.repeat(pa.scalar(cols.read_hash, pa.string()), daily.num_rows)
+            )
             daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
             tables.append(daily.append_column(pa.field("currency", pa.string()), currency))
     finally:

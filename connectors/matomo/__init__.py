@@ -115,7 +115,6 @@ def fetch_matomo(
     indexes: dict[int, dict[str, dict[str, Any]]] = {}
     daily: list[dict[str, Any]] = []
     # the sub-request each value came from (raw.matomo_answers.request_hash), for tracing
-    hashes: list[str] = []
     flags: list[dict[str, Any]] = []
     for plan in plans:
         site = sites[plan.site_id]
@@ -134,9 +133,9 @@ def fetch_matomo(
                     "value": value,
                     "numerator": num,
                     "denominator": den,
+                    "request_hash": plan.main.hash,
                 }
             )
-            hashes.append(plan.main.hash)
             if day >= site.provisional_from:
                 flags.append(
                     {
@@ -155,7 +154,7 @@ def fetch_matomo(
             raw.append(raw_row(answer, site, "day", day, day, day, payload))
     currencies = {k: v for site in sites.values() for k, v in site.currencies(plans).items()}
     return FetchResult(
-        daily=with_currency(daily_table(daily).append_column("request_hash", [hashes]), currencies),
+        daily=with_currency(daily_table(daily), currencies),
         flags=flag_table(flags),
         raw=pa.Table.from_pylist(raw, schema=RAW_SCHEMA),
         request_count=request_count,
