@@ -45,9 +45,9 @@ from google.protobuf.message import DecodeError
 
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
 from connectors.ga4.parse import (
-    Answer,
     MalformedAnswer,
-    Page,
+    ReportAnswer,
+    ReportPage,
     answer_from_proto,
     answers_from_json,
     read_page,
@@ -313,7 +313,7 @@ class Ga4Api:
 
         return call_with_retry(attempt)
 
-    def run_reports(self, property_id: str, bodies: list[dict[str, Any]]) -> list[Answer]:
+    def run_reports(self, property_id: str, bodies: list[dict[str, Any]]) -> list[ReportAnswer]:
         """Answer up to 5 report pages of one property in one HTTP request.
 
         One page goes as runReport, several as batchRunReports (one call instead of several;
@@ -333,7 +333,9 @@ class Ga4Api:
             self.quota.record(property_id, answer.quota)
         return answers
 
-    def _run_reports_rest(self, property_id: str, bodies: list[dict[str, Any]]) -> list[Answer]:
+    def _run_reports_rest(
+        self, property_id: str, bodies: list[dict[str, Any]]
+    ) -> list[ReportAnswer]:
         # The property is in the URL; in a batch it lives on the batch, not on each request.
         requests_json = [{k: v for k, v in b.items() if k != "property"} for b in bodies]
         if len(bodies) == 1:
@@ -344,7 +346,7 @@ class Ga4Api:
                 ),
             )
 
-        def batch() -> list[Answer]:
+        def batch() -> list[ReportAnswer]:
             answers = answers_from_json(
                 self._post(property_id, "batchRunReports", {"requests": requests_json}),
                 batch=True,
@@ -417,9 +419,9 @@ class Ga4Api:
 
 def run_specs(
     api: Ga4Api, specs: list[ReportSpec], page_size: int, partition_date: date | None = None
-) -> list[Page]:
+) -> list[ReportPage]:
     """Every page of every report, in as few HTTP requests as paging and batching allow."""
-    pages: list[Page] = []
+    pages: list[ReportPage] = []
     by_property: dict[str, deque[tuple[ReportSpec, int, int]]] = {}
     for spec in specs:
         by_property.setdefault(spec.property_id, deque()).append((spec, 0, page_size))
@@ -440,7 +442,7 @@ def run_specs(
 
 def _follow_up_pages(
     spec: ReportSpec,
-    page: Page,
+    page: ReportPage,
     offset: int,
     limit: int,
     page_size: int,

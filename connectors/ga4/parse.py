@@ -109,7 +109,7 @@ class MalformedAnswer(ValueError):
 
 
 @dataclass
-class Answer:
+class ReportAnswer:
     """One report's answer as sent, before it is matched to the request it answers."""
 
     dimension_names: list[str]
@@ -129,7 +129,7 @@ class Answer:
 
 
 @dataclass
-class Page:
+class ReportPage:
     """One answer (one page of one report), flattened for fast reading."""
 
     spec: ReportSpec
@@ -157,7 +157,7 @@ class Page:
         return request_hash(self.body)
 
 
-def answered_headers_problem(answer: Answer, spec: ReportSpec) -> str | None:
+def answered_headers_problem(answer: ReportAnswer, spec: ReportSpec) -> str | None:
     """How the answer's headers differ from what `spec` asked for (None: they are the same).
 
     Rows are read by header position, so an unrequested breakdown (summed into every day), a
@@ -185,7 +185,9 @@ def answered_headers_problem(answer: Answer, spec: ReportSpec) -> str | None:
     return None
 
 
-def read_page(answer: Answer, spec: ReportSpec, body: dict[str, Any], offset: int) -> Page:
+def read_page(
+    answer: ReportAnswer, spec: ReportSpec, body: dict[str, Any], offset: int
+) -> ReportPage:
     """The page of `spec` that `answer` answered (the request `body`, at `offset`).
 
     Raises SourceError when the answer is not an answer to that request (its headers)."""
@@ -197,16 +199,16 @@ def read_page(answer: Answer, spec: ReportSpec, body: dict[str, Any], offset: in
             f"GA4's answer to report {spec.report_hash}{metrics} (property {spec.property_id}) "
             f"does not match the request: {problem}; nothing was loaded, the next run asks again",
         )
-    return Page(
+    return ReportPage(
         spec=spec,
         body=body,
         offset=offset,
         fetched_at=datetime.now(UTC),
-        **{name: getattr(answer, name) for name in Answer.__dataclass_fields__},
+        **{name: getattr(answer, name) for name in ReportAnswer.__dataclass_fields__},
     )
 
 
-def answer_from_proto(response: RunReportResponse) -> Answer:
+def answer_from_proto(response: RunReportResponse) -> ReportAnswer:
     """An answer of the gRPC transport (protobuf messages)."""
     pb = RunReportResponse.pb(response)
     dims: list[str] = []
@@ -216,7 +218,7 @@ def answer_from_proto(response: RunReportResponse) -> Answer:
         mets.extend(v.value for v in row.metric_values)
     meta = pb.metadata
     quota = json_format.MessageToDict(pb.property_quota) if pb.HasField("property_quota") else {}
-    return Answer(
+    return ReportAnswer(
         dimension_names=[h.name for h in pb.dimension_headers],
         metric_names=[h.name for h in pb.metric_headers],
         metric_types=[METRIC_TYPES.get(h.type_, str(h.type_)) for h in pb.metric_headers],
@@ -264,7 +266,7 @@ def _flat_values(rows: pa.Array, field_name: str) -> tuple[pa.Array, pa.Array]:
     return pc.fill_null(values, ""), pc.fill_null(pc.list_value_length(lists), 0)
 
 
-def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
+def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> ReportAnswer:
     meta = report.get("metadata") or {}
     dims, dims_per_row = _flat_values(rows, "dimensionValues")
     mets, mets_per_row = _flat_values(rows, "metricValues")
@@ -280,7 +282,7 @@ def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
     ):
         if len(rows) and (pc.min(per_row).as_py() != width or pc.max(per_row).as_py() != width):
             raise MalformedAnswer(f"answer rows do not have {width} values each")
-    return Answer(
+    return ReportAnswer(
         dimension_names=dimension_names,
         metric_names=[h.get("name", "") for h in metric_headers],
         metric_types=[
@@ -304,7 +306,7 @@ def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
     )
 
 
-def answers_from_json(content: bytes, batch: bool) -> list[Answer]:
+def answers_from_json(content: bytes, batch: bool) -> list[ReportAnswer]:
     """The reports of a runReport (one) or batchRunReports answer, from its JSON bytes.
 
     Raises pyarrow.ArrowInvalid (not JSON) or MalformedAnswer (not a report's JSON).
@@ -402,7 +404,7 @@ RAW_SCHEMA = pa.schema(
 )
 
 
-def _nested_rows(pages: list[Page]) -> pa.Array:
+def _nested_rows(pages: list[ReportPage]) -> pa.Array:
     """The `rows` column, built from flat value arrays and offsets (no per-row objects)."""
     dim_offsets = [0]
     met_offsets = [0]
@@ -429,7 +431,7 @@ def _nested_rows(pages: list[Page]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(page_offsets, pa.int32()), rows)
 
 
-def raw_table(pages: list[Page]) -> pa.Table:
+def raw_table(pages: list[ReportPage]) -> pa.Table:
     columns: dict[str, Any] = {
         "property_id": [p.spec.property_id for p in pages],
         "report_hash": [p.spec.report_hash for p in pages],
@@ -504,9 +506,9 @@ class ReportValues:
         return (group, metric) in self.values
 
 
-def read_daily(pages: list[Page]) -> ReportValues:
+def read_daily(pages: list[ReportPage]) -> ReportValues:
     out = ReportValues()
-    reports: dict[str, list[Page]] = {}
+    reports: dict[str, list[ReportPage]] = {}
     for page in pages:
         reports.setdefault(page.spec.report_hash, []).append(page)
     for report_pages in reports.values():
@@ -518,7 +520,7 @@ def read_daily(pages: list[Page]) -> ReportValues:
     return out
 
 
-def _read_daily_report(pages: list[Page], out: ReportValues) -> None:
+def _read_daily_report(pages: list[ReportPage], out: ReportValues) -> None:
     """Add one report's pages (same dimensions and metrics) to `out`, each row once."""
     spec = pages[0].spec
     group = spec.group_key
@@ -615,13 +617,13 @@ def require_columns(
 RangeRow = tuple[tuple[str, ...], tuple[str, ...]]  # (dimension values, metric values)
 
 
-def _range_rows(pages: list[Page]) -> dict[str, list[tuple[Page, RangeRow]]]:
+def _range_rows(pages: list[ReportPage]) -> dict[str, list[tuple[ReportPage, RangeRow]]]:
     """Each range report's rows (report hash → distinct rows with their page), in answer order.
 
     A row sent twice alike is one row (as for daily reports); rows are few here (one per date
     range), so plain lists are fine.
     """
-    reports: dict[str, dict[RangeRow, Page]] = {}
+    reports: dict[str, dict[RangeRow, ReportPage]] = {}
     for page in pages:
         n_dims, n_mets = len(page.dimension_names), len(page.metric_names)
         dims, mets = page.dim_values.to_pylist(), page.met_values.to_pylist()
@@ -635,7 +637,7 @@ def _range_rows(pages: list[Page]) -> dict[str, list[tuple[Page, RangeRow]]]:
     return {key: [(page, row) for row, page in rows.items()] for key, rows in reports.items()}
 
 
-def _check_range_row_count(report_pages: list[Page], rows: int) -> None:
+def _check_range_row_count(report_pages: list[ReportPage], rows: int) -> None:
     """A range report holds the rows its `rowCount` counts: fewer is a read that stopped early
     (a window would read as no value), more an answer to something else."""
     counted = max(page.row_count for page in report_pages)
@@ -649,7 +651,7 @@ def _check_range_row_count(report_pages: list[Page], rows: int) -> None:
         )
 
 
-def read_ranges(pages: list[Page]) -> ReportValues:
+def read_ranges(pages: list[ReportPage]) -> ReportValues:
     out = ReportValues()
     by_report = _range_rows(pages)
     for page in pages:
@@ -710,7 +712,7 @@ def property_zone(settings: GA4Settings, values: ReportValues, property_id: str)
 # --- trust flags ----------------------------------------------------------------------------
 
 
-def flags_of_page(page: Page) -> list[tuple[str, str]]:
+def flags_of_page(page: ReportPage) -> list[tuple[str, str]]:
     flags = []
     if page.sampling:
         read = sum(r for r, _ in page.sampling)
@@ -762,7 +764,7 @@ class TrustFlags:
 
 
 def currencies_of(
-    pages: list[Page], queries: Iterable[tuple[str, GA4Query]], default_property: str
+    pages: list[ReportPage], queries: Iterable[tuple[str, GA4Query]], default_property: str
 ) -> dict[str, str]:
     """{metric id: ISO 4217 code} of the money metrics (TYPE_CURRENCY) among `queries`: GA4
     gives their amounts in the property's currency, named by each answer's

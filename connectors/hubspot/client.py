@@ -43,7 +43,7 @@ from connectors.errors import (
     RetryableSourceError,
     SourceError,
 )
-from connectors.hubspot.parse import TIMESTAMP_UTC, ObjectRows, Page, pipelines_table
+from connectors.hubspot.parse import TIMESTAMP_UTC, HubSpotAnswer, ObjectRows, pipelines_table
 from connectors.hubspot.requests import (
     BASE_PROPERTIES,
     OBJECT_TYPES,
@@ -256,7 +256,7 @@ class HubSpotClient:
         return self.settings.timeout_s
 
     # -- endpoints ----------------------------------------------------------------------------
-    def search_page(self, object_type: str, body: dict[str, Any]) -> Page:
+    def search_page(self, object_type: str, body: dict[str, Any]) -> HubSpotAnswer:
         path = f"/crm/v3/objects/{object_type}/search"
         data = self._call(
             f"POST {path}",
@@ -266,11 +266,11 @@ class HubSpotClient:
             search=True,
             check=_search_answer_problem,
         )
-        return Page(data, request_hash({"method": "POST", "path": path, "body": body}))
+        return HubSpotAnswer(data, request_hash({"method": "POST", "path": path, "body": body}))
 
     def list_page(
         self, object_type: str, properties: Sequence[str], archived: bool, after: str | None
-    ) -> Page:
+    ) -> HubSpotAnswer:
         path = f"/crm/v3/objects/{object_type}"
         params = {
             "limit": self.settings.list_page_size,
@@ -290,9 +290,9 @@ class HubSpotClient:
                 _request_timeout=self._timeout,
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path, "params": params}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path, "params": params}))
 
-    def pipelines(self, object_type: str = "deals") -> Page:
+    def pipelines(self, object_type: str = "deals") -> HubSpotAnswer:
         path = f"/crm/v3/pipelines/{object_type}"
         data = self._call(
             f"GET {path}",
@@ -300,9 +300,9 @@ class HubSpotClient:
                 object_type, _preload_content=False, _request_timeout=self._timeout
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path}))
 
-    def properties(self, object_type: str) -> Page:
+    def properties(self, object_type: str) -> HubSpotAnswer:
         path = f"/crm/v3/properties/{object_type}"
         data = self._call(
             f"GET {path}",
@@ -310,9 +310,9 @@ class HubSpotClient:
                 object_type, _preload_content=False, _request_timeout=self._timeout
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path}))
 
-    def account_details(self) -> Page:
+    def account_details(self) -> HubSpotAnswer:
         """GET /account-info/v3/details: the account's time zone and `companyCurrency`.
 
         hubspot-api-client 12 has no generated API for it; its shared ApiClient sends the
@@ -332,7 +332,7 @@ class HubSpotClient:
                 _request_timeout=self._timeout,
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path}))
 
     # -- paging ---------------------------------------------------------------------------------
     def search(
@@ -340,7 +340,7 @@ class HubSpotClient:
         object_type: str,
         filter_groups: Sequence[Sequence[dict[str, Any]]],
         properties: Sequence[str],
-    ) -> Iterator[Page]:
+    ) -> Iterator[HubSpotAnswer]:
         """Every object matching any of `filter_groups` (each an AND of filters), once each.
 
         Sorted by hs_object_id. Pages follow `paging.next.after` (a short page that still has
@@ -439,7 +439,7 @@ class HubSpotClient:
 
     def list_objects(
         self, object_type: str, properties: Sequence[str], archived: bool
-    ) -> Iterator[Page]:
+    ) -> Iterator[HubSpotAnswer]:
         """Every page of GET /crm/v3/objects/{type} (archived=true: the recycle bin)."""
         after: str | None = None
         seen: set[str] = set()

@@ -25,7 +25,7 @@ from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
 
 @dataclass
-class Page:
+class HubSpotAnswer:
     """One answer with the hash of the request that produced it (provenance for raw rows)."""
 
     data: dict[str, Any]
@@ -130,7 +130,7 @@ class ObjectRows:
         self.pages: list[pa.StructArray] = []
         self.hashes: list[pa.Array] = []
 
-    def add(self, page: Page) -> int:
+    def add(self, page: HubSpotAnswer) -> int:
         rows = _result_rows(page.data.get("results") or [])
         self.pages.append(rows)
         self.hashes.append(pa.repeat(pa.scalar(page.request_hash, pa.string()), len(rows)))
@@ -178,7 +178,9 @@ def stage_outcome(metadata: dict[str, Any]) -> tuple[bool | None, float | None, 
     return is_closed, probability, "won" if (probability or 0.0) >= 1.0 else "lost"
 
 
-def pipelines_table(page: Page, fetched_at: datetime, object_type: str = "deals") -> pa.Table:
+def pipelines_table(
+    page: HubSpotAnswer, fetched_at: datetime, object_type: str = "deals"
+) -> pa.Table:
     rows = []
     for p in page.data.get("results") or []:
         for s in p.get("stages") or []:

@@ -36,7 +36,7 @@ from connectors.matomo.client import MatomoClient
 from connectors.matomo.currency import matomo_currencies
 from connectors.matomo.parse import (
     RAW_SCHEMA,
-    Answer,
+    SubAnswer,
     by_day,
     parse_matomo_number,
     parts_of,
@@ -69,7 +69,7 @@ from connectors.matomo.validate import MatomoProblem, validate_matomo_metrics
 
 def _fetch_all(
     client: MatomoClient, plans: Sequence[MetricPlan]
-) -> tuple[list[SubRequest], dict[int, Any], dict[SubRequest, Answer]]:
+) -> tuple[list[SubRequest], dict[int, Any], dict[SubRequest, SubAnswer]]:
     """Site records and every report sub-request of `plans`, in as few bulk requests as fit."""
     report_subs = unique(sub for p in plans for sub in (p.main, p.aux) if sub is not None)
     owners: dict[SubRequest, list[str]] = {}

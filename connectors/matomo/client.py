@@ -32,7 +32,7 @@ from connectors.base import (
     request_hash,
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
-from connectors.matomo.parse import Answer
+from connectors.matomo.parse import SubAnswer
 from connectors.matomo.requests import SubRequest
 from connectors.matomo.settings import SOURCE, USER_AGENT, MatomoSettings
 from connectors.retry import call_with_retry, retry_after_seconds
@@ -84,14 +84,14 @@ class MatomoClient:
 
     def bulk(
         self, subs: Sequence[SubRequest], owners: Mapping[SubRequest, list[str]] | None = None
-    ) -> list[Answer]:
+    ) -> list[SubAnswer]:
         """Answer every sub-request, splitting into chunks of `bulk_limit`.
 
         `owners` names the metrics behind each sub-request, for error messages.
         """
         limit = self.settings.bulk_limit
         chunks = [subs[i : i + limit] for i in range(0, len(subs), limit)]
-        answers: list[Answer] = []
+        answers: list[SubAnswer] = []
         for number, chunk in enumerate(chunks, start=1):
             log.info(
                 "matomo: bulk request %d/%d with %d sub-requests", number, len(chunks), len(chunk)
@@ -101,7 +101,7 @@ class MatomoClient:
 
     def _bulk_chunk(
         self, chunk: Sequence[SubRequest], owners: Mapping[SubRequest, list[str]]
-    ) -> list[Answer]:
+    ) -> list[SubAnswer]:
         fields = {"module": "API", "method": "API.getBulkRequest", "format": "JSON"}
         urls = {f"urls[{i}]": sub.query_string for i, sub in enumerate(chunk)}
         bulk_hash = request_hash({**fields, **urls})
@@ -124,7 +124,7 @@ class MatomoClient:
                 if owners.get(sub):
                     what += f" for metric {', '.join(owners[sub])}"
                 raise self._app_error(what, item.get("message"), sub.site_id)
-            answers.append(Answer(sub, item, fetched_at, bulk_hash))
+            answers.append(SubAnswer(sub, item, fetched_at, bulk_hash))
         return answers
 
     def _post(self, body: dict[str, str], method: str) -> Any:

@@ -87,7 +87,7 @@ def site_timezone(name: str) -> tzinfo:
 
 
 @dataclass
-class Answer:
+class SubAnswer:
     sub: SubRequest
     payload: Any
     fetched_at: datetime
@@ -302,7 +302,7 @@ def select_aux(payload: Any) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def by_day(answer: Answer, start: date, end: date) -> dict[date, Any]:
+def by_day(answer: SubAnswer, start: date, end: date) -> dict[date, Any]:
     payload = answer.payload
     if is_empty(payload):
         return {}
@@ -347,7 +347,7 @@ RAW_SCHEMA = pa.schema(
 
 
 def raw_row(
-    answer: Answer, site: SiteInfo, period: str, day: date, start: date, end: date, payload: Any
+    answer: SubAnswer, site: SiteInfo, period: str, day: date, start: date, end: date, payload: Any
 ) -> dict[str, Any]:
     return {
         "fetched_at": answer.fetched_at,

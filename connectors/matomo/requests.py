@@ -56,7 +56,7 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
-class ReportSpec:
+class CatalogueReport:
     method: str
     # None: one object per day. "page": rows picked by `page_url`. "label": by `label`.
     rows: Literal["page", "label"] | None
@@ -97,9 +97,9 @@ PERF_COMPONENTS = (
     "on_load",
 )
 
-REPORTS: dict[str, ReportSpec] = {
-    "VisitsSummary.get": ReportSpec("VisitsSummary.get", None, dict(_VISIT_COLUMNS)),
-    "Goals.get": ReportSpec(
+REPORTS: dict[str, CatalogueReport] = {
+    "VisitsSummary.get": CatalogueReport("VisitsSummary.get", None, dict(_VISIT_COLUMNS)),
+    "Goals.get": CatalogueReport(
         "Goals.get",
         None,
         {
@@ -118,7 +118,7 @@ REPORTS: dict[str, ReportSpec] = {
         },
         takes_goal=True,
     ),
-    "Actions.get": ReportSpec(
+    "Actions.get": CatalogueReport(
         "Actions.get",
         None,
         {
@@ -132,7 +132,7 @@ REPORTS: dict[str, ReportSpec] = {
     # PagePerformance.get returns averages only (its totals are deleted before rendering), so
     # each day's average is weighted by the pageviews of the same segment from Actions.get:
     # numerator = average x pageviews = total load time, denominator = pageviews.
-    "PagePerformance.get": ReportSpec(
+    "PagePerformance.get": CatalogueReport(
         "PagePerformance.get",
         None,
         {
@@ -142,7 +142,7 @@ REPORTS: dict[str, ReportSpec] = {
             for name in [f"time_{c}" for c in PERF_COMPONENTS] + ["page_load_time"]
         },
     ),
-    "Actions.getPageUrls": ReportSpec(
+    "Actions.getPageUrls": CatalogueReport(
         "Actions.getPageUrls",
         "page",
         {
@@ -164,7 +164,7 @@ REPORTS: dict[str, ReportSpec] = {
             "avg_page_load_time": ColumnSpec("page_load", denominator="nb_hits"),
         },
     ),
-    "Referrers.getReferrerType": ReportSpec(
+    "Referrers.getReferrerType": CatalogueReport(
         "Referrers.getReferrerType",
         "label",
         {
@@ -195,7 +195,7 @@ def suggest_report(name: str, candidates: Iterable[str]) -> str:
     return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
-def report_spec(method: str) -> ReportSpec:
+def report_spec(method: str) -> CatalogueReport:
     spec = REPORTS.get(method)
     if spec is None:
         raise SourceError(
@@ -206,7 +206,7 @@ def report_spec(method: str) -> ReportSpec:
     return spec
 
 
-def column_spec(report: ReportSpec, column: str) -> ColumnSpec:
+def column_spec(report: CatalogueReport, column: str) -> ColumnSpec:
     spec = report.columns.get(column)
     if spec is None:
         raise SourceError(
@@ -275,13 +275,13 @@ class MetricPlan:
     metric_id: str
     query: MatomoQuery
     site_id: int
-    report: ReportSpec
+    report: CatalogueReport
     column: ColumnSpec
     main: SubRequest
     aux: SubRequest | None
 
 
-def segment_for(query: MatomoQuery, report: ReportSpec) -> str | None:
+def segment_for(query: MatomoQuery, report: CatalogueReport) -> str | None:
     parts = [query.segment] if query.segment else []
     if query.page_url and report.rows != "page":
         # Segment values are URL-encoded inside the definition (Matomo's segment syntax).
@@ -289,7 +289,7 @@ def segment_for(query: MatomoQuery, report: ReportSpec) -> str | None:
     return ";".join(parts) or None
 
 
-def column_problem(report: ReportSpec, column: str, offered: set[str] | None = None) -> str:
+def column_problem(report: CatalogueReport, column: str, offered: set[str] | None = None) -> str:
     if offered is not None and column in offered:
         return (
             f"Matomo offers {report.method} {column!r}, but okr-sync cannot add it up over "
