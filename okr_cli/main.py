@@ -18,9 +18,9 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.console import console, definitions_path, err, fail
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
@@ -35,8 +35,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # emoji=False: text from the warehouse or the definitions is printed as written (":x:" stays).
-console = Console(highlight=False, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
 
 DefinitionsOption = Annotated[
     Path | None,
@@ -64,19 +62,10 @@ VerboseOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
-
-
 def _usage(message: str) -> typer.Exit:
     """A usage error in one line (exit 2), for what typer cannot check itself."""
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(2)
-
-
-def _definitions_path(path: Path | None) -> Path:
-    return Path(path or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
 
 
 @app.command()
@@ -97,7 +86,7 @@ def validate(
 
     if path is not None and definitions_dir is not None and path != definitions_dir:
         raise _usage("give the definitions once: as PATH or as -d")
-    root = _definitions_path(path or definitions_dir)
+    root = definitions_path(path or definitions_dir)
     if not root.exists():  # a mistyped argument is a usage error (2), not invalid definitions
         raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
@@ -172,7 +161,7 @@ def _run(
     except DefinitionError as exc:
         for line in str(exc).splitlines()[1:]:
             err.print(escape(line), soft_wrap=True)
-        raise _fail("invalid definitions: run `okr validate` for details") from None
+        raise fail("invalid definitions: run `okr validate` for details") from None
     with _warehouse_errors(warehouse):
         _check_warehouse_file(warehouse)
     defs = build_definitions(definitions)
@@ -267,7 +256,7 @@ def run(
     the lookback days, like the daily schedule). Days run from the first day the definitions
     need (their baseline windows) through yesterday in the organisation's time zone."""
     _set_verbose(verbose)
-    root = _definitions_path(definitions)
+    root = definitions_path(definitions)
     days = _run_days(root, day, start, end)
     if days is not None and days[0] > days[1]:
         console.print(
@@ -293,9 +282,9 @@ def sandbox(
     from pipelines.resources import load_valid_definitions
 
     try:
-        used = load_valid_definitions(_definitions_path(definitions)).used_sources()
+        used = load_valid_definitions(definitions_path(definitions)).used_sources()
     except DefinitionError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     before = dict(os.environ)
     with running_sandboxes(used) as servers:
         for name, server in servers.items():
@@ -344,7 +333,7 @@ def demo(
         soft_wrap=True,
     )
     if not ok:
-        raise _fail("the demo run had failures (see above)")
+        raise fail("the demo run had failures (see above)")
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
@@ -360,7 +349,7 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         # have simply not started yet.
         problem = what_exists(warehouse, team, day)
         if problem and (day is not None or not not_started):
-            raise _fail(problem)
+            raise fail(problem)
         if not not_started:
             console.print("no key-result rows yet: run `okr run` first")
             return
@@ -424,7 +413,7 @@ def report(
         raise _usage(
             f"--out {out} is a folder; give the HTML file to write, e.g. {out / 'checkin.html'}"
         )
-    root = _definitions_path(definitions)
+    root = definitions_path(definitions)
     with _warehouse_errors(warehouse):
         try:
             monday = monday or latest_week(warehouse)
@@ -435,9 +424,9 @@ def report(
                 err.print(
                     f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True
                 )
-            raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
+            raise fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
         except NoReportData as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
     console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
     console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
@@ -481,7 +470,7 @@ def _export_workbook(warehouse: Path | None, out: Path) -> None:
     try:
         written = export_workbook(warehouse, out)
     except (FileNotFoundError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(
         f"{written.path}: {written.key_results} key results, {written.history_rows} daily rows, "
         f"{written.charts} charts",
@@ -522,14 +511,14 @@ def sql(
         except EmptyQuery as exc:
             raise _usage(str(exc)) from None
         except RefusedStatement as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         except duckdb.PermissionException as exc:
-            raise _fail(
+            raise fail(
                 "okr sql reads the warehouse's tables only, never files: "
                 + str(exc).splitlines()[0]
             ) from None
         except duckdb.Error as exc:
-            raise _fail(f"query failed: {exc}") from None
+            raise fail(f"query failed: {exc}") from None
     write_result(columns, rows, fmt or default_format(), console)
 
 
@@ -549,9 +538,9 @@ def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
     try:
         yield
     except FileNotFoundError as exc:
-        raise _fail(demo_hint(warehouse) or str(exc)) from None
+        raise fail(demo_hint(warehouse) or str(exc)) from None
     except (ValueError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def main() -> None:

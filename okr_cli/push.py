@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from okr_cli.console import definitions_path, fail
 from okr_definitions.problems import DefinitionError, Problem
 from okr_definitions.resolve import Definitions, format_loc
 
@@ -94,7 +95,6 @@ def push_command(
 ) -> None:
     """Write the newest key-result values into the OKR tools configured under `push:` —
     only values that changed since the last push (recorded in push.sent)."""
-    from okr_cli.main import _definitions_path, _fail
     from pipelines.resources import load_valid_definitions
     from warehouse.db import WarehouseBusyError
 
@@ -103,18 +103,18 @@ def push_command(
     except ValueError:
         raise typer.BadParameter(f"--date {day!r} is not YYYY-MM-DD") from None
     try:
-        defs = load_valid_definitions(_definitions_path(definitions))
+        defs = load_valid_definitions(definitions_path(definitions))
     except DefinitionError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not defs.push.configured():
         console.print("no OKR tool configured: add `push:` to the definitions (see README)")
         return
     try:
         outcomes = push_all(defs, warehouse, as_of, dry_run)
     except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not outcomes:
-        raise _fail("no computed key-result days yet: run `okr run` first")
+        raise fail("no computed key-result days yet: run `okr run` first")
     print_outcomes(outcomes, dry_run)
     failed = [o for o in outcomes if o.failed]
     for outcome in failed:
