@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -24,7 +25,7 @@ from okr_cli.console import console, definitions_path, err, fail
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
-from okr_cli.push import demo_push, push_command
+from okr_cli.push import check_push_ids, demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -82,6 +83,7 @@ def validate(
     With a source's credentials in the environment, its metrics are also checked against the
     source's metadata API (GA4 getMetadata, Matomo API.getReportMetadata, HubSpot properties).
     """
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.source_checks import check_sources
 
     if path is not None and definitions_dir is not None and path != definitions_dir:
@@ -92,6 +94,7 @@ def validate(
     definitions, problems = load_definitions(root)
     notes: list[str] = []
     if definitions is not None and root.is_dir():
+        # imported when the command runs, so `okr --help` and `okr status` start quickly
         from okr_definitions.checkins import load_checkins
 
         # Check-in notes name key results: a typo would silently drop a note from the report.
@@ -101,7 +104,6 @@ def validate(
             definitions = None
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
-        from okr_cli.push import check_push_ids  # the OKR tools' ids
 
         push_problems, push_notes = check_push_ids(definitions)
         source_problems, notes = source_problems + push_problems, notes + push_notes
@@ -137,6 +139,7 @@ def schema(
     / "okr-definitions.schema.json",
 ) -> None:
     """Write the JSON Schema of the definition format (for editor autocompletion)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_definitions.schema import write_schema
 
     write_schema(out)
@@ -146,11 +149,13 @@ def schema(
 def _run(
     definitions_path: Path, warehouse: Path | None, first: date, last: date, verbose: bool
 ) -> bool:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import dagster as dg
 
     if warehouse:
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.run_summary import failure_lines
     from pipelines.build import build_definitions
     from pipelines.resources import load_valid_definitions
@@ -188,6 +193,7 @@ def _check_warehouse_file(warehouse: Path | None) -> None:
     """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
     anything runs (not once by every step that opens it). A missing file is fine: the run
     creates it."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from warehouse.db import connect, warehouse_path
 
     if warehouse_path(warehouse).exists():
@@ -276,8 +282,8 @@ def sandbox(
 ) -> None:
     """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
     environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
-    import threading
 
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
@@ -304,6 +310,7 @@ def demo(
     verbose: VerboseOption = False,
 ) -> None:
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
@@ -337,6 +344,7 @@ def demo(
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.warehouse_facts import what_exists
     from reports.terminal import print_status
     from warehouse.queries import not_started_status_rows, status_rows
@@ -398,6 +406,7 @@ def report(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
     from reports.write import write_weekly_report
 
@@ -447,6 +456,7 @@ def export(
 ) -> None:
     """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools,
     or (xlsx) one scorecard workbook."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.files.export import FORMATS, export_tables
 
     _set_verbose(verbose)
@@ -464,6 +474,7 @@ def export(
 
 
 def _export_workbook(warehouse: Path | None, out: Path) -> None:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.files.workbook import export_workbook
     from warehouse.db import WarehouseBusyError
 
@@ -491,8 +502,10 @@ def sql(
     verbose: VerboseOption = False,
 ) -> None:
     """Run a read-only SQL query on the warehouse: queries only, no access to files."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import duckdb
 
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.sql_query import (
         FORMATS,
         EmptyQuery,
@@ -532,6 +545,7 @@ def _set_verbose(verbose: bool) -> None:
 @contextlib.contextmanager
 def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
     """The warehouse's usage and environment errors as one line (exit 1)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.warehouse_facts import demo_hint
     from warehouse.db import WarehouseBusyError
 
@@ -546,6 +560,7 @@ def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
 def main() -> None:
     """The `okr` entry point: a usage or environment error is one line, not a stack trace
     (the trace with --verbose or OKR_VERBOSE=1)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import duckdb
 
     try:

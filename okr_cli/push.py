@@ -7,6 +7,7 @@ tool is reported and makes the exit code 1, the other tools are still pushed.
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from okr_cli.console import definitions_path, fail
 from okr_definitions.problems import DefinitionError, Problem
+from okr_definitions.push import OkrTrackerPush, Push
 from okr_definitions.resolve import Definitions, format_loc
 
 if TYPE_CHECKING:  # imported when a command runs: `okr --help` stays quick
@@ -34,6 +36,7 @@ def push_all(
     definitions: Definitions, warehouse: Path | None, day: date | None, dry_run: bool
 ) -> list[PushOutcome]:
     """Each configured tool's outcome for `day` (default: the newest computed day)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.push.ledger import newest_day, push_tool
     from warehouse.db import ENV_VAR, connection, warehouse_path
 
@@ -95,6 +98,7 @@ def push_command(
 ) -> None:
     """Write the newest key-result values into the OKR tools configured under `push:` —
     only values that changed since the last push (recorded in push.sent)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from pipelines.resources import load_valid_definitions
     from warehouse.db import WarehouseBusyError
 
@@ -125,6 +129,7 @@ def push_command(
 
 def check_push_ids(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     """With a tool's credentials set, every id mapped to it must exist in the tool."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from connectors.errors import SourceError
     from destinations.push.tools import make_client
 
@@ -175,9 +180,8 @@ def demo_push(definitions: Definitions, warehouse: Path) -> bool:
     """`okr demo`'s push: every key result mapped to a local okr-tracker sandbox, the newest
     day pushed and printed. The mapping lives in memory only: the demo's YAML stays free of
     `push:`, so `okr run` and `dagster dev` on the demo folder need no okr-tracker."""
-    import os
 
-    from okr_definitions.push import OkrTrackerPush, Push
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from sandbox.okr_tracker.server import (
         DEFAULT_API_KEY,
         DEFAULT_CLIENT_ID,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
+import google.auth
 import pyarrow as pa
 import requests
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
@@ -40,6 +41,8 @@ from google.analytics.data_v1beta.types import (
 from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.auth import exceptions as auth_exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.oauth2 import service_account
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
@@ -85,12 +88,8 @@ def make_client(settings: GA4Settings) -> BetaAnalyticsDataClient:
 
 def _credentials(settings: GA4Settings) -> Any:
     if settings.anonymous:
-        from google.auth.credentials import AnonymousCredentials
-
         return AnonymousCredentials()
     if settings.credentials_path:
-        from google.oauth2 import service_account
-
         try:
             return service_account.Credentials.from_service_account_file(
                 settings.credentials_path, scopes=list(SCOPES)
@@ -110,8 +109,6 @@ def _credentials(settings: GA4Settings) -> Any:
                 "service-account JSON key; download a new key in Google Cloud → IAM → Service "
                 "accounts",
             ) from exc
-    import google.auth
-
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
     except auth_exceptions.DefaultCredentialsError as exc:

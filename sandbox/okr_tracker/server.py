@@ -9,6 +9,7 @@ own refusal body is the Google API Gateway shape. Everything received is recorde
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import threading
@@ -32,7 +33,6 @@ _KEYRES = re.compile(r"^/keyres/(?P<id>[^/]+)$")
 
 def keyres_id(kr_id: str) -> str:
     """A Firestore-like id (20 letters and digits) for a key result the demo maps."""
-    import hashlib
 
     digest = hashlib.sha256(kr_id.encode()).hexdigest()
     return "".join(c if c.isdigit() else c.upper() if int(c, 16) % 2 else c for c in digest)[:20]
