@@ -22,6 +22,6 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def definitions_path(path: Path | None) -> Path:
+def definitions_folder(path: Path | None) -> Path:
     """The definitions folder: the argument, else $OKR_DEFINITIONS, else the default."""
     return Path(path or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 
-from okr_cli.console import console, definitions_path, err, fail
+from okr_cli.console import console, definitions_folder, err, fail
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
@@ -88,7 +88,7 @@ def validate(
 
     if path is not None and definitions_dir is not None and path != definitions_dir:
         raise _usage("give the definitions once: as PATH or as -d")
-    root = definitions_path(path or definitions_dir)
+    root = definitions_folder(path or definitions_dir)
     if not root.exists():  # a mistyped argument is a usage error (2), not invalid definitions
         raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
@@ -262,7 +262,7 @@ def run(
     the lookback days, like the daily schedule). Days run from the first day the definitions
     need (their baseline windows) through yesterday in the organisation's time zone."""
     _set_verbose(verbose)
-    root = definitions_path(definitions)
+    root = definitions_folder(definitions)
     days = _run_days(root, day, start, end)
     if days is not None and days[0] > days[1]:
         console.print(
@@ -288,7 +288,7 @@ def sandbox(
     from pipelines.resources import load_valid_definitions
 
     try:
-        used = load_valid_definitions(definitions_path(definitions)).used_sources()
+        used = load_valid_definitions(definitions_folder(definitions)).used_sources()
     except DefinitionError as exc:
         raise fail(str(exc)) from None
     before = dict(os.environ)
@@ -422,7 +422,7 @@ def report(
         raise _usage(
             f"--out {out} is a folder; give the HTML file to write, e.g. {out / 'checkin.html'}"
         )
-    root = definitions_path(definitions)
+    root = definitions_folder(definitions)
     with _warehouse_errors(warehouse):
         try:
             monday = monday or latest_week(warehouse)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from okr_cli.console import definitions_path, fail
+from okr_cli.console import definitions_folder, fail
 from okr_definitions.problems import DefinitionError, Problem
 from okr_definitions.push import OkrTrackerPush, Push
 from okr_definitions.resolve import Definitions, format_loc
@@ -107,7 +107,7 @@ def push_command(
     except ValueError:
         raise typer.BadParameter(f"--date {day!r} is not YYYY-MM-DD") from None
     try:
-        defs = load_valid_definitions(definitions_path(definitions))
+        defs = load_valid_definitions(definitions_folder(definitions))
     except DefinitionError as exc:
         raise fail(str(exc)) from None
     if not defs.push.configured():
