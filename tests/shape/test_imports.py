@@ -10,6 +10,8 @@ from pathlib import Path
 
 from test_shape import PRODUCT, REPO
 
+from warehouse.status import STATUS_ORDER
+
 # Classes that share a name on purpose, with why.
 SHARED_CLASS_NAMES: dict[str, str] = {}
 
@@ -145,3 +147,18 @@ def test_no_two_product_classes_share_a_name() -> None:
     assert not shared, "class names used for more than one class:\n" + "\n".join(
         f"{cls}: {', '.join(mods)}" for cls, mods in sorted(shared.items())
     )
+
+
+def test_the_status_order_is_spelled_only_in_warehouse_status() -> None:
+    """Reports, queries and SQL models rank statuses through warehouse/status.py; a line naming
+    three or more statuses is an order spelled again (labels and colours name one a line)."""
+
+    spelled = []
+    for package in PRODUCT:
+        for path in sorted((REPO / package).rglob("*")):
+            if path.suffix not in (".py", ".sql") or path == REPO / "warehouse" / "status.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if sum(f"'{s}'" in line or f'"{s}"' in line for s in STATUS_ORDER) >= 3:
+                    spelled.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert not spelled, "status order spelled outside warehouse/status.py:\n" + "\n".join(spelled)
