@@ -1,6 +1,7 @@
-"""The product's modules import each other without a circle (module-level and function-level
-imports alike: a function-level import only defers a heavy module, it never hides a circle),
-and no two classes of the product share a name (one name, one concept)."""
+"""The product's code as a whole: its modules import each other without a circle (module-level
+and function-level imports alike: a function-level import only defers a heavy module, it never
+hides a circle), no two classes share a name (one name, one concept), the status order is
+spelled once (warehouse/status.py), and a module over 600 lines says why."""
 
 from __future__ import annotations
 
@@ -162,3 +163,15 @@ def test_the_status_order_is_spelled_only_in_warehouse_status() -> None:
                 if sum(f"'{s}'" in line or f'"{s}"' in line for s in STATUS_ORDER) >= 3:
                     spelled.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not spelled, "status order spelled outside warehouse/status.py:\n" + "\n".join(spelled)
+
+
+def test_a_module_over_600_lines_says_why_in_its_docstring() -> None:
+    """Sandboxes aside (fake servers with their data), a long module gives its reason."""
+    long = []
+    for name, path in _product_modules().items():
+        if name.startswith("sandbox.") or len(path.read_text().splitlines()) <= 600:
+            continue
+        docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if "600 lines" not in docstring:
+            long.append(name)
+    assert not long, f"over 600 lines without a reason in the docstring: {long}"

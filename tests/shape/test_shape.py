@@ -1,5 +1,5 @@
 """The shape of a source: one folder (or module) per layer, the same in every source, and no
-other module of the product naming it (issue 13). A new source copies one of these folders and
+other module of the product naming it. A new source copies one of these folders and
 adds one registry entry; this test says what is missing."""
 
 from __future__ import annotations
