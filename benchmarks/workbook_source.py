@@ -4,7 +4,7 @@
 
 A workbook of `rows` days (date cells and a value column) is written once with xlsxwriter in
 its constant-memory mode; then a fresh child process reads it the way a run does
-(`connectors.file.client.read_metric_file`) and reports its wall time and peak RSS, next to
+(`connectors.file.parse.read_metric_file`) and reports its wall time and peak RSS, next to
 the same child reading the same rows from a CSV file (the reference). Not part of `run_all`:
 it answers one question of the spreadsheet issue (does a million-row sheet stay within
 bounded memory?).
@@ -48,7 +48,7 @@ def write_files(folder: Path, rows: int) -> None:
 
 def child(folder: Path, name: str) -> None:
     from connectors.base import MetricRequest
-    from connectors.file.client import read_metric_file
+    from connectors.file.parse import read_metric_file
     from okr_definitions.sources.file import FileQuery
 
     began = time.perf_counter()

@@ -8,11 +8,12 @@ The JSON Schema editors use for autocompletion is generated from these models
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from datetime import date
 from typing import Annotated, Any, Literal, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
 
@@ -61,9 +62,6 @@ class Organisation(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            import difflib
-            from zoneinfo import available_timezones
-
             close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name such as "

@@ -14,7 +14,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
-from connectors.file.client import fetch_file
+from connectors.file import fetch_file
 from okr_definitions.sources.file import FileQuery
 
 WINDOW = (date(2026, 1, 1), date(2026, 1, 31))
