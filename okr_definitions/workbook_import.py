@@ -328,7 +328,9 @@ def definitions_yaml(result: ImportResult, organisation: str) -> dict:
         krs = []
         for kr in objective.key_results:
             entry: dict[str, object] = {"id": kr.id, "title": kr.title, "metric": kr.id}
-            entry["target"] = kr.target if kr.target is not None else "TODO"
+            # `null` where the workbook's text could not be read: `okr validate` asks for it
+            # next to the metric to bind (the import report names the cell)
+            entry["target"] = kr.target
             if kr.baseline is not None:
                 entry["baseline"] = kr.baseline
             if kr.unit:
