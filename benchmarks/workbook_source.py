@@ -67,9 +67,9 @@ def child(folder: Path, name: str, hold: bool) -> None:
 
 
 def sheet_xml_mib(folder: Path) -> float:
-    from connectors.file.workbook import _sheet_xml_bytes
+    from okr_definitions.workbook_files import sheet_xml_bytes
 
-    return _sheet_xml_bytes(folder / "big.xlsx", "Daily") / 2**20
+    return sheet_xml_bytes(folder / "big.xlsx", "Daily") / 2**20
 
 
 def measure(folder: Path, name: str, hold: bool = False) -> dict:

@@ -21,7 +21,6 @@ import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from xml.etree import ElementTree
 
 import fastexcel
 import openpyxl
@@ -30,7 +29,7 @@ import pyarrow.compute as pc
 
 from connectors.errors import SourceError
 from connectors.file.settings import SOURCE
-from okr_definitions.workbook_files import WorkbookFileError, column_letter
+from okr_definitions.workbook_files import WorkbookFileError, column_letter, sheet_xml_bytes
 from okr_definitions.workbook_files import check_workbook_file as check_file
 
 _EXCEL_ERRORS = {
@@ -48,9 +47,6 @@ _ERROR_TEXTS = frozenset(_EXCEL_ERRORS.values()) | {"#SPILL!", "#CALC!", "#FIELD
 # larger is streamed (peak memory then stays near 100 MiB over the interpreter's own).
 STREAM_ABOVE_XML_BYTES = 192 * 1024 * 1024
 _STREAM_BATCH_ROWS = 65_536
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # Serial 0 in each system; the 1900 system's epoch absorbs Lotus' phantom 1900-02-29.
 _EPOCH_1900 = date(1899, 12, 30)
 _EPOCH_1904 = date(1904, 1, 1)
@@ -95,7 +91,7 @@ def read_sheet(
     check_workbook_file(path)
     date_1904 = uses_1904_dates(path)
     reader, sheet_name = _open(path, sheet)
-    if _sheet_xml_bytes(path, sheet_name) > STREAM_ABOVE_XML_BYTES:
+    if sheet_xml_bytes(path, sheet_name) > STREAM_ABOVE_XML_BYTES:
         return _stream_sheet(
             path, sheet_name, header_row, date_column, value_column, ratio_columns, date_1904
         )
@@ -177,35 +173,6 @@ def _wanted_columns(
             f"{', '.join(headers) or 'an empty row'}); set query.header_row or the column names",
         )
     return wanted
-
-
-def _sheet_xml_bytes(path: Path, sheet_name: str) -> int:
-    """The uncompressed size of the sheet's XML, from the zip's directory (nothing unpacked
-    but the two small files that say which part holds the sheet)."""
-    with zipfile.ZipFile(path) as archive:
-        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-        rel_id = next(
-            (
-                node.get(f"{_REL_NS}id")
-                for node in book.iter(f"{_MAIN_NS}sheet")
-                if node.get("name") == sheet_name
-            ),
-            None,
-        )
-        target = next(
-            (
-                node.get("Target", "")
-                for node in rels.iter(f"{_PACKAGE_REL_NS}Relationship")
-                if node.get("Id") == rel_id
-            ),
-            "",
-        )
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        try:
-            return archive.getinfo(part).file_size
-        except KeyError:  # an unusual package layout: calamine finds the sheet its own way
-            return 0
 
 
 def _stream_sheet(

@@ -18,6 +18,7 @@ from connectors.errors import SourceError
 from connectors.file import workbook
 from connectors.file.client import fetch_file
 from okr_definitions.sources.file import FileQuery
+from okr_definitions.workbook_files import sheet_xml_bytes
 
 WINDOW = (date(2026, 1, 1), date(2026, 1, 31))
 
@@ -220,6 +221,6 @@ def test_the_size_bound_reads_the_named_sheets_part(defs_dir: Path) -> None:
     for row in range(2_000):
         big.write_row(row, 0, [row, row * 2, "text"])
     book.close()
-    small = workbook._sheet_xml_bytes(defs_dir / "two.xlsx", "Small")
-    large = workbook._sheet_xml_bytes(defs_dir / "two.xlsx", "Big")
+    small = sheet_xml_bytes(defs_dir / "two.xlsx", "Small")
+    large = sheet_xml_bytes(defs_dir / "two.xlsx", "Big")
     assert 0 < small < 2_000 < 50_000 < large

@@ -12,8 +12,9 @@ import pytest
 import xlsxwriter
 import yaml
 
+from okr_definitions import workbook_import
 from okr_definitions.lint import activity_reason
-from okr_definitions.workbook_import import parse_target
+from okr_definitions.workbook_import import ImportError_, parse_target, read_workbook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -263,3 +264,20 @@ def test_period_dates_from_the_scorecard_columns(tmp_path: Path) -> None:
     assert okr("import", str(workbook), "--out", str(out)).returncode == 0
     (objective,) = yaml.safe_load((out / "okr.yaml").read_text())["objectives"]
     assert objective["period"] == {"start": "2026-10-01", "end": "2026-12-31"}
+
+
+def test_a_sheet_far_larger_than_a_tracker_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A million-row export picked by mistake is refused from the zip's directory, before
+    calamine would hold it (the bound lowered so that a small sheet stands in for it)."""
+    workbook = tmp_path / "t.xlsx"
+    rows = [["Grow", f"Sessions up {n}", "Q4 2026", n] for n in range(400)]
+    _english_tracker(workbook, rows, ["Objective", "Key Result", "Quarter", "Target"])
+    assert len(read_workbook(workbook).objectives[0].key_results) == 400
+    monkeypatch.setattr(workbook_import, "MAX_TRACKER_XML_BYTES", 10_000)
+    with pytest.raises(ImportError_) as refused:
+        read_workbook(workbook)
+    message = str(refused.value)
+    assert message.startswith("t.xlsx: sheet `KRs` holds ")
+    assert "far more than an OKR tracker" in message and "--sheet" in message
