@@ -1,6 +1,6 @@
 """The file source on a one-million-row .xlsx sheet: wall time and peak memory of a read.
 
-    python -m benchmarks.workbook_source [--rows 1000000]
+    python -m benchmarks.workbook_source [--rows 1000000] [--extra-columns 6]
 
 A workbook of `rows` days (date cells and a value column) is written once with xlsxwriter in
 its constant-memory mode; then a fresh child process reads it the way a run does
@@ -9,10 +9,10 @@ the same child reading the same rows from a CSV file (the reference). Not part o
 it answers one question of the spreadsheet issue (does a million-row sheet stay within
 bounded memory?).
 
-Measured 2026-12-04 (load average ~20 on the shared 2 cores): 1,000,000 rows, 12.0 MiB xlsx:
-read 1.93 s, peak RSS 276 MiB; the same rows as CSV 0.11 s, 175 MiB. calamine holds the
-sheet's cells in memory while reading, so memory grows with the sheet (about 0.1 KiB a row
-over the CSV reference), not a constant.
+It also reads the sheet held whole by calamine whatever its size (`--hold` in the child), so a
+sheet over the streaming bound shows both readers. Figures: benchmarks/RESULTS.md, "xlsx file
+source" (a two-column million-row sheet is held: 1.93 s, 276 MiB; with six more columns it is
+streamed: 222 MiB where calamine needs 636 MiB).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ macros; it reports each cell it cannot convert with its position, which is how a
 Dates are read as text and converted here: fastexcel turns a bare serial into a date in the
 1900 system only, so the workbook's date system is read from `xl/workbook.xml` first.
 
-calamine holds every cell of the sheet while it reads (about 1.3 bytes of memory per byte of
+calamine holds every cell of the sheet while it reads (1.2 to 2.2 bytes of memory per byte of
 the sheet's XML, whichever columns are used), so a sheet whose XML is over
 `STREAM_ABOVE_XML_BYTES` is streamed instead, row by row with openpyxl's read-only reader
 (cached values, no macros), keeping only the used columns as Arrow arrays: memory stays bounded
@@ -43,8 +43,9 @@ _EXCEL_ERRORS = {
     "GettingData": "#GETTING_DATA",
 }
 _ERROR_TEXTS = frozenset(_EXCEL_ERRORS.values()) | {"#SPILL!", "#CALC!", "#FIELD!"}
-# A full-height sheet (1,048,576 rows) of about four used columns is read at once; anything
-# larger is streamed (peak memory then stays near 100 MiB over the interpreter's own).
+# A full-height sheet (1,048,576 rows) of about four columns is still held (under 0.5 GiB);
+# anything larger is streamed, at about 14x the time, with memory near a CSV read's
+# (benchmarks/RESULTS.md, "xlsx file source").
 STREAM_ABOVE_XML_BYTES = 192 * 1024 * 1024
 _STREAM_BATCH_ROWS = 65_536
 # Serial 0 in each system; the 1900 system's epoch absorbs Lotus' phantom 1900-02-29.
