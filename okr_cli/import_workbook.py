@@ -14,7 +14,6 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from okr_definitions.lint import activity_reason
 from okr_definitions.loader import load_definitions
 
 console = Console(highlight=False)
@@ -80,20 +79,11 @@ def import_workbook(
         )
     for item in result.unparsed:
         console.print(f"left for you: {escape(item)}", soft_wrap=True)
-    # The method lint on the result: placeholders to bind, activity titles, missing targets.
-    definitions, problems = load_definitions(out)
+    # The method lint on the result: placeholders to bind, activity titles, missing targets
+    # (written as `null`, so one lint names them all).
+    _, problems = load_definitions(out)
     for problem in problems:
         style = "red" if problem.severity == "error" else "yellow"
         console.print(
             f"[{style}]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True
         )
-    if definitions is None:  # a target left for the user stops the lint: check titles anyway
-        for objective in result.objectives:
-            for kr in objective.key_results:
-                why = activity_reason(kr.title)
-                if why:
-                    console.print(
-                        f"[yellow]{escape(kr.cell)}: warning: key result `{escape(kr.id)}` reads "
-                        f'like an activity, not an outcome ({why}: "{escape(kr.title)}")[/]',
-                        soft_wrap=True,
-                    )

@@ -258,6 +258,17 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 )
             )
             break
+    if kr.target is None:
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "target",
+                f"key result `{kr.id}` has no target yet",
+                "set `target:` to a number (1500, 3.2%) or a relative change (+40%)",
+            )
+        )
+        return problems
     relative = m.parse_relative(kr.target)
     level = kr.measure != "total"
     if kr.baseline == "measured" and not level:

@@ -263,7 +263,13 @@ class KeyResult(StrictModel):
     baseline: Number | Literal["measured"] | None = Field(
         None, description="A number, or `measured` (frozen from data). Totals start at 0."
     )
-    target: Number = Field(description="A number (1500, 0.055, 5.5%) or relative (+40%, -10%).")
+    # Required, but `null` is accepted so that an imported key result whose target the workbook
+    # did not state readably still loads and the lint can report everything at once (the
+    # missing target and the metric to bind) instead of stopping at the first.
+    target: Number | None = Field(
+        description="A number (1500, 0.055, 5.5%) or relative (+40%, -10%); `null` while it is "
+        "still to be set (`okr validate` reports it)."
+    )
     direction: Literal["increase", "decrease", "at_least", "at_most"] | None = Field(
         None, description="Inferred from baseline and target when omitted."
     )
