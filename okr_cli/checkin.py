@@ -18,19 +18,10 @@ from typing import Annotated
 
 import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.console import console, definitions_folder, err, fail
 from okr_definitions.checkins import CHECKINS_DIR, Checkin, iso_week, load_checkins
-from okr_definitions.loader import DEFAULT_DIR
-
-console = Console(highlight=False, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 def checkin_file(definitions: Path, week: date, team: str | None) -> Path:
@@ -95,7 +86,7 @@ def checkin(
     from warehouse.db import WarehouseBusyError, connect
     from warehouse.queries import current_rows, known_key_results, team_owners
 
-    root = Path(definitions or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
+    root = definitions_folder(definitions)
     if not root.is_dir():
         raise typer.BadParameter(f"{root} is not a definitions folder", param_hint="-d")
     try:
@@ -115,18 +106,18 @@ def checkin(
         finally:
             con.close()
     except (FileNotFoundError, NoReportData, WarehouseBusyError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if team is not None and team not in owners:
-        raise _fail(f"no team `{team}`; the teams are {', '.join(sorted(owners)) or 'none'}")
+        raise fail(f"no team `{team}`; the teams are {', '.join(sorted(owners)) or 'none'}")
     if not rows:
         whose = f" of team {team}" if team else ""
-        raise _fail(f"no key-result rows{whose} in {iso_week(monday)}: run `okr run` first")
+        raise fail(f"no key-result rows{whose} in {iso_week(monday)}: run `okr run` first")
 
     checkins, problems = load_checkins(root, known)
     if problems:
         for problem in problems:
             err.print(f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
-        raise _fail(f"fix the check-ins in {root / CHECKINS_DIR} first")
+        raise fail(f"fix the check-ins in {root / CHECKINS_DIR} first")
     earlier: dict[str, Checkin] = {}
     for note in sorted(checkins, key=lambda c: c.week_start):
         if note.week_start < monday:
@@ -134,11 +125,11 @@ def checkin(
 
     path = checkin_file(root, monday, team)
     if path.exists() and not force:
-        raise _fail(f"{path} exists: edit it, or give --force to write it again")
+        raise fail(f"{path} exists: edit it, or give --force to write it again")
     try:
         _write_new(path, checkin_template(monday, rows, owners, earlier), force)
     except FileExistsError:
-        raise _fail(f"{path} exists: edit it, or give --force to write it again") from None
+        raise fail(f"{path} exists: edit it, or give --force to write it again") from None
     problems_now = _problems_in(path, root, known)
     if problems_now:  # e.g. a key result already checked in this week in another file
         for line in problems_now:
@@ -156,4 +147,4 @@ def checkin(
         for line in problems_now:
             err.print(f"[red]{escape(line)}[/]", soft_wrap=True)
         if problems_now:
-            raise _fail(f"{path} has problems: fix them and run `okr validate`")
+            raise fail(f"{path} has problems: fix them and run `okr validate`")

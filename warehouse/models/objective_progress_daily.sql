@@ -6,6 +6,7 @@
 -- status, then the furthest behind its pace, then the first id.
 -- The sums add in kr_id order: floating-point addition is not associative, and DuckDB's
 -- parallel aggregation would otherwise let a re-run differ in the last bit.
+-- (No braces but the placeholder: progress.py fills it in with str.format.)
 WITH objectives AS (
     SELECT
         as_of_date,
@@ -16,22 +17,19 @@ WITH objectives AS (
         sum(weight * coalesce(score, 0) ORDER BY kr_id) / sum(weight ORDER BY kr_id) AS score,
         sum(weight * expected_progress ORDER BY kr_id) / sum(weight ORDER BY kr_id)
             AS expected_progress,
-        CASE min(CASE status
-            WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
-            WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END)
-            WHEN 1 THEN 'off_track' WHEN 2 THEN 'at_risk' WHEN 3 THEN 'no_data'
-            WHEN 4 THEN 'stale' WHEN 5 THEN 'on_track' ELSE 'achieved'
-        END AS status,
+        -- {status_rank}: warehouse/status.py's ranking (1 for the worst), filled in by progress.py
+        arg_min(status, {status_rank}) AS status,
         CAST(count(*) AS INTEGER) AS kr_count,
         CAST(count(*) FILTER (WHERE status = 'off_track') AS INTEGER) AS krs_off_track,
         CAST(count(*) FILTER (WHERE status = 'at_risk') AS INTEGER) AS krs_at_risk,
-        arg_min(kr_id, {
-            'rank': CASE status
-                WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
-                WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END,
-            'gap': coalesce(progress, 0) - expected_progress,
-            'kr_id': kr_id
-        }) AS weakest_kr_id
+        arg_min(
+            kr_id,
+            struct_pack(
+                rank := {status_rank},
+                gap := coalesce(progress, 0) - expected_progress,
+                kr_id := kr_id
+            )
+        ) AS weakest_kr_id
     FROM okr.kr_progress_daily
     WHERE as_of_date BETWEEN $from_date AND $to_date
     GROUP BY as_of_date, objective_id
