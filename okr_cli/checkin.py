@@ -14,7 +14,7 @@ import os
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
@@ -22,6 +22,9 @@ from rich.markup import escape
 
 from okr_cli.console import console, definitions_folder, err, fail
 from okr_definitions.checkins import CHECKINS_DIR, Checkin, iso_week, load_checkins
+
+if TYPE_CHECKING:
+    from reports.checkin_trends import CheckinTrend
 
 
 def checkin_file(definitions: Path, week: date, team: str | None) -> Path:
@@ -81,6 +84,7 @@ def checkin(
 ) -> None:
     """Write the week's check-in file, pre-filled per key result with its owner, this week's
     value, status and pace, and the last check-in's confidence and comment."""
+    # imported when the command runs, so `okr --help` starts quickly
     from reports.checkin_template import checkin_template
     from reports.weekly import NoReportData, latest_week, parse_week
     from warehouse.db import WarehouseBusyError, connect
@@ -148,3 +152,20 @@ def checkin(
             err.print(f"[red]{escape(line)}[/]", soft_wrap=True)
         if problems_now:
             raise fail(f"{path} has problems: fix them and run `okr validate`")
+
+
+def status_checkins(
+    warehouse: Path | None, rows: list[dict[str, Any]], definitions: Path
+) -> dict[str, CheckinTrend]:
+    """`okr status`'s check-in trends. A broken check-in file does not hide the numbers: its
+    problems are printed as warnings and the trends left out until they are fixed."""
+    from reports.checkin_trends import status_trends  # DuckDB: only when a command runs
+
+    if not definitions.is_dir():
+        return {}
+    trends, problems = status_trends(warehouse, rows, definitions)
+    for problem in problems:
+        err.print(f"[yellow]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
+    if problems:
+        err.print("[yellow]check-ins left out of the status until these are fixed[/]")
+    return trends

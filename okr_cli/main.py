@@ -348,8 +348,8 @@ def _print_status(
     warehouse: Path | None, team: str | None, day: date | None, definitions: Path
 ) -> None:
     # imported when the command runs, so `okr --help` and `okr status` start quickly
+    from okr_cli.checkin import status_checkins
     from okr_cli.warehouse_facts import what_exists
-    from reports.checkin_trends import status_trends
     from reports.terminal import print_status
     from warehouse.queries import not_started_status_rows, status_rows
 
@@ -365,22 +365,11 @@ def _print_status(
         if not not_started:
             console.print("no key-result rows yet: run `okr run` first")
             return
-    trends, problems = (
-        status_trends(warehouse, rows, definitions) if definitions.is_dir() else ({}, [])
-    )
-    for problem in problems:  # the numbers still print; the notes wait for the fix
-        err.print(f"[yellow]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
-    if problems:
-        err.print("[yellow]check-ins left out of the status until these are fixed[/]")
+    trends = status_checkins(warehouse, rows, definitions)  # okr_cli/checkin.py
     # Piped with COLUMNS set: laid out within COLUMNS like a terminal (titles wrap, numbers
     # stay whole); piped without it: at the table's natural width.
-    print_status(
-        console,
-        rows,
-        not_started,
-        fit_width=console.is_terminal or "COLUMNS" in os.environ,
-        trends=trends,
-    )
+    fit = console.is_terminal or "COLUMNS" in os.environ
+    print_status(console, rows, not_started, fit_width=fit, trends=trends)
 
 
 @app.command()
