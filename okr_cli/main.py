@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 
+from okr_cli.checkin import checkin
 from okr_cli.console import console, definitions_folder, err, fail
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
@@ -327,11 +328,11 @@ def demo(
     first = definitions.earliest_date_needed()
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
-    _print_status(warehouse, team=None, day=None)
+    _print_status(warehouse, team=None, day=None, definitions=definitions_path)
     ok &= demo_push(definitions, warehouse)  # okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
-        f"  okr status -w {escape(str(warehouse))}\n"
+        f"  okr status -w {escape(str(warehouse))} -d {escape(str(definitions_path))}\n"
         f"  okr report -w {escape(str(warehouse))} -d {escape(str(definitions_path))}"
         "   # the weekly check-in report\n"
         f'  okr sql -w {escape(str(warehouse))} "SELECT kr_id, status, progress '
@@ -343,8 +344,11 @@ def demo(
         raise fail("the demo run had failures (see above)")
 
 
-def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+def _print_status(
+    warehouse: Path | None, team: str | None, day: date | None, definitions: Path
+) -> None:
     # imported when the command runs, so `okr --help` and `okr status` start quickly
+    from okr_cli.checkin import status_checkins
     from okr_cli.warehouse_facts import what_exists
     from reports.terminal import print_status
     from warehouse.queries import not_started_status_rows, status_rows
@@ -361,11 +365,11 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         if not not_started:
             console.print("no key-result rows yet: run `okr run` first")
             return
+    trends = status_checkins(warehouse, rows, definitions)  # okr_cli/checkin.py
     # Piped with COLUMNS set: laid out within COLUMNS like a terminal (titles wrap, numbers
     # stay whole); piped without it: at the table's natural width.
-    print_status(
-        console, rows, not_started, fit_width=console.is_terminal or "COLUMNS" in os.environ
-    )
+    fit = console.is_terminal or "COLUMNS" in os.environ
+    print_status(console, rows, not_started, fit_width=fit, trends=trends)
 
 
 @app.command()
@@ -375,17 +379,19 @@ def status(
         str | None, typer.Option("--date", help="As of this day (default: latest).")
     ] = None,
     warehouse: WarehouseOption = None,
+    definitions: DefinitionsOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Where every key result stands, grouped by team and objective: status, value against
-    target, progress against the expected pace, the change over 7 days and trust flags."""
+    target, progress against the expected pace, the change over 7 days and trust flags; then
+    each key result's check-ins over the last weeks (from the definitions' checkins/)."""
     _set_verbose(verbose)
     try:
         as_of = date.fromisoformat(day) if day else None
     except ValueError:
         raise _usage(f"--date {day!r} is not a date: write YYYY-MM-DD") from None
     with _warehouse_errors(warehouse):
-        _print_status(warehouse, team, as_of)
+        _print_status(warehouse, team, as_of, definitions_folder(definitions))
 
 
 @app.command()
@@ -584,6 +590,8 @@ app.command("import")(import_workbook)
 
 
 app.command()(notify)
+
+app.command()(checkin)  # okr_cli/checkin.py
 
 if __name__ == "__main__":
     main()

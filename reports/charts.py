@@ -20,6 +20,14 @@ from warehouse.status import STATUS_ORDER
 TEXT = "#2c3e50"
 MUTED = "#7f8c8d"
 WEEK_BAND = "#e8eef6"
+# The report's layout widths (reports/html.py CSS): a chart is drawn at the width it is shown
+# at, so the browser never scales its text down. A key result's chart fits a 390 px phone
+# (its card leaves 339 px); the overview comes wide (its card at 1280 px leaves 1098 px) and
+# narrow (356 px on a 390 px phone).
+KR_CHART_WIDTH = 330
+OVERVIEW_WIDE = 1090
+OVERVIEW_NARROW = 340
+FONT_SIZE = 12  # every chart label: the browser tests hold the page to at least 11 px
 # Progress is unclamped (a key result can fall far below its baseline); beyond these bounds
 # the line is clipped so one bad key result does not flatten every other detail.
 Y_FLOOR, Y_CEILING = -0.5, 1.5
@@ -51,6 +59,10 @@ def _domain(values: list[float]) -> list[float]:
     low = max(Y_FLOOR, min([0.0, *values]))
     high = min(Y_CEILING, max([1.0, *values]))
     return [low, high]
+
+
+# the whole chart — axes, labels, legend — inside the given width, not the plot area alone
+_FIT = alt.AutoSizeParams(type="fit", contains="padding")
 
 
 def _named(name: str) -> alt.NamedData:
@@ -106,7 +118,7 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
         .mark_line(color=MUTED, strokeDash=[6, 4], strokeWidth=1.5)
         .encode(x=x, y=y),
         alt.Chart(_named("pace_label"))
-        .mark_text(align="right", dx=-2, dy=-7, color=MUTED, fontSize=10)
+        .mark_text(align="right", dx=-2, dy=-7, color=MUTED, fontSize=FONT_SIZE)
         .encode(x=x, y=y, text="label:N"),
     ]
     if is_level(row):
@@ -123,7 +135,7 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
         .encode(y="y:Q"),
         *pace_layers,
         alt.Chart(_named("target_label"))
-        .mark_text(align="left", dx=2, dy=-6, color=TEXT, fontSize=10, opacity=0.8)
+        .mark_text(align="left", dx=2, dy=-6, color=TEXT, fontSize=FONT_SIZE, opacity=0.8)
         .encode(x=x, y=y, text="label:N"),
     ]
     if actual:
@@ -136,26 +148,43 @@ def kr_chart_spec(kr: KeyResultReport, week_start: date) -> dict[str, Any]:
             .mark_point(color=colour, filled=True, size=45)
             .encode(x=x, y=y),
             alt.Chart(_named("last"))
-            .mark_text(align="left", dx=6, dy=0, color=colour, fontWeight="bold", fontSize=11)
+            .mark_text(
+                align="left", dx=6, dy=0, color=colour, fontWeight="bold", fontSize=FONT_SIZE
+            )
             .encode(x=x, y=y, text="label:N"),
         ]
     chart = (
         alt.layer(*layers)
-        .properties(width=430, height=150, background="white")
+        # padding on the right: room for the last value's label, right of the line
+        .properties(
+            width=KR_CHART_WIDTH,
+            height=150,
+            background="white",
+            autosize=_FIT,
+            padding={"left": 5, "top": 5, "bottom": 5, "right": 34},
+        )
         .configure_view(stroke=None)
-        .configure_axis(labelColor=MUTED, domainColor="#cfd8dc", tickColor="#cfd8dc")
+        .configure_axis(
+            labelColor=MUTED,
+            domainColor="#cfd8dc",
+            tickColor="#cfd8dc",
+            labelFontSize=FONT_SIZE,
+        )
     )
     return _with_datasets(chart, datasets)
 
 
-def overview_spec(report: WeeklyReport) -> dict[str, Any]:
-    """One bar per key result: progress (colour = status), a tick at the expected pace."""
+def overview_spec(report: WeeklyReport, narrow: bool = False) -> dict[str, Any]:
+    """One bar per key result, labelled by its title: progress (colour = status), a tick at
+    the expected pace, a dotted line at the target. Wide: titles on the axis, the width of
+    the report's card at 1280 px; `narrow` (a phone): each title above its bar."""
     rows = []
     for kr in report.key_results:
         progress = kr["progress"]
         rows.append(
             {
                 "kr": kr.kr_id,
+                "title": kr["title"],
                 "progress": max(Y_FLOOR, min(Y_CEILING, progress)) if progress is not None else 0,
                 "label": format_share(progress),
                 "expected": kr["expected_progress"],
@@ -163,43 +192,78 @@ def overview_spec(report: WeeklyReport) -> dict[str, Any]:
             }
         )
     statuses = [STATUS_LABEL[s] for s in STATUS_ORDER]
+    domain = _domain([r["progress"] for r in rows])
+    # by id (titles may repeat), in the report's order: worst objective first
     y = alt.Y(
         "kr:N",
-        sort=[r["kr"] for r in rows],  # the report's order: worst objective first
+        sort=[r["kr"] for r in rows],
         title=None,
-        axis=alt.Axis(labelLimit=220, labelColor=TEXT, domain=False, ticks=False),
+        axis=(
+            None
+            if narrow
+            else alt.Axis(
+                labelExpr="titles[datum.value] || datum.value",
+                labelLimit=380,
+                labelColor=TEXT,
+                labelFontSize=FONT_SIZE,
+                domain=False,
+                ticks=False,
+            )
+        ),
     )
-    x_scale = alt.Scale(domain=_domain([r["progress"] for r in rows]))
+    shift = 8 if narrow else 0  # narrow: the bar sits below its title
     base = alt.Chart(_named("rows")).encode(y=y)
-    chart = (
-        alt.layer(
-            base.mark_bar(height=14, cornerRadiusEnd=2).encode(
-                x=alt.X(
-                    "progress:Q",
-                    title="progress (tick: expected pace; line: target)",
-                    scale=x_scale,
-                    axis=alt.Axis(format="%", gridColor="#eceff1", titleColor=MUTED),
-                ),
-                color=alt.Color(
-                    "status:N",
-                    scale=alt.Scale(
-                        domain=statuses, range=[STATUS_COLOUR[s] for s in STATUS_ORDER]
-                    ),
-                    legend=alt.Legend(orient="bottom", title=None, direction="horizontal"),
+    layers = [
+        base.mark_bar(height=14, cornerRadiusEnd=2, yOffset=shift).encode(
+            x=alt.X(
+                "progress:Q",
+                title="progress (tick: expected pace; line: target)",
+                scale=alt.Scale(domain=domain),
+                axis=alt.Axis(
+                    format="%",
+                    gridColor="#eceff1",
+                    titleColor=MUTED,
+                    labelFontSize=FONT_SIZE,
+                    titleFontSize=FONT_SIZE,
                 ),
             ),
-            base.mark_tick(color=TEXT, thickness=2, size=20).encode(x="expected:Q"),
-            alt.Chart(_named("target"))
-            .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
-            .encode(x="y:Q"),
-            base.mark_text(align="left", dx=4, color=TEXT, fontSize=11).encode(
-                x="progress:Q", text="label:N"
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=statuses, range=[STATUS_COLOUR[s] for s in STATUS_ORDER]),
+                legend=alt.Legend(
+                    orient="bottom",
+                    title=None,
+                    direction="horizontal",
+                    columns=3 if narrow else 0,
+                    labelFontSize=FONT_SIZE,
+                ),
             ),
+        ),
+        base.mark_tick(color=TEXT, thickness=2, size=20, yOffset=shift).encode(x="expected:Q"),
+        alt.Chart(_named("target"))
+        .mark_rule(color=TEXT, strokeDash=[2, 3], opacity=0.7)
+        .encode(x="y:Q"),
+        base.mark_text(align="left", dx=4, yOffset=shift, color=TEXT, fontSize=FONT_SIZE).encode(
+            x="progress:Q", text="label:N"
+        ),
+    ]
+    if narrow:
+        layers.append(
+            base.mark_text(
+                align="left", baseline="bottom", dy=-2, color=TEXT, fontSize=FONT_SIZE, limit=320
+            ).encode(x=alt.datum(domain[0]), text="title:N")
         )
-        .properties(width=520, height=alt.Step(26), background="white")
-        .configure_view(stroke=None)
+    chart = alt.layer(*layers).properties(
+        width=OVERVIEW_NARROW if narrow else OVERVIEW_WIDE,
+        height=alt.Step(46 if narrow else 28),
+        background="white",
+        autosize=_FIT,
     )
-    return _with_datasets(chart, {"rows": rows, "target": [{"y": 1.0}]})
+    if not narrow:
+        titles = {r["kr"]: r["title"] for r in rows}
+        chart = chart.add_params(alt.param(name="titles", value=titles))
+    spec = _with_datasets(chart.configure_view(stroke=None), {"rows": rows, "target": [{"y": 1.0}]})
+    return spec
 
 
 def to_svg(spec: dict[str, Any]) -> str:

@@ -212,3 +212,13 @@ def not_started_lines(row: dict[str, Any]) -> tuple[str, str]:
     else:
         data = f"every metric has data (through {row.get('data_through')})"
     return numbers, data
+
+
+def trend_line(values: list[float | None], unit: str | None) -> str:
+    """Week-by-week values, oldest first: `4.1 % → 4.2 % → — → 4.3 %`."""
+    return " → ".join(format_value(v, unit) for v in values)
+
+
+def confidence_line(values: list[int | None]) -> str:
+    """Week-by-week confidence, oldest first, `—` for a week without one: `7 → 6 → — → 4`."""
+    return " → ".join("—" if v is None else str(v) for v in values)

@@ -11,12 +11,14 @@ from datetime import date
 from html import escape
 from typing import Any
 
+from okr_definitions.checkins import iso_week
 from reports.charts import kr_chart_spec, overview_spec, to_svg
 from reports.formatting import (
     FLAG_MEANING,
     STATUS_COLOUR,
     STATUS_LABEL,
     STATUS_SYMBOL,
+    confidence_line,
     derivation,
     format_delta,
     format_points,
@@ -25,86 +27,34 @@ from reports.formatting import (
     is_level,
     level_verdict,
     not_started_lines,
+    trend_line,
 )
+from reports.html_style import CSS
 from reports.weekly import KeyResultReport, ObjectiveReport, WeeklyReport
-
-CSS = """
-:root { --text: #2c3e50; --muted: #6b7b8c; --line: #dde3ea; --bg: #f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--text);
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-  sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
-header { border-bottom: 1px solid var(--line); padding-bottom: 14px; margin-bottom: 8px; }
-.eyebrow { color: var(--muted); text-transform: uppercase; letter-spacing: .06em;
-  font-size: 12px; margin: 0; }
-h1 { font-size: 28px; margin: 4px 0 2px; }
-h2 { font-size: 20px; margin: 30px 0 10px; padding-bottom: 4px;
-  border-bottom: 2px solid var(--line); }
-h3 { font-size: 17px; margin: 0; }
-.meta { color: var(--muted); margin: 2px 0 10px; }
-.counts { list-style: none; display: flex; flex-wrap: wrap; gap: 8px; padding: 0; margin: 0; }
-.badge { display: inline-block; border-radius: 999px; padding: 1px 10px; color: #fff;
-  font-weight: 600; font-size: 13px; white-space: nowrap; }
-.counts .badge { font-size: 14px; padding: 3px 12px; }
-table { border-collapse: collapse; width: 100%; background: #fff; }
-th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line);
-  vertical-align: top; }
-th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted);
-  background: #fbfcfd; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-.kr-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  font-size: 12px; color: var(--muted); }
-.empty { color: var(--muted); font-style: italic; }
-.objective { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-  margin: 16px 0; overflow: hidden; }
-.objective > .head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 10px;
-  padding: 12px 16px; background: #fbfcfd; border-bottom: 1px solid var(--line); }
-.objective > .head .score { margin-left: auto; color: var(--muted); }
-.kr { padding: 14px 16px; border-bottom: 1px solid var(--line);
-  border-left: 5px solid var(--status); }
-.kr:last-child { border-bottom: 0; }
-.kr .title { display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px;
-  margin-bottom: 8px; }
-.kr .title strong { font-size: 16px; }
-.kr .body { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-dl.numbers { display: grid; grid-template-columns: auto auto; gap: 2px 12px; margin: 0;
-  width: 310px; }
-dl.numbers dt { color: var(--muted); }
-dl.numbers dd { margin: 0; font-weight: 600; text-align: right;
-  font-variant-numeric: tabular-nums; }
-figure { margin: 0; }
-figure svg { display: block; max-width: 100%; height: auto; }
-.checkin { flex: 1 1 220px; min-width: 220px; background: #fffbea; border: 1px solid #f1e4b3;
-  border-radius: 6px; padding: 8px 12px; }
-.checkin.none { background: #fafafa; border-color: var(--line); color: var(--muted); }
-.checkin .label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em;
-  color: var(--muted); }
-.confidence { font-weight: 700; }
-.meter { display: inline-flex; gap: 2px; vertical-align: middle; margin-left: 6px; }
-.meter i { width: 7px; height: 12px; background: #e3e7eb; border-radius: 1px; }
-.comment { margin: 4px 0 0; white-space: pre-wrap; }
-.who { color: var(--muted); font-size: 13px; }
-.flags { margin-top: 8px; font-size: 13px; color: #6c3483; }
-.derived { margin-top: 6px; font-size: 13px; color: var(--muted); }
-.flag { display: inline-block; border: 1px solid #c39bd3; color: #6c3483; border-radius: 4px;
-  padding: 0 6px; font-size: 12px; font-weight: 600; margin-right: 4px; }
-.overview { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-  padding: 12px; }
-.retro-summary { display: flex; flex-wrap: wrap; gap: 12px; margin: 6px 0 12px; }
-.retro-summary div { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-  padding: 8px 14px; }
-.retro-summary b { display: block; font-size: 22px; }
-tr.miss td { background: #fdf0ee; }
-footer { margin-top: 36px; color: var(--muted); font-size: 13px; }
-footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
-footer dt { font-weight: 600; }
-@media print { body { background: #fff; } .objective, .kr { break-inside: avoid; } }
-"""
 
 
 def _e(value: Any) -> str:
     return escape(str(value), quote=True)
+
+
+def data_table(headers: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    """A table of rows; each cell carries its column's header as `data-label`, which the
+    stacked cards below 600 px show in front of the value. A header starting with `#` is a
+    number column (right-aligned on a wide screen). `rows` are (the <tr>'s attributes, cells).
+    """
+    names = [h.removeprefix("#") for h in headers]
+    classes = [' class="num"' if h.startswith("#") else "" for h in headers]
+    head = "".join(f"<th{c}>{_e(n)}</th>" for n, c in zip(names, classes, strict=True))
+    body = "".join(
+        f"<tr{' ' + attributes if attributes else ''}>"
+        + "".join(
+            f'<td{c} data-label="{_e(n)}">{cell}</td>'
+            for n, c, cell in zip(names, classes, cells, strict=True)
+        )
+        + "</tr>"
+        for attributes, cells in rows
+    )
+    return f'<table class="rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _day(day: date) -> str:
@@ -147,7 +97,8 @@ def checkin_box(kr: KeyResultReport, week_label: str) -> str:
     if checkin is None:
         return (
             '<aside class="checkin none"><div class="label">Check-in</div>'
-            f"No check-in for {week_label} yet: add it to <code>checkins/</code>.</aside>"
+            f"No check-in for {week_label} yet: <code>okr checkin</code> writes it."
+            f"{_previous_comment(kr)}</aside>"
         )
     parts = ['<aside class="checkin"><div class="label">Check-in · confidence</div>']
     if checkin.confidence is not None:
@@ -156,8 +107,45 @@ def checkin_box(kr: KeyResultReport, week_label: str) -> str:
         parts.append(f'<p class="comment">{_e(checkin.comment)}</p>')
     if checkin.by:
         parts.append(f'<div class="who">— {_e(checkin.by)}</div>')
+    parts.append(_previous_comment(kr))
     parts.append("</aside>")
     return "".join(parts)
+
+
+def _previous_comment(kr: KeyResultReport) -> str:
+    """The last check-in's comment, beside this week's (what changed in the owner's words)."""
+    previous = kr.trend.previous if kr.trend else None
+    if previous is None or not previous.comment:
+        return ""
+    return (
+        f'<div class="previous"><div class="label">Last check-in · '
+        f"{_e(iso_week(previous.week_start))}</div>"
+        f'<p class="comment">{_e(previous.comment)}</p></div>'
+    )
+
+
+def _trend_lines(kr: KeyResultReport) -> str:
+    """Confidence over the last weeks beside the value over the same weeks."""
+    trend = kr.trend
+    if trend is None:
+        return ""
+    weeks = f"{trend.labels[0]} → {trend.labels[-1]}"
+    return (
+        f'<div class="trend" data-trend-kr="{_e(kr.kr_id)}">'
+        f'<span class="label">Weeks {_e(weeks)}</span> '
+        f'<span class="conf-trend">confidence <b>{_e(confidence_line(trend.confidences))}</b>'
+        f'</span> <span class="value-trend">value <b>'
+        f"{_e(trend_line(trend.values, kr['unit']))}</b></span></div>"
+    )
+
+
+def _signal_lines(kr: KeyResultReport) -> str:
+    if kr.trend is None or not kr.trend.signals:
+        return ""
+    return "".join(
+        f'<div class="signal" data-signal="{_e(name)}">⚑ {_e(words)}</div>'
+        for name, words in kr.trend.signals
+    )
 
 
 def _change(kr: KeyResultReport) -> str:
@@ -252,21 +240,58 @@ def kr_card(kr: KeyResultReport, report: WeeklyReport) -> str:
     <figure class="chart" role="img" aria-label="{_e(label)}">{chart}</figure>
     {checkin_box(kr, report.week_label)}
   </div>
+  {_trend_lines(kr)}
+  {_signal_lines(kr)}
   {_derived_line(kr)}
   {_flags_line(kr)}
 </div>"""
+
+
+def objective_facts(objective: ObjectiveReport) -> str:
+    """The objective's own pace and its weakest key result, each under its name: a badge
+    beside "score 74 %, expected 70 %" must be the pace's, not the weakest key result's."""
+    weakest = next(
+        (kr for kr in objective.key_results if kr.kr_id == objective.weakest_kr_id), None
+    )
+    weakest_text = (
+        f'{badge(weakest.status)} <a href="#kr-{_e(weakest.kr_id)}">{_e(weakest["title"])}</a>'
+        if weakest is not None
+        else badge(objective.status)
+    )
+    return (
+        f'<dl class="facts"><dt>Pace</dt><dd data-pace="{_e(objective.pace_status)}">'
+        f"{badge(objective.pace_status)} score <b>{format_share(objective.score)}</b>, "
+        f"expected {format_share(objective.expected)}</dd>"
+        f'<dt>Weakest key result</dt><dd data-weakest="{_e(objective.weakest_kr_id)}">'
+        f"{weakest_text}</dd></dl>"
+    )
 
 
 def objective_block(objective: ObjectiveReport, report: WeeklyReport) -> str:
     cards = "".join(kr_card(kr, report) for kr in objective.key_results)
     return f"""
 <article class="objective" id="objective-{_e(objective.objective_id)}">
-  <div class="head">{badge(objective.status)} <h3>{_e(objective.title)}</h3>
+  <div class="head"><h3>{_e(objective.title)}</h3>
     <span class="kr-id">{_e(objective.team_name)} · {_e(objective.objective_id)}</span>
-    <span class="score">score <b>{format_share(objective.score)}</b>, expected
-      {format_share(objective.expected)}</span></div>
+    {objective_facts(objective)}</div>
   {cards}
 </article>"""
+
+
+def _signals(report: WeeklyReport) -> str:
+    signals = report.checkin_signals
+    if not signals:
+        return (
+            '<p class="empty">Every key result has a recent check-in, and no confidence '
+            "disagrees with its numbers.</p>"
+        )
+    items = "".join(
+        f'<li data-signal-kr="{_e(kr.kr_id)}" data-signal="{_e(name)}">'
+        f'<a href="#kr-{_e(kr.kr_id)}">{_e(kr["title"])}</a> '
+        f"<span class=kr-id>{_e(kr.kr_id)}</span> — {_e(words)}</li>"
+        for kr, name, words in signals
+    )
+    return f'<ul class="signals">{items}</ul>'
 
 
 def _attention(report: WeeklyReport) -> str:
@@ -282,22 +307,22 @@ def _attention(report: WeeklyReport) -> str:
             if checkin.comment:
                 note += f'<div class="comment">{_e(checkin.comment)}</div>'
         rows.append(
-            f'<tr data-attention-kr="{_e(kr.kr_id)}">'
-            f'<td><a href="#kr-{_e(kr.kr_id)}">{_e(kr["title"])}</a><br>'
-            f'<span class="kr-id">{_e(kr.kr_id)} · {_e(kr["team_name"])}</span></td>'
-            f"<td>{badge(kr.status)}</td>"
-            f'<td class="num">{_e(format_value(kr["value"], kr["unit"]))} → '
-            f"{_e(format_value(kr['target'], kr['unit']))}</td>"
-            f'<td class="num">{format_share(kr["progress"])} of '
-            f"{format_share(kr['expected_progress'])} ({format_points(kr.gap)})</td>"
-            f"<td>{note or '<span class=empty>no check-in</span>'}</td></tr>"
+            (
+                f'data-attention-kr="{_e(kr.kr_id)}"',
+                [
+                    f'<a href="#kr-{_e(kr.kr_id)}">{_e(kr["title"])}</a><br>'
+                    f'<span class="kr-id">{_e(kr.kr_id)} · {_e(kr["team_name"])}</span>',
+                    badge(kr.status),
+                    f"{_e(format_value(kr['value'], kr['unit']))} → "
+                    f"{_e(format_value(kr['target'], kr['unit']))}",
+                    f"{format_share(kr['progress'])} of "
+                    f"{format_share(kr['expected_progress'])} ({format_points(kr.gap)})",
+                    note or "<span class=empty>no check-in</span>",
+                ],
+            )
         )
-    return (
-        "<table><thead><tr><th>Key result</th><th>Status</th><th class=num>Value → target"
-        "</th><th class=num>Progress of expected</th><th>Check-in</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
+    headers = ["Key result", "Status", "#Value → target", "#Progress of expected", "Check-in"]
+    return data_table(headers, rows)
 
 
 def _changes(report: WeeklyReport) -> str:
@@ -313,20 +338,22 @@ def _changes(report: WeeklyReport) -> str:
         status_part = '<p class="empty">No key result changed status since last week.</p>'
     moves = report.biggest_moves
     if moves:
-        rows = "".join(
-            f"<tr><td>{_e(kr['title'])}<br><span class=kr-id>{_e(kr.kr_id)}</span></td>"
-            f'<td class="num">{_e(format_value(kr["prev_value"], kr["unit"]))} → '
-            f"{_e(format_value(kr['value'], kr['unit']))}</td>"
-            f'<td class="num">{_e(format_delta(kr.value_change, kr["unit"]))}</td>'
-            f'<td class="num">{format_points(kr.progress_change)}</td>'
-            f"<td>{badge(kr.status)}</td></tr>"
+        rows = [
+            (
+                "",
+                [
+                    f"{_e(kr['title'])}<br><span class=kr-id>{_e(kr.kr_id)}</span>",
+                    f"{_e(format_value(kr['prev_value'], kr['unit']))} → "
+                    f"{_e(format_value(kr['value'], kr['unit']))}",
+                    _e(format_delta(kr.value_change, kr["unit"])),
+                    format_points(kr.progress_change),
+                    badge(kr.status),
+                ],
+            )
             for kr in moves
-        )
-        moves_part = (
-            "<table><thead><tr><th>Key result</th><th class=num>A week ago → now</th>"
-            "<th class=num>Change</th><th class=num>Progress</th><th>Status</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
+        ]
+        headers = ["Key result", "#A week ago → now", "#Change", "#Progress", "Status"]
+        moves_part = data_table(headers, rows)
     else:
         moves_part = '<p class="empty">No comparison yet: this is the period\'s first week.</p>'
     return f"<h3>Status changes</h3>{status_part}<h3>Biggest moves</h3>{moves_part}"
@@ -334,8 +361,15 @@ def _changes(report: WeeklyReport) -> str:
 
 def _trust(report: WeeklyReport) -> str:
     rows = [
-        f"<tr><td>{_e(kr.kr_id)}</td><td><span class=flag>{_e(flag)}</span></td>"
-        f"<td>{_e(reason)}</td><td>{_e(FLAG_MEANING.get(flag, ''))}</td></tr>"
+        (
+            "",
+            [
+                _e(kr.kr_id),
+                f"<span class=flag>{_e(flag)}</span>",
+                _e(reason),
+                _e(FLAG_MEANING.get(flag, "")),
+            ],
+        )
         for kr in report.flagged
         for flag, reason in kr.trust_reasons()
     ]
@@ -344,10 +378,7 @@ def _trust(report: WeeklyReport) -> str:
             '<p class="empty">No trust flags: every number is fresh and read from complete '
             "source data.</p>"
         )
-    return (
-        "<table><thead><tr><th>Key result</th><th>Flag</th><th>Reason</th><th>What it means"
-        "</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
+    return data_table(["Key result", "Flag", "Reason", "What it means"], rows)
 
 
 def _retro(report: WeeklyReport) -> str:
@@ -359,20 +390,28 @@ def _retro(report: WeeklyReport) -> str:
     mean = sum(g["final_score"] * g["weight"] for g in grades) / sum(g["weight"] for g in grades)
     met = sum(1 for g in grades if g["met"])
     misses = report.committed_misses
-    rows = "".join(
-        f'<tr class="{"miss" if g["committed_miss"] else ""}" data-grade-kr="{_e(g["kr_id"])}">'
-        f"<td>{_e(g['title'])}<br><span class=kr-id>{_e(g['kr_id'])} · "
-        f"{_e(g['objective_title'])}</span></td>"
-        f"<td>{_e(g['commitment'])}</td>"
-        f'<td class="num">{_e(format_value(g["value"], g["unit"]))} of '
-        f"{_e(format_value(g['target'], g['unit']))}</td>"
-        f'<td class="num"><b>{g["final_score"]:.2f}</b></td>'
-        f'<td class="num">{g["expected_score"]:.2f}</td>'
-        f"<td>{'✔ met' if g['met'] else '✖ missed'}"
-        f"{' · committed miss' if g['committed_miss'] else ''}</td>"
-        f"<td>{badge(g['final_status'])}"
-        f"{''.join(f' <span class=flag>{_e(f)}</span>' for f in g['flags'])}</td></tr>"
+    rows = [
+        (
+            f'class="{"miss" if g["committed_miss"] else ""}" data-grade-kr="{_e(g["kr_id"])}"',
+            [
+                f"{_e(g['title'])}<br><span class=kr-id>{_e(g['kr_id'])} · "
+                f"{_e(g['objective_title'])}</span>",
+                _e(g["commitment"]),
+                f"{_e(format_value(g['value'], g['unit']))} of "
+                f"{_e(format_value(g['target'], g['unit']))}",
+                f"<b>{g['final_score']:.2f}</b>",
+                f"{g['expected_score']:.2f}",
+                f"{'✔ met' if g['met'] else '✖ missed'}"
+                f"{' · committed miss' if g['committed_miss'] else ''}",
+                f"{badge(g['final_status'])}"
+                f"{''.join(f' <span class=flag>{_e(f)}</span>' for f in g['flags'])}",
+            ],
+        )
         for g in grades
+    ]
+    table = data_table(
+        ["Key result", "Commitment", "#Final value", "#Score", "#Bar", "Result", "Final status"],
+        rows,
     )
     return f"""
 <section id="retro">
@@ -385,9 +424,7 @@ the aspirational pace.</p>
   <div><b>{met} of {len(grades)}</b>key results met their bar</div>
   <div><b>{len(misses)}</b>committed misses</div>
 </div>
-<table><thead><tr><th>Key result</th><th>Commitment</th><th class=num>Final value</th>
-<th class=num>Score</th><th class=num>Bar</th><th>Result</th><th>Final status</th></tr>
-</thead><tbody>{rows}</tbody></table>
+{table}
 </section>"""
 
 
@@ -403,7 +440,8 @@ def render_html(report: WeeklyReport) -> str:
     title = f"OKR check-in {report.week_label}" + (
         f" — {report.organisation}" if report.organisation else ""
     )
-    overview = to_svg(overview_spec(report))
+    overview_wide = to_svg(overview_spec(report))
+    overview_narrow = to_svg(overview_spec(report, narrow=True))
     objectives = "".join(objective_block(o, report) for o in report.objectives)
     checkins = len(report.checkins)
     on_track, at_risk = (margin * 100 for margin in report.thresholds)
@@ -433,10 +471,17 @@ def render_html(report: WeeklyReport) -> str:
 {_attention(report)}
 </section>
 
+<section id="checkin-signals">
+<h2>Check-in signals</h2>
+{_signals(report)}
+</section>
+
 <section id="overview">
 <h2>All key results at a glance</h2>
-<figure class="overview" role="img" aria-label="Progress of every key result against its
-expected pace">{overview}</figure>
+<figure class="overview wide" role="img" aria-label="Progress of every key result against its
+expected pace">{overview_wide}</figure>
+<figure class="overview narrow" role="img" aria-label="Progress of every key result against its
+expected pace">{overview_narrow}</figure>
 </section>
 
 <section id="changes">

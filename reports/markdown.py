@@ -7,6 +7,7 @@ from reports.formatting import (
     FLAG_MEANING,
     STATUS_SYMBOL,
     bar,
+    confidence_line,
     derivation,
     format_delta,
     format_points,
@@ -15,6 +16,7 @@ from reports.formatting import (
     is_level,
     level_verdict,
     not_started_lines,
+    trend_line,
 )
 from reports.weekly import KeyResultReport, WeeklyReport
 
@@ -87,12 +89,20 @@ def _changes(report: WeeklyReport) -> list[str]:
 def _objectives(report: WeeklyReport) -> list[str]:
     lines: list[str] = []
     for objective in report.objectives:
+        weakest = next(
+            (kr for kr in objective.key_results if kr.kr_id == objective.weakest_kr_id), None
+        )
+        weakest_text = (
+            f"{_status(weakest.status)} `{weakest.kr_id}`" if weakest else _status(objective.status)
+        )
         lines += [
             "",
-            f"### {_status(objective.status)} · {objective.title}",
+            f"### {objective.title}",
             "",
-            f"{objective.team_name} · `{objective.objective_id}` · score "
-            f"{format_share(objective.score)}, expected {format_share(objective.expected)}",
+            f"{objective.team_name} · `{objective.objective_id}` · **pace** "
+            f"{_status(objective.pace_status)}: score {format_share(objective.score)}, "
+            f"expected {format_share(objective.expected)} · **weakest key result** "
+            f"{weakest_text}",
             "",
             "| key result | status | value | target | progress vs pace | this week | check-in |",
             "|---|---|---:|---:|---|---:|---|",
@@ -119,6 +129,37 @@ def _objectives(report: WeeklyReport) -> list[str]:
                 f"| {format_value(kr['target'], kr['unit'])} "
                 f"| {progress} | {change} | {_checkin(kr)} |"
             )
+    return lines
+
+
+def _trends(report: WeeklyReport) -> list[str]:
+    """Confidence beside value over the last weeks, the last comment, and the signals."""
+    krs = [kr for kr in report.key_results if kr.trend is not None]
+    if not krs:
+        return []
+    weeks = krs[0].trend.labels if krs[0].trend else []
+    lines = [
+        "",
+        "## Check-ins over the last weeks",
+        "",
+        f"Weeks {weeks[0]} → {weeks[-1]}, oldest first.",
+        "",
+        "| key result | confidence | value | last check-in's comment | signals |",
+        "|---|---|---|---|---|",
+    ]
+    for kr in krs:
+        trend = kr.trend
+        assert trend is not None
+        previous = (
+            f"{trend.previous.week_start:%G-W%V}: {_cell(trend.previous.comment)}"
+            if trend.previous and trend.previous.comment
+            else "—"
+        )
+        signals = "; ".join(f"⚑ {words}" for _, words in trend.signals) or "—"
+        lines.append(
+            f"| `{kr.kr_id}` | {confidence_line(trend.confidences)} "
+            f"| {trend_line(trend.values, kr['unit'])} | {previous} | {_cell(signals)} |"
+        )
     return lines
 
 
@@ -206,6 +247,8 @@ def render_markdown(report: WeeklyReport) -> str:
         "",
         "## Objectives and key results",
         *_objectives(report),
+        "",
+        *_trends(report),
         "",
         "## Trust flags",
         "",

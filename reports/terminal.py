@@ -16,7 +16,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from okr_definitions.checkins import iso_week
+from reports.checkin_trends import CheckinTrend
 from reports.formatting import (
+    confidence_line,
     derivation,
     format_delta,
     format_points,
@@ -26,6 +29,7 @@ from reports.formatting import (
     not_started_lines,
     pace_gap,
     status_text,
+    trend_line,
 )
 from warehouse.status import STATUS_ORDER
 
@@ -118,14 +122,24 @@ def _kr_cell(row: dict[str, Any]) -> Text:
 
 
 def _objective_row(rows: list[dict[str, Any]]) -> list[RenderableType]:
+    """The objective's own pace in the status column (its score against the expected pace,
+    beside it), and its weakest key result under the title: two facts, each named."""
     first = rows[0]
     title = Text(f"{first['objective_title']} ", style="bold")
     title.append(f"({first['objective_id']})", style="dim")
+    weakest = next((r for r in rows if r["kr_id"] == first.get("objective_weakest")), None)
+    if weakest is not None:
+        title.append("\nweakest key result: ", style="dim")
+        title.append(weakest["kr_id"])
+        title.append(" ")
+        title.append_text(_status_cell(weakest["status"]))
+    pace = Text("pace ", style="dim")
+    pace.append_text(_status_cell(first.get("objective_pace")))
     score = Text(format_share(first["objective_score"]), style="bold")
     score.append(f" of {format_share(first['objective_expected'])}")
     return [
         title,
-        _status_cell(first["objective_status"]),
+        pace,
         Text("score", style="dim"),
         score,
         _gap_cell(first["objective_score"], first["objective_expected"]),
@@ -256,16 +270,44 @@ def not_started_notes(rows: list[dict[str, Any]]) -> Text | None:
     return text
 
 
+def checkin_notes(rows: list[dict[str, Any]], trends: dict[str, CheckinTrend]) -> Text | None:
+    """Per key result: confidence beside value over the last weeks, the last check-in's
+    comment beside this week's, and the check-in signals (reports.checkin_trends)."""
+    mine = [(row, trends[row["kr_id"]]) for row in rows if row["kr_id"] in trends]
+    if not mine:
+        return None
+    labels = mine[0][1].labels
+    text = Text(f"Check-ins, {labels[0]} → {labels[-1]} (oldest first)\n", style="bold")
+    for row, trend in mine:
+        text.append(row["kr_id"], style="bold")
+        text.append(f"  confidence {confidence_line(trend.confidences)}")
+        text.append(f" · value {trend_line(trend.values, row['unit'])}\n", style="dim")
+        if trend.previous is not None and trend.previous.comment:
+            last = " ".join(trend.previous.comment.split())
+            text.append(f"    last ({iso_week(trend.previous.week_start)}): ")
+            text.append(f"{last}\n", style="dim")
+        if trend.this_week is not None and trend.this_week.comment:
+            text.append("    this week: ")
+            text.append(" ".join(trend.this_week.comment.split()) + "\n", style="dim")
+        for _, words in trend.signals:
+            text.append(f"    ⚑ {words}\n", style="yellow")
+    return text
+
+
 def status_renderables(
     rows: list[dict[str, Any]],
     compact: bool = False,
     not_started: list[dict[str, Any]] | None = None,
+    trends: dict[str, CheckinTrend] | None = None,
 ) -> list[RenderableType]:
-    """The headline, one table per team, the trust notes, then the key results whose period
-    has not started."""
+    """The headline, one table per team, the check-ins over the last weeks, the trust notes,
+    then the key results whose period has not started."""
     out: list[RenderableType] = [headline(rows)] if rows else []
     for _, group in groupby(rows, key=lambda r: r["team"]):
         out.append(team_table(list(group), compact))
+    checkins = checkin_notes(rows, trends or {})
+    if checkins is not None:
+        out.append(checkins)
     notes = trust_notes(rows)
     if notes is not None:
         out.append(notes)
@@ -280,6 +322,7 @@ def print_status(
     rows: list[dict[str, Any]],
     not_started: list[dict[str, Any]] | None = None,
     fit_width: bool | None = None,
+    trends: dict[str, CheckinTrend] | None = None,
 ) -> None:
     """`okr status`: the full table, or the compact one where the width is too narrow.
 
@@ -287,12 +330,12 @@ def print_status(
     a terminal's, or COLUMNS when piped — wrapping titles; otherwise each is printed at its
     natural width."""
     fit = console.is_terminal if fit_width is None else fit_width
-    renderables = status_renderables(rows, not_started=not_started)
+    renderables = status_renderables(rows, not_started=not_started, trends=trends)
     wide = console.options.update_width(10_000)  # unclamped, to see what the table needs
     if fit and any(
         console.measure(item, options=wide).minimum > console.width for item in renderables
     ):
-        renderables = status_renderables(rows, compact=True, not_started=not_started)
+        renderables = status_renderables(rows, compact=True, not_started=not_started, trends=trends)
     print_renderables(console, renderables, fit)
 
 

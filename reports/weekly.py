@@ -21,6 +21,7 @@ import duckdb
 from okr_definitions.checkins import Checkin, iso_week, load_checkins, week_start
 from okr_definitions.loader import load_definitions
 from okr_definitions.problems import Problem
+from reports.checkin_trends import CheckinTrend, build_trends, trend_weeks
 from reports.formatting import NEEDS_ATTENTION, pace_gap
 from warehouse.db import connect, warehouse_path
 from warehouse.progress import not_started_rows
@@ -31,6 +32,7 @@ from warehouse.queries import (
     flag_reasons,
     known_key_results,
     progress_series,
+    weekly_rows,
 )
 from warehouse.status import STATUS_ORDER, status_rank
 
@@ -56,6 +58,8 @@ class KeyResultReport:
     series: list[dict[str, Any]] = field(default_factory=list)
     checkin: Checkin | None = None
     flag_notes: list[tuple[str, str | None]] = field(default_factory=list)
+    # confidence and value over the last weeks, and the check-in signals (reports.checkin_trends)
+    trend: CheckinTrend | None = None
 
     def __getitem__(self, column: str) -> Any:
         return self.row[column]
@@ -117,9 +121,11 @@ class ObjectiveReport:
     title: str
     team: str
     team_name: str
-    status: str | None
+    status: str | None  # the weakest key result's status (okr.objective_progress_daily.status)
     score: float | None
     expected: float | None
+    pace_status: str | None  # the objective's own pace: score against expected
+    weakest_kr_id: str | None
     period_start: date
     period_end: date
     key_results: list[KeyResultReport]
@@ -172,6 +178,16 @@ class WeeklyReport:
         moved = [kr for kr in self.key_results if kr.progress_change]
         moved.sort(key=lambda kr: (-abs(kr.progress_change or 0.0), kr.kr_id))
         return moved[:BIGGEST_MOVES]
+
+    @property
+    def checkin_signals(self) -> list[tuple[KeyResultReport, str, str]]:
+        """(key result, signal, in words): missing check-ins and mixed signals."""
+        return [
+            (kr, name, words)
+            for kr in self.key_results
+            if kr.trend is not None
+            for name, words in kr.trend.signals
+        ]
 
     @property
     def flagged(self) -> list[KeyResultReport]:
@@ -256,6 +272,8 @@ def _objectives(krs: list[KeyResultReport]) -> list[ObjectiveReport]:
                 status=first["objective_status"],
                 score=first["objective_score"],
                 expected=first["objective_expected"],
+                pace_status=first["objective_pace"],
+                weakest_kr_id=first["objective_weakest"],
                 period_start=first["period_start"],
                 period_end=first["period_end"],
                 key_results=items,
@@ -297,19 +315,27 @@ def build_weekly_report(
                 "run `okr run` once (it applies the pending migrations), then report again"
             ) from None
         known = known_key_results(con)
+        weeks = trend_weeks(week)
+        weekly = weekly_rows(con, weeks[0], end)
         not_started = not_started_rows(con, max(r["as_of_date"] for r in rows))
     finally:
         con.close()
 
     checkins: list[Checkin] = []
+    all_checkins: list[Checkin] = []
     if definitions_dir is not None:
         all_checkins, problems = load_checkins(definitions_dir, known)
         if problems:
             raise CheckinError(problems)
         checkins = [c for c in all_checkins if c.week_start == week]
     by_kr = {c.kr_id: c for c in checkins}
+    # without a definitions folder there are no check-ins to read, and nothing to flag
+    trends = build_trends(rows, all_checkins, weekly, week) if definitions_dir else {}
 
-    krs = [KeyResultReport(row=row, checkin=by_kr.get(row["kr_id"])) for row in rows]
+    krs = [
+        KeyResultReport(row=row, checkin=by_kr.get(row["kr_id"]), trend=trends.get(row["kr_id"]))
+        for row in rows
+    ]
     index = {kr.kr_id: kr for kr in krs}
     for point in series:
         index[point["kr_id"]].series.append(point)

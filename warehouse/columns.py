@@ -38,10 +38,14 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "period_end": "Last day of the objective's period.",
         "score": "Weighted mean of its key results' scores.",
         "expected_progress": "Where the objective should be by now.",
-        "status": "The worst status of its key results.",
+        "status": "The worst status of its key results (its weakest key result's status).",
         "kr_count": "Number of key results.",
         "krs_off_track": "Key results off track.",
         "krs_at_risk": "Key results at risk.",
+        "pace_status": "The objective's own pace: its score against expected_progress with "
+        "the key results' margins (achieved, on_track, at_risk or off_track).",
+        "weakest_kr_id": "Its weakest key result: the worst status, then the furthest behind "
+        "its pace.",
     },
     "okr.teams": {
         "team_id": "The team's id.",

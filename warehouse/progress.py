@@ -263,9 +263,14 @@ def not_started_rows(
 
 
 def compute_objective_progress(
-    con: duckdb.DuckDBPyConnection, from_date: date, to_date: date
+    con: duckdb.DuckDBPyConnection,
+    from_date: date,
+    to_date: date,
+    settings: ProgressSettings = ProgressSettings(),
 ) -> int:
-    """Replace okr.objective_progress_daily for [from_date, to_date] from the key results."""
+    """Replace okr.objective_progress_daily for [from_date, to_date] from the key results;
+    `pace_status` compares the score with the expected progress using the same margins as
+    the key results' statuses."""
     with transaction(con):
         con.execute(
             "DELETE FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",
@@ -274,7 +279,12 @@ def compute_objective_progress(
         con.execute(
             "INSERT INTO okr.objective_progress_daily BY NAME "
             + read_model("objective_progress_daily").format(status_rank=status_rank_sql("status")),
-            {"from_date": from_date, "to_date": to_date},
+            {
+                "from_date": from_date,
+                "to_date": to_date,
+                "on_track_margin": settings.on_track_margin,
+                "at_risk_margin": settings.at_risk_margin,
+            },
         )
         (count,) = con.execute(
             "SELECT count(*) FROM okr.objective_progress_daily WHERE as_of_date BETWEEN ? AND ?",

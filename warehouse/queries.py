@@ -48,7 +48,8 @@ def current_rows(
 
     Added columns: `title`, `objective_title`, `team_name`, `window_days`; the row 7 days
     earlier in the same period as `prev_*` (NULL in the period's first week); the objective's
-    row of the same day as `objective_status`, `objective_score`, `objective_expected`; what a
+    row of the same day as `objective_status`, `objective_score`, `objective_expected`,
+    `objective_pace` (its own pace) and `objective_weakest` (its weakest key result); what a
     relative target or measured baseline was derived from (`target_kind`, `target_change`,
     `baseline_kind`, `measured_value` over `measured_from`..`measured_through`); for a level
     (at_least / at_most) the days of the period so far with a value and those in breach
@@ -73,6 +74,8 @@ def current_rows(
             op.status AS objective_status,
             op.score AS objective_score,
             op.expected_progress AS objective_expected,
+            op.pace_status AS objective_pace,
+            op.weakest_kr_id AS objective_weakest,
             k.target_kind,
             CASE WHEN k.target_kind = 'relative' THEN k.target_value END AS target_change,
             k.baseline_kind,
@@ -223,3 +226,28 @@ def not_started_status_rows(
         return not_started_rows(con, day or date.today(), team)
     finally:
         con.close()
+
+
+def team_owners(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    """team id → the owner declared for it (okr.teams)."""
+    return dict(con.execute("SELECT team_id, owner FROM okr.teams").fetchall())
+
+
+def weekly_rows(
+    con: duckdb.DuckDBPyConnection, first: date, last: date, team: str | None = None
+) -> list[dict[str, Any]]:
+    """Each key result's newest row of every week (Monday to Sunday) in [first, last]:
+    kr_id, week_start, as_of_date, value, progress, status."""
+    cursor = con.execute(
+        """
+        SELECT kr_id, CAST(date_trunc('week', as_of_date) AS DATE) AS week_start, as_of_date,
+               value, progress, status
+        FROM okr.kr_progress_daily
+        WHERE as_of_date BETWEEN $first AND $last AND ($team IS NULL OR team = $team)
+        QUALIFY row_number() OVER (
+            PARTITION BY kr_id, date_trunc('week', as_of_date) ORDER BY as_of_date DESC) = 1
+        ORDER BY kr_id, week_start
+        """,
+        {"first": first, "last": last, "team": team},
+    )
+    return _dicts(cursor)

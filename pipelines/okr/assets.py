@@ -192,11 +192,17 @@ def build_okr_assets(
         description=TABLE_DESCRIPTIONS["okr.objective_progress_daily"],
     )
     def objective_progress_daily(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        okr_definitions: OkrDefinitionsResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        thresholds = okr_definitions.load().organisation.thresholds
+        settings = ProgressSettings(
+            on_track_margin=thresholds.on_track, at_risk_margin=thresholds.at_risk
+        )
         start, end = window_dates(context)
         with warehouse.connection() as con:
-            rows = compute_objective_progress(con, start, end)
+            rows = compute_objective_progress(con, start, end, settings)
             metadata = table_metadata(con, "okr.objective_progress_daily", "as_of_date")
         metadata["rows_in_window"] = dg.MetadataValue.int(rows)
         return materialize_result(context, metadata)

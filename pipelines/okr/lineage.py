@@ -120,7 +120,8 @@ def build_objective_assets(
             objectives = {
                 row[0]: row[1:]
                 for row in con.execute(
-                    "SELECT objective_id, score, status, expected_progress "
+                    "SELECT objective_id, score, status, expected_progress, pace_status, "
+                    "weakest_kr_id "
                     "FROM okr.objective_progress_daily WHERE as_of_date = ?",
                     [day],
                 ).fetchall()
@@ -141,7 +142,9 @@ def build_objective_assets(
             )
         for key in context.selected_asset_keys:
             objective_id = key.path[-1]
-            score, status, expected = objectives.get(objective_id, (None, "no_rows", None))
+            score, status, expected, pace, weakest = objectives.get(
+                objective_id, (None, "no_rows", None, None, None)
+            )
             table = "| key result | status | progress | value | target | data through |\n"
             table += "|---|---|---|---|---|---|\n"
             table += "\n".join(
@@ -162,6 +165,10 @@ def build_objective_assets(
                     "expected_progress": (
                         dg.MetadataValue.float(float(expected)) if expected is not None else None
                     ),
+                    # Two facts under their own names (README, "The weekly check-in
+                    # report"): how the objective itself keeps pace, and where it is weakest.
+                    "pace": pace or "unknown",
+                    "weakest_key_result": f"{weakest} ({status})" if weakest else status,
                     "status": status,
                     "key_results": dg.MetadataValue.md(table),
                 },

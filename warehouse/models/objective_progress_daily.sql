@@ -1,22 +1,45 @@
 -- okr.objective_progress_daily rows for [$from_date, $to_date]: one per (as_of_date,
 -- objective_id). Score = weighted mean of the key results' scores (unmeasured counts as 0:
--- a number nobody measured is no progress); status = the worst key-result status.
+-- a number nobody measured is no progress); status = the worst key-result status (the weakest
+-- key result's); pace_status = the objective's own pace, its score against its expected
+-- progress with the key results' margins; weakest_kr_id = the key result with the worst
+-- status, then the furthest behind its pace, then the first id.
 -- The sums add in kr_id order: floating-point addition is not associative, and DuckDB's
 -- parallel aggregation would otherwise let a re-run differ in the last bit.
+-- (No braces but the placeholder: progress.py fills it in with str.format.)
+WITH objectives AS (
+    SELECT
+        as_of_date,
+        objective_id,
+        any_value(team) AS team,
+        any_value(period_start) AS period_start,
+        any_value(period_end) AS period_end,
+        sum(weight * coalesce(score, 0) ORDER BY kr_id) / sum(weight ORDER BY kr_id) AS score,
+        sum(weight * expected_progress ORDER BY kr_id) / sum(weight ORDER BY kr_id)
+            AS expected_progress,
+        -- {status_rank}: warehouse/status.py's ranking (1 for the worst), filled in by progress.py
+        arg_min(status, {status_rank}) AS status,
+        CAST(count(*) AS INTEGER) AS kr_count,
+        CAST(count(*) FILTER (WHERE status = 'off_track') AS INTEGER) AS krs_off_track,
+        CAST(count(*) FILTER (WHERE status = 'at_risk') AS INTEGER) AS krs_at_risk,
+        arg_min(
+            kr_id,
+            struct_pack(
+                rank := {status_rank},
+                gap := coalesce(progress, 0) - expected_progress,
+                kr_id := kr_id
+            )
+        ) AS weakest_kr_id
+    FROM okr.kr_progress_daily
+    WHERE as_of_date BETWEEN $from_date AND $to_date
+    GROUP BY as_of_date, objective_id
+)
 SELECT
-    as_of_date,
-    objective_id,
-    any_value(team) AS team,
-    any_value(period_start) AS period_start,
-    any_value(period_end) AS period_end,
-    sum(weight * coalesce(score, 0) ORDER BY kr_id) / sum(weight ORDER BY kr_id) AS score,
-    sum(weight * expected_progress ORDER BY kr_id) / sum(weight ORDER BY kr_id)
-        AS expected_progress,
-    -- {status_rank}: warehouse/status.py's ranking (1 for the worst), filled in by progress.py
-    arg_min(status, {status_rank}) AS status,
-    CAST(count(*) AS INTEGER) AS kr_count,
-    CAST(count(*) FILTER (WHERE status = 'off_track') AS INTEGER) AS krs_off_track,
-    CAST(count(*) FILTER (WHERE status = 'at_risk') AS INTEGER) AS krs_at_risk
-FROM okr.kr_progress_daily
-WHERE as_of_date BETWEEN $from_date AND $to_date
-GROUP BY as_of_date, objective_id
+    *,
+    CASE
+        WHEN score >= 1.0 - 1e-9 THEN 'achieved'
+        WHEN score >= expected_progress - $on_track_margin - 1e-9 THEN 'on_track'
+        WHEN score >= expected_progress - $at_risk_margin - 1e-9 THEN 'at_risk'
+        ELSE 'off_track'
+    END AS pace_status
+FROM objectives
