@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.backup import backup_command, restore_command
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
@@ -580,6 +581,9 @@ app.command("import")(import_workbook)
 
 
 app.command()(notify)
+
+app.command("backup")(backup_command)  # okr_cli/backup.py
+app.command("restore")(restore_command)  # okr_cli/backup.py
 
 if __name__ == "__main__":
     main()
