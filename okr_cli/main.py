@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from okr_cli.backup import backup_command, restore_command
+from okr_cli.doctor import doctor
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
@@ -584,6 +585,7 @@ app.command()(notify)
 
 app.command("backup")(backup_command)  # okr_cli/backup.py
 app.command("restore")(restore_command)  # okr_cli/backup.py
+app.command()(doctor)  # okr_cli/doctor.py
 
 if __name__ == "__main__":
     main()
