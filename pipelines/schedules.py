@@ -28,6 +28,16 @@ RANGE_END = "dagster/asset_partition_range_end"
 CRON_ENV = "OKR_SCHEDULE_CRON"
 TIMEZONE_ENV = "OKR_SCHEDULE_TIMEZONE"
 DEFAULT_CRON = "0 6 * * *"
+SENSOR_INTERVAL_ENV = "OKR_SENSOR_INTERVAL_SECONDS"
+
+
+def sensor_interval_seconds() -> int:
+    """How often the hand-over sensors (sources → models → reports) look for finished runs:
+    `OKR_SENSOR_INTERVAL_SECONDS`, default Dagster's 30 seconds."""
+    raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip() or "30"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{SENSOR_INTERVAL_ENV}={raw!r} must be a whole number of seconds ≥ 1")
+    return int(raw)
 
 
 def schedule_settings(organisation_timezone: str) -> tuple[str, str]:
@@ -94,6 +104,7 @@ def build_schedules_and_sensors(
             monitored_jobs=[sources_job],
             request_job=models_job,
             default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=sensor_interval_seconds(),
             description="Computes the progress tables after the source run ends, whatever "
             "its outcome, so a failed source makes its key results stale, not missing.",
         )
