@@ -100,8 +100,22 @@ class Deployment:
         return sorted(data["results"], key=lambda r: r["creationTime"])
 
     def messages(self, run_id: str) -> list[tuple[str, str]]:
-        events = self.graphql(EVENTS, runId=run_id)["logsForRun"]["events"]
-        return [(e["__typename"], e.get("message") or "") for e in events]
+        """Every event of the run (the API pages them): (event type, message)."""
+        found: list[tuple[str, str]] = []
+        cursor = None
+        while True:
+            page = self.graphql(EVENTS, runId=run_id, cursor=cursor)["logsForRun"]
+            found += [(e["__typename"], e.get("message") or "") for e in page["events"]]
+            if not page["hasMore"]:
+                return found
+            cursor = page["cursor"]
+
+    def stop_schedule(self) -> None:
+        """No more ticks once the story is told: runs queued behind every minute's tick would
+        only slow the test down."""
+        state = self.graphql(SCHEDULE)["scheduleOrError"]["scheduleState"]
+        stopped = self.graphql(STOP_SCHEDULE, id=state["id"])["stopRunningSchedule"]
+        assert stopped["__typename"] == "ScheduleStateResult", stopped
 
     def log(self, service: str) -> str:
         return (self.folder / f"{service}.log").read_text(errors="replace")[-4000:]
@@ -112,8 +126,17 @@ query { runsOrError { __typename ... on Runs { results {
   runId jobName status creationTime tags { key value } } } } }
 """
 EVENTS = """
-query ($runId: ID!) { logsForRun(runId: $runId) { __typename ... on EventConnection {
+query ($runId: ID!, $cursor: String) { logsForRun(runId: $runId, afterCursor: $cursor) {
+  __typename ... on EventConnection { cursor hasMore
   events { __typename ... on MessageEvent { message } } } } }
+"""
+SCHEDULE = """
+query { scheduleOrError(scheduleSelector: {repositoryLocationName: "okr_sync",
+  repositoryName: "__repository__", scheduleName: "daily_okr_sync"}) {
+  __typename ... on Schedule { scheduleState { id status } } } }
+"""
+STOP_SCHEDULE = """
+mutation ($id: String) { stopRunningSchedule(id: $id) { __typename } }
 """
 
 
@@ -227,9 +250,7 @@ def dead_run(deployment: Deployment) -> dict:
 
 def test_a_run_whose_process_died_is_marked_failed(deployment: Deployment, dead_run: dict) -> None:
     # the code server watches the run processes it started and reports the dead one
-    crash = (
-        f"Run execution process for {dead_run['runId']} was terminated by signal 9 (SIGKILL)."
-    )
+    crash = f"Run execution process for {dead_run['runId']} was terminated by signal 9 (SIGKILL)."
     messages = [m for _, m in deployment.messages(dead_run["runId"])]
     assert any(m.startswith(crash) for m in messages), messages[-5:]
     assert dead_run["status"] == "FAILURE"
@@ -255,7 +276,17 @@ def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
         ]
         return later[0] if later else None
 
-    sources = wait_for("the next tick's source run to succeed", caught_up, 200, deployment)
+    def next_tick() -> dict | None:
+        later = [
+            r
+            for r in _scheduled_source_runs(deployment)
+            if r["creationTime"] > dead_run["creationTime"]
+        ]
+        return later[0] if later else None
+
+    wait_for("the next tick", next_tick, 150, deployment)
+    deployment.stop_schedule()
+    sources = wait_for("the next tick's source run to succeed", caught_up, 400, deployment)
 
     def models() -> dict | None:
         runs = [
@@ -266,7 +297,7 @@ def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
         ]
         return runs[0] if runs and runs[0]["status"] == "SUCCESS" else None
 
-    model_run = wait_for("the sensor's model run to succeed", models, 180, deployment)
+    model_run = wait_for("the sensor's model run to succeed", models, 400, deployment)
 
     def reports() -> list[dict] | None:
         runs = [
@@ -277,7 +308,7 @@ def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
         ]
         return runs if runs and all(r["status"] == "SUCCESS" for r in runs) else None
 
-    report_runs = wait_for("the reports after the model run", reports, 180, deployment)
+    report_runs = wait_for("the reports after the model run", reports, 400, deployment)
     return CatchUp(sources, model_run, report_runs)
 
 
