@@ -37,6 +37,9 @@ from okr_cli.demo import prepare_workspace, write_demo_data
 from okr_cli.sandboxes import running_sandboxes
 from okr_definitions.loader import load_definitions
 
+# Every test here shares one deployment (session fixtures), so all run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("deployment")
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent
