@@ -7,8 +7,8 @@ The test's only changes to deploy/: a cron of every minute (OKR_SCHEDULE_CRON), 
 interval of 2 s (OKR_SENSOR_INTERVAL_SECONDS) and a run-monitoring poll of 2 s, so the whole
 story takes about two ticks. Everything is observed through the webserver's GraphQL API.
 
-One deployment per session, in this module only, so xdist runs it beside the rest; it is
-mostly waiting for the clock.
+One deployment per session, in this module only and in one test, so xdist runs it beside the
+rest on one worker; it is mostly waiting for the clock and for the runs.
 """
 
 from __future__ import annotations
@@ -36,9 +36,6 @@ from postgres_cluster import SUPERUSER, SUPERUSER_PASSWORD, PostgresCluster
 from okr_cli.demo import prepare_workspace, write_demo_data
 from okr_cli.sandboxes import running_sandboxes
 from okr_definitions.loader import load_definitions
-
-# Every test here shares one deployment (session fixtures), so all run on one xdist worker.
-pytestmark = pytest.mark.xdist_group("deployment")
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -251,7 +248,7 @@ def dead_run(deployment: Deployment) -> dict:
     return wait_for("the dead run to be marked failed", failed, 60, deployment)
 
 
-def test_a_run_whose_process_died_is_marked_failed(deployment: Deployment, dead_run: dict) -> None:
+def check_a_run_whose_process_died_is_marked_failed(deployment: Deployment, dead_run: dict) -> None:
     # the code server ("DagsterApiServer") watches the run processes it started
     crash = f"Run execution process for {dead_run['runId']} was terminated by signal 9 (SIGKILL)."
     messages = [m for _, m in deployment.messages(dead_run["runId"])]
@@ -315,7 +312,7 @@ def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
     return CatchUp(sources, model_run, report_runs)
 
 
-def test_the_next_tick_catches_up_sources_then_models_then_reports(
+def check_the_next_tick_catches_up_sources_then_models_then_reports(
     dead_run: dict, catch_up: CatchUp
 ) -> None:
     window = (
@@ -335,7 +332,7 @@ def test_the_next_tick_catches_up_sources_then_models_then_reports(
     assert {_tag(r, "dagster/sensor_name") for r in catch_up.reports} == {"reports_after_models"}
 
 
-def test_nothing_lost_or_doubled_in_the_warehouse(deployment: Deployment, dead_run: dict) -> None:
+def check_nothing_lost_or_doubled_in_the_warehouse(deployment: Deployment, dead_run: dict) -> None:
     first = date.fromisoformat(_tag(dead_run, "dagster/asset_partition_range_start"))
     last = date.fromisoformat(_tag(dead_run, "dagster/asset_partition_range_end"))
     days = (last - first).days + 1
@@ -367,7 +364,7 @@ def test_nothing_lost_or_doubled_in_the_warehouse(deployment: Deployment, dead_r
     assert progress[0] == progress[1] > 0
 
 
-def test_a_restarted_webserver_shows_the_same_history(
+def check_a_restarted_webserver_shows_the_same_history(
     deployment: Deployment, dead_run: dict, catch_up: CatchUp
 ) -> None:
     before = {r["runId"]: r["status"] for r in deployment.runs()}
@@ -377,3 +374,14 @@ def test_a_restarted_webserver_shows_the_same_history(
     after = wait_for("the webserver to answer again", deployment.runs, 120, deployment)
     after_status = {r["runId"]: r["status"] for r in after}
     assert {k: after_status.get(k) for k in before} == before
+
+
+def test_a_dead_run_is_failed_the_next_tick_catches_up_and_the_history_stays(
+    deployment: Deployment, dead_run: dict, catch_up: CatchUp
+) -> None:
+    """One test, in the order things happen, so xdist never splits the one deployment
+    between two workers."""
+    check_a_run_whose_process_died_is_marked_failed(deployment, dead_run)
+    check_the_next_tick_catches_up_sources_then_models_then_reports(dead_run, catch_up)
+    check_nothing_lost_or_doubled_in_the_warehouse(deployment, dead_run)
+    check_a_restarted_webserver_shows_the_same_history(deployment, dead_run, catch_up)
