@@ -7,8 +7,8 @@ The test's only changes to deploy/: a cron of every minute (OKR_SCHEDULE_CRON), 
 interval of 2 s (OKR_SENSOR_INTERVAL_SECONDS) and a run-monitoring poll of 2 s, so the whole
 story takes about two ticks. Everything is observed through the webserver's GraphQL API.
 
-One deployment per session, in this module only and in one test, so xdist runs it beside the
-rest on one worker; it is mostly waiting for the clock and for the runs.
+One deployment (module-scoped: stopped as soon as its test ends), in one test, so xdist runs
+it beside the rest on one worker; it is mostly waiting for the clock and for the runs.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _instance_yaml(home: Path) -> None:
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def deployment(
     postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
@@ -229,7 +229,7 @@ def _pid(deployment: Deployment, run_id: str) -> int | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dead_run(deployment: Deployment) -> dict:
     """The first tick's source run, killed mid-way together with the daemon; the daemon
     restarted. Returns the run as the webserver reports it once it is failed."""
@@ -263,7 +263,7 @@ class CatchUp:
     reports: list[dict]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
     """The next tick after the dead run: its source run, the model run the sensor started
     after it, and the report runs after that — each waited for until it succeeded."""
