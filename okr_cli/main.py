@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 
+from okr_cli.backup import backup_command, restore_command
 from okr_cli.checkin import checkin
 from okr_cli.console import console, definitions_folder, err, fail
+from okr_cli.doctor import doctor
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
@@ -592,6 +594,9 @@ app.command("import")(import_workbook)
 app.command()(notify)
 
 app.command()(checkin)  # okr_cli/checkin.py
+app.command("backup")(backup_command)  # okr_cli/backup.py
+app.command("restore")(restore_command)  # okr_cli/backup.py
+app.command()(doctor)  # okr_cli/doctor.py
 
 if __name__ == "__main__":
     main()

@@ -4,11 +4,17 @@ Sources run first, in one run over yesterday plus `lookback_days` (GA4 and Matom
 recent days). When that run ends — succeeded *or failed* — a sensor starts the model run for
 the same days, so one failing source never blocks the others: its key results turn `stale`
 while the rest are fresh.
+
+When the schedule ticks is deployment configuration, not code: `OKR_SCHEDULE_CRON` (default
+06:00 every day) and `OKR_SCHEDULE_TIMEZONE` (default the organisation's time zone), read when
+the code location loads (README, "Deploy"). The days a tick fetches are always counted in the
+organisation's time zone, like the partitions.
 """
 
+import os
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
@@ -19,6 +25,40 @@ SOURCES_JOB = "okr_sources"
 MODELS_JOB = "okr_models"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+CRON_ENV = "OKR_SCHEDULE_CRON"
+TIMEZONE_ENV = "OKR_SCHEDULE_TIMEZONE"
+DEFAULT_CRON = "0 6 * * *"
+SENSOR_INTERVAL_ENV = "OKR_SENSOR_INTERVAL_SECONDS"
+
+
+def sensor_interval_seconds() -> int:
+    """How often the hand-over sensors (sources → models → reports) look for finished runs:
+    `OKR_SENSOR_INTERVAL_SECONDS`, default Dagster's 30 seconds."""
+    raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip() or "30"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{SENSOR_INTERVAL_ENV}={raw!r} must be a whole number of seconds ≥ 1")
+    return int(raw)
+
+
+def schedule_settings(organisation_timezone: str) -> tuple[str, str]:
+    """The daily schedule's cron and time zone from the environment, checked: a typo stops
+    the code location with the variable's name instead of a schedule that never ticks."""
+    cron = os.environ.get(CRON_ENV, "").strip() or DEFAULT_CRON
+    timezone = os.environ.get(TIMEZONE_ENV, "").strip() or organisation_timezone
+    try:  # Dagster's own check of the cron string, with our variable's name in the message
+        dg.ScheduleDefinition(name="cron_check", cron_schedule=cron, job_name="cron_check")
+    except dg.DagsterInvalidDefinitionError:
+        raise ValueError(
+            f"{CRON_ENV}={cron!r} is not a cron expression Dagster accepts (five fields, "
+            f"e.g. {DEFAULT_CRON!r})"
+        ) from None
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{TIMEZONE_ENV}={timezone!r} is not an IANA time zone (e.g. 'Europe/Berlin')"
+        ) from None
+    return cron, timezone
 
 
 def daily_window(today: date, lookback_days: int, first_partition: date) -> tuple[date, date]:
@@ -35,19 +75,27 @@ def build_schedules_and_sensors(
 ) -> tuple[list, list]:
     org = definitions.organisation
     first_partition = definitions.earliest_date_needed()
+    cron, timezone = schedule_settings(org.timezone)
 
     @dg.schedule(
         name="daily_okr_sync",
         job=sources_job,
-        cron_schedule="0 6 * * *",
-        execution_timezone=org.timezone,
+        cron_schedule=cron,
+        execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Every morning: fetch yesterday and the {org.lookback_days} days before it.",
+        description=f"`{cron}` ({timezone}): fetch yesterday and the {org.lookback_days} days "
+        "before it.",
     )
     def daily_okr_sync(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        today = context.scheduled_execution_time.astimezone(ZoneInfo(org.timezone)).date()
+        when = context.scheduled_execution_time
+        today = when.astimezone(ZoneInfo(org.timezone)).date()
         first, last = daily_window(today, org.lookback_days, first_partition)
-        return dg.RunRequest(run_key=f"daily-{last}", tags=partition_range_tags(first, last))
+        # One run per tick (the tick's time is the key): a tick evaluated twice starts one run,
+        # and a second tick on the same day — a cron more often than daily — fetches again,
+        # catching up after a run that died.
+        return dg.RunRequest(
+            run_key=f"daily-{when.isoformat()}", tags=partition_range_tags(first, last)
+        )
 
     def _models_after(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
         @dg.run_status_sensor(
@@ -56,6 +104,7 @@ def build_schedules_and_sensors(
             monitored_jobs=[sources_job],
             request_job=models_job,
             default_status=dg.DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=sensor_interval_seconds(),
             description="Computes the progress tables after the source run ends, whatever "
             "its outcome, so a failed source makes its key results stale, not missing.",
         )

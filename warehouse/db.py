@@ -61,10 +61,13 @@ def connect(
     read_only: bool = False,
     wait_seconds: float | None = None,
     config: dict[str, object] | None = None,
+    apply_migrations: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting up to `wait_seconds` for another writer to finish.
 
-    `config` is DuckDB's connection configuration (`okr sql` turns external access off)."""
+    `config` is DuckDB's connection configuration (`okr sql` turns external access off).
+    A writable connection holds the file's only write lock and applies pending migrations;
+    `apply_migrations=False` only takes the lock (`okr backup` copies the file as it is)."""
     target = warehouse_path(path)
     if target.stem.lower() in RESERVED_STEMS:
         raise ValueError(
@@ -100,7 +103,7 @@ def connect(
         ) from None
     if read_only:
         _refuse_pending_migrations(con, target)
-    else:
+    elif apply_migrations:
         migrate(con)
     return con
 

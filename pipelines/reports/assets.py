@@ -12,6 +12,7 @@ from pipelines.okr.assets import KR_PROGRESS, OBJECTIVE_PROGRESS
 from pipelines.partitions import parse_day
 from pipelines.reports.partitions import weekly_partitions, weeks_between
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
+from pipelines.schedules import sensor_interval_seconds
 from reports.markdown import render_markdown
 from reports.weekly import CheckinError, NoReportData, report_path, reports_dir
 from reports.write import write_weekly_report
@@ -99,6 +100,7 @@ def build_report_job_and_sensor(
         monitored_jobs=[models_job],
         request_job=reports_job,
         default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=sensor_interval_seconds(),
         description="Re-renders the check-in report of every week whose progress rows a "
         "model run just rebuilt (the daily run's lookback can touch last week too).",
     )
