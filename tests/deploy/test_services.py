@@ -37,6 +37,9 @@ from okr_cli.demo import prepare_workspace, write_demo_data
 from okr_cli.sandboxes import running_sandboxes
 from okr_definitions.loader import load_definitions
 
+# Minutes of real services and cron ticks: outside the suite, `pytest -m deploy` (pyproject).
+pytestmark = pytest.mark.deploy
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent
