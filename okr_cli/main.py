@@ -25,6 +25,7 @@ from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
 from okr_cli.push import demo_push, push_command
+from okr_cli.sandboxes import DEFAULT_PORT_BASE, running_sandboxes
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -284,12 +285,20 @@ def run(
 @app.command()
 def sandbox(
     definitions: DefinitionsOption = None,
+    port_base: Annotated[
+        int,
+        typer.Option(
+            help="Serve on fixed ports from this one (file +0, ga4 +1, matomo +2, hubspot +3), "
+            "so the printed exports stay valid across restarts.",
+            min=1024,
+            max=65000,
+        ),
+    ] = DEFAULT_PORT_BASE,
 ) -> None:
     """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
     environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
     import threading
 
-    from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
     try:
@@ -297,7 +306,14 @@ def sandbox(
     except DefinitionError as exc:
         raise _fail(str(exc)) from None
     before = dict(os.environ)
-    with running_sandboxes(used) as servers:
+    with contextlib.ExitStack() as stack:
+        try:
+            servers = stack.enter_context(running_sandboxes(used, port_base))
+        except OSError as exc:
+            raise _fail(
+                f"a sandbox port from {port_base} on is taken ({exc.strerror}): stop the other "
+                "`okr sandbox`, or choose another --port-base"
+            ) from None
         for name, server in servers.items():
             console.print(f"[green]{name}[/] sandbox on {server.base_url}")
         console.print("\nIn another shell (sandbox credentials, not secrets):")
@@ -316,7 +332,6 @@ def demo(
 ) -> None:
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
-    from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
     _set_verbose(verbose)
