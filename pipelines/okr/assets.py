@@ -6,11 +6,15 @@ import dagster as dg
 import duckdb
 
 from okr_definitions.resolve import Definitions
-from pipelines.metadata import materialize_result, table_metadata
+from pipelines.metadata import definition_metadata, materialize_result, table_metadata
 from pipelines.okr.lineage import (
     build_objective_assets,
+    key_result_numbers,
     kr_progress_column_lineage,
-    lineage_markdown,
+    lineage_table,
+    objective_progress_column_lineage,
+    source_asset_links,
+    staging_column_lineage,
     version_of,
 )
 from pipelines.partitions import window_dates
@@ -91,6 +95,7 @@ def build_okr_assets(
                 owners=owners,
                 code_version=definitions_version,
                 description=TABLE_DESCRIPTIONS[f"okr.{table}"],
+                metadata=definition_metadata(f"okr.{table}"),
             )
             for table in DEFINITION_TABLES
         ],
@@ -116,6 +121,7 @@ def build_okr_assets(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["staging.metric_daily"],
+        metadata=definition_metadata("staging.metric_daily", staging_column_lineage(source_keys)),
     )
     def metric_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -137,6 +143,11 @@ def build_okr_assets(
         backfill_policy=dg.BackfillPolicy.single_run(),
         code_version=definitions_version,
         description=TABLE_DESCRIPTIONS["okr.kr_progress_daily"],
+        metadata={
+            **definition_metadata("okr.kr_progress_daily", kr_progress_column_lineage()),
+            "key_result_lineage": lineage_table(lineage),
+            **source_asset_links(lineage),
+        },
         check_specs=[
             dg.AssetCheckSpec(
                 CHECK_ROWS,
@@ -176,8 +187,9 @@ def build_okr_assets(
             metadata.update(progress_summary_metadata(con, end, warehouse.file))
             metadata["rows_in_window"] = dg.MetadataValue.int(rows)
             checks = list(_progress_checks(con, start, end))
+            numbers = key_result_numbers(con, end)
         metadata["dagster/column_lineage"] = kr_progress_column_lineage()
-        metadata["key_result_lineage"] = dg.MetadataValue.md(lineage_markdown(lineage))
+        metadata["key_result_lineage"] = lineage_table(lineage, numbers)
         yield materialize_result(context, metadata)
         yield from checks
 
@@ -190,6 +202,9 @@ def build_okr_assets(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["okr.objective_progress_daily"],
+        metadata=definition_metadata(
+            "okr.objective_progress_daily", objective_progress_column_lineage()
+        ),
     )
     def objective_progress_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -38,7 +38,11 @@ ASSET_QUERY = """
     assetKey { path } description groupName kinds opVersion
     owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
     dependencyKeys { path }
-    metadataEntries { label ... on MarkdownMetadataEntry { mdStr } }
+    metadataEntries {
+      label
+      ... on MarkdownMetadataEntry { mdStr }
+      ... on TableMetadataEntry { table { records } }
+    }
 } }
 """
 
@@ -172,16 +176,20 @@ def test_every_asset_is_described_owned_and_connected(webserver: Webserver) -> N
 
 
 def test_the_conversion_key_result_resolves_to_its_ga4_query(webserver: Webserver) -> None:
-    node = webserver.assets()["okr/objective/product-pages-convert"]
-    lineage = next(
-        e["mdStr"] for e in node["metadataEntries"] if e["label"] == "key_result_lineage"
-    )
-    rows = [line for line in lineage.splitlines() if line.startswith("| product-page-conversion")]
+    assets = webserver.assets()
+    node = assets["okr/objective/product-pages-convert"]
+    table = next(e for e in node["metadataEntries"] if e["label"] == "key_result_lineage")
+    records = [json.loads(r) for r in table["table"]["records"]]
+    rows = [r for r in records if r["key_result"] == "product-page-conversion"]
     # a ratio: its numerator and denominator, both GA4 queries with the product-page filter
     assert len(rows) == 2
-    assert all("raw/ga4" in r and '"begins_with": "/products/"' in r for r in rows)
-    assert any('"metric": "keyEvents:purchase"' in r for r in rows)
-    assert any('"metric": "sessions"' in r for r in rows)
+    assert all('"begins_with": "/products/"' in r["source_query"] for r in rows)
+    assert any('"metric": "keyEvents:purchase"' in r["source_query"] for r in rows)
+    assert any('"metric": "sessions"' in r["source_query"] for r in rows)
+    # the link each row carries is the UI's page of an asset that exists
+    for row in rows:
+        assert row["source_asset_url"] == "/assets/raw/ga4"
+        assert row["source_asset_url"].removeprefix("/assets/") in assets
 
 
 def test_editing_a_target_marks_what_it_feeds_as_stale(
