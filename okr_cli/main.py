@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -28,6 +28,9 @@ from okr_cli.push import demo_push, push_command
 from okr_cli.sandboxes import DEFAULT_PORT_BASE, running_sandboxes
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
+
+if TYPE_CHECKING:
+    from reports.write import WrittenReport
 
 app = typer.Typer(
     help="okr-sync: measure OKR key results from the systems that hold the truth.",
@@ -347,6 +350,8 @@ def demo(
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
     _print_status(warehouse, team=None, day=None)
+    if ok:
+        ok &= _demo_report(warehouse, definitions_path)
     ok &= demo_push(definitions, warehouse)  # okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
@@ -360,6 +365,39 @@ def demo(
     )
     if not ok:
         raise _fail("the demo run had failures (see above)")
+
+
+def _record_report(written: WrittenReport, monday: date, warehouse: Path | None) -> None:
+    """With DAGSTER_HOME set, a report written where reports/weekly_checkin writes it is
+    recorded as that asset's materialisation of the week (README, "The Dagster UI")."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return
+    import dagster as dg  # deferred: only with an instance to record in
+
+    from pipelines.reports.assets import record_written_report
+
+    with dg.DagsterInstance.get() as instance:
+        if record_written_report(instance, written, monday, warehouse):
+            console.print(
+                f"recorded as reports/weekly_checkin {monday} in {os.environ['DAGSTER_HOME']}",
+                soft_wrap=True,
+            )
+
+
+def _demo_report(warehouse: Path, definitions: Path) -> bool:
+    """The newest week's check-in report, written where reports/weekly_checkin writes it."""
+    from reports.weekly import CheckinError, NoReportData, latest_week
+    from reports.write import write_weekly_report
+
+    try:
+        monday = latest_week(warehouse)
+        written = write_weekly_report(warehouse, monday, None, definitions)
+    except (CheckinError, NoReportData) as exc:
+        err.print(f"[red]the check-in report was not written:[/] {escape(str(exc))}")
+        return False
+    console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
+    _record_report(written, monday, warehouse)
+    return True
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
@@ -456,6 +494,7 @@ def report(
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
     console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
     console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
+    _record_report(written, monday, warehouse)
     console.print(
         f"{written.report.week_label}, as of {written.report.as_of}: {summary}; "
         f"{len(written.report.attention)} need attention, "

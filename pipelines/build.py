@@ -59,7 +59,9 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         selection=dg.AssetSelection.groups("staging", "okr"),
         description="Rebuild staging and the progress tables from what the sources delivered.",
     )
-    schedules, sensors = build_schedules_and_sensors(definitions, sources_job, models_job)
+    schedules, sensors = build_schedules_and_sensors(
+        definitions, sources_job, models_job, source_keys
+    )
     # The weekly check-in report follows the progress tables: weekly partitions cannot share
     # a job with the daily ones, so its own job runs when a model run succeeds.
     report_assets = build_report_assets(definitions)
