@@ -291,7 +291,7 @@ def sandbox(
     port_base: Annotated[
         int,
         typer.Option(
-            help="Serve on fixed ports from this one (file +0, ga4 +1, matomo +2, hubspot +3), "
+            help="Serve on fixed ports: this one plus each source's place in the registry, "
             "so the printed exports stay valid across restarts.",
             min=1024,
             max=65000,

@@ -37,7 +37,7 @@ _PROGRESS = {
 
 COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "raw.metric_rows": {
-        "source": "The source that delivered the row (ga4, matomo, hubspot, file, …).",
+        "source": "The source that delivered the row (its name in the registry).",
         "metric_id": "The source metric it is a value of.",
         "date": "The day measured (the source's time zone).",
         "value": "The value as the source sent it (invalid values kept as sent).",

@@ -114,6 +114,7 @@ def build_report_job_and_sensor(
         REPORTS_JOB,
         selection=[REPORT],
         description="Render the weekly check-in report.",
+        executor_def=dg.in_process_executor,  # one step: no process of its own needed
     )
 
     @dg.run_status_sensor(

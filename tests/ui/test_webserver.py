@@ -296,8 +296,13 @@ def daemon(webserver: Webserver, demo_home: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
+        # the daemon and the runs it started share its process group
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
 
 def _wait(condition, what: str, timeout: float = 300) -> Any:
