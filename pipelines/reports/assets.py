@@ -86,6 +86,11 @@ def report_metadata(written: WrittenReport, monday: date) -> dict[str, Any]:
     }
 
 
+def is_the_assets_report(html: Path, monday: date, warehouse: Path | None) -> bool:
+    """Whether `html` is where reports/weekly_checkin writes the week's report."""
+    return Path(html).resolve() == report_path(reports_dir(warehouse), monday).resolve()
+
+
 def record_written_report(
     instance: dg.DagsterInstance, written: WrittenReport, monday: date, warehouse: Path | None
 ) -> bool:
@@ -93,7 +98,7 @@ def record_written_report(
     reports/weekly_checkin (a runless asset event), so the UI shows the week as rendered and
     links the file. Only a report written where the asset writes it counts (not `--out`
     elsewhere); returns whether it was recorded."""
-    if written.html.resolve() != report_path(reports_dir(warehouse), monday).resolve():
+    if not is_the_assets_report(written.html, monday, warehouse):
         return False
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
