@@ -1,6 +1,7 @@
 """The warehouse models: definition tables, staging.metric_daily and the progress tables."""
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 
 import dagster as dg
 import duckdb
@@ -68,6 +69,27 @@ CHECK_TRUST = "no_key_result_built_on_flagged_data"
 
 def _all_owners(definitions: Definitions) -> list[str]:
     return sorted(f"team:{team}" for team in definitions.teams)
+
+
+def baseline_days_note(definitions: Definitions) -> dict[str, str]:
+    """The partitions of the progress assets that lie before every key result's period.
+
+    They exist because staging (one job and one partitions definition with the progress
+    tables) needs the baseline days; no key result has a row on them, so `okr run` and
+    `okr demo` compute nothing there and Dagster counts them as missing. Said on the asset
+    itself, so the partition bar's gap is not read as a failure.
+    """
+    first = definitions.earliest_date_needed()
+    starts = [kr.period_start for kr in definitions.resolved_key_results()]
+    if not starts or min(starts) <= first:
+        return {}
+    return {
+        "not_applicable_days": (
+            f"{first}..{min(starts) - timedelta(days=1)}: before every key result's period "
+            "(baseline days staging reads); no rows belong there, so these partitions stay "
+            "missing by design"
+        )
+    }
 
 
 def _definitions_version(definitions: Definitions) -> str:
@@ -145,6 +167,7 @@ def build_okr_assets(
         description=TABLE_DESCRIPTIONS["okr.kr_progress_daily"],
         metadata={
             **definition_metadata("okr.kr_progress_daily", kr_progress_column_lineage()),
+            **baseline_days_note(definitions),
             "key_result_lineage": lineage_table(lineage),
             **source_asset_links(lineage),
         },
@@ -202,9 +225,12 @@ def build_okr_assets(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["okr.objective_progress_daily"],
-        metadata=definition_metadata(
-            "okr.objective_progress_daily", objective_progress_column_lineage()
-        ),
+        metadata={
+            **definition_metadata(
+                "okr.objective_progress_daily", objective_progress_column_lineage()
+            ),
+            **baseline_days_note(definitions),
+        },
     )
     def objective_progress_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -120,3 +120,11 @@ def test_key_result_lineage_is_a_table_with_units_and_links(graph) -> None:
     (record,) = lineage_table([row], numbers).records
     assert record.data["score"] == "73.5 %" and record.data["value"] == "3.90 %"
     assert record.data["source_asset_url"] == "/assets/raw/file"
+
+
+def test_the_progress_assets_name_their_baseline_days(graph) -> None:
+    """The bundled key results run through 2026-Q4 and measure their baselines over Q3: the
+    progress assets say that Q3's partitions hold no rows by design."""
+    for path in (["okr", "kr_progress_daily"], ["okr", "objective_progress_daily"]):
+        note = graph.get(dg.AssetKey(path)).metadata["not_applicable_days"]
+        assert note.startswith("2026-07-01..2026-09-30: before every key result's period")
