@@ -255,6 +255,23 @@ def test_asset_lineage_page_renders_in_chromium(webserver: Webserver) -> None:
     assert shot.stat().st_size > 20_000
 
 
+def test_the_demo_recorded_the_report_it_wrote(webserver: Webserver) -> None:
+    """`okr demo` (DAGSTER_HOME set) writes the newest week's report and records it as that
+    week's materialisation of reports/weekly_checkin, without a run."""
+    data = webserver.graphql(
+        """{ assetOrError(assetKey: {path: ["reports", "weekly_checkin"]}) { ... on Asset {
+            assetMaterializations(limit: 1) {
+              partition runId metadataEntries { label ... on PathMetadataEntry { path } }
+            } } } }"""
+    )
+    (event,) = data["assetOrError"]["assetMaterializations"]
+    yesterday = date.today() - timedelta(days=1)
+    assert event["partition"] == (yesterday - timedelta(days=yesterday.weekday())).isoformat()
+    assert event["runId"] == ""
+    path = next(e["path"] for e in event["metadataEntries"] if e["label"] == "path")
+    assert Path(path).exists()
+
+
 # ---- a source partition materialised from the UI flows on to the progress tables ----------
 
 LAUNCH = """
