@@ -316,7 +316,7 @@ def daemon(webserver: Webserver, demo_home: dict[str, str]) -> Iterator[None]:
         # the daemon and the runs it started share its process group
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=3)  # a throwaway instance: no need to wait for a clean stop
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
