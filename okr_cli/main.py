@@ -25,12 +25,7 @@ from okr_cli.console import console, definitions_folder, err, fail
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
-<<<<<<< HEAD
-from okr_cli.push import demo_push, push_command
-from okr_cli.sandboxes import DEFAULT_PORT_BASE, running_sandboxes
-=======
 from okr_cli.push import check_push_ids, demo_push, push_command
->>>>>>> main
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -284,6 +279,12 @@ def run(
     console.print(f"[green]done[/]: {first}..{last}")
 
 
+# `okr sandbox` serves on fixed ports so the `export …` lines it prints stay valid when it is
+# restarted (a `dagster dev` started with them keeps working): this base plus the source's place
+# in the registry (okr_cli/sandboxes.py, sandbox_port).
+DEFAULT_SANDBOX_PORT_BASE = 8710
+
+
 @app.command()
 def sandbox(
     definitions: DefinitionsOption = None,
@@ -295,16 +296,13 @@ def sandbox(
             min=1024,
             max=65000,
         ),
-    ] = DEFAULT_PORT_BASE,
+    ] = DEFAULT_SANDBOX_PORT_BASE,
 ) -> None:
     """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
     environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
 
-<<<<<<< HEAD
-=======
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.sandboxes import running_sandboxes
->>>>>>> main
     from pipelines.resources import load_valid_definitions
 
     try:
@@ -316,7 +314,7 @@ def sandbox(
         try:
             servers = stack.enter_context(running_sandboxes(used, port_base))
         except OSError as exc:
-            raise _fail(
+            raise fail(
                 f"a sandbox port from {port_base} on is taken ({exc.strerror}): stop the other "
                 "`okr sandbox`, or choose another --port-base"
             ) from None
@@ -339,6 +337,7 @@ def demo(
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
+    from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
     _set_verbose(verbose)

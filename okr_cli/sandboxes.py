@@ -14,13 +14,10 @@ from contextlib import ExitStack, contextmanager
 from registry.sources import source_layer, source_names
 from sandbox.base import SandboxServer
 
-# `okr sandbox` serves on fixed ports so the `export …` lines it prints stay valid when it is
-# restarted (a `dagster dev` started with them keeps working): the port base plus the
-# source's place in the registry (file 0, ga4 1, matomo 2, hubspot 3, plugins after).
-DEFAULT_PORT_BASE = 8710
-
 
 def sandbox_port(source: str, port_base: int) -> int:
+    """The fixed port of `okr sandbox --port-base`: the base plus the source's place in the
+    registry (file 0, ga4 1, matomo 2, hubspot 3, plugins after)."""
     return port_base + source_names().index(source)
 
 
