@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -26,11 +25,9 @@ from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
 from okr_cli.push import check_push_ids, demo_push, push_command
+from okr_cli.report_recording import demo_report, record_report
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
-
-if TYPE_CHECKING:
-    from reports.write import WrittenReport
 
 app = typer.Typer(
     help="okr-sync: measure OKR key results from the systems that hold the truth.",
@@ -279,12 +276,6 @@ def run(
     console.print(f"[green]done[/]: {first}..{last}")
 
 
-# `okr sandbox` serves on fixed ports so the `export …` lines it prints stay valid when it is
-# restarted (a `dagster dev` started with them keeps working): this base plus the source's place
-# in the registry (okr_cli/sandboxes.py, sandbox_port).
-DEFAULT_SANDBOX_PORT_BASE = 8710
-
-
 @app.command()
 def sandbox(
     definitions: DefinitionsOption = None,
@@ -296,37 +287,19 @@ def sandbox(
             min=1024,
             max=65000,
         ),
-    ] = DEFAULT_SANDBOX_PORT_BASE,
+    ] = 8710,
 ) -> None:
     """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
     environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
-
     # imported when the command runs, so `okr --help` and `okr status` start quickly
-    from okr_cli.sandboxes import running_sandboxes
+    from okr_cli.sandboxes import serve_until_interrupted
     from pipelines.resources import load_valid_definitions
 
     try:
         used = load_valid_definitions(definitions_folder(definitions)).used_sources()
     except DefinitionError as exc:
         raise fail(str(exc)) from None
-    before = dict(os.environ)
-    with contextlib.ExitStack() as stack:
-        try:
-            servers = stack.enter_context(running_sandboxes(used, port_base))
-        except OSError as exc:
-            raise fail(
-                f"a sandbox port from {port_base} on is taken ({exc.strerror}): stop the other "
-                "`okr sandbox`, or choose another --port-base"
-            ) from None
-        for name, server in servers.items():
-            console.print(f"[green]{name}[/] sandbox on {server.base_url}")
-        console.print("\nIn another shell (sandbox credentials, not secrets):")
-        for key, value in sorted(os.environ.items()):
-            if before.get(key) != value:
-                print(f"export {key}={value}")
-        console.print("\nCtrl-C stops the sandboxes.")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    serve_until_interrupted(used, port_base)
 
 
 @app.command()
@@ -354,7 +327,7 @@ def demo(
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
     _print_status(warehouse, team=None, day=None)
     if ok:
-        ok &= _demo_report(warehouse, definitions_path)
+        ok &= demo_report(warehouse, definitions_path)
     ok &= demo_push(definitions, warehouse)  # okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
@@ -368,39 +341,6 @@ def demo(
     )
     if not ok:
         raise fail("the demo run had failures (see above)")
-
-
-def _record_report(written: WrittenReport, monday: date, warehouse: Path | None) -> None:
-    """With DAGSTER_HOME set, a report written where reports/weekly_checkin writes it is
-    recorded as that asset's materialisation of the week (README, "The Dagster UI")."""
-    if not os.environ.get("DAGSTER_HOME"):
-        return
-    import dagster as dg  # deferred: only with an instance to record in
-
-    from pipelines.reports.assets import record_written_report
-
-    with dg.DagsterInstance.get() as instance:
-        if record_written_report(instance, written, monday, warehouse):
-            console.print(
-                f"recorded as reports/weekly_checkin {monday} in {os.environ['DAGSTER_HOME']}",
-                soft_wrap=True,
-            )
-
-
-def _demo_report(warehouse: Path, definitions: Path) -> bool:
-    """The newest week's check-in report, written where reports/weekly_checkin writes it."""
-    from reports.weekly import CheckinError, NoReportData, latest_week
-    from reports.write import write_weekly_report
-
-    try:
-        monday = latest_week(warehouse)
-        written = write_weekly_report(warehouse, monday, None, definitions)
-    except (CheckinError, NoReportData) as exc:
-        err.print(f"[red]the check-in report was not written:[/] {escape(str(exc))}")
-        return False
-    console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
-    _record_report(written, monday, warehouse)
-    return True
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
@@ -499,7 +439,7 @@ def report(
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
     console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
     console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
-    _record_report(written, monday, warehouse)
+    record_report(written, monday, warehouse)
     console.print(
         f"{written.report.week_label}, as of {written.report.as_of}: {summary}; "
         f"{len(written.report.attention)} need attention, "

@@ -7,10 +7,13 @@ variables a production deployment sets.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from okr_cli.console import console, fail
 from registry.sources import source_layer, source_names
 from sandbox.base import SandboxServer
 
@@ -44,3 +47,27 @@ def running_sandboxes(
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def serve_until_interrupted(sources: set[str], port_base: int) -> None:
+    """`okr sandbox`: serve on the fixed ports of `port_base` (so the `export …` lines stay
+    valid when it is restarted, and a `dagster dev` started with them keeps working), print
+    the environment that points okr-sync at them, and wait for Ctrl-C."""
+    before = dict(os.environ)
+    with ExitStack() as stack:
+        try:
+            servers = stack.enter_context(running_sandboxes(sources, port_base))
+        except OSError as exc:
+            raise fail(
+                f"a sandbox port from {port_base} on is taken ({exc.strerror}): stop the other "
+                "`okr sandbox`, or choose another --port-base"
+            ) from None
+        for name, server in servers.items():
+            console.print(f"[green]{name}[/] sandbox on {server.base_url}")
+        console.print("\nIn another shell (sandbox credentials, not secrets):")
+        for key, value in sorted(os.environ.items()):
+            if before.get(key) != value:
+                print(f"export {key}={value}")
+        console.print("\nCtrl-C stops the sandboxes.")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
