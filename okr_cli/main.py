@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -29,6 +28,7 @@ from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
 from okr_cli.push import check_push_ids, demo_push, push_command
+from okr_cli.report_recording import demo_report, record_report
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -282,29 +282,27 @@ def run(
 @app.command()
 def sandbox(
     definitions: DefinitionsOption = None,
+    port_base: Annotated[
+        int,
+        typer.Option(
+            help="Serve on fixed ports: this one plus each source's place in the registry, "
+            "so the printed exports stay valid across restarts.",
+            min=1024,
+            max=65000,
+        ),
+    ] = 8710,
 ) -> None:
     """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
     environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
-
     # imported when the command runs, so `okr --help` and `okr status` start quickly
-    from okr_cli.sandboxes import running_sandboxes
+    from okr_cli.sandboxes import serve_until_interrupted
     from pipelines.resources import load_valid_definitions
 
     try:
         used = load_valid_definitions(definitions_folder(definitions)).used_sources()
     except DefinitionError as exc:
         raise fail(str(exc)) from None
-    before = dict(os.environ)
-    with running_sandboxes(used) as servers:
-        for name, server in servers.items():
-            console.print(f"[green]{name}[/] sandbox on {server.base_url}")
-        console.print("\nIn another shell (sandbox credentials, not secrets):")
-        for key, value in sorted(os.environ.items()):
-            if before.get(key) != value:
-                print(f"export {key}={value}")
-        console.print("\nCtrl-C stops the sandboxes.")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    serve_until_interrupted(used, port_base)
 
 
 @app.command()
@@ -331,6 +329,8 @@ def demo(
     with running_sandboxes(definitions.used_sources()):
         ok = _run(definitions_path, warehouse, first, yesterday, verbose)
     _print_status(warehouse, team=None, day=None, definitions=definitions_path)
+    if ok:
+        ok &= demo_report(warehouse, definitions_path)
     ok &= demo_push(definitions, warehouse)  # okr_cli/push.py
     console.print(
         f"\nwarehouse: {escape(str(warehouse))}\nnext:\n"
@@ -447,6 +447,7 @@ def report(
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
     console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
     console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
+    record_report(written, monday, warehouse)
     console.print(
         f"{written.report.week_label}, as of {written.report.as_of}: {summary}; "
         f"{len(written.report.attention)} need attention, "

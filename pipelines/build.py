@@ -58,8 +58,14 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         MODELS_JOB,
         selection=dg.AssetSelection.groups("staging", "okr"),
         description="Rebuild staging and the progress tables from what the sources delivered.",
+        # Each model step writes the one DuckDB file in turn (it has one writer): a process
+        # per step, Dagster's default outside `okr run`, would add only a Python start and a
+        # code-location load per step (minutes for one day on a busy machine).
+        executor_def=dg.in_process_executor,
     )
-    schedules, sensors = build_schedules_and_sensors(definitions, sources_job, models_job)
+    schedules, sensors = build_schedules_and_sensors(
+        definitions, sources_job, models_job, source_keys
+    )
     # The weekly check-in report follows the progress tables: weekly partitions cannot share
     # a job with the daily ones, so its own job runs when a model run succeeds.
     report_assets = build_report_assets(definitions)

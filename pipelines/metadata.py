@@ -3,12 +3,64 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import dagster as dg
 import duckdb
 
 from warehouse.columns import COLUMN_DESCRIPTIONS
+from warehouse.db import migrate
+
+
+@cache
+def _declared_columns() -> dict[str, list[tuple[str, str, bool]]]:
+    """(name, type, nullable) of every table's columns, from the migrations applied to an
+    in-memory database: the schema an asset declares is the one its table will have."""
+    con = duckdb.connect(":memory:")
+    try:
+        migrate(con)
+        rows = con.execute(
+            "SELECT table_schema || '.' || table_name, column_name, data_type, is_nullable "
+            "FROM information_schema.columns ORDER BY table_schema, table_name, ordinal_position"
+        ).fetchall()
+    finally:
+        con.close()
+    columns: dict[str, list[tuple[str, str, bool]]] = {}
+    for table, name, dtype, nullable in rows:
+        columns.setdefault(table, []).append((name, dtype, nullable == "YES"))
+    return columns
+
+
+def column_schema(table: str) -> dg.TableSchema:
+    """The table's columns with their descriptions (warehouse/columns.py)."""
+    return _schema(table, _declared_columns()[table])
+
+
+def _schema(table: str, columns: list[tuple[str, str, bool]]) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=name,
+                type=dtype,
+                description=COLUMN_DESCRIPTIONS.get(table, {}).get(name),
+                constraints=dg.TableColumnConstraints(nullable=nullable),
+            )
+            for name, dtype, nullable in columns
+        ]
+    )
+
+
+def definition_metadata(table: str, lineage: dg.TableColumnLineage | None = None) -> dict[str, Any]:
+    """An asset's definition metadata for the table it writes: the column schema and column
+    lineage the UI's Columns view shows before (and whatever) a materialisation."""
+    metadata: dict[str, Any] = {
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": table,
+    }
+    if lineage is not None:
+        metadata["dagster/column_lineage"] = lineage
+    return metadata
 
 
 def table_metadata(
@@ -22,16 +74,8 @@ def table_metadata(
     ).fetchall()
     (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     metadata: dict[str, Any] = {
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn(
-                    name=col,
-                    type=dtype,
-                    description=COLUMN_DESCRIPTIONS.get(table, {}).get(col),
-                    constraints=dg.TableColumnConstraints(nullable=nullable == "YES"),
-                )
-                for col, dtype, nullable in columns
-            ]
+        "dagster/column_schema": _schema(
+            table, [(col, dtype, nullable == "YES") for col, dtype, nullable in columns]
         ),
         "dagster/row_count": dg.MetadataValue.int(int(rows)),
         "dagster/table_name": table,

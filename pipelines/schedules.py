@@ -3,7 +3,8 @@
 Sources run first, in one run over yesterday plus `lookback_days` (GA4 and Matomo restate
 recent days). When that run ends — succeeded *or failed* — a sensor starts the model run for
 the same days, so one failing source never blocks the others: its key results turn `stale`
-while the rest are fresh.
+while the rest are fresh. A source partition materialised from the UI (a run of Dagster's
+asset job, one day or a range) is handed over the same way.
 
 When the schedule ticks is deployment configuration, not code: `OKR_SCHEDULE_CRON` (default
 06:00 every day) and `OKR_SCHEDULE_TIMEZONE` (default the organisation's time zone), read when
@@ -12,6 +13,7 @@ organisation's time zone, like the partitions.
 """
 
 import os
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,6 +63,10 @@ def schedule_settings(organisation_timezone: str) -> tuple[str, str]:
     return cron, timezone
 
 
+PARTITION = "dagster/partition"
+STAGING = dg.AssetKey(["staging", "metric_daily"])
+
+
 def daily_window(today: date, lookback_days: int, first_partition: date) -> tuple[date, date]:
     """Yesterday and the `lookback_days` before it, never before the first partition."""
     last = today - timedelta(days=1)
@@ -68,10 +74,27 @@ def daily_window(today: date, lookback_days: int, first_partition: date) -> tupl
     return first, last
 
 
+def source_run_days(run: dg.DagsterRun, source_keys: Sequence[dg.AssetKey]) -> dict[str, str]:
+    """The range tags of the model run a finished run asks for: its days when it fetched a
+    source (the sources job, or the UI materialising source partitions) and did not rebuild
+    staging itself; {} otherwise."""
+    selection = run.asset_selection
+    fetched = run.job_name == SOURCES_JOB or bool(selection and selection & set(source_keys))
+    if not fetched or run.job_name == MODELS_JOB or (selection and STAGING in selection):
+        return {}
+    tags = run.tags
+    if RANGE_START in tags:
+        return {RANGE_START: tags[RANGE_START], RANGE_END: tags[RANGE_END]}
+    if PARTITION in tags:
+        return {RANGE_START: tags[PARTITION], RANGE_END: tags[PARTITION]}
+    return {}
+
+
 def build_schedules_and_sensors(
     definitions: Definitions,
     sources_job: Any,
     models_job: Any,
+    source_keys: Sequence[dg.AssetKey] = (),
 ) -> tuple[list, list]:
     org = definitions.organisation
     first_partition = definitions.earliest_date_needed()
@@ -98,24 +121,23 @@ def build_schedules_and_sensors(
         )
 
     def _models_after(status: dg.DagsterRunStatus, name: str) -> dg.SensorDefinition:
+        # Every job of the code location is watched (no monitored_jobs): a source partition
+        # materialised from the UI runs in Dagster's own asset job, not in okr_sources.
         @dg.run_status_sensor(
             name=name,
             run_status=status,
-            monitored_jobs=[sources_job],
             request_job=models_job,
             default_status=dg.DefaultSensorStatus.RUNNING,
             minimum_interval_seconds=sensor_interval_seconds(),
-            description="Computes the progress tables after the source run ends, whatever "
-            "its outcome, so a failed source makes its key results stale, not missing.",
+            description="Computes the progress tables after a source run ends (the schedule's, "
+            "or source partitions materialised from the UI) for the same days, whatever its "
+            "outcome, so a failed source makes its key results stale, not missing.",
         )
         def sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | None:
-            tags = context.dagster_run.tags
-            if RANGE_START not in tags:
+            tags = source_run_days(context.dagster_run, source_keys)
+            if not tags:
                 return None
-            return dg.RunRequest(
-                run_key=f"models-after-{context.dagster_run.run_id}",
-                tags={RANGE_START: tags[RANGE_START], RANGE_END: tags[RANGE_END]},
-            )
+            return dg.RunRequest(run_key=f"models-after-{context.dagster_run.run_id}", tags=tags)
 
         return sensor
 

@@ -1,5 +1,13 @@
 """What the columns of the public tables mean, in one place: the Dagster assets' column
-schemas and the PostgreSQL destination's column comments both read it."""
+schemas (definition and materialisation), the PostgreSQL destination's column comments and the
+README's table reference ("Every column", regenerated with `python -m warehouse.columns`) all
+read it."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
 
 _PROGRESS = {
     "as_of_date": "The day this row describes (the organisation's time zone).",
@@ -28,6 +36,18 @@ _PROGRESS = {
 }
 
 COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "raw.metric_rows": {
+        "source": "The source that delivered the row (its name in the registry).",
+        "metric_id": "The source metric it is a value of.",
+        "date": "The day measured (the source's time zone).",
+        "value": "The value as the source sent it (invalid values kept as sent).",
+        "numerator": "A ratio part's numerator, as sent.",
+        "denominator": "A ratio part's denominator, as sent.",
+        "request_hash": "Ties the row to the request that delivered it (raw.<source>_* tables).",
+        "fetched_at": "When the row was fetched.",
+        "partition_date": "The Dagster partition (day) whose run fetched it.",
+        "currency": "The currency of an amount of money, as the source reports it.",
+    },
     "okr.kr_progress_daily": _PROGRESS,
     "okr.kr_progress_latest": _PROGRESS,
     "okr.objective_progress_daily": {
@@ -121,3 +141,48 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "currency": "The currency of an amount of money, as the source reports it.",
     },
 }
+
+_GRADES = {
+    "graded_on": "The period's last day with a row: the day the grade is taken from.",
+    "final_score": "The score on that day, clamped to [0, 1].",
+    "expected_score": "The bar it had to reach: 1.0 committed, the aspirational pace (0.7).",
+    "final_status": "The status on that day.",
+    "met": "Whether final_score reached expected_score.",
+    "committed_miss": "A committed key result that did not reach 1.0.",
+}
+# The grade's columns replace the daily ones they are taken from.
+_NOT_GRADES = ("as_of_date", "score", "expected_progress", "status", "definition_hash")
+COLUMN_DESCRIPTIONS["okr.kr_final_grades"] = {
+    **{
+        k: v
+        for k, v in _PROGRESS.items()
+        if k not in ("as_of_date", "score", "expected_progress", "status", "definition_hash")
+    },
+    **_GRADES,
+}
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+_SECTION = re.compile(r"(<!-- columns:start -->\n).*?(<!-- columns:end -->)", re.DOTALL)
+
+
+def columns_markdown() -> str:
+    """Every public table's columns with their descriptions, as the README shows them."""
+    parts = []
+    for table, columns in sorted(COLUMN_DESCRIPTIONS.items()):
+        parts.append(f"**`{table}`**\n\n| column | meaning |\n|---|---|")
+        parts += [f"| `{name}` | {_cell(text)} |" for name, text in columns.items()]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;")
+
+
+def readme_with_columns(readme: str) -> str:
+    return _SECTION.sub(lambda m: m.group(1) + columns_markdown() + "\n" + m.group(2), readme)
+
+
+if __name__ == "__main__":  # python -m warehouse.columns: rewrite the README's section
+    README.write_text(readme_with_columns(README.read_text()))
+    sys.exit(0)

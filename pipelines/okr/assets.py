@@ -1,16 +1,21 @@
 """The warehouse models: definition tables, staging.metric_daily and the progress tables."""
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 
 import dagster as dg
 import duckdb
 
 from okr_definitions.resolve import Definitions
-from pipelines.metadata import materialize_result, table_metadata
+from pipelines.metadata import definition_metadata, materialize_result, table_metadata
 from pipelines.okr.lineage import (
     build_objective_assets,
+    key_result_numbers,
     kr_progress_column_lineage,
-    lineage_markdown,
+    lineage_table,
+    objective_progress_column_lineage,
+    source_asset_links,
+    staging_column_lineage,
     version_of,
 )
 from pipelines.partitions import window_dates
@@ -66,6 +71,27 @@ def _all_owners(definitions: Definitions) -> list[str]:
     return sorted(f"team:{team}" for team in definitions.teams)
 
 
+def baseline_days_note(definitions: Definitions) -> dict[str, str]:
+    """The partitions of the progress assets that lie before every key result's period.
+
+    They exist because staging (one job and one partitions definition with the progress
+    tables) needs the baseline days; no key result has a row on them, so `okr run` and
+    `okr demo` compute nothing there and Dagster counts them as missing. Said on the asset
+    itself, so the partition bar's gap is not read as a failure.
+    """
+    first = definitions.earliest_date_needed()
+    starts = [kr.period_start for kr in definitions.resolved_key_results()]
+    if not starts or min(starts) <= first:
+        return {}
+    return {
+        "not_applicable_days": (
+            f"{first}..{min(starts) - timedelta(days=1)}: before every key result's period "
+            "(baseline days staging reads); no rows belong there, so these partitions stay "
+            "missing by design"
+        )
+    }
+
+
 def _definitions_version(definitions: Definitions) -> str:
     return version_of([kr.definition_hash for kr in definitions.resolved_key_results()])
 
@@ -91,6 +117,7 @@ def build_okr_assets(
                 owners=owners,
                 code_version=definitions_version,
                 description=TABLE_DESCRIPTIONS[f"okr.{table}"],
+                metadata=definition_metadata(f"okr.{table}"),
             )
             for table in DEFINITION_TABLES
         ],
@@ -116,6 +143,7 @@ def build_okr_assets(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["staging.metric_daily"],
+        metadata=definition_metadata("staging.metric_daily", staging_column_lineage(source_keys)),
     )
     def metric_daily(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -137,6 +165,12 @@ def build_okr_assets(
         backfill_policy=dg.BackfillPolicy.single_run(),
         code_version=definitions_version,
         description=TABLE_DESCRIPTIONS["okr.kr_progress_daily"],
+        metadata={
+            **definition_metadata("okr.kr_progress_daily", kr_progress_column_lineage()),
+            **baseline_days_note(definitions),
+            "key_result_lineage": lineage_table(lineage),
+            **source_asset_links(lineage),
+        },
         check_specs=[
             dg.AssetCheckSpec(
                 CHECK_ROWS,
@@ -176,8 +210,9 @@ def build_okr_assets(
             metadata.update(progress_summary_metadata(con, end, warehouse.file))
             metadata["rows_in_window"] = dg.MetadataValue.int(rows)
             checks = list(_progress_checks(con, start, end))
+            numbers = key_result_numbers(con, end)
         metadata["dagster/column_lineage"] = kr_progress_column_lineage()
-        metadata["key_result_lineage"] = dg.MetadataValue.md(lineage_markdown(lineage))
+        metadata["key_result_lineage"] = lineage_table(lineage, numbers)
         yield materialize_result(context, metadata)
         yield from checks
 
@@ -190,6 +225,12 @@ def build_okr_assets(
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["okr.objective_progress_daily"],
+        metadata={
+            **definition_metadata(
+                "okr.objective_progress_daily", objective_progress_column_lineage()
+            ),
+            **baseline_days_note(definitions),
+        },
     )
     def objective_progress_daily(
         context: dg.AssetExecutionContext,

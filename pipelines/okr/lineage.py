@@ -12,20 +12,25 @@ Three means, all computed without giving up set-based SQL:
 
 import hashlib
 import json
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
+from datetime import date
 
 import dagster as dg
+import duckdb
 
 from okr_definitions.resolve import Definitions, parse_period
-from pipelines.metadata import materialize_result, table_metadata
+from pipelines.metadata import definition_metadata, materialize_result, table_metadata
 from pipelines.partitions import window_dates
 from pipelines.resources import WarehouseResource
+from reports.formatting import format_value
 from warehouse.definitions import kr_lineage_rows
 
 KR_PROGRESS = dg.AssetKey(["okr", "kr_progress_daily"])
 OBJECTIVE_PROGRESS = dg.AssetKey(["okr", "objective_progress_daily"])
 STAGING = dg.AssetKey(["staging", "metric_daily"])
 KEY_RESULTS = dg.AssetKey(["okr", "key_results"])
+OBJECTIVES = dg.AssetKey(["okr", "objectives"])
 
 
 def objective_key(objective_id: str) -> dg.AssetKey:
@@ -54,19 +59,124 @@ def kr_progress_column_lineage() -> dg.TableColumnLineage:
     )
 
 
-def lineage_markdown(rows: list[dict[str, str]]) -> str:
-    """key result → metric → source asset → exact query, as a Markdown table."""
-    lines = [
-        "| key result | metric | reads | source asset | source query |",
-        "|---|---|---|---|---|",
-    ]
+def staging_column_lineage(source_keys: Sequence[dg.AssetKey]) -> dg.TableColumnLineage:
+    """staging.metric_daily: each column from the same column of raw.metric_rows, which every
+    source asset writes (the newest fetch of a metric and day wins)."""
+    columns = (
+        "metric_id",
+        "date",
+        "value",
+        "numerator",
+        "denominator",
+        "source",
+        "request_hash",
+        "fetched_at",
+        "currency",
+    )
+    return dg.TableColumnLineage(
+        deps_by_column={c: [dg.TableColumnDep(k, c) for k in source_keys] for c in columns}
+    )
+
+
+def objective_progress_column_lineage() -> dg.TableColumnLineage:
+    """okr.objective_progress_daily: an aggregate of its key results' rows of the day."""
+    kr = lambda *cols: [dg.TableColumnDep(KR_PROGRESS, c) for c in cols]  # noqa: E731
+    objective = lambda *cols: [dg.TableColumnDep(OBJECTIVES, c) for c in cols]  # noqa: E731
+    return dg.TableColumnLineage(
+        deps_by_column={
+            "as_of_date": kr("as_of_date"),
+            "objective_id": objective("objective_id"),
+            "team": objective("team"),
+            "period_start": objective("period_start"),
+            "period_end": objective("period_end"),
+            "score": kr("score", "weight"),
+            "expected_progress": kr("expected_progress"),
+            "status": kr("status"),
+            "kr_count": kr("kr_id"),
+            "krs_off_track": kr("status"),
+            "krs_at_risk": kr("status"),
+        }
+    )
+
+
+def percent(share: float | None) -> str:
+    """A score or progress as people read it: 0.7350173386098773 → `73.5 %`."""
+    return "—" if share is None or not math.isfinite(share) else f"{share * 100:.1f} %"
+
+
+def asset_url(path: str) -> str:
+    """Where the Dagster UI shows an asset (`raw/ga4` → `/assets/raw/ga4`), relative to the
+    webserver's root."""
+    return f"/assets/{path}"
+
+
+_LINEAGE_COLUMNS = [
+    ("key_result", "string", "The key result's id."),
+    ("metric", "string", "The metric it measures."),
+    ("reads", "string", "value, numerator or denominator, and the source metric it reads."),
+    ("source_asset", "string", "The asset that fetches it."),
+    ("source_asset_url", "string", "Where the UI shows that asset."),
+    ("source_query", "string", "The exact source query (no secrets)."),
+]
+_NUMBER_COLUMNS = [
+    ("status", "string", "Its status on the day."),
+    ("value", "string", "Its value, in its unit."),
+    ("target", "string", "Its target, in its unit."),
+    ("score", "string", "Progress clamped to [0, 1], in percent."),
+    ("data_through", "string", "The newest day with data behind the value."),
+]
+
+
+def key_result_numbers(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, dict[str, str]]:
+    """Each key result's status, value, target, score and data_through on `day`, formatted."""
+    rows = con.execute(
+        "SELECT kr_id, status, value, target, unit, score, data_through "
+        "FROM okr.kr_progress_daily WHERE as_of_date = ?",
+        [day],
+    ).fetchall()
+    return {
+        kr_id: {
+            "status": status,
+            "value": format_value(value, unit),
+            "target": format_value(target, unit),
+            "score": percent(score),
+            "data_through": str(through) if through else "—",
+        }
+        for kr_id, status, value, target, unit, score, through in rows
+    }
+
+
+def lineage_table(
+    rows: list[dict[str, str]], numbers: dict[str, dict[str, str]] | None = None
+) -> dg.TableMetadataValue:
+    """key result → metric → source asset → exact query, a native table in the UI; with
+    `numbers` (key_result_numbers) each row also carries the key result's numbers."""
+    columns = _LINEAGE_COLUMNS + (_NUMBER_COLUMNS if numbers is not None else [])
+    records = []
     for r in rows:
-        query = json.loads(r["query_json"])
-        lines.append(
-            f"| {r['kr_id']} | {r['metric_id']} | {r['role']}: {r['source_metric_id']} "
-            f"| {r['source_asset']} | `{json.dumps(query, sort_keys=True)}` |"
-        )
-    return "\n".join(lines)
+        query = json.dumps(json.loads(r["query_json"]), sort_keys=True)
+        record = {
+            "key_result": r["kr_id"],
+            "metric": r["metric_id"],
+            "reads": f"{r['role']}: {r['source_metric_id']}",
+            "source_asset": r["source_asset"],
+            "source_asset_url": asset_url(r["source_asset"]),
+            "source_query": query,
+        }
+        if numbers is not None:
+            empty = dict.fromkeys(("status", "value", "target", "score", "data_through"), "—")
+            record.update(numbers.get(r["kr_id"], empty))
+        records.append(dg.TableRecord(record))
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(name, kind, description=text) for name, kind, text in columns]
+    )
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def source_asset_links(rows: list[dict[str, str]]) -> dict[str, dg.MetadataValue]:
+    """One clickable entry per source asset the rows read (a table cell cannot link)."""
+    paths = sorted({r["source_asset"] for r in rows})
+    return {f"source {p}": dg.MetadataValue.asset(dg.AssetKey(p.split("/"))) for p in paths}
 
 
 def build_objective_assets(
@@ -98,9 +208,14 @@ def build_objective_assets(
                     "its rows live in okr.objective_progress_daily and okr.kr_progress_daily."
                 ),
                 metadata={
+                    # its rows are a slice of okr.objective_progress_daily: the same columns
+                    **definition_metadata(
+                        "okr.objective_progress_daily", objective_progress_column_lineage()
+                    ),
                     "team": objective.team,
                     "period": f"{start}..{end}",
-                    "key_result_lineage": dg.MetadataValue.md(lineage_markdown(rows)),
+                    "key_result_lineage": lineage_table(rows),
+                    **source_asset_links(rows),
                 },
             )
         )
@@ -126,11 +241,7 @@ def build_objective_assets(
                     [day],
                 ).fetchall()
             }
-            krs = con.execute(
-                "SELECT objective_id, kr_id, status, progress, value, target, data_through "
-                "FROM okr.kr_progress_daily WHERE as_of_date = ? ORDER BY kr_id",
-                [day],
-            ).fetchall()
+            numbers = key_result_numbers(con, day)
             # The objective's rows are a slice of okr.objective_progress_daily: same schema.
             schema = table_metadata(con, "okr.objective_progress_daily")["dagster/column_schema"]
             counts = dict(
@@ -145,13 +256,7 @@ def build_objective_assets(
             score, status, expected, pace, weakest = objectives.get(
                 objective_id, (None, "no_rows", None, None, None)
             )
-            table = "| key result | status | progress | value | target | data through |\n"
-            table += "|---|---|---|---|---|---|\n"
-            table += "\n".join(
-                f"| {k[1]} | {k[2]} | {_num(k[3])} | {_num(k[4])} | {_num(k[5])} | {k[6]} |"
-                for k in krs
-                if k[0] == objective_id
-            )
+            rows = [r for r in lineage if r["objective_id"] == objective_id]
             row_count, last_day = counts.get(objective_id, (0, None))
             yield materialize_result(
                 context,
@@ -161,21 +266,15 @@ def build_objective_assets(
                     "dagster/row_count": dg.MetadataValue.int(int(row_count)),
                     "last_data_date": str(last_day) if last_day else "none",
                     "as_of_date": str(day),
-                    "score": dg.MetadataValue.float(float(score)) if score is not None else None,
-                    "expected_progress": (
-                        dg.MetadataValue.float(float(expected)) if expected is not None else None
-                    ),
+                    "score": percent(score),
+                    "expected_progress": percent(expected),
                     # Two facts under their own names (README, "The weekly check-in
                     # report"): how the objective itself keeps pace, and where it is weakest.
                     "pace": pace or "unknown",
                     "weakest_key_result": f"{weakest} ({status})" if weakest else status,
                     "status": status,
-                    "key_results": dg.MetadataValue.md(table),
+                    "key_result_lineage": lineage_table(rows, numbers),
                 },
             )
 
     return [okr_objectives]
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"

@@ -2,6 +2,8 @@
 per week, downstream of the progress tables in the lineage."""
 
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -10,14 +12,14 @@ from okr_definitions.checkins import iso_week
 from okr_definitions.resolve import Definitions
 from pipelines.okr.assets import KR_PROGRESS, OBJECTIVE_PROGRESS
 from pipelines.partitions import parse_day
+from pipelines.reports.keys import REPORT
 from pipelines.reports.partitions import weekly_partitions, weeks_between
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from pipelines.schedules import sensor_interval_seconds
 from reports.markdown import render_markdown
 from reports.weekly import CheckinError, NoReportData, report_path, reports_dir
-from reports.write import write_weekly_report
+from reports.write import WrittenReport, write_weekly_report
 
-REPORT = dg.AssetKey(["reports", "weekly_checkin"])
 REPORTS_JOB = "okr_reports"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -65,22 +67,48 @@ def build_report_assets(definitions: Definitions) -> list[dg.AssetsDefinition]:
             ) from None
         except NoReportData as exc:
             raise dg.Failure(description=str(exc)) from None
-        report = written.report
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(written.html)),
-                "markdown_path": dg.MetadataValue.path(str(written.markdown)),
-                "week": iso_week(monday),
-                "as_of": str(report.as_of),
-                "key_results": len(report.key_results),
-                "needs_attention": len(report.attention),
-                "check_ins": len(report.checkins),
-                "retro_key_results": len(report.retro),
-                "preview": dg.MetadataValue.md(render_markdown(report)),
-            }
-        )
+        return dg.MaterializeResult(metadata=report_metadata(written, monday))
 
     return [weekly_checkin]
+
+
+def report_metadata(written: WrittenReport, monday: date) -> dict[str, Any]:
+    report = written.report
+    return {
+        "path": dg.MetadataValue.path(str(written.html)),
+        "markdown_path": dg.MetadataValue.path(str(written.markdown)),
+        "week": iso_week(monday),
+        "as_of": str(report.as_of),
+        "key_results": len(report.key_results),
+        "needs_attention": len(report.attention),
+        "check_ins": len(report.checkins),
+        "retro_key_results": len(report.retro),
+        "preview": dg.MetadataValue.md(render_markdown(report)),
+    }
+
+
+def is_the_assets_report(html: Path, monday: date, warehouse: Path | None) -> bool:
+    """Whether `html` is where reports/weekly_checkin writes the week's report."""
+    return Path(html).resolve() == report_path(reports_dir(warehouse), monday).resolve()
+
+
+def record_written_report(
+    instance: dg.DagsterInstance, written: WrittenReport, monday: date, warehouse: Path | None
+) -> bool:
+    """Record a report that `okr report` or `okr demo` wrote as a materialisation of
+    reports/weekly_checkin (a runless asset event), so the UI shows the week as rendered and
+    links the file. Only a report written where the asset writes it counts (not `--out`
+    elsewhere); returns whether it was recorded."""
+    if not is_the_assets_report(written.html, monday, warehouse):
+        return False
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=REPORT,
+            partition=monday.isoformat(),
+            metadata=report_metadata(written, monday),
+        )
+    )
+    return True
 
 
 def build_report_job_and_sensor(
@@ -92,6 +120,7 @@ def build_report_job_and_sensor(
         REPORTS_JOB,
         selection=[REPORT],
         description="Render the weekly check-in report.",
+        executor_def=dg.in_process_executor,  # one step: no process of its own needed
     )
 
     @dg.run_status_sensor(

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from connectors.base import FetchResult, MetricRequest, request_hash
 from okr_definitions.resolve import Definitions
-from pipelines.metadata import materialize_result, table_metadata
+from pipelines.metadata import definition_metadata, materialize_result, table_metadata
 from pipelines.partitions import window_dates
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from warehouse.load import replace_source_window
@@ -106,6 +106,7 @@ def windowed_source_asset(
         kinds=kinds,
         owners=source_owners(definitions, source),
         freshness_policy=source_freshness(definitions, source),
+        metadata=definition_metadata("raw.metric_rows"),
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=description,

@@ -9,8 +9,8 @@ from sandbox.base import Started
 from sandbox.file.server import write_demo_files
 
 
-def start() -> Started:
-    """Files need no server and no environment."""
+def start(port: int = 0) -> Started:
+    """Files need no server and no environment (`port` is unused)."""
     return None, {}
 
 

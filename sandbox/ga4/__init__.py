@@ -10,8 +10,8 @@ from sandbox.base import Started
 from sandbox.ga4.server import GA4Sandbox
 
 
-def start() -> Started:
-    server = GA4Sandbox().serve()
+def start(port: int = 0) -> Started:
+    server = GA4Sandbox().serve(port)
     # The sandbox takes no credentials; the connector allows that for a non-Google host only.
     return server, {ENDPOINT_ENV: server.base_url, ANONYMOUS_ENV: "1"}
 

@@ -10,9 +10,9 @@ from sandbox.base import Started
 from sandbox.hubspot.server import DEFAULT_TOKEN, HubSpotSandbox
 
 
-def start() -> Started:
+def start(port: int = 0) -> Started:
     # The CRM as it is now: deals created, moved, won and edited up to this moment.
-    server = HubSpotSandbox(now=datetime.now(UTC)).warm().serve()
+    server = HubSpotSandbox(now=datetime.now(UTC)).warm().serve(port)
     # The sandbox has no rate limit; HubSpot's would only make the demo wait (~15 s).
     return server, {
         HOST_ENV: server.base_url,

@@ -1088,9 +1088,9 @@ class HubSpotSandbox:
             return snap
 
     # -- HTTP -----------------------------------------------------------------------------------
-    def serve(self) -> SandboxServer:
+    def serve(self, port: int = 0) -> SandboxServer:
         """Start a SandboxServer for this CRM on 127.0.0.1 (stop it with `.stop()`)."""
-        return SandboxServer(self.handle, name="hubspot").start()
+        return SandboxServer(self.handle, name="hubspot", port=port).start()
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("authorization", "") != f"Bearer {self.token}":

@@ -10,8 +10,8 @@ from sandbox.base import Started
 from sandbox.matomo.server import DEFAULT_TOKEN, serve
 
 
-def start() -> Started:
-    server, _ = serve()
+def start(port: int = 0) -> Started:
+    server, _ = serve(port=port)
     return server, {URL_ENV: server.base_url, TOKEN_ENV: DEFAULT_TOKEN}
 
 

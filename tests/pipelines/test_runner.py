@@ -135,7 +135,7 @@ def test_a_ranged_run_describes_the_table_on_its_newest_day(
         (sources_run, RAW_FILE, "dagster/column_schema"),
         (period_run, STAGING, "dagster/column_schema"),
         (period_run, KR_PROGRESS, "status_preview"),
-        (period_run, OBJECTIVE, "key_results"),
+        (period_run, OBJECTIVE, "key_result_lineage"),
     ):
         by_day = _materialisations(instance, run_id, key)
         newest = max(by_day)

@@ -12,9 +12,11 @@ import pytest
 from report_helpers import PERIOD_END, FinishedProject, okr
 
 from pipelines.okr.assets import KR_PROGRESS, OBJECTIVE_PROGRESS
-from pipelines.reports.assets import REPORT, REPORTS_JOB
+from pipelines.reports.assets import REPORT, REPORTS_JOB, is_the_assets_report
+from pipelines.reports.summary import progress_summary_metadata
 from pipelines.schedules import MODELS_JOB
 from reports.weekly import build_weekly_report
+from warehouse.db import connect
 
 WEEK_OF_PERIOD_END = "2026-10-05"  # Monday; the period ends Saturday 2026-10-10
 
@@ -74,9 +76,13 @@ def test_progress_materialisation_carries_summary_and_report_path(
     # on the last day: signups 120/150 = 0.8 is behind the full pace → off_track
     assert f"**2 key results on {PERIOD_END}**" in summary
     assert "At risk or off track" in summary and "signups-total" in summary
-    path = Path(metadata["report_path"].value)
-    assert path == finished_project.reports / "okr-checkin-2026-W41.html"
-    assert str(path) in summary
+    # the report of that week is rendered after the models (reports/weekly_checkin): no file
+    # to link yet, so no path; the summary names the asset and week that render it
+    assert not (finished_project.reports / "okr-checkin-2026-W41.html").exists()
+    assert "report_path" not in metadata
+    assert metadata["weekly_report"] == dg.MetadataValue.asset(REPORT)
+    assert metadata["weekly_report_partition"].value == WEEK_OF_PERIOD_END
+    assert f"reports/weekly_checkin (partition {WEEK_OF_PERIOD_END})" in summary
 
 
 def test_report_asset_follows_the_progress_tables_and_writes_the_path(
@@ -105,9 +111,16 @@ def test_report_asset_follows_the_progress_tables_and_writes_the_path(
     written = Path(metadata["path"].value)
     progress_event = finished_project.instance.get_latest_materialization_event(KR_PROGRESS)
     assert progress_event is not None and progress_event.asset_materialization is not None
-    # the path the progress table announced is the file the report asset wrote
-    assert str(written) == progress_event.asset_materialization.metadata["report_path"].value
+    # the week the progress table announced is the one the report asset wrote
+    announced = progress_event.asset_materialization.metadata["weekly_report_partition"].value
+    assert event.asset_materialization.partition == announced == WEEK_OF_PERIOD_END
+    assert written == finished_project.reports / "okr-checkin-2026-W41.html"
     assert written.exists() and Path(metadata["markdown_path"].value).exists()
+    # once the file exists, the progress summary links it
+    with connect(finished_project.warehouse, read_only=True) as con:
+        linked = progress_summary_metadata(con, PERIOD_END, finished_project.warehouse)
+    assert linked["report_path"].value == str(written)
+    assert str(written) in linked["summary"].value
     assert metadata["retro_key_results"].value == 2
     assert "Quarter retro" in metadata["preview"].value
 
@@ -136,3 +149,32 @@ def test_sensor_requests_the_weeks_a_model_run_rebuilt(finished_project: Finishe
     # 2026-09-21..30 rebuilt staging only: no report changed
     assert baseline_run.tags["dagster/asset_partition_range_end"] == "2026-09-30"
     assert requests_after(baseline_run) == []
+
+
+def test_okr_report_records_the_week_in_the_dagster_instance(
+    finished_project: FinishedProject, tmp_path: Path
+) -> None:
+    """`okr report` with DAGSTER_HOME set: the report it writes where reports/weekly_checkin
+    writes is recorded as that week's materialisation (a runless event, no run); one written
+    elsewhere with --out is not."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    reports = tmp_path / "reports"
+    env = {"DAGSTER_HOME": str(home), "OKR_REPORTS": str(reports)}
+    common = ("-w", str(finished_project.warehouse), "-d", str(finished_project.definitions))
+    result = okr("report", "--week", "2026-W41", *common, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "recorded as reports/weekly_checkin 2026-10-05" in result.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(REPORT)
+        assert event is not None and event.asset_materialization is not None
+        assert event.run_id == ""  # runless: okr report started no run
+        assert event.asset_materialization.partition == WEEK_OF_PERIOD_END
+        path = Path(event.asset_materialization.metadata["path"].value)
+    assert path == reports / "okr-checkin-2026-W41.html" and path.exists()
+    # a report written elsewhere (--out) is not the asset's: not recorded
+    monday = date(2026, 10, 5)
+    warehouse = finished_project.warehouse
+    assert not is_the_assets_report(tmp_path / "x.html", monday, warehouse)
+    assert is_the_assets_report(warehouse.parent / "reports" / path.name, monday, warehouse)

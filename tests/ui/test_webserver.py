@@ -38,7 +38,11 @@ ASSET_QUERY = """
     assetKey { path } description groupName kinds opVersion
     owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
     dependencyKeys { path }
-    metadataEntries { label ... on MarkdownMetadataEntry { mdStr } }
+    metadataEntries {
+      label
+      ... on MarkdownMetadataEntry { mdStr }
+      ... on TableMetadataEntry { table { records } }
+    }
 } }
 """
 
@@ -82,16 +86,19 @@ class Webserver:
 
 @pytest.fixture(scope="module")
 def demo_home(shared_demo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of the session's shared demo (its warehouse and the Dagster instance
-    holding its runs), with a private copy of its definitions: a test here edits them."""
+    """The environment of a private copy of the session's shared demo (its definitions, its
+    warehouse and the Dagster instance holding its runs): tests here edit the definitions and
+    run the pipeline from the UI."""
     assert shared_demo.returncode == 0, shared_demo.stderr
-    definitions = tmp_path_factory.mktemp("ui") / "okr_definitions"
-    shutil.copytree(shared_demo.definitions, definitions)
+    folder = tmp_path_factory.mktemp("ui")
+    shutil.copytree(shared_demo.definitions, folder / "okr_definitions")
+    shutil.copytree(shared_demo.dagster_home, folder / "dagster_home")
+    shutil.copy2(shared_demo.warehouse, folder / "okr_sync.duckdb")
     return {
         **os.environ,
-        "DAGSTER_HOME": str(shared_demo.dagster_home),
-        "OKR_DEFINITIONS": str(definitions),
-        "OKR_WAREHOUSE": str(shared_demo.warehouse),
+        "DAGSTER_HOME": str(folder / "dagster_home"),
+        "OKR_DEFINITIONS": str(folder / "okr_definitions"),
+        "OKR_WAREHOUSE": str(folder / "okr_sync.duckdb"),
     }
 
 
@@ -172,16 +179,20 @@ def test_every_asset_is_described_owned_and_connected(webserver: Webserver) -> N
 
 
 def test_the_conversion_key_result_resolves_to_its_ga4_query(webserver: Webserver) -> None:
-    node = webserver.assets()["okr/objective/product-pages-convert"]
-    lineage = next(
-        e["mdStr"] for e in node["metadataEntries"] if e["label"] == "key_result_lineage"
-    )
-    rows = [line for line in lineage.splitlines() if line.startswith("| product-page-conversion")]
+    assets = webserver.assets()
+    node = assets["okr/objective/product-pages-convert"]
+    table = next(e for e in node["metadataEntries"] if e["label"] == "key_result_lineage")
+    records = [json.loads(r) for r in table["table"]["records"]]
+    rows = [r for r in records if r["key_result"] == "product-page-conversion"]
     # a ratio: its numerator and denominator, both GA4 queries with the product-page filter
     assert len(rows) == 2
-    assert all("raw/ga4" in r and '"begins_with": "/products/"' in r for r in rows)
-    assert any('"metric": "keyEvents:purchase"' in r for r in rows)
-    assert any('"metric": "sessions"' in r for r in rows)
+    assert all('"begins_with": "/products/"' in r["source_query"] for r in rows)
+    assert any('"metric": "keyEvents:purchase"' in r["source_query"] for r in rows)
+    assert any('"metric": "sessions"' in r["source_query"] for r in rows)
+    # the link each row carries is the UI's page of an asset that exists
+    for row in rows:
+        assert row["source_asset_url"] == "/assets/raw/ga4"
+        assert row["source_asset_url"].removeprefix("/assets/") in assets
 
 
 def test_editing_a_target_marks_what_it_feeds_as_stale(
@@ -242,3 +253,175 @@ def test_asset_lineage_page_renders_in_chromium(webserver: Webserver) -> None:
         finally:
             browser.close()
     assert shot.stat().st_size > 20_000
+
+
+def test_the_demo_recorded_the_report_it_wrote(webserver: Webserver) -> None:
+    """`okr demo` (DAGSTER_HOME set) writes the newest week's report and records it as that
+    week's materialisation of reports/weekly_checkin, without a run."""
+    data = webserver.graphql(
+        """{ assetOrError(assetKey: {path: ["reports", "weekly_checkin"]}) { ... on Asset {
+            assetMaterializations(limit: 1) {
+              partition runId metadataEntries { label ... on PathMetadataEntry { path } }
+            } } } }"""
+    )
+    (event,) = data["assetOrError"]["assetMaterializations"]
+    yesterday = date.today() - timedelta(days=1)
+    assert event["partition"] == (yesterday - timedelta(days=yesterday.weekday())).isoformat()
+    assert event["runId"] == ""
+    path = next(e["path"] for e in event["metadataEntries"] if e["label"] == "path")
+    assert Path(path).exists()
+
+
+# ---- a source partition materialised from the UI flows on to the progress tables ----------
+
+LAUNCH = """
+mutation($params: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+RUN = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+RUNS = """
+query { runsOrError(limit: 20) { ... on Runs { results {
+  runId jobName status tags { key value }
+} } } }
+"""
+SENSOR_TICKS = """
+query($name: String!) { sensorOrError(sensorSelector: {
+    repositoryLocationName: "okr_sync", repositoryName: "__repository__", sensorName: $name
+}) { ... on Sensor { sensorState { ticks(limit: 1) { status } } } } }
+"""
+DONE = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+@pytest.fixture(scope="module")
+def daemon(webserver: Webserver, demo_home: dict[str, str]) -> Iterator[None]:
+    """`dagster-daemon run` on the same workspace and instance: it evaluates the sensors and
+    starts the queued runs, as beside `dagster dev`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster._daemon", "run"],
+        cwd=REPO,
+        env=demo_home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        # the daemon and the runs it started share its process group
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=3)  # a throwaway instance: no need to wait for a clean stop
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def _wait(condition, what: str, timeout: float = 300) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+
+
+def _open_rate(warehouse: str, day: str) -> float:
+    import duckdb
+
+    with duckdb.connect(warehouse, read_only=True) as con:
+        (value,) = con.execute(
+            "SELECT value FROM okr.kr_progress_daily "
+            "WHERE kr_id = 'newsletter-open-rate' AND as_of_date = ?",
+            [day],
+        ).fetchone()
+    return value
+
+
+def test_a_source_partition_materialised_in_the_ui_updates_that_days_progress(
+    webserver: Webserver, daemon: None, demo_home: dict[str, str]
+) -> None:
+    import csv
+
+    warehouse = demo_home["OKR_WAREHOUSE"]
+    day = (date.today() - timedelta(days=1)).isoformat()
+    before = _open_rate(warehouse, day)
+    day_before = _open_rate(warehouse, (date.today() - timedelta(days=2)).isoformat())
+    # The newsletter tool's export restates the day: every delivered mail was opened.
+    export = Path(demo_home["OKR_DEFINITIONS"]) / "data" / "newsletter.csv"
+    rows = list(csv.DictReader(export.open()))
+    (row,) = [r for r in rows if r["date"] == day]
+    assert row["numerator"] != row["denominator"]
+    row["numerator"] = row["denominator"]
+    with export.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=["date", "numerator", "denominator"])
+        writer.writeheader()
+        writer.writerows(rows)
+    # The run-status sensor starts from the runs that end after its first evaluation.
+    _wait(
+        lambda: webserver.graphql(SENSOR_TICKS, {"name": "models_after_sources_succeeded"})[
+            "sensorOrError"
+        ]["sensorState"]["ticks"],
+        "the sensor's first tick",
+    )
+    # What the UI sends for "Materialize" on one partition of raw/file.
+    launched = webserver.graphql(
+        LAUNCH,
+        {
+            "params": {
+                "selector": {
+                    "repositoryLocationName": LOCATION,
+                    "repositoryName": "__repository__",
+                    "jobName": "__ASSET_JOB",
+                    "assetSelection": [{"path": ["raw", "file"]}],
+                    "assetCheckSelection": [],
+                },
+                "mode": "default",
+                "runConfigData": {},
+                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
+            }
+        },
+    )["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    source_run = launched["run"]["runId"]
+    status = _wait(
+        lambda: (
+            webserver.graphql(RUN, {"id": source_run})["runOrError"]["status"] in DONE
+            and webserver.graphql(RUN, {"id": source_run})["runOrError"]["status"]
+        ),
+        "the source run",
+    )
+    assert status == "SUCCESS"
+
+    def models_run() -> dict | None:
+        runs = webserver.graphql(RUNS)["runsOrError"]["results"]
+        return next(
+            (
+                r
+                for r in runs
+                if r["jobName"] == "okr_models"
+                and {"key": "dagster/sensor_name", "value": "models_after_sources_succeeded"}
+                in r["tags"]
+                and r["status"] in DONE
+            ),
+            None,
+        )
+
+    run = _wait(models_run, "the model run the sensor starts")
+    assert run["status"] == "SUCCESS", run
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert (
+        tags["dagster/asset_partition_range_start"]
+        == tags["dagster/asset_partition_range_end"]
+        == day
+    )
+    # ratio of sums over the quarter so far: the day's opens rose, so the rate did
+    after = _open_rate(warehouse, day)
+    assert after > before
+    assert _open_rate(warehouse, (date.today() - timedelta(days=2)).isoformat()) == day_before
