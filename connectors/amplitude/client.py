@@ -1,0 +1,306 @@
+"""Talking to Amplitude's Dashboard REST API with httpx: basic auth with the project's keys,
+the one retry policy for 429s and transient failures, and the fetches a run makes.
+
+- `fetch_amplitude`: daily values, one request per event and filter set (or funnel) for all
+  days of the window;
+- `fetch_amplitude_ranges`: uniques over each exact window a key result needs, from the
+  collapsed series of that range (never a sum of daily uniques).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from connectors.amplitude.parse import (
+    Answer,
+    funnel_daily,
+    raw_table,
+    segmentation_collapsed,
+    segmentation_daily,
+)
+from connectors.amplitude.requests import (
+    AmplitudeRequest,
+    daily_requests,
+    range_request,
+)
+from connectors.amplitude.settings import (
+    API_KEY_ENV,
+    MAX_DAYS_PER_REQUEST,
+    REGION_HOSTS,
+    SECRET_KEY_ENV,
+    SOURCE,
+    USER_AGENT,
+    AmplitudeSettings,
+)
+from connectors.base import (
+    FetchResult,
+    MetricRequest,
+    RangeRequest,
+    daily_table,
+    merge_results,
+    range_table,
+)
+from connectors.errors import AuthError, RetryableSourceError, SourceError
+from connectors.retry import call_with_retry, retry_after_seconds
+from okr_definitions.sources.amplitude import AmplitudeQuery
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def is_additive(query: AmplitudeQuery) -> bool:
+    """Totals, sums and funnels (a ratio of sums) add up over days; unique users do not."""
+    return query.funnel is not None or query.count != "uniques"
+
+
+class AmplitudeClient:
+    """GETs under the shared retry policy; counts HTTP attempts and Amplitude's cost."""
+
+    def __init__(self, settings: AmplitudeSettings, http: httpx.Client | None = None) -> None:
+        self.settings = settings
+        self._http = http or httpx.Client(
+            base_url=settings.base_url,
+            timeout=settings.timeout_s,
+            headers={"User-Agent": USER_AGENT},
+            auth=httpx.BasicAuth(
+                settings.api_key.get_secret_value(), settings.secret_key.get_secret_value()
+            ),
+        )
+        self._owns_http = http is None
+        self.request_count = 0
+        self.cost = 0
+
+    def __enter__(self) -> AmplitudeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def get(self, path: str, params: Any, read: Callable[[Any], T], cost: int = 1) -> T:
+        """GET `path` and `read` its JSON; a malformed answer is retried like a 5xx."""
+
+        def attempt() -> T:
+            self.request_count += 1
+            self.cost += cost
+            return read(self._get_json(path, params))
+
+        return call_with_retry(attempt)
+
+    def answer(self, request: AmplitudeRequest, read: Callable[[Answer], T]) -> tuple[Answer, T]:
+        def parsed(payload: Any) -> tuple[Answer, T]:
+            answer = Answer(request, payload, datetime.now(UTC))
+            return answer, read(answer)
+
+        return self.get(request.path, list(request.params), parsed, request.cost)
+
+    def _get_json(self, path: str, params: Any) -> Any:
+        try:
+            response = self._http.get(path, params=params)
+        except httpx.TimeoutException as exc:
+            raise RetryableSourceError(
+                SOURCE, f"{path} timed out after {self.settings.timeout_s:g} s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise RetryableSourceError(
+                SOURCE,
+                f"{path}: connection to {self.settings.base_url} failed ({type(exc).__name__})",
+            ) from exc
+        return self._decode(response, path)
+
+    def _decode(self, response: httpx.Response, path: str) -> Any:
+        status = response.status_code
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = None
+        message = self._scrub(_error_message(payload) or response.text[:200].strip())
+        if status == 429 or status >= 500:
+            raise RetryableSourceError(
+                SOURCE,
+                f"{path}: HTTP {status}" + (f": {message}" if message else ""),
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status == 401:
+            raise AuthError(
+                SOURCE,
+                f"{path}: HTTP 401, Amplitude refused the project's keys ({message}). Check "
+                f"{API_KEY_ENV} and {SECRET_KEY_ENV} (Settings → Projects → General)",
+            )
+        if status == 403:
+            other = "eu" if self.settings.region == "us" else "us"
+            raise AuthError(
+                SOURCE,
+                f"{path}: HTTP 403 from {self.settings.base_url} ({message}): the keys lack "
+                "permission or the project is in another data region. sources.amplitude.region "
+                f"is {self.settings.region!r}; a project of the {other.upper()} data centre "
+                f"needs `region: {other}` ({REGION_HOSTS[other]}); else check {API_KEY_ENV} "
+                f"and {SECRET_KEY_ENV}",
+            )
+        if status >= 400:
+            raise SourceError(SOURCE, f"{path}: HTTP {status}: {message or 'no message'}")
+        if payload is None:
+            if response.text.lstrip()[:1] == "<":
+                raise RetryableSourceError(SOURCE, f"{path} answered HTML, not the API's JSON")
+            raise RetryableSourceError(SOURCE, f"{path}: answer is not complete JSON")
+        return payload
+
+    # Amplitude never echoes the keys, but a proxy in front of it might.
+    def _scrub(self, text: str) -> str:
+        for secret in (self.settings.api_key, self.settings.secret_key):
+            value = secret.get_secret_value()
+            text = text.replace(value, "***") if value else text
+        return text
+
+
+def _error_message(payload: Any) -> str:
+    """Amplitude's error envelope: `{"error": {"http_code", "type", "message", "metadata":
+    {"details"}}}` (a real 400 quoted in airbytehq/airbyte#46712)."""
+    if not isinstance(payload, dict):
+        return ""
+    error = payload.get("error")
+    if isinstance(error, dict):
+        text = str(error.get("message") or "")
+        details = (error.get("metadata") or {}).get("details")
+        return f"{text}: {details}" if details else text
+    if isinstance(error, str):
+        return error
+    return ""
+
+
+def _client(settings: AmplitudeSettings, http: httpx.Client | None) -> AmplitudeClient:
+    return AmplitudeClient(settings, http)
+
+
+def fetch_amplitude(
+    settings: AmplitudeSettings,
+    metrics: list[MetricRequest],
+    start: date,
+    end: date,
+    http: httpx.Client | None = None,
+) -> FetchResult:
+    """Daily values of the additive metrics over [start, end] (project days)."""
+    wanted = [(m.metric_id, m.query) for m in metrics if is_additive(m.query)]
+    queries = dict(wanted)
+    rows: list[dict[str, Any]] = []
+    answers: list[Answer] = []
+    with _client(settings, http) as client:
+        for request in daily_requests(wanted, start, end):
+            query = queries[request.metric_ids[0]]
+            if query.funnel:
+                steps = len(query.funnel.steps)
+                answer, funnel = client.answer(request, lambda a, n=steps: funnel_daily(a, n))
+                for metric_id in request.metric_ids:
+                    rows += [
+                        {
+                            "metric_id": metric_id,
+                            "date": day,
+                            "value": reached / entered if entered else None,
+                            "numerator": reached,
+                            "denominator": entered,
+                            "request_hash": request.hash,
+                        }
+                        for day, reached, entered in funnel
+                    ]
+            else:
+                groups = {
+                    m: (queries[m].group_by.value if queries[m].group_by else None)
+                    for m in request.metric_ids
+                }
+                answer, series = client.answer(
+                    request,
+                    lambda a, g=groups: {m: segmentation_daily(a, v)[0] for m, v in g.items()},
+                )
+                for metric_id, values in series.items():
+                    rows += [
+                        {
+                            "metric_id": metric_id,
+                            "date": d,
+                            "value": v,
+                            "request_hash": request.hash,
+                        }
+                        for d, v in values
+                    ]
+            answers.append(answer)
+        result = FetchResult(
+            daily=_with_hashes(rows),
+            raw=raw_table(answers, settings.region, settings.timezone) if answers else None,
+            request_count=client.request_count,
+        )
+        log.info(
+            "amplitude: %d requests, cost %d, %s..%s", client.request_count, client.cost, start, end
+        )
+    return result
+
+
+def _with_hashes(rows: list[dict[str, Any]]) -> Any:
+    daily = daily_table(rows)
+    return daily.append_column("request_hash", [[r["request_hash"] for r in rows]])
+
+
+def fetch_amplitude_ranges(
+    settings: AmplitudeSettings,
+    requests: list[RangeRequest],
+    http: httpx.Client | None = None,
+) -> FetchResult:
+    """Unique users over each exact window, from the collapsed series of that range."""
+    rows: list[dict[str, Any]] = []
+    hashes: list[str] = []
+    answers: list[Answer] = []
+    with _client(settings, http) as client:
+        for wanted in requests:
+            days = (wanted.end - wanted.start).days + 1
+            if days > MAX_DAYS_PER_REQUEST:
+                raise SourceError(
+                    SOURCE,
+                    f"metric {wanted.metric_id}: unique users over {days} days "
+                    f"({wanted.start}..{wanted.end}); Amplitude's daily series reach "
+                    f"{MAX_DAYS_PER_REQUEST} days. Use a key result period of at most a year",
+                )
+            query: AmplitudeQuery = wanted.query
+            request = range_request(wanted.metric_id, query, wanted.start, wanted.end)
+            group = query.group_by.value if query.group_by else None
+            answer, value = client.answer(request, lambda a, g=group: segmentation_collapsed(a, g))
+            rows.append(
+                {
+                    "metric_id": wanted.metric_id,
+                    "range_start": wanted.start,
+                    "range_end": wanted.end,
+                    "value": value,
+                }
+            )
+            hashes.append(request.hash)
+            answers.append(answer)
+        ranges = range_table(rows).append_column("request_hash", [hashes])
+        return FetchResult(
+            ranges=ranges,
+            raw=raw_table(answers, settings.region, settings.timezone) if answers else None,
+            request_count=client.request_count,
+        )
+
+
+def fetch_all(
+    settings: AmplitudeSettings,
+    metrics: list[MetricRequest],
+    ranges: list[RangeRequest],
+    start: date,
+    end: date,
+    http: httpx.Client | None = None,
+) -> FetchResult:
+    """A run's daily values and exact ranges in one result."""
+    result = fetch_amplitude(settings, metrics, start, end, http)
+    if ranges:
+        result = merge_results(result, fetch_amplitude_ranges(settings, ranges, http))
+    return result
+
+
+def run_cost(result: FetchResult) -> int:
+    """Amplitude's cost of the answers in `result` (each request's, once per answer kept)."""
+    if result.raw is None:
+        return 0
+    return int(sum(result.raw["cost"].to_pylist()))
