@@ -187,6 +187,12 @@ class AmplitudeSandbox:
         self._lock = threading.Lock()
         self.costs: list[int] = []  # Amplitude cost of every answered query
 
+    def reset_costs(self) -> None:
+        """Forget the cost spent so far (a new budget window, an empty `costs`)."""
+        with self._lock:
+            self._spent.clear()
+            self.costs.clear()
+
     # -- the data ---------------------------------------------------------------------------
     def advance(self, days: int = 1) -> None:
         """The project's clock moves on: late events of earlier days arrive."""

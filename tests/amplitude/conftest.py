@@ -28,7 +28,8 @@ def amplitude(
     monkeypatch.setenv("OKR_RETRY_WAIT_SCALE", "0")
     server.clear_faults()
     server.reset_counts()
-    sandbox.now, sandbox.cost_budget, sandbox.costs = NOW, None, []
+    sandbox.now, sandbox.cost_budget = NOW, None
+    sandbox.reset_costs()
     yield server, sandbox
     server.clear_faults()
     sandbox.now, sandbox.cost_budget = NOW, None
