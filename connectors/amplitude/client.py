@@ -184,8 +184,9 @@ def fetch_amplitude(
     end: date,
     http: httpx.Client | None = None,
 ) -> FetchResult:
-    """Daily values of the additive metrics over [start, end] (project days)."""
-    wanted = [(m.metric_id, m.query) for m in metrics if is_additive(m.query)]
+    """Daily values of every metric over [start, end] (project days). A day's unique users are
+    that day's value; windows of them come from `fetch_amplitude_ranges`, never from here."""
+    wanted = [(m.metric_id, m.query) for m in metrics]
     queries = dict(wanted)
     rows: list[dict[str, Any]] = []
     answers: list[Answer] = []

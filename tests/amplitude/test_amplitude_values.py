@@ -73,16 +73,16 @@ def test_daily_totals_filters_sums_and_a_group(amplitude) -> None:
     assert _values(result, "revenue") == [10, 25, 0]
     assert _values(result, "android") == [1, 0, 0]
     assert _values(result, "web") == [0, 1, 0]
-    # uniques are not additive: a daily fetch does not ask for them (ranges do)
-    assert _values(result, "daily_users") == []
+    # a day's unique users (a window's come from the collapsed series, see below)
+    assert _values(result, "daily_users") == [2, 3, 0]
     # one request per event and filter set for all three days; both groups share one
-    assert result.request_count == 6 == server.total_requests
-    assert len(set(result.daily["request_hash"].to_pylist())) == 6
+    assert result.request_count == 7 == server.total_requests
+    assert len(set(result.daily["request_hash"].to_pylist())) == 7
     # every daily row names the answer it came from
     raw_hashes = set(result.raw["request_hash"].to_pylist())
     assert set(result.daily["request_hash"].to_pylist()) == raw_hashes
     # cost: 3 days × (1 per event; +4 for a group-by, and sums name their property as one)
-    assert run_cost(result) == 3 * (1 + 1 + 1 + 1 + 5 + 5) == sum(sandbox.costs)
+    assert run_cost(result) == 3 * (1 + 1 + 1 + 1 + 5 + 5 + 1) == sum(sandbox.costs)
 
 
 def test_the_filter_travels_as_amplitude_event_json(amplitude) -> None:
