@@ -66,6 +66,26 @@ def test_429_and_5xx_are_retried_with_retry_after(amplitude) -> None:
     assert result.request_count == 4  # three failures, then the answer
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("html"),
+        Fault("empty"),
+        Fault("truncate", times=2),
+        Fault("status", status=429, body=b'{"error": {"http_code": 429}}'),
+        Fault("reset"),
+    ],
+    ids=["html_200", "empty_200", "truncated", "429_without_retry_after", "reset"],
+)
+def test_answers_that_are_not_amplitude_json_are_retried(amplitude, fault: Fault) -> None:
+    server, _ = amplitude
+    failures = fault.times
+    server.inject(fault)
+    result = fetch_amplitude(settings_for(server), OPENS, D1, D2)
+    assert [r["value"] for r in result.daily.to_pylist()] == [3.0, 3.0]
+    assert server.pending_faults == 0 and result.request_count == 1 + failures
+
+
 def test_the_sandbox_cost_budget_answers_429_until_the_window_frees(amplitude) -> None:
     server, sandbox = amplitude
     sandbox.cost_budget = 3  # the next 2-day query (cost 2) fits once, not twice
