@@ -128,6 +128,8 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
             secret_key=SecretStr(DEFAULT_SECRET_KEY),
             us_host=urls["AMPLITUDE_HOST"],
             eu_host=urls["AMPLITUDE_EU_HOST"],
+            # the client's own overhead is measured: no pauses for Amplitude's cost budget
+            cost_budget=None,
         )
         metrics = _metrics(names)
         ids = [m.metric_id for m in metrics]

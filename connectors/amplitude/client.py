@@ -10,6 +10,8 @@ the one retry policy for 429s and transient failures, and the fetches a run make
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -30,6 +32,7 @@ from connectors.amplitude.requests import (
 )
 from connectors.amplitude.settings import (
     API_KEY_ENV,
+    COST_WINDOW_S,
     MAX_DAYS_PER_REQUEST,
     REGION_HOSTS,
     SECRET_KEY_ENV,
@@ -46,7 +49,7 @@ from connectors.base import (
     range_table,
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
-from connectors.retry import call_with_retry, retry_after_seconds
+from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
 from okr_definitions.sources.amplitude import AmplitudeQuery
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ class AmplitudeClient:
         self._owns_http = http is None
         self.request_count = 0
         self.cost = 0
+        self._spent: deque[tuple[float, int]] = deque()  # (when, cost) within COST_WINDOW_S
 
     def __enter__(self) -> AmplitudeClient:
         return self
@@ -86,11 +90,36 @@ class AmplitudeClient:
         """GET `path` and `read` its JSON; a malformed answer is retried like a 5xx."""
 
         def attempt() -> T:
+            self._pace(cost)
             self.request_count += 1
             self.cost += cost
             return read(self._get_json(path, params))
 
         return call_with_retry(attempt)
+
+    def _pace(self, cost: int) -> None:
+        """Wait until `cost` fits the project's budget per five minutes (settings.cost_budget),
+        so a long backfill slows down instead of running into 429s the retry policy would
+        give up on. A single query costlier than the budget is sent anyway: Amplitude
+        decides."""
+        budget = self.settings.cost_budget
+        if budget is None:
+            return
+        now = time.monotonic()
+        while self._spent and now - self._spent[0][0] >= COST_WINDOW_S:
+            self._spent.popleft()
+        spent = sum(c for _, c in self._spent)
+        if self._spent and spent + cost > budget:
+            pause = COST_WINDOW_S - (now - self._spent[0][0])
+            log.warning(
+                "amplitude: %d of the %d cost per five minutes spent; pausing %.0f s",
+                spent,
+                budget,
+                pause,
+            )
+            time.sleep(pause * wait_scale())
+            self._spent.clear()
+        self._spent.append((time.monotonic(), cost))
 
     def answer(self, request: AmplitudeRequest, read: Callable[[Answer], T]) -> tuple[Answer, T]:
         def parsed(payload: Any) -> tuple[Answer, T]:
@@ -173,8 +202,23 @@ def _error_message(payload: Any) -> str:
     return ""
 
 
-def _client(settings: AmplitudeSettings, http: httpx.Client | None) -> AmplitudeClient:
-    return AmplitudeClient(settings, http)
+class _Borrowed:
+    """A client the caller owns: used, not closed."""
+
+    def __init__(self, client: AmplitudeClient) -> None:
+        self.client = client
+
+    def __enter__(self) -> AmplitudeClient:
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _client(
+    settings: AmplitudeSettings, http: httpx.Client | None, client: AmplitudeClient | None
+) -> Any:
+    return _Borrowed(client) if client is not None else AmplitudeClient(settings, http)
 
 
 def fetch_amplitude(
@@ -183,6 +227,8 @@ def fetch_amplitude(
     start: date,
     end: date,
     http: httpx.Client | None = None,
+    *,
+    client: AmplitudeClient | None = None,
 ) -> FetchResult:
     """Daily values of every metric over [start, end] (project days). A day's unique users are
     that day's value; windows of them come from `fetch_amplitude_ranges`, never from here."""
@@ -190,7 +236,8 @@ def fetch_amplitude(
     queries = dict(wanted)
     rows: list[dict[str, Any]] = []
     answers: list[Answer] = []
-    with _client(settings, http) as client:
+    with _client(settings, http, client) as client:
+        before = client.request_count
         for request in daily_requests(wanted, start, end):
             query = queries[request.metric_ids[0]]
             if query.funnel:
@@ -231,11 +278,9 @@ def fetch_amplitude(
         result = FetchResult(
             daily=_with_hashes(rows),
             raw=raw_table(answers, settings.region, settings.timezone) if answers else None,
-            request_count=client.request_count,
+            request_count=client.request_count - before,
         )
-        log.info(
-            "amplitude: %d requests, cost %d, %s..%s", client.request_count, client.cost, start, end
-        )
+        log.info("amplitude: %d requests, %s..%s", result.request_count, start, end)
     return result
 
 
@@ -248,12 +293,15 @@ def fetch_amplitude_ranges(
     settings: AmplitudeSettings,
     requests: list[RangeRequest],
     http: httpx.Client | None = None,
+    *,
+    client: AmplitudeClient | None = None,
 ) -> FetchResult:
     """Unique users over each exact window, from the collapsed series of that range."""
     rows: list[dict[str, Any]] = []
     hashes: list[str] = []
     answers: list[Answer] = []
-    with _client(settings, http) as client:
+    with _client(settings, http, client) as client:
+        before = client.request_count
         for wanted in requests:
             days = (wanted.end - wanted.start).days + 1
             if days > MAX_DAYS_PER_REQUEST:
@@ -281,7 +329,7 @@ def fetch_amplitude_ranges(
         return FetchResult(
             ranges=ranges,
             raw=raw_table(answers, settings.region, settings.timezone) if answers else None,
-            request_count=client.request_count,
+            request_count=client.request_count - before,
         )
 
 
@@ -294,9 +342,10 @@ def fetch_all(
     http: httpx.Client | None = None,
 ) -> FetchResult:
     """A run's daily values and exact ranges in one result."""
-    result = fetch_amplitude(settings, metrics, start, end, http)
-    if ranges:
-        result = merge_results(result, fetch_amplitude_ranges(settings, ranges, http))
+    with AmplitudeClient(settings, http) as client:  # one cost budget for the whole run
+        result = fetch_amplitude(settings, metrics, start, end, client=client)
+        if ranges:
+            result = merge_results(result, fetch_amplitude_ranges(settings, ranges, client=client))
     return result
 
 

@@ -39,6 +39,7 @@ USER_PROPERTIES_PATH = "/api/2/taxonomy/user-property"
 # 1,000 cost per five minutes and 108,000 per hour; 5 concurrent requests. The connector asks
 # one request at a time and records each run's cost in the run's metadata.
 COST_PER_FIVE_MINUTES = 1_000
+COST_WINDOW_S = 300.0
 COST_PER_HOUR = 108_000
 SEGMENTATION_EVENT_COST = 1
 FUNNEL_STEP_COST = 2
@@ -67,6 +68,12 @@ class AmplitudeSettings(BaseModel):
     eu_host: str | None = Field(None, description="Another host for region eu (the sandbox).")
     timezone: str = Field("UTC", description="The project's time zone: its days are ours.")
     timeout_s: float = Field(default_factory=lambda: request_timeout(DEFAULT_TIMEOUT_S), gt=0)
+    cost_budget: int | None = Field(
+        COST_PER_FIVE_MINUTES,
+        ge=1,
+        description="Amplitude cost the connector spends per five minutes before it pauses "
+        "(None: no pacing, e.g. against the sandbox in a benchmark).",
+    )
 
     @field_validator("us_host", "eu_host")
     @classmethod

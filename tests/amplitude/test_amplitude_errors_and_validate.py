@@ -206,3 +206,20 @@ def test_a_year_and_a_day_is_two_requests(amplitude) -> None:
     server, _ = amplitude
     result = fetch_amplitude(settings_for(server), OPENS, date(2025, 10, 1), date(2026, 10, 1))
     assert result.request_count == 2 and result.daily.num_rows == 366
+
+
+def test_the_connector_paces_itself_within_the_cost_budget(amplitude, caplog) -> None:
+    server, _ = amplitude
+    settings = settings_for(server).model_copy(update={"cost_budget": 4})
+    two = [
+        MetricRequest("opens", AmplitudeQuery(event="Editor Opened")),
+        MetricRequest("sign_ups", AmplitudeQuery(event="Sign Up")),
+        MetricRequest("projects", AmplitudeQuery(event="Project Created")),
+    ]
+    # Two 2-day queries spend the 4; the third waits for the five minutes to pass (scaled to
+    # 0 s in tests) instead of running into a 429.
+    result = fetch_amplitude(settings, two, D1, D2)
+    assert result.request_count == 3
+    assert any(
+        "of the 4 cost per five minutes spent; pausing" in r.getMessage() for r in caplog.records
+    )
