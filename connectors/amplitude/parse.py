@@ -63,6 +63,14 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+def _numbers(values: list[Any], where: str) -> list[float]:
+    """A series as floats. The common case (plain numbers) is checked in one pass; anything
+    else ({"value": n} entries, a string, NaN) goes through `_number`."""
+    if all(type(v) is int or type(v) is float for v in values) and all(map(math.isfinite, values)):
+        return [float(v) for v in values]
+    return [_number(v, where) for v in values]
+
+
 def _label(value: Any) -> str:
     if isinstance(value, list) and value:
         value = value[-1]
@@ -70,17 +78,19 @@ def _label(value: Any) -> str:
 
 
 def _days(data: dict[str, Any], request: AmplitudeRequest, where: str) -> list[date]:
-    try:
-        days = [date.fromisoformat(x) for x in data["xValues"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RetryableSourceError(SOURCE, f"{where}: no readable xValues ({exc})") from exc
-    if days != day_range(request.start, request.end):
-        raise RetryableSourceError(
-            SOURCE,
-            f"{where}: answered days {days[:1]}..{days[-1:]} ({len(days)}), asked "
-            f"{request.start}..{request.end}",
+    """The days asked, when `xValues` are exactly those days (YYYY-MM-DD, in order)."""
+    asked = day_range(request.start, request.end)
+    answered = data.get("xValues")
+    if answered != [d.isoformat() for d in asked]:
+        shown = (
+            f"{answered[0]}..{answered[-1]} ({len(answered)})"
+            if isinstance(answered, list) and answered
+            else repr(answered)[:40]
         )
-    return days
+        raise RetryableSourceError(
+            SOURCE, f"{where}: answered days {shown}, asked {request.start}..{request.end}"
+        )
+    return asked
 
 
 def _series_index(data: dict[str, Any], group_value: str | None, where: str) -> int | None:
@@ -98,22 +108,20 @@ def _series_index(data: dict[str, Any], group_value: str | None, where: str) -> 
     return names.index(group_value) if group_value in names else None
 
 
-def segmentation_daily(
-    answer: Answer, group_value: str | None
-) -> tuple[list[tuple[date, float]], str]:
-    """[(day, value)] of one segmentation answer for the series the metric reads."""
+def segmentation_daily(answer: Answer, group_value: str | None) -> tuple[list[date], list[float]]:
+    """(days, values) of one segmentation answer for the series the metric reads."""
     where = f"{answer.request.path} {answer.request.start}..{answer.request.end}"
     data = _data(answer.payload, where, dict)
     days = _days(data, answer.request, where)
     index = _series_index(data, group_value, where)
     if index is None:
-        return [(day, 0.0) for day in days], where
+        return days, [0.0] * len(days)
     values = data["series"][index]
     if not isinstance(values, list) or len(values) != len(days):
         raise RetryableSourceError(
             SOURCE, f"{where}: {len(days)} days but another number of values"
         )
-    return [(day, _number(v, where)) for day, v in zip(days, values, strict=True)], where
+    return days, _numbers(values, where)
 
 
 def segmentation_collapsed(answer: Answer, group_value: str | None) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from connectors.amplitude.settings import (
@@ -107,7 +108,7 @@ class AmplitudeRequest:
     def path(self) -> str:
         return SEGMENTATION_PATH if self.kind == "segmentation" else FUNNELS_PATH
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return request_hash({"path": self.path, "params": [list(p) for p in self.params]})
 
