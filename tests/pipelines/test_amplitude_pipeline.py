@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 from pipeline_testkit import add_source, warehouse_rows
 
+from okr_cli.source_checks import check_sources
 from pipelines.definitions import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import run_range
@@ -130,3 +131,15 @@ def test_amplitude_key_results_and_a_restated_day(
         "WHERE kr_id = 'opens' AND as_of_date = '2026-10-05'"
     )
     assert value == opens + 1 and "restated" in flags
+
+
+def test_validate_locates_an_unknown_event(amplitude_project: Path, amplitude) -> None:
+    metrics = amplitude_project / "metrics.yaml"
+    metrics.write_text(
+        metrics.read_text().replace("{event: Editor Opened}", "{event: Editor Opend}")
+    )
+    problems, notes = check_sources(load_valid_definitions(amplitude_project))
+    (problem,) = [p for p in problems if "Editor Opend" in p.message]
+    assert problem.file.name == "metrics.yaml" and problem.line is not None
+    assert problem.field.endswith("query.event") and "Editor Opened" in problem.fix
+    assert not [n for n in notes if n.startswith("amplitude")]
