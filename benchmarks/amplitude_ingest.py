@@ -52,7 +52,10 @@ contenders read identical bytes and neither pays for the sandbox computing them.
 connector (requests through the retry policy, every answer checked against the days asked,
 Arrow rows with each row's request hash, the raw answers kept verbatim) plus the load into a
 DuckDB file; the bare loop only sends the GETs and decodes the JSON. Requests per daily run
-are counted by the sandbox's server: one per event for the whole window.
+are counted by the sandbox's server: one per event for the whole window. Recorded on a busy
+machine (load average about 30, in the figures' details): the ratio moved between 1.9 and 3.0
+across runs there; the connector's Python work per answer is small next to the HTTP round
+trips (profiled: rows are built column by column, each request hashed once).
 """,
 }
 
