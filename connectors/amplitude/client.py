@@ -20,7 +20,7 @@ import httpx
 import pyarrow as pa
 
 from connectors.amplitude.parse import (
-    Answer,
+    AmplitudeAnswer,
     funnel_daily,
     raw_table,
     segmentation_collapsed,
@@ -122,9 +122,11 @@ class AmplitudeClient:
             self._spent.clear()
         self._spent.append((time.monotonic(), cost))
 
-    def answer(self, request: AmplitudeRequest, read: Callable[[Answer], T]) -> tuple[Answer, T]:
-        def parsed(payload: Any) -> tuple[Answer, T]:
-            answer = Answer(request, payload, datetime.now(UTC))
+    def answer(
+        self, request: AmplitudeRequest, read: Callable[[AmplitudeAnswer], T]
+    ) -> tuple[AmplitudeAnswer, T]:
+        def parsed(payload: Any) -> tuple[AmplitudeAnswer, T]:
+            answer = AmplitudeAnswer(request, payload, datetime.now(UTC))
             return answer, read(answer)
 
         return self.get(request.path, list(request.params), parsed, request.cost)
@@ -236,7 +238,7 @@ def fetch_amplitude(
     wanted = [(m.metric_id, m.query) for m in metrics]
     queries = dict(wanted)
     columns = _DailyColumns()
-    answers: list[Answer] = []
+    answers: list[AmplitudeAnswer] = []
     with _client(settings, http, client) as client:
         before = client.request_count
         for request in daily_requests(wanted, start, end):
@@ -310,7 +312,7 @@ class _DailyColumns:
                 pa.array(self.denominators, pa.float64()),
                 pa.array(self.hashes, pa.string()),
             ],
-            schema=DAILY_SCHEMA.append(pa.field("request_hash", pa.string())),
+            schema=DAILY_SCHEMA,
         )
 
 
@@ -324,7 +326,7 @@ def fetch_amplitude_ranges(
     """Unique users over each exact window, from the collapsed series of that range."""
     rows: list[dict[str, Any]] = []
     hashes: list[str] = []
-    answers: list[Answer] = []
+    answers: list[AmplitudeAnswer] = []
     with _client(settings, http, client) as client:
         before = client.request_count
         for wanted in requests:

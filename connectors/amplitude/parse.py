@@ -47,7 +47,7 @@ RAW_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
-class Answer:
+class AmplitudeAnswer:
     """One request and Amplitude's answer to it."""
 
     request: AmplitudeRequest
@@ -108,7 +108,9 @@ def _series_index(data: dict[str, Any], group_value: str | None, where: str) -> 
     return names.index(group_value) if group_value in names else None
 
 
-def segmentation_daily(answer: Answer, group_value: str | None) -> tuple[list[date], list[float]]:
+def segmentation_daily(
+    answer: AmplitudeAnswer, group_value: str | None
+) -> tuple[list[date], list[float]]:
     """(days, values) of one segmentation answer for the series the metric reads."""
     where = f"{answer.request.path} {answer.request.start}..{answer.request.end}"
     data = _data(answer.payload, where, dict)
@@ -124,7 +126,7 @@ def segmentation_daily(answer: Answer, group_value: str | None) -> tuple[list[da
     return days, _numbers(values, where)
 
 
-def segmentation_collapsed(answer: Answer, group_value: str | None) -> float:
+def segmentation_collapsed(answer: AmplitudeAnswer, group_value: str | None) -> float:
     """The whole range's value (distinct users over the interval for uniques)."""
     where = f"{answer.request.path} {answer.request.start}..{answer.request.end} (collapsed)"
     data = _data(answer.payload, where, dict)
@@ -143,7 +145,7 @@ def segmentation_collapsed(answer: Answer, group_value: str | None) -> float:
     return _number(entry, where)
 
 
-def funnel_daily(answer: Answer, steps: int) -> list[tuple[date, float, float]]:
+def funnel_daily(answer: AmplitudeAnswer, steps: int) -> list[tuple[date, float, float]]:
     """[(day, reached the last step, entered at the first step)] of one funnel answer."""
     where = f"{answer.request.path} {answer.request.start}..{answer.request.end}"
     segments = _data(answer.payload, where, list)
@@ -178,7 +180,7 @@ def _data(payload: Any, where: str, kind: type) -> Any:
     return data
 
 
-def raw_table(answers: list[Answer], region: str, timezone: str) -> pa.Table:
+def raw_table(answers: list[AmplitudeAnswer], region: str, timezone: str) -> pa.Table:
     """Every answer verbatim with the request that produced it (never the keys)."""
     return pa.Table.from_pylist(
         [

@@ -52,7 +52,7 @@ DEMO_DAYS = 200
 
 
 @dataclass(frozen=True)
-class Event:
+class AmplitudeEvent:
     """One tracked event: who, what, when (day and second of the day), its event properties,
     and the day Amplitude has it (late events count into their own day once they arrive)."""
 
@@ -81,7 +81,7 @@ def user_properties(user: int) -> dict[str, str]:
 
 def generate_events(
     event_types: tuple[str, ...], first: date, last: date, users: int = USERS
-) -> list[Event]:
+) -> list[AmplitudeEvent]:
     """A deterministic log: each user does each event type on about one day in four, one to
     three times; purchases carry a `price`; about one event in ten arrives a day or two late."""
     events = []
@@ -100,7 +100,7 @@ def generate_events(
                     if event_type == "Purchase Completed":
                         props["price"] = 5 * (1 + (h // 10_000 + n) % 4)
                     events.append(
-                        Event(user, event_type, day, 3_600 * rank + 60 * n, props, arrives)
+                        AmplitudeEvent(user, event_type, day, 3_600 * rank + 60 * n, props, arrives)
                     )
         day += timedelta(days=1)
     return events
@@ -113,7 +113,7 @@ def _error(status: int, kind: str, message: str, details: str = "", **headers: s
     return Response.json({"error": error}, status, headers=dict(headers))
 
 
-class BadRequest(Exception):
+class InvalidChartDefinition(Exception):
     def __init__(self, details: str) -> None:
         super().__init__(details)
         self.details = details
@@ -123,7 +123,7 @@ def _day(text: str) -> date:
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except (ValueError, IndexError) as exc:
-        raise BadRequest(f"Invalid date {text!r}, expected YYYYMMDD") from exc
+        raise InvalidChartDefinition(f"Invalid date {text!r}, expected YYYYMMDD") from exc
 
 
 def _matches(op: str, actual: Any, values: list[str]) -> bool:
@@ -160,7 +160,7 @@ class AmplitudeSandbox:
 
     def __init__(
         self,
-        events: list[Event] | None = None,
+        events: list[AmplitudeEvent] | None = None,
         *,
         now: date | None = None,
         api_key: str = DEFAULT_API_KEY,
@@ -174,7 +174,7 @@ class AmplitudeSandbox:
         self.event_types = event_types
         if events is None:
             events = generate_events(event_types, self.now - timedelta(days=DEMO_DAYS), self.now)
-        self._by_type: dict[str, list[Event]] = defaultdict(list)
+        self._by_type: dict[str, list[AmplitudeEvent]] = defaultdict(list)
         for event in events:
             self._by_type[event.event_type].append(event)
         self._users: dict[int, dict[str, str]] = {}
@@ -204,10 +204,10 @@ class AmplitudeSandbox:
     def set_user(self, user: int, properties: dict[str, str]) -> None:
         self._users[user] = properties
 
-    def _events(self, event_def: dict[str, Any], first: date, last: date) -> list[Event]:
+    def _events(self, event_def: dict[str, Any], first: date, last: date) -> list[AmplitudeEvent]:
         event_type = event_def.get("event_type")
         if not isinstance(event_type, str):
-            raise BadRequest("Invalid event: missing event_type")
+            raise InvalidChartDefinition("Invalid event: missing event_type")
         if event_type in ("_all", "_active"):
             pool = [e for events in self._by_type.values() for e in events]
         else:
@@ -215,7 +215,7 @@ class AmplitudeSandbox:
         filters = event_def.get("filters") or []
         for f in filters:
             if not isinstance(f, dict) or {"subprop_type", "subprop_key", "subprop_op"} - set(f):
-                raise BadRequest("Invalid filter")
+                raise InvalidChartDefinition("Invalid filter")
         chosen = []
         for e in pool:
             if not (first <= e.day <= last and e.arrived_by(self.now)):
@@ -224,12 +224,12 @@ class AmplitudeSandbox:
                 chosen.append(e)
         return chosen
 
-    def _property(self, e: Event, kind: str, key: str) -> Any:
+    def _property(self, e: AmplitudeEvent, kind: str, key: str) -> Any:
         if kind == "user":
             return self.user(e.user).get(key.removeprefix("gp:"))
         return e.properties.get(key)
 
-    def _passes(self, e: Event, f: dict[str, Any]) -> bool:
+    def _passes(self, e: AmplitudeEvent, f: dict[str, Any]) -> bool:
         values = [str(v) for v in f.get("subprop_value") or []]
         actual = self._property(e, f["subprop_type"], f["subprop_key"])
         return _matches(f["subprop_op"], actual, values)
@@ -259,7 +259,7 @@ class AmplitudeSandbox:
                 return self._event_properties(request)
             if path == "/api/2/taxonomy/user-property":
                 return self._user_properties()
-        except BadRequest as exc:
+        except InvalidChartDefinition as exc:
             return _error(400, "invalid", "Invalid chart definition", exc.details)
         return _error(404, "not_found", f"No endpoint {path}")
 
@@ -299,12 +299,12 @@ class AmplitudeSandbox:
     def _window(self, request: Request) -> tuple[date, date, list[date]]:
         q = request.query
         if q.get("i", ["1"])[0] != "1":
-            raise BadRequest("Only daily intervals (i=1) are served by this sandbox")
+            raise InvalidChartDefinition("Only daily intervals (i=1) are served by this sandbox")
         first, last = _day(q.get("start", [""])[0]), _day(q.get("end", [""])[0])
         if last < first:
-            raise BadRequest("end is before start")
+            raise InvalidChartDefinition("end is before start")
         if (last - first).days + 1 > 365:
-            raise BadRequest("Daily series cover at most 365 days")
+            raise InvalidChartDefinition("Daily series cover at most 365 days")
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         return first, last, days
 
@@ -312,49 +312,51 @@ class AmplitudeSandbox:
         try:
             event_def = json.loads(text)
         except ValueError as exc:
-            raise BadRequest(f"Invalid event JSON: {exc}") from exc
+            raise InvalidChartDefinition(f"Invalid event JSON: {exc}") from exc
         if not isinstance(event_def, dict):
-            raise BadRequest("Invalid event JSON: not an object")
+            raise InvalidChartDefinition("Invalid event JSON: not an object")
         return event_def
 
     def _segmentation(self, request: Request) -> tuple[Response, int]:
         q = request.query
         if "e" not in q:
-            raise BadRequest("Missing event parameter e")
+            raise InvalidChartDefinition("Missing event parameter e")
         event_def = self._event_def(q["e"][0])
         metric = q.get("m", ["uniques"])[0]
         if metric not in ("uniques", "totals", "sums"):
-            raise BadRequest(f"Unsupported metric {metric!r} in this sandbox")
+            raise InvalidChartDefinition(f"Unsupported metric {metric!r} in this sandbox")
         first, last, days = self._window(request)
         group_by = event_def.get("group_by") or []
         if len(group_by) > 1:
-            raise BadRequest("This sandbox groups by one property at most")
+            raise InvalidChartDefinition("This sandbox groups by one property at most")
         events = self._events(event_def, first, last)
-        groups: dict[Any, list[Event]] = {}
+        groups: dict[Any, list[AmplitudeEvent]] = {}
         if metric == "sums":
             if not group_by:
-                raise BadRequest("Property metrics need a group by value in e")
+                raise InvalidChartDefinition("Property metrics need a group by value in e")
             key = group_by[0]["value"]
             groups[0] = events
         elif group_by:
             kind, key = group_by[0].get("type"), group_by[0].get("value")
             known = {"user": {"plan", "platform", "country", "gp:plan"}}.get(kind)
             if known is not None and key not in known and key.removeprefix("gp:") not in known:
-                raise BadRequest(f"Invalid user property {key}")
+                raise InvalidChartDefinition(f"Invalid user property {key}")
             for e in events:
                 value = self._property(e, kind, key)
                 groups.setdefault("(none)" if value is None else str(value), []).append(e)
         else:
             groups[0] = events
 
-        def measure(group: list[Event]) -> float:
+        def measure(group: list[AmplitudeEvent]) -> float:
             if metric == "totals":
                 return len(group)
             if metric == "uniques":
                 return len({e.user for e in group})
             return sum(float(e.properties.get(key) or 0) for e in group)
 
-        by_day: dict[Any, dict[date, list[Event]]] = {label: defaultdict(list) for label in groups}
+        by_day: dict[Any, dict[date, list[AmplitudeEvent]]] = {
+            label: defaultdict(list) for label in groups
+        }
         for label, group in groups.items():
             for e in group:
                 by_day[label][e.day].append(e)
@@ -381,9 +383,9 @@ class AmplitudeSandbox:
         q = request.query
         steps = [self._event_def(text) for text in q.get("e", [])]
         if len(steps) < 2:
-            raise BadRequest("A funnel needs at least two events")
+            raise InvalidChartDefinition("A funnel needs at least two events")
         if q.get("mode", ["ordered"])[0] != "ordered":
-            raise BadRequest("This sandbox serves ordered funnels only")
+            raise InvalidChartDefinition("This sandbox serves ordered funnels only")
         first, last, days = self._window(request)
         window = int(q.get("cs", [str(30 * 86_400)])[0])
         reach = timedelta(seconds=window)

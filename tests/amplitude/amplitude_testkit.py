@@ -22,8 +22,8 @@ from connectors.amplitude import AmplitudeSettings
 from sandbox.amplitude.server import (
     DEFAULT_API_KEY,
     DEFAULT_SECRET_KEY,
+    AmplitudeEvent,
     AmplitudeSandbox,
-    Event,
     hosts,
 )
 from sandbox.base import SandboxServer
@@ -38,8 +38,8 @@ USERS = {
 }
 
 
-def _e(user: int, event: str, day: date, second: int = 0, **props: object) -> Event:
-    return Event(user, event, day, second, {"plan": USERS[user]["plan"], **props})
+def _e(user: int, event: str, day: date, second: int = 0, **props: object) -> AmplitudeEvent:
+    return AmplitudeEvent(user, event, day, second, {"plan": USERS[user]["plan"], **props})
 
 
 EVENTS = [
@@ -49,7 +49,7 @@ EVENTS = [
     _e(1, "Editor Opened", D2),
     _e(3, "Editor Opened", D2),
     _e(4, "Editor Opened", D2, note='a"b&c'),
-    Event(2, "Editor Opened", D3, 0, {"plan": "free"}, arrives=date(2026, 10, 13)),
+    AmplitudeEvent(2, "Editor Opened", D3, 0, {"plan": "free"}, arrives=date(2026, 10, 13)),
     _e(1, "Purchase Completed", D1, price=10),
     _e(1, "Purchase Completed", D2, price=5),
     _e(3, "Purchase Completed", D2, price=20),

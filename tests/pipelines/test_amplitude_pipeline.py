@@ -18,8 +18,8 @@ from pipelines.runner import run_range
 from sandbox.amplitude.server import (
     DEFAULT_API_KEY,
     DEFAULT_SECRET_KEY,
+    AmplitudeEvent,
     AmplitudeSandbox,
-    Event,
     generate_events,
     hosts,
     serve,
@@ -44,7 +44,7 @@ AMPLITUDE_OBJECTIVE = """
 EVENT_TYPES = ("Editor Opened",)
 FIRST_NOW = date(2026, 10, 5)
 # One event of 10-04 that Amplitude only has on 10-07: the day grows after the first run.
-LATE = Event(3, "Editor Opened", date(2026, 10, 4), 0, {}, arrives=date(2026, 10, 7))
+LATE = AmplitudeEvent(3, "Editor Opened", date(2026, 10, 4), 0, {}, arrives=date(2026, 10, 7))
 LOG = [
     e
     for e in generate_events(EVENT_TYPES, date(2026, 9, 15), date(2026, 10, 10), users=12)
@@ -52,7 +52,7 @@ LOG = [
 ] + [LATE]
 
 
-def visible(now: date, first: date, last: date) -> list[Event]:
+def visible(now: date, first: date, last: date) -> list[AmplitudeEvent]:
     return [e for e in LOG if first <= e.day <= last and e.arrived_by(now)]
 
 
