@@ -325,7 +325,6 @@ def fetch_amplitude_ranges(
 ) -> FetchResult:
     """Unique users over each exact window, from the collapsed series of that range."""
     rows: list[dict[str, Any]] = []
-    hashes: list[str] = []
     answers: list[AmplitudeAnswer] = []
     with _client(settings, http, client) as client:
         before = client.request_count
@@ -350,9 +349,10 @@ def fetch_amplitude_ranges(
                     "value": value,
                 }
             )
-            hashes.append(request.hash)
             answers.append(answer)
-        ranges = range_table(rows).append_column("request_hash", [hashes])
+        # (raw.metric_ranges takes the run's hash; raw.amplitude_answers keeps each range's
+        # request with its metric ids and days)
+        ranges = range_table(rows)
         return FetchResult(
             ranges=ranges,
             raw=raw_table(answers, settings.region, settings.timezone) if answers else None,
