@@ -57,6 +57,12 @@ def _wait_scale() -> float:
         return 1.0
 
 
+def wait_scale() -> float:
+    """OKR_RETRY_WAIT_SCALE: 1 in production, 0 in tests; connectors that pace themselves
+    scale their pauses by it too."""
+    return _wait_scale()
+
+
 def request_timeout(default: float) -> float:
     """The read timeout of one request: OKR_REQUEST_TIMEOUT_S when set and positive, else
     the source's `default`."""

@@ -96,9 +96,12 @@ def windowed_source_asset(
     raw_table: str | None,
     raw_slice: RawSlice | None,
     resource_key: str | None = None,
+    result_metadata: Callable[[FetchResult], dict[str, Any]] | None = None,
 ) -> dg.AssetsDefinition:
     """The asset of a source that is fetched by date window (file, GA4, Matomo): one fetch for
-    the run's whole partition range, raw answers and metric rows replaced in one transaction."""
+    the run's whole partition range, raw answers and metric rows replaced in one transaction.
+    `result_metadata` adds the source's own counters (e.g. its API cost) to the
+    materialisation."""
 
     @dg.asset(
         key=dg.AssetKey(["raw", source]),
@@ -128,7 +131,15 @@ def windowed_source_asset(
             predicate, params = raw_slice(ids, start, end)
             raw_tables[raw_table] = (predicate, params, result.raw)
         return write_fetch_result(
-            context, warehouse, source, ids, start, end, result, raw_tables=raw_tables
+            context,
+            warehouse,
+            source,
+            ids,
+            start,
+            end,
+            result,
+            raw_tables=raw_tables,
+            extra_metadata=result_metadata(result) if result_metadata else None,
         )
 
     return _source

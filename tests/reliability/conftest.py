@@ -1,6 +1,6 @@
 """Fixtures of the reliability suite: the sandboxes, the project, and a warehouse loaded once.
 
-`suite` is built once per test process: three API sandboxes, the four-source project and a
+`suite` is built once per test process: four API sandboxes, the five-source project and a
 *base* warehouse holding BASE_START..BASE_END. Tests copy the base file and run the later days
 on the copy, so each starts from the same history without paying for it again.
 """

@@ -1,8 +1,9 @@
-"""A four-source OKR project and its sandboxes, shared by the reliability suite.
+"""A five-source OKR project and its sandboxes, shared by the reliability suite.
 
 Every source is real: the file source reads CSV exports, GA4 is the official client with a
 service-account key file against the GA4 sandbox, Matomo is httpx against the Matomo sandbox,
-HubSpot is the official client against the HubSpot sandbox — all over loopback. Each source's
+HubSpot is the official client against the HubSpot sandbox, Amplitude is httpx against the
+Amplitude sandbox — all over loopback. Each source's
 credential is a *canary*: a value that must never show up anywhere but in the request that
 carries it (see test_secrets.py).
 """
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sandbox.matomo.server as matomo_sandbox
+from sandbox.amplitude.server import AmplitudeSandbox, generate_events, hosts
 from sandbox.base import Request, Response, SandboxServer
 from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
 from sandbox.hubspot.server import HubSpotSandbox
@@ -47,20 +49,26 @@ HUBSPOT_NOW = datetime(2026, 10, 12, 6, 0, tzinfo=UTC)
 
 MATOMO_TOKEN = "canary-matomo-5f1c0e7a9b3d42c8a6e1"
 HUBSPOT_TOKEN = "pat-na1-canary-hubspot-3e9d7b2a-4c61-4f0e-9a8b"
+AMPLITUDE_API_KEY = "canary-amplitude-key-5d2e8a1c7f"
+AMPLITUDE_SECRET_KEY = "canary-amplitude-secret-9b4f0e6d2a"
+# The Amplitude project's clock: fixed, after every late event of the period has arrived.
+AMPLITUDE_NOW = date(2026, 10, 12)
 
-API_SOURCES = ("ga4", "matomo", "hubspot")
+API_SOURCES = ("ga4", "matomo", "hubspot", "amplitude")
 # The step Dagster names for each source's asset, and the key results that read it.
 SOURCE_STEP = {
     "file": "raw__file",
     "ga4": "raw__ga4",
     "matomo": "raw__matomo",
     "hubspot": "raw__hubspot",
+    "amplitude": "raw__amplitude",
 }
 SOURCE_KRS = {
     "file": ["signups-total"],
     "ga4": ["conversion-up", "users-reached"],
     "matomo": ["homepage-fast"],
     "hubspot": ["revenue-won", "mqls"],
+    "amplitude": ["editor-opens"],
 }
 
 ORGANISATION = f"""
@@ -73,6 +81,7 @@ sources:
   ga4: {{property_id: "{DEMO_PROPERTY_ID}", allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   matomo: {{site_id: 1, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   hubspot: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
+  amplitude: {{region: eu, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
 teams:
   - {{id: growth, name: Growth, owner: growth@example.com}}
   - {{id: sales, name: Sales, owner: sales@example.com}}
@@ -103,6 +112,9 @@ metrics:
   - id: new_mqls
     source: hubspot
     query: {object: contacts, date_property: hs_v2_date_entered_marketingqualifiedlead}
+  - id: editor_opens
+    source: amplitude
+    query: {event: Editor Opened, where: {property: plan, in: [pro, team]}}
 """
 
 OBJECTIVES = """
@@ -120,6 +132,8 @@ objectives:
          metric: users, measure: total, target: 200000}
       - {id: homepage-fast, title: "Homepage loads in under 1.5 s",
          metric: load_time, measure: rolling_7d, target: 1.5, direction: at_most}
+      - {id: editor-opens, title: "Paying users open the editor 40 times",
+         metric: editor_opens, measure: total, target: 40}
   - id: sell
     title: Sales close more and fill the funnel
     team: sales
@@ -208,7 +222,7 @@ class Rewriter:
 
 @dataclass
 class Sandboxes:
-    """The three API sandboxes on loopback, and the environment that points the pipeline at
+    """The four API sandboxes on loopback, and the environment that points the pipeline at
     them. `bearer_tokens` collects every Authorization value GA4's sandbox received."""
 
     ga4: SandboxServer
@@ -217,23 +231,39 @@ class Sandboxes:
     matomo_sandbox: matomo_sandbox.MatomoSandbox
     hubspot: SandboxServer
     hubspot_sandbox: HubSpotSandbox
+    amplitude: SandboxServer
+    amplitude_sandbox: AmplitudeSandbox
     env: dict[str, str]
     key_secrets: list[str]
     rewriters: dict[str, Rewriter]
     bearer_tokens: set[str] = field(default_factory=set)
 
     def server(self, source: str) -> SandboxServer:
-        return {"ga4": self.ga4, "matomo": self.matomo, "hubspot": self.hubspot}[source]
+        return {
+            "ga4": self.ga4,
+            "matomo": self.matomo,
+            "hubspot": self.hubspot,
+            "amplitude": self.amplitude,
+        }[source]
 
     def secrets(self) -> list[str]:
         """Every credential value of every source (long enough to be unmistakable)."""
         tokens = [t.removeprefix("Bearer ") for t in self.bearer_tokens]
-        return [MATOMO_TOKEN, HUBSPOT_TOKEN, *self.key_secrets, *tokens]
+        return [
+            MATOMO_TOKEN,
+            HUBSPOT_TOKEN,
+            AMPLITUDE_API_KEY,
+            AMPLITUDE_SECRET_KEY,
+            *self.key_secrets,
+            *tokens,
+        ]
 
     def clear(self) -> None:
         """Back to healthy sandboxes after a fault case."""
-        for server in (self.ga4, self.matomo, self.hubspot):
+        for server in (self.ga4, self.matomo, self.hubspot, self.amplitude):
             server.clear_faults()
+        self.amplitude_sandbox.api_key = AMPLITUDE_API_KEY
+        self.amplitude_sandbox.secret_key = AMPLITUDE_SECRET_KEY
         self.hubspot_sandbox.short_pages(0, 0)
         self.matomo_sandbox.clear_failures()
         for rewriter in self.rewriters.values():
@@ -255,14 +285,23 @@ def _recording(handler: Callable[[Request], Response], seen: set[str]) -> Callab
 
 @contextmanager
 def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
-    """Start the three sandboxes (each with a canary credential) for the suite."""
+    """Start the four sandboxes (each with a canary credential) for the suite."""
     with ExitStack() as stack:
         bearer: set[str] = set()
         ga4_sandbox = GA4Sandbox()
         matomo = matomo_sandbox.MatomoSandbox(token=MATOMO_TOKEN)
         # Fewer objects than the demo's: the same code paths, a faster first full read.
         hubspot = HubSpotSandbox(deals=600, contacts=1_500, now=HUBSPOT_NOW, token=HUBSPOT_TOKEN)
+        amplitude = AmplitudeSandbox(
+            generate_events(("Editor Opened",), date(2026, 8, 20), PERIOD_END, users=10),
+            now=AMPLITUDE_NOW,
+            api_key=AMPLITUDE_API_KEY,
+            secret_key=AMPLITUDE_SECRET_KEY,
+            region="eu",
+            event_types=("Editor Opened",),
+        )
         rewriters = {
+            "amplitude": Rewriter(amplitude),
             "ga4": Rewriter(ga4_sandbox),
             "matomo": Rewriter(matomo),
             "hubspot": Rewriter(hubspot.warm().handle),
@@ -273,6 +312,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         stack.callback(matomo_server.stop)
         hubspot_server = SandboxServer(rewriters["hubspot"], name="hubspot").start()
         stack.callback(hubspot_server.stop)
+        amplitude_server = SandboxServer(rewriters["amplitude"], name="amplitude").start()
+        stack.callback(amplitude_server.stop)
         key, key_secrets = service_account_key(key_dir / "ga4-service-account.json")
         env = {
             "GA4_ENDPOINT": ga4.base_url,
@@ -281,6 +322,9 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             "MATOMO_TOKEN": MATOMO_TOKEN,
             "HUBSPOT_HOST": hubspot_server.base_url,
             "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+            **hosts(amplitude_server),
+            "AMPLITUDE_API_KEY": AMPLITUDE_API_KEY,
+            "AMPLITUDE_SECRET_KEY": AMPLITUDE_SECRET_KEY,
             # The sandbox has no rate limit; HubSpot's real ones would only make tests wait.
             "HUBSPOT_SEARCH_REQUESTS_PER_SECOND": "1000",
             "HUBSPOT_REQUESTS_PER_SECOND": "1000",
@@ -295,6 +339,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             matomo,
             hubspot_server,
             hubspot,
+            amplitude_server,
+            amplitude,
             env,
             key_secrets,
             rewriters,

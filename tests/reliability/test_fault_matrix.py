@@ -13,6 +13,7 @@ source gets the ones that make sense for its API.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,12 +37,14 @@ from reliability_kit import (
     statuses,
 )
 
+from connectors.amplitude import AmplitudeSettings, fetch_amplitude
 from connectors.base import MetricRequest
 from connectors.errors import RetryableSourceError
 from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
+from okr_definitions.sources.amplitude import AmplitudeQuery
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery
 from sandbox.base import Fault
@@ -61,6 +64,7 @@ from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
+WRONG_AMPLITUDE_SECRET = "canary-amplitude-wrong-secret-3c8e1f"
 # Google's answer to a bearer token it does not accept (a revoked or deleted key).
 GOOGLE_UNAUTHENTICATED = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
@@ -89,6 +93,9 @@ def _too_many(source: str, retry_after: float | None, times: int) -> Fault:
         return _json(429, error_body(429, QUOTA_MESSAGES["tokensPerHour"]), headers, times)
     if source == "hubspot":
         return rate_limit_fault("TEN_SECONDLY_ROLLING", retry_after=retry_after, times=times)
+    if source == "amplitude":
+        body = {"error": {"http_code": 429, "type": "rate_limit", "message": "Exceeded cost"}}
+        return _json(429, json.dumps(body).encode(), headers, times)
     return _json(429, b'{"result": "error", "message": "Too many requests"}', headers, times)
 
 
@@ -142,6 +149,9 @@ def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
         sb.ga4.inject(_json(429, error_body(429, QUOTA_MESSAGES["tokensPerDay"]), times=50))
     elif source == "hubspot":
         sb.hubspot.inject(rate_limit_fault("DAILY", times=50))
+    elif source == "amplitude":
+        # Amplitude's hourly cost budget, used up: 429s outlast the retry budget.
+        sb.amplitude.inject(_too_many("amplitude", None, times=50))
     else:
         # Matomo has no quota API; a proxy or rate limiter that keeps answering 429 is the
         # same situation: it outlasts the retry budget.
@@ -158,6 +168,8 @@ def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
         return {}
     if source == "hubspot":
         return {"HUBSPOT_ACCESS_TOKEN": WRONG_HUBSPOT_TOKEN}
+    if source == "amplitude":
+        return {"AMPLITUDE_SECRET_KEY": WRONG_AMPLITUDE_SECRET}
     return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
 
 
@@ -207,16 +219,27 @@ def _page_without_paging(times: int) -> Callable[[str], Fault]:
     return lambda source: search_answer_fault("deals", after=0, rewrite=ending_early, times=times)
 
 
+# Amplitude reads every answer through one decoder: a 200 that is not JSON (HTML, empty, cut
+# off) takes the path malformed_json already runs end to end, and a 429 without Retry-After
+# the one of 429_with_retry_after. Those rows are left out for Amplitude (whole runs are
+# the suite's most expensive tests); tests/amplitude meets each of them at the connector.
+WITHOUT_AMPLITUDE = ("ga4", "matomo", "hubspot")
+
 CASES = [
     Case("429_with_retry_after", _inject(lambda s: _too_many(s, 1.0, times=2)), {}, 1.0),
-    Case("429_without_retry_after", _inject(lambda s: _too_many(s, None, times=2)), {}),
+    Case(
+        "429_without_retry_after",
+        _inject(lambda s: _too_many(s, None, times=2)),
+        {},
+        sources=WITHOUT_AMPLITUDE,
+    ),
     Case("burst_of_5xx", _inject(_burst_of_5xx), {}),
     Case("read_timeout", _inject(lambda s: Fault("slow", delay=SLOW_ANSWER_S)), {}),
     Case("connection_reset", _inject(lambda s: Fault("reset", times=2)), {}),
     Case("malformed_json", _inject(lambda s: Fault("malformed", times=2)), {}),
-    Case("short_or_truncated_page", _short_and_truncated, {}),
-    Case("html_200", _inject(lambda s: Fault("html")), {}),
-    Case("empty_200", _inject(lambda s: Fault("empty")), {}),
+    Case("short_or_truncated_page", _short_and_truncated, {}, sources=WITHOUT_AMPLITUDE),
+    Case("html_200", _inject(lambda s: Fault("html")), {}, sources=WITHOUT_AMPLITUDE),
+    Case("empty_200", _inject(lambda s: Fault("empty")), {}, sources=WITHOUT_AMPLITUDE),
     Case("empty_object_200", _inject(_empty_object), {}),
     Case("page_without_paging", _inject(_page_without_paging(1)), {}, sources=("hubspot",)),
     Case(
@@ -263,6 +286,7 @@ CASES = [
             "ga4": ("daily quota exhausted", "next scheduled run"),
             "matomo": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
             "hubspot": ("daily API limit", "resets at midnight"),
+            "amplitude": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
         },
     ),
     Case(
@@ -272,6 +296,7 @@ CASES = [
             "ga4": ("credentials refused", "GA4_CREDENTIALS_PATH"),
             "matomo": ("refused the token", "view access"),
             "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
+            "amplitude": ("HTTP 401", "AMPLITUDE_SECRET_KEY"),
         },
     ),
 ]
@@ -329,7 +354,7 @@ def test_fault(
         short_pages = sb.hubspot_sandbox.short_pages_served - short_pages
     finally:
         sb.clear()
-    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN]
+    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN, WRONG_AMPLITUDE_SECRET]
 
     if not case.expects_failure(source):
         assert outcome.succeeded, outcome.errors
@@ -393,6 +418,13 @@ def _settings(source: str, env: dict[str, str]) -> Any:
         return MatomoSettings(
             base_url=env["MATOMO_URL"], site_id=1, token=SecretStr(env["MATOMO_TOKEN"])
         )
+    if source == "amplitude":
+        return AmplitudeSettings(
+            api_key=SecretStr(env["AMPLITUDE_API_KEY"]),
+            secret_key=SecretStr(env["AMPLITUDE_SECRET_KEY"]),
+            region="eu",
+            eu_host=env["AMPLITUDE_EU_HOST"],
+        )
     return HubSpotSettings.from_env(env)
 
 
@@ -405,6 +437,10 @@ def _call_source(source: str, env: dict[str, str]) -> None:
     elif source == "matomo":
         query = MatomoQuery(method="VisitsSummary.get", column="nb_visits")
         fetch_matomo(settings, [MetricRequest("v", query)], day, day)
+    elif source == "amplitude":
+        fetch_amplitude(
+            settings, [MetricRequest("o", AmplitudeQuery(event="Editor Opened"))], day, day
+        )
     else:
         HubSpotClient(settings).pipelines()
 

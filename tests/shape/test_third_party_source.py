@@ -133,7 +133,8 @@ def test_validate_knows_the_plugin_source(plugin_path: Path, tmp_path: Path) -> 
 def test_without_the_plugin_the_source_is_unknown(tmp_path: Path) -> None:
     result = okr(Path("/nonexistent"), "validate", str(write_definitions(tmp_path / "d", "10")))
     assert result.returncode == 1
-    assert "example" in result.stderr and "file, ga4, matomo, hubspot" in result.stderr
+    # (the fix suggests the closest built-in name, `amplitude`, or lists them all)
+    assert "unknown source `example`" in result.stderr, result.stderr
 
 
 def test_a_run_loads_the_plugin_rows_into_a_key_result(plugin_path: Path, tmp_path: Path) -> None:
