@@ -14,7 +14,6 @@ from pipelines.reports.partitions import weekly_partitions, weeks_between
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from reports.markdown import render_markdown
 from reports.weekly import CheckinError, NoReportData, report_path, reports_dir
-from reports.write import write_weekly_report
 
 REPORT = dg.AssetKey(["reports", "weekly_checkin"])
 REPORTS_JOB = "okr_reports"
@@ -51,6 +50,10 @@ def build_report_assets(definitions: Definitions) -> list[dg.AssetsDefinition]:
         okr_definitions: OkrDefinitionsResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        # Rendering imports the charting libraries (altair, vl-convert): deferred to the
+        # report's own step, which a daily source or model run never executes.
+        from reports.write import write_weekly_report
+
         monday = parse_day(context.partition_key)
         defs = okr_definitions.load()
         out = report_path(reports_dir(warehouse.file), monday)
