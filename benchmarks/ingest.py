@@ -19,13 +19,16 @@ production they, not the client, bound a 200,000-deal full read (1,000 search pa
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from benchmarks.common import Figure, child_main, median, parser, report, run_child
 
@@ -36,10 +39,14 @@ GA4_FIRST_DAY = date(2026, 4, 1)
 SCALES: dict[str, dict[str, Any]] = {
     # 5,000 pages × 200 days = 1,000,000 report rows; the connector's default page size.
     "full": {"ga4_pages": 5_000, "ga4_days": 200, "ga4_page_size": None, "deals": 200_000},
+    # HubSpot also at a quarter of that, where fixed costs show.
+    "small_hubspot": {"ga4_pages": 0, "ga4_days": 0, "ga4_page_size": None, "deals": 50_000},
     # Small pages so paging and batching still happen.
     "tiny": {"ga4_pages": 40, "ga4_days": 25, "ga4_page_size": 300, "deals": 1_500},
 }
 RSS_LIMIT_MIB = 1024
+# HubSpot's CRM search serves at most 10,000 results per query (its documented cap).
+HUBSPOT_SEARCH_CAP = 10_000
 NOTES = {
     "ingest": """
 ### Ingest (figure 1)
@@ -353,7 +360,80 @@ def _group(source: str, entries: list[dict[str, Any]], name: Any) -> dict[str, l
     return kinds
 
 
+def _continues_a_chain(entry: dict[str, Any], body: bytes) -> bool:
+    """Whether a recorded request is a later page of a paged read: the bare loop does not
+    replay those, it asks for them from the cursor in each answer, as a client must."""
+    if "after=" in entry["query"]:
+        return True
+    if not (entry["method"] == "POST" and entry["path"].endswith("/search") and body):
+        return False
+    sent = json.loads(body)
+    bounded = any(
+        f.get("propertyName") == "hs_object_id" and f.get("operator") == "GT"
+        for g in sent.get("filterGroups", [])
+        for f in g.get("filters", [])
+    )
+    return "after" in sent or bounded
+
+
+def _next_after(data: dict[str, Any]) -> str | None:
+    return ((data.get("paging") or {}).get("next") or {}).get("after")
+
+
+def _search_pages(client: Any, path: str, first: dict[str, Any]) -> Iterator[bytes]:
+    """HubSpot CRM search, paged as a client must page it: `paging.next.after` from each
+    answer, and before the offset passes the 10,000-result cap a keyset restart (`hs_object_id
+    GT` the last id read) added to every filter group, sorted by id."""
+    limit = int(first["limit"])
+    groups = [list(g["filters"]) for g in first["filterGroups"]] or [[]]
+    bound: int | None = None
+    after: str | None = None
+    offset = 0
+    last_id: int | None = None
+    while True:
+        keyset = (
+            [{"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]
+            if bound is not None
+            else []
+        )
+        body = {k: v for k, v in first.items() if k != "after"}
+        body["filterGroups"] = [{"filters": g + keyset} for g in groups if g + keyset]
+        if after is not None:
+            body["after"] = after
+        answer = client.post(path, json=body)
+        yield answer.content
+        data = json.loads(answer.content)
+        results = data.get("results") or []
+        if results:
+            last_id = int(results[-1]["id"])
+        next_after = _next_after(data)
+        if not next_after:
+            return
+        offset = max(offset + limit, int(next_after))
+        if offset + limit > HUBSPOT_SEARCH_CAP:
+            bound, after, offset = last_id, None, 0
+        else:
+            after = str(next_after)
+
+
+def _list_pages(client: Any, entry: dict[str, Any]) -> Iterator[bytes]:
+    """A list endpoint (HubSpot's recycle bin), following `paging.next.after`."""
+    params = parse_qsl(entry["query"])
+    while True:
+        answer = client.get(entry["path"], params=params)
+        yield answer.content
+        next_after = _next_after(json.loads(answer.content))
+        if not next_after:
+            return
+        params = [(k, v) for k, v in params if k != "after"] + [("after", next_after)]
+
+
 def bare_loop(payload: dict[str, Any]) -> dict[str, Any]:
+    """The practical limit: httpx over loopback and DuckDB's bulk JSON read. A paged read is
+    asked for page by page from the cursor in each answer (parsed with `json.loads`, as any
+    client must to find it), never replayed from the recorded list of requests; every answer
+    is parsed once, as a client does (GA4's pages are planned from the first answer's
+    rowCount)."""
     import duckdb
     import httpx
 
@@ -362,22 +442,44 @@ def bare_loop(payload: dict[str, Any]) -> dict[str, Any]:
     folder = Path(payload["recording"])
     entries = recorded(folder)
     bodies = [(folder / e["request"]).read_bytes() for e in entries]
+    starts = [
+        (entry, body)
+        for entry, body in zip(entries, bodies, strict=True)
+        if not _continues_a_chain(entry, body)
+    ]
     with tempfile.TemporaryDirectory(prefix="okr-bench-bare-") as tmp:
         out = Path(tmp)
         con = duckdb.connect(str(out / "bare.duckdb"))
+        files: dict[str, list[str]] = {"single": [], "batch": [], "objects": []}
+        requests = 0
         began = time.perf_counter()
         with httpx.Client(base_url=payload["base_url"], timeout=120) as client:
-            for entry, body in zip(entries, bodies, strict=True):
-                url = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
-                headers = {"content-type": entry["content_type_in"]} if body else {}
-                answer = client.request(entry["method"], url, content=body, headers=headers)
-                (out / entry["answer"]).write_bytes(answer.content)
-        rows = bulk_read(
-            con, payload["source"], _group(payload["source"], entries, lambda e: out / e["answer"])
-        )
+            for entry, body in starts:
+                kind = _kind(payload["source"], entry["path"])
+                if entry["method"] == "POST" and entry["path"].endswith("/search"):
+                    pages = _search_pages(client, entry["path"], json.loads(body))
+                elif entry["method"] == "GET" and kind == "objects":
+                    pages = _list_pages(client, entry)
+                else:
+                    url = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+                    headers = {"content-type": entry["content_type_in"]} if body else {}
+                    answer = client.request(entry["method"], url, content=body, headers=headers)
+                    json.loads(answer.content)  # a client reads every answer
+                    pages = iter([answer.content])
+                for content in pages:
+                    requests += 1
+                    name = out / f"{requests:05d}.json"
+                    name.write_bytes(content)
+                    if kind:
+                        files[kind].append(str(name))
+        rows = bulk_read(con, payload["source"], files)
         seconds = time.perf_counter() - began
         con.close()
-    return {"seconds": seconds, "rows": rows, "requests": len(entries)}
+    if requests != len(entries):
+        raise RuntimeError(
+            f"the bare loop sent {requests} requests where the connector sent {len(entries)}"
+        )
+    return {"seconds": seconds, "rows": rows, "requests": requests}
 
 
 def local_files(payload: dict[str, Any]) -> dict[str, Any]:
@@ -422,8 +524,6 @@ def _live_spec(source: str, scale: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> Figure:
-    import json
-
     from benchmarks.replay import ServerProcess
 
     scale = SCALES[scale_name]
@@ -458,7 +558,10 @@ def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> 
     if any(r["rows"] != runs["bare_loop"][0]["rows"] for r in runs["bare_loop"]):
         raise RuntimeError("the bare loop read a different number of rows between runs")
     rss = max(r["peak_rss_mib"] for r in runs["ours"])
-    ratio = t["ours"] / t["bare_loop"]
+    # Each round's pair, then the median: load on the shared machine moves a pair alike.
+    ratio = median(
+        [o["seconds"] / b["seconds"] for o, b in zip(runs["ours"], runs["bare_loop"], strict=True)]
+    )
     what = "GA4 report rows" if source == "ga4" else "HubSpot deals"
     return Figure(
         key=f"ingest_{source}",
@@ -470,8 +573,8 @@ def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> 
             f"local files {t['local_files']:.2f} s"
         ),
         ratio=ratio,
-        target=f"≤ 2× the practical limit; peak RSS ≤ {RSS_LIMIT_MIB} MiB",
-        met=ratio <= 2 and rss <= RSS_LIMIT_MIB,
+        target=f"≤ 1.5× the practical limit; peak RSS ≤ {RSS_LIMIT_MIB} MiB",
+        met=ratio <= 1.5 and rss <= RSS_LIMIT_MIB,
         command=COMMAND,
         details={
             "scale": scale_name,
@@ -496,7 +599,13 @@ def run(
     scale: str = "full", repeats: int = 3, sources: tuple[str, ...] = ("ga4", "hubspot")
 ) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="okr-bench-recordings-") as folder:
-        return [measure_source(source, scale, repeats, Path(folder)) for source in sources]
+        figures = [measure_source(source, scale, repeats, Path(folder)) for source in sources]
+        if scale == "full" and "hubspot" in sources:
+            small = measure_source("hubspot", "small_hubspot", repeats, Path(folder))
+            small.key = "ingest_hubspot_small"
+            small.details["scale"] = "full (50,000 deals)"
+            figures.append(small)
+        return figures
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,15 +3,17 @@
 A synthetic warehouse (benchmarks/synthetic.py) holds 1,000 key results with a one-year
 period and staging.metric_daily rows for their 1,200 source metrics over that year and the
 year before (what the previous-period baselines read). Ours is `compute_progress` for all 365
-as-of days (one set-based statement chain, replacing the year's rows); the reference is a bare
-`GROUP BY metric_id, date` over the same staging rows, materialised into a table as ours is.
-Both run on the same connection, alternating, after one warm-up each (the warm-up also freezes
-the measured baselines, as the first daily run does in production).
+as-of days (one set-based statement chain, replacing the year's rows); the reference is its
+own write-only floor: replacing the same 365,000 rows from an in-memory copy (DELETE, INSERT,
+COMMIT, nothing computed). A bare `GROUP BY metric_id, date` over the staging rows is in the
+details. All run on the same connection, round by round, after one warm-up (which also
+freezes the measured baselines, as the first daily run does in production).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,13 @@ def _rewrite(con: Any) -> None:
     con.execute("COMMIT")
 
 
+def _timed(fn: Any) -> tuple[float, float, Any]:
+    """Wall and CPU seconds (all of DuckDB's threads: the process's CPU time) of one call."""
+    cpu = time.process_time()
+    wall, value = seconds(fn)
+    return wall, time.process_time() - cpu, value
+
+
 def measure(payload: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.synthetic import write_definitions, write_staging
     from warehouse.db import connect
@@ -103,21 +112,25 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
             "sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS n "
             "FROM staging.metric_daily GROUP BY metric_id, date"
         )
-        ours_s: list[float] = []
-        bare_s: list[float] = []
-        rows = 0
-        for i in range(payload["repeats"] + 1):
-            t_ours, rows = seconds(lambda: compute_progress(con, *PERIOD))
-            t_bare, _ = seconds(lambda: con.execute(bare_sql))
-            if i:  # the first round is the warm-up
-                ours_s.append(t_ours)
-                bare_s.append(t_bare)
-        # The floor under ours: only writing the same rows into the same table, from a copy
-        # in memory, as the last step of compute_progress does.
+        # The warm-up round (it also freezes the measured baselines) leaves the rows whose
+        # in-memory copy the write-only floor writes back.
+        compute_progress(con, *PERIOD)
         con.execute("CREATE TEMP TABLE result AS SELECT * FROM okr.kr_progress_daily")
-        write_s: list[float] = []
+        times: dict[str, list[float]] = {k: [] for k in ("ours", "write", "bare")}
+        cpu: dict[str, list[float]] = {k: [] for k in ("ours", "write", "bare")}
+        rows = 0
+        # Interleaved, round by round: ours, the write-only floor, the bare scan.
         for _ in range(payload["repeats"]):
-            write_s.append(seconds(lambda: _rewrite(con))[0])
+            for name, fn in (
+                ("ours", lambda: compute_progress(con, *PERIOD)),
+                ("write", lambda: _rewrite(con)),
+                ("bare", lambda: con.execute(bare_sql)),
+            ):
+                wall, used, value = _timed(fn)
+                times[name].append(wall)
+                cpu[name].append(used)
+                if name == "ours":
+                    rows = value
         (groups,) = con.execute("SELECT count(*) FROM bare").fetchone()
         (flags,) = con.execute("SELECT count(*) FROM raw.metric_flags").fetchone()
         statuses = dict(
@@ -127,9 +140,10 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
         )
         con.close()
     return {
-        "ours_s": ours_s,
-        "bare_s": bare_s,
-        "write_s": write_s,
+        "ours_s": times["ours"],
+        "bare_s": times["bare"],
+        "write_s": times["write"],
+        "cpu_s": cpu,
         "kr_rows": rows,
         "flag_rows": flags,
         "staging_rows": staged,
@@ -144,24 +158,34 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
     ours = median(result["ours_s"])
     bare = median(result["bare_s"])
     write = median(result["write_s"])
-    ratio = ours / bare
+    # The ratio of each round's pair, then the median: a drift in the machine's speed between
+    # rounds moves both sides of a pair alike.
+    ratio = median([o / w for o, w in zip(result["ours_s"], result["write_s"], strict=True)])
+    cpu = result["cpu_s"]
+    cpu_ratio = median([o / w for o, w in zip(cpu["ours"], cpu["write"], strict=True)])
     days = (PERIOD[1] - PERIOD[0]).days + 1
     return [
         Figure(
             key="transform",
             title=f"Transform: kr_progress_daily, {krs:,} KRs × {days} days",
             ours=f"{ours:.3f} s ({result['kr_rows']:,} rows, {result['kr_rows'] / ours:,.0f}/s)",
-            reference=f"bare GROUP BY {bare:.3f} s over {result['staging_rows']:,} rows",
+            reference=(
+                f"writing the same rows (its write-only floor) {write:.3f} s; "
+                f"bare GROUP BY {bare:.3f} s over {result['staging_rows']:,} rows"
+            ),
             ratio=ratio,
-            target="≤ 3×",
-            met=ratio <= 3,
+            target="≤ 1.5× the write-only floor",
+            met=ratio <= 1.5,
             command=COMMAND,
             details={
                 "scale": scale,
                 "repeats": len(result["ours_s"]),
                 "ours_s": [round(x, 4) for x in result["ours_s"]],
-                "bare_s": [round(x, 4) for x in result["bare_s"]],
                 "write_only_s": [round(x, 4) for x in result["write_s"]],
+                "bare_s": [round(x, 4) for x in result["bare_s"]],
+                "cpu_s": {k: [round(x, 4) for x in v] for k, v in cpu.items()},
+                "cpu_ratio_to_write_only": round(cpu_ratio, 2),
+                "ratio_to_bare": round(ours / bare, 2),
                 "write_only_ratio_to_bare": round(write / bare, 2),
                 "flag_rows": result["flag_rows"],
                 "kr_rows": result["kr_rows"],
