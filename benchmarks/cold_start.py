@@ -89,7 +89,7 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
     from okr_cli.sandboxes import running_sandboxes
     from okr_definitions.loader import load_definitions
 
-    rounds = max(1, repeats) + (2 if scale == "full" else 0)
+    rounds = max(1, repeats)
     today = date.today()
     day = yesterday_of(today).isoformat()
     python = sys.executable

@@ -173,6 +173,7 @@ def _ours_ga4(payload: dict[str, Any], con: Any) -> dict[str, Any]:
     metrics = ga4_metrics()
     extra = {"page_size": payload["ga4_page_size"]} if payload["ga4_page_size"] else {}
     began = time.perf_counter()
+    cpu_began = time.process_time()
     settings = GA4Settings.for_sandbox(payload["base_url"], GA4_PROPERTY, **extra)
     result = fetch_ga4(
         settings, metrics, start, end, now=datetime.fromisoformat(NOW), partition_date=end
@@ -193,10 +194,12 @@ def _ours_ga4(payload: dict[str, Any], con: Any) -> dict[str, Any]:
         },
     )
     seconds = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu_began
     (rows,) = con.execute("SELECT sum(rows_returned) FROM raw.ga4_responses").fetchone()
     (daily,) = con.execute("SELECT count(*) FROM raw.metric_rows").fetchone()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rows": int(rows),
         "metric_rows": int(daily),
         "requests": result.request_count,
@@ -223,6 +226,7 @@ def _ours_hubspot(payload: dict[str, Any], con: Any) -> dict[str, Any]:
     metrics = hubspot_metrics()
     ids = [m.metric_id for m in metrics]
     began = time.perf_counter()
+    cpu_began = time.process_time()
     settings = HubSpotSettings(
         access_token=SecretStr(DEFAULT_TOKEN),
         host=payload["base_url"],
@@ -261,10 +265,12 @@ def _ours_hubspot(payload: dict[str, Any], con: Any) -> dict[str, Any]:
         end,
     )
     seconds = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu_began
     (objects,) = con.execute("SELECT count(*) FROM raw.hubspot_objects").fetchone()
     (metric_rows,) = con.execute("SELECT count(*) FROM raw.metric_rows").fetchone()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rows": int(objects),
         "metric_rows": int(metric_rows),
         "requests": client.request_count,
@@ -453,6 +459,7 @@ def bare_loop(payload: dict[str, Any]) -> dict[str, Any]:
         files: dict[str, list[str]] = {"single": [], "batch": [], "objects": []}
         requests = 0
         began = time.perf_counter()
+        cpu_began = time.process_time()
         with httpx.Client(base_url=payload["base_url"], timeout=120) as client:
             for entry, body in starts:
                 kind = _kind(payload["source"], entry["path"])
@@ -474,12 +481,13 @@ def bare_loop(payload: dict[str, Any]) -> dict[str, Any]:
                         files[kind].append(str(name))
         rows = bulk_read(con, payload["source"], files)
         seconds = time.perf_counter() - began
+        cpu_seconds = time.process_time() - cpu_began
         con.close()
     if requests != len(entries):
         raise RuntimeError(
             f"the bare loop sent {requests} requests where the connector sent {len(entries)}"
         )
-    return {"seconds": seconds, "rows": rows, "requests": requests}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": rows, "requests": requests}
 
 
 def local_files(payload: dict[str, Any]) -> dict[str, Any]:
@@ -492,14 +500,16 @@ def local_files(payload: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="okr-bench-files-") as tmp:
         con = duckdb.connect(str(Path(tmp) / "files.duckdb"))
         began = time.perf_counter()
+        cpu_began = time.process_time()
         rows = bulk_read(
             con,
             payload["source"],
             _group(payload["source"], entries, lambda e: folder / e["answer"]),
         )
         seconds = time.perf_counter() - began
+        cpu_seconds = time.process_time() - cpu_began
         con.close()
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": rows}
 
 
 CONTENDERS = {"ours": ours, "bare_loop": bare_loop, "local_files": local_files}
@@ -581,6 +591,18 @@ def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> 
             "repeats": len(runs["ours"]),
             "seconds": {n: [round(r["seconds"], 3) for r in rs] for n, rs in runs.items()},
             "median_seconds": {n: round(v, 3) for n, v in t.items()},
+            # CPU time of each contender's process in the same span (its threads too; the
+            # replay server's is in neither): steadier than wall time on a loaded machine.
+            "cpu_seconds": {n: [round(r["cpu_seconds"], 3) for r in rs] for n, rs in runs.items()},
+            "cpu_ratio": round(
+                median(
+                    [
+                        o["cpu_seconds"] / b["cpu_seconds"]
+                        for o, b in zip(runs["ours"], runs["bare_loop"], strict=True)
+                    ]
+                ),
+                2,
+            ),
             "rows": {n: rs[0]["rows"] for n, rs in runs.items()},
             "ratio_to_local_files": round(t["ours"] / t["local_files"], 2),
             "practical_limit_to_local_files": round(t["bare_loop"] / t["local_files"], 2),
