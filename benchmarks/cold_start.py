@@ -1,4 +1,4 @@
-"""Figure 5, cold start: `okr run` for one day on the demo against a trivial two-asset Dagster
+"""Figure 4b, cold start: `okr run` for one day on the demo against a trivial two-asset Dagster
 run in process, each a whole fresh process measured from outside.
 
 The demo's workspace and a short history (its daily window) are prepared once; its sandboxes
@@ -28,7 +28,7 @@ _MARK = "okr-bench-time"
 TRIVIAL = "from benchmarks.pipeline_overhead import trivial_run; assert trivial_run()['succeeded']"
 NOTES = {
     "cold_start": """
-### Cold start (figure 5)
+### Cold start (figure 4b)
 
 Whole processes, measured from outside (GNU time: wall, user + system CPU, peak RSS of
 each child), the two contenders in turn for several rounds, medians of the per-round ratios.
