@@ -169,7 +169,15 @@ def record(
     results_md.write_text(render(data))
 
 
-ORDER = ["ingest", "transform", "incremental", "pipeline_overhead", "api_economy", "publish"]
+ORDER = [
+    "ingest",
+    "transform",
+    "incremental",
+    "pipeline_overhead",
+    "cold_start",
+    "api_economy",
+    "publish",
+]
 
 
 def _order(key: str) -> tuple[int, str]:

@@ -6,8 +6,11 @@ For each source, three contenders fetch the same answers, each in a fresh child 
   real warehouse load (`replace_source_window` with the source's raw table for GA4, as the
   GA4 asset does; `load_object_read`, the daily values and `replace_source_window` for
   HubSpot, as the HubSpot asset does) into a migrated warehouse file;
-- **practical limit**: a bare httpx loop sending the same requests over loopback, keeping the
-  answers as files, and DuckDB bulk-reading them with `read_json` into a table;
+- **practical limit**: a bare httpx loop asking for the same pages over loopback — each paged
+  read page by page from the cursor in the answer before (HubSpot's `paging.next.after` and
+  keyset restarts, as a real client must; never the recorded list of requests), every answer
+  parsed once with `json.loads` — keeping the answers as files, and DuckDB bulk-reading them
+  into a table;
 - **local files**: the same answers read by DuckDB straight from local files, no HTTP.
 
 The sandboxes are not measured: the real connector first runs against the live sandbox with
@@ -19,13 +22,16 @@ production they, not the client, bound a 200,000-deal full read (1,000 search pa
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from benchmarks.common import Figure, child_main, median, parser, report, run_child
 
@@ -36,10 +42,14 @@ GA4_FIRST_DAY = date(2026, 4, 1)
 SCALES: dict[str, dict[str, Any]] = {
     # 5,000 pages × 200 days = 1,000,000 report rows; the connector's default page size.
     "full": {"ga4_pages": 5_000, "ga4_days": 200, "ga4_page_size": None, "deals": 200_000},
+    # HubSpot also at a quarter of that, where fixed costs show.
+    "small_hubspot": {"ga4_pages": 0, "ga4_days": 0, "ga4_page_size": None, "deals": 50_000},
     # Small pages so paging and batching still happen.
     "tiny": {"ga4_pages": 40, "ga4_days": 25, "ga4_page_size": 300, "deals": 1_500},
 }
 RSS_LIMIT_MIB = 1024
+# HubSpot's CRM search serves at most 10,000 results per query (its documented cap).
+HUBSPOT_SEARCH_CAP = 10_000
 NOTES = {
     "ingest": """
 ### Ingest (figure 1)
@@ -93,6 +103,28 @@ change (properties as a list of pairs, losing `properties['x']` in SQL and the u
 guarantee; or history stored as only the versions after the first) or giving up the
 "property missing vs null" distinction, which is what keeps pyarrow's JSON reader out
 (it reads both as null and has no map type); none of these is worth the trade.
+The reference is honest since this round (the figures recorded last session, 2.40 for
+195,555 deals, were against a loop that replayed the recorded requests without reading a
+single answer): the bare loop now asks for each page from the cursor in the answer before,
+with HubSpot's keyset restarts at the 10,000-result cap, and parses every answer with
+`json.loads` as any client must to find its cursor; it must send exactly the requests the
+connector sent (the run fails otherwise). The figures are recorded at 50,000 deals too,
+where fixed costs show, and with each contender's CPU seconds beside the wall time: on this
+machine, shared with seven colleagues' test runs (load average 25-35 while these ran), the
+wall times of both contenders stretched 10-20x and the CPU ratio is the steadier figure.
+
+Where ours spends its CPU (50,000 deals, 247 requests, three runs, CPU seconds of the
+process, load ~30): fetch 0.45-0.87 (hubspot-api-client's generated request path over
+urllib3, `json.loads` once per answer, each page's dicts to Arrow in one conversion), load
+0.70-0.79, the daily values 0.20-0.25, against 1.2-1.6 for the whole bare loop. The load
+was taken apart on 50,000 synthetic deals of nine properties (CPU, best of three): the
+current state alone 0.30 (0.25 without its primary key: the `MAP` column is most of it),
+the first history version alone 0.31, both in one transaction 0.71-0.76; the same history
+insert into a table without its primary key 0.12. A first read writes every deal twice,
+each into a table with a `MAP` and a primary key, in one transaction, and that is what
+bounds ours beyond the bare loop's single narrow bulk read; dropping the history's key or its
+map is the schema trade the paragraph above turned down, and it stands.
+
 HubSpot's own limits are lifted for every contender; in production 1,000 search pages at
 HubSpot's 5 searches a second (the connector keeps to 4) take at least 200-250 s, which
 bounds a full read of 200,000 deals long before the client does.
@@ -166,6 +198,7 @@ def _ours_ga4(payload: dict[str, Any], con: Any) -> dict[str, Any]:
     metrics = ga4_metrics()
     extra = {"page_size": payload["ga4_page_size"]} if payload["ga4_page_size"] else {}
     began = time.perf_counter()
+    cpu_began = time.process_time()
     settings = GA4Settings.for_sandbox(payload["base_url"], GA4_PROPERTY, **extra)
     result = fetch_ga4(
         settings, metrics, start, end, now=datetime.fromisoformat(NOW), partition_date=end
@@ -186,10 +219,12 @@ def _ours_ga4(payload: dict[str, Any], con: Any) -> dict[str, Any]:
         },
     )
     seconds = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu_began
     (rows,) = con.execute("SELECT sum(rows_returned) FROM raw.ga4_responses").fetchone()
     (daily,) = con.execute("SELECT count(*) FROM raw.metric_rows").fetchone()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rows": int(rows),
         "metric_rows": int(daily),
         "requests": result.request_count,
@@ -216,6 +251,7 @@ def _ours_hubspot(payload: dict[str, Any], con: Any) -> dict[str, Any]:
     metrics = hubspot_metrics()
     ids = [m.metric_id for m in metrics]
     began = time.perf_counter()
+    cpu_began = time.process_time()
     settings = HubSpotSettings(
         access_token=SecretStr(DEFAULT_TOKEN),
         host=payload["base_url"],
@@ -254,10 +290,12 @@ def _ours_hubspot(payload: dict[str, Any], con: Any) -> dict[str, Any]:
         end,
     )
     seconds = time.perf_counter() - began
+    cpu_seconds = time.process_time() - cpu_began
     (objects,) = con.execute("SELECT count(*) FROM raw.hubspot_objects").fetchone()
     (metric_rows,) = con.execute("SELECT count(*) FROM raw.metric_rows").fetchone()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rows": int(objects),
         "metric_rows": int(metric_rows),
         "requests": client.request_count,
@@ -353,7 +391,80 @@ def _group(source: str, entries: list[dict[str, Any]], name: Any) -> dict[str, l
     return kinds
 
 
+def _continues_a_chain(entry: dict[str, Any], body: bytes) -> bool:
+    """Whether a recorded request is a later page of a paged read: the bare loop does not
+    replay those, it asks for them from the cursor in each answer, as a client must."""
+    if "after=" in entry["query"]:
+        return True
+    if not (entry["method"] == "POST" and entry["path"].endswith("/search") and body):
+        return False
+    sent = json.loads(body)
+    bounded = any(
+        f.get("propertyName") == "hs_object_id" and f.get("operator") == "GT"
+        for g in sent.get("filterGroups", [])
+        for f in g.get("filters", [])
+    )
+    return "after" in sent or bounded
+
+
+def _next_after(data: dict[str, Any]) -> str | None:
+    return ((data.get("paging") or {}).get("next") or {}).get("after")
+
+
+def _search_pages(client: Any, path: str, first: dict[str, Any]) -> Iterator[bytes]:
+    """HubSpot CRM search, paged as a client must page it: `paging.next.after` from each
+    answer, and before the offset passes the 10,000-result cap a keyset restart (`hs_object_id
+    GT` the last id read) added to every filter group, sorted by id."""
+    limit = int(first["limit"])
+    groups = [list(g["filters"]) for g in first["filterGroups"]] or [[]]
+    bound: int | None = None
+    after: str | None = None
+    offset = 0
+    last_id: int | None = None
+    while True:
+        keyset = (
+            [{"propertyName": "hs_object_id", "operator": "GT", "value": str(bound)}]
+            if bound is not None
+            else []
+        )
+        body = {k: v for k, v in first.items() if k != "after"}
+        body["filterGroups"] = [{"filters": g + keyset} for g in groups if g + keyset]
+        if after is not None:
+            body["after"] = after
+        answer = client.post(path, json=body)
+        yield answer.content
+        data = json.loads(answer.content)
+        results = data.get("results") or []
+        if results:
+            last_id = int(results[-1]["id"])
+        next_after = _next_after(data)
+        if not next_after:
+            return
+        offset = max(offset + limit, int(next_after))
+        if offset + limit > HUBSPOT_SEARCH_CAP:
+            bound, after, offset = last_id, None, 0
+        else:
+            after = str(next_after)
+
+
+def _list_pages(client: Any, entry: dict[str, Any]) -> Iterator[bytes]:
+    """A list endpoint (HubSpot's recycle bin), following `paging.next.after`."""
+    params = parse_qsl(entry["query"])
+    while True:
+        answer = client.get(entry["path"], params=params)
+        yield answer.content
+        next_after = _next_after(json.loads(answer.content))
+        if not next_after:
+            return
+        params = [(k, v) for k, v in params if k != "after"] + [("after", next_after)]
+
+
 def bare_loop(payload: dict[str, Any]) -> dict[str, Any]:
+    """The practical limit: httpx over loopback and DuckDB's bulk JSON read. A paged read is
+    asked for page by page from the cursor in each answer (parsed with `json.loads`, as any
+    client must to find it), never replayed from the recorded list of requests; every answer
+    is parsed once, as a client does (GA4's pages are planned from the first answer's
+    rowCount)."""
     import duckdb
     import httpx
 
@@ -362,22 +473,46 @@ def bare_loop(payload: dict[str, Any]) -> dict[str, Any]:
     folder = Path(payload["recording"])
     entries = recorded(folder)
     bodies = [(folder / e["request"]).read_bytes() for e in entries]
+    starts = [
+        (entry, body)
+        for entry, body in zip(entries, bodies, strict=True)
+        if not _continues_a_chain(entry, body)
+    ]
     with tempfile.TemporaryDirectory(prefix="okr-bench-bare-") as tmp:
         out = Path(tmp)
         con = duckdb.connect(str(out / "bare.duckdb"))
+        files: dict[str, list[str]] = {"single": [], "batch": [], "objects": []}
+        requests = 0
         began = time.perf_counter()
+        cpu_began = time.process_time()
         with httpx.Client(base_url=payload["base_url"], timeout=120) as client:
-            for entry, body in zip(entries, bodies, strict=True):
-                url = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
-                headers = {"content-type": entry["content_type_in"]} if body else {}
-                answer = client.request(entry["method"], url, content=body, headers=headers)
-                (out / entry["answer"]).write_bytes(answer.content)
-        rows = bulk_read(
-            con, payload["source"], _group(payload["source"], entries, lambda e: out / e["answer"])
-        )
+            for entry, body in starts:
+                kind = _kind(payload["source"], entry["path"])
+                if entry["method"] == "POST" and entry["path"].endswith("/search"):
+                    pages = _search_pages(client, entry["path"], json.loads(body))
+                elif entry["method"] == "GET" and kind == "objects":
+                    pages = _list_pages(client, entry)
+                else:
+                    url = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+                    headers = {"content-type": entry["content_type_in"]} if body else {}
+                    answer = client.request(entry["method"], url, content=body, headers=headers)
+                    json.loads(answer.content)  # a client reads every answer
+                    pages = iter([answer.content])
+                for content in pages:
+                    requests += 1
+                    name = out / f"{requests:05d}.json"
+                    name.write_bytes(content)
+                    if kind:
+                        files[kind].append(str(name))
+        rows = bulk_read(con, payload["source"], files)
         seconds = time.perf_counter() - began
+        cpu_seconds = time.process_time() - cpu_began
         con.close()
-    return {"seconds": seconds, "rows": rows, "requests": len(entries)}
+    if requests != len(entries):
+        raise RuntimeError(
+            f"the bare loop sent {requests} requests where the connector sent {len(entries)}"
+        )
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": rows, "requests": requests}
 
 
 def local_files(payload: dict[str, Any]) -> dict[str, Any]:
@@ -390,14 +525,16 @@ def local_files(payload: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="okr-bench-files-") as tmp:
         con = duckdb.connect(str(Path(tmp) / "files.duckdb"))
         began = time.perf_counter()
+        cpu_began = time.process_time()
         rows = bulk_read(
             con,
             payload["source"],
             _group(payload["source"], entries, lambda e: folder / e["answer"]),
         )
         seconds = time.perf_counter() - began
+        cpu_seconds = time.process_time() - cpu_began
         con.close()
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": rows}
 
 
 CONTENDERS = {"ours": ours, "bare_loop": bare_loop, "local_files": local_files}
@@ -422,8 +559,6 @@ def _live_spec(source: str, scale: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> Figure:
-    import json
-
     from benchmarks.replay import ServerProcess
 
     scale = SCALES[scale_name]
@@ -458,7 +593,10 @@ def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> 
     if any(r["rows"] != runs["bare_loop"][0]["rows"] for r in runs["bare_loop"]):
         raise RuntimeError("the bare loop read a different number of rows between runs")
     rss = max(r["peak_rss_mib"] for r in runs["ours"])
-    ratio = t["ours"] / t["bare_loop"]
+    # Each round's pair, then the median: load on the shared machine moves a pair alike.
+    ratio = median(
+        [o["seconds"] / b["seconds"] for o, b in zip(runs["ours"], runs["bare_loop"], strict=True)]
+    )
     what = "GA4 report rows" if source == "ga4" else "HubSpot deals"
     return Figure(
         key=f"ingest_{source}",
@@ -470,14 +608,26 @@ def measure_source(source: str, scale_name: str, repeats: int, folder: Path) -> 
             f"local files {t['local_files']:.2f} s"
         ),
         ratio=ratio,
-        target=f"≤ 2× the practical limit; peak RSS ≤ {RSS_LIMIT_MIB} MiB",
-        met=ratio <= 2 and rss <= RSS_LIMIT_MIB,
+        target=f"≤ 1.5× the practical limit; peak RSS ≤ {RSS_LIMIT_MIB} MiB",
+        met=ratio <= 1.5 and rss <= RSS_LIMIT_MIB,
         command=COMMAND,
         details={
             "scale": scale_name,
             "repeats": len(runs["ours"]),
             "seconds": {n: [round(r["seconds"], 3) for r in rs] for n, rs in runs.items()},
             "median_seconds": {n: round(v, 3) for n, v in t.items()},
+            # CPU time of each contender's process in the same span (its threads too; the
+            # replay server's is in neither): steadier than wall time on a loaded machine.
+            "cpu_seconds": {n: [round(r["cpu_seconds"], 3) for r in rs] for n, rs in runs.items()},
+            "cpu_ratio": round(
+                median(
+                    [
+                        o["cpu_seconds"] / b["cpu_seconds"]
+                        for o, b in zip(runs["ours"], runs["bare_loop"], strict=True)
+                    ]
+                ),
+                2,
+            ),
             "rows": {n: rs[0]["rows"] for n, rs in runs.items()},
             "ratio_to_local_files": round(t["ours"] / t["local_files"], 2),
             "practical_limit_to_local_files": round(t["bare_loop"] / t["local_files"], 2),
@@ -496,7 +646,13 @@ def run(
     scale: str = "full", repeats: int = 3, sources: tuple[str, ...] = ("ga4", "hubspot")
 ) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="okr-bench-recordings-") as folder:
-        return [measure_source(source, scale, repeats, Path(folder)) for source in sources]
+        figures = [measure_source(source, scale, repeats, Path(folder)) for source in sources]
+        if scale == "full" and "hubspot" in sources:
+            small = measure_source("hubspot", "small_hubspot", repeats, Path(folder))
+            small.key = "ingest_hubspot_small"
+            small.details["scale"] = "full (50,000 deals)"
+            figures.append(small)
+        return figures
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,15 +3,17 @@
 A synthetic warehouse (benchmarks/synthetic.py) holds 1,000 key results with a one-year
 period and staging.metric_daily rows for their 1,200 source metrics over that year and the
 year before (what the previous-period baselines read). Ours is `compute_progress` for all 365
-as-of days (one set-based statement chain, replacing the year's rows); the reference is a bare
-`GROUP BY metric_id, date` over the same staging rows, materialised into a table as ours is.
-Both run on the same connection, alternating, after one warm-up each (the warm-up also freezes
-the measured baselines, as the first daily run does in production).
+as-of days (one set-based statement chain, replacing the year's rows); the reference is its
+own write-only floor: replacing the same 365,000 rows from an in-memory copy (DELETE, INSERT,
+COMMIT, nothing computed). A bare `GROUP BY metric_id, date` over the staging rows is in the
+details. All run on the same connection, round by round, after one warm-up (which also
+freezes the measured baselines, as the first daily run does in production).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,16 +56,42 @@ flags (old) and then a per-row list of flagged days cost 2.8 s of CPU in the ins
 running count of flagged days says whether a window holds any, and a metric with a single
 kind of flag needs nothing more (the insert: 0.9 s of CPU, DuckDB's JSON profile).
 
-What bounds it: the write. Only replacing the same 365,000 rows from a copy in memory
-(`write_only_s` in the details: DELETE, INSERT, COMMIT, nothing computed) already costs about
-3x the bare scan, because the reference writes 876,000 narrow rows into a temporary table
-and ours writes 365,000 rows of 23 columns (ten of them text, one a list) into the database
-file. `force_compression='uncompressed'` and `preserve_insertion_order=false` did not change
-the write time. The other half is the running totals: DuckDB's window operator costs about
-0.06-0.08 s per running aggregate here; computing them outside SQL (pyarrow) would halve it
-but move key-result math out of the SQL models, which okr_definitions/README.md describes in
-one place. Without changing the public table's shape, 3x of a bare scan is below what writing
-the table costs.
+The reference (since this round): its own write-only floor, measured round by round with
+ours: only replacing the same 365,000 rows from a copy in memory (DELETE, INSERT, COMMIT,
+nothing computed); the bare GROUP BY stays in the details. The figure recorded last session
+(7.71) was against the bare GROUP BY; against the write-only floor the same tree stood at
+2.5x on a quiet machine (0.770 s against 0.303 s, its recorded details).
+
+Profiled by statement and operator (DuckDB's JSON profile and CPU time of the process, the
+benchmark's warehouse, 2 threads; CPU seconds, the machine at load 12-30, so ±0.05 s):
+
+```
+compute_progress                      ~1.45   write-only floor ~0.40
+  CREATE TEMP TABLE metric_cumulative ~0.65   dense calendar joins (metrics x days,
+                                              their values and flags) 0.20; the exact
+                                              decimals (each double through its shortest
+                                              text) 0.12-0.14; six running aggregates over
+                                              one partitioned sort 0.30-0.35
+  INSERT INTO okr.kr_progress_daily   ~0.85   kr_days + window_values (the join of each key
+                                              result to its metric's 365 days and the join
+                                              at each window's start) ~0.38; the statuses
+                                              and reasons ~0.10; the write itself ~0.38
+```
+
+Tried and measured, kept out because they did not move the figure: resolving the per-key-
+result facts (frozen baseline and target, metric source, flag kinds) once per key result
+before the expansion to days instead of three joins over the 365,000 rows (1.44 s against
+1.43 s CPU); one running aggregate over a single ordered partition instead of a
+partitioned window (0.175 s against 0.187 s for one sum); an integer fast path for the exact
+decimal conversion (no change here: the synthetic values are not whole numbers; it would
+help real counts).
+
+What bounds it: every part of the statement chain is a few tenths of a second of DuckDB's
+vectorised work over 365,000-400,000 rows, and the write floor is one of them. ≤ 1.5x the
+write would leave 0.2 s for everything computed, about what the dense calendar's joins alone
+cost; reaching it needs a different design (running totals kept incrementally in the
+warehouse instead of recomputed for the whole period, or the arithmetic outside SQL), which
+changes where okr_definitions/README.md says the math lives. Not done in this round.
 
 Exact values (issue 21): the running totals are exact decimals (DECIMAL(38,15), each daily
 value entering as the decimal it was delivered as), not doubles, and a `latest` value is the
@@ -89,6 +117,13 @@ def _rewrite(con: Any) -> None:
     con.execute("COMMIT")
 
 
+def _timed(fn: Any) -> tuple[float, float, Any]:
+    """Wall and CPU seconds (all of DuckDB's threads: the process's CPU time) of one call."""
+    cpu = time.process_time()
+    wall, value = seconds(fn)
+    return wall, time.process_time() - cpu, value
+
+
 def measure(payload: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.synthetic import write_definitions, write_staging
     from warehouse.db import connect
@@ -103,21 +138,25 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
             "sum(numerator) AS numerator, sum(denominator) AS denominator, count(*) AS n "
             "FROM staging.metric_daily GROUP BY metric_id, date"
         )
-        ours_s: list[float] = []
-        bare_s: list[float] = []
-        rows = 0
-        for i in range(payload["repeats"] + 1):
-            t_ours, rows = seconds(lambda: compute_progress(con, *PERIOD))
-            t_bare, _ = seconds(lambda: con.execute(bare_sql))
-            if i:  # the first round is the warm-up
-                ours_s.append(t_ours)
-                bare_s.append(t_bare)
-        # The floor under ours: only writing the same rows into the same table, from a copy
-        # in memory, as the last step of compute_progress does.
+        # The warm-up round (it also freezes the measured baselines) leaves the rows whose
+        # in-memory copy the write-only floor writes back.
+        compute_progress(con, *PERIOD)
         con.execute("CREATE TEMP TABLE result AS SELECT * FROM okr.kr_progress_daily")
-        write_s: list[float] = []
+        times: dict[str, list[float]] = {k: [] for k in ("ours", "write", "bare")}
+        cpu: dict[str, list[float]] = {k: [] for k in ("ours", "write", "bare")}
+        rows = 0
+        # Interleaved, round by round: ours, the write-only floor, the bare scan.
         for _ in range(payload["repeats"]):
-            write_s.append(seconds(lambda: _rewrite(con))[0])
+            for name, fn in (
+                ("ours", lambda: compute_progress(con, *PERIOD)),
+                ("write", lambda: _rewrite(con)),
+                ("bare", lambda: con.execute(bare_sql)),
+            ):
+                wall, used, value = _timed(fn)
+                times[name].append(wall)
+                cpu[name].append(used)
+                if name == "ours":
+                    rows = value
         (groups,) = con.execute("SELECT count(*) FROM bare").fetchone()
         (flags,) = con.execute("SELECT count(*) FROM raw.metric_flags").fetchone()
         statuses = dict(
@@ -127,9 +166,10 @@ def measure(payload: dict[str, Any]) -> dict[str, Any]:
         )
         con.close()
     return {
-        "ours_s": ours_s,
-        "bare_s": bare_s,
-        "write_s": write_s,
+        "ours_s": times["ours"],
+        "bare_s": times["bare"],
+        "write_s": times["write"],
+        "cpu_s": cpu,
         "kr_rows": rows,
         "flag_rows": flags,
         "staging_rows": staged,
@@ -144,24 +184,34 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
     ours = median(result["ours_s"])
     bare = median(result["bare_s"])
     write = median(result["write_s"])
-    ratio = ours / bare
+    # The ratio of each round's pair, then the median: a drift in the machine's speed between
+    # rounds moves both sides of a pair alike.
+    ratio = median([o / w for o, w in zip(result["ours_s"], result["write_s"], strict=True)])
+    cpu = result["cpu_s"]
+    cpu_ratio = median([o / w for o, w in zip(cpu["ours"], cpu["write"], strict=True)])
     days = (PERIOD[1] - PERIOD[0]).days + 1
     return [
         Figure(
             key="transform",
             title=f"Transform: kr_progress_daily, {krs:,} KRs × {days} days",
             ours=f"{ours:.3f} s ({result['kr_rows']:,} rows, {result['kr_rows'] / ours:,.0f}/s)",
-            reference=f"bare GROUP BY {bare:.3f} s over {result['staging_rows']:,} rows",
+            reference=(
+                f"writing the same rows (its write-only floor) {write:.3f} s; "
+                f"bare GROUP BY {bare:.3f} s over {result['staging_rows']:,} rows"
+            ),
             ratio=ratio,
-            target="≤ 3×",
-            met=ratio <= 3,
+            target="≤ 1.5× the write-only floor",
+            met=ratio <= 1.5,
             command=COMMAND,
             details={
                 "scale": scale,
                 "repeats": len(result["ours_s"]),
                 "ours_s": [round(x, 4) for x in result["ours_s"]],
-                "bare_s": [round(x, 4) for x in result["bare_s"]],
                 "write_only_s": [round(x, 4) for x in result["write_s"]],
+                "bare_s": [round(x, 4) for x in result["bare_s"]],
+                "cpu_s": {k: [round(x, 4) for x in v] for k, v in cpu.items()},
+                "cpu_ratio_to_write_only": round(cpu_ratio, 2),
+                "ratio_to_bare": round(ours / bare, 2),
                 "write_only_ratio_to_bare": round(write / bare, 2),
                 "flag_rows": result["flag_rows"],
                 "kr_rows": result["kr_rows"],

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -23,7 +24,28 @@ DEFAULT_DIR = Path(__file__).parent
 IGNORED_DIRS = {"checkins"}
 
 
+# Parsed and validated files by path and content. One process reads the same folder from many
+# places (the CLI, the code location, the run's resources, every asset), and parsing the YAML
+# and validating the models is nearly all of a load: each file is parsed once per content (an
+# edited file again). Merging and linting run on every load, because they check what is on
+# disk beside the YAML (the files a file source reads) and take about a millisecond.
+_PARSED: dict[tuple[Path, bytes], tuple[ParsedFile | None, tuple[Problem, ...]]] = {}
+
+
 def parse_file(file: Path) -> tuple[ParsedFile | None, list[Problem]]:
+    """One file parsed and validated, from the process's memo when its content is unchanged."""
+    try:
+        key = (file, hashlib.blake2b(file.read_bytes(), digest_size=16).digest())
+    except OSError:  # read_yaml says why, with the file's name
+        return _parse_file(file)
+    if key not in _PARSED:
+        parsed, problems = _parse_file(file)
+        _PARSED[key] = (parsed, tuple(problems))
+    parsed, problems = _PARSED[key]
+    return parsed, list(problems)
+
+
+def _parse_file(file: Path) -> tuple[ParsedFile | None, list[Problem]]:
     doc, problems = read_yaml(file)
     if doc is None or any(p.severity == "error" for p in problems):
         return None, problems

@@ -23,7 +23,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import fastexcel
-import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -187,6 +186,10 @@ def _stream_sheet(
 ) -> pa.Table:
     """`read_sheet` for a sheet too large to hold: rows streamed with openpyxl, converted to
     Arrow every `_STREAM_BATCH_ROWS` rows, with the same results and errors as calamine's."""
+    # openpyxl loads only for a sheet this large: every other run (CSV, Parquet, a sheet
+    # fastexcel holds) starts without it.
+    import openpyxl
+
     book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
         worksheet = book[sheet_name]

@@ -4,7 +4,7 @@ per week, downstream of the progress tables in the lineage."""
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -18,7 +18,9 @@ from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from pipelines.schedules import sensor_interval_seconds
 from reports.markdown import render_markdown
 from reports.weekly import CheckinError, NoReportData, report_path, reports_dir
-from reports.write import WrittenReport, write_weekly_report
+
+if TYPE_CHECKING:  # rendering imports the charting libraries: only when a report is written
+    from reports.write import WrittenReport
 
 REPORTS_JOB = "okr_reports"
 RANGE_START = "dagster/asset_partition_range_start"
@@ -54,6 +56,10 @@ def build_report_assets(definitions: Definitions) -> list[dg.AssetsDefinition]:
         okr_definitions: OkrDefinitionsResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        # Rendering imports the charting libraries (altair, vl-convert): deferred to the
+        # report's own step, which a daily source or model run never executes.
+        from reports.write import write_weekly_report
+
         monday = parse_day(context.partition_key)
         defs = okr_definitions.load()
         out = report_path(reports_dir(warehouse.file), monday)
@@ -72,7 +78,7 @@ def build_report_assets(definitions: Definitions) -> list[dg.AssetsDefinition]:
     return [weekly_checkin]
 
 
-def report_metadata(written: WrittenReport, monday: date) -> dict[str, Any]:
+def report_metadata(written: "WrittenReport", monday: date) -> dict[str, Any]:
     report = written.report
     return {
         "path": dg.MetadataValue.path(str(written.html)),
@@ -93,7 +99,7 @@ def is_the_assets_report(html: Path, monday: date, warehouse: Path | None) -> bo
 
 
 def record_written_report(
-    instance: dg.DagsterInstance, written: WrittenReport, monday: date, warehouse: Path | None
+    instance: dg.DagsterInstance, written: "WrittenReport", monday: date, warehouse: Path | None
 ) -> bool:
     """Record a report that `okr report` or `okr demo` wrote as a materialisation of
     reports/weekly_checkin (a runless asset event), so the UI shows the week as rendered and

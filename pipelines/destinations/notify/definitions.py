@@ -6,7 +6,6 @@ from collections.abc import Sequence
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
-from pipelines.destinations.notify.assets import NOTIFY, notify_messages
 from pipelines.schedules import MODELS_JOB
 
 NOTIFY_JOB = "okr_notify"
@@ -15,6 +14,9 @@ NOTIFY_JOB = "okr_notify"
 def build_definitions(definitions: Definitions) -> dg.Definitions:
     if definitions.notify is None:
         return dg.Definitions()
+    # The senders (SMTP, Slack and Teams webhooks) load only for definitions that notify.
+    from pipelines.destinations.notify.assets import NOTIFY, notify_messages
+
     notify_job = dg.define_asset_job(
         NOTIFY_JOB, selection=[NOTIFY], description="Send due alerts and the weekly digest."
     )

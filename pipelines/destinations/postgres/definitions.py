@@ -7,8 +7,6 @@ from __future__ import annotations
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
-from pipelines.destinations.postgres.assets import PUBLISH_POSTGRES, build_publish_asset
-from pipelines.destinations.postgres.resources import postgres_publish_resource
 from pipelines.partitions import daily_partitions
 from pipelines.schedules import MODELS_JOB
 
@@ -21,6 +19,11 @@ def build_definitions(definitions: Definitions) -> dg.Definitions:
     """Empty without `publish: {postgres: …}` in the YAML; merging it then changes nothing."""
     if definitions.publish.postgres is None:
         return dg.Definitions()
+    # The PostgreSQL driver (ADBC) loads only for definitions that publish: every other run's
+    # cold start skips it.
+    from pipelines.destinations.postgres.assets import PUBLISH_POSTGRES, build_publish_asset
+    from pipelines.destinations.postgres.resources import postgres_publish_resource
+
     asset = build_publish_asset(definitions, daily_partitions(definitions))
     job = dg.define_asset_job(
         PUBLISH_JOB,

@@ -1,0 +1,88 @@
+"""A daily run's cold start: the definitions parsed once per process, and the commands that only
+read the warehouse or the YAML start without Dagster (README, "Commands")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from okr_cli.main import app
+from okr_definitions import loader
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_run_parses_each_definitions_file_once(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`okr run` reads the definitions in the CLI, in the code location and in every asset's
+    resource: each YAML file is still parsed and validated once (it was nine times a run)."""
+    parsed: list[Path] = []
+    parse = loader._parse_file
+
+    def counting(file: Path):  # noqa: ANN202 - the loader's own return type
+        parsed.append(file)
+        return parse(file)
+
+    monkeypatch.setattr(loader, "_PARSED", {})
+    monkeypatch.setattr(loader, "_parse_file", counting)
+    warehouse = tmp_path / "cold.duckdb"
+    result = CliRunner().invoke(
+        app, ["run", "--date", "2026-10-05", "-d", str(project), "-w", str(warehouse)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in parsed) == [
+        "metrics.yaml",
+        "objectives.yaml",
+        "organisation.yaml",
+    ]
+
+    # An edited file is parsed again; the others come from the process's memo.
+    objectives = project / "objectives.yaml"
+    objectives.write_text(objectives.read_text().replace("Signups +50 %", "Signups +50%"))
+    definitions, problems = loader.load_definitions(project)
+    assert definitions is not None, problems
+    assert [p.name for p in parsed[3:]] == ["objectives.yaml"]
+    assert (
+        definitions.key_results["signups-total"].item.title
+        == "Signups +50% over the previous ten days"
+    )
+
+
+_READ_COMMANDS = """
+import json, sys
+from okr_cli.main import app
+codes = []
+for args in json.loads(sys.argv[1]):
+    try:
+        app(args)
+    except SystemExit as exc:
+        codes.append(exc.code)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("dagster", "altair"))
+print(json.dumps({"codes": codes, "loaded": loaded}), file=sys.stderr)
+"""
+
+
+def test_status_sql_and_validate_import_no_dagster(shared_demo) -> None:
+    """The commands people wait on at a prompt load neither Dagster nor the report's charting."""
+    commands = [
+        ["status", "-w", str(shared_demo.warehouse)],
+        ["sql", "-w", str(shared_demo.warehouse), "SELECT count(*) FROM okr.kr_progress_latest"],
+        ["validate", str(shared_demo.definitions)],
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_COMMANDS, json.dumps(commands)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    outcome = json.loads(result.stderr.strip().splitlines()[-1])
+    assert outcome["codes"] == [0, 0, 0], result.stdout + result.stderr
+    assert outcome["loaded"] == []
