@@ -185,7 +185,6 @@ def _bound_sql(field: str, op: str, value: object, p: _Params) -> str:
 def filter_sql(f: SalesforceFilter, p: _Params) -> str:
     """The filter over a stored record's map `f`, as SOQL evaluates it (`!=`/NOT IN keep
     records where the field is empty)."""
-    v = f"f[{p(f.field)}]"
     match f.operator:
         case "equals":
             return _value_sql(f.field, f.operand, p)
@@ -193,13 +192,13 @@ def filter_sql(f: SalesforceFilter, p: _Params) -> str:
             any_of = " OR ".join(_value_sql(f.field, x, p) for x in f.operand)  # type: ignore[attr-defined]
             if f.operator == "in":
                 return f"coalesce({any_of}, false)"
-            return f"({v} IS NULL OR NOT coalesce({any_of}, false))"
+            return f"(f[{p(f.field)}] IS NULL OR NOT coalesce({any_of}, false))"
         case "greater_than":
             return f"coalesce({_bound_sql(f.field, '>', f.operand, p)}, false)"
         case "less_than":
             return f"coalesce({_bound_sql(f.field, '<', f.operand, p)}, false)"
         case _:
-            return f"({v} IS {'' if f.operand else 'NOT '}NULL)"
+            return f"(f[{p(f.field)}] IS {'' if f.operand else 'NOT '}NULL)"
 
 
 def selection_sql(selection: SalesforceSelection | None, p: _Params) -> str:

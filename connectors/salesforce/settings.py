@@ -45,6 +45,8 @@ RECYCLE_BIN_RETENTION = timedelta(days=15)
 # REST query is fewer requests (a Bulk job costs at least three: create, poll, results).
 BULK_THRESHOLD = 50_000
 BULK_PAGE_RECORDS = 50_000
+# A Bulk job is polled after half a second, then ever less often (bulk.py).
+BULK_FIRST_POLL_S = 0.5
 DEFAULT_TIMEOUT_S = 30.0
 
 Flow = Literal["client_credentials", "jwt_bearer"]
@@ -81,6 +83,7 @@ class SalesforceSettings(BaseModel):
     page_size: int = Field(default=QUERY_PAGE_SIZE, ge=200, le=QUERY_PAGE_SIZE)
     bulk_threshold: int = Field(default=BULK_THRESHOLD, ge=1)
     bulk_page_records: int = Field(default=BULK_PAGE_RECORDS, ge=1)
+    bulk_poll_s: float = Field(default=BULK_FIRST_POLL_S, gt=0)
     modified_overlap: timedelta = MODIFIED_OVERLAP
     timeout_s: float = Field(default_factory=lambda: request_timeout(DEFAULT_TIMEOUT_S), gt=0)
 
