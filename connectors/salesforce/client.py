@@ -38,7 +38,7 @@ from simple_salesforce.exceptions import (
 
 from connectors.base import request_hash
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
-from connectors.retry import call_with_retry
+from connectors.retry import call_with_retry, retry_after_seconds
 from connectors.salesforce.settings import (
     CLIENT_ID_ENV,
     CLIENT_SECRET_ENV,
@@ -74,6 +74,10 @@ class _Session(requests.Session):
         self.host = urlsplit(settings.host) if settings.host else None
         self.request_count = 0
         self.limit_info: str | None = None
+        # The last answer's status and Retry-After: simple-salesforce's exceptions keep
+        # neither for a failed login, and none keeps the headers.
+        self.last_status: int | None = None
+        self.retry_after: float | None = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.host is not None:
@@ -81,7 +85,10 @@ class _Session(requests.Session):
             url = urlunsplit((self.host.scheme, self.host.netloc, *parts[2:]))
         kwargs.setdefault("timeout", self.timeout_s)
         self.request_count += 1
+        self.last_status = None
         response = super().request(method, url, *args, **kwargs)
+        self.last_status = response.status_code
+        self.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if response.headers.get(LIMIT_HEADER):
             self.limit_info = response.headers[LIMIT_HEADER]
         return response
@@ -109,13 +116,24 @@ def _auth_fix(settings: SalesforceSettings) -> str:
     )
 
 
-def translate(exc: Exception, settings: SalesforceSettings, what: str) -> Exception:
+def translate(
+    exc: Exception, session: _Session, settings: SalesforceSettings, what: str
+) -> Exception:
     """The shared error type for an exception of simple-salesforce or requests."""
+    status = session.last_status
+    if isinstance(exc, SalesforceAuthenticationFailed) and (
+        status is None or status == 200 or status == 429 or status >= 500
+    ):
+        # Not a refusal: the token endpoint was away or answered something that is not
+        # OAuth's JSON (simple-salesforce reports both as a failed login).
+        return RetryableSourceError(
+            SOURCE, f"login: HTTP {status or 'no answer'}: the token answer is not OAuth's"
+        )
     if isinstance(exc, SalesforceAuthenticationFailed):
         # simple-salesforce puts the OAuth `error` in .code and the description in .message
         return AuthError(
             SOURCE,
-            f"Salesforce refused the login ({exc.code}: {exc.message}); {_auth_fix(settings)}",
+            f"Salesforce refused the login ({exc.code}: {exc.auth_message}); {_auth_fix(settings)}",
         )
     if isinstance(exc, SalesforceError):
         code, message = _errors(exc.content)
@@ -136,7 +154,9 @@ def translate(exc: Exception, settings: SalesforceSettings, what: str) -> Except
         if isinstance(exc, SalesforceResourceNotFound):
             return SourceError(SOURCE, f"{what}: HTTP 404 {code}: {message}")
         if status == 429 or status >= 500 or isinstance(exc, SalesforceGeneralError):
-            return RetryableSourceError(SOURCE, f"{what}: HTTP {status} {code} {message}".strip())
+            return RetryableSourceError(
+                SOURCE, f"{what}: HTTP {status} {code} {message}".strip(), session.retry_after
+            )
         return SourceError(SOURCE, f"{what}: HTTP {status} {code}: {message}")
     if isinstance(exc, requests.Timeout):
         return RetryableSourceError(SOURCE, f"{what}: no answer within the timeout")
@@ -186,16 +206,26 @@ class SalesforceClient:
             return Salesforce(consumer_secret=s.client_secret.get_secret_value(), **common)
         return Salesforce(username=s.username, privatekey_file=str(s.private_key_path), **common)
 
+    def _logged_in(self) -> Salesforce:
+        try:
+            return self._login()
+        except (AttributeError, TypeError, KeyError):
+            # simple-salesforce reads a 200 token answer without access_token or
+            # instance_url (`{}`) as if it had them.
+            raise RetryableSourceError(
+                SOURCE, "login: the token answer lacks access_token or instance_url"
+            ) from None
+
     def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
         """`fn(sf)` under the shared retry policy, errors translated."""
 
         def once() -> T:
             try:
                 if self._sf is None:
-                    self._sf = self._login()
+                    self._sf = self._logged_in()
                 return fn(self._sf)
             except (SalesforceError, requests.RequestException, ValueError) as exc:
-                raise translate(exc, self.settings, what) from None
+                raise translate(exc, self.session, self.settings, what) from None
 
         return call_with_retry(once)
 
