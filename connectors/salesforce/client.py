@@ -127,7 +127,9 @@ def translate(
         # Not a refusal: the token endpoint was away or answered something that is not
         # OAuth's JSON (simple-salesforce reports both as a failed login).
         return RetryableSourceError(
-            SOURCE, f"login: HTTP {status or 'no answer'}: the token answer is not OAuth's"
+            SOURCE,
+            f"login: HTTP {status or 'no answer'}: the token answer is not OAuth's",
+            session.retry_after,
         )
     if isinstance(exc, SalesforceAuthenticationFailed):
         # simple-salesforce puts the OAuth `error` in .code and the description in .message

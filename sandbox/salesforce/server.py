@@ -418,6 +418,7 @@ class SalesforceSandbox:
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     api_used: int = 0
     tokens_issued: int = 0
+    issued_tokens: list[str] = field(default_factory=list)
     server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
@@ -662,6 +663,7 @@ class SalesforceSandbox:
             self.tokens_issued += 1
             token = f"{ORG_ID}!AQ{hashlib.sha256(str(self.tokens_issued).encode()).hexdigest()}"
             self._tokens.add(token)
+            self.issued_tokens.append(token)
         issued = str(int(datetime.now(UTC).timestamp() * 1000))
         return Response.json(
             {

@@ -1,8 +1,9 @@
-"""A four-source OKR project and its sandboxes, shared by the reliability suite.
+"""A five-source OKR project and its sandboxes, shared by the reliability suite.
 
 Every source is real: the file source reads CSV exports, GA4 is the official client with a
 service-account key file against the GA4 sandbox, Matomo is httpx against the Matomo sandbox,
-HubSpot is the official client against the HubSpot sandbox — all over loopback. Each source's
+HubSpot is the official client against the HubSpot sandbox, Salesforce is simple-salesforce
+(client-credentials flow) against the Salesforce sandbox — all over loopback. Each source's
 credential is a *canary*: a value that must never show up anywhere but in the request that
 carries it (see test_secrets.py).
 """
@@ -30,6 +31,8 @@ import sandbox.matomo.server as matomo_sandbox
 from sandbox.base import Request, Response, SandboxServer
 from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
 from sandbox.hubspot.server import HubSpotSandbox
+from sandbox.salesforce.server import CLIENT_ID as SALESFORCE_CLIENT_ID
+from sandbox.salesforce.server import SalesforceSandbox
 
 PERIOD_START = date(2026, 10, 1)
 PERIOD_END = date(2026, 10, 10)
@@ -47,20 +50,23 @@ HUBSPOT_NOW = datetime(2026, 10, 12, 6, 0, tzinfo=UTC)
 
 MATOMO_TOKEN = "canary-matomo-5f1c0e7a9b3d42c8a6e1"
 HUBSPOT_TOKEN = "pat-na1-canary-hubspot-3e9d7b2a-4c61-4f0e-9a8b"
+SALESFORCE_SECRET = "canary-salesforce-consumer-secret-9d3e71b0c4a2"
 
-API_SOURCES = ("ga4", "matomo", "hubspot")
+API_SOURCES = ("ga4", "matomo", "hubspot", "salesforce")
 # The step Dagster names for each source's asset, and the key results that read it.
 SOURCE_STEP = {
     "file": "raw__file",
     "ga4": "raw__ga4",
     "matomo": "raw__matomo",
     "hubspot": "raw__hubspot",
+    "salesforce": "raw__salesforce",
 }
 SOURCE_KRS = {
     "file": ["signups-total"],
     "ga4": ["conversion-up", "users-reached"],
     "matomo": ["homepage-fast"],
     "hubspot": ["revenue-won", "mqls"],
+    "salesforce": ["revenue-won-sf", "leads-sf"],
 }
 
 ORGANISATION = f"""
@@ -73,6 +79,7 @@ sources:
   ga4: {{property_id: "{DEMO_PROPERTY_ID}", allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   matomo: {{site_id: 1, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   hubspot: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
+  salesforce: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
 teams:
   - {{id: growth, name: Growth, owner: growth@example.com}}
   - {{id: sales, name: Sales, owner: sales@example.com}}
@@ -103,6 +110,15 @@ metrics:
   - id: new_mqls
     source: hubspot
     query: {object: contacts, date_property: hs_v2_date_entered_marketingqualifiedlead}
+  - id: won_revenue_sf
+    unit: €
+    source: salesforce
+    query: {object: Opportunity, aggregate: sum, field: Amount, date_field: CloseDate,
+            stage: won}
+  - id: new_leads_sf
+    source: salesforce
+    query: {object: Lead, date_field: CreatedDate,
+            filter: {field: LeadSource, in: [Web, Partner]}}
 """
 
 OBJECTIVES = """
@@ -129,6 +145,10 @@ objectives:
          metric: won_revenue, measure: total, target: +20%}
       - {id: mqls, title: "60 new marketing-qualified leads this period",
          metric: new_mqls, measure: total, target: 60}
+      - {id: revenue-won-sf, title: "Salesforce won revenue reaches €100k",
+         metric: won_revenue_sf, measure: total, target: 100000}
+      - {id: leads-sf, title: "40 web and partner leads",
+         metric: new_leads_sf, measure: total, target: 40}
 """
 
 
@@ -220,20 +240,26 @@ class Sandboxes:
     env: dict[str, str]
     key_secrets: list[str]
     rewriters: dict[str, Rewriter]
+    salesforce: SandboxServer
+    salesforce_sandbox: SalesforceSandbox
     bearer_tokens: set[str] = field(default_factory=set)
 
     def server(self, source: str) -> SandboxServer:
-        return {"ga4": self.ga4, "matomo": self.matomo, "hubspot": self.hubspot}[source]
+        servers = {"ga4": self.ga4, "matomo": self.matomo, "hubspot": self.hubspot}
+        return {**servers, "salesforce": self.salesforce}[source]
 
     def secrets(self) -> list[str]:
         """Every credential value of every source (long enough to be unmistakable)."""
         tokens = [t.removeprefix("Bearer ") for t in self.bearer_tokens]
-        return [MATOMO_TOKEN, HUBSPOT_TOKEN, *self.key_secrets, *tokens]
+        # Salesforce's access tokens, as its token endpoint issued them.
+        salesforce = [SALESFORCE_SECRET, *self.salesforce_sandbox.issued_tokens]
+        return [MATOMO_TOKEN, HUBSPOT_TOKEN, *self.key_secrets, *tokens, *salesforce]
 
     def clear(self) -> None:
         """Back to healthy sandboxes after a fault case."""
-        for server in (self.ga4, self.matomo, self.hubspot):
+        for server in (self.ga4, self.matomo, self.hubspot, self.salesforce):
             server.clear_faults()
+        self.salesforce_sandbox.daily_api_limit = SALESFORCE_DAILY_LIMIT
         self.hubspot_sandbox.short_pages(0, 0)
         self.matomo_sandbox.clear_failures()
         for rewriter in self.rewriters.values():
@@ -253,9 +279,14 @@ def _recording(handler: Callable[[Request], Response], seen: set[str]) -> Callab
     return handle
 
 
+# The Salesforce org's records, created (and some edited or deleted) before the suite's days.
+SALESFORCE_HISTORY = (date(2026, 8, 1), date(2026, 10, 12))
+SALESFORCE_DAILY_LIMIT = 1_000_000
+
+
 @contextmanager
 def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
-    """Start the three sandboxes (each with a canary credential) for the suite."""
+    """Start the four sandboxes (each with a canary credential) for the suite."""
     with ExitStack() as stack:
         bearer: set[str] = set()
         ga4_sandbox = GA4Sandbox()
@@ -273,6 +304,12 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         stack.callback(matomo_server.stop)
         hubspot_server = SandboxServer(rewriters["hubspot"], name="hubspot").start()
         stack.callback(hubspot_server.stop)
+        # A fixed org: its records are stamped with fixed times, so every run reads the same.
+        salesforce = SalesforceSandbox(
+            client_secret=SALESFORCE_SECRET, daily_api_limit=SALESFORCE_DAILY_LIMIT
+        ).generate(*SALESFORCE_HISTORY, opportunities=300, leads=300)
+        salesforce_server = salesforce.serve()
+        stack.callback(salesforce_server.stop)
         key, key_secrets = service_account_key(key_dir / "ga4-service-account.json")
         env = {
             "GA4_ENDPOINT": ga4.base_url,
@@ -284,6 +321,10 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             # The sandbox has no rate limit; HubSpot's real ones would only make tests wait.
             "HUBSPOT_SEARCH_REQUESTS_PER_SECOND": "1000",
             "HUBSPOT_REQUESTS_PER_SECOND": "1000",
+            "SALESFORCE_HOST": salesforce_server.base_url,
+            "SALESFORCE_DOMAIN": "reliability-shop.my.salesforce.com",
+            "SALESFORCE_CLIENT_ID": SALESFORCE_CLIENT_ID,
+            "SALESFORCE_CLIENT_SECRET": SALESFORCE_SECRET,
             # A slow answer must time out in well under a second, not after a minute.
             "OKR_REQUEST_TIMEOUT_S": "0.5",
             "OKR_RETRY_WAIT_SCALE": "0",
@@ -298,6 +339,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             env,
             key_secrets,
             rewriters,
+            salesforce_server,
+            salesforce,
             bearer,
         )
 

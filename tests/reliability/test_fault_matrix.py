@@ -42,6 +42,7 @@ from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
+from connectors.salesforce import SalesforceClient, SalesforceSettings
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery
 from sandbox.base import Fault
@@ -61,6 +62,9 @@ from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
+WRONG_SALESFORCE_SECRET = "canary-wrong-salesforce-secret-2f8a"
+# Salesforce's answer to an access token that expired or was revoked.
+INVALID_SESSION = b'[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
 # Google's answer to a bearer token it does not accept (a revoked or deleted key).
 GOOGLE_UNAUTHENTICATED = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
@@ -142,6 +146,9 @@ def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
         sb.ga4.inject(_json(429, error_body(429, QUOTA_MESSAGES["tokensPerDay"]), times=50))
     elif source == "hubspot":
         sb.hubspot.inject(rate_limit_fault("DAILY", times=50))
+    elif source == "salesforce":
+        # The org's rolling 24-hour API budget is spent: every REST call answers 403.
+        sb.salesforce_sandbox.daily_api_limit = 0
     else:
         # Matomo has no quota API; a proxy or rate limiter that keeps answering 429 is the
         # same situation: it outlasts the retry budget.
@@ -158,6 +165,8 @@ def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
         return {}
     if source == "hubspot":
         return {"HUBSPOT_ACCESS_TOKEN": WRONG_HUBSPOT_TOKEN}
+    if source == "salesforce":
+        return {"SALESFORCE_CLIENT_SECRET": WRONG_SALESFORCE_SECRET}
     return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
 
 
@@ -171,7 +180,8 @@ LASTING = 50  # more answers than a run asks for: the fault outlasts every retry
 def _empty_object(source: str) -> Fault:
     if source == "hubspot":
         return search_answer_fault("deals", after=0, rewrite=lambda answer: {})
-    path = GA4_REPORTS if source == "ga4" else ""
+    # Salesforce: a query answer (the token answer's `{}` is the login's own case).
+    path = {"ga4": GA4_REPORTS, "salesforce": "/query"}.get(source, "")
     return Fault("rewrite", rewrite=lambda request, answer: {}, path_contains=path)
 
 
@@ -257,12 +267,24 @@ CASES = [
         sources=("ga4",),
     ),
     Case(
+        # A token that expires mid-read: simple-salesforce mints one new token and sends the
+        # same request again, so no retry of the shared policy is needed.
+        "session_expired",
+        _inject(
+            lambda s: Fault("status", status=401, body=INVALID_SESSION, path_contains="/query")
+        ),
+        {},
+        sources=("salesforce",),
+        needs_no_retry=("salesforce",),
+    ),
+    Case(
         "quota_exhausted",
         _quota_exhausted,
         {
             "ga4": ("daily quota exhausted", "next scheduled run"),
             "matomo": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
             "hubspot": ("daily API limit", "resets at midnight"),
+            "salesforce": ("daily API limit is used up", "rolling 24 hours"),
         },
     ),
     Case(
@@ -272,6 +294,7 @@ CASES = [
             "ga4": ("credentials refused", "GA4_CREDENTIALS_PATH"),
             "matomo": ("refused the token", "view access"),
             "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
+            "salesforce": ("refused the login", "SALESFORCE_CLIENT_SECRET"),
         },
     ),
 ]
@@ -329,7 +352,7 @@ def test_fault(
         short_pages = sb.hubspot_sandbox.short_pages_served - short_pages
     finally:
         sb.clear()
-    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN]
+    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN, WRONG_SALESFORCE_SECRET]
 
     if not case.expects_failure(source):
         assert outcome.succeeded, outcome.errors
@@ -393,6 +416,8 @@ def _settings(source: str, env: dict[str, str]) -> Any:
         return MatomoSettings(
             base_url=env["MATOMO_URL"], site_id=1, token=SecretStr(env["MATOMO_TOKEN"])
         )
+    if source == "salesforce":
+        return SalesforceSettings.from_env(env)
     return HubSpotSettings.from_env(env)
 
 
@@ -405,6 +430,8 @@ def _call_source(source: str, env: dict[str, str]) -> None:
     elif source == "matomo":
         query = MatomoQuery(method="VisitsSummary.get", column="nb_visits")
         fetch_matomo(settings, [MetricRequest("v", query)], day, day)
+    elif source == "salesforce":
+        SalesforceClient(settings).limits()
     else:
         HubSpotClient(settings).pipelines()
 
