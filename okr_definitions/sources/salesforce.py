@@ -31,8 +31,7 @@ Stage = Literal["won", "lost", "closed", "open", "any"]
 # in __c (Region__c). Anything else (quotes, spaces, parentheses) is a typo or an attempt to
 # smuggle SOQL into a query.
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# A record type's developer name has the same shape.
-Literal_ = str | float | bool
+Literal_ = str | float | bool  # a value a filter compares with
 OPERATORS = ("equals", "in", "not_in", "greater_than", "less_than", "is_null")
 
 
@@ -66,7 +65,8 @@ class SalesforceFilter(StrictModel):
         default=None, description="true: the field is empty; false: it has a value."
     )
 
-    model_config = StrictModel.model_config | {"populate_by_name": True}
+    # `in` is a Python keyword: the attribute is `in_`, the YAML and every dump say `in`.
+    model_config = StrictModel.model_config | {"populate_by_name": True, "serialize_by_alias": True}
 
     @field_validator("field")
     @classmethod
