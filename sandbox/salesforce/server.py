@@ -449,11 +449,15 @@ class SalesforceSandbox:
 
     # -- editing the org ---------------------------------------------------------------------
     def _stamp(self, at: datetime | None) -> str:
-        moment = at or datetime.now(UTC).replace(
-            microsecond=(datetime.now(UTC).microsecond // 1000) * 1000
-        )
-        if at is None and moment <= self._last_stamp:
-            moment = self._last_stamp + timedelta(milliseconds=1)
+        """SystemModstamp of a change: `at`, or now (milliseconds, as Salesforce keeps them),
+        always after the previous change made at "now"."""
+        if at is None:
+            now = datetime.now(UTC)
+            moment = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            if moment <= self._last_stamp:
+                moment = self._last_stamp + timedelta(milliseconds=1)
+        else:
+            moment = at
         self._last_stamp = max(self._last_stamp, moment)
         return sf_datetime(moment)
 
