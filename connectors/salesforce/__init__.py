@@ -27,7 +27,8 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.base import Connector, MetricRequest
-from connectors.errors import SourceError
+from connectors.errors import IncompleteReadError, SourceError
+from connectors.retry import READ_ATTEMPTS, call_with_retry
 from connectors.salesforce.bulk import BulkUnavailable, fetch_bulk_records
 from connectors.salesforce.client import QueryRejected, SalesforceClient
 from connectors.salesforce.parse import (
@@ -140,6 +141,9 @@ def _rejected(
     )
 
 
+BULK = "Bulk API 2.0"
+
+
 @dataclass(frozen=True)
 class RecordRead:
     """One read of one object: the records (RECORDS_SCHEMA), how it went, the cursor."""
@@ -166,29 +170,31 @@ def fetch_records(
     through a Bulk API 2.0 queryAll job instead (REST when the org has no Bulk API)."""
     soql = records_soql(object_name, fields, since=since, where=where)
     before = client.request_count
-    fetched_at = datetime.now(UTC)
-    try:
+
+    def read() -> tuple[pa.Table, str]:
+        fetched_at = datetime.now(UTC)
         pages = client.query_pages(soql)
         first = next(pages)
-        how = "REST"
         if first.total_size > client.settings.bulk_threshold:
             try:
-                table = fetch_bulk_records(client, object_name, soql, fields, fetched_at)
-                how = "Bulk API 2.0"
+                return fetch_bulk_records(client, object_name, soql, fields, fetched_at), BULK
             except BulkUnavailable:
-                table = None
-        else:
-            table = None
-        if table is None:
-            collected = [(first.records, first.request_hash)]
-            collected += [(p.records, p.request_hash) for p in pages]
-            table = records_from_rest(object_name, collected, fields, fetched_at)
-            if table.num_rows != first.total_size:
-                raise SourceError(
-                    SOURCE,
-                    f"the read of {object_name} returned {table.num_rows} records where "
-                    f"Salesforce announced {first.total_size}",
-                )
+                pass
+        collected = [(first.records, first.request_hash)]
+        collected += [(p.records, p.request_hash) for p in pages]
+        table = records_from_rest(object_name, collected, fields, fetched_at)
+        if table.num_rows != first.total_size:
+            # A query locator is a snapshot: its pages add up to its totalSize unless an
+            # answer was cut short. The whole read is tried once more, then the run fails.
+            raise IncompleteReadError(
+                SOURCE,
+                f"the read of {object_name} returned {table.num_rows} records where "
+                f"Salesforce announced {first.total_size}",
+            )
+        return table, "REST"
+
+    try:
+        table, how = call_with_retry(read, READ_ATTEMPTS, retry_on=IncompleteReadError)
     except QueryRejected as exc:
         raise _rejected(exc, object_name, metrics) from None
     return RecordRead(

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.base import MetricRequest
-from connectors.errors import AuthError, QuotaExhaustedError, SourceError
+from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
 from connectors.salesforce import SalesforceClient, fetch_records, validate_salesforce_metrics
 from connectors.salesforce.requests import (
     filter_soql,
@@ -332,3 +332,22 @@ def test_the_incremental_read_overlaps_the_cursor(big_org) -> None:
     assert min(later.records["system_modstamp"].to_pylist()) >= since
     assert later.cursor > first.cursor
     assert later.cursor <= datetime.now(UTC)
+
+
+def test_pages_short_of_the_announced_total_are_read_again(big_org) -> None:
+    _, server = big_org
+    client = SalesforceClient(_settings(server))
+
+    def drop_one(_request: object, page: dict) -> dict:
+        return {**page, "records": page["records"][:-1]}
+
+    server.inject(Fault("rewrite", path_contains="/query/", rewrite=drop_one))
+    read = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    assert server.pending_faults == 0 and read.records.num_rows == 4500
+    # Twice in a row: the read fails, saying why.
+    # (the page after the first 2,000 records, in both reads)
+    server.inject(Fault("rewrite", path_contains="-2000", rewrite=drop_one, times=2))
+    with pytest.raises(RetryableSourceError) as caught:
+        fetch_records(client, "Opportunity", ["Amount"], [WON])
+    assert "returned 4499 records where Salesforce announced 4500" in str(caught.value)
+    assert "gave up after 2 attempts" in str(caught.value)
