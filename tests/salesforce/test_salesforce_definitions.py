@@ -3,11 +3,15 @@ located by file, line and field, with the fix."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from okr_definitions.loader import load_definitions
+from sandbox.salesforce.server import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox
 
 PROJECT = """organisation:
   name: Acme Outdoor Shop
@@ -92,3 +96,40 @@ def test_bad_queries_are_located_errors(tmp_path: Path, query: str, field: str, 
     assert located, [(p.field, p.message) for p in problems]
     assert located[0].file.name == "okr.yaml" and located[0].line == 12
     assert located[0].fix
+
+
+def test_okr_validate_with_credentials_describes_the_object(tmp_path: Path) -> None:
+    """`okr validate` with the connected app's credentials set: the org's describe finds the
+    misspelt field, located in the YAML with the closest names as the fix."""
+    (tmp_path / "okr.yaml").write_text(
+        PROJECT.format(
+            query="{object: Opportunity, aggregate: sum, field: Amount, date_field: ClosedDate}"
+        )
+    )
+    org = SalesforceSandbox()
+    server = org.serve()
+    env = {
+        **os.environ,
+        "SALESFORCE_HOST": server.base_url,
+        "SALESFORCE_DOMAIN": "acme.my.salesforce.com",
+        "SALESFORCE_CLIENT_ID": CLIENT_ID,
+        "SALESFORCE_CLIENT_SECRET": CLIENT_SECRET,
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "okr_cli.main", "validate", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        server.stop()
+    output = " ".join((result.stdout + result.stderr).split())  # the console wraps lines
+    assert result.returncode == 1, output
+    assert (
+        "okr.yaml:12: error: metrics[0].query.date_field: Opportunity has no field "
+        "'ClosedDate'. Fix: did you mean 'CloseDate'"
+    ) in output
+    assert server.request_counts["/services/data/v62.0/sobjects/Opportunity/describe"] == 1
+    assert CLIENT_SECRET not in output
