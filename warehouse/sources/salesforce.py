@@ -107,8 +107,9 @@ def load_read(
     api_usage: str | None,
 ) -> int:
     """Load one read in one transaction: current records (replaced by a full read, upserted by
-    an incremental one: never an older version over a newer), versions not seen before into
-    the history, and the cursor. Returns the number of new versions."""
+    an incremental one: never an older version over a newer, and a version read again — the
+    overlap — keeps the request that first read it, so re-runs change nothing), versions not
+    seen before into the history, and the cursor. Returns the number of new versions."""
     with transaction(con), _registered(con, read.records) as view:
         ((before,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
@@ -131,7 +132,8 @@ def load_read(
                     fetched_at = excluded.fetched_at,
                     request_hash = excluded.request_hash,
                     run_id = excluded.run_id
-                WHERE excluded.system_modstamp >= raw.salesforce_records.system_modstamp
+                WHERE excluded.system_modstamp > raw.salesforce_records.system_modstamp
+                   OR excluded.is_deleted <> raw.salesforce_records.is_deleted
                 """,
                 {"run_id": run_id},
             )
