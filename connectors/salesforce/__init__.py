@@ -229,4 +229,5 @@ __all__ = [
     "is_additive",
     "money_fields",
     "salesforce_query",
+    "validate_salesforce_metrics",
 ]

@@ -27,16 +27,16 @@ from okr_definitions.sources.base import LintContext, QueryProblem, SourceOption
 from okr_definitions.strict import StrictModel
 
 Stage = Literal["won", "lost", "closed", "open", "any"]
-# API names of objects and fields: letters, digits and single underscores, custom ones ending
-# in __c (Region__c). Anything else (quotes, spaces, parentheses) is a typo or an attempt to
-# smuggle SOQL into a query.
+# API names of objects and fields: letters, digits and underscores, custom ones ending in __c
+# (Region__c), a managed package's with its namespace (acme__Region__c). Anything else (quotes,
+# spaces, parentheses) is a typo or an attempt to smuggle SOQL into a query.
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 Literal_ = str | float | bool  # a value a filter compares with
 OPERATORS = ("equals", "in", "not_in", "greater_than", "less_than", "is_null")
 
 
 def _api_name(value: str, what: str) -> str:
-    if not _API_NAME.match(value) or "__" in value.removesuffix("__c").removesuffix("__r"):
+    if not _API_NAME.match(value) or "___" in value or value.endswith("_"):
         raise ValueError(
             f"{value!r} is not a Salesforce {what} API name (letters, digits and _, custom ones "
             "ending in __c, e.g. Amount or Region__c; Setup → Object Manager shows it)"

@@ -428,13 +428,16 @@ class SalesforceSandbox:
         self._cursors: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
         self._jobs: dict[str, _Job] = {}
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
-        if not self.multi_currency:
-            SCHEMA_COPY = {obj: dict(f) for obj, f in SCHEMA.items() if obj != "CurrencyType"}
-            for fields in SCHEMA_COPY.values():
-                fields.pop("CurrencyIsoCode", None)
-            self.schema = SCHEMA_COPY
-        else:
-            self.schema = SCHEMA
+        # A single-currency org has no CurrencyIsoCode fields and no CurrencyType object.
+        self.schema = {
+            obj: {
+                name: t
+                for name, t in fields.items()
+                if self.multi_currency or name != "CurrencyIsoCode"
+            }
+            for obj, fields in SCHEMA.items()
+            if self.multi_currency or obj != "CurrencyType"
+        }
         self.records = {obj: {} for obj in self.schema}
         self.insert("Organization", DefaultCurrencyIsoCode="EUR", TimeZoneSidKey="Europe/Berlin")
         if self.multi_currency:

@@ -15,7 +15,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.base import MetricRequest
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
-from connectors.salesforce import SalesforceClient, fetch_records, validate_salesforce_metrics
+from connectors.salesforce import (
+    Currency,
+    SalesforceClient,
+    daily_from_records,
+    describe_objects,
+    fetch_currency,
+    fetch_records,
+    fields_for_metrics,
+    money_fields,
+    validate_salesforce_metrics,
+)
 from connectors.salesforce.requests import (
     filter_soql,
     full_read_where,
@@ -351,3 +361,35 @@ def test_pages_short_of_the_announced_total_are_read_again(big_org) -> None:
         fetch_records(client, "Opportunity", ["Amount"], [WON])
     assert "returned 4499 records where Salesforce announced 4500" in str(caught.value)
     assert "gave up after 2 attempts" in str(caught.value)
+
+
+def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
+    org = SalesforceSandbox(multi_currency=False)
+    for amount, day in ((100.0, 1), (250.5, 1), (40.0, 2)):
+        org.insert(
+            "Opportunity", StageName="Closed Won", Amount=amount, CloseDate=date(2026, 3, day)
+        )
+    org.insert("Opportunity", StageName="Closed Lost", Amount=999.0, CloseDate=date(2026, 3, 1))
+    server = org.serve()
+    try:
+        client = SalesforceClient(_settings(server))
+        schemas = describe_objects(client, ["Opportunity"])
+        assert not schemas["Opportunity"].multi_currency
+        fields = fields_for_metrics([WON], {"Opportunity": False})["Opportunity"]
+        assert "CurrencyIsoCode" not in fields  # the org has no such field: never asked for
+        read = fetch_records(client, "Opportunity", fields, [WON])
+        currency = fetch_currency(client, multi_currency=False)
+        assert currency == Currency("EUR")
+        daily = daily_from_records(
+            read.records,
+            [WON],
+            date(2026, 3, 1),
+            date(2026, 3, 2),
+            time_zone="Europe/Berlin",
+            currency=currency,
+            money_fields=money_fields([WON], schemas),
+        )
+    finally:
+        server.stop()
+    assert daily["value"].to_pylist() == [350.5, 40.0]
+    assert daily["currency"].to_pylist() == ["EUR", "EUR"]
