@@ -166,7 +166,9 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+# SOQL's escapes ("Quoted String Escape Sequences"): either case of n r t b f; \uXXXX too.
 _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\"}
+_UNESCAPE |= {k.upper(): v for k, v in _UNESCAPE.items() if k.isalpha()}
 _KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "TRUE", "FALSE", "NULL"}
 
 
@@ -191,7 +193,10 @@ def tokenize(soql: str) -> list[Tok]:
             body = text[1:-1]
             out, i = [], 0
             while i < len(body):
-                if body[i] == "\\":
+                if body[i] == "\\" and body[i + 1 : i + 2] == "u":
+                    out.append(chr(int(body[i + 2 : i + 6], 16)))
+                    i += 6
+                elif body[i] == "\\":
                     nxt = body[i + 1]
                     if nxt not in _UNESCAPE:
                         raise SoqlError("MALFORMED_QUERY", f"Invalid string literal '{text}'")
