@@ -95,6 +95,18 @@ def _newest(view: str) -> str:
     """
 
 
+def _all(view: str) -> str:
+    return f"SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
+
+
+def _one_row_each(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    """True when no record appears twice in `view`."""
+    ((unique,),) = con.execute(
+        f"SELECT count(*) = count(DISTINCT record_id) FROM {view}"
+    ).fetchall()
+    return bool(unique)
+
+
 def load_read(
     con: duckdb.DuckDBPyConnection,
     object_name: str,
@@ -114,12 +126,16 @@ def load_read(
         ((before,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
         ).fetchall()
+        first = before == 0 and _one_row_each(con, view)
         if full_read:
             # Records a full read no longer returns match no metric now (or were purged from
             # the recycle bin): they must stop counting; their versions stay in the history.
             con.execute("DELETE FROM raw.salesforce_records WHERE object = ?", [object_name])
+            # A read that returns each record once needs no deduplication (a first read of
+            # 200,000 opportunities: a plain INSERT takes half the time).
+            versions = _all(view) if first else _newest(view)
             con.execute(
-                f"INSERT INTO raw.salesforce_records BY NAME {_newest(view)}", {"run_id": run_id}
+                f"INSERT INTO raw.salesforce_records BY NAME {versions}", {"run_id": run_id}
             )
         else:
             con.execute(
@@ -137,16 +153,25 @@ def load_read(
                 """,
                 {"run_id": run_id},
             )
-        con.execute(
-            f"""
-            INSERT INTO raw.salesforce_record_history BY NAME
-            SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
-            QUALIFY row_number() OVER (
-                PARTITION BY object, record_id, system_modstamp, is_deleted) = 1
-            ON CONFLICT DO NOTHING
-            """,
-            {"run_id": run_id},
-        )
+        if first and full_read:
+            # The history is empty and the current state just written is this read's only
+            # version of each record: copied inside DuckDB, not converted from Arrow again.
+            con.execute(
+                f"INSERT INTO raw.salesforce_record_history BY NAME SELECT {_COLUMNS}, run_id "
+                "FROM raw.salesforce_records WHERE object = ?",
+                [object_name],
+            )
+        else:
+            con.execute(
+                f"""
+                INSERT INTO raw.salesforce_record_history BY NAME
+                SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
+                QUALIFY row_number() OVER (
+                    PARTITION BY object, record_id, system_modstamp, is_deleted) = 1
+                ON CONFLICT DO NOTHING
+                """,
+                {"run_id": run_id},
+            )
         ((after,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
         ).fetchall()
