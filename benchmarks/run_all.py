@@ -11,10 +11,26 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import api_economy, incremental, ingest, pipeline_overhead, publish, transform
+from benchmarks import (
+    api_economy,
+    incremental,
+    ingest,
+    pipeline_overhead,
+    publish,
+    salesforce_ingest,
+    transform,
+)
 from benchmarks.common import Figure, parser, report
 
-BENCHMARKS = (ingest, transform, incremental, pipeline_overhead, api_economy, publish)
+BENCHMARKS = (
+    ingest,
+    transform,
+    incremental,
+    pipeline_overhead,
+    api_economy,
+    publish,
+    salesforce_ingest,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
