@@ -394,6 +394,15 @@ def parse_soql(soql: str) -> Query:
 
 
 @dataclass
+class _Cursor:
+    """A REST query's result set and its page size."""
+
+    query: Query
+    rows: list[dict[str, Any]]
+    size: int
+
+
+@dataclass
 class _Job:
     id: str
     operation: str
@@ -430,7 +439,7 @@ class SalesforceSandbox:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._tokens: set[str] = set()
-        self._cursors: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+        self._cursors: dict[str, _Cursor] = {}
         self._jobs: dict[str, _Job] = {}
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
         # A single-currency org has no CurrencyIsoCode fields and no CurrencyType object.
@@ -743,19 +752,24 @@ class SalesforceSandbox:
         options = request.headers.get("sforce-query-options", "")
         if m := re.search(r"batchSize=(\d+)", options):
             size = max(200, min(int(m.group(1)), self.page_size))
-        records = [self._rest_record(version, query.object, r, query.fields) for r in rows]
-        locator = f"01g5e0000{len(self._cursors):09d}"
         with self._lock:
-            self._cursors[locator] = (records, [str(size)])
-        return self._page(version, locator, 0, size)
+            # The query's result set is fixed when it runs (a snapshot, like Salesforce's
+            # query locator); each page is turned into JSON records when it is asked for.
+            locator = f"01g5e0000{len(self._cursors):09d}"
+            self._cursors[locator] = _Cursor(query, rows, size)
+        return self._page(version, locator, 0)
 
-    def _page(self, version: str, locator: str, offset: int, size: int) -> Response:
-        records = self._cursors[locator][0]
-        chunk = records[offset : offset + size]
-        done = offset + size >= len(records)
-        payload: dict[str, Any] = {"totalSize": len(records), "done": done}
+    def _page(self, version: str, locator: str, offset: int) -> Response:
+        cursor = self._cursors[locator]
+        chunk = [
+            self._rest_record(version, cursor.query.object, r, cursor.query.fields)
+            for r in cursor.rows[offset : offset + cursor.size]
+        ]
+        done = offset + cursor.size >= len(cursor.rows)
+        payload: dict[str, Any] = {"totalSize": len(cursor.rows), "done": done}
         if not done:
-            payload["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{offset + size}"
+            following = offset + cursor.size
+            payload["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{following}"
         payload["records"] = chunk
         return Response.json(payload)
 
@@ -763,8 +777,7 @@ class SalesforceSandbox:
         locator, _, offset = cursor.partition("-")
         if locator not in self._cursors or not offset.isdigit():
             return error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        size = int(self._cursors[locator][1][0])
-        return self._page(version, locator, int(offset), size)
+        return self._page(version, locator, int(offset))
 
     def _describe(self, obj: str) -> Response:
         if obj not in self.schema:
