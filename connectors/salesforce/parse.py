@@ -289,7 +289,7 @@ def daily_from_records(
     currency: Currency,
     money_fields: set[tuple[str, str]],
 ) -> pa.Table:
-    """DAILY_SCHEMA rows (plus `currency` and `request_hash`) for every metric and every day
+    """DAILY_SCHEMA rows (plus `currency`) for every metric and every day
     in [start, end]: 0 on days without records, a ratio NULL when its denominator is 0.
 
     records: RECORDS_SCHEMA rows; of several versions of a record the newest counts, deleted
@@ -347,18 +347,12 @@ def daily_from_records(
                     "empty_hash": request_hash({"metric": metric.metric_id, "computed": True}),
                 },
             ).to_arrow_table()
-            extra = daily.select(["currency", "request_hash"]).cast(
-                pa.schema([("currency", pa.string()), ("request_hash", pa.string())])
-            )
+            currency_column = daily["currency"].cast(pa.string())
             daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
-            for column in extra.column_names:
-                daily = daily.append_column(column, extra[column])
+            daily = daily.append_column(pa.field("currency", pa.string()), currency_column)
             tables.append(daily)
     finally:
         con.close()
     if tables:
         return pa.concat_tables(tables)
-    empty = DAILY_SCHEMA.empty_table()
-    return empty.append_column("currency", pa.array([], pa.string())).append_column(
-        "request_hash", pa.array([], pa.string())
-    )
+    return DAILY_SCHEMA.empty_table().append_column("currency", pa.array([], pa.string()))

@@ -53,7 +53,7 @@ def _registered(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> Iterator[str]
 
 
 @dataclass(frozen=True)
-class SyncState:
+class SalesforceSyncState:
     """raw.salesforce_sync_state for one object (all None before the first read)."""
 
     cursor: datetime | None = None
@@ -61,16 +61,16 @@ class SyncState:
     last_fetched_at: datetime | None = None
 
 
-def sync_state(con: duckdb.DuckDBPyConnection, object_name: str) -> SyncState:
+def sync_state(con: duckdb.DuckDBPyConnection, object_name: str) -> SalesforceSyncState:
     rows = con.execute(
         "SELECT cursor_modstamp, read_shape, last_fetched_at FROM raw.salesforce_sync_state "
         "WHERE object = ?",
         [object_name],
     ).fetchall()
-    return SyncState(*rows[0]) if rows else SyncState()
+    return SalesforceSyncState(*rows[0]) if rows else SalesforceSyncState()
 
 
-def full_read_reason(state: SyncState, shape: str, now: datetime) -> str | None:
+def full_read_reason(state: SalesforceSyncState, shape: str, now: datetime) -> str | None:
     """Why this run must read every record the metrics could count instead of the changes
     since the cursor (None when an incremental read is enough)."""
     if state.cursor is None or state.last_fetched_at is None:
@@ -230,7 +230,7 @@ def last_loaded_day(con: duckdb.DuckDBPyConnection, metric_ids: Sequence[str]) -
 
 
 @dataclass(frozen=True)
-class ObjectRead:
+class SalesforceObjectRead:
     """What one run read of one object (for the run's log and metadata)."""
 
     object: str
@@ -243,7 +243,7 @@ class ObjectRead:
 
 @dataclass(frozen=True)
 class SalesforceSyncReport:
-    reads: list[ObjectRead]
+    reads: list[SalesforceObjectRead]
     window_start: date
     window_end: date
     result: FetchResult
@@ -302,7 +302,7 @@ def sync(
             )
         how = f"full read ({reason})" if reason else f"changes since {state.cursor:%Y-%m-%d %H:%M}"
         reads.append(
-            ObjectRead(
+            SalesforceObjectRead(
                 object_name,
                 f"{how}, {read.how}",
                 read.records.num_rows,
