@@ -22,7 +22,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import pyarrow as pa
 
@@ -41,6 +40,7 @@ from connectors.salesforce.parse import (
 from connectors.salesforce.requests import (
     CURRENCY_FIELD,
     fields_for_metrics,
+    is_additive,
     records_soql,
     salesforce_query,
 )
@@ -51,12 +51,6 @@ from connectors.salesforce.settings import (
     settings_from_env,
 )
 from connectors.salesforce.validate import validate_salesforce_metrics
-
-
-def is_additive(_query: Any) -> bool:
-    # Counts and sums add up across days; a ratio is returned as daily numerator and
-    # denominator, whose sums give any range's exact value.
-    return True
 
 
 @dataclass(frozen=True)
@@ -205,11 +199,36 @@ def fetch_records(
     )
 
 
+def salesforce_currencies(
+    settings: SalesforceSettings,
+    metrics: Sequence[MetricRequest],
+    *,
+    client: SalesforceClient | None = None,
+) -> dict[str, str]:
+    """{metric id: corporate currency} for the metrics that sum a currency field, for
+    `okr validate` (describes the objects; no request when no metric sums anything)."""
+    sums = [m for m in metrics if salesforce_query(m).aggregate == "sum"]
+    if not sums:
+        return {}
+    client = client or SalesforceClient(settings)
+    schemas = describe_objects(client, sorted({salesforce_query(m).object for m in sums}))
+    money = money_fields(sums, schemas)
+    if not money:
+        return {}
+    currency = fetch_currency(client, any(s.multi_currency for s in schemas.values()))
+    return {
+        m.metric_id: currency.corporate
+        for m in sums
+        if currency.corporate and (salesforce_query(m).object, salesforce_query(m).field) in money
+    }
+
+
 CONNECTOR = Connector(
     is_additive=is_additive,
     settings_from_env=lambda definitions: settings_from_env(definitions.organisation.timezone),
     validate=validate_salesforce_metrics,
     how_to_enable=HOW_TO_ENABLE,
+    currencies=salesforce_currencies,
     currency_setting="org's corporate currency (Setup → Company Information → Currency)",
 )
 
@@ -228,6 +247,7 @@ __all__ = [
     "fields_for_metrics",
     "is_additive",
     "money_fields",
+    "salesforce_currencies",
     "salesforce_query",
     "validate_salesforce_metrics",
 ]

@@ -55,6 +55,12 @@ def salesforce_query(metric: MetricRequest) -> SalesforceQuery:
     return q if isinstance(q, SalesforceQuery) else SalesforceQuery.model_validate(q)
 
 
+def is_additive(_query: object) -> bool:
+    # Counts and sums add up across days; a ratio is returned as daily numerator and
+    # denominator, whose sums give any range's exact value.
+    return True
+
+
 def soql_string(value: str) -> str:
     """A quoted SOQL string literal: O'Brien → 'O\\'Brien'."""
     for raw, escaped in _ESCAPES:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors.base import MetricRequest
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
 from connectors.salesforce import (
+    CONNECTOR,
     Currency,
     SalesforceClient,
     daily_from_records,
@@ -393,3 +394,20 @@ def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
         server.stop()
     assert daily["value"].to_pylist() == [350.5, 40.0]
     assert daily["currency"].to_pylist() == ["EUR", "EUR"]
+
+
+def test_validate_learns_the_corporate_currency_of_money_metrics(big_org) -> None:
+    _, server = big_org
+    count = MetricRequest("deals", {"object": "Opportunity", "date_field": "CloseDate"})
+    amount = MetricRequest(
+        "probability_sum",
+        {
+            "object": "Opportunity",
+            "aggregate": "sum",
+            "field": "Probability",
+            "date_field": "CloseDate",
+        },
+    )
+    currencies = CONNECTOR.currencies(_settings(server), [WON, count, amount])
+    # Amount is a currency field (EUR, the org's corporate currency); Probability is a percent.
+    assert currencies == {"won_revenue_sf": "EUR"}
