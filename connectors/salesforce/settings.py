@@ -141,7 +141,7 @@ class SalesforceSettings(BaseModel):
 
         client_id = get(CLIENT_ID_ENV)
         if not client_id:
-            raise AuthError(SOURCE, HOW_TO_ENABLE.capitalize())
+            raise AuthError(SOURCE, HOW_TO_ENABLE[0].upper() + HOW_TO_ENABLE[1:])
         if get(CLIENT_SECRET_ENV):
             flow: Flow = "client_credentials"
             if not get(DOMAIN_ENV):
