@@ -131,5 +131,6 @@ def test_okr_validate_with_credentials_describes_the_object(tmp_path: Path) -> N
         "okr.yaml:12: error: metrics[0].query.date_field: Opportunity has no field "
         "'ClosedDate'. Fix: did you mean 'CloseDate'"
     ) in output
-    assert server.request_counts["/services/data/v62.0/sobjects/Opportunity/describe"] == 1
+    # Described for the fields' check, and again for the amount's currency (Connector.currencies)
+    assert server.request_counts["/services/data/v62.0/sobjects/Opportunity/describe"] == 2
     assert CLIENT_SECRET not in output
