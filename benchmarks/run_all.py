@@ -18,11 +18,21 @@ from benchmarks import (
     ingest,
     pipeline_overhead,
     publish,
+    salesforce_ingest,
     transform,
 )
 from benchmarks.common import Figure, parser, report
 
-BENCHMARKS = (ingest, transform, incremental, pipeline_overhead, cold_start, api_economy, publish)
+BENCHMARKS = (
+    ingest,
+    transform,
+    incremental,
+    pipeline_overhead,
+    cold_start,
+    api_economy,
+    publish,
+    salesforce_ingest,
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -64,7 +64,9 @@ def built_in(name: str) -> SourceEntry:
 
 
 # The order is the order of error messages, the JSON Schema and `okr sandbox`.
-BUILT_IN = tuple(built_in(name) for name in ("file", "ga4", "matomo", "hubspot", "amplitude"))
+BUILT_IN = tuple(
+    built_in(name) for name in ("file", "ga4", "matomo", "hubspot", "salesforce", "amplitude")
+)
 
 
 @cache

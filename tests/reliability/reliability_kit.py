@@ -2,7 +2,8 @@
 
 Every source is real: the file source reads CSV exports, GA4 is the official client with a
 service-account key file against the GA4 sandbox, Matomo is httpx against the Matomo sandbox,
-HubSpot is the official client against the HubSpot sandbox, Amplitude is httpx against the
+HubSpot is the official client against the HubSpot sandbox, Salesforce is simple-salesforce
+(client-credentials flow) against the Salesforce sandbox, Amplitude is httpx against the
 Amplitude sandbox — all over loopback. Each source's
 credential is a *canary*: a value that must never show up anywhere but in the request that
 carries it (see test_secrets.py).
@@ -32,6 +33,8 @@ from sandbox.amplitude.server import AmplitudeSandbox, generate_events, hosts
 from sandbox.base import Request, Response, SandboxServer
 from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
 from sandbox.hubspot.server import HubSpotSandbox
+from sandbox.salesforce.server import CLIENT_ID as SALESFORCE_CLIENT_ID
+from sandbox.salesforce.server import SalesforceSandbox
 
 PERIOD_START = date(2026, 10, 1)
 PERIOD_END = date(2026, 10, 10)
@@ -53,8 +56,9 @@ AMPLITUDE_API_KEY = "canary-amplitude-key-5d2e8a1c7f"
 AMPLITUDE_SECRET_KEY = "canary-amplitude-secret-9b4f0e6d2a"
 # The Amplitude project's clock: fixed, after every late event of the period has arrived.
 AMPLITUDE_NOW = date(2026, 10, 12)
+SALESFORCE_SECRET = "canary-salesforce-consumer-secret-9d3e71b0c4a2"
 
-API_SOURCES = ("ga4", "matomo", "hubspot", "amplitude")
+API_SOURCES = ("ga4", "matomo", "hubspot", "salesforce", "amplitude")
 # The step Dagster names for each source's asset, and the key results that read it.
 SOURCE_STEP = {
     "file": "raw__file",
@@ -62,6 +66,7 @@ SOURCE_STEP = {
     "matomo": "raw__matomo",
     "hubspot": "raw__hubspot",
     "amplitude": "raw__amplitude",
+    "salesforce": "raw__salesforce",
 }
 SOURCE_KRS = {
     "file": ["signups-total"],
@@ -69,6 +74,7 @@ SOURCE_KRS = {
     "matomo": ["homepage-fast"],
     "hubspot": ["revenue-won", "mqls"],
     "amplitude": ["editor-opens"],
+    "salesforce": ["revenue-won-sf", "leads-sf"],
 }
 
 ORGANISATION = f"""
@@ -82,6 +88,7 @@ sources:
   matomo: {{site_id: 1, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   hubspot: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   amplitude: {{region: eu, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
+  salesforce: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
 teams:
   - {{id: growth, name: Growth, owner: growth@example.com}}
   - {{id: sales, name: Sales, owner: sales@example.com}}
@@ -115,6 +122,15 @@ metrics:
   - id: editor_opens
     source: amplitude
     query: {event: Editor Opened, where: {property: plan, in: [pro, team]}}
+  - id: won_revenue_sf
+    unit: €
+    source: salesforce
+    query: {object: Opportunity, aggregate: sum, field: Amount, date_field: CloseDate,
+            stage: won}
+  - id: new_leads_sf
+    source: salesforce
+    query: {object: Lead, date_field: CreatedDate,
+            filter: {field: LeadSource, in: [Web, Partner]}}
 """
 
 OBJECTIVES = """
@@ -143,6 +159,10 @@ objectives:
          metric: won_revenue, measure: total, target: +20%}
       - {id: mqls, title: "60 new marketing-qualified leads this period",
          metric: new_mqls, measure: total, target: 60}
+      - {id: revenue-won-sf, title: "Salesforce won revenue reaches €100k",
+         metric: won_revenue_sf, measure: total, target: 100000}
+      - {id: leads-sf, title: "40 web and partner leads",
+         metric: new_leads_sf, measure: total, target: 40}
 """
 
 
@@ -236,6 +256,8 @@ class Sandboxes:
     env: dict[str, str]
     key_secrets: list[str]
     rewriters: dict[str, Rewriter]
+    salesforce: SandboxServer
+    salesforce_sandbox: SalesforceSandbox
     bearer_tokens: set[str] = field(default_factory=set)
 
     def server(self, source: str) -> SandboxServer:
@@ -244,11 +266,14 @@ class Sandboxes:
             "matomo": self.matomo,
             "hubspot": self.hubspot,
             "amplitude": self.amplitude,
+            "salesforce": self.salesforce,
         }[source]
 
     def secrets(self) -> list[str]:
         """Every credential value of every source (long enough to be unmistakable)."""
         tokens = [t.removeprefix("Bearer ") for t in self.bearer_tokens]
+        # Salesforce's access tokens, as its token endpoint issued them.
+        salesforce = [SALESFORCE_SECRET, *self.salesforce_sandbox.issued_tokens]
         return [
             MATOMO_TOKEN,
             HUBSPOT_TOKEN,
@@ -256,14 +281,16 @@ class Sandboxes:
             AMPLITUDE_SECRET_KEY,
             *self.key_secrets,
             *tokens,
+            *salesforce,
         ]
 
     def clear(self) -> None:
         """Back to healthy sandboxes after a fault case."""
-        for server in (self.ga4, self.matomo, self.hubspot, self.amplitude):
+        for server in (self.ga4, self.matomo, self.hubspot, self.amplitude, self.salesforce):
             server.clear_faults()
         self.amplitude_sandbox.api_key = AMPLITUDE_API_KEY
         self.amplitude_sandbox.secret_key = AMPLITUDE_SECRET_KEY
+        self.salesforce_sandbox.daily_api_limit = SALESFORCE_DAILY_LIMIT
         self.hubspot_sandbox.short_pages(0, 0)
         self.matomo_sandbox.clear_failures()
         for rewriter in self.rewriters.values():
@@ -281,6 +308,11 @@ def _recording(handler: Callable[[Request], Response], seen: set[str]) -> Callab
         return handler(request)
 
     return handle
+
+
+# The Salesforce org's records, created (and some edited or deleted) before the suite's days.
+SALESFORCE_HISTORY = (date(2026, 8, 1), date(2026, 10, 12))
+SALESFORCE_DAILY_LIMIT = 1_000_000
 
 
 @contextmanager
@@ -314,6 +346,12 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         stack.callback(hubspot_server.stop)
         amplitude_server = SandboxServer(rewriters["amplitude"], name="amplitude").start()
         stack.callback(amplitude_server.stop)
+        # A fixed org: its records are stamped with fixed times, so every run reads the same.
+        salesforce = SalesforceSandbox(
+            client_secret=SALESFORCE_SECRET, daily_api_limit=SALESFORCE_DAILY_LIMIT
+        ).generate(*SALESFORCE_HISTORY, opportunities=300, leads=300)
+        salesforce_server = salesforce.serve()
+        stack.callback(salesforce_server.stop)
         key, key_secrets = service_account_key(key_dir / "ga4-service-account.json")
         env = {
             "GA4_ENDPOINT": ga4.base_url,
@@ -328,6 +366,10 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             # The sandbox has no rate limit; HubSpot's real ones would only make tests wait.
             "HUBSPOT_SEARCH_REQUESTS_PER_SECOND": "1000",
             "HUBSPOT_REQUESTS_PER_SECOND": "1000",
+            "SALESFORCE_HOST": salesforce_server.base_url,
+            "SALESFORCE_DOMAIN": "reliability-shop.my.salesforce.com",
+            "SALESFORCE_CLIENT_ID": SALESFORCE_CLIENT_ID,
+            "SALESFORCE_CLIENT_SECRET": SALESFORCE_SECRET,
             # A slow answer must time out in well under a second, not after a minute.
             "OKR_REQUEST_TIMEOUT_S": "0.5",
             "OKR_RETRY_WAIT_SCALE": "0",
@@ -344,6 +386,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             env,
             key_secrets,
             rewriters,
+            salesforce_server,
+            salesforce,
             bearer,
         )
 

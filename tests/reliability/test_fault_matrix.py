@@ -44,6 +44,7 @@ from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
 from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
+from connectors.salesforce import SalesforceClient, SalesforceSettings
 from okr_definitions.sources.amplitude import AmplitudeQuery
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery
@@ -65,6 +66,9 @@ from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
 WRONG_AMPLITUDE_SECRET = "canary-amplitude-wrong-secret-3c8e1f"
+WRONG_SALESFORCE_SECRET = "canary-wrong-salesforce-secret-2f8a"
+# Salesforce's answer to an access token that expired or was revoked.
+INVALID_SESSION = b'[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
 # Google's answer to a bearer token it does not accept (a revoked or deleted key).
 GOOGLE_UNAUTHENTICATED = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
@@ -152,6 +156,9 @@ def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
     elif source == "amplitude":
         # Amplitude's hourly cost budget, used up: 429s outlast the retry budget.
         sb.amplitude.inject(_too_many("amplitude", None, times=50))
+    elif source == "salesforce":
+        # The org's rolling 24-hour API budget is spent: every REST call answers 403.
+        sb.salesforce_sandbox.daily_api_limit = 0
     else:
         # Matomo has no quota API; a proxy or rate limiter that keeps answering 429 is the
         # same situation: it outlasts the retry budget.
@@ -170,6 +177,8 @@ def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
         return {"HUBSPOT_ACCESS_TOKEN": WRONG_HUBSPOT_TOKEN}
     if source == "amplitude":
         return {"AMPLITUDE_SECRET_KEY": WRONG_AMPLITUDE_SECRET}
+    if source == "salesforce":
+        return {"SALESFORCE_CLIENT_SECRET": WRONG_SALESFORCE_SECRET}
     return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
 
 
@@ -183,7 +192,8 @@ LASTING = 50  # more answers than a run asks for: the fault outlasts every retry
 def _empty_object(source: str) -> Fault:
     if source == "hubspot":
         return search_answer_fault("deals", after=0, rewrite=lambda answer: {})
-    path = GA4_REPORTS if source == "ga4" else ""
+    # Salesforce: a query answer (the token answer's `{}` is the login's own case).
+    path = {"ga4": GA4_REPORTS, "salesforce": "/query"}.get(source, "")
     return Fault("rewrite", rewrite=lambda request, answer: {}, path_contains=path)
 
 
@@ -280,6 +290,17 @@ CASES = [
         sources=("ga4",),
     ),
     Case(
+        # A token that expires mid-read: simple-salesforce mints one new token and sends the
+        # same request again, so no retry of the shared policy is needed.
+        "session_expired",
+        _inject(
+            lambda s: Fault("status", status=401, body=INVALID_SESSION, path_contains="/query")
+        ),
+        {},
+        sources=("salesforce",),
+        needs_no_retry=("salesforce",),
+    ),
+    Case(
         "quota_exhausted",
         _quota_exhausted,
         {
@@ -287,6 +308,7 @@ CASES = [
             "matomo": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
             "hubspot": ("daily API limit", "resets at midnight"),
             "amplitude": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
+            "salesforce": ("daily API limit is used up", "rolling 24 hours"),
         },
     ),
     Case(
@@ -297,6 +319,7 @@ CASES = [
             "matomo": ("refused the token", "view access"),
             "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
             "amplitude": ("HTTP 401", "AMPLITUDE_SECRET_KEY"),
+            "salesforce": ("refused the login", "SALESFORCE_CLIENT_SECRET"),
         },
     ),
 ]
@@ -354,7 +377,13 @@ def test_fault(
         short_pages = sb.hubspot_sandbox.short_pages_served - short_pages
     finally:
         sb.clear()
-    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN, WRONG_AMPLITUDE_SECRET]
+    secrets = [
+        *sb.secrets(),
+        WRONG_MATOMO_TOKEN,
+        WRONG_HUBSPOT_TOKEN,
+        WRONG_AMPLITUDE_SECRET,
+        WRONG_SALESFORCE_SECRET,
+    ]
 
     if not case.expects_failure(source):
         assert outcome.succeeded, outcome.errors
@@ -425,6 +454,8 @@ def _settings(source: str, env: dict[str, str]) -> Any:
             region="eu",
             eu_host=env["AMPLITUDE_EU_HOST"],
         )
+    if source == "salesforce":
+        return SalesforceSettings.from_env(env)
     return HubSpotSettings.from_env(env)
 
 
@@ -441,6 +472,8 @@ def _call_source(source: str, env: dict[str, str]) -> None:
         fetch_amplitude(
             settings, [MetricRequest("o", AmplitudeQuery(event="Editor Opened"))], day, day
         )
+    elif source == "salesforce":
+        SalesforceClient(settings).limits()
     else:
         HubSpotClient(settings).pipelines()
 

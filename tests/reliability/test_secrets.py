@@ -33,6 +33,7 @@ from reliability_kit import (
     LATER_END,
     LATER_START,
     MATOMO_TOKEN,
+    SALESFORCE_SECRET,
     copy_warehouse,
 )
 
@@ -179,6 +180,7 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
 
         # Metadata checks with tokens the servers refuse.
         sb.matomo_sandbox.token = sb.hubspot_sandbox.token = "another-token"
+        sb.salesforce_sandbox.client_secret = "another-secret"
         code, outputs["validate"] = _okr("validate", suite.env["OKR_DEFINITIONS"], env=env)
         assert code == 1, outputs["validate"]
     finally:
@@ -186,6 +188,7 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
         sb.matomo_sandbox.basic_auth = None
         sb.matomo_sandbox.token = MATOMO_TOKEN
         sb.hubspot_sandbox.token = HUBSPOT_TOKEN
+        sb.salesforce_sandbox.client_secret = SALESFORCE_SECRET
 
     for command in (["status"], ["sql", "SELECT * FROM okr.kr_progress_latest"], ["report"]):
         code, outputs[command[0]] = _okr(*command, env=env)

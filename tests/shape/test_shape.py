@@ -46,6 +46,7 @@ EXTRA_FILES = {
     ("connector", "matomo"): ("currency.py",),  # the site's currency, for `okr validate`
     ("connector", "hubspot"): ("currency.py",),  # the company currency, for `okr validate`
     ("connector", "file"): ("workbook.py",),  # one sheet of an Excel workbook
+    ("connector", "salesforce"): ("bulk.py",),  # Bulk API 2.0 query jobs for large reads
 }
 # The product's packages (tests and benchmarks exercise particular sources on purpose).
 PRODUCT = [

@@ -1,0 +1,358 @@
+"""Salesforce answers as Arrow tables, and daily metric values from the stored records.
+
+Records keep their fields as Salesforce's text (a map field → string): one table holds any
+object and any set of fields, REST JSON pages and Bulk CSV pages give the same rows, and the
+daily values read them with DuckDB casts. Days are grouped with an in-memory DuckDB over
+Arrow, no Python loop over records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash
+from connectors.salesforce.requests import RECORD_TYPE_FIELD, salesforce_query
+from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceSelection
+
+_TS = pa.timestamp("us", tz="UTC")
+RECORDS_SCHEMA = pa.schema(
+    [
+        pa.field("object", pa.string(), nullable=False),
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("is_deleted", pa.bool_(), nullable=False),
+        pa.field("system_modstamp", _TS, nullable=False),
+        pa.field("fields", pa.map_(pa.string(), pa.string()), nullable=False),
+        pa.field("fetched_at", _TS, nullable=False),
+        pa.field("request_hash", pa.string(), nullable=False),
+    ]
+)
+# Salesforce's datetimes: 2024-03-01T09:30:00.000+0000 (UTC, offset without a colon).
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%g%z"
+# Field types whose values are money or numbers (describe's `type`).
+NUMBER_TYPES = ("currency", "double", "int", "percent", "long")
+DATE_TYPES = ("date", "datetime")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _flat(record: dict[str, Any], name: str) -> Any:
+    """A field of a REST record; RecordType.DeveloperName comes nested as
+    {"RecordType": {"attributes": …, "DeveloperName": …}} (null without a record type)."""
+    if "." not in name:
+        return record.get(name)
+    parent, child = name.split(".", 1)
+    nested = record.get(parent)
+    return nested.get(child) if isinstance(nested, dict) else None
+
+
+def records_from_rest(
+    object_name: str,
+    pages: Sequence[tuple[list[dict[str, Any]], str]],
+    fields: Sequence[str],
+    fetched_at: datetime,
+) -> pa.Table:
+    """RECORDS_SCHEMA rows from REST query pages ((records, request hash) each)."""
+    ids: list[str] = []
+    deleted: list[bool] = []
+    stamps: list[str] = []
+    maps: list[list[tuple[str, str | None]]] = []
+    hashes: list[str] = []
+    for records, page_hash in pages:
+        for r in records:
+            ids.append(r["Id"])
+            deleted.append(bool(r["IsDeleted"]))
+            stamps.append(r["SystemModstamp"])
+            maps.append([(name, _text(_flat(r, name))) for name in fields])
+            hashes.append(page_hash)
+    n = len(ids)
+    stamp_array = pa.array(stamps, pa.string())
+    return pa.table(
+        {
+            "object": pa.array([object_name] * n, pa.string()),
+            "record_id": pa.array(ids, pa.string()),
+            "is_deleted": pa.array(deleted, pa.bool_()),
+            "system_modstamp": _timestamps(stamp_array),
+            "fields": pa.array(maps, pa.map_(pa.string(), pa.string())),
+            "fetched_at": pa.array([fetched_at] * n, _TS),
+            "request_hash": pa.array(hashes, pa.string()),
+        },
+        schema=RECORDS_SCHEMA,
+    )
+
+
+def _timestamps(texts: pa.Array) -> pa.Array:
+    con = duckdb.connect()
+    try:
+        t = pa.table({"v": texts})
+        con.register("t", t)
+        out = con.sql(f"SELECT strptime(v, '{DATETIME_FORMAT}') AS v FROM t").to_arrow_table()
+    finally:
+        con.close()
+    return out["v"].combine_chunks().cast(_TS)
+
+
+def records_from_csv(
+    con: duckdb.DuckDBPyConnection,
+    object_name: str,
+    csv_path: str,
+    fields: Sequence[str],
+    fetched_at: datetime,
+    page_hash: str,
+) -> pa.Table:
+    """RECORDS_SCHEMA rows from one Bulk API 2.0 CSV result page on disk, read by DuckDB (no
+    Python object per record). Empty cells are NULL, as REST's nulls."""
+    pairs = ", ".join(f"{{'key': '{name}', 'value': \"{name}\"}}" for name in fields)
+    table = con.sql(
+        f"""
+        SELECT $object AS object, "Id" AS record_id,
+               lower("IsDeleted") = 'true' AS is_deleted,
+               strptime("SystemModstamp", '{DATETIME_FORMAT}') AS system_modstamp,
+               map_from_entries([{pairs}]) AS fields,
+               CAST($fetched_at AS TIMESTAMPTZ) AS fetched_at, $hash AS request_hash
+        FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"')
+        """,
+        params={
+            "object": object_name,
+            "fetched_at": fetched_at,
+            "hash": page_hash,
+            "path": csv_path,
+        },
+    ).to_arrow_table()
+    return table.cast(RECORDS_SCHEMA)
+
+
+def next_cursor(records: pa.Table, previous: datetime | None) -> datetime | None:
+    """The newest SystemModstamp read (or the previous cursor when nothing newer came)."""
+    if records.num_rows == 0:
+        return previous
+    newest = pc.max(records["system_modstamp"]).as_py()
+    return max(newest, previous) if previous else newest
+
+
+# --- daily values ------------------------------------------------------------------------
+
+_STAGE_SQL = {
+    "won": "f['IsWon'] = 'true'",
+    "lost": "(f['IsClosed'] = 'true' AND f['IsWon'] = 'false')",
+    "closed": "f['IsClosed'] = 'true'",
+    "open": "f['IsClosed'] = 'false'",
+}
+
+
+class _Params:
+    """Named DuckDB parameters for values taken from the definitions (never spliced)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+def _value_sql(field: str, value: object, p: _Params) -> str:
+    """A field equal to one value, compared as Salesforce compares: text without regard to
+    case, numbers as numbers, booleans as true/false."""
+    v = f"f[{p(field)}]"
+    if isinstance(value, bool):
+        return f"lower({v}) = {p('true' if value else 'false')}"
+    if isinstance(value, int | float):
+        return f"TRY_CAST({v} AS DOUBLE) = {p(float(value))}"
+    return f"lower({v}) = lower({p(str(value))})"
+
+
+def _bound_sql(field: str, op: str, value: object, p: _Params) -> str:
+    v = f"f[{p(field)}]"
+    if isinstance(value, str):  # a date (lint_query): compare the value's calendar date
+        return f"TRY_CAST(left({v}, 10) AS DATE) {op} CAST({p(value)} AS DATE)"
+    return f"TRY_CAST({v} AS DOUBLE) {op} {p(float(value))}"  # type: ignore[arg-type]
+
+
+def filter_sql(f: SalesforceFilter, p: _Params) -> str:
+    """The filter over a stored record's map `f`, as SOQL evaluates it (`!=`/NOT IN keep
+    records where the field is empty)."""
+    match f.operator:
+        case "equals":
+            return _value_sql(f.field, f.operand, p)
+        case "in" | "not_in":
+            any_of = " OR ".join(_value_sql(f.field, x, p) for x in f.operand)  # type: ignore[attr-defined]
+            if f.operator == "in":
+                return f"coalesce({any_of}, false)"
+            return f"(f[{p(f.field)}] IS NULL OR NOT coalesce({any_of}, false))"
+        case "greater_than":
+            return f"coalesce({_bound_sql(f.field, '>', f.operand, p)}, false)"
+        case "less_than":
+            return f"coalesce({_bound_sql(f.field, '<', f.operand, p)}, false)"
+        case _:
+            return f"(f[{p(f.field)}] IS {'' if f.operand else 'NOT '}NULL)"
+
+
+def selection_sql(selection: SalesforceSelection | None, p: _Params) -> str:
+    if selection is None:
+        return "false"
+    parts = ["true"]
+    if selection.stage != "any":
+        parts.append(_STAGE_SQL[selection.stage])
+    if selection.record_type:
+        parts.append(f"f[{p(RECORD_TYPE_FIELD)}] = {p(selection.record_type)}")
+    parts += [filter_sql(f, p) for f in selection.filters]
+    return "coalesce(" + " AND ".join(parts) + ", false)"
+
+
+def _day_sql(date_field: str, p: _Params) -> str:
+    """The record's day: a date field as it is (no zone); a datetime on the organisation's
+    day ($tz)."""
+    v = f"f[{p(date_field)}]"
+    return (
+        f"CASE WHEN length({v}) = 10 THEN TRY_CAST({v} AS DATE) "
+        f"ELSE CAST(timezone($tz, try_strptime({v}, '{DATETIME_FORMAT}')) AS DATE) END"
+    )
+
+
+@dataclass(frozen=True)
+class Currency:
+    """The org's currency: the corporate currency and, in a multi-currency org, each active
+    or past currency's conversion rate (units per one corporate unit, CurrencyType)."""
+
+    corporate: str | None
+    rates: Mapping[str, float] | None = None  # None: a single-currency org
+
+    @property
+    def multi(self) -> bool:
+        return self.rates is not None
+
+
+# Sums go through DECIMAL: a double sum depends on the order rows are added, and a day that
+# differs in its last bit would be recorded as a restated value in staging.metric_revisions.
+_DAILY_SQL = """
+WITH current AS (
+    SELECT fields AS f, request_hash, fetched_at, is_deleted FROM records
+    WHERE object = $object
+    QUALIFY row_number() OVER (
+        PARTITION BY record_id ORDER BY system_modstamp DESC, is_deleted DESC) = 1
+),
+placed AS (
+    SELECT {day} AS day, {value} AS v, {num} AS in_num, {den} AS in_den, request_hash,
+           fetched_at
+    FROM current LEFT JOIN rates ON rates.iso = f['CurrencyIsoCode']
+    WHERE NOT is_deleted
+),
+per_day AS (
+    SELECT day,
+           CAST(sum(CASE WHEN in_num THEN v END) AS DOUBLE) AS num,
+           CAST(sum(CASE WHEN in_den THEN v END) AS DOUBLE) AS den,
+           arg_max(request_hash, fetched_at) FILTER (WHERE in_num OR in_den) AS request_hash
+    FROM placed
+    WHERE day BETWEEN $start AND $end
+    GROUP BY day
+),
+days AS (
+    SELECT CAST(generate_series AS DATE) AS day
+    FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY)
+)
+SELECT
+    $metric_id AS metric_id,
+    d.day AS date,
+    CASE WHEN $ratio THEN coalesce(p.num, 0) / nullif(coalesce(p.den, 0), 0)
+         ELSE coalesce(p.num, 0) END AS value,
+    CASE WHEN $ratio THEN coalesce(p.num, 0) END AS numerator,
+    CASE WHEN $ratio THEN coalesce(p.den, 0) END AS denominator,
+    CASE WHEN $money THEN $currency END AS currency,
+    coalesce(p.request_hash, $empty_hash) AS request_hash
+FROM days AS d
+LEFT JOIN per_day AS p ON p.day = d.day
+ORDER BY d.day
+"""
+
+
+def daily_from_records(
+    records: pa.Table,
+    metrics: Sequence[MetricRequest],
+    start: date,
+    end: date,
+    *,
+    time_zone: str,
+    currency: Currency,
+    money_fields: set[tuple[str, str]],
+) -> pa.Table:
+    """DAILY_SCHEMA rows (plus `currency`) for every metric and every day
+    in [start, end]: 0 on days without records, a ratio NULL when its denominator is 0.
+
+    records: RECORDS_SCHEMA rows; of several versions of a record the newest counts, deleted
+      records never count.
+    money_fields: (object, field) pairs of currency type: their sums are in the corporate
+      currency (converted with the org's rates in a multi-currency org, see README).
+    Each day's `request_hash` is that of the newest request that read a record counted on it
+    (a hash of the metric and day for days without records).
+    """
+    if start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    rates = pa.table(
+        {
+            "iso": pa.array(list((currency.rates or {}).keys()), pa.string()),
+            "rate": pa.array(list((currency.rates or {}).values()), pa.float64()),
+        }
+    )
+    tables = []
+    con = duckdb.connect()
+    try:
+        con.register("records", records)
+        con.register("rates", rates)
+        for metric in metrics:
+            q = salesforce_query(metric)
+            p = _Params()
+            money = q.field is not None and (q.object, q.field) in money_fields
+            if q.aggregate == "count":
+                value = "CAST(1 AS DECIMAL(38, 6))"
+            else:
+                amount = f"TRY_CAST(f[{p(q.field)}] AS DECIMAL(38, 6))"
+                # CurrencyType rates are units of a currency per corporate unit.
+                value = (
+                    f"CAST({amount} / rates.rate AS DECIMAL(38, 6))"
+                    if money and currency.multi
+                    else amount
+                )
+            sql = _DAILY_SQL.format(
+                day=_day_sql(q.date_field, p),
+                value=value,
+                num=selection_sql(q, p),
+                den=selection_sql(q.denominator, p),
+            )
+            daily = con.sql(
+                sql,
+                params={
+                    **p.values,
+                    "object": q.object,
+                    "tz": time_zone,
+                    "metric_id": metric.metric_id,
+                    "start": start,
+                    "end": end,
+                    "ratio": q.denominator is not None,
+                    "money": money,
+                    "currency": currency.corporate,
+                    "empty_hash": request_hash({"metric": metric.metric_id, "computed": True}),
+                },
+            ).to_arrow_table()
+            currency_column = daily["currency"].cast(pa.string())
+            daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
+            daily = daily.append_column(pa.field("currency", pa.string()), currency_column)
+            tables.append(daily)
+    finally:
+        con.close()
+    if tables:
+        return pa.concat_tables(tables)
+    return DAILY_SCHEMA.empty_table().append_column("currency", pa.array([], pa.string()))

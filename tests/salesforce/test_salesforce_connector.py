@@ -1,0 +1,413 @@
+"""The Salesforce connector against the sandbox org, through simple-salesforce: both OAuth
+flows, SOQL escaping, paging past 2,000 records, Bulk API 2.0 reads equal to REST ones, the
+errors Salesforce sends and `okr validate`'s describe checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connectors.base import MetricRequest
+from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
+from connectors.salesforce import (
+    CONNECTOR,
+    Currency,
+    SalesforceClient,
+    daily_from_records,
+    describe_objects,
+    fetch_currency,
+    fetch_records,
+    fields_for_metrics,
+    money_fields,
+    validate_salesforce_metrics,
+)
+from connectors.salesforce.requests import (
+    filter_soql,
+    full_read_where,
+    records_soql,
+    soql_string,
+)
+from connectors.salesforce.settings import SalesforceSettings
+from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceQuery
+from sandbox.base import Fault, SandboxServer
+from sandbox.salesforce.server import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox, parse_soql
+
+FIELDS = ["Amount", "CloseDate", "CurrencyIsoCode", "IsClosed", "IsWon", "RecordType.DeveloperName"]
+WON = MetricRequest(
+    "won_revenue_sf",
+    SalesforceQuery.model_validate(
+        {
+            "object": "Opportunity",
+            "aggregate": "sum",
+            "field": "Amount",
+            "date_field": "CloseDate",
+            "stage": "won",
+        }
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def big_org() -> Iterator[tuple[SalesforceSandbox, SandboxServer]]:
+    """4,500 opportunities: three REST pages, several Bulk pages."""
+    org = SalesforceSandbox().generate(
+        date(2026, 1, 1), date(2026, 6, 30), opportunities=4500, leads=10
+    )
+    server = org.serve()
+    yield org, server
+    server.stop()
+
+
+def _settings(server: SandboxServer, **overrides: object) -> SalesforceSettings:
+    env = {
+        "SALESFORCE_CLIENT_ID": CLIENT_ID,
+        "SALESFORCE_CLIENT_SECRET": CLIENT_SECRET,
+        "SALESFORCE_DOMAIN": "acme.my.salesforce.com",
+        "SALESFORCE_HOST": server.base_url,
+    }
+    return SalesforceSettings.from_env(env, **overrides)
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    return sorted(
+        (r["record_id"], r["is_deleted"], r["system_modstamp"], tuple(sorted(r["fields"])))
+        for r in table.to_pylist()
+    )
+
+
+# -- SOQL -------------------------------------------------------------------------------------
+
+
+def test_literals_are_escaped_and_the_org_reads_them_back() -> None:
+    nasty = "O'Brien \\ \"quoted\"\nnext' OR Name != '"
+    literal = soql_string(nasty)
+    assert literal == "'O\\'Brien \\\\ \\\"quoted\\\"\\nnext\\' OR Name != \\''"
+    # The sandbox's SOQL parser (Salesforce's escapes) reads one string, the same one.
+    query = parse_soql(f"SELECT Id FROM Lead WHERE LastName = {literal}")
+    assert query.where is not None
+    assert query.where({"LastName": nasty}) and not query.where({"LastName": "O"})
+    condition = filter_soql(
+        SalesforceFilter.model_validate({"field": "LeadSource", "in": ["Web", "it's"]})
+    )
+    assert condition == "LeadSource IN ('Web', 'it\\'s')"
+
+
+def test_a_date_bound_on_a_datetime_field_becomes_a_utc_datetime() -> None:
+    f = SalesforceFilter.model_validate({"field": "CreatedDate", "greater_than": "2026-01-01"})
+    assert filter_soql(f, "datetime") == "CreatedDate > 2026-01-01T00:00:00Z"
+    assert filter_soql(f, "date") == "CreatedDate > 2026-01-01"
+
+
+def test_a_full_read_takes_the_records_any_metric_could_count() -> None:
+    rate = MetricRequest(
+        "win_rate",
+        {
+            "object": "Opportunity",
+            "date_field": "CloseDate",
+            "stage": "won",
+            "denominator": {"stage": "closed"},
+        },
+    )
+    where = full_read_where([WON, rate], "Opportunity")
+    assert where == "(IsWon = true) OR (IsClosed = true)"
+    assert records_soql("Opportunity", ["Amount"], where=where) == (
+        "SELECT Id, IsDeleted, SystemModstamp, Amount FROM Opportunity "
+        "WHERE (IsWon = true) OR (IsClosed = true)"
+    )
+
+
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "SELECT Id FROM Opportunity LIMIT 5",
+        "SELECT Id FROM Opportunity WHERE Name LIKE 'A%'",
+        "SELECT Id FROM Opportunity ORDER BY Id",
+        "SELECT Id FROM Opportunity WHERE Name = 'unterminated",
+    ],
+)
+def test_the_sandbox_refuses_soql_outside_the_subset(big_org, soql: str) -> None:
+    _, server = big_org
+    client = SalesforceClient(_settings(server))
+    with pytest.raises(SourceError, match="MALFORMED_QUERY"):
+        list(client.query_pages(soql))
+
+
+# -- auth -------------------------------------------------------------------------------------
+
+
+def test_a_wrong_client_secret_fails_cleanly_without_the_secret(big_org) -> None:
+    _, server = big_org
+    wrong = "canary-wrong-secret-5b1f"
+    env = {
+        "SALESFORCE_CLIENT_ID": CLIENT_ID,
+        "SALESFORCE_CLIENT_SECRET": wrong,
+        "SALESFORCE_DOMAIN": "acme.my",
+        "SALESFORCE_HOST": server.base_url,
+    }
+    before = server.total_requests
+    with pytest.raises(AuthError) as caught:
+        SalesforceClient(SalesforceSettings.from_env(env)).limits()
+    message = str(caught.value)
+    assert "invalid_client: invalid client credentials" in message
+    assert "SALESFORCE_CLIENT_SECRET" in message and wrong not in message
+    assert server.total_requests - before == 1  # a refusal is not retried
+
+
+def test_the_client_credentials_flow_needs_my_domain() -> None:
+    with pytest.raises(ValueError, match="My Domain"):
+        SalesforceSettings.from_env(
+            {
+                "SALESFORCE_CLIENT_ID": CLIENT_ID,
+                "SALESFORCE_CLIENT_SECRET": CLIENT_SECRET,
+                "SALESFORCE_DOMAIN": "login.salesforce.com",
+            }
+        )
+
+
+def test_the_jwt_bearer_flow_signs_with_the_private_key(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key_file = tmp_path / "app.key"
+    key_file.write_bytes(pem)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    org = SalesforceSandbox(jwt_public_key=public)
+    org.insert("Opportunity", StageName="Closed Won", Amount=10.0, CloseDate=date(2026, 1, 2))
+    server = org.serve()
+    try:
+        env = {
+            "SALESFORCE_CLIENT_ID": CLIENT_ID,
+            "SALESFORCE_USERNAME": org.username,
+            "SALESFORCE_PRIVATE_KEY_PATH": str(key_file),
+            "SALESFORCE_HOST": server.base_url,
+        }
+        settings = SalesforceSettings.from_env(env)
+        assert settings.flow == "jwt_bearer" and settings.domain == "login"
+        read = fetch_records(SalesforceClient(settings), "Opportunity", ["Amount"], [WON])
+        assert read.records.num_rows == 1 and org.tokens_issued == 1
+        # Another user: Salesforce's answer, and nothing of the key in the message.
+        with pytest.raises(AuthError) as caught:
+            other = SalesforceSettings.from_env({**env, "SALESFORCE_USERNAME": "someone@else"})
+            SalesforceClient(other).limits()
+        assert "user hasn't approved this consumer" in str(caught.value)
+        body = [line for line in pem.decode().splitlines() if not line.startswith("-----")]
+        assert not any(line in str(caught.value) for line in body)
+    finally:
+        server.stop()
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def test_more_than_2000_records_come_in_pages_and_bulk_reads_the_same_rows(big_org) -> None:
+    org, server = big_org
+    rest_client = SalesforceClient(_settings(server))
+    server.reset_counts()
+    rest = fetch_records(rest_client, "Opportunity", FIELDS, [WON])
+    total = len(org.records["Opportunity"])
+    assert rest.how == "REST" and rest.records.num_rows == total == 4500
+    assert server.request_counts["/services/data/v62.0/queryAll/"] == 1
+    assert sum(n for p, n in server.request_counts.items() if "/query/" in p) == 2  # 2 more pages
+    # Deleted opportunities came back through queryAll, flagged.
+    deleted = {i for i, r in org.records["Opportunity"].items() if r["IsDeleted"]}
+    assert (
+        deleted
+        and set(rest.records.filter(rest.records["is_deleted"])["record_id"].to_pylist()) == deleted
+    )
+
+    bulk_client = SalesforceClient(
+        _settings(server, bulk_threshold=1000, bulk_page_records=2000, bulk_poll_s=0.01)
+    )
+    server.reset_counts()
+    bulk = fetch_records(bulk_client, "Opportunity", FIELDS, [WON])
+    assert bulk.how == "Bulk API 2.0"
+    assert sum(n for p, n in server.request_counts.items() if p.endswith("/results")) == 3
+    assert _rows(bulk.records) == _rows(rest.records)
+    assert bulk.cursor == rest.cursor
+
+
+def test_an_org_without_bulk_api_is_read_through_rest(big_org) -> None:
+    org, server = big_org
+    org.bulk_enabled = False
+    try:
+        client = SalesforceClient(_settings(server, bulk_threshold=1000, bulk_poll_s=0.01))
+        read = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    finally:
+        org.bulk_enabled = True
+    assert read.how == "REST" and read.records.num_rows == 4500
+
+
+def test_an_expired_session_mid_paging_gets_one_new_token_and_continues(big_org) -> None:
+    org, server = big_org
+    client = SalesforceClient(_settings(server))
+    tokens = org.tokens_issued
+    expired = b'[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
+    # The second page's request meets an expired session.
+    server.inject(Fault("status", status=401, body=expired, path_contains="/query/"))
+    read = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    assert server.pending_faults == 0
+    assert read.records.num_rows == 4500
+    assert org.tokens_issued - tokens == 2  # the first login and one new token
+
+
+def test_the_daily_api_limit_fails_at_once_with_a_plain_message(big_org) -> None:
+    org, server = big_org
+    client = SalesforceClient(_settings(server))
+    saved = org.daily_api_limit
+    org.daily_api_limit = org.api_used
+    before = server.total_requests
+    try:
+        with pytest.raises(QuotaExhaustedError) as caught:
+            fetch_records(client, "Opportunity", ["Amount"], [WON])
+    finally:
+        org.daily_api_limit = saved
+    assert "the org's daily API limit is used up (TotalRequests Limit exceeded.)" in str(
+        caught.value
+    )
+    assert server.total_requests - before == 2  # the login and one refused query: no retry
+
+
+def test_a_refused_field_names_the_metric_and_the_field(big_org) -> None:
+    _, server = big_org
+    metric = MetricRequest(
+        "deals_by_region",
+        {
+            "object": "Opportunity",
+            "date_field": "CloseDate",
+            "filter": {"field": "Regoin__c", "equals": "EMEA"},
+        },
+    )
+    with pytest.raises(SourceError) as caught:
+        fetch_records(
+            SalesforceClient(_settings(server)),
+            "Opportunity",
+            ["CloseDate", "Regoin__c"],
+            [WON, metric],
+        )
+    message = str(caught.value)
+    assert "deals_by_region" in message and "Regoin__c" in message and "INVALID_FIELD" in message
+    assert "won_revenue_sf" not in message
+
+
+def test_validate_describes_the_objects_and_checks_field_types(big_org) -> None:
+    _, server = big_org
+    metrics = [
+        WON,
+        MetricRequest("by_amount", {"object": "Opportunity", "date_field": "Amount"}),
+        MetricRequest(
+            "sum_of_names",
+            {
+                "object": "Opportunity",
+                "aggregate": "sum",
+                "field": "Name",
+                "date_field": "CloseDate",
+            },
+        ),
+        MetricRequest("typo", {"object": "Lead", "date_field": "ConvertdDate"}),
+        MetricRequest("no_object", {"object": "Invoice__c", "date_field": "CreatedDate"}),
+    ]
+    problems = {
+        (p.metric_id, p.field): p.message + " | " + p.fix
+        for p in validate_salesforce_metrics(_settings(server), metrics)
+    }
+    assert set(problems) == {
+        ("by_amount", "query.date_field"),
+        ("sum_of_names", "query.field"),
+        ("typo", "query.date_field"),
+        ("no_object", "query.object"),
+    }
+    assert "currency field, not a date or datetime" in problems["by_amount", "query.date_field"]
+    assert "'ConvertedDate'" in problems["typo", "query.date_field"]  # did you mean
+
+
+def test_the_incremental_read_overlaps_the_cursor(big_org) -> None:
+    org, server = big_org
+    client = SalesforceClient(_settings(server))
+    first = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    changed = next(iter(org.records["Opportunity"]))
+    org.update("Opportunity", changed, Amount=123.0)
+    since = first.cursor - timedelta(minutes=5)
+    later = fetch_records(client, "Opportunity", ["Amount"], [WON], since=since)
+    # The change, and whatever else was stamped within the overlap before the cursor.
+    assert changed in later.records["record_id"].to_pylist()
+    assert 1 <= later.records.num_rows < 50
+    assert min(later.records["system_modstamp"].to_pylist()) >= since
+    assert later.cursor > first.cursor
+    assert later.cursor <= datetime.now(UTC)
+
+
+def test_pages_short_of_the_announced_total_are_read_again(big_org) -> None:
+    _, server = big_org
+    client = SalesforceClient(_settings(server))
+
+    def drop_one(_request: object, page: dict) -> dict:
+        return {**page, "records": page["records"][:-1]}
+
+    server.inject(Fault("rewrite", path_contains="/query/", rewrite=drop_one))
+    read = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    assert server.pending_faults == 0 and read.records.num_rows == 4500
+    # Twice in a row: the read fails, saying why.
+    # (the page after the first 2,000 records, in both reads)
+    server.inject(Fault("rewrite", path_contains="-2000", rewrite=drop_one, times=2))
+    with pytest.raises(RetryableSourceError) as caught:
+        fetch_records(client, "Opportunity", ["Amount"], [WON])
+    assert "returned 4499 records where Salesforce announced 4500" in str(caught.value)
+    assert "gave up after 2 attempts" in str(caught.value)
+
+
+def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
+    org = SalesforceSandbox(multi_currency=False)
+    for amount, day in ((100.0, 1), (250.5, 1), (40.0, 2)):
+        org.insert(
+            "Opportunity", StageName="Closed Won", Amount=amount, CloseDate=date(2026, 3, day)
+        )
+    org.insert("Opportunity", StageName="Closed Lost", Amount=999.0, CloseDate=date(2026, 3, 1))
+    server = org.serve()
+    try:
+        client = SalesforceClient(_settings(server))
+        schemas = describe_objects(client, ["Opportunity"])
+        assert not schemas["Opportunity"].multi_currency
+        fields = fields_for_metrics([WON], {"Opportunity": False})["Opportunity"]
+        assert "CurrencyIsoCode" not in fields  # the org has no such field: never asked for
+        read = fetch_records(client, "Opportunity", fields, [WON])
+        currency = fetch_currency(client, multi_currency=False)
+        assert currency == Currency("EUR")
+        daily = daily_from_records(
+            read.records,
+            [WON],
+            date(2026, 3, 1),
+            date(2026, 3, 2),
+            time_zone="Europe/Berlin",
+            currency=currency,
+            money_fields=money_fields([WON], schemas),
+        )
+    finally:
+        server.stop()
+    assert daily["value"].to_pylist() == [350.5, 40.0]
+    assert daily["currency"].to_pylist() == ["EUR", "EUR"]
+
+
+def test_validate_learns_the_corporate_currency_of_money_metrics(big_org) -> None:
+    _, server = big_org
+    count = MetricRequest("deals", {"object": "Opportunity", "date_field": "CloseDate"})
+    amount = MetricRequest(
+        "probability_sum",
+        {
+            "object": "Opportunity",
+            "aggregate": "sum",
+            "field": "Probability",
+            "date_field": "CloseDate",
+        },
+    )
+    currencies = CONNECTOR.currencies(_settings(server), [WON, count, amount])
+    # Amount is a currency field (EUR, the org's corporate currency); Probability is a percent.
+    assert currencies == {"won_revenue_sf": "EUR"}
