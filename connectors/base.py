@@ -157,6 +157,10 @@ class Connector:
     # as the source reports it (okr_definitions.currency compares them with the units)
     currencies: Callable[[Any, list[MetricRequest]], dict[str, str]] | None = None
     currency_setting: str = ""  # where a user changes that currency, for the fix
+    # run_plan(metrics) -> (note, problems): what one run of these metrics asks of the source
+    # (requests against its hourly limits), printed by `okr validate` with or without
+    # credentials; problems when a run cannot fit the limits.
+    run_plan: Callable[[list[MetricRequest]], tuple[str, list[Any]]] | None = None
 
 
 def merge_results(*results: FetchResult) -> FetchResult:

@@ -64,7 +64,7 @@ def built_in(name: str) -> SourceEntry:
 
 
 # The order is the order of error messages, the JSON Schema and `okr sandbox`.
-BUILT_IN = tuple(built_in(name) for name in ("file", "ga4", "matomo", "hubspot"))
+BUILT_IN = tuple(built_in(name) for name in ("file", "ga4", "matomo", "hubspot", "mixpanel"))
 
 
 @cache

@@ -1,0 +1,234 @@
+"""Mixpanel's answers read: export JSONL into DuckDB, totals/uniques/funnels in DuckDB SQL, and
+the Query API's saved-report answers (okr_definitions/README.md, "Mixpanel", the exact math).
+
+The export answer is never turned into one Python object per event: DuckDB's `read_json`
+reads the downloaded JSONL file and every count is one SQL query over the landed table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from connectors.errors import RetryableSourceError, SourceError
+from connectors.mixpanel.settings import SOURCE
+from okr_definitions.sources.mixpanel import MixpanelQuery
+
+# The landed events: one row per event of one export request. `day` is the project-local day
+# of the event's `time` (epoch seconds, README "Mixpanel": days in the project's time zone).
+EVENTS_TABLE = """
+CREATE TABLE events (
+    request_no INTEGER NOT NULL,
+    event      VARCHAR NOT NULL,
+    distinct_id VARCHAR,
+    time       BIGINT NOT NULL,
+    day        DATE NOT NULL
+)
+"""
+
+# One raw row per request (table raw.mixpanel_requests, migration 0045).
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("request_hash", pa.string(), nullable=False),
+        pa.field("request_kind", pa.string(), nullable=False),  # export, insights, funnels
+        pa.field("project_id", pa.int64(), nullable=False),
+        pa.field("project_timezone", pa.string(), nullable=False),
+        pa.field("params", pa.string(), nullable=False),  # JSON of the query string, no secret
+        pa.field("metric_ids", pa.list_(pa.string())),
+        pa.field("event_count", pa.int64()),  # export: events in the answer
+        pa.field("answer_bytes", pa.int64(), nullable=False),
+        pa.field("answer", pa.string()),  # Query API answers verbatim (exports are summarised)
+        pa.field("fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("partition_date", pa.date32(), nullable=False),
+    ]
+)
+
+
+def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, timezone: str) -> int:
+    """Insert one export answer (a JSONL file) into `events`; the number of lines it held.
+
+    Mixpanel de-duplicates events with the same event name, distinct_id, time and $insert_id
+    when it queries them; the same rule applies here, so a repeated event counts once.
+    """
+    if path.stat().st_size == 0:
+        return 0
+    try:
+        (lines,) = con.execute(
+            "SELECT count(*) FROM read_json(?, format = 'newline_delimited', "
+            "columns = {event: 'VARCHAR', properties: 'JSON'})",
+            [str(path)],
+        ).fetchone()
+        con.execute(
+            """
+            INSERT INTO events
+            SELECT DISTINCT ON (event, distinct_id, time, coalesce(insert_id, '#' || rn))
+                ?, event, distinct_id, time,
+                CAST(timezone(?, to_timestamp(time)) AS DATE)
+            FROM (
+                SELECT event,
+                       properties->>'distinct_id' AS distinct_id,
+                       CAST(properties->>'time' AS BIGINT) AS time,
+                       properties->>'$."$insert_id"' AS insert_id,
+                       row_number() OVER () AS rn
+                FROM read_json(?, format = 'newline_delimited',
+                               columns = {event: 'VARCHAR', properties: 'JSON'})
+            )
+            """,
+            [request_no, timezone, str(path)],
+        )
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        # A cut-off or garbled answer: transient (a proxy, a dropped connection)
+        raise RetryableSourceError(SOURCE, f"export answer is not JSONL: {exc}") from exc
+    (missing,) = con.execute(
+        "SELECT count(*) FROM events WHERE request_no = ? AND (event IS NULL OR time IS NULL)",
+        [request_no],
+    ).fetchone()
+    if missing:
+        raise SourceError(SOURCE, f"{missing} exported events have no event name or time")
+    return int(lines)
+
+
+def daily_counts(
+    con: duckdb.DuckDBPyConnection,
+    request_no: int,
+    query: MixpanelQuery,
+    start: date,
+    end: date,
+) -> list[tuple[date, float | None, float | None, float | None]]:
+    """(day, value, numerator, denominator) for every day of [start, end] (0 on days without
+    events: the export is complete for its days)."""
+    if query.funnel is not None:
+        return funnel_counts(con, request_no, query, start, end)
+    measure = "count(*)" if query.count == "total" else "count(DISTINCT e.distinct_id)"
+    rows = con.execute(
+        f"""
+        SELECT d.day, coalesce(c.n, 0)
+        FROM (SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE),
+                                                 INTERVAL 1 DAY)) AS DATE) AS day) d
+        LEFT JOIN (SELECT e.day, {measure} AS n FROM events e
+                   WHERE e.request_no = ? AND e.event = ? GROUP BY e.day) c USING (day)
+        ORDER BY d.day
+        """,
+        [start, end, request_no, query.event],
+    ).fetchall()
+    return [(day, float(n), None, None) for day, n in rows]
+
+
+def range_uniques(
+    con: duckdb.DuckDBPyConnection, request_no: int, query: MixpanelQuery, start: date, end: date
+) -> float:
+    """Distinct users who did the event on any day of [start, end]: one count over the exact
+    range, never a sum of daily uniques."""
+    (n,) = con.execute(
+        "SELECT count(DISTINCT distinct_id) FROM events "
+        "WHERE request_no = ? AND event = ? AND day BETWEEN ? AND ?",
+        [request_no, query.event, start, end],
+    ).fetchone()
+    return float(n)
+
+
+def funnel_counts(
+    con: duckdb.DuckDBPyConnection,
+    request_no: int,
+    query: MixpanelQuery,
+    start: date,
+    end: date,
+) -> list[tuple[date, float | None, float | None, float | None]]:
+    """Per entry day: denominator = users who did the first step that day; numerator = those of
+    them who then did every later step in order, each at or after the one before, the last
+    within `window_days` × 24 h of their first first-step event of that day."""
+    assert query.funnel is not None
+    steps = query.funnel.steps
+    window_s = query.funnel.window_days * 86_400
+    ctes = [
+        "s0 AS (SELECT distinct_id, day, min(time) AS t_start, min(time) AS t FROM events "
+        "WHERE request_no = $req AND event = $step0 AND day BETWEEN $first AND $last "
+        "GROUP BY distinct_id, day)"
+    ]
+    params: dict[str, Any] = {"req": request_no, "first": start, "last": end, "step0": steps[0]}
+    for i in range(1, len(steps)):
+        params[f"step{i}"] = steps[i]
+        ctes.append(
+            f"s{i} AS (SELECT p.distinct_id, p.day, p.t_start, min(e.time) AS t "
+            f"FROM s{i - 1} p LEFT JOIN events e ON e.request_no = $req "
+            f"AND e.event = $step{i} AND e.distinct_id = p.distinct_id "
+            f"AND e.time >= p.t AND e.time <= p.t_start + {window_s} "
+            f"GROUP BY p.distinct_id, p.day, p.t_start)"
+        )
+    last = f"s{len(steps) - 1}"
+    rows = con.execute(
+        f"""
+        WITH {", ".join(ctes)}
+        SELECT d.day, coalesce(c.num, 0), coalesce(c.den, 0)
+        FROM (SELECT CAST(unnest(generate_series(CAST($first AS DATE), CAST($last AS DATE),
+                                                 INTERVAL 1 DAY)) AS DATE) AS day) d
+        LEFT JOIN (SELECT day, count(t) AS num, count(*) AS den FROM {last} GROUP BY day) c
+            USING (day)
+        ORDER BY d.day
+        """,
+        params,
+    ).fetchall()
+    return [(day, (num / den) if den else None, float(num), float(den)) for day, num, den in rows]
+
+
+def insights_series(
+    answer: dict[str, Any], query: MixpanelQuery, timezone: str, metric_id: str
+) -> dict[date, float]:
+    """A saved Insights report's daily values by project-local day.
+
+    Series keys are timestamps with the project's UTC offset (`2020-08-31T00:00:00-07:00`); an
+    offset that is not the configured zone's means days would be misread, so it fails loudly.
+    """
+    series = answer.get("series")
+    if not isinstance(series, dict):
+        raise RetryableSourceError(SOURCE, "insights answer has no `series` object")
+    name = query.series
+    if name is None:
+        if len(series) != 1:
+            raise SourceError(
+                SOURCE,
+                f"metric {metric_id!r}: report {query.report} shows {len(series)} series "
+                f"({', '.join(sorted(series)) or 'none'}); set `series:` to one of them",
+            )
+        name = next(iter(series))
+    if name not in series:
+        raise SourceError(
+            SOURCE,
+            f"metric {metric_id!r}: report {query.report} has no series {name!r} "
+            f"(it has: {', '.join(sorted(series))})",
+        )
+    values = series[name]
+    if isinstance(values, dict) and "$overall" in values and len(values) > 1:
+        values = {k: v for k, v in values.items() if k != "$overall"}
+    zone = ZoneInfo(timezone)
+    out: dict[date, float] = {}
+    for key, value in values.items():
+        stamp = datetime.fromisoformat(key)
+        if stamp.tzinfo is not None and stamp.utcoffset() != stamp.replace(tzinfo=zone).utcoffset():
+            raise SourceError(
+                SOURCE,
+                f"report {query.report} counts days at UTC offset {stamp.strftime('%z')}, "
+                f"not in {timezone}: set sources.mixpanel.timezone to the project's time zone "
+                "(Project settings → Overview)",
+            )
+        out[stamp.date()] = float(value)
+    return out
+
+
+def funnel_report_days(answer: dict[str, Any]) -> dict[date, tuple[float, float]]:
+    """A saved funnel's (completed, started) per day: the last and the first step's `count`."""
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        raise RetryableSourceError(SOURCE, "funnels answer has no `data` object")
+    out = {}
+    for day, entry in data.items():
+        steps = entry.get("steps") if isinstance(entry, dict) else None
+        if not steps:
+            raise RetryableSourceError(SOURCE, f"funnels answer for {day} has no steps")
+        out[date.fromisoformat(day)] = (float(steps[-1]["count"]), float(steps[0]["count"]))
+    return out
