@@ -58,6 +58,8 @@ class FetchResult:
     # Source-specific raw answers with provenance; each source defines its own schema.
     raw: pa.Table | None = None
     request_count: int = 0
+    # The source's own counters for the run's materialisation (e.g. its hourly limits' use).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def daily_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -173,6 +175,7 @@ def merge_results(*results: FetchResult) -> FetchResult:
         flags=pa.concat_tables([r.flags for r in results], promote_options="default"),
         raw=pa.concat_tables(raws) if raws else None,
         request_count=sum(r.request_count for r in results),
+        metadata={k: v for r in results for k, v in r.metadata.items()},
     )
 
 

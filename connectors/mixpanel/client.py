@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ from connectors.mixpanel.parse import (
 from connectors.mixpanel.requests import ExportRequest, ReportRequest, hash_of, plan_requests
 from connectors.mixpanel.settings import (
     EXPORT_MIN_INTERVAL_S,
+    EXPORT_REQUESTS_PER_HOUR,
+    QUERY_REQUESTS_PER_HOUR,
     SECRET_ENV,
     SOURCE,
     USERNAME_ENV,
@@ -132,7 +134,6 @@ class Usage:
     query_requests: int = 0
     exported_events: int = 0
     answer_bytes: int = 0
-    attempts: list[str] = field(default_factory=list)
 
 
 def _download(
@@ -266,6 +267,14 @@ def fetch_mixpanel(
         ),
         raw=pa.Table.from_pylist(raw, schema=RAW_SCHEMA),
         request_count=usage.export_requests + usage.query_requests,
+        metadata={
+            "export_requests": usage.export_requests,
+            "export_requests_per_hour_limit": EXPORT_REQUESTS_PER_HOUR,
+            "query_requests": usage.query_requests,
+            "query_requests_per_hour_limit": QUERY_REQUESTS_PER_HOUR,
+            "exported_events": usage.exported_events,
+            "answer_bytes": usage.answer_bytes,
+        },
     )
     return result, usage
 

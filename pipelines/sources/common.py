@@ -127,7 +127,15 @@ def windowed_source_asset(
             predicate, params = raw_slice(ids, start, end)
             raw_tables[raw_table] = (predicate, params, result.raw)
         return write_fetch_result(
-            context, warehouse, source, ids, start, end, result, raw_tables=raw_tables
+            context,
+            warehouse,
+            source,
+            ids,
+            start,
+            end,
+            result,
+            raw_tables=raw_tables,
+            extra_metadata=result.metadata,
         )
 
     return _source
