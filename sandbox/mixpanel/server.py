@@ -231,6 +231,18 @@ class MixpanelSandbox:
                 self._sorted = sorted(self.events, key=lambda e: e.time)
             return [e for e in self._sorted if e.arrival <= cutoff]
 
+    def counted(self) -> list[Event]:
+        """The arrived events as Mixpanel's reports count them: one per event name,
+        distinct_id, time and $insert_id (the export hands out repeats as they were sent)."""
+        seen: set[tuple[str, str, int]] = set()
+        out = []
+        for e in self.arrived():
+            key = (e.event, e.distinct_id, e.time)
+            if key not in seen:
+                seen.add(key)
+                out.append(e)
+        return out
+
     def today(self) -> date:
         return self.clock().astimezone(ZoneInfo(self.timezone)).date()
 
@@ -328,7 +340,7 @@ class MixpanelSandbox:
         series: dict[str, dict[str, int]] = {}
         for name in report.events:
             counts = {self._offset_key(first + timedelta(days=i)): 0 for i in range(report.days)}
-            for e in self.arrived():
+            for e in self.counted():
                 day = self._day_of(e)
                 if e.event == name and first <= day <= last:
                     counts[self._offset_key(day)] += 1
@@ -354,7 +366,7 @@ class MixpanelSandbox:
         first, last = self._dates(params)
         window = report.window_days * 86_400
         by_user: dict[str, list[Event]] = {}
-        for e in self.arrived():
+        for e in self.counted():
             by_user.setdefault(e.distinct_id, []).append(e)
         data: dict[str, Any] = {}
         day = first
