@@ -244,6 +244,12 @@ class MixpanelSandbox:
         return out
 
     def today(self) -> date:
+        """Mixpanel's today in the project's zone, by the wall clock: a later to_date is a 400.
+        (The sandbox's `now` only decides which events have arrived, so tests can replay
+        October while the connector caps its requests at the real today.)"""
+        return datetime.now(UTC).astimezone(ZoneInfo(self.timezone)).date()
+
+    def arrival_day(self) -> date:
         return self.clock().astimezone(ZoneInfo(self.timezone)).date()
 
     def serve(self) -> SandboxServer:
@@ -335,7 +341,7 @@ class MixpanelSandbox:
         report = self.reports.get(int(params.get("bookmark_id") or 0))
         if report is None or report.kind != "insights":
             raise ValueError(f"bookmark_id {params.get('bookmark_id')} is not a saved report")
-        last = self.today()
+        last = self.arrival_day()
         first = last - timedelta(days=report.days - 1)
         series: dict[str, dict[str, int]] = {}
         for name in report.events:
