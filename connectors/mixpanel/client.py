@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,40 +137,93 @@ class Usage:
     answer_bytes: int = 0
 
 
-def _download(
-    client: httpx.Client, settings: MixpanelSettings, params: dict[str, str], target: Path
+class _Gunzip:
+    """Mixpanel's gzip answer decoded here rather than by httpx, so a cut-off stream is seen
+    (httpx's decoder accepts a truncated gzip stream silently)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.zipped = "gzip" in encoding
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.zipped else None
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._inflate.decompress(chunk) if self._inflate else chunk
+
+    def complete(self) -> bool:
+        return self._inflate.eof if self._inflate else True
+
+
+def _export_once(
+    client: httpx.Client,
+    settings: MixpanelSettings,
+    params: dict[str, str],
+    target: Path,
+    empty_seen: list[bool],
 ) -> int:
-    """Stream one export answer into `target`; its size. Beyond the volume bound: an error."""
+    """Stream one export answer into `target` (JSONL); the bytes received.
+
+    Transient (retried): a transport failure, HTML, a cut-off gzip stream or last line, and a
+    first empty answer (asked once more before it counts as "no events": a proxy's empty 200
+    must not load zeros). Beyond the volume bound: an error naming the request.
+    """
     what = "export"
+    lines = size = 0
+    try:
+        with client.stream("GET", f"{settings.export_base}/export", params=params) as answer:
+            check_status(answer, what)
+            gunzip = _Gunzip(answer.headers.get("Content-Encoding", ""))
+            last = b""
+            with target.open("wb") as out:
+                for raw in answer.iter_raw():
+                    size += len(raw)
+                    chunk = gunzip.feed(raw)
+                    if not chunk:
+                        continue
+                    if not last and chunk.lstrip()[:1] == b"<":
+                        raise RetryableSourceError(SOURCE, f"{what}: HTML instead of JSONL")
+                    lines += chunk.count(b"\n")
+                    last = chunk[-1:]
+                    if lines > settings.max_events_per_request:
+                        raise SourceError(
+                            SOURCE,
+                            f"export of {params['event']} from {params['from_date']} to "
+                            f"{params['to_date']} holds more than "
+                            f"{settings.max_events_per_request:,} events, the bound of one "
+                            'request (README, "Mixpanel"): read these numbers from a saved '
+                            "report (`report:`), narrow `where`, or shorten the key results' "
+                            "ranges",
+                        )
+                    out.write(chunk)
+    except (httpx.TransportError, zlib.error) as exc:
+        raise RetryableSourceError(SOURCE, f"{what}: {type(exc).__name__}") from exc
+    if not gunzip.complete() or (last and last != b"\n"):
+        raise RetryableSourceError(SOURCE, f"{what}: the answer was cut off")
+    if not last and not empty_seen[0]:
+        empty_seen[0] = True
+        raise RetryableSourceError(SOURCE, f"{what}: empty answer; asking once more")
+    return size
 
-    def attempt() -> int:
-        lines = 0
-        size = 0
-        try:
-            with client.stream("GET", f"{settings.export_base}/export", params=params) as answer:
-                check_status(answer, what)
-                with target.open("wb") as out:
-                    for chunk in answer.iter_bytes():
-                        if size == 0 and chunk.lstrip()[:1] == b"<":
-                            raise RetryableSourceError(SOURCE, f"{what}: HTML instead of JSONL")
-                        lines += chunk.count(b"\n")
-                        size += len(chunk)
-                        if lines > settings.max_events_per_request:
-                            raise SourceError(
-                                SOURCE,
-                                f"export of {params['event']} from {params['from_date']} to "
-                                f"{params['to_date']} holds more than "
-                                f"{settings.max_events_per_request:,} events, the bound of one "
-                                'request (README, "Mixpanel"): read these numbers from a '
-                                "saved report (`report:`), narrow `where`, or shorten the key "
-                                "results' ranges",
-                            )
-                        out.write(chunk)
-        except httpx.TransportError as exc:
-            raise RetryableSourceError(SOURCE, f"{what}: {type(exc).__name__}") from exc
-        return size
 
-    return call_with_retry(attempt)
+def _export(
+    client: httpx.Client,
+    con: duckdb.DuckDBPyConnection,
+    settings: MixpanelSettings,
+    params: dict[str, str],
+    target: Path,
+    number: int,
+) -> tuple[int, int]:
+    """Download and land one export answer under the shared retry policy: (bytes, events).
+    A retried attempt replaces what an earlier one landed."""
+    empty_seen = [False]
+
+    def attempt() -> tuple[int, int]:
+        con.execute("DELETE FROM events WHERE request_no = ?", [number])
+        size = _export_once(client, settings, params, target, empty_seen)
+        return size, land_export(con, target, number, settings.timezone)
+
+    try:
+        return call_with_retry(attempt)
+    finally:
+        target.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -210,9 +264,7 @@ def fetch_mixpanel(
                 time.sleep(EXPORT_MIN_INTERVAL_S * _wait_scale())
             params = {"project_id": str(settings.project_id), **export.params()}
             target = folder / f"export-{number}.jsonl"
-            size = _download(client, settings, params, target)
-            count = land_export(con, target, number, settings.timezone)
-            target.unlink()
+            size, count = _export(client, con, settings, params, target, number)
             digest = hash_of("export", params)
             usage.export_requests += 1
             usage.exported_events += count

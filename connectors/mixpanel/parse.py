@@ -72,7 +72,7 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
             FROM (
                 SELECT event,
                        properties->>'distinct_id' AS distinct_id,
-                       CAST(properties->>'time' AS BIGINT) AS time,
+                       CAST(floor(CAST(properties->>'time' AS DOUBLE)) AS BIGINT) AS time,
                        properties->>'$."$insert_id"' AS insert_id,
                        row_number() OVER () AS rn
                 FROM read_json(?, format = 'newline_delimited',
@@ -81,9 +81,11 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
             """,
             [request_no, timezone, str(path)],
         )
-    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-        # A cut-off or garbled answer: transient (a proxy, a dropped connection)
+    except duckdb.InvalidInputException as exc:
+        # A garbled answer: transient (a proxy, a dropped connection)
         raise RetryableSourceError(SOURCE, f"export answer is not JSONL: {exc}") from exc
+    except duckdb.ConversionException as exc:
+        raise SourceError(SOURCE, f"an exported event's time is not a number: {exc}") from exc
     (missing,) = con.execute(
         "SELECT count(*) FROM events WHERE request_no = ? AND (event IS NULL OR time IS NULL)",
         [request_no],
