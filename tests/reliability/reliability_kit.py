@@ -1,8 +1,9 @@
-"""A four-source OKR project and its sandboxes, shared by the reliability suite.
+"""A five-source OKR project and its sandboxes, shared by the reliability suite.
 
 Every source is real: the file source reads CSV exports, GA4 is the official client with a
 service-account key file against the GA4 sandbox, Matomo is httpx against the Matomo sandbox,
-HubSpot is the official client against the HubSpot sandbox — all over loopback. Each source's
+HubSpot is the official client against the HubSpot sandbox, Mixpanel is httpx against the
+Mixpanel sandbox (its export counted in DuckDB) — all over loopback. Each source's
 credential is a *canary*: a value that must never show up anywhere but in the request that
 carries it (see test_secrets.py).
 """
@@ -27,9 +28,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sandbox.matomo.server as matomo_sandbox
+from connectors.mixpanel.settings import ENDPOINT_ENV, SECRET_ENV, USERNAME_ENV
 from sandbox.base import Request, Response, SandboxServer
 from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
 from sandbox.hubspot.server import HubSpotSandbox
+from sandbox.mixpanel.server import MixpanelSandbox, demo_events
 
 PERIOD_START = date(2026, 10, 1)
 PERIOD_END = date(2026, 10, 10)
@@ -47,20 +50,27 @@ HUBSPOT_NOW = datetime(2026, 10, 12, 6, 0, tzinfo=UTC)
 
 MATOMO_TOKEN = "canary-matomo-5f1c0e7a9b3d42c8a6e1"
 HUBSPOT_TOKEN = "pat-na1-canary-hubspot-3e9d7b2a-4c61-4f0e-9a8b"
+MIXPANEL_USERNAME = "okr-sync-reliability.mp-service-account"
+MIXPANEL_SECRET = "canary-mixpanel-sa-secret-4b8e1f0c9d27a6"
+MIXPANEL_PROJECT_ID = 2526451
+# Mixpanel's clock: every event of the suite's days has arrived (late ones too).
+MIXPANEL_NOW = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)
 
-API_SOURCES = ("ga4", "matomo", "hubspot")
+API_SOURCES = ("ga4", "matomo", "hubspot", "mixpanel")
 # The step Dagster names for each source's asset, and the key results that read it.
 SOURCE_STEP = {
     "file": "raw__file",
     "ga4": "raw__ga4",
     "matomo": "raw__matomo",
     "hubspot": "raw__hubspot",
+    "mixpanel": "raw__mixpanel",
 }
 SOURCE_KRS = {
     "file": ["signups-total"],
     "ga4": ["conversion-up", "users-reached"],
     "matomo": ["homepage-fast"],
     "hubspot": ["revenue-won", "mqls"],
+    "mixpanel": ["paid-editor-opens", "signup-activation"],
 }
 
 ORGANISATION = f"""
@@ -73,6 +83,8 @@ sources:
   ga4: {{property_id: "{DEMO_PROPERTY_ID}", allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   matomo: {{site_id: 1, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   hubspot: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
+  mixpanel: {{project_id: {MIXPANEL_PROJECT_ID}, timezone: Europe/Berlin,
+              allowed_lag_days: {ALLOWED_LAG_DAYS}}}
 teams:
   - {{id: growth, name: Growth, owner: growth@example.com}}
   - {{id: sales, name: Sales, owner: sales@example.com}}
@@ -103,6 +115,12 @@ metrics:
   - id: new_mqls
     source: hubspot
     query: {object: contacts, date_property: hs_v2_date_entered_marketingqualifiedlead}
+  - id: paid_editor_opens
+    source: mixpanel
+    query: {event: Editor Opened, where: {property: plan, in: [pro, team]}}
+  - id: signup_activation
+    source: mixpanel
+    query: {funnel: {steps: [Sign Up, Project Created], window_days: 1}}
 """
 
 OBJECTIVES = """
@@ -129,6 +147,15 @@ objectives:
          metric: won_revenue, measure: total, target: +20%}
       - {id: mqls, title: "60 new marketing-qualified leads this period",
          metric: new_mqls, measure: total, target: 60}
+  - id: activate
+    title: Paying teams use the editor and new users start projects
+    team: growth
+    period: {start: 2026-10-01, end: 2026-10-10}
+    key_results:
+      - {id: paid-editor-opens, title: "300 editor opens by paying teams this period",
+         metric: paid_editor_opens, measure: total, target: 300}
+      - {id: signup-activation, title: "Sign-up activation from 40 % to 60 %",
+         metric: signup_activation, measure: rolling_7d, baseline: 40%, target: 60%}
 """
 
 
@@ -208,7 +235,7 @@ class Rewriter:
 
 @dataclass
 class Sandboxes:
-    """The three API sandboxes on loopback, and the environment that points the pipeline at
+    """The four API sandboxes on loopback, and the environment that points the pipeline at
     them. `bearer_tokens` collects every Authorization value GA4's sandbox received."""
 
     ga4: SandboxServer
@@ -217,22 +244,29 @@ class Sandboxes:
     matomo_sandbox: matomo_sandbox.MatomoSandbox
     hubspot: SandboxServer
     hubspot_sandbox: HubSpotSandbox
+    mixpanel: SandboxServer
+    mixpanel_sandbox: MixpanelSandbox
     env: dict[str, str]
     key_secrets: list[str]
     rewriters: dict[str, Rewriter]
     bearer_tokens: set[str] = field(default_factory=set)
 
     def server(self, source: str) -> SandboxServer:
-        return {"ga4": self.ga4, "matomo": self.matomo, "hubspot": self.hubspot}[source]
+        return {
+            "ga4": self.ga4,
+            "matomo": self.matomo,
+            "hubspot": self.hubspot,
+            "mixpanel": self.mixpanel,
+        }[source]
 
     def secrets(self) -> list[str]:
         """Every credential value of every source (long enough to be unmistakable)."""
         tokens = [t.removeprefix("Bearer ") for t in self.bearer_tokens]
-        return [MATOMO_TOKEN, HUBSPOT_TOKEN, *self.key_secrets, *tokens]
+        return [MATOMO_TOKEN, HUBSPOT_TOKEN, MIXPANEL_SECRET, *self.key_secrets, *tokens]
 
     def clear(self) -> None:
         """Back to healthy sandboxes after a fault case."""
-        for server in (self.ga4, self.matomo, self.hubspot):
+        for server in (self.ga4, self.matomo, self.hubspot, self.mixpanel):
             server.clear_faults()
         self.hubspot_sandbox.short_pages(0, 0)
         self.matomo_sandbox.clear_failures()
@@ -255,7 +289,7 @@ def _recording(handler: Callable[[Request], Response], seen: set[str]) -> Callab
 
 @contextmanager
 def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
-    """Start the three sandboxes (each with a canary credential) for the suite."""
+    """Start the four sandboxes (each with a canary credential) for the suite."""
     with ExitStack() as stack:
         bearer: set[str] = set()
         ga4_sandbox = GA4Sandbox()
@@ -273,6 +307,16 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         stack.callback(matomo_server.stop)
         hubspot_server = SandboxServer(rewriters["hubspot"], name="hubspot").start()
         stack.callback(hubspot_server.stop)
+        mixpanel = MixpanelSandbox(
+            demo_events(BASE_START - timedelta(days=7), LATER_END, "Europe/Berlin"),
+            username=MIXPANEL_USERNAME,
+            secret=MIXPANEL_SECRET,
+            project_id=MIXPANEL_PROJECT_ID,
+            timezone="Europe/Berlin",
+            now=MIXPANEL_NOW,
+        )
+        mixpanel_server = mixpanel.serve()
+        stack.callback(mixpanel_server.stop)
         key, key_secrets = service_account_key(key_dir / "ga4-service-account.json")
         env = {
             "GA4_ENDPOINT": ga4.base_url,
@@ -281,6 +325,9 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             "MATOMO_TOKEN": MATOMO_TOKEN,
             "HUBSPOT_HOST": hubspot_server.base_url,
             "HUBSPOT_ACCESS_TOKEN": HUBSPOT_TOKEN,
+            ENDPOINT_ENV: mixpanel_server.base_url,
+            USERNAME_ENV: MIXPANEL_USERNAME,
+            SECRET_ENV: MIXPANEL_SECRET,
             # The sandbox has no rate limit; HubSpot's real ones would only make tests wait.
             "HUBSPOT_SEARCH_REQUESTS_PER_SECOND": "1000",
             "HUBSPOT_REQUESTS_PER_SECOND": "1000",
@@ -295,6 +342,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             matomo,
             hubspot_server,
             hubspot,
+            mixpanel_server,
+            mixpanel,
             env,
             key_secrets,
             rewriters,

@@ -27,6 +27,7 @@ from reliability_kit import (
     API_SOURCES,
     LATER_END,
     LATER_START,
+    MIXPANEL_PROJECT_ID,
     SOURCE_KRS,
     SOURCE_STEP,
     Sandboxes,
@@ -41,9 +42,11 @@ from connectors.errors import RetryableSourceError
 from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
+from connectors.mixpanel import MixpanelSettings, fetch_mixpanel
 from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery
+from okr_definitions.sources.mixpanel import MixpanelQuery
 from sandbox.base import Fault
 from sandbox.ga4.server import (
     DEMO_PROPERTY_ID,
@@ -58,9 +61,11 @@ from sandbox.ga4.server import (
     report_fault,
 )
 from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer_fault
+from sandbox.mixpanel.server import MixpanelSandbox
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
+WRONG_MIXPANEL_SECRET = "canary-mixpanel-wrong-secret-1f7a3c"
 # Google's answer to a bearer token it does not accept (a revoked or deleted key).
 GOOGLE_UNAUTHENTICATED = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
@@ -89,7 +94,14 @@ def _too_many(source: str, retry_after: float | None, times: int) -> Fault:
         return _json(429, error_body(429, QUOTA_MESSAGES["tokensPerHour"]), headers, times)
     if source == "hubspot":
         return rate_limit_fault("TEN_SECONDLY_ROLLING", retry_after=retry_after, times=times)
+    if source == "mixpanel":
+        return _json(429, _mixpanel_rate_limit(), headers, times)
     return _json(429, b'{"result": "error", "message": "Too many requests"}', headers, times)
+
+
+def _mixpanel_rate_limit() -> bytes:
+    # Mixpanel's own 429 body (airbytehq/airbyte#9410); it sends no Retry-After.
+    return MixpanelSandbox(project_id=MIXPANEL_PROJECT_ID).rate_limited().body
 
 
 def _burst_of_5xx(source: str) -> list[Fault]:
@@ -142,6 +154,9 @@ def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
         sb.ga4.inject(_json(429, error_body(429, QUOTA_MESSAGES["tokensPerDay"]), times=50))
     elif source == "hubspot":
         sb.hubspot.inject(rate_limit_fault("DAILY", times=50))
+    elif source == "mixpanel":
+        # The hourly query limit, spent for longer than the retry budget waits.
+        sb.mixpanel.inject(_too_many("mixpanel", None, times=50))
     else:
         # Matomo has no quota API; a proxy or rate limiter that keeps answering 429 is the
         # same situation: it outlasts the retry budget.
@@ -158,6 +173,8 @@ def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
         return {}
     if source == "hubspot":
         return {"HUBSPOT_ACCESS_TOKEN": WRONG_HUBSPOT_TOKEN}
+    if source == "mixpanel":
+        return {"MIXPANEL_SERVICE_ACCOUNT_SECRET": WRONG_MIXPANEL_SECRET}
     return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
 
 
@@ -217,7 +234,8 @@ CASES = [
     Case("short_or_truncated_page", _short_and_truncated, {}),
     Case("html_200", _inject(lambda s: Fault("html")), {}),
     Case("empty_200", _inject(lambda s: Fault("empty")), {}),
-    Case("empty_object_200", _inject(_empty_object), {}),
+    # Mixpanel's run in this project reads the export only (JSONL): no JSON answer to rewrite.
+    Case("empty_object_200", _inject(_empty_object), {}, sources=("ga4", "matomo", "hubspot")),
     Case("page_without_paging", _inject(_page_without_paging(1)), {}, sources=("hubspot",)),
     Case(
         "page_without_paging_twice",
@@ -263,6 +281,7 @@ CASES = [
             "ga4": ("daily quota exhausted", "next scheduled run"),
             "matomo": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
             "hubspot": ("daily API limit", "resets at midnight"),
+            "mixpanel": ("Query rate limit exceeded", f"gave up after {MAX_ATTEMPTS} attempts"),
         },
     ),
     Case(
@@ -272,6 +291,7 @@ CASES = [
             "ga4": ("credentials refused", "GA4_CREDENTIALS_PATH"),
             "matomo": ("refused the token", "view access"),
             "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
+            "mixpanel": ("HTTP 401", "MIXPANEL_SERVICE_ACCOUNT_SECRET"),
         },
     ),
 ]
@@ -329,7 +349,7 @@ def test_fault(
         short_pages = sb.hubspot_sandbox.short_pages_served - short_pages
     finally:
         sb.clear()
-    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN]
+    secrets = [*sb.secrets(), WRONG_MATOMO_TOKEN, WRONG_HUBSPOT_TOKEN, WRONG_MIXPANEL_SECRET]
 
     if not case.expects_failure(source):
         assert outcome.succeeded, outcome.errors
@@ -393,6 +413,13 @@ def _settings(source: str, env: dict[str, str]) -> Any:
         return MatomoSettings(
             base_url=env["MATOMO_URL"], site_id=1, token=SecretStr(env["MATOMO_TOKEN"])
         )
+    if source == "mixpanel":
+        return MixpanelSettings(
+            project_id=MIXPANEL_PROJECT_ID,
+            username=env["MIXPANEL_SERVICE_ACCOUNT_USERNAME"],
+            secret=SecretStr(env["MIXPANEL_SERVICE_ACCOUNT_SECRET"]),
+            endpoint=env["MIXPANEL_ENDPOINT"],
+        )
     return HubSpotSettings.from_env(env)
 
 
@@ -405,6 +432,9 @@ def _call_source(source: str, env: dict[str, str]) -> None:
     elif source == "matomo":
         query = MatomoQuery(method="VisitsSummary.get", column="nb_visits")
         fetch_matomo(settings, [MetricRequest("v", query)], day, day)
+    elif source == "mixpanel":
+        opens = MixpanelQuery(event="Editor Opened")
+        fetch_mixpanel(settings, [MetricRequest("o", opens)], day, day)
     else:
         HubSpotClient(settings).pipelines()
 
