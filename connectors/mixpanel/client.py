@@ -34,7 +34,8 @@ from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.mixpanel.parse import (
     EVENTS_TABLE,
     RAW_SCHEMA,
-    daily_counts,
+    event_series,
+    funnel_counts,
     funnel_report_days,
     insights_series,
     land_export,
@@ -216,7 +217,7 @@ def _export(
     empty_seen = [False]
 
     def attempt() -> tuple[int, int]:
-        con.execute("DELETE FROM events WHERE request_no = ?", [number])
+        con.execute("DELETE FROM events WHERE request_no = ?", [number]).fetchall()
         size = _export_once(client, settings, params, target, empty_seen)
         return size, land_export(con, target, number, settings.timezone)
 
@@ -231,8 +232,8 @@ def _event_store() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
     with tempfile.TemporaryDirectory(prefix="okr-mixpanel-") as folder:
         con = duckdb.connect()
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute(EVENTS_TABLE)
+            con.execute("SET TimeZone = 'UTC'").fetchall()
+            con.execute(EVENTS_TABLE).fetchall()
             yield con, Path(folder)
         finally:
             con.close()
@@ -253,7 +254,8 @@ def fetch_mixpanel(
     )
     usage = Usage()
     fetched_at = datetime.now(UTC)
-    daily: list[dict[str, Any]] = []
+    daily: list[pa.Table] = []
+    report_rows: list[dict[str, Any]] = []
     range_rows: list[dict[str, Any]] = []
     raw: list[dict[str, Any]] = []
     stamp = {"fetched_at": fetched_at, "partition_date": partition_date or end}
@@ -282,7 +284,9 @@ def fetch_mixpanel(
                     "answer": None,
                 }
             )
-            daily += _export_daily(con, number, export, start, min(end, export.to_date), digest)
+            daily.append(
+                _export_daily(con, number, export, start, min(end, export.to_date), digest)
+            )
             range_rows += [
                 {
                     "metric_id": wanted.metric_id,
@@ -311,9 +315,9 @@ def fetch_mixpanel(
                     "answer": answer,
                 }
             )
-            daily += [{**row, "request_hash": digest} for row in rows]
+            report_rows += [{**row, "request_hash": digest} for row in rows]
     result = FetchResult(
-        daily=pa.Table.from_pylist(daily, schema=DAILY_WITH_HASH),
+        daily=pa.concat_tables([*daily, pa.Table.from_pylist(report_rows, schema=DAILY_WITH_HASH)]),
         ranges=range_table(range_rows).append_column(
             "request_hash", pa.array([r["request_hash"] for r in range_rows], pa.string())
         ),
@@ -338,23 +342,34 @@ def _export_daily(
     start: date,
     end: date,
     digest: str,
-) -> list[dict[str, Any]]:
-    rows = []
+) -> pa.Table:
+    """The daily rows of the metrics one export request served (DAILY_WITH_HASH)."""
+    if start > end:
+        return DAILY_WITH_HASH.empty_table()
+    events = [(m.metric_id, m.query) for m in export.metrics if m.query.funnel is None]
+    parts = [event_series(con, number, events, start, end)] if events else []
     for metric in export.metrics:
-        for day, value, numerator, denominator in daily_counts(
-            con, number, metric.query, start, end
-        ):
-            rows.append(
-                {
-                    "metric_id": metric.metric_id,
-                    "date": day,
-                    "value": value,
-                    "numerator": numerator,
-                    "denominator": denominator,
-                    "request_hash": digest,
-                }
+        if metric.query.funnel is not None:
+            rows = funnel_counts(con, number, metric.query, start, end)
+            parts.append(
+                pa.Table.from_pylist(
+                    [
+                        {
+                            "metric_id": metric.metric_id,
+                            "date": day,
+                            "value": value,
+                            "numerator": num,
+                            "denominator": den,
+                        }
+                        for day, value, num, den in rows
+                    ],
+                    schema=DAILY_SCHEMA,
+                )
             )
-    return rows
+    table = pa.concat_tables([p.cast(DAILY_SCHEMA) for p in parts]) if parts else None
+    if table is None:
+        return DAILY_WITH_HASH.empty_table()
+    return table.append_column("request_hash", pa.array([digest] * table.num_rows, pa.string()))
 
 
 def _fetch_report(

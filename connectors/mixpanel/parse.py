@@ -62,7 +62,7 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
             "SELECT count(*) FROM read_json(?, format = 'newline_delimited', "
             "columns = {event: 'VARCHAR', properties: 'JSON'})",
             [str(path)],
-        ).fetchone()
+        ).fetchall()[0]
         con.execute(
             """
             INSERT INTO events
@@ -80,7 +80,7 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
             )
             """,
             [request_no, timezone, str(path)],
-        )
+        ).fetchall()
     except duckdb.InvalidInputException as exc:
         # A garbled answer: transient (a proxy, a dropped connection)
         raise RetryableSourceError(SOURCE, f"export answer is not JSONL: {exc}") from exc
@@ -89,7 +89,7 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
     (missing,) = con.execute(
         "SELECT count(*) FROM events WHERE request_no = ? AND (event IS NULL OR time IS NULL)",
         [request_no],
-    ).fetchone()
+    ).fetchall()[0]
     if missing:
         raise SourceError(SOURCE, f"{missing} exported events have no event name or time")
     return int(lines)
@@ -121,6 +121,47 @@ def daily_counts(
     return [(day, float(n), None, None) for day, n in rows]
 
 
+def event_series(
+    con: duckdb.DuckDBPyConnection,
+    request_no: int,
+    metrics: list[tuple[str, MixpanelQuery]],
+    start: date,
+    end: date,
+) -> pa.Table:
+    """Every `event:` metric of one export request for every day of [start, end], in one SQL
+    pass (metric_id, date, value, numerator, denominator): totals or daily distinct users,
+    0 on days without events (the export is complete for its days)."""
+    wanted = pa.table(
+        {
+            "metric_id": [m for m, _ in metrics],
+            "event": [q.event for _, q in metrics],
+            "uniques": [q.count == "uniques" for _, q in metrics],
+        }
+    )
+    con.register("_wanted", wanted)
+    try:
+        return con.sql(
+            """
+            WITH days AS (
+                SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE),
+                                                   INTERVAL 1 DAY)) AS DATE) AS day),
+            counted AS (
+                SELECT event, day, count(*) AS n, count(DISTINCT distinct_id) AS users
+                FROM events WHERE request_no = ? GROUP BY event, day)
+            SELECT w.metric_id, d.day AS date,
+                   CAST(coalesce(CASE WHEN w.uniques THEN c.users ELSE c.n END, 0) AS DOUBLE)
+                       AS value,
+                   CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator
+            FROM _wanted w CROSS JOIN days d
+            LEFT JOIN counted c ON c.event = w.event AND c.day = d.day
+            ORDER BY w.metric_id, d.day
+            """,
+            params=[start, end, request_no],
+        ).to_arrow_table()
+    finally:
+        con.unregister("_wanted")
+
+
 def range_uniques(
     con: duckdb.DuckDBPyConnection, request_no: int, query: MixpanelQuery, start: date, end: date
 ) -> float:
@@ -130,7 +171,7 @@ def range_uniques(
         "SELECT count(DISTINCT distinct_id) FROM events "
         "WHERE request_no = ? AND event = ? AND day BETWEEN ? AND ?",
         [request_no, query.event, start, end],
-    ).fetchone()
+    ).fetchall()[0]
     return float(n)
 
 

@@ -74,8 +74,10 @@ DEMO_EVENTS = ("Sign Up", "Project Created", "Editor Opened")
 PLANS = ("free", "pro", "team")
 
 
-def demo_events(first: date, last: date, timezone: str, extra_events: int = 0) -> list[Event]:
-    """A product's events, the same every time: 30 users; every user opens the editor
+def demo_events(
+    first: date, last: date, timezone: str, extra_events: int = 0, users: int = 30
+) -> list[Event]:
+    """A product's events, the same every time: `users` users (30); every user opens the editor
     (k + day) % 3 times a day; every fifth user (by day) signs up at 09:00 and, for even k,
     creates a project 3 hours later (k % 4 == 2: two days later, outside a one-day window).
     Every seventh user's opens arrive two days late. `extra_events` more event names
@@ -86,7 +88,7 @@ def demo_events(first: date, last: date, timezone: str, extra_events: int = 0) -
     while day <= last:
         start = int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
         d = day.toordinal()
-        for k in range(30):
+        for k in range(users):
             user = f"user-{k:03d}"
             plan = {"plan": PLANS[k % 3]}
             late = start + 2 * 86_400 + 3_600 if k % 7 == 0 else None
@@ -201,6 +203,7 @@ class MixpanelSandbox:
         timezone: str = "UTC",
         now: datetime | None = None,
         reports: dict[int, SavedReport] | None = None,
+        cache_exports: bool = False,
     ) -> None:
         self.username = username
         self.secret = secret
@@ -214,6 +217,8 @@ class MixpanelSandbox:
         }
         self._lock = threading.Lock()
         self._sorted: list[Event] | None = None
+        # The benchmark serves the same export answers to both of its clients: built once.
+        self._export_cache: dict[tuple, Response] | None = {} if cache_exports else None
 
     # -- state -----------------------------------------------------------------------------
     def clock(self) -> datetime:
@@ -312,6 +317,14 @@ class MixpanelSandbox:
         return first, last
 
     def _export(self, request: Request, params: dict[str, str]) -> Response:
+        if self._export_cache is None:
+            return self._export_answer(request, params)
+        key = (tuple(sorted(params.items())), request.headers.get("accept-encoding", ""))
+        if key not in self._export_cache:
+            self._export_cache[key] = self._export_answer(request, params)
+        return self._export_cache[key]
+
+    def _export_answer(self, request: Request, params: dict[str, str]) -> Response:
         # Days of projects created since 2023 are UTC days (export.openapi.yaml, from_date).
         first, last = self._dates(params)
         low = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp())
