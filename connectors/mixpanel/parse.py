@@ -23,11 +23,11 @@ from okr_definitions.sources.mixpanel import MixpanelQuery
 # of the event's `time` (epoch seconds, README "Mixpanel": days in the project's time zone).
 EVENTS_TABLE = """
 CREATE TABLE events (
-    request_no INTEGER NOT NULL,
-    event      VARCHAR NOT NULL,
+    request_no  INTEGER NOT NULL,
+    event       VARCHAR,  -- never NULL once landed: land_export refuses such answers
     distinct_id VARCHAR,
-    time       BIGINT NOT NULL,
-    day        DATE NOT NULL
+    time        BIGINT,
+    day         DATE
 )
 """
 
@@ -91,7 +91,11 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
         [request_no],
     ).fetchall()[0]
     if missing:
-        raise SourceError(SOURCE, f"{missing} exported events have no event name or time")
+        raise SourceError(
+            SOURCE,
+            f"{missing} exported events have no event name or time: they cannot be put on a "
+            "day, so nothing of this export is counted",
+        )
     return int(lines)
 
 
