@@ -159,8 +159,8 @@ def _export_once(
     params: dict[str, str],
     target: Path,
     empty_seen: list[bool],
-) -> int:
-    """Stream one export answer into `target` (JSONL); the bytes received.
+) -> tuple[int, int]:
+    """Stream one export answer into `target` (JSONL); (bytes received, events in it).
 
     Transient (retried): a transport failure, HTML, a cut-off gzip stream or last line, and a
     first empty answer (asked once more before it counts as "no events": a proxy's empty 200
@@ -201,7 +201,7 @@ def _export_once(
     if not last and not empty_seen[0]:
         empty_seen[0] = True
         raise RetryableSourceError(SOURCE, f"{what}: empty answer; asking once more")
-    return size
+    return size, lines
 
 
 def _export(
@@ -218,8 +218,9 @@ def _export(
 
     def attempt() -> tuple[int, int]:
         con.execute("DELETE FROM events WHERE request_no = ?", [number]).fetchall()
-        size = _export_once(client, settings, params, target, empty_seen)
-        return size, land_export(con, target, number, settings.timezone)
+        size, lines = _export_once(client, settings, params, target, empty_seen)
+        land_export(con, target, number, settings.timezone)
+        return size, lines
 
     try:
         return call_with_retry(attempt)

@@ -49,37 +49,49 @@ RAW_SCHEMA = pa.schema(
 )
 
 
-def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, timezone: str) -> int:
-    """Insert one export answer (a JSONL file) into `events`; the number of lines it held.
+# Only the properties the counts need are parsed; every other property is skipped by the
+# reader (an export carries dozens per event).
+EXPORT_COLUMNS = (
+    "{event: 'VARCHAR', "
+    'properties: \'STRUCT("time" DOUBLE, distinct_id VARCHAR, "$insert_id" VARCHAR)\'}'
+)
+
+
+def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, timezone: str) -> None:
+    """Insert one export answer (a JSONL file) into `events`.
 
     Mixpanel de-duplicates events with the same event name, distinct_id, time and $insert_id
-    when it queries them; the same rule applies here, so a repeated event counts once.
+    when it queries them; the same rule applies here, so a repeated event counts once (events
+    without an $insert_id are all kept).
     """
     if path.stat().st_size == 0:
-        return 0
+        return
     try:
-        (lines,) = con.execute(
-            "SELECT count(*) FROM read_json(?, format = 'newline_delimited', "
-            "columns = {event: 'VARCHAR', properties: 'JSON'})",
-            [str(path)],
-        ).fetchall()[0]
         con.execute(
-            """
+            f"""
             INSERT INTO events
-            SELECT DISTINCT ON (event, distinct_id, time, coalesce(insert_id, '#' || rn))
-                ?, event, distinct_id, time,
-                CAST(timezone(?, to_timestamp(time)) AS DATE)
-            FROM (
-                SELECT event,
-                       properties->>'distinct_id' AS distinct_id,
-                       CAST(floor(CAST(properties->>'time' AS DOUBLE)) AS BIGINT) AS time,
-                       properties->>'$."$insert_id"' AS insert_id,
-                       row_number() OVER () AS rn
-                FROM read_json(?, format = 'newline_delimited',
-                               columns = {event: 'VARCHAR', properties: 'JSON'})
+            WITH read AS (
+                SELECT event, properties.distinct_id AS distinct_id,
+                       CAST(floor(properties."time") AS BIGINT) AS time,
+                       properties."$insert_id" AS insert_id
+                FROM read_json(?, format = 'newline_delimited', columns = {EXPORT_COLUMNS})
+            ),
+            kept AS (
+                SELECT DISTINCT event, distinct_id, time, insert_id FROM read
+                WHERE insert_id IS NOT NULL
+                UNION ALL
+                SELECT event, distinct_id, time, insert_id FROM read WHERE insert_id IS NULL
+            ),
+            -- Every zone's UTC offset is a multiple of 15 minutes: the local day is looked up
+            -- once per quarter hour, not converted once per event.
+            quarters AS (
+                SELECT q, CAST(timezone(?, to_timestamp(q * 900)) AS DATE) AS day
+                FROM (SELECT DISTINCT time // 900 AS q FROM kept WHERE time IS NOT NULL)
             )
+            SELECT ?, k.event, k.distinct_id, k.time, quarters.day
+            FROM kept AS k LEFT JOIN quarters ON quarters.q = k.time // 900
             """,
-            [request_no, timezone, str(path)],
+            [str(path), timezone, request_no],
         ).fetchall()
     except duckdb.InvalidInputException as exc:
         # A garbled answer: transient (a proxy, a dropped connection)
@@ -96,33 +108,6 @@ def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, tim
             f"{missing} exported events have no event name or time: they cannot be put on a "
             "day, so nothing of this export is counted",
         )
-    return int(lines)
-
-
-def daily_counts(
-    con: duckdb.DuckDBPyConnection,
-    request_no: int,
-    query: MixpanelQuery,
-    start: date,
-    end: date,
-) -> list[tuple[date, float | None, float | None, float | None]]:
-    """(day, value, numerator, denominator) for every day of [start, end] (0 on days without
-    events: the export is complete for its days)."""
-    if query.funnel is not None:
-        return funnel_counts(con, request_no, query, start, end)
-    measure = "count(*)" if query.count == "total" else "count(DISTINCT e.distinct_id)"
-    rows = con.execute(
-        f"""
-        SELECT d.day, coalesce(c.n, 0)
-        FROM (SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE),
-                                                 INTERVAL 1 DAY)) AS DATE) AS day) d
-        LEFT JOIN (SELECT e.day, {measure} AS n FROM events e
-                   WHERE e.request_no = ? AND e.event = ? GROUP BY e.day) c USING (day)
-        ORDER BY d.day
-        """,
-        [start, end, request_no, query.event],
-    ).fetchall()
-    return [(day, float(n), None, None) for day, n in rows]
 
 
 def event_series(
@@ -142,15 +127,17 @@ def event_series(
             "uniques": [q.count == "uniques" for _, q in metrics],
         }
     )
+    # Distinct users cost a hash set per event and day: counted only when a metric asks.
+    users = "count(DISTINCT distinct_id)" if any(q.count == "uniques" for _, q in metrics) else "0"
     con.register("_wanted", wanted)
     try:
         return con.sql(
-            """
+            f"""
             WITH days AS (
                 SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE),
                                                    INTERVAL 1 DAY)) AS DATE) AS day),
             counted AS (
-                SELECT event, day, count(*) AS n, count(DISTINCT distinct_id) AS users
+                SELECT event, day, count(*) AS n, {users} AS users
                 FROM events WHERE request_no = ? GROUP BY event, day)
             SELECT w.metric_id, d.day AS date,
                    CAST(coalesce(CASE WHEN w.uniques THEN c.users ELSE c.n END, 0) AS DOUBLE)
