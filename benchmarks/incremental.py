@@ -114,7 +114,8 @@ def _daily_run(path: Path) -> dict[str, float]:
     con = connect(path)
     # The source's answer for the window (values restated by 1 %), built outside the clock.
     daily = con.execute(
-        "SELECT metric_id, date, value * 1.01 AS value, numerator, denominator FROM ("
+        "SELECT metric_id, date, value * 1.01 AS value, numerator, denominator, "
+        "'restated' AS request_hash FROM ("
         + daily_rows_sql("CAST($first AS DATE)", "CAST($last AS DATE)")
         + ")",
         {"first": first, "last": last},

@@ -20,6 +20,9 @@ DAILY_SCHEMA = pa.schema(
         pa.field("value", pa.float64()),
         pa.field("numerator", pa.float64()),
         pa.field("denominator", pa.float64()),
+        # The request whose answer gave the value (the source's raw table keys it), so a key
+        # result's number can be traced to what was asked and answered.
+        pa.field("request_hash", pa.string(), nullable=False),
     ]
 )
 
@@ -63,7 +66,8 @@ class FetchResult:
 
 
 def daily_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Build a DAILY_SCHEMA table from dicts (missing numerator/denominator become NULL)."""
+    """Build a DAILY_SCHEMA table from dicts (missing numerator/denominator become NULL; every
+    row names its `request_hash`)."""
     return pa.Table.from_pylist(
         [
             {
@@ -72,6 +76,7 @@ def daily_table(rows: list[dict[str, Any]]) -> pa.Table:
                 "value": r.get("value"),
                 "numerator": r.get("numerator"),
                 "denominator": r.get("denominator"),
+                "request_hash": r["request_hash"],
             }
             for r in rows
         ],
@@ -169,7 +174,7 @@ def merge_results(*results: FetchResult) -> FetchResult:
     """One FetchResult from several (a source's daily and range fetches)."""
     raws = [r.raw for r in results if r.raw is not None and r.raw.num_rows]
     return FetchResult(
-        # a connector may add columns (per-row request_hash): missing ones become NULL
+        # a connector may add columns (currency): missing ones become NULL
         daily=pa.concat_tables([r.daily for r in results], promote_options="default"),
         ranges=pa.concat_tables([r.ranges for r in results], promote_options="default"),
         flags=pa.concat_tables([r.flags for r in results], promote_options="default"),

@@ -11,7 +11,7 @@ last line of defence for any text that might still quote such a URL (an error's 
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 # scheme://userinfo@ — userinfo may hold anything but "/", "?", "#" and "@" (RFC 3986).
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]+@")
@@ -44,3 +44,14 @@ def refuse_url_credentials(url: str, setting: str) -> str:
             "settings are the only ones it uses)"
         )
     return url
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a hook URL that are its secret: path segments with digits (Zapier's
+    /hooks/catch/<account>/<token>/, Make's /<token>, n8n's /webhook/<uuid>) and query values.
+    A receiver saying "hook <token> not found" must not put it in a log."""
+    parts = urlsplit(url)
+    segments = [
+        seg for seg in parts.path.split("/") if len(seg) >= 6 and any(c.isdigit() for c in seg)
+    ]
+    return segments + [value for _, value in parse_qsl(parts.query) if len(value) >= 6]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -18,13 +19,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.console import console, definitions_folder, err, fail
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
 from okr_cli.publish import publish_command
-from okr_cli.push import demo_push, push_command
+from okr_cli.push import check_push_ids, demo_push, push_command
 from okr_definitions.loader import DEFAULT_DIR, load_definitions
 from okr_definitions.problems import DefinitionError
 
@@ -35,8 +36,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # emoji=False: text from the warehouse or the definitions is printed as written (":x:" stays).
-console = Console(highlight=False, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
 
 DefinitionsOption = Annotated[
     Path | None,
@@ -64,19 +63,10 @@ VerboseOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
-
-
 def _usage(message: str) -> typer.Exit:
     """A usage error in one line (exit 2), for what typer cannot check itself."""
     err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(2)
-
-
-def _definitions_path(path: Path | None) -> Path:
-    return Path(path or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
 
 
 @app.command()
@@ -93,16 +83,18 @@ def validate(
     With a source's credentials in the environment, its metrics are also checked against the
     source's metadata API (GA4 getMetadata, Matomo API.getReportMetadata, HubSpot properties).
     """
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.source_checks import check_sources
 
     if path is not None and definitions_dir is not None and path != definitions_dir:
         raise _usage("give the definitions once: as PATH or as -d")
-    root = _definitions_path(path or definitions_dir)
+    root = definitions_folder(path or definitions_dir)
     if not root.exists():  # a mistyped argument is a usage error (2), not invalid definitions
         raise typer.BadParameter(f"{root} does not exist", param_hint="PATH")
     definitions, problems = load_definitions(root)
     notes: list[str] = []
     if definitions is not None and root.is_dir():
+        # imported when the command runs, so `okr --help` and `okr status` start quickly
         from okr_definitions.checkins import load_checkins
 
         # Check-in notes name key results: a typo would silently drop a note from the report.
@@ -112,7 +104,6 @@ def validate(
             definitions = None
     if definitions is not None and not offline:
         source_problems, notes = check_sources(definitions)
-        from okr_cli.push import check_push_ids  # the OKR tools' ids
 
         push_problems, push_notes = check_push_ids(definitions)
         source_problems, notes = source_problems + push_problems, notes + push_notes
@@ -148,6 +139,7 @@ def schema(
     / "okr-definitions.schema.json",
 ) -> None:
     """Write the JSON Schema of the definition format (for editor autocompletion)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_definitions.schema import write_schema
 
     write_schema(out)
@@ -157,11 +149,13 @@ def schema(
 def _run(
     definitions_path: Path, warehouse: Path | None, first: date, last: date, verbose: bool
 ) -> bool:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import dagster as dg
 
     if warehouse:
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.run_summary import failure_lines
     from pipelines.build import build_definitions
     from pipelines.resources import load_valid_definitions
@@ -172,7 +166,7 @@ def _run(
     except DefinitionError as exc:
         for line in str(exc).splitlines()[1:]:
             err.print(escape(line), soft_wrap=True)
-        raise _fail("invalid definitions: run `okr validate` for details") from None
+        raise fail("invalid definitions: run `okr validate` for details") from None
     with _warehouse_errors(warehouse):
         _check_warehouse_file(warehouse)
     defs = build_definitions(definitions)
@@ -199,6 +193,7 @@ def _check_warehouse_file(warehouse: Path | None) -> None:
     """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
     anything runs (not once by every step that opens it). A missing file is fine: the run
     creates it."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from warehouse.db import connect, warehouse_path
 
     if warehouse_path(warehouse).exists():
@@ -267,7 +262,7 @@ def run(
     the lookback days, like the daily schedule). Days run from the first day the definitions
     need (their baseline windows) through yesterday in the organisation's time zone."""
     _set_verbose(verbose)
-    root = _definitions_path(definitions)
+    root = definitions_folder(definitions)
     days = _run_days(root, day, start, end)
     if days is not None and days[0] > days[1]:
         console.print(
@@ -287,15 +282,15 @@ def sandbox(
 ) -> None:
     """Serve the local source sandboxes the definitions need (until Ctrl-C), and print the
     environment that points okr-sync at them — for `dagster dev` on the demo workspace."""
-    import threading
 
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
     try:
-        used = load_valid_definitions(_definitions_path(definitions)).used_sources()
+        used = load_valid_definitions(definitions_folder(definitions)).used_sources()
     except DefinitionError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     before = dict(os.environ)
     with running_sandboxes(used) as servers:
         for name, server in servers.items():
@@ -315,6 +310,7 @@ def demo(
     verbose: VerboseOption = False,
 ) -> None:
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
@@ -344,10 +340,11 @@ def demo(
         soft_wrap=True,
     )
     if not ok:
-        raise _fail("the demo run had failures (see above)")
+        raise fail("the demo run had failures (see above)")
 
 
 def _print_status(warehouse: Path | None, team: str | None, day: date | None) -> None:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.warehouse_facts import what_exists
     from reports.terminal import print_status
     from warehouse.queries import not_started_status_rows, status_rows
@@ -360,7 +357,7 @@ def _print_status(warehouse: Path | None, team: str | None, day: date | None) ->
         # have simply not started yet.
         problem = what_exists(warehouse, team, day)
         if problem and (day is not None or not not_started):
-            raise _fail(problem)
+            raise fail(problem)
         if not not_started:
             console.print("no key-result rows yet: run `okr run` first")
             return
@@ -409,6 +406,7 @@ def report(
     verbose: VerboseOption = False,
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
     from reports.write import write_weekly_report
 
@@ -424,7 +422,7 @@ def report(
         raise _usage(
             f"--out {out} is a folder; give the HTML file to write, e.g. {out / 'checkin.html'}"
         )
-    root = _definitions_path(definitions)
+    root = definitions_folder(definitions)
     with _warehouse_errors(warehouse):
         try:
             monday = monday or latest_week(warehouse)
@@ -435,9 +433,9 @@ def report(
                 err.print(
                     f"[red]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True
                 )
-            raise _fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
+            raise fail(f"{len(exc.problems)} problem(s) in {root / 'checkins'}") from None
         except NoReportData as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     summary = ", ".join(f"{n} {s}" for s, n in written.report.status_counts)
     console.print(f"[green]wrote[/] {escape(str(written.html))}", soft_wrap=True)
     console.print(f"[green]wrote[/] {escape(str(written.markdown))}", soft_wrap=True)
@@ -458,6 +456,7 @@ def export(
 ) -> None:
     """Write the public tables (okr.*, staging.metric_daily) as Parquet or CSV for BI tools,
     or (xlsx) one scorecard workbook."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.files.export import FORMATS, export_tables
 
     _set_verbose(verbose)
@@ -475,13 +474,14 @@ def export(
 
 
 def _export_workbook(warehouse: Path | None, out: Path) -> None:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.files.workbook import export_workbook
     from warehouse.db import WarehouseBusyError
 
     try:
         written = export_workbook(warehouse, out)
     except (FileNotFoundError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(
         f"{written.path}: {written.key_results} key results, {written.history_rows} daily rows, "
         f"{written.charts} charts",
@@ -502,8 +502,10 @@ def sql(
     verbose: VerboseOption = False,
 ) -> None:
     """Run a read-only SQL query on the warehouse: queries only, no access to files."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import duckdb
 
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.sql_query import (
         FORMATS,
         EmptyQuery,
@@ -522,14 +524,14 @@ def sql(
         except EmptyQuery as exc:
             raise _usage(str(exc)) from None
         except RefusedStatement as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         except duckdb.PermissionException as exc:
-            raise _fail(
+            raise fail(
                 "okr sql reads the warehouse's tables only, never files: "
                 + str(exc).splitlines()[0]
             ) from None
         except duckdb.Error as exc:
-            raise _fail(f"query failed: {exc}") from None
+            raise fail(f"query failed: {exc}") from None
     write_result(columns, rows, fmt or default_format(), console)
 
 
@@ -543,20 +545,22 @@ def _set_verbose(verbose: bool) -> None:
 @contextlib.contextmanager
 def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
     """The warehouse's usage and environment errors as one line (exit 1)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.warehouse_facts import demo_hint
     from warehouse.db import WarehouseBusyError
 
     try:
         yield
     except FileNotFoundError as exc:
-        raise _fail(demo_hint(warehouse) or str(exc)) from None
+        raise fail(demo_hint(warehouse) or str(exc)) from None
     except (ValueError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def main() -> None:
     """The `okr` entry point: a usage or environment error is one line, not a stack trace
     (the trace with --verbose or OKR_VERBOSE=1)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import duckdb
 
     try:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from okr_definitions.loader import DEFAULT_DIR
+from okr_definitions.loader import DEFAULT_DIR, load_definitions
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -43,8 +43,8 @@ def notify(
 ) -> None:
     """Send the status-change alerts of the newest day and the weekly digest to the channels
     of `notify:`, each once (recorded in notify.sent)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.notify import deliver, plan_messages
-    from okr_definitions.loader import load_definitions
     from warehouse.db import WarehouseBusyError, warehouse_path
 
     try:

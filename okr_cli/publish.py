@@ -50,6 +50,7 @@ def publish_command(
 ) -> None:
     """Publish the public tables to PostgreSQL (OKR_PUBLISH_POSTGRES_URL): the days whose rows
     changed since the last publish, in one transaction."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.postgres import URL_ENV, PublishError, target_from
     from destinations.postgres.client import grant_reader as apply_grant
     from destinations.postgres.client import reader_grant_sql
@@ -69,6 +70,7 @@ def publish_command(
             f'no publish target in {root}: add `publish: {{postgres: {{schema_prefix: "", '
             "tables: all}}` to a definitions file and set " + URL_ENV
         )
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from warehouse.db import warehouse_path
 
     if grant_reader is None and not warehouse_path().exists():
@@ -100,6 +102,7 @@ def publish_command(
 
 
 def _print_plan(config, full: bool) -> None:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.postgres import URL_ENV, plan_publish, target_from
     from destinations.postgres.publish import selected_tables
     from warehouse.db import connect
@@ -118,8 +121,10 @@ def _print_plan(config, full: bool) -> None:
 
 
 def _run_publish(defs, label: str, full: bool) -> None:
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     import dagster as dg
 
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from pipelines.build import build_definitions
     from pipelines.destinations.postgres import PUBLISH_JOB
     from pipelines.destinations.postgres.assets import FULL_TAG
@@ -147,6 +152,7 @@ def _run_publish(defs, label: str, full: bool) -> None:
         for message in errors:
             err.print(f"[red]failed:[/] {escape(message)}", soft_wrap=True)
         raise _fail(f"publishing to {label} failed; the previous version is still there")
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from warehouse.db import connect
 
     con = connect(read_only=True)

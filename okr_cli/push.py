@@ -7,6 +7,7 @@ tool is reported and makes the exit code 1, the other tools are still pushed.
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from okr_cli.console import definitions_folder, fail
 from okr_definitions.problems import DefinitionError, Problem
+from okr_definitions.push import OkrTrackerPush, Push
 from okr_definitions.resolve import Definitions, format_loc
 
 if TYPE_CHECKING:  # imported when a command runs: `okr --help` stays quick
@@ -33,6 +36,7 @@ def push_all(
     definitions: Definitions, warehouse: Path | None, day: date | None, dry_run: bool
 ) -> list[PushOutcome]:
     """Each configured tool's outcome for `day` (default: the newest computed day)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.push.ledger import newest_day, push_tool
     from warehouse.db import ENV_VAR, connection, warehouse_path
 
@@ -94,7 +98,7 @@ def push_command(
 ) -> None:
     """Write the newest key-result values into the OKR tools configured under `push:` —
     only values that changed since the last push (recorded in push.sent)."""
-    from okr_cli.main import _definitions_path, _fail
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from pipelines.resources import load_valid_definitions
     from warehouse.db import WarehouseBusyError
 
@@ -103,18 +107,18 @@ def push_command(
     except ValueError:
         raise typer.BadParameter(f"--date {day!r} is not YYYY-MM-DD") from None
     try:
-        defs = load_valid_definitions(_definitions_path(definitions))
+        defs = load_valid_definitions(definitions_folder(definitions))
     except DefinitionError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not defs.push.configured():
         console.print("no OKR tool configured: add `push:` to the definitions (see README)")
         return
     try:
         outcomes = push_all(defs, warehouse, as_of, dry_run)
     except (FileNotFoundError, ValueError, WarehouseBusyError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not outcomes:
-        raise _fail("no computed key-result days yet: run `okr run` first")
+        raise fail("no computed key-result days yet: run `okr run` first")
     print_outcomes(outcomes, dry_run)
     failed = [o for o in outcomes if o.failed]
     for outcome in failed:
@@ -125,6 +129,7 @@ def push_command(
 
 def check_push_ids(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     """With a tool's credentials set, every id mapped to it must exist in the tool."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from connectors.errors import SourceError
     from destinations.push.tools import make_client
 
@@ -175,9 +180,8 @@ def demo_push(definitions: Definitions, warehouse: Path) -> bool:
     """`okr demo`'s push: every key result mapped to a local okr-tracker sandbox, the newest
     day pushed and printed. The mapping lives in memory only: the demo's YAML stays free of
     `push:`, so `okr run` and `dagster dev` on the demo folder need no okr-tracker."""
-    import os
 
-    from okr_definitions.push import OkrTrackerPush, Push
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
     from sandbox.okr_tracker.server import (
         DEFAULT_API_KEY,
         DEFAULT_CLIENT_ID,

@@ -23,8 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from okr_definitions.located import did_you_mean
-from okr_definitions.problems import Problem
+from okr_definitions.problems import Problem, did_you_mean
 from okr_definitions.yaml_source import YamlDocument, format_path, printable, read_yaml
 
 CHECKINS_DIR = "checkins"

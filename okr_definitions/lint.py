@@ -13,8 +13,8 @@ from datetime import date
 
 from okr_definitions import model as m
 from okr_definitions.destinations.notify import lint_notify
-from okr_definitions.located import Located, did_you_mean
-from okr_definitions.problems import Problem, Severity
+from okr_definitions.located import Located
+from okr_definitions.problems import Problem, Severity, did_you_mean, suggest_declared
 from okr_definitions.push import lint_push
 from okr_definitions.resolve import Definitions, format_loc, parse_period
 from okr_definitions.sources.base import LintContext
@@ -76,15 +76,6 @@ def _problem(
     return Problem(severity, loc.file, loc.line(*sub), format_loc(loc.path, *sub), message, fix)
 
 
-def _suggest(word: str, choices: list[str], kind: str) -> str:
-    guess = did_you_mean(word, choices)
-    if guess:
-        return f"did you mean `{guess}`?"
-    return f"declare it under `{kind}:`" + (
-        f" (declared: {', '.join(sorted(choices)[:8])})" if choices else ""
-    )
-
-
 def lint(d: Definitions) -> list[Problem]:
     problems: list[Problem] = []
     problems += _lint_metrics(d)
@@ -112,7 +103,7 @@ def _lint_metrics(d: Definitions) -> list[Problem]:
                             loc,
                             ("ratio", part),
                             f"ratio {part} `{ref}` is not a declared metric",
-                            _suggest(ref, metric_ids, "metrics"),
+                            suggest_declared(ref, metric_ids, "metrics"),
                         )
                     )
                 elif isinstance(d.metric(ref), m.RatioMetric):
@@ -157,7 +148,7 @@ def _lint_objectives(d: Definitions) -> list[Problem]:
                     loc,
                     "team",
                     f"team `{objective.team}` is not declared",
-                    _suggest(objective.team, team_ids, "teams"),
+                    suggest_declared(objective.team, team_ids, "teams"),
                 )
             )
         try:
@@ -248,7 +239,7 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 "metric",
                 f"metric `{kr.metric}` is not declared",
                 did_you_mean(kr.metric, list(d.metrics))
-                and _suggest(kr.metric, list(d.metrics), "metrics")
+                and suggest_declared(kr.metric, list(d.metrics), "metrics")
                 # `okr import` leaves every key result on such a placeholder
                 or f"bind `{kr.metric}` to a source metric: declare it under `metrics:` with "
                 "`source:` and `query:` (or a `ratio:`)",
@@ -267,6 +258,17 @@ def _lint_key_result(d: Definitions, loc: Located) -> list[Problem]:
                 )
             )
             break
+    if kr.target is None:
+        problems.append(
+            _problem(
+                "error",
+                loc,
+                "target",
+                f"key result `{kr.id}` has no target yet",
+                "set `target:` to a number (1500, 3.2%) or a relative change (+40%)",
+            )
+        )
+        return problems
     relative = m.parse_relative(kr.target)
     level = kr.measure != "total"
     if kr.baseline == "measured" and not level:

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from okr_definitions import model as m
 from okr_definitions.lint import lint
-from okr_definitions.located import Located, ParsedFile, did_you_mean
-from okr_definitions.problems import Problem
+from okr_definitions.located import Located, ParsedFile
+from okr_definitions.problems import Problem, did_you_mean
 from okr_definitions.pydantic_errors import validation_problems
 from okr_definitions.resolve import Definitions, merge
 from okr_definitions.yaml_source import read_yaml

@@ -3,18 +3,12 @@ file, and the did-you-mean every located error message uses."""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from okr_definitions import model as m
 from okr_definitions.yaml_source import PathKey, YamlDocument
-
-
-def did_you_mean(word: str, choices: set[str] | list[str]) -> str | None:
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 @dataclass

@@ -8,11 +8,12 @@ The JSON Schema editors use for autocompletion is generated from these models
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from datetime import date
 from typing import Annotated, Any, Literal, Union
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Discriminator, Field, Tag, create_model, field_validator, model_validator
 
@@ -61,9 +62,6 @@ class Organisation(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            import difflib
-            from zoneinfo import available_timezones
-
             close = difflib.get_close_matches(value, sorted(available_timezones()), n=1)
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name such as "
@@ -265,7 +263,13 @@ class KeyResult(StrictModel):
     baseline: Number | Literal["measured"] | None = Field(
         None, description="A number, or `measured` (frozen from data). Totals start at 0."
     )
-    target: Number = Field(description="A number (1500, 0.055, 5.5%) or relative (+40%, -10%).")
+    # Required, but `null` is accepted so that an imported key result whose target the workbook
+    # did not state readably still loads and the lint can report everything at once (the
+    # missing target and the metric to bind) instead of stopping at the first.
+    target: Number | None = Field(
+        description="A number (1500, 0.055, 5.5%) or relative (+40%, -10%); `null` while it is "
+        "still to be set (`okr validate` reports it)."
+    )
     direction: Literal["increase", "decrease", "at_least", "at_most"] | None = Field(
         None, description="Inferred from baseline and target when omitted."
     )

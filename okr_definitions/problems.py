@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of `choices` to a misspelt `word`, or None."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def suggest_declared(word: str, choices: list[str], kind: str) -> str:
+    """The fix for a reference to something not declared under `kind:`."""
+    guess = did_you_mean(word, choices)
+    if guess:
+        return f"did you mean `{guess}`?"
+    return f"declare it under `{kind}:`" + (
+        f" (declared: {', '.join(sorted(choices)[:8])})" if choices else ""
+    )
 
 
 @dataclass(frozen=True)

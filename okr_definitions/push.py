@@ -8,12 +8,11 @@ key result's `push` names a tool configured at the top level.
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from okr_definitions.problems import Problem
+from okr_definitions.problems import Problem, did_you_mean
 from okr_definitions.strict import StrictModel
 from okr_definitions.yaml_source import format_path
 
@@ -107,12 +106,11 @@ def lint_push(d: Definitions) -> list[Problem]:
         for tool in loc.item.push:
             if tool in configured:
                 continue
-            # difflib, not located.did_you_mean: that module imports the model, which imports this.
-            guess = difflib.get_close_matches(tool, PUSH_TOOLS, n=1, cutoff=0.6)
+            guess = did_you_mean(tool, PUSH_TOOLS)
             if tool in PUSH_TOOLS:
                 fix = f"configure it under the top-level `push: {{{tool}: {{...}}}}`"
             elif guess:
-                fix = f"did you mean `{guess[0]}`? (okr-sync knows: {', '.join(PUSH_TOOLS)})"
+                fix = f"did you mean `{guess}`? (okr-sync knows: {', '.join(PUSH_TOOLS)})"
             else:
                 fix = f"use a tool okr-sync knows: {', '.join(PUSH_TOOLS)}"
             problems.append(

@@ -17,8 +17,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, ValidationError
 
 from okr_definitions import model as m
-from okr_definitions.located import did_you_mean
-from okr_definitions.problems import Problem
+from okr_definitions.problems import Problem, did_you_mean
 from okr_definitions.yaml_source import PathKey, YamlDocument, format_path, printable
 from registry.sources import source_names
 

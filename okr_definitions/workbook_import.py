@@ -15,7 +15,12 @@ from pathlib import Path
 
 import python_calamine
 
-from okr_definitions.workbook_files import WorkbookFileError, check_workbook_file, column_letter
+from okr_definitions.workbook_files import (
+    WorkbookFileError,
+    check_workbook_file,
+    column_letter,
+    sheet_xml_bytes,
+)
 
 # Header (normalised: lower case, no spaces, dots or underscores) → field.
 HEADERS = {
@@ -48,6 +53,9 @@ HEADERS = {
     "objectiveid": "objective_id",
     "krid": "kr_id",
 }
+# A tracker of a thousand key results is well under a MiB of sheet XML; a sheet far larger (an
+# export of a million rows picked by mistake) is refused before calamine would hold it whole.
+MAX_TRACKER_XML_BYTES = 16 * 1024 * 1024
 GERMAN_HEADERS = {"ziel", "schlüsselergebnis", "verantwortlich", "quartal", "zielwert"}
 FIELDS = sorted(set(HEADERS.values()))
 
@@ -190,6 +198,13 @@ def read_workbook(
         raise ImportError_(
             f"{path.name}: no sheet `{name}` (sheets: {', '.join(book.sheet_names)}); use --sheet"
         )
+    size = sheet_xml_bytes(path, name)
+    if size > MAX_TRACKER_XML_BYTES:
+        raise ImportError_(
+            f"{path.name}: sheet `{name}` holds {size / 2**20:.0f} MiB of cells, far more than an "
+            f"OKR tracker (okr import reads up to {MAX_TRACKER_XML_BYTES // 2**20} MiB); pick "
+            "the tracker's sheet with --sheet or copy it into a workbook of its own"
+        )
     worksheet = book.get_sheet_by_name(name)
     rows = worksheet.to_python(skip_empty_area=False)
     mapping = {normalise_header(k): v for k, v in HEADERS.items()}
@@ -328,7 +343,9 @@ def definitions_yaml(result: ImportResult, organisation: str) -> dict:
         krs = []
         for kr in objective.key_results:
             entry: dict[str, object] = {"id": kr.id, "title": kr.title, "metric": kr.id}
-            entry["target"] = kr.target if kr.target is not None else "TODO"
+            # `null` where the workbook's text could not be read: `okr validate` asks for it
+            # next to the metric to bind (the import report names the cell)
+            entry["target"] = kr.target
             if kr.baseline is not None:
                 entry["baseline"] = kr.baseline
             if kr.unit:

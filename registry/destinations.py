@@ -61,7 +61,3 @@ BUILT_IN = tuple(built_in(name) for name in ("files", "postgres", "push", "notif
 def registered_destinations() -> dict[str, DestinationEntry]:
     """Every destination by name: the built-in ones first, then those of installed packages."""
     return load_entries(ENTRY_POINT_GROUP, BUILT_IN, DestinationEntry, "destination")
-
-
-def destination_layer(name: str, layer: Layer) -> ModuleType:
-    return registered_destinations()[name].load(layer)

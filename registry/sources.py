@@ -77,10 +77,6 @@ def source_names() -> tuple[str, ...]:
     return tuple(registered_sources())
 
 
-def source_entry(name: str) -> SourceEntry:
-    return registered_sources()[name]
-
-
 def source_layer(name: str, layer: Layer) -> ModuleType:
     """The module of `layer` of the source `name` (see the module docstring for each contract)."""
     return registered_sources()[name].load(layer)

@@ -93,11 +93,6 @@ class KeyResultReport:
         return self.has_previous and self.row["prev_status"] != self.status
 
     @property
-    def new_flags(self) -> list[str]:
-        before = set(self.row["prev_flags"] or [])
-        return [f for f in self.row["flags"] if f not in before] if self.has_previous else []
-
-    @property
     def trust_flags(self) -> list[str]:
         """What to weigh the number by: stale/no_data first, then the source's flags."""
         own = [self.status] if self.status in ("stale", "no_data") else []

@@ -32,11 +32,7 @@ def insert_arrow(
     if rows.num_rows == 0:
         return 0
     for name, value in constants.items():
-        if name not in rows.column_names:
-            rows = rows.append_column(name, pa.array([value] * rows.num_rows))
-        elif rows[name].null_count:  # a per-row value (e.g. request_hash) wins where given
-            filled = pc.fill_null(rows[name], pa.scalar(value, rows.schema.field(name).type))
-            rows = rows.set_column(rows.schema.get_field_index(name), name, filled)
+        rows = rows.append_column(name, pa.array([value] * rows.num_rows))
     # Large tables go in slices: DuckDB converts each INSERT's Arrow input at once, so a raw
     # table of a few pages holding a million nested answer rows would otherwise need several
     # hundred MB of extra memory in one go. Same transaction, same result.
@@ -126,6 +122,8 @@ def replace_source_window(
     `raw_tables` maps a source-specific raw table to (delete predicate, its parameters, new rows),
     replaced in the same transaction so answers and mapped values never disagree. Repeated
     and invalid daily values are flagged (see `checked_daily`) whichever source sent them.
+    Daily rows name their own request (DAILY_SCHEMA); `request_hash` is the batch's, for the
+    range rows.
     """
     ids = list(metric_ids)
     daily, problems = checked_daily(result.daily)
@@ -151,7 +149,6 @@ def replace_source_window(
             "raw.metric_rows",
             daily,
             source=source,
-            request_hash=request_hash,
             fetched_at=fetched_at,
             partition_date=partition_date,
         )

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from warehouse.db import read_model, transaction
+from warehouse.status import status_rank_sql
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,7 @@ def compute_objective_progress(
         )
         con.execute(
             "INSERT INTO okr.objective_progress_daily BY NAME "
-            + read_model("objective_progress_daily"),
+            + read_model("objective_progress_daily").format(status_rank=status_rank_sql("status")),
             {"from_date": from_date, "to_date": to_date},
         )
         (count,) = con.execute(

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from warehouse.db import connect
+from warehouse.progress import not_started_rows
 from warehouse.status import status_rank_sql
 
 # Each key result's newest row in [$start, $end]. A key result whose period ended inside the
@@ -214,7 +215,6 @@ def not_started_status_rows(
 ) -> list[dict[str, Any]]:
     """The key results whose period starts after `day` (default: the newest day with rows,
     else today), as they would be measured today (warehouse.progress.not_started_rows)."""
-    from warehouse.progress import not_started_rows
 
     con = connect(warehouse, read_only=True)
     try:

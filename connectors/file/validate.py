@@ -9,7 +9,7 @@ from pathlib import Path
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
-from connectors.file.client import read_metric_file
+from connectors.file.parse import read_metric_file
 
 
 @dataclass(frozen=True)

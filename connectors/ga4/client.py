@@ -1,4 +1,4 @@
-"""The official GA4 Data API client, and one visible place where its calls are made.
+"""Talks to GA4 through the official Data API client, and pages through its reports.
 
 Every call goes through `Ga4Api.call`: the shared retry policy (connectors.retry) around one
 HTTP request, errors sorted into "retry" (429 hourly/concurrent, 5xx, resets, broken answers)
@@ -10,6 +10,10 @@ Reports over REST are sent through the client's own authorised session and host 
 credentials, token refresh and endpoint) and their JSON is read with pyarrow
 (`parse.answers_from_json`): the REST transport's pure-Python JSON-to-protobuf decoding costs
 ~40 µs a row, 40 s and over a GiB for a million-row report. gRPC answers come as protobuf.
+
+Paging is explicit: the first page of every report is requested (5 per batchRunReports); its
+`rowCount` says how many rows the report has, and the remaining pages are then requested by
+`offset` (GA4 answers carry no offset or next-page token: `rowCount` is the only guide).
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
+import google.auth
 import pyarrow as pa
 import requests
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
@@ -34,17 +41,28 @@ from google.analytics.data_v1beta.types import (
 from google.api_core import exceptions as gexc
 from google.api_core.client_options import ClientOptions
 from google.auth import exceptions as auth_exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.oauth2 import service_account
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
-from connectors.ga4.parse import Answer, MalformedAnswer, answer_from_proto, answers_from_json
+from connectors.ga4.parse import (
+    MalformedAnswer,
+    ReportAnswer,
+    ReportPage,
+    answer_from_proto,
+    answers_from_json,
+    read_page,
+)
+from connectors.ga4.requests import ReportSpec
 from connectors.ga4.settings import (
     LOW_CONCURRENT_REQUESTS,
     LOW_POTENTIALLY_THRESHOLDED_PER_HOUR,
     LOW_TOKENS_PER_DAY,
     LOW_TOKENS_PER_HOUR,
     LOW_TOKENS_PER_PROJECT_PER_HOUR,
+    MAX_REPORTS_PER_BATCH,
     PACING_PAUSE_S,
     SCOPES,
     SOURCE,
@@ -70,12 +88,8 @@ def make_client(settings: GA4Settings) -> BetaAnalyticsDataClient:
 
 def _credentials(settings: GA4Settings) -> Any:
     if settings.anonymous:
-        from google.auth.credentials import AnonymousCredentials
-
         return AnonymousCredentials()
     if settings.credentials_path:
-        from google.oauth2 import service_account
-
         try:
             return service_account.Credentials.from_service_account_file(
                 settings.credentials_path, scopes=list(SCOPES)
@@ -95,8 +109,6 @@ def _credentials(settings: GA4Settings) -> Any:
                 "service-account JSON key; download a new key in Google Cloud → IAM → Service "
                 "accounts",
             ) from exc
-    import google.auth
-
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
     except auth_exceptions.DefaultCredentialsError as exc:
@@ -298,7 +310,7 @@ class Ga4Api:
 
         return call_with_retry(attempt)
 
-    def run_reports(self, property_id: str, bodies: list[dict[str, Any]]) -> list[Answer]:
+    def run_reports(self, property_id: str, bodies: list[dict[str, Any]]) -> list[ReportAnswer]:
         """Answer up to 5 report pages of one property in one HTTP request.
 
         One page goes as runReport, several as batchRunReports (one call instead of several;
@@ -318,7 +330,9 @@ class Ga4Api:
             self.quota.record(property_id, answer.quota)
         return answers
 
-    def _run_reports_rest(self, property_id: str, bodies: list[dict[str, Any]]) -> list[Answer]:
+    def _run_reports_rest(
+        self, property_id: str, bodies: list[dict[str, Any]]
+    ) -> list[ReportAnswer]:
         # The property is in the URL; in a batch it lives on the batch, not on each request.
         requests_json = [{k: v for k, v in b.items() if k != "property"} for b in bodies]
         if len(bodies) == 1:
@@ -329,7 +343,7 @@ class Ga4Api:
                 ),
             )
 
-        def batch() -> list[Answer]:
+        def batch() -> list[ReportAnswer]:
             answers = answers_from_json(
                 self._post(property_id, "batchRunReports", {"requests": requests_json}),
                 batch=True,
@@ -395,3 +409,68 @@ class Ga4Api:
                 request=request, retry=None, timeout=self.settings.timeout_s
             ),
         )
+
+
+# --- paging and batching --------------------------------------------------------------------
+
+
+def run_specs(
+    api: Ga4Api, specs: list[ReportSpec], page_size: int, partition_date: date | None = None
+) -> list[ReportPage]:
+    """Every page of every report, in as few HTTP requests as paging and batching allow."""
+    pages: list[ReportPage] = []
+    by_property: dict[str, deque[tuple[ReportSpec, int, int]]] = {}
+    for spec in specs:
+        by_property.setdefault(spec.property_id, deque()).append((spec, 0, page_size))
+
+    for property_id, queue in by_property.items():
+        row_counts: dict[int, int] = {}
+        while queue:
+            chunk = [queue.popleft() for _ in range(min(MAX_REPORTS_PER_BATCH, len(queue)))]
+            bodies = [spec.body(offset, limit) for spec, offset, limit in chunk]
+            answers = api.run_reports(property_id, bodies)
+            for (spec, offset, limit), body, answer in zip(chunk, bodies, answers, strict=True):
+                page = read_page(answer, spec, body, offset)
+                page.partition_date = partition_date
+                pages.append(page)
+                queue.extend(_follow_up_pages(spec, page, offset, limit, page_size, row_counts))
+    return pages
+
+
+def _follow_up_pages(
+    spec: ReportSpec,
+    page: ReportPage,
+    offset: int,
+    limit: int,
+    page_size: int,
+    row_counts: dict[int, int],
+) -> list[tuple[ReportSpec, int, int]]:
+    """The pages still to request after this one (offset, limit)."""
+    known = row_counts.setdefault(id(spec), page.row_count)
+    if page.row_count != known:
+        # GA4 restated data between two pages; the lookback re-fetch will settle it.
+        log.warning(
+            "GA4 report %s: rowCount changed from %d to %d between pages",
+            spec.report_hash,
+            known,
+            page.row_count,
+        )
+    todo: list[tuple[ReportSpec, int, int]] = []
+    end = offset + page.n_rows
+    if page.n_rows < limit and end < page.row_count:
+        if page.n_rows == 0:
+            raise SourceError(
+                SOURCE,
+                f"GA4 answered no rows at offset {offset} although rowCount is "
+                f"{page.row_count} (report {spec.report_hash})",
+            )
+        # A short page in the middle: ask for the rest of this page's share.
+        todo.append((spec, end, limit - page.n_rows))
+    if offset == 0:
+        # After the first page rowCount is known: request all remaining pages now, so they can
+        # share batch requests instead of being fetched one after another.
+        next_offset = offset + limit
+        while next_offset < page.row_count:
+            todo.append((spec, next_offset, page_size))
+            next_offset += page_size
+    return todo

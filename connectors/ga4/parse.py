@@ -1,16 +1,21 @@
-"""Read GA4 answers: typed values, `date` days, trust signals, and the raw Arrow table.
+"""Read GA4 answers: typed values, `date` days, the values of each metric by day or by exact
+range, the trust flags (sampled, thresholded, `(other)` row, empty), and the raw Arrow table.
 
 An answer's rows become flat Arrow string arrays, row-major (rows × dimensions, rows ×
 metrics). REST answers are read from their JSON with pyarrow's JSON reader; the client
 library's REST transport would decode them into protobuf in pure Python first (~40 µs a row,
 40 s for a million-row report, and over a GiB of message objects). gRPC answers arrive as
 protobuf and are read from the messages directly (not through proto-plus wrappers).
+
+Why over 600 lines: decoding an answer, reading its values and writing its raw rows all work
+on the same `Page`; split along those three lines if it grows further.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -22,10 +27,14 @@ import pyarrow.json as pa_json
 from google.analytics.data_v1beta.types import RunReportResponse
 from google.protobuf import json_format
 
-from connectors.base import request_hash
+from connectors.base import (
+    flag_table,
+    request_hash,
+)
 from connectors.errors import SourceError
 from connectors.ga4.requests import ReportSpec
-from connectors.ga4.settings import SOURCE
+from connectors.ga4.settings import SOURCE, GA4Settings
+from okr_definitions.sources.ga4 import GA4Query
 
 # MetricType enum (google.analytics.data.v1beta.MetricType), number → name.
 METRIC_TYPES = {
@@ -100,7 +109,7 @@ class MalformedAnswer(ValueError):
 
 
 @dataclass
-class Answer:
+class ReportAnswer:
     """One report's answer as sent, before it is matched to the request it answers."""
 
     dimension_names: list[str]
@@ -120,7 +129,7 @@ class Answer:
 
 
 @dataclass
-class Page:
+class ReportPage:
     """One answer (one page of one report), flattened for fast reading."""
 
     spec: ReportSpec
@@ -148,7 +157,7 @@ class Page:
         return request_hash(self.body)
 
 
-def answered_headers_problem(answer: Answer, spec: ReportSpec) -> str | None:
+def answered_headers_problem(answer: ReportAnswer, spec: ReportSpec) -> str | None:
     """How the answer's headers differ from what `spec` asked for (None: they are the same).
 
     Rows are read by header position, so an unrequested breakdown (summed into every day), a
@@ -176,7 +185,9 @@ def answered_headers_problem(answer: Answer, spec: ReportSpec) -> str | None:
     return None
 
 
-def read_page(answer: Answer, spec: ReportSpec, body: dict[str, Any], offset: int) -> Page:
+def read_page(
+    answer: ReportAnswer, spec: ReportSpec, body: dict[str, Any], offset: int
+) -> ReportPage:
     """The page of `spec` that `answer` answered (the request `body`, at `offset`).
 
     Raises SourceError when the answer is not an answer to that request (its headers)."""
@@ -188,16 +199,16 @@ def read_page(answer: Answer, spec: ReportSpec, body: dict[str, Any], offset: in
             f"GA4's answer to report {spec.report_hash}{metrics} (property {spec.property_id}) "
             f"does not match the request: {problem}; nothing was loaded, the next run asks again",
         )
-    return Page(
+    return ReportPage(
         spec=spec,
         body=body,
         offset=offset,
         fetched_at=datetime.now(UTC),
-        **{name: getattr(answer, name) for name in Answer.__dataclass_fields__},
+        **{name: getattr(answer, name) for name in ReportAnswer.__dataclass_fields__},
     )
 
 
-def answer_from_proto(response: RunReportResponse) -> Answer:
+def answer_from_proto(response: RunReportResponse) -> ReportAnswer:
     """An answer of the gRPC transport (protobuf messages)."""
     pb = RunReportResponse.pb(response)
     dims: list[str] = []
@@ -207,7 +218,7 @@ def answer_from_proto(response: RunReportResponse) -> Answer:
         mets.extend(v.value for v in row.metric_values)
     meta = pb.metadata
     quota = json_format.MessageToDict(pb.property_quota) if pb.HasField("property_quota") else {}
-    return Answer(
+    return ReportAnswer(
         dimension_names=[h.name for h in pb.dimension_headers],
         metric_names=[h.name for h in pb.metric_headers],
         metric_types=[METRIC_TYPES.get(h.type_, str(h.type_)) for h in pb.metric_headers],
@@ -255,7 +266,7 @@ def _flat_values(rows: pa.Array, field_name: str) -> tuple[pa.Array, pa.Array]:
     return pc.fill_null(values, ""), pc.fill_null(pc.list_value_length(lists), 0)
 
 
-def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
+def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> ReportAnswer:
     meta = report.get("metadata") or {}
     dims, dims_per_row = _flat_values(rows, "dimensionValues")
     mets, mets_per_row = _flat_values(rows, "metricValues")
@@ -271,7 +282,7 @@ def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
     ):
         if len(rows) and (pc.min(per_row).as_py() != width or pc.max(per_row).as_py() != width):
             raise MalformedAnswer(f"answer rows do not have {width} values each")
-    return Answer(
+    return ReportAnswer(
         dimension_names=dimension_names,
         metric_names=[h.get("name", "") for h in metric_headers],
         metric_types=[
@@ -295,7 +306,7 @@ def _answer_from_json(report: dict[str, Any], rows: pa.Array) -> Answer:
     )
 
 
-def answers_from_json(content: bytes, batch: bool) -> list[Answer]:
+def answers_from_json(content: bytes, batch: bool) -> list[ReportAnswer]:
     """The reports of a runReport (one) or batchRunReports answer, from its JSON bytes.
 
     Raises pyarrow.ArrowInvalid (not JSON) or MalformedAnswer (not a report's JSON).
@@ -393,7 +404,7 @@ RAW_SCHEMA = pa.schema(
 )
 
 
-def _nested_rows(pages: list[Page]) -> pa.Array:
+def _nested_rows(pages: list[ReportPage]) -> pa.Array:
     """The `rows` column, built from flat value arrays and offsets (no per-row objects)."""
     dim_offsets = [0]
     met_offsets = [0]
@@ -420,7 +431,7 @@ def _nested_rows(pages: list[Page]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(page_offsets, pa.int32()), rows)
 
 
-def raw_table(pages: list[Page]) -> pa.Table:
+def raw_table(pages: list[ReportPage]) -> pa.Table:
     columns: dict[str, Any] = {
         "property_id": [p.spec.property_id for p in pages],
         "report_hash": [p.spec.report_hash for p in pages],
@@ -470,3 +481,304 @@ def raw_table(pages: list[Page]) -> pa.Table:
 def range_name(spec: ReportSpec, index: int) -> str:
     """GA4's name for an unnamed date range in a multi-range answer (`dateRange` dimension)."""
     return f"date_range_{index}"
+
+
+OTHER_ROW_VALUE = "(other)"
+
+
+# --- reading values -------------------------------------------------------------------------
+
+
+@dataclass
+class ReportValues:
+    """Metric values of one report group: {(group, metric): {day or range index: value}}."""
+
+    values: dict[tuple[str, str], dict[Any, float | None]] = field(default_factory=dict)
+    other_row_days: dict[str, set[date]] = field(default_factory=dict)
+    # Days on which a report's answer held the same row twice (counted once).
+    duplicate_days: dict[str, set[date]] = field(default_factory=dict)
+    time_zones: dict[str, str] = field(default_factory=dict)
+
+    def get(self, group: str, metric: str, key: Any) -> float | None:
+        return self.values.get((group, metric), {}).get(key)
+
+    def has(self, group: str, metric: str) -> bool:
+        return (group, metric) in self.values
+
+
+def read_daily(pages: list[ReportPage]) -> ReportValues:
+    out = ReportValues()
+    reports: dict[str, list[ReportPage]] = {}
+    for page in pages:
+        reports.setdefault(page.spec.report_hash, []).append(page)
+    for report_pages in reports.values():
+        _read_daily_report(report_pages, out)
+    # The columns read above were temporary; Arrow's allocator keeps freed memory for its own
+    # reuse, which the warehouse load that follows cannot use: give it back (a million-row
+    # report: several hundred MB of peak RSS).
+    pa.default_memory_pool().release_unused()
+    return out
+
+
+def _read_daily_report(pages: list[ReportPage], out: ReportValues) -> None:
+    """Add one report's pages (same dimensions and metrics) to `out`, each row once."""
+    spec = pages[0].spec
+    group = spec.group_key
+    tables = []
+    for page in pages:
+        if page.time_zone:
+            out.time_zones[spec.property_id] = page.time_zone
+        n_dims = len(page.dimension_names)
+        n_mets = len(page.metric_names)
+        date_at = page.dimension_names.index("date") if "date" in page.dimension_names else None
+        if date_at is None:
+            raise SourceError(SOURCE, f"GA4 answer without a `date` column ({spec.report_hash})")
+        for name in page.metric_names:
+            # With breakdown dimensions a day has several rows; additive values are summed.
+            out.values.setdefault((group, name), {})
+        if not page.n_rows:
+            continue
+        # Column-wise in Arrow: a million-row report is read in well under a second, where a
+        # Python loop over its rows took several.
+        dims = [column(page.dim_values, n_dims, i) for i in range(n_dims)]
+        other = None
+        for values in dims:
+            here = pc.equal(values, OTHER_ROW_VALUE)
+            other = here if other is None else pc.or_(other, here)
+        tables.append(
+            pa.table(
+                {
+                    # A row is its dimension values: the same values twice are the same row.
+                    "key": pc.binary_join_element_wise(*dims, "\x1f") if n_dims > 1 else dims[0],
+                    "day": dims[date_at],
+                    "other": other,
+                    **{
+                        name: convert_values(column(page.met_values, n_mets, j), metric_type)
+                        for j, (name, metric_type) in enumerate(
+                            zip(page.metric_names, page.metric_types, strict=True)
+                        )
+                    },
+                }
+            )
+        )
+    if not tables:
+        return
+    rows = pa.concat_tables(tables, promote_options="default")
+    names = [n for n in rows.column_names if n not in ("key", "day", "other")]
+    # GA4 pages by offset: a row that moves while the pages are read comes twice (and another
+    # may be skipped). The repeat is counted once and flagged; a skipped row means the report
+    # cannot be trusted at all.
+    unique = rows.group_by("key", use_threads=False).aggregate(
+        [("day", "first"), ("other", "first"), ("key", "count"),
+         *[(name, "first") for name in names]]
+    )  # fmt: skip
+    row_count = max(page.row_count for page in pages)
+    if unique.num_rows < row_count:
+        raise SourceError(
+            SOURCE,
+            f"GA4 report {spec.report_hash} changed while its pages were read: "
+            f"{unique.num_rows} different rows of the {row_count} it counts. Run again.",
+        )
+    repeated = pc.filter(unique["day_first"], pc.greater(unique["key_count"], 1))
+    for text in pc.unique(repeated).to_pylist():
+        out.duplicate_days.setdefault(group, set()).add(parse_ga4_date(text))
+    # One thread: the order floating-point values are added in, and so the sums, stay fixed.
+    sums = unique.group_by("day_first", use_threads=False).aggregate(
+        [(f"{n}_first", "sum") for n in names]
+    )
+    days = [parse_ga4_date(text) for text in sums.column("day_first").to_pylist()]
+    for name in names:
+        target = out.values[(group, name)]
+        for day, value in zip(days, sums.column(f"{name}_first_sum").to_pylist(), strict=True):
+            if value is not None:
+                target[day] = target.get(day, 0.0) + value
+    other_days = out.other_row_days.setdefault(group, set())
+    flagged = pc.filter(unique["day_first"], pc.fill_null(unique["other_first"], False))
+    for text in pc.unique(flagged).to_pylist():
+        other_days.add(parse_ga4_date(text))
+
+
+def require_columns(
+    values: ReportValues, group: str, metric_id: str, metric: str, denominator: str | None
+) -> None:
+    # GA4 leaves out rows whose metrics are all zero, so a missing *day* is 0; a missing
+    # *column* is an answer that does not fit the request, and reading it as 0 would be a
+    # wrong number.
+    for name in (metric, denominator):
+        if name and not values.has(group, name):
+            raise SourceError(
+                SOURCE,
+                f"metric {metric_id!r}: GA4's answer has no `{name}` column although the "
+                "request asked for it; nothing was loaded. Run again; if it persists, check "
+                "the metric with `okr validate`.",
+            )
+
+
+RangeRow = tuple[tuple[str, ...], tuple[str, ...]]  # (dimension values, metric values)
+
+
+def _range_rows(pages: list[ReportPage]) -> dict[str, list[tuple[ReportPage, RangeRow]]]:
+    """Each range report's rows (report hash → distinct rows with their page), in answer order.
+
+    A row sent twice alike is one row (as for daily reports); rows are few here (one per date
+    range), so plain lists are fine.
+    """
+    reports: dict[str, dict[RangeRow, ReportPage]] = {}
+    for page in pages:
+        n_dims, n_mets = len(page.dimension_names), len(page.metric_names)
+        dims, mets = page.dim_values.to_pylist(), page.met_values.to_pylist()
+        rows = reports.setdefault(page.spec.report_hash, {})
+        for r in range(page.n_rows):
+            row = (
+                tuple(dims[r * n_dims : (r + 1) * n_dims]),
+                tuple(mets[r * n_mets : (r + 1) * n_mets]),
+            )
+            rows.setdefault(row, page)
+    return {key: [(page, row) for row, page in rows.items()] for key, rows in reports.items()}
+
+
+def _check_range_row_count(report_pages: list[ReportPage], rows: int) -> None:
+    """A range report holds the rows its `rowCount` counts: fewer is a read that stopped early
+    (a window would read as no value), more an answer to something else."""
+    counted = max(page.row_count for page in report_pages)
+    if rows != counted:
+        spec = report_pages[0].spec
+        raise SourceError(
+            SOURCE,
+            f"GA4's answer to report {spec.report_hash} for metrics "
+            f"{', '.join(spec.metric_ids)} holds {rows} rows where its rowCount says {counted}; "
+            "nothing was loaded, the next run asks again",
+        )
+
+
+def read_ranges(pages: list[ReportPage]) -> ReportValues:
+    out = ReportValues()
+    by_report = _range_rows(pages)
+    for page in pages:
+        if page.time_zone:
+            out.time_zones[page.spec.property_id] = page.time_zone
+        for name in page.metric_names:
+            out.values.setdefault((page.spec.group_key, name), {})
+    for key, rows in by_report.items():
+        _check_range_row_count([p for p in pages if p.spec.report_hash == key], len(rows))
+        # Rows are matched to windows by their `dateRange` label, never by position (GA4 does
+        # not promise the order), and a window answered twice differently has no one value.
+        answered: set[int] = set()
+        for page, (dims, mets) in rows:
+            spec = page.spec
+            names = {f"date_range_{i}": i for i in range(len(spec.date_ranges))}
+            index = 0
+            if "dateRange" in page.dimension_names:
+                label = dims[page.dimension_names.index("dateRange")]
+                if label not in names:
+                    raise SourceError(SOURCE, f"GA4 answered an unknown date range {label!r}")
+                index = names[label]
+            window = spec.date_ranges[index]
+            if index in answered:
+                raise SourceError(
+                    SOURCE,
+                    f"GA4's answer to report {spec.report_hash} for metrics "
+                    f"{', '.join(spec.metric_ids)} holds more than one row for the date "
+                    f"range {window[0]}..{window[1]}, where the request asks for one total per "
+                    "range; nothing was loaded, the next run asks again",
+                )
+            answered.add(index)
+            for j, name in enumerate(page.metric_names):
+                value = convert_value(mets[j], page.metric_types[j])
+                out.values.setdefault((spec.group_key, name), {})[window] = value
+    return out
+
+
+def check_time_zone(settings: GA4Settings, values: ReportValues) -> None:
+    answered = values.time_zones.get(settings.property_id)
+    if settings.timezone and answered and answered != settings.timezone:
+        raise SourceError(
+            SOURCE,
+            f"property {settings.property_id} reports in time zone {answered}, but the GA4 "
+            f"settings say timezone={settings.timezone}; days would be cut at the wrong "
+            f"midnight. Set timezone to {answered} (or leave it empty).",
+        )
+
+
+def property_zone(settings: GA4Settings, values: ReportValues, property_id: str) -> str:
+    zone = values.time_zones.get(property_id)
+    if zone:
+        return zone
+    if property_id == settings.property_id and settings.timezone:
+        return settings.timezone
+    return "UTC"
+
+
+# --- trust flags ----------------------------------------------------------------------------
+
+
+def flags_of_page(page: ReportPage) -> list[tuple[str, str]]:
+    flags = []
+    if page.sampling:
+        read = sum(r for r, _ in page.sampling)
+        space = sum(s for _, s in page.sampling)
+        share = f", {100 * read / space:.1f} %" if space else ""
+        flags.append(
+            ("sampled", f"GA4 sampled this report: {read:,} of {space:,} events read{share}")
+        )
+    if page.thresholded:
+        flags.append(
+            (
+                "thresholded",
+                "GA4 applied data thresholds (subjectToThresholding): rows with few users may "
+                "be withheld",
+            )
+        )
+    if page.other_row:
+        flags.append(
+            (
+                "other_row",
+                "GA4 rolled high-cardinality rows into (other) (dataLossFromOtherRow): filtered "
+                "values may be too low",
+            )
+        )
+    if page.empty_reason:
+        flags.append(("empty", f"GA4 answered empty: {page.empty_reason}"))
+    return flags
+
+
+class TrustFlags:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, date, str], str] = {}
+
+    def add(self, metric_ids: Iterable[str], days: Iterable[date], flag: str, reason: str) -> None:
+        for day in days:
+            for metric_id in metric_ids:
+                self.rows.setdefault((metric_id, day, flag), reason)
+
+    def table(self) -> Any:
+        return flag_table(
+            [
+                {"metric_id": m, "date": d, "flag": f, "reason": r}
+                for (m, d, f), r in sorted(self.rows.items())
+            ]
+        )
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+def currencies_of(
+    pages: list[ReportPage], queries: Iterable[tuple[str, GA4Query]], default_property: str
+) -> dict[str, str]:
+    """{metric id: ISO 4217 code} of the money metrics (TYPE_CURRENCY) among `queries`: GA4
+    gives their amounts in the property's currency, named by each answer's
+    metadata.currencyCode."""
+    money = {
+        (page.spec.property_id, name): page.currency_code
+        for page in pages
+        if page.currency_code
+        for name, metric_type in zip(page.metric_names, page.metric_types, strict=False)
+        if metric_type == "TYPE_CURRENCY"
+    }
+    found = {}
+    for metric_id, query in queries:
+        code = money.get((query.property_id or default_property, query.metric))
+        if code:
+            found[metric_id] = code
+    return found

@@ -1,9 +1,27 @@
-"""Turn metric requests into as few GA4 report requests as the API allows.
+"""What is asked of GA4: which metrics add up over days, which property days exist, and the
+report requests that ask for a set of metrics and days.
 
-Metrics that share a property, dimensions, filter and date range go into one runReport (up to
-10 metrics); the reports of one property are then sent up to 5 at a time with batchRunReports.
-Request bodies are kept in the REST JSON form (camelCase, enum names) so the raw table shows
-exactly what was asked.
+Metrics: GA4 counts users per request (the users of a week are not the sum of the users of its
+days), and its own rates (engagementRate, bounceRate, ...) are ratios. Summing either across
+days gives wrong numbers, so such metrics are "non-additive": the connector asks the API for the
+exact range instead (`fetch_ga4_ranges`).
+
+Days: GA4's `date` dimension is a calendar day in the *property's* reporting time zone. GA4
+cannot re-cut its days at another zone's midnight (only hourly dimensions could, and users and
+rates do not add up over hours), so the mapping is by calendar date:
+
+    organisation partition D  ←→  GA4 property day D (same YYYY-MM-DD, property's zone)
+
+`FetchResult.daily.date` is that property day. What differs between the zones is *when* day D
+is over: a Los Angeles property's 2026-11-01 has 25 hours (DST ends) and ends at
+2026-11-02 08:00 UTC, i.e. 09:00 in Berlin. Until then the day is incomplete: the connector
+marks it with a `provisional` flag, and the schedule's lookback re-fetches it later (GA4 also
+restates recent days while it processes data).
+
+Reports: metrics that share a property, dimensions, filter and date range go into one runReport
+(up to 10 metrics); the reports of one property are then sent up to 5 at a time with
+batchRunReports. Request bodies are kept in the REST JSON form (camelCase, enum names) so the
+raw table shows exactly what was asked.
 """
 
 from __future__ import annotations
@@ -11,12 +29,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.base import request_hash
-from connectors.ga4.metrics import rate_denominator
-from connectors.ga4.settings import MAX_DATE_RANGES_PER_REPORT, MAX_METRICS_PER_REPORT
+from connectors.errors import SourceError
+from connectors.ga4.settings import MAX_DATE_RANGES_PER_REPORT, MAX_METRICS_PER_REPORT, SOURCE
 from okr_definitions.sources.ga4 import (
     GA4And,
     GA4Filter,
@@ -25,6 +44,122 @@ from okr_definitions.sources.ga4 import (
     GA4Query,
     GA4StringFilter,
 )
+
+# Distinct-user counts: deduplicated over the whole request range by GA4.
+USER_METRICS = frozenset(
+    {
+        "totalUsers",
+        "activeUsers",
+        "active1DayUsers",
+        "active7DayUsers",
+        "active28DayUsers",
+        "totalPurchasers",
+        "firstTimePurchasers",  # distinct users whose first purchase falls in the range
+        "dauPerMau",
+        "dauPerWau",
+        "wauPerMau",
+    }
+)
+
+# GA4's own ratios with the additive count they are "per" (API schema descriptions). Over one
+# day the connector returns numerator = value × denominator so the warehouse can form a ratio
+# of sums for session-based rates; user-based rates stay non-additive (users are).
+RATE_DENOMINATORS: dict[str, str] = {
+    "engagementRate": "sessions",
+    "bounceRate": "sessions",
+    "sessionKeyEventRate": "sessions",
+    "averageSessionDuration": "sessions",
+    "screenPageViewsPerSession": "sessions",
+    "eventsPerSession": "sessions",
+    "userKeyEventRate": "totalUsers",
+    "screenPageViewsPerUser": "activeUsers",
+    "engagedSessionsPerUser": "activeUsers",  # GA4 calls it "Engaged sessions per user"
+    "eventCountPerUser": "activeUsers",
+    "averagePurchaseRevenue": "totalPurchasers",
+    "averagePurchaseRevenuePerUser": "totalUsers",
+    "averageRevenuePerUser": "totalUsers",
+    "userEngagementDurationPerUser": "activeUsers",
+    "purchaserRate": "activeUsers",
+    "cartToViewRate": "itemsViewed",
+    "purchaseToViewRate": "itemsViewed",
+}
+
+# Per-key-event variants (`sessionKeyEventRate:purchase`) behave like their base metric.
+_RATE_PREFIXES: dict[str, str] = {
+    "sessionKeyEventRate:": "sessions",
+    "userKeyEventRate:": "totalUsers",
+}
+
+
+def base_metric(name: str) -> str:
+    """`sessionKeyEventRate:purchase` → `sessionKeyEventRate`; plain names unchanged."""
+    for prefix in _RATE_PREFIXES:
+        if name.startswith(prefix):
+            return prefix[:-1]
+    return name
+
+
+def rate_denominator(name: str) -> str | None:
+    """The count a GA4 rate metric is "per", or None for a plain count."""
+    return RATE_DENOMINATORS.get(base_metric(name))
+
+
+def metric_is_additive(name: str) -> bool:
+    """True when daily values of this GA4 metric may be summed to get a range's value."""
+    base = base_metric(name)
+    return base not in USER_METRICS and base not in RATE_DENOMINATORS
+
+
+def is_additive(query: GA4Query) -> bool:
+    """True when the metric's daily values add up to any range's value.
+
+    `aggregation: sum` / `range` in the query overrides the connector's knowledge (for custom
+    metrics it cannot know); `auto` decides from the metric name.
+    """
+    if query.aggregation == "sum":
+        return True
+    if query.aggregation == "range":
+        return False
+    return metric_is_additive(query.metric)
+
+
+def _aware(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("`now` must be timezone-aware (e.g. datetime.now(UTC))")
+    return now
+
+
+def property_today(time_zone: str, now: datetime | None = None) -> date:
+    """The calendar day it is in the property's zone at `now` (default: the current time)."""
+    return _aware(now).astimezone(ZoneInfo(time_zone)).date()
+
+
+def last_complete_day(time_zone: str, now: datetime | None = None) -> date:
+    """The latest property day that has ended at `now`."""
+    return property_today(time_zone, now) - timedelta(days=1)
+
+
+def day_bounds_utc(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    """[start, end) of a property day in UTC; the end is the next day's local midnight."""
+    zone = ZoneInfo(time_zone)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def hours_in_day(day: date, time_zone: str) -> float:
+    """23, 24 or 25 (or odd values for historic zones): the length of a property day."""
+    start, end = day_bounds_utc(day, time_zone)
+    return (end - start).total_seconds() / 3600
+
+
+def partition_day(org_partition: date) -> date:
+    """The property day an organisation partition reads: the same calendar date (see above)."""
+    return org_partition
+
 
 _MATCH_TYPES = {
     "exact": "EXACT",
@@ -253,3 +388,13 @@ def plan_range_reports(
                     )
                 )
     return specs
+
+
+def as_query(metric_id: str, query: Any) -> GA4Query:
+    if isinstance(query, GA4Query):
+        return query
+    if isinstance(query, dict):
+        return GA4Query.model_validate(query)
+    raise SourceError(
+        SOURCE, f"metric {metric_id!r}: expected a GA4 query, got {type(query).__name__}"
+    )

@@ -18,7 +18,7 @@ from google.analytics.data_v1beta.types import Metadata
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
 from connectors.ga4.client import Ga4Api, make_client
-from connectors.ga4.metrics import is_additive
+from connectors.ga4.requests import is_additive
 from connectors.ga4.settings import SOURCE, GA4Settings
 from okr_definitions.sources.ga4 import GA4Query, filter_dimensions
 

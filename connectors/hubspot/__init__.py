@@ -22,24 +22,27 @@ from datetime import date
 import pyarrow as pa
 
 from connectors.base import Connector, FetchResult, MetricRequest
-from connectors.hubspot.client import HubSpotClient, RateLimiter
+from connectors.hubspot.client import (
+    HubSpotClient,
+    RateLimiter,
+    fetch_hubspot_objects,
+    fetch_hubspot_pipelines,
+)
 from connectors.hubspot.currency import (
     company_currency_if_money,
     fetch_company_currency,
     hubspot_currencies,
 )
-from connectors.hubspot.metrics import (
-    daily_metrics_from_objects,
-    date_properties_for_metrics,
-    is_additive,
-    properties_for_metrics,
-)
-from connectors.hubspot.objects import (
+from connectors.hubspot.parse import (
     OBJECTS_SCHEMA,
     PIPELINE_STAGES_SCHEMA,
-    fetch_hubspot_objects,
-    fetch_hubspot_pipelines,
+    daily_metrics_from_objects,
+)
+from connectors.hubspot.requests import (
+    date_properties_for_metrics,
+    is_additive,
     next_cursor,
+    properties_for_metrics,
 )
 from connectors.hubspot.settings import TOKEN_ENV, HubSpotSettings, settings_from_env
 from connectors.hubspot.validate import HubSpotProblem, validate_hubspot_metrics

@@ -9,7 +9,10 @@ switched off so there is one retry layer, and POST search calls are retried like
 
 Paging is explicit: :meth:`search` walks `paging.next.after` and restarts on
 `hs_object_id > last id` before the 10,000-result cap; :meth:`list_objects` walks the list
-endpoint's cursor.
+endpoint's cursor. `fetch_hubspot_objects` reads the current state of every object changed since
+a cursor (or all of them): active objects through CRM search, archived ones through the list
+endpoint's recycle bin (search never returns archived objects); `fetch_hubspot_pipelines` the
+deal pipelines and their stages.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
@@ -38,6 +43,12 @@ from connectors.errors import (
     RetryableSourceError,
     SourceError,
 )
+from connectors.hubspot.parse import TIMESTAMP_UTC, HubSpotAnswer, ObjectRows, pipelines_table
+from connectors.hubspot.requests import (
+    BASE_PROPERTIES,
+    OBJECT_TYPES,
+    search_filter_groups,
+)
 from connectors.hubspot.settings import (
     MAX_FILTER_GROUPS,
     MAX_FILTERS_PER_GROUP,
@@ -48,16 +59,12 @@ from connectors.hubspot.settings import (
     TOKEN_ENV,
     HubSpotSettings,
 )
-from connectors.retry import call_with_retry, retry_after_seconds
+from connectors.retry import READ_ATTEMPTS, call_with_retry, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
 # Each generated API package has its own ApiException class.
 _API_EXCEPTIONS = (ObjectsApiException, PipelinesApiException, PropertiesApiException)
-OBJECT_TYPES = ("deals", "contacts")
-# Contacts keep their modification time in `lastmodifieddate`, every other object in
-# `hs_lastmodifieddate` (search guide, "Search for records modified since").
-LAST_MODIFIED_PROPERTY = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate"}
 
 
 class RateLimiter:
@@ -107,14 +114,6 @@ def shared_limiter(settings: HubSpotSettings, kind: str) -> RateLimiter:
         if limiter is None:
             limiter = _LIMITERS[key] = RateLimiter(rate)
         return limiter
-
-
-@dataclass
-class Page:
-    """One answer with the hash of the request that produced it (provenance for raw rows)."""
-
-    data: dict[str, Any]
-    request_hash: str
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -257,7 +256,7 @@ class HubSpotClient:
         return self.settings.timeout_s
 
     # -- endpoints ----------------------------------------------------------------------------
-    def search_page(self, object_type: str, body: dict[str, Any]) -> Page:
+    def search_page(self, object_type: str, body: dict[str, Any]) -> HubSpotAnswer:
         path = f"/crm/v3/objects/{object_type}/search"
         data = self._call(
             f"POST {path}",
@@ -267,11 +266,11 @@ class HubSpotClient:
             search=True,
             check=_search_answer_problem,
         )
-        return Page(data, request_hash({"method": "POST", "path": path, "body": body}))
+        return HubSpotAnswer(data, request_hash({"method": "POST", "path": path, "body": body}))
 
     def list_page(
         self, object_type: str, properties: Sequence[str], archived: bool, after: str | None
-    ) -> Page:
+    ) -> HubSpotAnswer:
         path = f"/crm/v3/objects/{object_type}"
         params = {
             "limit": self.settings.list_page_size,
@@ -291,9 +290,9 @@ class HubSpotClient:
                 _request_timeout=self._timeout,
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path, "params": params}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path, "params": params}))
 
-    def pipelines(self, object_type: str = "deals") -> Page:
+    def pipelines(self, object_type: str = "deals") -> HubSpotAnswer:
         path = f"/crm/v3/pipelines/{object_type}"
         data = self._call(
             f"GET {path}",
@@ -301,9 +300,9 @@ class HubSpotClient:
                 object_type, _preload_content=False, _request_timeout=self._timeout
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path}))
 
-    def properties(self, object_type: str) -> Page:
+    def properties(self, object_type: str) -> HubSpotAnswer:
         path = f"/crm/v3/properties/{object_type}"
         data = self._call(
             f"GET {path}",
@@ -311,9 +310,9 @@ class HubSpotClient:
                 object_type, _preload_content=False, _request_timeout=self._timeout
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path}))
 
-    def account_details(self) -> Page:
+    def account_details(self) -> HubSpotAnswer:
         """GET /account-info/v3/details: the account's time zone and `companyCurrency`.
 
         hubspot-api-client 12 has no generated API for it; its shared ApiClient sends the
@@ -333,7 +332,7 @@ class HubSpotClient:
                 _request_timeout=self._timeout,
             ),
         )
-        return Page(data, request_hash({"method": "GET", "path": path}))
+        return HubSpotAnswer(data, request_hash({"method": "GET", "path": path}))
 
     # -- paging ---------------------------------------------------------------------------------
     def search(
@@ -341,7 +340,7 @@ class HubSpotClient:
         object_type: str,
         filter_groups: Sequence[Sequence[dict[str, Any]]],
         properties: Sequence[str],
-    ) -> Iterator[Page]:
+    ) -> Iterator[HubSpotAnswer]:
         """Every object matching any of `filter_groups` (each an AND of filters), once each.
 
         Sorted by hs_object_id. Pages follow `paging.next.after` (a short page that still has
@@ -440,7 +439,7 @@ class HubSpotClient:
 
     def list_objects(
         self, object_type: str, properties: Sequence[str], archived: bool
-    ) -> Iterator[Page]:
+    ) -> Iterator[HubSpotAnswer]:
         """Every page of GET /crm/v3/objects/{type} (archived=true: the recycle bin)."""
         after: str | None = None
         seen: set[str] = set()
@@ -453,3 +452,85 @@ class HubSpotClient:
             if after in seen:
                 raise SourceError(SOURCE, f"list of {object_type} repeats the cursor {after!r}")
             seen.add(after)
+
+
+def fetch_hubspot_objects(
+    settings: HubSpotSettings,
+    object_type: str,
+    modified_since: datetime | None,
+    properties: Sequence[str],
+    *,
+    date_properties: Sequence[str] = (),
+    active_since: date | None = None,
+    client: HubSpotClient | None = None,
+) -> pa.Table:
+    """Current state of every `object_type` object modified since `modified_since` (all when
+    None), archived ones included and flagged. Returns an OBJECTS_SCHEMA table.
+
+    modified_since: the stored cursor (the latest `updated_at` of the previous run); the search
+      starts `settings.modified_overlap` earlier because the search index trails writes, so a
+      run sees some objects twice — the newest `updated_at` wins downstream.
+    properties: the properties to read (BASE_PROPERTIES are always added).
+    date_properties / active_since: optionally only objects with at least one of these dates
+      on or after `active_since` (a first load that needs a few quarters, not ten years).
+      Archived objects are listed without this filter.
+    """
+    if object_type not in OBJECT_TYPES:
+        raise ValueError(
+            f"object_type must be one of {', '.join(OBJECT_TYPES)}, not {object_type!r}"
+        )
+    client = client or HubSpotClient(settings)
+    names = sorted(set(properties) | set(BASE_PROPERTIES[object_type]))
+    overlap_start = modified_since - settings.modified_overlap if modified_since else None
+    fetched_at = datetime.now(UTC)
+
+    groups = search_filter_groups(
+        object_type,
+        modified_since,
+        overlap_start,
+        date_properties,
+        active_since,
+        settings.time_zone,
+    )
+
+    def read_active() -> ObjectRows:
+        # All or nothing: a read whose pages disagree with HubSpot's `total` is read again from
+        # the start, and its rows never reach the caller.
+        rows = ObjectRows(object_type)
+        for page in client.search(object_type, groups, names):
+            rows.add(page)
+        return rows
+
+    active = call_with_retry(read_active, READ_ATTEMPTS, retry_on=IncompleteReadError)
+    archived = ObjectRows(object_type)
+    for page in client.list_objects(object_type, names, archived=True):
+        archived.add(page)
+
+    live = active.table(fetched_at)
+    gone = archived.table(fetched_at)
+    if overlap_start is not None:
+        # The recycle bin cannot be filtered server-side; archiving sets updatedAt.
+        gone = gone.filter(
+            pc.greater_equal(gone["updated_at"], pa.scalar(overlap_start, TIMESTAMP_UTC))
+        )
+    # The search index may still show an object that was just archived. (Filtering copies
+    # every row's properties, so only when there is something to drop.)
+    shown_but_gone = pc.is_in(live["object_id"], gone["object_id"])
+    if pc.any(shown_but_gone).as_py():
+        live = live.filter(pc.invert(shown_but_gone))
+    log.info(
+        "hubspot %s: %d active and %d archived objects read",
+        object_type,
+        live.num_rows,
+        gone.num_rows,
+    )
+    return pa.concat_tables([live, gone])
+
+
+def fetch_hubspot_pipelines(
+    settings: HubSpotSettings, *, client: HubSpotClient | None = None
+) -> pa.Table:
+    """Every deal pipeline's stages with won/lost/open from their metadata
+    (PIPELINE_STAGES_SCHEMA)."""
+    client = client or HubSpotClient(settings)
+    return pipelines_table(client.pipelines("deals"), datetime.now(UTC))

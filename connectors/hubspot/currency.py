@@ -2,7 +2,7 @@
 
 Deal amounts are summed as `amount_in_home_currency`, which HubSpot converts into the company
 currency with the account's own exchange rates; where a deal has no such value its `amount`
-counts in `deal_currency_code` (see connectors.hubspot.metrics).
+counts in `deal_currency_code` (see connectors.hubspot.parse).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
 from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.metrics import AMOUNT_PROPERTIES, hubspot_query
+from connectors.hubspot.requests import AMOUNT_PROPERTIES, hubspot_query
 from connectors.hubspot.settings import SOURCE, HubSpotSettings
 
 

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from connectors.base import MetricRequest
 from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.metrics import hubspot_query
-from connectors.hubspot.objects import pipelines_table
+from connectors.hubspot.parse import pipelines_table
+from connectors.hubspot.requests import hubspot_query
 from connectors.hubspot.settings import HubSpotSettings
 from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 import httpx
 
 from connectors.base import MetricRequest
-from connectors.matomo.client import MONEY_COLUMNS, MatomoClient, _site_info, _site_sub
+from connectors.matomo.client import MatomoClient
+from connectors.matomo.parse import site_info
+from connectors.matomo.requests import MONEY_COLUMNS, site_sub
 from connectors.matomo.settings import MatomoSettings
 from okr_definitions.sources.matomo import MatomoQuery
 
@@ -31,11 +33,11 @@ def matomo_currencies(
             money[metric.metric_id] = query.site_id or settings.site_id
     if not money:
         return {}
-    subs = [_site_sub(site) for site in sorted(set(money.values()))]
+    subs = [site_sub(site) for site in sorted(set(money.values()))]
     with MatomoClient(settings, http) as client:
         answers = client.bulk(subs)
     now = datetime.now(UTC)
-    sites = {a.sub.site_id: _site_info(a.sub.site_id, a.payload, now) for a in answers}
+    sites = {a.sub.site_id: site_info(a.sub.site_id, a.payload, now) for a in answers}
     return {
         metric_id: code
         for metric_id, site in money.items()

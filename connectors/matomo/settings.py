@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from connectors.retry import request_timeout
 from connectors.urls import redact_url_credentials, split_url_credentials
 
+SOURCE = "matomo"
 URL_ENV = "MATOMO_URL"
 TOKEN_ENV = "MATOMO_TOKEN"
 

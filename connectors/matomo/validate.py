@@ -12,14 +12,14 @@ import httpx
 
 from connectors.base import MetricRequest
 from connectors.errors import AuthError, SourceError
-from connectors.matomo.client import (
+from connectors.matomo.client import MatomoClient
+from connectors.matomo.requests import (
     REPORTS,
-    MatomoClient,
     SubRequest,
-    _column_problem,
-    _query_problems,
-    _site_sub,
-    _suggest,
+    column_problem,
+    query_problems,
+    site_sub,
+    suggest_report,
 )
 from connectors.matomo.settings import MatomoSettings
 from okr_definitions.sources.matomo import MatomoQuery
@@ -84,7 +84,7 @@ def validate_matomo_metrics(
         if isinstance(query, dict):
             query = MatomoQuery.model_validate(query)
         # The column is checked once Matomo's metadata is known, to say why it is refused.
-        local = _query_problems(query, check_column=False)
+        local = query_problems(query, check_column=False)
         problems.extend(MatomoProblem(metric.metric_id, f"query.{f}", m) for f, m in local)
         checked.append((metric, query, query.site_id or settings.site_id))
     if not checked:
@@ -94,7 +94,7 @@ def validate_matomo_metrics(
     subs: list[SubRequest] = []
     for site in site_ids:
         subs += [
-            _site_sub(site),
+            site_sub(site),
             SubRequest.make(
                 site,
                 "API.getReportMetadata",
@@ -142,7 +142,7 @@ def validate_matomo_metrics(
             if report and query.column not in report.columns:
                 problems.append(
                     MatomoProblem(
-                        metric.metric_id, "query.column", _column_problem(report, query.column)
+                        metric.metric_id, "query.column", column_problem(report, query.column)
                     )
                 )
             continue
@@ -162,7 +162,7 @@ def _remote_problems(
                     metric_id,
                     "query.method",
                     f"{settings.base_url} does not offer {query.method} (is its plugin active?)."
-                    f"{_suggest(query.method, meta.reports)}",
+                    f"{suggest_report(query.method, meta.reports)}",
                 )
             )
         else:
@@ -172,7 +172,7 @@ def _remote_problems(
                     MatomoProblem(
                         metric_id,
                         "query.column",
-                        _column_problem(report, query.column, _metadata_columns(rows)),
+                        column_problem(report, query.column, _metadata_columns(rows)),
                     )
                 )
             if report.takes_goal and query.id_goal is not None:
@@ -198,7 +198,7 @@ def _remote_problems(
                         metric_id,
                         "query.segment",
                         f"segment dimension {name!r} is unknown to Matomo."
-                        f"{_suggest(name, meta.segments)}",
+                        f"{suggest_report(name, meta.segments)}",
                     )
                 )
     return problems

@@ -54,9 +54,6 @@ from connectors.mixpanel.settings import (
 from connectors.retry import _wait_scale, call_with_retry, retry_after_seconds
 from okr_definitions.sources.mixpanel import MixpanelQuery
 
-# The daily rows carry the request that produced each of them (raw.mixpanel_requests).
-DAILY_WITH_HASH = DAILY_SCHEMA.append(pa.field("request_hash", pa.string()))
-
 
 def is_additive(query: MixpanelQuery) -> bool:
     """Totals and funnels (a ratio of sums) add up across days; unique users never do."""
@@ -294,7 +291,6 @@ def fetch_mixpanel(
                     "range_start": wanted.start,
                     "range_end": wanted.end,
                     "value": range_uniques(con, number, wanted.query, wanted.start, wanted.end),
-                    "request_hash": digest,
                 }
                 for wanted in export.ranges
             ]
@@ -318,10 +314,9 @@ def fetch_mixpanel(
             )
             report_rows += [{**row, "request_hash": digest} for row in rows]
     result = FetchResult(
-        daily=pa.concat_tables([*daily, pa.Table.from_pylist(report_rows, schema=DAILY_WITH_HASH)]),
-        ranges=range_table(range_rows).append_column(
-            "request_hash", pa.array([r["request_hash"] for r in range_rows], pa.string())
-        ),
+        daily=pa.concat_tables([*daily, pa.Table.from_pylist(report_rows, schema=DAILY_SCHEMA)]),
+        # RANGE_SCHEMA rows carry the run's batch hash (warehouse/load.py)
+        ranges=range_table(range_rows),
         raw=pa.Table.from_pylist(raw, schema=RAW_SCHEMA),
         request_count=usage.export_requests + usage.query_requests,
         metadata={
@@ -344,11 +339,16 @@ def _export_daily(
     end: date,
     digest: str,
 ) -> pa.Table:
-    """The daily rows of the metrics one export request served (DAILY_WITH_HASH)."""
+    """The daily rows of the metrics one export request served, each naming the request
+    (`digest`, raw.mixpanel_requests)."""
     if start > end:
-        return DAILY_WITH_HASH.empty_table()
+        return DAILY_SCHEMA.empty_table()
     events = [(m.metric_id, m.query) for m in export.metrics if m.query.funnel is None]
-    parts = [event_series(con, number, events, start, end)] if events else []
+    parts = []
+    if events:
+        series = event_series(con, number, events, start, end)
+        hashes = pa.array([digest] * series.num_rows, pa.string())
+        parts.append(series.append_column("request_hash", hashes).cast(DAILY_SCHEMA))
     for metric in export.metrics:
         if metric.query.funnel is not None:
             rows = funnel_counts(con, number, metric.query, start, end)
@@ -361,16 +361,14 @@ def _export_daily(
                             "value": value,
                             "numerator": num,
                             "denominator": den,
+                            "request_hash": digest,
                         }
                         for day, value, num, den in rows
                     ],
                     schema=DAILY_SCHEMA,
                 )
             )
-    table = pa.concat_tables([p.cast(DAILY_SCHEMA) for p in parts]) if parts else None
-    if table is None:
-        return DAILY_WITH_HASH.empty_table()
-    return table.append_column("request_hash", pa.array([digest] * table.num_rows, pa.string()))
+    return pa.concat_tables(parts) if parts else DAILY_SCHEMA.empty_table()
 
 
 def _fetch_report(

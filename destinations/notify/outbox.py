@@ -22,6 +22,7 @@ from destinations.notify.senders import SendFailed, send_with_retry
 from okr_definitions.checkins import iso_week
 from okr_definitions.destinations.notify import WEEKDAYS, AlertRule, DigestRule, channel_kind
 from okr_definitions.resolve import Definitions
+from reports.weekly import build_weekly_report, report_path, reports_dir
 from warehouse.db import connection, transaction
 
 # The status change of every key result from the day before to `day` (a key result's first
@@ -95,8 +96,6 @@ def plan_messages(
     warehouse: Path | str, definitions: Definitions, now: datetime | None = None
 ) -> list[Outgoing]:
     """Every message due now that `notify.sent` does not hold as sent, ordered by channel."""
-    from reports.weekly import report_path, reports_dir
-
     if definitions.notify is None:
         return []
     notify = definitions.notify.item
@@ -149,7 +148,6 @@ def plan_messages(
         if not pending:
             continue
         from reports.html import render_html  # charts: only when a digest is due
-        from reports.weekly import build_weekly_report
 
         report = build_weekly_report(warehouse, week_of_day, definitions.base_dir)
         mails = any(channel_kind(notify.channels[name]) == "email" for name in pending)

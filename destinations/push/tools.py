@@ -7,12 +7,15 @@ client built from the YAML settings by `make_client`. Clients raise the connecto
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from datetime import date
 from importlib import import_module
 from typing import Any, Protocol
 
-from connectors.errors import SourceError
+from connectors.errors import AuthError, SourceError
+from connectors.urls import url_secrets
 
 
 @dataclass(frozen=True)
@@ -80,23 +83,17 @@ NOT_SECRET = {"client_id_env", "account_id_env"}
 def know_secrets(push_settings: Any) -> None:
     """Learn the credentials of every configured tool (each `*_env` variable that is set)
     before any tool is called, so each tool's messages are scrubbed of all of them."""
-    import os
-
     for settings in push_settings.configured().values():
         for name, value in settings:
             if name.endswith("_env") and name not in NOT_SECRET and os.environ.get(value or ""):
                 KNOWN_SECRETS.add(os.environ[value])
                 KNOWN_SECRETS.update(_json_strings(os.environ[value]))
                 if name == "url_env":
-                    from destinations.webhook.client import url_secrets
-
                     KNOWN_SECRETS.update(url_secrets(os.environ[value]))
 
 
 def _json_strings(text: str) -> list[str]:
     """The string values of a JSON object held in a variable (Tability's per-outcome tokens)."""
-    import json
-
     try:
         data = json.loads(text)
     except ValueError:
@@ -107,10 +104,6 @@ def _json_strings(text: str) -> list[str]:
 def read_env(tool: str, name: str, setting: str) -> str:
     """A credential from the environment variable the YAML names; AuthError naming the
     variable (never a value) when it is unset."""
-    import os
-
-    from connectors.errors import AuthError
-
     value = os.environ.get(name, "")
     if not value:
         raise AuthError(tool, f"set the environment variable {name} (push.{tool}.{setting})")

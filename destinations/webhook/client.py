@@ -6,8 +6,8 @@ import hashlib
 import hmac
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from connectors.urls import url_secrets
 from destinations.push.http import ToolHttp
 from destinations.push.tools import KNOWN_SECRETS, CheckIn, read_env
 from destinations.webhook import settings as s
@@ -77,17 +77,6 @@ class WebhookClient:
 
     def close(self) -> None:
         self._http.close()
-
-
-def url_secrets(url: str) -> list[str]:
-    """The parts of a hook URL that are its secret: path segments with digits (Zapier's
-    /hooks/catch/<account>/<token>/, Make's /<token>, n8n's /webhook/<uuid>) and query values.
-    A receiver saying "hook <token> not found" must not put it in a log."""
-    parts = urlsplit(url)
-    segments = [
-        seg for seg in parts.path.split("/") if len(seg) >= 6 and any(c.isdigit() for c in seg)
-    ]
-    return segments + [value for _, value in parse_qsl(parts.query) if len(value) >= 6]
 
 
 def make_client(settings: Any) -> WebhookClient:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
+from okr_definitions.problems import Problem, did_you_mean, suggest_declared
 from okr_definitions.strict import StrictModel
+from okr_definitions.yaml_source import format_path
+from warehouse.status import STATUS_ORDER
 
 if TYPE_CHECKING:
-    from okr_definitions.problems import Problem
     from okr_definitions.resolve import Definitions
 
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
@@ -166,12 +168,6 @@ class Notify(StrictModel):
 
 def lint_notify(d: Definitions) -> list[Problem]:
     """Every rule names declared teams, channels and known statuses; every channel is used."""
-    from okr_definitions.lint import _suggest
-    from okr_definitions.located import did_you_mean
-    from okr_definitions.problems import Problem
-    from okr_definitions.resolve import format_loc
-    from warehouse.status import STATUS_ORDER
-
     if d.notify is None:
         return []
     loc = d.notify
@@ -181,7 +177,7 @@ def lint_notify(d: Definitions) -> list[Problem]:
     def _problem(severity: str, _: Any, sub: tuple[Any, ...], message: str, fix: str) -> Problem:
         # like lint._problem, but list indexes (0 included) stay in the field path
         line = loc.line(*sub)
-        return Problem(severity, loc.file, line, format_loc(loc.path, *sub), message, fix)  # type: ignore[arg-type]
+        return Problem(severity, loc.file, line, format_path((*loc.path, *sub)), message, fix)  # type: ignore[arg-type]
 
     channels, teams = list(notify.channels), list(d.teams)
     used: set[str] = set()
@@ -195,7 +191,7 @@ def lint_notify(d: Definitions) -> list[Problem]:
                         loc,
                         ("rules", i, "to", j),
                         f"channel `{name}` is not declared",
-                        _suggest(name, channels, "notify.channels"),
+                        suggest_declared(name, channels, "notify.channels"),
                     )
                 )
         if not isinstance(rule, AlertRule):
@@ -208,7 +204,7 @@ def lint_notify(d: Definitions) -> list[Problem]:
                         loc,
                         ("rules", i, "teams", j),
                         f"team `{team}` is not declared",
-                        _suggest(team, teams, "teams"),
+                        suggest_declared(team, teams, "teams"),
                     )
                 )
         for status in rule.on:

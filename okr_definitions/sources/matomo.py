@@ -2,7 +2,7 @@
 
 One query names one column of one report, optionally narrowed by a segment, a goal, a page
 or a report row. Which (report, column) pairs exist and how they add up over days is the
-connector's knowledge (`connectors.matomo.client.REPORTS`); `okr validate` checks queries against
+connector's knowledge (`connectors.matomo.requests.REPORTS`); `okr validate` checks queries against
 it and against the Matomo instance's own report metadata.
 """
 

@@ -478,23 +478,23 @@ _COUNTRY_MIX = (0.45, 0.12, 0.10, 0.13, 0.12, 0.08)
 
 
 @dataclass(frozen=True)
-class Page:
+class SitePage:
     path: str
     kind: str
     base: float  # sessions on an average full day at the reference date
     title: str
 
 
-def _shop_pages() -> list[Page]:
+def _shop_pages() -> list[SitePage]:
     pages = [
-        Page("/", "home", 1800, "Trailhead Outfitters"),
-        Page("/about", "other", 90, "About us"),
-        Page("/blog/", "blog", 200, "Blog"),
-        Page("/cart", "cart", 150, "Cart"),
-        Page("/checkout", "checkout", 110, "Checkout"),
-        Page("/contact", "lead", 60, "Contact"),
-        Page("/pricing", "lead", 250, "Pricing"),
-        Page("/products/", "product", 300, "All products"),
+        SitePage("/", "home", 1800, "Trailhead Outfitters"),
+        SitePage("/about", "other", 90, "About us"),
+        SitePage("/blog/", "blog", 200, "Blog"),
+        SitePage("/cart", "cart", 150, "Cart"),
+        SitePage("/checkout", "checkout", 110, "Checkout"),
+        SitePage("/contact", "lead", 60, "Contact"),
+        SitePage("/pricing", "lead", 250, "Pricing"),
+        SitePage("/products/", "product", 300, "All products"),
     ]
     posts = [
         "okr-basics",
@@ -512,7 +512,7 @@ def _shop_pages() -> list[Page]:
     ]
     for rank, slug in enumerate(posts):
         pages.append(
-            Page(
+            SitePage(
                 f"/blog/{slug}",
                 "blog",
                 round(300 / (1 + 0.35 * rank)),
@@ -538,7 +538,7 @@ def _shop_pages() -> list[Page]:
     ]
     for rank, slug in enumerate(products):
         pages.append(
-            Page(
+            SitePage(
                 f"/products/{slug}",
                 "product",
                 round(400 / (1 + 0.3 * rank)),
@@ -548,19 +548,19 @@ def _shop_pages() -> list[Page]:
     return sorted(pages, key=lambda p: p.path)
 
 
-def _bench_pages(n: int) -> list[Page]:
+def _bench_pages(n: int) -> list[SitePage]:
     pages = []
     for i in range(n):
         kind = "blog" if i % 5 < 2 else "product"
         folder = "blog" if kind == "blog" else "products"
-        pages.append(Page(f"/{folder}/p{i:06d}", kind, 6 + 2000 / (i + 1) ** 0.9, f"Page {i}"))
+        pages.append(SitePage(f"/{folder}/p{i:06d}", kind, 6 + 2000 / (i + 1) ** 0.9, f"Page {i}"))
     return sorted(pages, key=lambda p: p.path)
 
 
 @lru_cache(maxsize=64)
-def _pages_for(profile: str, bench_pages: int) -> tuple[Page, ...]:
+def _pages_for(profile: str, bench_pages: int) -> tuple[SitePage, ...]:
     if profile == "flat":
-        return (Page("/", "flat", 2400, "Home"),)
+        return (SitePage("/", "flat", 2400, "Home"),)
     if profile == "bench":
         return tuple(_bench_pages(bench_pages))
     if profile == "shop":
@@ -622,7 +622,7 @@ class _DayModel:
         self.default_trend = weekday * (1 + 0.0002 * t)
         self.cr = conversion_rate(day)
 
-    def sessions(self, index: int, page: Page) -> int:
+    def sessions(self, index: int, page: SitePage) -> int:
         if self.flat:
             return round(page.base * self.share)
         u = _mix(self.seed, self.ordinal, index)
@@ -630,7 +630,7 @@ class _DayModel:
         # One hash gives both the ±6 % noise and the rounding draw (its scaled fraction).
         return _round(expected * (0.94 + 0.12 * u), (u * 7919.0) % 1.0)
 
-    def counters(self, index: int, page: Page, needed: list[int]) -> list[int]:
+    def counters(self, index: int, page: SitePage, needed: list[int]) -> list[int]:
         c = [0] * 16
         sessions = c[S] = self.sessions(index, page)
         if len(needed) == 1:

@@ -181,7 +181,7 @@ class Cell:
 
 
 @dataclass(slots=True)
-class Page:
+class PageDay:
     """One page on one day: its visits, pageviews and average load time (seconds)."""
 
     url: str
@@ -198,14 +198,14 @@ class Page:
 @dataclass(slots=True)
 class Day:
     cells: list[Cell]
-    page_list: list[Page] | None = None
+    page_list: list[PageDay] | None = None
     # Generated pages are built on first use: visit-level reports never need them.
-    page_loader: Callable[[], list[Page]] | None = None
+    page_loader: Callable[[], list[PageDay]] | None = None
     # Memo of the cells as vectors, (goal ids, {cell key: vector}); see `_visits`.
     vectors: tuple[tuple[int, ...], dict[tuple[str, str], tuple]] | None = None
 
     @property
-    def pages(self) -> list[Page]:
+    def pages(self) -> list[PageDay]:
         if self.page_list is None:
             self.page_list = self.page_loader() if self.page_loader else []
         return self.page_list
@@ -220,7 +220,7 @@ class Day:
         bounces: int = 0,
         actions: int | None = None,
         visit_length: int = 0,
-        pages: Iterable[Page] = (),
+        pages: Iterable[PageDay] = (),
     ) -> Day:
         """A hand-made day: all visits new and direct, for tests with hand-computed numbers."""
         cell = Cell(
@@ -239,9 +239,9 @@ class Day:
         return cls([cell], list(pages))
 
 
-def page(url: str, visits: int, hits: int | None = None, load_time: float = 2.0) -> Page:
+def page(url: str, visits: int, hits: int | None = None, load_time: float = 2.0) -> PageDay:
     """A hand-made page row (label as Matomo's flattened Page URLs report shows it)."""
-    return Page(
+    return PageDay(
         url,
         _label(url),
         visits,
@@ -381,7 +381,7 @@ def generated_day(site: SandboxSite, day: date) -> Day:
     return Day(cells, page_loader=functools.partial(_generated_pages, site, day, visits))
 
 
-def _generated_pages(site: SandboxSite, day: date, visits: int) -> list[Page]:
+def _generated_pages(site: SandboxSite, day: date, visits: int) -> list[PageDay]:
     rng = _day_noise(site.id, day, "pages")
     weekend = day.weekday() >= 5
     pages = []
@@ -397,7 +397,7 @@ def _generated_pages(site: SandboxSite, day: date, visits: int) -> list[Page]:
             load = p.base_load + 0.12 * (u - 0.5)
         entries = round(pv * p.entry_share)
         pages.append(
-            Page(
+            PageDay(
                 p.url,
                 p.label,
                 pv,
@@ -435,7 +435,7 @@ def _scaled(day: Day, fraction: float) -> Day:
         for c in day.cells
     ]
     pages = [
-        Page(
+        PageDay(
             p.url,
             p.label,
             s(p.visits),
@@ -1151,7 +1151,7 @@ def report_metadata(site: SandboxSite) -> list[dict[str, Any]]:
 
 
 @dataclass
-class Received:
+class MatomoRequest:
     """One HTTP request as the sandbox saw it (for tests: where did the token travel?)."""
 
     http_method: str
@@ -1210,7 +1210,7 @@ class MatomoSandbox:
         self.bulk_limit = bulk_limit
         self.unique_visitors_range = unique_visitors_range
         self.now = now
-        self.received: deque[Received] = deque(maxlen=record)
+        self.received: deque[MatomoRequest] = deque(maxlen=record)
         self._overrides: dict[tuple[int, date], Day] = {}
         self._method_errors: dict[str, str] = {}
         # Rendered answers of finished generated days: repeated benchmark runs then measure
@@ -1290,7 +1290,7 @@ class MatomoSandbox:
                     content_type="text/html",
                 )
         form = request.form() if request.method == "POST" else {}
-        record = Received(request.method, request.path, request.query, form, [])
+        record = MatomoRequest(request.method, request.path, request.query, form, [])
         self.received.append(record)
         if request.path not in ("/index.php", "/"):
             return Response(404, b"<html><body>Not Found</body></html>", content_type="text/html")

@@ -9,6 +9,7 @@ own refusal body is the Google API Gateway shape. Everything received is recorde
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import threading
@@ -32,7 +33,6 @@ _KEYRES = re.compile(r"^/keyres/(?P<id>[^/]+)$")
 
 def keyres_id(kr_id: str) -> str:
     """A Firestore-like id (20 letters and digits) for a key result the demo maps."""
-    import hashlib
 
     digest = hashlib.sha256(kr_id.encode()).hexdigest()
     return "".join(c if c.isdigit() else c.upper() if int(c, 16) % 2 else c for c in digest)[:20]
@@ -66,7 +66,7 @@ class KeyRes:
 
 
 @dataclass
-class Received:
+class OkrTrackerRequest:
     method: str
     path: str
     headers: dict[str, str]
@@ -82,7 +82,7 @@ class OkrTrackerSandbox:
         self.client_secret = DEFAULT_CLIENT_SECRET
         self.rate_limit = 1000
         self.rate_window_s = 300.0
-        self.received: list[Received] = []
+        self.received: list[OkrTrackerRequest] = []
         self._hits: list[float] = []
         self._lock = threading.Lock()
         self.today = date.today  # future dates are refused relative to this
@@ -91,7 +91,7 @@ class OkrTrackerSandbox:
         self.key_results[kr_id] = KeyRes(name)
         return kr_id
 
-    def puts(self) -> list[Received]:
+    def puts(self) -> list[OkrTrackerRequest]:
         return [r for r in self.received if r.method == "PUT"]
 
     def clear_received(self) -> None:
@@ -106,7 +106,9 @@ class OkrTrackerSandbox:
         except ValueError:
             body = request.body.decode(errors="replace")
         with self._lock:
-            self.received.append(Received(request.method, request.path, request.headers, body))
+            self.received.append(
+                OkrTrackerRequest(request.method, request.path, request.headers, body)
+            )
             now = time.monotonic()
             self._hits = [t for t in self._hits if now - t < self.rate_window_s] + [now]
             limited = len(self._hits) > self.rate_limit

@@ -44,7 +44,7 @@ class Metric:
 
 
 @dataclass
-class Received:
+class QuantiveRequest:
     method: str
     path: str
     headers: dict[str, str]
@@ -56,14 +56,14 @@ class QuantiveSandbox:
         self.metrics = {metric_id: Metric(name) for metric_id, name in (metrics or {}).items()}
         self.token = DEFAULT_TOKEN
         self.account_id = DEFAULT_ACCOUNT
-        self.received: list[Received] = []
+        self.received: list[QuantiveRequest] = []
         self._lock = threading.Lock()
 
     def add(self, metric_id: str, name: str = "A metric") -> str:
         self.metrics[metric_id] = Metric(name)
         return metric_id
 
-    def posts(self) -> list[Received]:
+    def posts(self) -> list[QuantiveRequest]:
         return [r for r in self.received if r.method == "POST"]
 
     def handle(self, request: Request) -> Response:
@@ -72,7 +72,9 @@ class QuantiveSandbox:
         except ValueError:
             body = None
         with self._lock:
-            self.received.append(Received(request.method, request.path, request.headers, body))
+            self.received.append(
+                QuantiveRequest(request.method, request.path, request.headers, body)
+            )
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Response.json({"message": "Unauthorized: invalid or expired token"}, 401)
         if request.headers.get("gtmhub-accountid") != self.account_id:

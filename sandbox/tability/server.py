@@ -32,7 +32,7 @@ class Outcome:
 
 
 @dataclass
-class Received:
+class TabilityRequest:
     method: str
     path: str
     query: dict[str, list[str]]
@@ -45,14 +45,14 @@ class TabilitySandbox:
         self.outcomes: dict[str, Outcome] = {}
         self.token = DEFAULT_TOKEN
         self.workspace = WORKSPACE
-        self.received: list[Received] = []
+        self.received: list[TabilityRequest] = []
         self._lock = threading.Lock()
 
     def add(self, outcome_id: str, remote_token: str) -> str:
         self.outcomes[outcome_id] = Outcome(remote_token)
         return outcome_id
 
-    def posts(self) -> list[Received]:
+    def posts(self) -> list[TabilityRequest]:
         return [r for r in self.received if r.method == "POST"]
 
     def handle(self, request: Request) -> Response:
@@ -62,7 +62,7 @@ class TabilitySandbox:
             body = None
         with self._lock:
             self.received.append(
-                Received(request.method, request.path, request.query, request.headers, body)
+                TabilityRequest(request.method, request.path, request.query, request.headers, body)
             )
         if request.method == "POST" and request.path == "/webhooks/checkins":
             return self._remote_checkin(request.query.get("remote_checkins_token", [""])[0], body)

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
-from connectors.file.client import fetch_file
+from connectors.file import fetch_file
 from okr_definitions.sources.file import FileQuery
 
 
@@ -29,6 +29,7 @@ def _fetch(defs_dir: Path, path: str, start: date, end: date, **query: str):
 def test_csv_values_in_the_window(defs_dir: Path) -> None:
     (defs_dir / "a.csv").write_text("date,value\n2026-10-01,5\n2026-10-02,7\n2026-10-03,9\n")
     result = _fetch(defs_dir, "a.csv", date(2026, 10, 2), date(2026, 10, 3))
+    read = result.raw["request_hash"][0].as_py()  # each row names the read it came from
     assert result.daily.to_pylist() == [
         {
             "metric_id": "m",
@@ -36,6 +37,7 @@ def test_csv_values_in_the_window(defs_dir: Path) -> None:
             "value": 7.0,
             "numerator": None,
             "denominator": None,
+            "request_hash": read,
         },
         {
             "metric_id": "m",
@@ -43,6 +45,7 @@ def test_csv_values_in_the_window(defs_dir: Path) -> None:
             "value": 9.0,
             "numerator": None,
             "denominator": None,
+            "request_hash": read,
         },
     ]
     assert result.raw.column("rows_read").to_pylist() == [2]

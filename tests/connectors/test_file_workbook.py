@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+import fastexcel
 import pytest
 import xlsxwriter
 from msoffcrypto.format.ooxml import OOXMLFile
@@ -14,10 +15,26 @@ from xlsxwriter.worksheet import Worksheet
 
 from connectors.base import MetricRequest
 from connectors.errors import SourceError
-from connectors.file.client import fetch_file
+from connectors.file import fetch_file, workbook
 from okr_definitions.sources.file import FileQuery
+from okr_definitions.workbook_files import sheet_xml_bytes
 
 WINDOW = (date(2026, 1, 1), date(2026, 1, 31))
+
+
+@pytest.fixture(autouse=True, params=["held", "streamed"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case runs through both readers: calamine holding the sheet, and the row stream a
+    sheet over the size bound gets (the bound lowered so these small sheets take that path;
+    calamine's sheet loader then refuses to be used, so the case cannot pass through it)."""
+    if request.param == "streamed":
+        monkeypatch.setattr(workbook, "STREAM_ABOVE_XML_BYTES", 0)
+
+        def refuse(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("a streamed sheet must not be loaded whole")
+
+        monkeypatch.setattr(fastexcel.ExcelReader, "load_sheet", refuse)
+    return request.param
 
 
 @pytest.fixture
@@ -194,3 +211,15 @@ def test_cell_references_hold_when_the_table_starts_right_of_column_a(defs_dir: 
 
     _workbook(defs_dir / "c.xlsx", fill)
     assert "c.xlsx: Daily!F4: #DIV/0!" in _error(defs_dir, "c.xlsx", header_row=2)
+
+
+def test_the_size_bound_reads_the_named_sheets_part(defs_dir: Path) -> None:
+    book = xlsxwriter.Workbook(str(defs_dir / "two.xlsx"))
+    book.add_worksheet("Small").write(0, 0, "date")
+    big = book.add_worksheet("Big")
+    for row in range(2_000):
+        big.write_row(row, 0, [row, row * 2, "text"])
+    book.close()
+    small = sheet_xml_bytes(defs_dir / "two.xlsx", "Small")
+    large = sheet_xml_bytes(defs_dir / "two.xlsx", "Big")
+    assert 0 < small < 2_000 < 50_000 < large

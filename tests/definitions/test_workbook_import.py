@@ -12,8 +12,9 @@ import pytest
 import xlsxwriter
 import yaml
 
+from okr_definitions import workbook_import
 from okr_definitions.lint import activity_reason
-from okr_definitions.workbook_import import parse_target
+from okr_definitions.workbook_import import ImportError_, parse_target, read_workbook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -140,23 +141,27 @@ def test_import_a_german_tracker_then_validate_asks_to_bind_each_metric(tmp_path
     ]
     assert [(kr["id"], kr["metric"], kr["target"]) for kr in second["key_results"]] == [
         ("gewonnener-umsatz-erreicht-600k", "gewonnener-umsatz-erreicht-600k", 600000.0),
-        ("neue-mqls", "neue-mqls", "TODO"),
+        ("neue-mqls", "neue-mqls", None),
     ]
     report = result.stdout
     assert "2 typed-in current value(s) not imported" in report
     assert "left for you: Tracker!F7: `etwa das Doppelte` (target)" in report
-    assert "10 Blogartikel veröffentlichen" in report and "activity" in report
+    # the activity check in German, reported once by the lint
+    assert report.count("10 Blogartikel veröffentlichen") == 1 and "activity" in report
 
+    # one validate names everything left to do: the target the import could not read and
+    # every metric to bind
     validate = okr("validate", str(out), "--offline")
     assert validate.returncode == 1
-    assert "key_results[1].target: 'TODO' is not a number" in validate.stderr
-    # the user writes the target the import could not read; then every metric is to bind
-    defs = out / "okr.yaml"
-    defs.write_text(defs.read_text().replace("target: TODO", "target: 200"))
-    validate = okr("validate", str(out), "--offline")
-    assert validate.returncode == 1
+    assert "key result `neue-mqls` has no target yet" in validate.stderr
     assert "bind `neue-mqls` to a source metric" in validate.stderr
     assert "bind `organische-sitzungen-40` to a source metric" in validate.stderr
+    defs = out / "okr.yaml"
+    defs.write_text(defs.read_text().replace("target: null", "target: 200"))
+    validate = okr("validate", str(out), "--offline")
+    assert validate.returncode == 1
+    assert "has no target yet" not in validate.stderr
+    assert "bind `neue-mqls` to a source metric" in validate.stderr
 
 
 def test_import_never_overwrites_without_force(tmp_path: Path) -> None:
@@ -259,3 +264,20 @@ def test_period_dates_from_the_scorecard_columns(tmp_path: Path) -> None:
     assert okr("import", str(workbook), "--out", str(out)).returncode == 0
     (objective,) = yaml.safe_load((out / "okr.yaml").read_text())["objectives"]
     assert objective["period"] == {"start": "2026-10-01", "end": "2026-12-31"}
+
+
+def test_a_sheet_far_larger_than_a_tracker_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A million-row export picked by mistake is refused from the zip's directory, before
+    calamine would hold it (the bound lowered so that a small sheet stands in for it)."""
+    workbook = tmp_path / "t.xlsx"
+    rows = [["Grow", f"Sessions up {n}", "Q4 2026", n] for n in range(400)]
+    _english_tracker(workbook, rows, ["Objective", "Key Result", "Quarter", "Target"])
+    assert len(read_workbook(workbook).objectives[0].key_results) == 400
+    monkeypatch.setattr(workbook_import, "MAX_TRACKER_XML_BYTES", 10_000)
+    with pytest.raises(ImportError_) as refused:
+        read_workbook(workbook)
+    message = str(refused.value)
+    assert message.startswith("t.xlsx: sheet `KRs` holds ")
+    assert "far more than an OKR tracker" in message and "--sheet" in message

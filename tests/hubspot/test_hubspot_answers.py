@@ -22,7 +22,7 @@ from connectors.hubspot import (
     fetch_hubspot_objects,
     fetch_hubspot_pipelines,
 )
-from connectors.hubspot.metrics import _Properties
+from connectors.hubspot.parse import _Properties
 from okr_definitions.sources.hubspot import HubSpotQuery
 from sandbox.base import Request, Response
 from warehouse.db import connect

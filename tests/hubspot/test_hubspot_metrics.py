@@ -17,7 +17,7 @@ from connectors.hubspot import (
     fetch_hubspot_pipelines,
     next_cursor,
 )
-from connectors.hubspot.metrics import local_dates
+from connectors.hubspot.parse import local_dates
 from okr_definitions.sources.hubspot import HubSpotQuery
 from sandbox.hubspot.server import (
     ENTERPRISE_LOST_STAGE_ID,

@@ -59,6 +59,7 @@ def version_rows(version: int) -> pa.Table:
             pa.array(values, pa.float64()),
             pa.nulls(len(values), pa.float64()),
             pa.nulls(len(values), pa.float64()),
+            pa.array([f"v{version}"] * len(values), pa.string()),
         ],
         schema=DAILY_SCHEMA,
     )

@@ -879,7 +879,7 @@ def test_the_definitions_resolve_the_previous_period(tmp_path: Any) -> None:
     # unique users are never summed: GA4 is asked for all of Q2 as one range, the window the
     # previous-period target reads (not the 92 days from 31 March)
     from connectors.base import range_requests
-    from connectors.ga4.metrics import is_additive
+    from connectors.ga4.requests import is_additive
 
     day = date(2026, 7, 1)
     ranges = {(r.start, r.end) for r in range_requests(definitions, "ga4", is_additive, day, day)}

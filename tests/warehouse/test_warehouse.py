@@ -47,8 +47,8 @@ def _result(value: float) -> FetchResult:
     return FetchResult(
         daily=daily_table(
             [
-                {"metric_id": "m", "date": D1, "value": value},
-                {"metric_id": "m", "date": D2, "value": value},
+                {"metric_id": "m", "date": D1, "value": value, "request_hash": "h"},
+                {"metric_id": "m", "date": D2, "value": value, "request_hash": "h"},
             ]
         )
     )

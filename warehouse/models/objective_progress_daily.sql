@@ -12,12 +12,8 @@ SELECT
     sum(weight * coalesce(score, 0) ORDER BY kr_id) / sum(weight ORDER BY kr_id) AS score,
     sum(weight * expected_progress ORDER BY kr_id) / sum(weight ORDER BY kr_id)
         AS expected_progress,
-    CASE min(CASE status
-        WHEN 'off_track' THEN 1 WHEN 'at_risk' THEN 2 WHEN 'no_data' THEN 3
-        WHEN 'stale' THEN 4 WHEN 'on_track' THEN 5 ELSE 6 END)
-        WHEN 1 THEN 'off_track' WHEN 2 THEN 'at_risk' WHEN 3 THEN 'no_data'
-        WHEN 4 THEN 'stale' WHEN 5 THEN 'on_track' ELSE 'achieved'
-    END AS status,
+    -- {status_rank}: warehouse/status.py's ranking (1 for the worst), filled in by progress.py
+    arg_min(status, {status_rank}) AS status,
     CAST(count(*) AS INTEGER) AS kr_count,
     CAST(count(*) FILTER (WHERE status = 'off_track') AS INTEGER) AS krs_off_track,
     CAST(count(*) FILTER (WHERE status = 'at_risk') AS INTEGER) AS krs_at_risk

@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 
 from connectors.base import FetchResult, MetricRequest
-from connectors.file.client import fetch_file
+from connectors.file import fetch_file
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
 from warehouse.sources.file import RAW_TABLE, raw_slice
@@ -16,18 +16,8 @@ SOURCE = "file"
 def _fetch(
     defs: Definitions, _client: None, metrics: list[MetricRequest], start: date, end: date
 ) -> FetchResult:
-    result = fetch_file(defs.base_dir, metrics, start, end)
-    assert result.raw is not None
     # Each metric's rows carry the hash of the read that produced them (raw.file_reads).
-    read_of = dict(
-        zip(
-            result.raw["metric_id"].to_pylist(), result.raw["request_hash"].to_pylist(), strict=True
-        )
-    )
-    result.daily = result.daily.append_column(
-        "request_hash", [[read_of[m] for m in result.daily["metric_id"].to_pylist()]]
-    )
-    return result
+    return fetch_file(defs.base_dir, metrics, start, end)
 
 
 def build_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) -> list:

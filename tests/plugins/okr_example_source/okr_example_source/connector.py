@@ -2,12 +2,24 @@
 
 from datetime import date
 
-from connectors.base import Connector, FetchResult, MetricRequest, daily_table, day_range
+from connectors.base import (
+    Connector,
+    FetchResult,
+    MetricRequest,
+    daily_table,
+    day_range,
+    request_hash,
+)
 
 
 def fetch_example(metrics: list[MetricRequest], start: date, end: date) -> FetchResult:
     rows = [
-        {"metric_id": m.metric_id, "date": day, "value": m.query.per_day}
+        {
+            "metric_id": m.metric_id,
+            "date": day,
+            "value": m.query.per_day,
+            "request_hash": request_hash({"metric": m.metric_id, "day": day}),
+        }
         for m in metrics
         for day in day_range(start, end)
     ]

@@ -1,5 +1,7 @@
-"""Daily metric values from HubSpot objects: counts and sums placed on the day of a date
-property, ratios as numerator and denominator.
+"""HubSpot's answers read: deals, contacts and deal pipelines as Arrow tables (the raw layer's
+rows: each object's properties exactly as HubSpot sent them, strings, in a map column, plus the
+request hash of the answer it came from), and the daily metric values computed from them:
+counts and sums placed on the day of a date property, ratios as numerator and denominator.
 
 Vectorised: the map column of properties is flattened once and each property pulled out with
 pyarrow compute, days are grouped with an in-memory DuckDB over Arrow (no warehouse involved).
@@ -9,64 +11,204 @@ pyarrow compute, days are grouped with an in-memory DuckDB over Arrow (no wareho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest, with_currency
+from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash, with_currency
+from connectors.hubspot.requests import AMOUNT_PROPERTIES, DEAL_CURRENCY_PROPERTY, hubspot_query
 from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
-# `amount` is in the deal's own currency; HubSpot also keeps it converted to the company
-# currency (`amount_in_home_currency`, a calculated property) for multi-currency accounts.
-# Sums of either read the company currency where HubSpot has it, the deal's amount otherwise;
-# a deal's amount that could not be read in the company currency is in `deal_currency_code`,
-# and a day adding it to others in another currency carries both (`EUR+USD`, flagged
-# currency_mismatch by the warehouse): never converted here, never silently mixed.
-AMOUNT_PROPERTIES = ("amount", "amount_in_home_currency")
-DEAL_CURRENCY_PROPERTY = "deal_currency_code"
+
+@dataclass
+class HubSpotAnswer:
+    """One answer with the hash of the request that produced it (provenance for raw rows)."""
+
+    data: dict[str, Any]
+    request_hash: str
+
+
+TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
+
+# One row per object version read: its current state as of `fetched_at`.
+OBJECTS_SCHEMA = pa.schema(
+    [
+        pa.field("object_type", pa.string(), nullable=False),  # deals | contacts
+        pa.field("object_id", pa.string(), nullable=False),  # HubSpot's id (digits, up to 64-bit)
+        pa.field("archived", pa.bool_(), nullable=False),
+        pa.field("created_at", TIMESTAMP_UTC),
+        pa.field("updated_at", TIMESTAMP_UTC, nullable=False),  # = hs_lastmodifieddate
+        pa.field("archived_at", TIMESTAMP_UTC),
+        pa.field("properties", pa.map_(pa.string(), pa.string())),  # as sent: strings or null
+        pa.field("fetched_at", TIMESTAMP_UTC, nullable=False),
+        pa.field("request_hash", pa.string(), nullable=False),
+    ]
+)
+
+# One row per deal stage, with the outcome read from the stage's metadata.
+PIPELINE_STAGES_SCHEMA = pa.schema(
+    [
+        pa.field("object_type", pa.string(), nullable=False),
+        pa.field("pipeline_id", pa.string(), nullable=False),
+        pa.field("pipeline_label", pa.string()),
+        pa.field("pipeline_display_order", pa.int32()),
+        pa.field("pipeline_archived", pa.bool_(), nullable=False),
+        pa.field("stage_id", pa.string(), nullable=False),
+        pa.field("stage_label", pa.string()),
+        pa.field("stage_display_order", pa.int32()),
+        pa.field("is_closed", pa.bool_()),
+        pa.field("probability", pa.float64()),
+        pa.field("outcome", pa.string(), nullable=False),  # won | lost | open
+        pa.field("stage_archived", pa.bool_(), nullable=False),
+        pa.field("fetched_at", TIMESTAMP_UTC, nullable=False),
+        pa.field("request_hash", pa.string(), nullable=False),
+    ]
+)
+
+
+# One search or list result as HubSpot sends it: the fields the raw rows keep.
+_RESULT = pa.struct(
+    [
+        pa.field("id", pa.string()),
+        pa.field("archived", pa.bool_()),
+        pa.field("createdAt", pa.string()),
+        pa.field("updatedAt", pa.string()),
+        pa.field("archivedAt", pa.string()),
+        pa.field("properties", pa.map_(pa.string(), pa.string())),
+    ]
+)
+
+
+def _as_sent(result: dict[str, Any]) -> dict[str, Any]:
+    """One result in _RESULT's types, value by value, for the pages pyarrow cannot convert
+    as they are."""
+    properties = result.get("properties") or {}
+    return {
+        "id": str(result["id"]),
+        "archived": bool(result.get("archived", False)),
+        "createdAt": result.get("createdAt"),
+        "updatedAt": result.get("updatedAt"),
+        "archivedAt": result.get("archivedAt"),
+        # HubSpot sends every property value as a string; keep anything else as its text.
+        "properties": {
+            k: v if v is None or isinstance(v, str) else str(v) for k, v in properties.items()
+        },
+    }
+
+
+def _result_rows(results: list[dict[str, Any]]) -> pa.StructArray:
+    """A page's results (as json.loads gave them) as one Arrow array of _RESULT, converted
+    by pyarrow in one call.
+
+    Each object's properties become a map with exactly the keys HubSpot sent, so a property
+    sent as null stays apart from one not sent at all (`properties_never_read` relies on it).
+    This is why the answers are not read with pyarrow's JSON reader as GA4's are: it gives
+    null for both, and it has no map type. A page with a value of another type (an id or a
+    property value as a JSON number), an object without properties or without an id goes
+    through `_as_sent`.
+    """
+    try:
+        rows = pa.array(results, _RESULT)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_as_sent(r) for r in results], _RESULT)
+    if rows.null_count or rows.field("id").null_count or rows.field("properties").null_count:
+        return pa.array([_as_sent(r) for r in results], _RESULT)
+    return rows
+
+
+class ObjectRows:
+    """OBJECTS_SCHEMA rows collected page by page: each page becomes Arrow as it arrives, so
+    its Python objects are freed at once (per-value Python lists of 200,000 deals' properties
+    held ~100 MB more until the end), and the table is put together once."""
+
+    def __init__(self, object_type: str) -> None:
+        self.object_type = object_type
+        self.pages: list[pa.StructArray] = []
+        self.hashes: list[pa.Array] = []
+
+    def add(self, page: HubSpotAnswer) -> int:
+        rows = _result_rows(page.data.get("results") or [])
+        self.pages.append(rows)
+        self.hashes.append(pa.repeat(pa.scalar(page.request_hash, pa.string()), len(rows)))
+        return len(rows)
+
+    def table(self, fetched_at: datetime) -> pa.Table:
+        rows = pa.chunked_array(self.pages, _RESULT).combine_chunks()
+        n = len(rows)
+        return pa.Table.from_arrays(
+            [
+                pa.repeat(pa.scalar(self.object_type, pa.string()), n),
+                rows.field("id"),
+                pc.fill_null(rows.field("archived"), False),
+                pc.cast(rows.field("createdAt"), TIMESTAMP_UTC),
+                pc.cast(rows.field("updatedAt"), TIMESTAMP_UTC),
+                pc.cast(rows.field("archivedAt"), TIMESTAMP_UTC),
+                rows.field("properties"),
+                pa.repeat(pa.scalar(fetched_at, TIMESTAMP_UTC), n),
+                pa.chunked_array(self.hashes, pa.string()).combine_chunks(),
+            ],
+            schema=OBJECTS_SCHEMA,
+        )
+
+
+def stage_outcome(metadata: dict[str, Any]) -> tuple[bool | None, float | None, str]:
+    """(is_closed, probability, outcome) of a deal stage from its metadata.
+
+    HubSpot marks closed stages `isClosed: "true"`; a closed stage with probability 1.0 is won,
+    any other closed stage lost. Where `isClosed` is missing (older portals), probability
+    1.0 / 0.0 are taken as closed won / lost.
+    """
+    raw_prob = metadata.get("probability")
+    try:
+        probability = float(raw_prob) if raw_prob not in (None, "") else None
+    except ValueError:
+        probability = None
+    raw_closed = metadata.get("isClosed")
+    if raw_closed is None:
+        is_closed = None
+        closed = probability in (0.0, 1.0)
+    else:
+        is_closed = closed = str(raw_closed).lower() == "true"
+    if not closed:
+        return is_closed, probability, "open"
+    return is_closed, probability, "won" if (probability or 0.0) >= 1.0 else "lost"
+
+
+def pipelines_table(
+    page: HubSpotAnswer, fetched_at: datetime, object_type: str = "deals"
+) -> pa.Table:
+    rows = []
+    for p in page.data.get("results") or []:
+        for s in p.get("stages") or []:
+            is_closed, probability, outcome = stage_outcome(s.get("metadata") or {})
+            rows.append(
+                {
+                    "object_type": object_type,
+                    "pipeline_id": str(p["id"]),
+                    "pipeline_label": p.get("label"),
+                    "pipeline_display_order": p.get("displayOrder"),
+                    "pipeline_archived": bool(p.get("archived", False)),
+                    "stage_id": str(s["id"]),
+                    "stage_label": s.get("label"),
+                    "stage_display_order": s.get("displayOrder"),
+                    "is_closed": is_closed,
+                    "probability": probability,
+                    "outcome": outcome,
+                    "stage_archived": bool(s.get("archived", False)),
+                    "fetched_at": fetched_at,
+                    "request_hash": page.request_hash,
+                }
+            )
+    return pa.Table.from_pylist(rows, schema=PIPELINE_STAGES_SCHEMA)
+
+
 _OUTCOME_SETS = {"won": ("won",), "lost": ("lost",), "closed": ("won", "lost"), "open": ("open",)}
 
 
-def hubspot_query(metric: MetricRequest) -> HubSpotQuery:
-    """The metric's query as a HubSpotQuery (accepts the model or its dict form)."""
-    q = metric.query
-    return q if isinstance(q, HubSpotQuery) else HubSpotQuery.model_validate(q)
-
-
-def is_additive(query: HubSpotQuery) -> bool:
-    # Counts and sums add up across days; a ratio (win rate) is returned as daily numerator
-    # and denominator, whose sums give any range's exact value.
-    return True
-
-
-def properties_for_metrics(metrics: Sequence[MetricRequest]) -> dict[str, list[str]]:
-    """The properties to read per object type so these metrics can be computed."""
-    needed: dict[str, set[str]] = {}
-    for m in metrics:
-        q = hubspot_query(m)
-        names = needed.setdefault(q.object, set())
-        names.add(q.date_property)
-        if q.property in AMOUNT_PROPERTIES:
-            names.update((*AMOUNT_PROPERTIES, DEAL_CURRENCY_PROPERTY))
-        elif q.property:
-            names.add(q.property)
-        if q.lifecycle_stage or (q.denominator and q.denominator.lifecycle_stage):
-            names.add("lifecyclestage")
-    return {obj: sorted(names) for obj, names in needed.items()}
-
-
-def date_properties_for_metrics(metrics: Sequence[MetricRequest]) -> dict[str, list[str]]:
-    """The date properties that place objects on days, per object type."""
-    dates: dict[str, set[str]] = {}
-    for m in metrics:
-        q = hubspot_query(m)
-        dates.setdefault(q.object, set()).add(q.date_property)
-    return {obj: sorted(d) for obj, d in dates.items()}
-
-
-# A map column as the list of its (key, value) entries, which pyarrow can flatten.
 _ENTRIES = pa.list_(pa.struct([pa.field("key", pa.string()), pa.field("value", pa.string())]))
 
 
@@ -123,6 +265,10 @@ class _Columns:
         self.time_zone = time_zone
         self.rows = _current(objects, object_type)
         self.num_rows = len(self.rows)
+        # A day's value counts objects from many answers: its rows name the set of them (the
+        # hashes of raw.hubspot_objects' rows counted), the same set giving the same hash.
+        answers = pc.unique(objects["request_hash"].take(self.rows)).to_pylist()
+        self.read_hash = request_hash({"object_type": object_type, "answers": sorted(answers)})
         self._properties = properties
         self._strings: dict[str, pa.Array] = {}
         self._dates: dict[str, pa.ChunkedArray] = {}
@@ -393,6 +539,9 @@ def daily_metrics_from_objects(
             ).to_arrow_table()
             con.unregister("placed")
             currency = daily["currency"].cast(pa.string())
+            daily = daily.append_column(
+                "request_hash", pa.repeat(pa.scalar(cols.read_hash, pa.string()), daily.num_rows)
+            )
             daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
             tables.append(daily.append_column(pa.field("currency", pa.string()), currency))
     finally:
