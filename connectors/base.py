@@ -61,6 +61,8 @@ class FetchResult:
     # Source-specific raw answers with provenance; each source defines its own schema.
     raw: pa.Table | None = None
     request_count: int = 0
+    # The source's own counters for the run's materialisation (e.g. its hourly limits' use).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def daily_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -162,6 +164,10 @@ class Connector:
     # as the source reports it (okr_definitions.currency compares them with the units)
     currencies: Callable[[Any, list[MetricRequest]], dict[str, str]] | None = None
     currency_setting: str = ""  # where a user changes that currency, for the fix
+    # run_plan(metrics) -> (note, problems): what one run of these metrics asks of the source
+    # (requests against its hourly limits), printed by `okr validate` with or without
+    # credentials; problems when a run cannot fit the limits.
+    run_plan: Callable[[list[MetricRequest]], tuple[str, list[Any]]] | None = None
 
 
 def merge_results(*results: FetchResult) -> FetchResult:
@@ -174,6 +180,7 @@ def merge_results(*results: FetchResult) -> FetchResult:
         flags=pa.concat_tables([r.flags for r in results], promote_options="default"),
         raw=pa.concat_tables(raws) if raws else None,
         request_count=sum(r.request_count for r in results),
+        metadata={k: v for r in results for k, v in r.metadata.items()},
     )
 
 

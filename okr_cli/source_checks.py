@@ -27,6 +27,13 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     where_set: dict[str, str] = {}
     for source in sorted(definitions.used_sources()):
         check = source_layer(source, "connector").CONNECTOR
+        metrics = [MetricRequest(m.id, m.query) for m in definitions.source_metrics(source)]
+        if check.run_plan is not None:
+            note, planned = check.run_plan(metrics)
+            notes.append(note)
+            problems += [_locate(definitions, source, item) for item in planned]
+            if planned:
+                continue  # a run could not fit: asking the source would not change that
         if check.validate is None or check.settings_from_env is None:
             continue
         settings = check.settings_from_env(definitions)
@@ -36,7 +43,6 @@ def check_sources(definitions: Definitions) -> tuple[list[Problem], list[str]]:
                 "to check them"
             )
             continue
-        metrics = [MetricRequest(m.id, m.query) for m in definitions.source_metrics(source)]
         try:
             found = check.validate(settings, metrics)
         except SourceError as exc:

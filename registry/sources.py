@@ -65,7 +65,8 @@ def built_in(name: str) -> SourceEntry:
 
 # The order is the order of error messages, the JSON Schema and `okr sandbox`.
 BUILT_IN = tuple(
-    built_in(name) for name in ("file", "ga4", "matomo", "hubspot", "salesforce", "amplitude")
+    built_in(name)
+    for name in ("file", "ga4", "matomo", "hubspot", "salesforce", "mixpanel", "amplitude")
 )
 
 

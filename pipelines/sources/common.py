@@ -139,7 +139,12 @@ def windowed_source_asset(
             end,
             result,
             raw_tables=raw_tables,
-            extra_metadata=result_metadata(result) if result_metadata else None,
+            # the source's own counters, and any the asset adds (e.g. a run's cost)
+            extra_metadata={
+                **(result.metadata or {}),
+                **((result_metadata(result) or {}) if result_metadata else {}),
+            }
+            or None,
         )
 
     return _source

@@ -3,8 +3,9 @@
 Every source is real: the file source reads CSV exports, GA4 is the official client with a
 service-account key file against the GA4 sandbox, Matomo is httpx against the Matomo sandbox,
 HubSpot is the official client against the HubSpot sandbox, Salesforce is simple-salesforce
-(client-credentials flow) against the Salesforce sandbox, Amplitude is httpx against the
-Amplitude sandbox — all over loopback. Each source's
+(client-credentials flow) against the Salesforce sandbox, Mixpanel is httpx against the
+Mixpanel sandbox (its export counted in DuckDB), Amplitude is httpx against the Amplitude
+sandbox — all over loopback. Each source's
 credential is a *canary*: a value that must never show up anywhere but in the request that
 carries it (see test_secrets.py).
 """
@@ -29,10 +30,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import sandbox.matomo.server as matomo_sandbox
+from connectors.mixpanel.settings import ENDPOINT_ENV, SECRET_ENV, USERNAME_ENV
 from sandbox.amplitude.server import AmplitudeSandbox, generate_events, hosts
 from sandbox.base import Request, Response, SandboxServer
 from sandbox.ga4.server import DEMO_PROPERTY_ID, GA4Sandbox
 from sandbox.hubspot.server import HubSpotSandbox
+from sandbox.mixpanel.server import MixpanelSandbox, demo_events
 from sandbox.salesforce.server import CLIENT_ID as SALESFORCE_CLIENT_ID
 from sandbox.salesforce.server import SalesforceSandbox
 
@@ -57,8 +60,13 @@ AMPLITUDE_SECRET_KEY = "canary-amplitude-secret-9b4f0e6d2a"
 # The Amplitude project's clock: fixed, after every late event of the period has arrived.
 AMPLITUDE_NOW = date(2026, 10, 12)
 SALESFORCE_SECRET = "canary-salesforce-consumer-secret-9d3e71b0c4a2"
+MIXPANEL_USERNAME = "okr-sync-reliability.mp-service-account"
+MIXPANEL_SECRET = "canary-mixpanel-sa-secret-4b8e1f0c9d27a6"
+MIXPANEL_PROJECT_ID = 2526451
+# Mixpanel's clock: every event of the suite's days has arrived (late ones too).
+MIXPANEL_NOW = datetime(2026, 10, 14, 6, 0, tzinfo=UTC)
 
-API_SOURCES = ("ga4", "matomo", "hubspot", "salesforce", "amplitude")
+API_SOURCES = ("ga4", "matomo", "hubspot", "salesforce", "mixpanel", "amplitude")
 # The step Dagster names for each source's asset, and the key results that read it.
 SOURCE_STEP = {
     "file": "raw__file",
@@ -67,6 +75,7 @@ SOURCE_STEP = {
     "hubspot": "raw__hubspot",
     "amplitude": "raw__amplitude",
     "salesforce": "raw__salesforce",
+    "mixpanel": "raw__mixpanel",
 }
 SOURCE_KRS = {
     "file": ["signups-total"],
@@ -75,6 +84,7 @@ SOURCE_KRS = {
     "hubspot": ["revenue-won", "mqls"],
     "amplitude": ["editor-opens"],
     "salesforce": ["revenue-won-sf", "leads-sf"],
+    "mixpanel": ["paid-editor-opens", "signup-activation"],
 }
 
 ORGANISATION = f"""
@@ -89,6 +99,8 @@ sources:
   hubspot: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   amplitude: {{region: eu, allowed_lag_days: {ALLOWED_LAG_DAYS}}}
   salesforce: {{allowed_lag_days: {ALLOWED_LAG_DAYS}}}
+  mixpanel: {{project_id: {MIXPANEL_PROJECT_ID}, timezone: Europe/Berlin,
+              allowed_lag_days: {ALLOWED_LAG_DAYS}}}
 teams:
   - {{id: growth, name: Growth, owner: growth@example.com}}
   - {{id: sales, name: Sales, owner: sales@example.com}}
@@ -131,6 +143,12 @@ metrics:
     source: salesforce
     query: {object: Lead, date_field: CreatedDate,
             filter: {field: LeadSource, in: [Web, Partner]}}
+  - id: paid_editor_opens
+    source: mixpanel
+    query: {event: Editor Opened, where: {property: plan, in: [pro, team]}}
+  - id: signup_activation
+    source: mixpanel
+    query: {funnel: {steps: [Sign Up, Project Created], window_days: 1}}
 """
 
 OBJECTIVES = """
@@ -163,6 +181,15 @@ objectives:
          metric: won_revenue_sf, measure: total, target: 100000}
       - {id: leads-sf, title: "40 web and partner leads",
          metric: new_leads_sf, measure: total, target: 40}
+  - id: activate
+    title: Paying teams use the editor and new users start projects
+    team: growth
+    period: {start: 2026-10-01, end: 2026-10-10}
+    key_results:
+      - {id: paid-editor-opens, title: "300 editor opens by paying teams this period",
+         metric: paid_editor_opens, measure: total, target: 300}
+      - {id: signup-activation, title: "Sign-up activation from 40 % to 60 %",
+         metric: signup_activation, measure: rolling_7d, baseline: 40%, target: 60%}
 """
 
 
@@ -253,6 +280,8 @@ class Sandboxes:
     hubspot_sandbox: HubSpotSandbox
     amplitude: SandboxServer
     amplitude_sandbox: AmplitudeSandbox
+    mixpanel: SandboxServer
+    mixpanel_sandbox: MixpanelSandbox
     env: dict[str, str]
     key_secrets: list[str]
     rewriters: dict[str, Rewriter]
@@ -267,6 +296,7 @@ class Sandboxes:
             "hubspot": self.hubspot,
             "amplitude": self.amplitude,
             "salesforce": self.salesforce,
+            "mixpanel": self.mixpanel,
         }[source]
 
     def secrets(self) -> list[str]:
@@ -277,6 +307,7 @@ class Sandboxes:
         return [
             MATOMO_TOKEN,
             HUBSPOT_TOKEN,
+            MIXPANEL_SECRET,
             AMPLITUDE_API_KEY,
             AMPLITUDE_SECRET_KEY,
             *self.key_secrets,
@@ -286,7 +317,8 @@ class Sandboxes:
 
     def clear(self) -> None:
         """Back to healthy sandboxes after a fault case."""
-        for server in (self.ga4, self.matomo, self.hubspot, self.amplitude, self.salesforce):
+        servers = (self.ga4, self.matomo, self.hubspot, self.salesforce, self.mixpanel)
+        for server in (*servers, self.amplitude):
             server.clear_faults()
         self.amplitude_sandbox.api_key = AMPLITUDE_API_KEY
         self.amplitude_sandbox.secret_key = AMPLITUDE_SECRET_KEY
@@ -352,6 +384,16 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         ).generate(*SALESFORCE_HISTORY, opportunities=300, leads=300)
         salesforce_server = salesforce.serve()
         stack.callback(salesforce_server.stop)
+        mixpanel = MixpanelSandbox(
+            demo_events(BASE_START - timedelta(days=7), LATER_END, "Europe/Berlin"),
+            username=MIXPANEL_USERNAME,
+            secret=MIXPANEL_SECRET,
+            project_id=MIXPANEL_PROJECT_ID,
+            timezone="Europe/Berlin",
+            now=MIXPANEL_NOW,
+        )
+        mixpanel_server = mixpanel.serve()
+        stack.callback(mixpanel_server.stop)
         key, key_secrets = service_account_key(key_dir / "ga4-service-account.json")
         env = {
             "GA4_ENDPOINT": ga4.base_url,
@@ -363,6 +405,9 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             **hosts(amplitude_server),
             "AMPLITUDE_API_KEY": AMPLITUDE_API_KEY,
             "AMPLITUDE_SECRET_KEY": AMPLITUDE_SECRET_KEY,
+            ENDPOINT_ENV: mixpanel_server.base_url,
+            USERNAME_ENV: MIXPANEL_USERNAME,
+            SECRET_ENV: MIXPANEL_SECRET,
             # The sandbox has no rate limit; HubSpot's real ones would only make tests wait.
             "HUBSPOT_SEARCH_REQUESTS_PER_SECOND": "1000",
             "HUBSPOT_REQUESTS_PER_SECOND": "1000",
@@ -383,6 +428,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             hubspot,
             amplitude_server,
             amplitude,
+            mixpanel_server,
+            mixpanel,
             env,
             key_secrets,
             rewriters,

@@ -32,6 +32,7 @@ from reliability_kit import (
 from connectors.base import MetricRequest
 from connectors.ga4 import GA4Settings, fetch_ga4
 from okr_definitions.sources.ga4 import GA4Query
+from sandbox.base import Fault
 from sandbox.ga4.server import DEMO_PROPERTY_ID
 
 
@@ -267,6 +268,31 @@ def test_a_metric_missing_from_the_answer_fails_its_source_instead_of_reading_ze
     ) == [(0,)]
     today = statuses(warehouse, LATER_END)
     assert {today[kr] for kr in SOURCE_KRS[source]} == {"stale"}
+
+
+def test_exported_events_without_a_time_fail_mixpanel_instead_of_counting(
+    suite, tmp_path: Path
+) -> None:
+    """A Mixpanel export whose events have no `time` cannot be put on a day: the source fails
+    naming it, nothing of its days is loaded (never zeros), its key results turn stale."""
+    lines = b'{"event": "Editor Opened", "properties": {"distinct_id": "user-001"}}\n' * 3
+    sb = suite.sandboxes
+    sb.mixpanel.inject(Fault("status", status=200, body=lines, path_contains="/export", times=50))
+    warehouse = copy_warehouse(suite.base, tmp_path / "no-time.duckdb")
+    try:
+        outcome = suite.run(warehouse)
+    finally:
+        sb.clear()
+    assert outcome.failed_steps == [SOURCE_STEP["mixpanel"]], outcome.errors
+    (message,) = outcome.errors
+    assert "have no event name or time" in message, message
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM raw.metric_rows WHERE source = 'mixpanel' AND date >= ?",
+        [LATER_START],
+    ) == [(0,)]
+    today = statuses(warehouse, LATER_END)
+    assert {today[kr] for kr in SOURCE_KRS["mixpanel"]} == {"stale"}
 
 
 def test_new_fields_in_answers_change_nothing(suite, reference, tmp_path: Path) -> None:

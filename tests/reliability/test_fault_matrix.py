@@ -28,6 +28,7 @@ from reliability_kit import (
     API_SOURCES,
     LATER_END,
     LATER_START,
+    MIXPANEL_PROJECT_ID,
     SOURCE_KRS,
     SOURCE_STEP,
     Sandboxes,
@@ -43,11 +44,13 @@ from connectors.errors import RetryableSourceError
 from connectors.ga4 import GA4Settings, fetch_ga4
 from connectors.hubspot import HubSpotClient, HubSpotSettings
 from connectors.matomo import MatomoSettings, fetch_matomo
+from connectors.mixpanel import MixpanelSettings, fetch_mixpanel
 from connectors.retry import MAX_ATTEMPTS, READ_ATTEMPTS
 from connectors.salesforce import SalesforceClient, SalesforceSettings
 from okr_definitions.sources.amplitude import AmplitudeQuery
 from okr_definitions.sources.ga4 import GA4Query
 from okr_definitions.sources.matomo import MatomoQuery
+from okr_definitions.sources.mixpanel import MixpanelQuery
 from sandbox.base import Fault
 from sandbox.ga4.server import (
     DEMO_PROPERTY_ID,
@@ -62,6 +65,7 @@ from sandbox.ga4.server import (
     report_fault,
 )
 from sandbox.hubspot.server import ending_early, rate_limit_fault, search_answer_fault
+from sandbox.mixpanel.server import MixpanelSandbox
 
 WRONG_MATOMO_TOKEN = "canary-matomo-wrong-0d4e8f2b6a"
 WRONG_HUBSPOT_TOKEN = "pat-na1-canary-wrong-hubspot-77c1d9e3"
@@ -69,6 +73,7 @@ WRONG_AMPLITUDE_SECRET = "canary-amplitude-wrong-secret-3c8e1f"
 WRONG_SALESFORCE_SECRET = "canary-wrong-salesforce-secret-2f8a"
 # Salesforce's answer to an access token that expired or was revoked.
 INVALID_SESSION = b'[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
+WRONG_MIXPANEL_SECRET = "canary-mixpanel-wrong-secret-1f7a3c"
 # Google's answer to a bearer token it does not accept (a revoked or deleted key).
 GOOGLE_UNAUTHENTICATED = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
@@ -100,7 +105,14 @@ def _too_many(source: str, retry_after: float | None, times: int) -> Fault:
     if source == "amplitude":
         body = {"error": {"http_code": 429, "type": "rate_limit", "message": "Exceeded cost"}}
         return _json(429, json.dumps(body).encode(), headers, times)
+    if source == "mixpanel":
+        return _json(429, _mixpanel_rate_limit(), headers, times)
     return _json(429, b'{"result": "error", "message": "Too many requests"}', headers, times)
+
+
+def _mixpanel_rate_limit() -> bytes:
+    # Mixpanel's own 429 body (airbytehq/airbyte#9410); it sends no Retry-After.
+    return MixpanelSandbox(project_id=MIXPANEL_PROJECT_ID).rate_limited().body
 
 
 def _burst_of_5xx(source: str) -> list[Fault]:
@@ -159,6 +171,9 @@ def _quota_exhausted(source: str, sb: Sandboxes) -> dict[str, str]:
     elif source == "salesforce":
         # The org's rolling 24-hour API budget is spent: every REST call answers 403.
         sb.salesforce_sandbox.daily_api_limit = 0
+    elif source == "mixpanel":
+        # The hourly query limit, spent for longer than the retry budget waits.
+        sb.mixpanel.inject(_too_many("mixpanel", None, times=50))
     else:
         # Matomo has no quota API; a proxy or rate limiter that keeps answering 429 is the
         # same situation: it outlasts the retry budget.
@@ -179,6 +194,8 @@ def _bad_token(source: str, sb: Sandboxes) -> dict[str, str]:
         return {"AMPLITUDE_SECRET_KEY": WRONG_AMPLITUDE_SECRET}
     if source == "salesforce":
         return {"SALESFORCE_CLIENT_SECRET": WRONG_SALESFORCE_SECRET}
+    if source == "mixpanel":
+        return {"MIXPANEL_SERVICE_ACCOUNT_SECRET": WRONG_MIXPANEL_SECRET}
     return {"MATOMO_TOKEN": WRONG_MATOMO_TOKEN}
 
 
@@ -233,7 +250,10 @@ def _page_without_paging(times: int) -> Callable[[str], Fault]:
 # off) takes the path malformed_json already runs end to end, and a 429 without Retry-After
 # the one of 429_with_retry_after. Those rows are left out for Amplitude (whole runs are
 # the suite's most expensive tests); tests/amplitude meets each of them at the connector.
-WITHOUT_AMPLITUDE = ("ga4", "matomo", "hubspot")
+# Amplitude's answers share one decoder: these faults are met at its connector (README).
+WITHOUT_AMPLITUDE = tuple(source for source in API_SOURCES if source != "amplitude")
+# Mixpanel's run in this project reads the export only (JSONL): no JSON answer to rewrite.
+JSON_ANSWER_SOURCES = tuple(source for source in API_SOURCES if source != "mixpanel")
 
 CASES = [
     Case("429_with_retry_after", _inject(lambda s: _too_many(s, 1.0, times=2)), {}, 1.0),
@@ -250,7 +270,7 @@ CASES = [
     Case("short_or_truncated_page", _short_and_truncated, {}, sources=WITHOUT_AMPLITUDE),
     Case("html_200", _inject(lambda s: Fault("html")), {}, sources=WITHOUT_AMPLITUDE),
     Case("empty_200", _inject(lambda s: Fault("empty")), {}, sources=WITHOUT_AMPLITUDE),
-    Case("empty_object_200", _inject(_empty_object), {}),
+    Case("empty_object_200", _inject(_empty_object), {}, sources=JSON_ANSWER_SOURCES),
     Case("page_without_paging", _inject(_page_without_paging(1)), {}, sources=("hubspot",)),
     Case(
         "page_without_paging_twice",
@@ -309,6 +329,7 @@ CASES = [
             "hubspot": ("daily API limit", "resets at midnight"),
             "amplitude": ("HTTP 429", f"gave up after {MAX_ATTEMPTS} attempts"),
             "salesforce": ("daily API limit is used up", "rolling 24 hours"),
+            "mixpanel": ("Query rate limit exceeded", f"gave up after {MAX_ATTEMPTS} attempts"),
         },
     ),
     Case(
@@ -320,6 +341,7 @@ CASES = [
             "hubspot": ("refused the access token", "HUBSPOT_ACCESS_TOKEN"),
             "amplitude": ("HTTP 401", "AMPLITUDE_SECRET_KEY"),
             "salesforce": ("refused the login", "SALESFORCE_CLIENT_SECRET"),
+            "mixpanel": ("HTTP 401", "MIXPANEL_SERVICE_ACCOUNT_SECRET"),
         },
     ),
 ]
@@ -383,6 +405,7 @@ def test_fault(
         WRONG_HUBSPOT_TOKEN,
         WRONG_AMPLITUDE_SECRET,
         WRONG_SALESFORCE_SECRET,
+        WRONG_MIXPANEL_SECRET,
     ]
 
     if not case.expects_failure(source):
@@ -456,6 +479,13 @@ def _settings(source: str, env: dict[str, str]) -> Any:
         )
     if source == "salesforce":
         return SalesforceSettings.from_env(env)
+    if source == "mixpanel":
+        return MixpanelSettings(
+            project_id=MIXPANEL_PROJECT_ID,
+            username=env["MIXPANEL_SERVICE_ACCOUNT_USERNAME"],
+            secret=SecretStr(env["MIXPANEL_SERVICE_ACCOUNT_SECRET"]),
+            endpoint=env["MIXPANEL_ENDPOINT"],
+        )
     return HubSpotSettings.from_env(env)
 
 
@@ -474,6 +504,9 @@ def _call_source(source: str, env: dict[str, str]) -> None:
         )
     elif source == "salesforce":
         SalesforceClient(settings).limits()
+    elif source == "mixpanel":
+        opens = MixpanelQuery(event="Editor Opened")
+        fetch_mixpanel(settings, [MetricRequest("o", opens)], day, day)
     else:
         HubSpotClient(settings).pipelines()
 
