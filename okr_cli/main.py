@@ -583,17 +583,11 @@ def main() -> None:
         sys.exit(1)
 
 
+# The commands that live in modules of their own.
 app.command("push")(push_command)  # okr_cli/push.py
-
-
 app.command("publish")(publish_command)  # okr_cli/publish.py
-
-
-app.command("import")(import_workbook)
-
-
-app.command()(notify)
-
+app.command("import")(import_workbook)  # okr_cli/import_workbook.py
+app.command()(notify)  # okr_cli/notify.py
 app.command()(checkin)  # okr_cli/checkin.py
 app.command("backup")(backup_command)  # okr_cli/backup.py
 app.command("restore")(restore_command)  # okr_cli/backup.py

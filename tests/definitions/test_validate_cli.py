@@ -40,7 +40,7 @@ def validate(*args: str):
 def test_bundled_examples_are_valid() -> None:
     result = validate(str(EXAMPLES))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("OK: 4 objectives, ")
+    assert result.stdout.startswith("OK: 5 objectives, ")
     # stderr may carry notes (a source not checked without credentials), never a problem
     assert ": error: " not in result.stderr and ": warning: " not in result.stderr
 
