@@ -10,8 +10,8 @@ from sandbox.amplitude.server import DEFAULT_API_KEY, DEFAULT_SECRET_KEY, hosts,
 from sandbox.base import Started
 
 
-def start() -> Started:
-    server, _ = serve()
+def start(port: int = 0) -> Started:
+    server, _ = serve(port=port)
     return server, {
         **hosts(server),
         API_KEY_ENV: DEFAULT_API_KEY,

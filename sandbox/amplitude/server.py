@@ -500,9 +500,11 @@ def _plain(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def serve(sandbox: AmplitudeSandbox | None = None) -> tuple[SandboxServer, AmplitudeSandbox]:
+def serve(
+    sandbox: AmplitudeSandbox | None = None, port: int = 0
+) -> tuple[SandboxServer, AmplitudeSandbox]:
     sandbox = sandbox or AmplitudeSandbox()
-    return SandboxServer(sandbox, name="amplitude").start(), sandbox
+    return SandboxServer(sandbox, name="amplitude", port=port).start(), sandbox
 
 
 def hosts(server: SandboxServer) -> dict[str, str]:

@@ -10,10 +10,10 @@ from sandbox.base import Started
 from sandbox.mixpanel.server import DEFAULT_SECRET, DEFAULT_USERNAME, MixpanelSandbox, demo_events
 
 
-def start() -> Started:
+def start(port: int = 0) -> Started:
     today = datetime.now(UTC).date()
     sandbox = MixpanelSandbox(demo_events(today - timedelta(days=400), today, "UTC"))
-    server = sandbox.serve()
+    server = sandbox.serve(port)
     return server, {
         ENDPOINT_ENV: server.base_url,
         USERNAME_ENV: DEFAULT_USERNAME,

@@ -257,8 +257,8 @@ class MixpanelSandbox:
     def arrival_day(self) -> date:
         return self.clock().astimezone(ZoneInfo(self.timezone)).date()
 
-    def serve(self) -> SandboxServer:
-        return SandboxServer(self, name="mixpanel").start()
+    def serve(self, port: int = 0) -> SandboxServer:
+        return SandboxServer(self, name="mixpanel", port=port).start()
 
     # -- HTTP ------------------------------------------------------------------------------
     def __call__(self, request: Request) -> Response:

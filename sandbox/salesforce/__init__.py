@@ -18,10 +18,10 @@ from sandbox.salesforce.server import CLIENT_ID, CLIENT_SECRET, SalesforceSandbo
 DEMO_DAYS = 200
 
 
-def start() -> Started:
+def start(port: int = 0) -> Started:
     today = datetime.now(UTC).date()
     org = SalesforceSandbox().generate(today - timedelta(days=DEMO_DAYS), today)
-    server = org.serve()
+    server = org.serve(port)
     return server, {
         HOST_ENV: server.base_url,
         DOMAIN_ENV: "okr-sync-demo.my.salesforce.com",

@@ -598,8 +598,8 @@ class SalesforceSandbox:
         return self
 
     # -- serving ----------------------------------------------------------------------------
-    def serve(self) -> SandboxServer:
-        self.server = SandboxServer(self.handle, name="salesforce").start()
+    def serve(self, port: int = 0) -> SandboxServer:
+        self.server = SandboxServer(self.handle, name="salesforce", port=port).start()
         return self.server
 
     @property

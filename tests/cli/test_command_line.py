@@ -179,8 +179,8 @@ def test_a_refused_token_prints_one_message_not_dagster_events(demo_copy) -> Non
     failed, summary = assert_clean(quiet, max_lines=2)
     assert failed.startswith("failed: matomo: ") and "refused the token" in failed
     assert "MATOMO_TOKEN: it must be the token_auth" in failed and "view access" in failed
-    assert "1 of 6 sources failed (matomo)" in summary
-    assert "loaded: amplitude, file, ga4, hubspot, salesforce" in summary
+    assert "1 of 7 sources failed (matomo)" in summary
+    assert "loaded: amplitude, file, ga4, hubspot, mixpanel, salesforce" in summary
     affected = key_results_reading(loaded, {"matomo"})
     assert affected and f"key results without fresh data: {', '.join(affected)}" in summary
     # The events and the trace are there for whoever asks.
@@ -194,9 +194,11 @@ def test_run_without_credentials_names_the_environment_variables(tmp_path: Path)
     warehouse = tmp_path / "w.duckdb"
     result = okr("run", "-w", str(warehouse))
     assert result.returncode == 1
-    lines = assert_clean(result, max_lines=5)
+    lines = assert_clean(result, max_lines=7)
     by_source = {line.split(":")[1].strip(): line for line in lines[:-1]}
-    assert set(by_source) == {"amplitude", "ga4", "hubspot", "matomo", "salesforce"}, lines
+    assert set(by_source) == {"amplitude", "ga4", "hubspot", "matomo", "mixpanel", "salesforce"}, (
+        lines
+    )
     assert "AMPLITUDE_API_KEY" in by_source["amplitude"]
     assert "AMPLITUDE_SECRET_KEY" in by_source["amplitude"]
     assert "GA4_CREDENTIALS_PATH" in by_source["ga4"]
@@ -205,7 +207,10 @@ def test_run_without_credentials_names_the_environment_variables(tmp_path: Path)
     assert "MATOMO_URL" in by_source["matomo"] and "MATOMO_TOKEN" in by_source["matomo"]
     assert "SALESFORCE_CLIENT_ID" in by_source["salesforce"]
     assert "SALESFORCE_CLIENT_SECRET" in by_source["salesforce"]
-    assert "5 of 6 sources failed (amplitude, ga4, hubspot, matomo, salesforce)" in lines[-1]
+    assert "MIXPANEL_SERVICE_ACCOUNT_SECRET" in by_source["mixpanel"]
+    assert (
+        "6 of 7 sources failed (amplitude, ga4, hubspot, matomo, mixpanel, salesforce)" in lines[-1]
+    )
     assert "fresh" not in lines[-1].replace("without fresh data", "")
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 
 from connectors.base import MetricRequest
 from okr_definitions.resolve import Definitions
+from pipelines.metadata import definition_metadata
 from pipelines.partitions import window_dates
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from pipelines.sources.common import GROUP, source_freshness, source_owners, write_fetch_result
@@ -33,6 +34,7 @@ def build_assets(definitions: Definitions, partitions: dg.PartitionsDefinition) 
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
+        metadata=definition_metadata("raw.metric_rows"),
         description=(
             "Salesforce records (opportunities, leads, ...) read through a connected app. Each "
             "run reads only what changed since the last one (queryAll on SystemModstamp, so "
