@@ -33,7 +33,7 @@ INVALID_CHOICE = "Select a valid choice. That choice is not one of the available
 
 
 @dataclass
-class KeyResult:
+class PerdooKeyResult:
     name: str
     current_value: float = 0.0
     commits: list[dict[str, Any]] = field(default_factory=list)
@@ -58,13 +58,13 @@ def _variable_error(name: str, value: Any, why: str) -> Response:
 
 class PerdooSandbox:
     def __init__(self) -> None:
-        self.key_results: dict[str, KeyResult] = {}
+        self.key_results: dict[str, PerdooKeyResult] = {}
         self.token = DEFAULT_TOKEN
         self.received: list[PerdooRequest] = []
         self._lock = threading.Lock()
 
     def add(self, key_result_id: str, name: str = "A key result") -> str:
-        self.key_results[key_result_id] = KeyResult(name)
+        self.key_results[key_result_id] = PerdooKeyResult(name)
         return key_result_id
 
     def mutations(self) -> list[PerdooRequest]:
