@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from connectors.errors import AuthError, SourceError
+from connectors.errors import AuthError, RetryableSourceError, SourceError
 from destinations.perdoo import settings as s
 from destinations.push.http import MESSAGE_CHARS, MaybeWrittenError, ToolHttp, scrub
 from destinations.push.tools import CheckIn, RejectedValueError, UnknownTargetError, read_env
@@ -98,11 +98,15 @@ class PerdooClient:
             data = self._graphql("OkrSyncCommit", UPSERT_COMMIT, {"input": commit_input(checkin)})
         except MaybeWrittenError as exc:
             # Perdoo may have taken the commit: read back before calling it a failure.
-            if self.current_value(checkin.target_id) == checkin.value:
+            said = str(exc).removeprefix(f"{TOOL}: ")
+            try:
+                current = self.current_value(checkin.target_id)
+            except (SourceError, RetryableSourceError) as read:
+                reason = str(read).removeprefix(f"{TOOL}: ")
+                raise MaybeWrittenError(TOOL, f"{said}; read back failed: {reason}") from None
+            if current == checkin.value:
                 return "read back: value already current"
-            raise MaybeWrittenError(
-                TOOL, f"{str(exc).removeprefix(f'{TOOL}: ')}; read back: not written"
-            ) from None
+            raise MaybeWrittenError(TOOL, f"{said}; read back: not written") from None
         answer = data.get("upsertCommit") or {}
         if errors := answer.get("errors"):
             message = scrub(_field_messages(errors), [self._token])
