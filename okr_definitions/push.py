@@ -2,8 +2,8 @@
 
 Top level, per tool, where and how to reach it (secrets only as the *names* of environment
 variables, `*_env`); per key result, `push: {tool: id}` — the tool's own id of the key result
-(okr-tracker key result, Quantive metric, webhook receiver's id). `lint_push` checks that every
-key result's `push` names a tool configured at the top level.
+(okr-tracker key result, Quantive metric, Perdoo key result UUID, webhook receiver's id).
+`lint_push` checks that every key result's `push` names a tool configured at the top level.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ EnvName = Annotated[
     ),
 ]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s]+$", description="http(s):// URL")]
-# The tools' ids: okr-tracker's Firestore ids, Quantive's 24-hex ObjectIds, a webhook
-# receiver's own names. Printable, no spaces, bounded.
+# The tools' ids: okr-tracker's Firestore ids, Quantive's 24-hex ObjectIds, Perdoo's UUIDs, a
+# webhook receiver's own names. Printable, no spaces, bounded.
 ToolId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 
 
@@ -49,6 +49,17 @@ class QuantivePush(StrictModel):
     region: Literal["eu", "us", "as", "sa"] = "eu"
     base_url: HttpUrl | None = Field(
         None, description="Overrides the region's host (a proxy or a test server)."
+    )
+
+
+class PerdooPush(StrictModel):
+    """Perdoo: a personal API token (Settings → API tokens) for its GraphQL API."""
+
+    token_env: EnvName = "PERDOO_API_TOKEN"
+    base_url: HttpUrl | None = Field(
+        None,
+        description="Overrides the GraphQL endpoint https://api-eu.perdoo.com/graphql/ "
+        "(a proxy or a test server).",
     )
 
 
@@ -84,6 +95,7 @@ class Push(StrictModel):
 
     okr_tracker: OkrTrackerPush | None = None
     quantive: QuantivePush | None = None
+    perdoo: PerdooPush | None = None
     tability: TabilityPush | None = None
     webhook: WebhookPush | None = None
 

@@ -18,6 +18,12 @@ from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.retry import MAX_ATTEMPTS, request_timeout, retry_after_seconds, retrying
 from destinations.push.tools import KNOWN_SECRETS, RejectedValueError, UnknownTargetError
 
+
+class MaybeWrittenError(SourceError):
+    """A write that timed out, was cut off or got a 5xx: the tool may have taken it. A client
+    that can read the value back (Perdoo) checks before reporting a failure."""
+
+
 # Enough of a tool's own message to act on; bodies can be whole HTML error pages.
 MESSAGE_CHARS = 300
 
@@ -89,7 +95,7 @@ class ToolHttp:
         if status >= 500 and self.idempotent:
             return RetryableSourceError(self.tool, said)
         if status >= 500:
-            return SourceError(
+            return MaybeWrittenError(
                 self.tool,
                 f"{said}; not retried: the check-in may have been written, check the tool "
                 "before the next run",
@@ -111,7 +117,7 @@ class ToolHttp:
                 text = f"{what}: {type(exc).__name__}"
                 if self.idempotent:
                     raise RetryableSourceError(self.tool, text) from None
-                raise SourceError(
+                raise MaybeWrittenError(
                     self.tool,
                     f"{text}; not retried: the check-in may have been written, check the tool",
                 ) from None

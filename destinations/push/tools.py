@@ -57,6 +57,7 @@ class PushClient(Protocol):
 TOOL_MODULES = {
     "okr_tracker": "destinations.okr_tracker",
     "quantive": "destinations.quantive",
+    "perdoo": "destinations.perdoo",
     "tability": "destinations.tability",
     "webhook": "destinations.webhook",
 }

@@ -89,7 +89,7 @@ def test_a_push_to_an_unconfigured_tool_is_a_located_error(tools, tmp_path) -> N
     assert result.exit_code == 1
     assert "objectives[0].key_results[1].push.quantiv" in result.stderr
     assert "pushes to `quantiv`, which is not configured" in result.stderr
-    known = "(okr-sync knows: okr_tracker, quantive, tability, webhook)"
+    known = "(okr-sync knows: okr_tracker, quantive, perdoo, tability, webhook)"
     assert f"did you mean `quantive`? {known}" in result.stderr
 
 

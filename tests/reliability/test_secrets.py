@@ -285,6 +285,8 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
     from pipelines.partitions import daily_partitions
     from pipelines.resources import OkrDefinitionsResource, WarehouseResource
     from sandbox.okr_tracker.server import OkrTrackerSandbox
+    from sandbox.perdoo.server import PATH as PERDOO_PATH
+    from sandbox.perdoo.server import PerdooSandbox
     from sandbox.quantive.server import QuantiveSandbox
     from sandbox.tability.server import WORKSPACE, TabilitySandbox
     from sandbox.webhook.server import WebhookSandbox
@@ -296,17 +298,23 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
     hook = WebhookSandbox(WEBHOOK_SECRET, f"/hooks/catch/123456/{hook_token}/")
     quantive = QuantiveSandbox({"6543f0c2a1b2c3d4e5f60718": "S", "6543f0c2a1b2c3d4e5f60719": "C"})
     quantive.token = "canary-quantive-token-1Rb5"
+    perdoo = PerdooSandbox()
+    perdoo.token = "canary-perdoo-token-8Kd3"
+    perdoo_ids = ("0b6f1c2e-5d3a-4e8b-9c7d-1a2b3c4d5e6f", "0b6f1c2e-5d3a-4e8b-9c7d-1a2b3c4d5e70")
+    for perdoo_id in perdoo_ids:
+        perdoo.add(perdoo_id)
     tability = TabilitySandbox()
     tability.token = "canary-tability-token-6Ns3"
     remote = {"outcome-sessions": "canary-remote-a-2Lp9", "outcome-conv": "canary-remote-b-7Vx2"}
     for outcome_id, remote_token in remote.items():
         tability.add(outcome_id, remote_token)
     secrets = [OKR_TRACKER_KEY, OKR_TRACKER_SECRET, WEBHOOK_SECRET, hook_token]
-    secrets += [quantive.token, tability.token, *remote.values()]
+    secrets += [quantive.token, perdoo.token, tability.token, *remote.values()]
     all_tools = (
         DEFINITIONS.replace(
             "  webhook:",
             "  quantive: {{base_url: QUANTIVE_URL, token_env: TEST_QUANTIVE_TOKEN}}\n"
+            "  perdoo: {{base_url: PERDOO_URL, token_env: TEST_PERDOO_TOKEN}}\n"
             f"  tability: {{{{workspace_id: {WORKSPACE}, base_url: TABILITY_URL, "
             "token_env: TEST_TABILITY_TOKEN, checkin_tokens_env: TEST_TABILITY_CHECKINS}}\n"
             "  webhook:",
@@ -314,12 +322,12 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
         .replace(
             "webhook: sessions-kr}}",
             "webhook: sessions-kr, quantive: 6543f0c2a1b2c3d4e5f60718, "
-            "tability: outcome-sessions}}",
+            f"perdoo: {perdoo_ids[0]}, tability: outcome-sessions}}}}",
         )
         .replace(
             "{{okr_tracker: {conversion_id}}}",
             "{{okr_tracker: {conversion_id}, quantive: 6543f0c2a1b2c3d4e5f60719, "
-            "tability: outcome-conv}}",
+            f"perdoo: {perdoo_ids[1]}, tability: outcome-conv}}}}",
         )
     )
     day = date(2026, 9, 14)
@@ -331,10 +339,12 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
         tracker.serve() as tracker_server,
         hook.serve() as hook_server,
         quantive.serve() as quantive_server,
+        perdoo.serve() as perdoo_server,
         tability.serve() as tability_server,
     ):
         text = all_tools.replace("QUANTIVE_URL", quantive_server.base_url)
         text = text.replace("TABILITY_URL", tability_server.base_url)
+        text = text.replace("PERDOO_URL", perdoo_server.base_url + PERDOO_PATH)
         folder = write_definitions(tmp_path / "defs", tracker_server.base_url, text)
         hook_url = hook.url(hook_server)
         env = {
@@ -346,6 +356,7 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
             "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "QUANTIVE_ACCOUNT_ID": quantive.account_id,
             "TEST_QUANTIVE_TOKEN": quantive.token,
+            "TEST_PERDOO_TOKEN": perdoo.token,
             "TEST_TABILITY_TOKEN": tability.token,
             "TEST_TABILITY_CHECKINS": json.dumps(remote),
             "OKR_RETRY_WAIT_SCALE": "0",
@@ -357,7 +368,7 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
         def refuse_quoting_the_tokens() -> None:
             body = ('{"message": "' + echo + '"}').encode()
             tracker_server.inject(Fault("status", status=401, body=body, times=1))
-            for server in (hook_server, quantive_server, tability_server):
+            for server in (hook_server, quantive_server, perdoo_server, tability_server):
                 server.inject(Fault("status", status=500, body=body, times=1))
 
         set_progress(warehouse, day, {"sessions-up": 1234.0, "conversion-up": 0.0321})
@@ -375,7 +386,7 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
         os.environ.update(env)
         try:
             partitions = daily_partitions(load(folder))
-            tools = ("okr_tracker", "quantive", "tability", "webhook")
+            tools = ("okr_tracker", "quantive", "perdoo", "tability", "webhook")
             assets = [build_push_asset(t, partitions) for t in tools]
             resources = {
                 "okr_definitions": OkrDefinitionsResource(path=str(folder)),
@@ -401,9 +412,12 @@ def test_no_push_credential_reaches_output_event_log_or_warehouse(tmp_path: Path
         f"Bearer {quantive.token}"
     }
     assert {r.query["remote_checkins_token"][0] for r in tability.posts()} == set(remote.values())
+    assert {r.headers.get("authorization") for r in perdoo.mutations()} == {
+        f"Bearer {perdoo.token}"
+    }
     assert "***" in outputs["push refused"]  # the echoed tokens were scrubbed, not dropped
     events, failures = _instance_text(home)
-    assert len(events) == 2 and failures == 4
+    assert len(events) == 2 and failures == 5
     leaks: list[str] = []
     for name, text in outputs.items():
         leaks += _leaks(f"output of okr {name}", text, secrets)
