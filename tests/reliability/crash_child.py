@@ -78,6 +78,10 @@ def load_version(
     replace_only: bool = False,
 ) -> None:
     """One loop: replace the window with `version`, rebuild staging, recompute progress."""
+    # The rows were built for this version's parity; each version's rows name their own request
+    # (DAILY_SCHEMA), which is how the parent tells the versions apart.
+    column = rows.schema.get_field_index("request_hash")
+    rows = rows.set_column(column, "request_hash", pa.array([f"v{version}"] * rows.num_rows))
     with connection(warehouse) as con:
         say(f"replacing {version}")
         replace_source_window(

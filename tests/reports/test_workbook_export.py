@@ -22,7 +22,7 @@ def workbook(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     out = tmp_path_factory.mktemp("xlsx-export")
     result = okr("export", "--format", "xlsx", "--out", str(out), "-w", str(demo_warehouse))
     assert result.returncode == 0, result.stderr
-    assert "10 key results" in result.stdout
+    assert "13 key results" in result.stdout
     return out / "okr-scorecard.xlsx"
 
 
