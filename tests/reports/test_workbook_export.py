@@ -102,7 +102,7 @@ def test_scorecard_cells_read_back_as_the_warehouse_has_them(
         assert row["Progress"] == pytest.approx(progress)
         assert row["Expected"] == pytest.approx(expected_progress)
     history = reader.load_sheet("History").to_arrow()
-    assert history.num_rows == 640  # 10 key results × 64 days of the demo
+    assert history.num_rows == 832  # 13 key results × 64 days of the demo
 
 
 def test_workbook_has_charts_frozen_headers_filters_and_formats(workbook: Path) -> None:
@@ -111,7 +111,7 @@ def test_workbook_has_charts_frozen_headers_filters_and_formats(workbook: Path) 
         scorecard = archive.read("xl/worksheets/sheet1.xml").decode()
         styles = archive.read("xl/styles.xml").decode()
         charts = [archive.read(n).decode() for n in names if n.startswith("xl/charts/chart")]
-    assert len(charts) == 4  # one per demo objective
+    assert len(charts) == 5  # one per demo objective
     assert all("<c:lineChart>" in chart for chart in charts)
     assert 'ySplit="1"' in scorecard and 'state="frozen"' in scorecard
     assert "<autoFilter ref=" in scorecard
