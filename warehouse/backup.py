@@ -84,8 +84,13 @@ def backup(
 
 
 def _prune(folder: Path, stem: str, keep: int) -> list[Path]:
-    # The UTC time in the name sorts like the time itself.
-    backups = sorted(folder.glob(f"{stem}-*.duckdb"), key=lambda p: p.name)
+    def taken(path: Path) -> tuple[str, int]:
+        # The UTC time in the name sorts like the time itself; a second backup within the same
+        # second is `<time>-1`, which must sort after `<time>` (by name it would sort before).
+        stamp, _, counter = path.stem.removeprefix(f"{stem}-").partition("-")
+        return stamp, int(counter or 0)
+
+    backups = sorted(folder.glob(f"{stem}-*.duckdb"), key=taken)
     removed = backups[:-keep]
     for old in removed:
         old.unlink()

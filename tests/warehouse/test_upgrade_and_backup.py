@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from warehouse.backup import backup
 from warehouse.db import connect, migration_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,3 +180,18 @@ def test_restore_refuses_a_file_that_is_not_a_warehouse(
     assert "not an okr-sync warehouse (no meta.schema_migrations)" in result.stderr
     assert _table_checksums(old_warehouse) == before
     assert not old_warehouse.with_name("okr_sync.duckdb.before-restore").exists()
+
+
+def test_backups_within_one_second_are_kept_in_the_order_they_were_taken(
+    old_warehouse: Path, tmp_path: Path
+) -> None:
+    connect(old_warehouse).close()
+    same_second = datetime(2026, 12, 4, 19, 5, 50, tzinfo=UTC)
+    folder = tmp_path / "backups"
+    made = [backup(old_warehouse, folder, keep=2, now=same_second)[0] for _ in range(3)]
+    assert [p.name for p in made] == [
+        "okr_sync-20261204T190550Z.duckdb",
+        "okr_sync-20261204T190550Z-1.duckdb",
+        "okr_sync-20261204T190550Z-2.duckdb",
+    ]
+    assert sorted(folder.iterdir()) == sorted(made[1:])  # the first one taken is the oldest
