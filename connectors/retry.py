@@ -50,17 +50,13 @@ _WAIT_SCALE_ENV = "OKR_RETRY_WAIT_SCALE"
 _TIMEOUT_ENV = "OKR_REQUEST_TIMEOUT_S"
 
 
-def _wait_scale() -> float:
-    try:
-        return float(os.environ.get(_WAIT_SCALE_ENV, "1"))
-    except ValueError:
-        return 1.0
-
-
 def wait_scale() -> float:
     """OKR_RETRY_WAIT_SCALE: 1 in production, 0 in tests; connectors that pace themselves
     scale their pauses by it too."""
-    return _wait_scale()
+    try:
+        return max(0.0, float(os.environ.get(_WAIT_SCALE_ENV, "1")))
+    except ValueError:
+        return 1.0
 
 
 def request_timeout(default: float) -> float:
@@ -95,7 +91,7 @@ def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     retry_after = getattr(exc, "retry_after", None)
     base = min(float(retry_after), 60.0) if retry_after is not None else _backoff(state)
-    return base * _wait_scale()
+    return base * wait_scale()
 
 
 def _log_retry(state: RetryCallState, max_attempts: int) -> None:

@@ -9,7 +9,8 @@ the previous rows whole.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +26,17 @@ _names = itertools.count()
 INSERT_BYTES = 32 * 1024 * 1024
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> Iterator[str]:
+    """`rows` as a view of a fresh name for the statements inside the block, then dropped."""
+    view = f"_incoming_{next(_names)}"
+    con.register(view, rows)
+    try:
+        yield view
+    finally:
+        con.unregister(view)
+
+
 def insert_arrow(
     con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, **constants: Any
 ) -> int:
@@ -38,12 +50,8 @@ def insert_arrow(
     # hundred MB of extra memory in one go. Same transaction, same result.
     per_insert = max(1, rows.num_rows * INSERT_BYTES // max(rows.nbytes, 1))
     for offset in range(0, rows.num_rows, per_insert):
-        view = f"_incoming_{next(_names)}"
-        con.register(view, rows.slice(offset, per_insert))
-        try:
+        with registered(con, rows.slice(offset, per_insert)) as view:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
-        finally:
-            con.unregister(view)
     return rows.num_rows
 
 

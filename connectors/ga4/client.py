@@ -67,9 +67,8 @@ from connectors.ga4.settings import (
     SCOPES,
     SOURCE,
     GA4Settings,
-    wait_scale,
 )
-from connectors.retry import call_with_retry, retry_after_seconds
+from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

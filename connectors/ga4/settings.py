@@ -57,14 +57,6 @@ SCOPES = ("https://www.googleapis.com/auth/analytics.readonly",)
 GOOGLE_ENDPOINT = "analyticsdata.googleapis.com"
 
 
-def wait_scale() -> float:
-    """OKR_RETRY_WAIT_SCALE, shared with connectors.retry: 0 in tests, 1 in production."""
-    try:
-        return max(0.0, float(os.environ.get("OKR_RETRY_WAIT_SCALE", "1")))
-    except ValueError:
-        return 1.0
-
-
 class GA4Settings(BaseModel):
     """How to reach one GA4 property. Secrets are never held here, only where to find them.
 

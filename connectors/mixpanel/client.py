@@ -51,7 +51,7 @@ from connectors.mixpanel.settings import (
     USERNAME_ENV,
     MixpanelSettings,
 )
-from connectors.retry import _wait_scale, call_with_retry, retry_after_seconds
+from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
 from okr_definitions.sources.mixpanel import MixpanelQuery
 
 
@@ -261,7 +261,7 @@ def fetch_mixpanel(
     with make_client(settings) as client, _event_store() as (con, folder):
         for number, export in enumerate(plan.exports):
             if number:  # 3 export requests per second at most (settings.py)
-                time.sleep(EXPORT_MIN_INTERVAL_S * _wait_scale())
+                time.sleep(EXPORT_MIN_INTERVAL_S * wait_scale())
             params = {"project_id": str(settings.project_id), **export.params()}
             target = folder / f"export-{number}.jsonl"
             size, count = _export(client, con, settings, params, target, number)

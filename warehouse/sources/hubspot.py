@@ -8,9 +8,8 @@ in one transaction, so the objects, their history and the cursor never disagree.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -33,24 +32,13 @@ from connectors.hubspot import (
 )
 from connectors.hubspot.settings import ARCHIVE_RETENTION
 from warehouse.db import transaction
-from warehouse.load import insert_arrow
+from warehouse.load import insert_arrow, registered
 
 # A day of slack under the recycle bin's 90 days: an object archived just after a read that
 # happened 90 days ago may already be purged by the time this run lists the bin.
 FULL_READ_AFTER = ARCHIVE_RETENTION - timedelta(days=1)
 
 _OBJECT_COLUMNS = ", ".join(OBJECTS_SCHEMA.names)
-_names = itertools.count()
-
-
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> Iterator[str]:
-    view = f"_hubspot_{next(_names)}"
-    con.register(view, rows)
-    try:
-        yield view
-    finally:
-        con.unregister(view)
 
 
 @dataclass(frozen=True)
@@ -163,7 +151,7 @@ def upsert_objects(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) 
     version (a lagging search index answering late) never overwrites a newer one."""
     if rows.num_rows == 0:
         return
-    with _registered(con, rows) as view:
+    with registered(con, rows) as view:
         if _first_read(con, "raw.hubspot_objects", view):
             # Nothing stored to conflict with: a plain insert, which DuckDB does in half the
             # time of ON CONFLICT (a first read of 200,000 deals).
@@ -193,7 +181,7 @@ def insert_history(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) 
     if rows.num_rows == 0:
         return 0
     ((before,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
-    with _registered(con, rows) as view:
+    with registered(con, rows) as view:
         if _first_read(con, "raw.hubspot_object_history", view):
             # As in upsert_objects: no stored version to conflict with; a version read twice
             # in this read goes in once.
@@ -233,7 +221,7 @@ def archive_missing(
     (deleted for good, or purged from the recycle bin before we saw it there), and record that
     version in the history. Returns how many."""
     ids = pa.table({"object_id": rows["object_id"]})
-    with _registered(con, ids) as view:
+    with registered(con, ids) as view:
         gone = con.sql(
             f"""
             SELECT * REPLACE (true AS archived, $fetched_at AS fetched_at, $run_id AS run_id)
@@ -244,7 +232,7 @@ def archive_missing(
             params={"object_type": object_type, "fetched_at": fetched_at, "run_id": run_id},
         ).to_arrow_table()
     if gone.num_rows:
-        with _registered(con, gone) as view:
+        with registered(con, gone) as view:
             con.execute(
                 f"""
                 UPDATE raw.hubspot_objects AS o

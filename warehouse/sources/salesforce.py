@@ -10,10 +10,9 @@ corrects the past days it touched (staging records those in staging.metric_revis
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -37,19 +36,9 @@ from connectors.salesforce import (
 from connectors.salesforce.requests import full_read_where
 from connectors.salesforce.settings import RECYCLE_BIN_RETENTION
 from warehouse.db import transaction
+from warehouse.load import registered
 
 _COLUMNS = ", ".join(RECORDS_SCHEMA.names)
-_names = itertools.count()
-
-
-@contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> Iterator[str]:
-    view = f"_salesforce_{next(_names)}"
-    con.register(view, rows)
-    try:
-        yield view
-    finally:
-        con.unregister(view)
 
 
 @dataclass(frozen=True)
@@ -122,7 +111,7 @@ def load_read(
     an incremental one: never an older version over a newer, and a version read again — the
     overlap — keeps the request that first read it, so re-runs change nothing), versions not
     seen before into the history, and the cursor. Returns the number of new versions."""
-    with transaction(con), _registered(con, read.records) as view:
+    with transaction(con), registered(con, read.records) as view:
         ((before,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
         ).fetchall()
