@@ -120,6 +120,7 @@ def land_export(
     events named in `kept_events` into `events`."""
     if path.stat().st_size == 0:
         return
+    # Distinct users cost a hash set per event and day: counted only when a metric asks.
     users = "count(DISTINCT distinct_id)" if count_users else "NULL"
     params: dict[str, Any] = {"path": str(path), "zone": timezone, "req": request_no}
     try:
