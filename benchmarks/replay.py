@@ -134,6 +134,31 @@ def live_handler(source: str, spec: dict[str, Any]) -> Callable[[Request], Respo
 
         sandbox = HubSpotSandbox(deals=spec["deals"], contacts=spec["contacts"], now=now).warm()
         return sandbox.handle
+    if source == "mixpanel":
+        from datetime import date
+
+        from sandbox.mixpanel.server import MixpanelSandbox, demo_events
+
+        events = demo_events(
+            date.fromisoformat(spec["first"]),
+            date.fromisoformat(spec["last"]),
+            "UTC",
+            extra_events=spec["extra_events"],
+            users=spec["users"],
+        )
+        return MixpanelSandbox(events, project_id=spec["project_id"], now=now)
+    if source == "amplitude":
+        from datetime import date
+
+        from sandbox.amplitude.server import AmplitudeSandbox, generate_events
+
+        names = tuple(spec["events"])
+        first, last = date.fromisoformat(spec["first"]), date.fromisoformat(spec["last"])
+        return AmplitudeSandbox(
+            generate_events(names, first, last, users=spec["users"]),
+            now=now.date(),
+            event_types=names,
+        )
     raise ValueError(f"no live sandbox for {source!r}")
 
 

@@ -12,10 +12,12 @@ import sys
 import time
 
 from benchmarks import (
+    amplitude_ingest,
     api_economy,
     cold_start,
     incremental,
     ingest,
+    mixpanel_ingest,
     pipeline_overhead,
     publish,
     salesforce_ingest,
@@ -32,6 +34,8 @@ BENCHMARKS = (
     api_economy,
     publish,
     salesforce_ingest,
+    mixpanel_ingest,
+    amplitude_ingest,
 )
 
 

@@ -13,6 +13,7 @@ Shapes (Dashboard REST API docs, and real answers quoted in airbytehq/airbyte#46
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -63,11 +64,15 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+_PLAIN_NUMBERS = {int, float}
+
+
 def _numbers(values: list[Any], where: str) -> list[float]:
-    """A series as floats. The common case (plain numbers) is checked in one pass; anything
-    else ({"value": n} entries, a string, NaN) goes through `_number`."""
-    if all(type(v) is int or type(v) is float for v in values) and all(map(math.isfinite, values)):
-        return [float(v) for v in values]
+    """A series as floats. The common case (plain numbers: no bool, dict or string among them)
+    is checked in C, a year at a time; anything else ({"value": n} entries, a string, NaN)
+    goes through `_number`."""
+    if set(map(type, values)) <= _PLAIN_NUMBERS and all(map(math.isfinite, values)):
+        return list(map(float, values))
     return [_number(v, where) for v in values]
 
 
@@ -77,11 +82,19 @@ def _label(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=32)
+def _asked(start: date, end: date) -> tuple[tuple[date, ...], tuple[str, ...]]:
+    """The days of [start, end] and their YYYY-MM-DD texts, worked out once per window: a run
+    asks every event for the same days."""
+    days = tuple(day_range(start, end))
+    return days, tuple(d.isoformat() for d in days)
+
+
 def _days(data: dict[str, Any], request: AmplitudeRequest, where: str) -> list[date]:
     """The days asked, when `xValues` are exactly those days (YYYY-MM-DD, in order)."""
-    asked = day_range(request.start, request.end)
+    asked, texts = _asked(request.start, request.end)
     answered = data.get("xValues")
-    if answered != [d.isoformat() for d in asked]:
+    if not isinstance(answered, list) or tuple(answered) != texts:
         shown = (
             f"{answered[0]}..{answered[-1]} ({len(answered)})"
             if isinstance(answered, list) and answered
@@ -90,7 +103,7 @@ def _days(data: dict[str, Any], request: AmplitudeRequest, where: str) -> list[d
         raise RetryableSourceError(
             SOURCE, f"{where}: answered days {shown}, asked {request.start}..{request.end}"
         )
-    return asked
+    return list(asked)
 
 
 def _series_index(data: dict[str, Any], group_value: str | None, where: str) -> int | None:

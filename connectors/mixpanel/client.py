@@ -32,8 +32,8 @@ from connectors.base import (
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.mixpanel.parse import (
-    EVENTS_TABLE,
     RAW_SCHEMA,
+    STORE_TABLES,
     event_series,
     funnel_counts,
     funnel_report_days,
@@ -205,6 +205,7 @@ def _export(
     client: httpx.Client,
     con: duckdb.DuckDBPyConnection,
     settings: MixpanelSettings,
+    export: ExportRequest,
     params: dict[str, str],
     target: Path,
     number: int,
@@ -214,9 +215,10 @@ def _export(
     empty_seen = [False]
 
     def attempt() -> tuple[int, int]:
-        con.execute("DELETE FROM events WHERE request_no = ?", [number]).fetchall()
+        for table in ("counted", "events"):
+            con.execute(f"DELETE FROM {table} WHERE request_no = ?", [number]).fetchall()
         size, lines = _export_once(client, settings, params, target, empty_seen)
-        land_export(con, target, number, settings.timezone)
+        land_export(con, target, number, settings.timezone, export.kept_events, export.counts_users)
         return size, lines
 
     try:
@@ -231,7 +233,8 @@ def _event_store() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'").fetchall()
-            con.execute(EVENTS_TABLE).fetchall()
+            for table in STORE_TABLES:
+                con.execute(table).fetchall()
             yield con, Path(folder)
         finally:
             con.close()
@@ -264,7 +267,7 @@ def fetch_mixpanel(
                 time.sleep(EXPORT_MIN_INTERVAL_S * wait_scale())
             params = {"project_id": str(settings.project_id), **export.params()}
             target = folder / f"export-{number}.jsonl"
-            size, count = _export(client, con, settings, params, target, number)
+            size, count = _export(client, con, settings, export, params, target, number)
             digest = hash_of("export", params)
             usage.export_requests += 1
             usage.exported_events += count

@@ -2,7 +2,8 @@
 the Query API's saved-report answers (okr_definitions/README.md, "Mixpanel", the exact math).
 
 The export answer is never turned into one Python object per event: DuckDB's `read_json`
-reads the downloaded JSONL file and every count is one SQL query over the landed table.
+reads the downloaded JSONL file, counts every event name's days in one SQL pass, and keeps one
+row per event only for what funnels and exact uniques ranges read again.
 """
 
 from __future__ import annotations
@@ -19,17 +20,31 @@ from connectors.errors import RetryableSourceError, SourceError
 from connectors.mixpanel.settings import SOURCE
 from okr_definitions.sources.mixpanel import MixpanelQuery
 
-# The landed events: one row per event of one export request. `day` is the project-local day
-# of the event's `time` (epoch seconds, README "Mixpanel": days in the project's time zone).
-EVENTS_TABLE = """
-CREATE TABLE events (
-    request_no  INTEGER NOT NULL,
-    event       VARCHAR,  -- never NULL once landed: land_export refuses such answers
-    distinct_id VARCHAR,
-    time        BIGINT,
-    day         DATE
+# What one export answer leaves in DuckDB (README "Mixpanel": days in the project's time zone):
+# `counted`, the answer's events per event name and project-local day (and distinct users when a
+# metric counts them), from which every `event:` metric's daily series is read; and `events`,
+# one row per event, only for the events read again afterwards (funnel steps, the events of
+# exact uniques ranges), so an answer of many events that are only counted is never kept whole.
+STORE_TABLES = (
+    """
+    CREATE TABLE counted (
+        request_no INTEGER NOT NULL,
+        event      VARCHAR,  -- NULL event or day: land_export refuses such answers
+        day        DATE,
+        n          BIGINT NOT NULL,
+        users      BIGINT    -- NULL when no metric of the request counts distinct users
+    )
+    """,
+    """
+    CREATE TABLE events (
+        request_no  INTEGER NOT NULL,
+        event       VARCHAR NOT NULL,
+        distinct_id VARCHAR,
+        time        BIGINT NOT NULL,  -- epoch seconds
+        day         DATE NOT NULL
+    )
+    """,
 )
-"""
 
 # One raw row per request (table raw.mixpanel_requests, migration 0045).
 RAW_SCHEMA = pa.schema(
@@ -57,49 +72,84 @@ EXPORT_COLUMNS = (
 )
 
 
-def land_export(con: duckdb.DuckDBPyConnection, path: Path, request_no: int, timezone: str) -> None:
-    """Insert one export answer (a JSONL file) into `events`.
+def _dated_events(only_kept: bool) -> str:
+    """SQL for the answer's events ($path) de-duplicated and put on project-local days ($zone);
+    with `only_kept`, only the events named in $kept.
 
     Mixpanel de-duplicates events with the same event name, distinct_id, time and $insert_id
     when it queries them; the same rule applies here, so a repeated event counts once (events
     without an $insert_id are all kept).
     """
+    where = "WHERE list_contains($kept, event)" if only_kept else ""
+    return f"""
+        WITH read AS (
+            SELECT event, properties.distinct_id AS distinct_id,
+                   CAST(floor(properties."time") AS BIGINT) AS time,
+                   properties."$insert_id" AS insert_id
+            FROM read_json($path, format = 'newline_delimited', columns = {EXPORT_COLUMNS})
+            {where}
+        ),
+        kept AS (
+            SELECT DISTINCT event, distinct_id, time, insert_id FROM read
+            WHERE insert_id IS NOT NULL
+            UNION ALL
+            SELECT event, distinct_id, time, insert_id FROM read WHERE insert_id IS NULL
+        ),
+        -- Every zone's UTC offset is a multiple of 15 minutes: the local day is looked up
+        -- once per quarter hour, not converted once per event.
+        quarters AS (
+            SELECT q, CAST(timezone($zone, to_timestamp(q * 900)) AS DATE) AS day
+            FROM (SELECT DISTINCT time // 900 AS q FROM kept WHERE time IS NOT NULL)
+        ),
+        dated AS (
+            SELECT k.event, k.distinct_id, k.time, quarters.day
+            FROM kept AS k LEFT JOIN quarters ON quarters.q = k.time // 900
+        )
+    """
+
+
+def land_export(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    request_no: int,
+    timezone: str,
+    kept_events: list[str],
+    count_users: bool,
+) -> None:
+    """Count one export answer (a JSONL file) into `counted` in one SQL pass, and insert the
+    events named in `kept_events` into `events`."""
     if path.stat().st_size == 0:
         return
+    # Distinct users cost a hash set per event and day: counted only when a metric asks.
+    users = "count(DISTINCT distinct_id)" if count_users else "NULL"
+    params: dict[str, Any] = {"path": str(path), "zone": timezone, "req": request_no}
     try:
         con.execute(
             f"""
-            INSERT INTO events
-            WITH read AS (
-                SELECT event, properties.distinct_id AS distinct_id,
-                       CAST(floor(properties."time") AS BIGINT) AS time,
-                       properties."$insert_id" AS insert_id
-                FROM read_json(?, format = 'newline_delimited', columns = {EXPORT_COLUMNS})
-            ),
-            kept AS (
-                SELECT DISTINCT event, distinct_id, time, insert_id FROM read
-                WHERE insert_id IS NOT NULL
-                UNION ALL
-                SELECT event, distinct_id, time, insert_id FROM read WHERE insert_id IS NULL
-            ),
-            -- Every zone's UTC offset is a multiple of 15 minutes: the local day is looked up
-            -- once per quarter hour, not converted once per event.
-            quarters AS (
-                SELECT q, CAST(timezone(?, to_timestamp(q * 900)) AS DATE) AS day
-                FROM (SELECT DISTINCT time // 900 AS q FROM kept WHERE time IS NOT NULL)
-            )
-            SELECT ?, k.event, k.distinct_id, k.time, quarters.day
-            FROM kept AS k LEFT JOIN quarters ON quarters.q = k.time // 900
+            INSERT INTO counted
+            {_dated_events(only_kept=False)}
+            SELECT $req, event, day, count(*), {users} FROM dated GROUP BY event, day
             """,
-            [str(path), timezone, request_no],
+            params,
         ).fetchall()
+        if kept_events:
+            con.execute(
+                f"""
+                INSERT INTO events
+                {_dated_events(only_kept=True)}
+                SELECT $req, event, distinct_id, time, day FROM dated
+                WHERE event IS NOT NULL AND day IS NOT NULL
+                """,
+                {**params, "kept": kept_events},
+            ).fetchall()
     except duckdb.InvalidInputException as exc:
         # A garbled answer: transient (a proxy, a dropped connection)
         raise RetryableSourceError(SOURCE, f"export answer is not JSONL: {exc}") from exc
     except duckdb.ConversionException as exc:
         raise SourceError(SOURCE, f"an exported event's time is not a number: {exc}") from exc
     (missing,) = con.execute(
-        "SELECT count(*) FROM events WHERE request_no = ? AND (event IS NULL OR time IS NULL)",
+        "SELECT coalesce(sum(n), 0) FROM counted "
+        "WHERE request_no = ? AND (event IS NULL OR day IS NULL)",
         [request_no],
     ).fetchall()[0]
     if missing:
@@ -117,9 +167,9 @@ def event_series(
     start: date,
     end: date,
 ) -> pa.Table:
-    """Every `event:` metric of one export request for every day of [start, end], in one SQL
-    pass (metric_id, date, value, numerator, denominator): totals or daily distinct users,
-    0 on days without events (the export is complete for its days)."""
+    """Every `event:` metric of one export request for every day of [start, end], from
+    `counted` in one SQL pass (metric_id, date, value, numerator, denominator): totals or daily
+    distinct users, 0 on days without events (the export is complete for its days)."""
     wanted = pa.table(
         {
             "metric_id": [m for m, _ in metrics],
@@ -127,24 +177,19 @@ def event_series(
             "uniques": [q.count == "uniques" for _, q in metrics],
         }
     )
-    # Distinct users cost a hash set per event and day: counted only when a metric asks.
-    users = "count(DISTINCT distinct_id)" if any(q.count == "uniques" for _, q in metrics) else "0"
     con.register("_wanted", wanted)
     try:
         return con.sql(
-            f"""
+            """
             WITH days AS (
                 SELECT CAST(unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE),
-                                                   INTERVAL 1 DAY)) AS DATE) AS day),
-            counted AS (
-                SELECT event, day, count(*) AS n, {users} AS users
-                FROM events WHERE request_no = ? GROUP BY event, day)
+                                                   INTERVAL 1 DAY)) AS DATE) AS day)
             SELECT w.metric_id, d.day AS date,
                    CAST(coalesce(CASE WHEN w.uniques THEN c.users ELSE c.n END, 0) AS DOUBLE)
                        AS value,
                    CAST(NULL AS DOUBLE) AS numerator, CAST(NULL AS DOUBLE) AS denominator
             FROM _wanted w CROSS JOIN days d
-            LEFT JOIN counted c ON c.event = w.event AND c.day = d.day
+            LEFT JOIN counted c ON c.request_no = ? AND c.event = w.event AND c.day = d.day
             ORDER BY w.metric_id, d.day
             """,
             params=[start, end, request_no],

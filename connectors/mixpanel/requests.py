@@ -75,6 +75,19 @@ class ExportRequest:
         return params
 
     @property
+    def kept_events(self) -> list[str]:
+        """The events read again after counting: funnel steps and the events of exact uniques
+        ranges (parse.py keeps one row per such event, and only counts the others)."""
+        names = [e for m in self.metrics if m.query.funnel is not None for e in m.query.events]
+        names += [e for r in self.ranges for e in r.query.events]
+        return list(dict.fromkeys(names))
+
+    @property
+    def counts_users(self) -> bool:
+        """Whether a daily series of this request counts distinct users."""
+        return any(m.query.funnel is None and m.query.count == "uniques" for m in self.metrics)
+
+    @property
     def metric_ids(self) -> list[str]:
         return list(
             dict.fromkeys([m.metric_id for m in self.metrics] + [r.metric_id for r in self.ranges])

@@ -107,6 +107,40 @@ def test_answers_for_other_days_are_not_taken(amplitude) -> None:
         fetch_amplitude(settings_for(server), OPENS, D1, D2)
 
 
+@pytest.mark.parametrize(
+    ("first", "read"),
+    [({"value": 3}, 3.0), (-2, -2.0), (2.5, 2.5)],
+    ids=["value_object", "negative", "fraction"],
+)
+def test_a_series_entry_is_read_as_a_number(amplitude, first: object, read: float) -> None:
+    """Amplitude's `{"value": n}` entries are numbers too; a negative value is passed on as
+    it is (the warehouse flags it, README "Bad data")."""
+    server, _ = amplitude
+
+    def replace_first(_request, payload):
+        payload["data"]["series"][0][0] = first
+        return payload
+
+    server.inject(Fault("rewrite", rewrite=replace_first))
+    result = fetch_amplitude(settings_for(server), OPENS, D1, D2)
+    assert [r["value"] for r in result.daily.to_pylist()] == [read, 3.0]
+
+
+@pytest.mark.parametrize(
+    "bad", ["3", True, None, float("nan")], ids=["text", "bool", "null", "nan"]
+)
+def test_a_series_entry_that_is_not_a_number_is_never_loaded(amplitude, bad: object) -> None:
+    server, _ = amplitude
+
+    def replace_second(_request, payload):
+        payload["data"]["series"][0][1] = bad
+        return payload
+
+    server.inject(Fault("rewrite", rewrite=replace_second, times=6))
+    with pytest.raises(RetryableSourceError, match="is not a number"):
+        fetch_amplitude(settings_for(server), OPENS, D1, D2)
+
+
 def test_validate_checks_events_and_filter_properties(amplitude) -> None:
     server, _ = amplitude
 

@@ -94,13 +94,20 @@ def test_unique_users_over_a_range_are_not_a_sum_of_days(server: SandboxServer) 
 
 def test_funnel_conversion_counts_the_window(server: SandboxServer) -> None:
     steps = ["Sign Up", "Project Created"]
-    result, _ = fetch(
+    result, usage = fetch(
         server,
         {
             "one_day": query(funnel={"steps": steps, "window_days": 1}),
             "two_days": query(funnel={"steps": steps, "window_days": 2}),
+            # counted beside the funnels from the same answer: the steps' events are kept
+            # for the funnels, the opens only counted
+            "sign_ups": query(event="Sign Up"),
+            "opens": query(event="Editor Opened"),
         },
     )
+    assert usage.export_requests == 1
+    assert daily(result, "sign_ups") == [3.0, 1.0, 0.0]
+    assert daily(result, "opens") == [4.0, 2.0, 1.0]
     # 1 Oct: erin, frank, gina start; erin converts in 6 h, frank in 26 h, gina never (her
     # project came first). 2 Oct: henry converts. 3 Oct: nobody starts.
     assert daily(result, "one_day", "numerator") == [1.0, 1.0, 0.0]
@@ -139,6 +146,23 @@ def test_late_events_grow_a_past_day(sandbox: MixpanelSandbox, server: SandboxSe
     later, _ = fetch(server, {"opens": query(event="Editor Opened")})
     assert daily(first, "opens")[2] == 1.0
     assert daily(later, "opens")[2] == 2.0  # carol's open of 3 Oct arrived on 6 Oct
+
+
+@pytest.mark.parametrize(
+    ("region", "query_base", "export_base"),
+    [
+        ("us", "https://mixpanel.com/api/query", "https://data.mixpanel.com/api/2.0"),
+        ("eu", "https://eu.mixpanel.com/api/query", "https://data-eu.mixpanel.com/api/2.0"),
+        ("in", "https://in.mixpanel.com/api/query", "https://data-in.mixpanel.com/api/2.0"),
+    ],
+)
+def test_the_region_picks_the_data_residencys_hosts(
+    region: str, query_base: str, export_base: str
+) -> None:
+    chosen = MixpanelSettings(
+        project_id=PROJECT_ID, region=region, username=USERNAME, secret=SecretStr(SECRET)
+    )
+    assert (chosen.query_base, chosen.export_base) == (query_base, export_base)
 
 
 def test_a_refused_secret_names_the_variables_never_the_value(server: SandboxServer) -> None:

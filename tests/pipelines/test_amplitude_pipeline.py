@@ -98,6 +98,9 @@ def test_amplitude_key_results_and_a_restated_day(
     ) == [(0,)]
     ((answers, cost),) = warehouse_rows("SELECT count(*), sum(cost) FROM raw.amplitude_answers")
     assert answers >= 2 and cost == sum(sandbox.costs)
+    # the run's Amplitude cost is in the asset's metadata, as the sandbox charged it
+    event = instance.get_latest_materialization_event(dg.AssetKey(["raw", "amplitude"]))
+    assert event.asset_materialization.metadata["amplitude_cost"].value == cost
 
     # three days on, the lookback re-fetches 10-03..10-07: 10-04 has one more event
     sandbox.advance(3)
