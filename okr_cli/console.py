@@ -1,19 +1,33 @@
 """What every `okr` command prints through, and where it finds the definitions: the consoles,
-the one-line error that ends a command (exit 1), and the definitions folder."""
+the one-line error that ends a command (exit 1), the entry point's handling of usage and
+environment errors (one line each, the stack trace only with --verbose or OKR_VERBOSE=1), and
+the definitions folder."""
 
 from __future__ import annotations
 
 import os
+import sys
+import traceback
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+# Typer vendors click (typer._click): its parse errors are this class, not the click package's.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
 from okr_definitions.loader import DEFAULT_DIR
 
 console = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)
+
+_VERBOSE = {"on": os.environ.get("OKR_VERBOSE", "") not in ("", "0")}
+
+
+def set_verbose(verbose: bool) -> None:
+    """--verbose on any command: stack traces and Dagster's events are shown."""
+    _VERBOSE["on"] = _VERBOSE["on"] or verbose
 
 
 def fail(message: str) -> typer.Exit:
@@ -25,3 +39,41 @@ def fail(message: str) -> typer.Exit:
 def definitions_folder(path: Path | None) -> Path:
     """The definitions folder: the argument, else $OKR_DEFINITIONS, else the default."""
     return Path(path or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
+
+
+def usage_error(exc: ClickException) -> int:
+    """Print a parse error of the command line (an unknown option, a value of the wrong type) as
+    one line like every other usage error, naming the command's help; return its exit status.
+    Typer's own rendering is a boxed panel of five lines."""
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    help_hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    message = where + exc.format_message() + help_hint
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    return exc.exit_code
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the command line and exit with its status: a parse error, an OS or DuckDB error is
+    one line, not a stack trace (the trace with --verbose or OKR_VERBOSE=1)."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
+    import duckdb
+
+    try:
+        status = app(prog_name="okr", standalone_mode=False)  # "okr" also under python -m
+    except NoArgsIsHelpError as exc:  # `okr` alone: the help, as click shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        sys.exit(usage_error(exc))
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except (OSError, duckdb.Error) as exc:
+        if _VERBOSE["on"]:
+            traceback.print_exc()
+        hint = "" if _VERBOSE["on"] else " (OKR_VERBOSE=1 shows the stack trace)"
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0] + hint
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        sys.exit(1)
+    sys.exit(status if type(status) is int else 0)  # a command's own exit status (not a bool)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import traceback
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ from rich.markup import escape
 
 from okr_cli.backup import backup_command, restore_command
 from okr_cli.checkin import checkin
-from okr_cli.console import console, definitions_folder, err, fail
+from okr_cli.console import console, definitions_folder, err, fail, run_app, set_verbose
 from okr_cli.doctor import doctor
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
@@ -264,7 +262,7 @@ def run(
     """Fetch the sources and compute progress for a day or a range (default: yesterday plus
     the lookback days, like the daily schedule). Days run from the first day the definitions
     need (their baseline windows) through yesterday in the organisation's time zone."""
-    _set_verbose(verbose)
+    set_verbose(verbose)
     root = definitions_folder(definitions)
     days = _run_days(root, day, start, end)
     if days is not None and days[0] > days[1]:
@@ -316,7 +314,7 @@ def demo(
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
-    _set_verbose(verbose)
+    set_verbose(verbose)
     today = date.today()
     definitions_path = prepare_workspace(folder, today)
     warehouse = folder / "okr_sync.duckdb"
@@ -387,7 +385,7 @@ def status(
     """Where every key result stands, grouped by team and objective: status, value against
     target, progress against the expected pace, the change over 7 days and trust flags; then
     each key result's check-ins over the last weeks (from the definitions' checkins/)."""
-    _set_verbose(verbose)
+    set_verbose(verbose)
     try:
         as_of = date.fromisoformat(day) if day else None
     except ValueError:
@@ -418,7 +416,7 @@ def report(
     from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
     from reports.write import write_weekly_report
 
-    _set_verbose(verbose)
+    set_verbose(verbose)
     try:
         monday = parse_week(week) if week else None
     except ValueError:
@@ -468,7 +466,7 @@ def export(
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from destinations.files.export import FORMATS, export_tables
 
-    _set_verbose(verbose)
+    set_verbose(verbose)
     if fmt == "xlsx":
         with _warehouse_errors(warehouse):
             return _export_workbook(warehouse, out)
@@ -524,7 +522,7 @@ def sql(
         write_result,
     )
 
-    _set_verbose(verbose)
+    set_verbose(verbose)
     if fmt is not None and fmt not in FORMATS:
         raise _usage(f"--format is {', '.join(FORMATS)}")
     with _warehouse_errors(warehouse):
@@ -544,13 +542,6 @@ def sql(
     write_result(columns, rows, fmt or default_format(), console)
 
 
-_VERBOSE = {"on": os.environ.get("OKR_VERBOSE", "") not in ("", "0")}
-
-
-def _set_verbose(verbose: bool) -> None:
-    _VERBOSE["on"] = _VERBOSE["on"] or verbose
-
-
 @contextlib.contextmanager
 def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
     """The warehouse's usage and environment errors as one line (exit 1)."""
@@ -567,20 +558,8 @@ def _warehouse_errors(warehouse: Path | None) -> Iterator[None]:
 
 
 def main() -> None:
-    """The `okr` entry point: a usage or environment error is one line, not a stack trace
-    (the trace with --verbose or OKR_VERBOSE=1)."""
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    import duckdb
-
-    try:
-        app()
-    except (OSError, duckdb.Error) as exc:
-        if _VERBOSE["on"]:
-            traceback.print_exc()
-        hint = "" if _VERBOSE["on"] else " (OKR_VERBOSE=1 shows the stack trace)"
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0] + hint
-        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-        sys.exit(1)
+    """The `okr` entry point (okr_cli/console.py says how its errors read)."""
+    run_app(app)
 
 
 # The commands that live in modules of their own.

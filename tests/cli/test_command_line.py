@@ -149,6 +149,24 @@ def test_run_date_usage_errors_are_one_line(tmp_path: Path) -> None:
         assert_clean(result)
 
 
+def test_parse_errors_are_one_line_naming_the_commands_help() -> None:
+    """A value of the wrong type, an unknown option or command, a missing argument: one line
+    and exit 2, like the usage errors above (typer's own rendering is a boxed panel)."""
+    for args, names in (
+        (["checkin", "--week", "nope"], "'nope' is not a week"),
+        (["sandbox", "--port-base", "x"], "--port-base"),
+        (["run", "--nope"], "--nope"),
+        (["nocommand"], "nocommand"),
+        (["sql"], "query"),
+    ):
+        result = okr(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        (line,) = assert_clean(result)
+        assert line.startswith(f"error: okr {args[0]}" if args[0] != "nocommand" else "error: okr:")
+        assert names in line and "--help)" in line, line
+        assert "╭" not in result.stderr
+
+
 # ---- okr run: a failing source is one clean message (23.5, 21.11) --------------------------
 
 
