@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from okr_definitions.loader import DEFAULT_DIR
+from okr_definitions.folder import DEFAULT_DIR
 
 console = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)
