@@ -10,8 +10,8 @@ Public API::
     problems = validate_ga4_metrics(settings, [MetricRequest(...)])
 
 No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables; the raw
-answers follow `RAW_SCHEMA` (table raw.ga4_responses). A fetch asks for what requests.py plans,
-through client.py, and reads the answers with parse.py.
+answers follow `RAW_SCHEMA` (table raw.ga4_responses). A fetch (fetch.py) asks for what
+requests.py plans, through client.py, and reads the answers with parse.py.
 """
 
 from __future__ import annotations

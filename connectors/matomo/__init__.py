@@ -8,8 +8,8 @@ Public API::
     problems = validate_matomo_metrics(settings, [MetricRequest(...)])
 
 No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables; the raw
-answers follow `RAW_SCHEMA` (table raw.matomo_answers). A fetch asks for what requests.py
-plans, through client.py's bulk client, and reads the answers with parse.py.
+answers follow `RAW_SCHEMA` (table raw.matomo_answers). A fetch (fetch.py) asks for what
+requests.py plans, through client.py's bulk client, and reads the answers with parse.py.
 """
 
 from __future__ import annotations
