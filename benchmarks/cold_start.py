@@ -220,6 +220,7 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
             met=med(slowest, "cpu") <= STARTUP_BUDGET_S,
             command=COMMAND,
             details={
+                "scale": scale,
                 "rounds": rounds,
                 "slowest": slowest,
                 "median_cpu_s": {name: round(med(name, "cpu"), 3) for name in commands},
