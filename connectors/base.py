@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib import import_module
 from typing import Any
 
 import pyarrow as pa
@@ -168,6 +169,31 @@ class Connector:
     # (requests against its hourly limits), printed by `okr validate` with or without
     # credentials; problems when a run cannot fit the limits.
     run_plan: Callable[[list[MetricRequest]], tuple[str, list[Any]]] | None = None
+
+
+def deferred(module: str, name: str) -> Callable[..., Any]:
+    """`module.name`, imported when first called. A source's package stays light to import
+    (`okr validate` without credentials, `okr status`): its client library loads only when
+    a check with credentials or a run calls into it."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A package's `__getattr__` (PEP 562) for the names in `exports` ({name: module}): each
+    module is imported on the first use of one of its names, so the package itself imports
+    only its settings and CONNECTOR, and its client library loads when a fetch needs it."""
+
+    def attribute(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(import_module(exports[name]), name)
+
+    return attribute
 
 
 def merge_results(*results: FetchResult) -> FetchResult:

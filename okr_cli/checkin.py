@@ -21,13 +21,16 @@ import typer
 from rich.markup import escape
 
 from okr_cli.console import console, definitions_folder, err, fail
-from okr_definitions.checkins import CHECKINS_DIR, Checkin, iso_week, load_checkins
 
 if TYPE_CHECKING:
+    from okr_definitions.checkins import Checkin
     from reports.checkin_trends import CheckinTrend
 
 
 def checkin_file(definitions: Path, week: date, team: str | None) -> Path:
+    # imported when a command runs, so `okr sql` starts without the check-in models
+    from okr_definitions.checkins import CHECKINS_DIR, iso_week
+
     name = iso_week(week) + (f"-{team}" if team else "")
     return definitions / CHECKINS_DIR / f"{name}.yaml"
 
@@ -51,6 +54,8 @@ def _write_new(path: Path, text: str, force: bool) -> None:
 
 def _problems_in(path: Path, definitions: Path, known: set[str]) -> list[str]:
     """`okr validate`'s check-in problems that concern the written file."""
+    from okr_definitions.checkins import load_checkins  # see checkin_file
+
     _, problems = load_checkins(definitions, known)
     return [
         p.format(relative_to=Path.cwd())
@@ -85,6 +90,7 @@ def checkin(
     """Write the week's check-in file, pre-filled per key result with its owner, this week's
     value, status and pace, and the last check-in's confidence and comment."""
     # imported when the command runs, so `okr --help` starts quickly
+    from okr_definitions.checkins import CHECKINS_DIR, iso_week, load_checkins
     from reports.checkin_template import checkin_template
     from reports.weekly import NoReportData, latest_week, parse_week
     from warehouse.db import WarehouseBusyError, connect

@@ -17,7 +17,7 @@ from rich.markup import escape
 # Typer vendors click (typer._click): its parse errors are this class, not the click package's.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from okr_definitions.loader import DEFAULT_DIR
+from okr_definitions.folder import DEFAULT_DIR
 
 console = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)

@@ -18,15 +18,17 @@ import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 
 from okr_cli.console import console
-from okr_definitions.loader import DEFAULT_DIR, load_definitions
-from okr_definitions.resolve import Definitions
+from okr_definitions.folder import DEFAULT_DIR
+
+if TYPE_CHECKING:  # imported when the command runs: `okr status` and `okr sql` start quickly
+    from okr_definitions.resolve import Definitions
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,9 @@ def doctor(
     ] = None,
 ) -> None:
     """Check the deployment: instance, code location, warehouse, sources; exit 1 on a failure."""
+    # imported when the command runs, so `okr status` and `okr sql` start quickly
+    from okr_definitions.loader import load_definitions
+
     try:
         day = date.fromisoformat(today) if today else None
     except ValueError:

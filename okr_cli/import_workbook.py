@@ -14,8 +14,6 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from okr_definitions.loader import load_definitions
-
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 DEFINITIONS_FILE = "okr.yaml"
@@ -41,6 +39,9 @@ def import_workbook(
     force: Annotated[bool, typer.Option(help="Overwrite existing definitions.")] = False,
 ) -> None:
     """Import objectives and key results from an OKR workbook (English or German headers)."""
+    # imported when the command runs, so `okr status` and `okr sql` start quickly
+    from okr_definitions.loader import load_definitions
+
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_definitions.workbook_import import ImportError_, definitions_yaml, read_workbook
 

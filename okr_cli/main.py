@@ -27,7 +27,7 @@ from okr_cli.notify import notify
 from okr_cli.publish import publish_command
 from okr_cli.push import check_push_ids, demo_push, push_command
 from okr_cli.report_recording import demo_report, record_report
-from okr_definitions.loader import DEFAULT_DIR, load_definitions
+from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
 
 app = typer.Typer(
@@ -86,6 +86,7 @@ def validate(
     """
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.source_checks import check_sources
+    from okr_definitions.loader import load_definitions
 
     if path is not None and definitions_dir is not None and path != definitions_dir:
         raise _usage("give the definitions once: as PATH or as -d")
@@ -219,6 +220,8 @@ def _run_days(
                 parsed[option] = date.fromisoformat(text)
             except ValueError:
                 raise _usage(f"{option} {text!r} is not a date: write YYYY-MM-DD") from None
+    from okr_definitions.loader import load_definitions  # when needed: `okr status` starts fast
+
     loaded, _ = load_definitions(root)
     if loaded is None:
         return None

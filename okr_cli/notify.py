@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from okr_definitions.loader import DEFAULT_DIR, load_definitions
+from okr_definitions.folder import DEFAULT_DIR
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -54,6 +54,9 @@ def notify(
     if now is not None and now.tzinfo is None:
         raise typer.BadParameter("--at needs an offset, e.g. 2026-11-30T08:05+01:00")
     root = Path(definitions or os.environ.get("OKR_DEFINITIONS") or DEFAULT_DIR)
+    # imported when the command runs, so `okr status` and `okr sql` start quickly
+    from okr_definitions.loader import load_definitions
+
     defs, problems = load_definitions(root)  # not the pipeline's loader: no Dagster import
     if defs is None:
         for problem in problems:

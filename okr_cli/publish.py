@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from okr_definitions.loader import DEFAULT_DIR
+from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
 
 console = Console(highlight=False)

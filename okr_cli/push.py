@@ -20,13 +20,12 @@ from rich.table import Table
 
 from okr_cli.console import definitions_folder, fail
 from okr_definitions.problems import DefinitionError, Problem
-from okr_definitions.push import OkrTrackerPush, Push
-from okr_definitions.resolve import Definitions, format_loc
 
 if TYPE_CHECKING:  # imported when a command runs: `okr --help` stays quick
     import duckdb
 
     from destinations.push.ledger import PushOutcome
+    from okr_definitions.resolve import Definitions
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -132,6 +131,7 @@ def check_push_ids(definitions: Definitions) -> tuple[list[Problem], list[str]]:
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from connectors.errors import SourceError
     from destinations.push.tools import make_client
+    from okr_definitions.resolve import format_loc
 
     problems: list[Problem] = []
     notes: list[str] = []
@@ -182,6 +182,7 @@ def demo_push(definitions: Definitions, warehouse: Path) -> bool:
     `push:`, so `okr run` and `dagster dev` on the demo folder need no okr-tracker."""
 
     # imported when the command runs, so `okr --help` and `okr status` start quickly
+    from okr_definitions.push import OkrTrackerPush, Push
     from sandbox.okr_tracker.server import (
         DEFAULT_API_KEY,
         DEFAULT_CLIENT_ID,

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from okr_definitions import model as m
+from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.lint import lint
 from okr_definitions.located import Located, ParsedFile
 from okr_definitions.problems import Problem, did_you_mean
@@ -19,7 +20,6 @@ from okr_definitions.pydantic_errors import validation_problems
 from okr_definitions.resolve import Definitions, merge
 from okr_definitions.yaml_source import read_yaml
 
-DEFAULT_DIR = Path(__file__).parent
 # Sub-folders with other YAML (weekly check-in notes) are not definitions.
 IGNORED_DIRS = {"checkins"}
 
@@ -100,4 +100,11 @@ def load_definitions(path: Path | str | None = None) -> tuple[Definitions | None
     return definitions, problems
 
 
-__all__ = ["Definitions", "Located", "load_definitions", "did_you_mean", "parse_file"]
+__all__ = [
+    "DEFAULT_DIR",
+    "Definitions",
+    "Located",
+    "load_definitions",
+    "did_you_mean",
+    "parse_file",
+]

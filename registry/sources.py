@@ -6,7 +6,9 @@ A source is one folder (or module) per layer, each with the same contract:
   its non-secret `sources.<name>:` settings) and `lint_query` (located checks that need no
   network), in the definitions layer;
 - `connector`: `CONNECTOR` (a `connectors.base.Connector`: additivity, settings from the
-  environment, validation against the source's metadata), no Dagster;
+  environment, validation against the source's metadata), no Dagster; importing it loads no
+  slow client library (the fetches and the API checks load theirs on first use, so `okr
+  validate` without credentials and `okr status` stay quick);
 - `sandbox`: `serve()` and `write_demo_data()`, the local stand-in that `okr demo`, `okr
   sandbox`, the tests and the benchmarks use;
 - `warehouse`: `RAW_TABLE` and `raw_slice()` (the raw rows a re-run of a window replaces);

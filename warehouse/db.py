@@ -166,14 +166,18 @@ def migration_files() -> list[tuple[int, Path]]:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations in order, each in its own transaction. Returns what ran."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS meta.schema_migrations "
-        "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    )
-    applied = {
-        row[0] for row in con.execute("SELECT version FROM meta.schema_migrations").fetchall()
-    }
+    # Every writable connection asks (about twenty per daily run): a migrated file answers
+    # with one read, and only a new file gets the bookkeeping table created.
+    try:
+        rows = con.execute("SELECT version FROM meta.schema_migrations").fetchall()
+    except duckdb.CatalogException:
+        con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS meta.schema_migrations "
+            "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        rows = []
+    applied = {row[0] for row in rows}
     ran = []
     for version, file in migration_files():
         if version in applied:

@@ -11,15 +11,8 @@ No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables
 answers follow `RAW_SCHEMA` (table raw.amplitude_answers).
 """
 
-from connectors.amplitude.client import (
-    AmplitudeClient,
-    fetch_all,
-    fetch_amplitude,
-    fetch_amplitude_ranges,
-    is_additive,
-    run_cost,
-)
-from connectors.amplitude.parse import RAW_SCHEMA
+from __future__ import annotations
+
 from connectors.amplitude.requests import AmplitudeRequest, daily_requests, event_json
 from connectors.amplitude.settings import (
     API_KEY_ENV,
@@ -29,8 +22,24 @@ from connectors.amplitude.settings import (
     AmplitudeSettings,
     settings_from_env,
 )
-from connectors.amplitude.validate import AmplitudeProblem, validate_amplitude_metrics
-from connectors.base import Connector
+from connectors.base import Connector, deferred, lazy_exports
+
+# The client (httpx) loads with the first fetch or check against the API: `okr validate`
+# without credentials and `okr status` never import it.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "RAW_SCHEMA": "connectors.amplitude.parse",
+        "AmplitudeClient": "connectors.amplitude.client",
+        "AmplitudeProblem": "connectors.amplitude.validate",
+        "fetch_all": "connectors.amplitude.client",
+        "fetch_amplitude": "connectors.amplitude.client",
+        "fetch_amplitude_ranges": "connectors.amplitude.client",
+        "is_additive": "connectors.amplitude.client",
+        "run_cost": "connectors.amplitude.client",
+        "validate_amplitude_metrics": "connectors.amplitude.validate",
+    },
+)
 
 
 def _settings(definitions: object) -> AmplitudeSettings | None:
@@ -40,9 +49,9 @@ def _settings(definitions: object) -> AmplitudeSettings | None:
 
 
 CONNECTOR = Connector(
-    is_additive=is_additive,
+    is_additive=deferred("connectors.amplitude.client", "is_additive"),
     settings_from_env=_settings,
-    validate=validate_amplitude_metrics,
+    validate=deferred("connectors.amplitude.validate", "validate_amplitude_metrics"),
     how_to_enable=f"set {API_KEY_ENV} and {SECRET_KEY_ENV}",
 )
 

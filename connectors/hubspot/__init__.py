@@ -16,28 +16,7 @@ The pieces, in the order a run uses them:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-
-import pyarrow as pa
-
-from connectors.base import Connector, FetchResult, MetricRequest
-from connectors.hubspot.client import (
-    HubSpotClient,
-    RateLimiter,
-    fetch_hubspot_objects,
-    fetch_hubspot_pipelines,
-)
-from connectors.hubspot.currency import (
-    company_currency_if_money,
-    fetch_company_currency,
-    hubspot_currencies,
-)
-from connectors.hubspot.parse import (
-    OBJECTS_SCHEMA,
-    PIPELINE_STAGES_SCHEMA,
-    daily_metrics_from_objects,
-)
+from connectors.base import Connector, deferred, lazy_exports
 from connectors.hubspot.requests import (
     date_properties_for_metrics,
     is_additive,
@@ -45,14 +24,34 @@ from connectors.hubspot.requests import (
     properties_for_metrics,
 )
 from connectors.hubspot.settings import TOKEN_ENV, HubSpotSettings, settings_from_env
-from connectors.hubspot.validate import HubSpotProblem, validate_hubspot_metrics
+
+# The client library (hubspot-api-client) loads with the first fetch or check against the API:
+# `okr validate` without credentials and `okr status` never import it.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "OBJECTS_SCHEMA": "connectors.hubspot.parse",
+        "PIPELINE_STAGES_SCHEMA": "connectors.hubspot.parse",
+        "HubSpotClient": "connectors.hubspot.client",
+        "HubSpotProblem": "connectors.hubspot.validate",
+        "RateLimiter": "connectors.hubspot.client",
+        "company_currency_if_money": "connectors.hubspot.currency",
+        "daily_metrics_from_objects": "connectors.hubspot.parse",
+        "fetch_company_currency": "connectors.hubspot.currency",
+        "fetch_hubspot_daily": "connectors.hubspot.fetch",
+        "fetch_hubspot_objects": "connectors.hubspot.client",
+        "fetch_hubspot_pipelines": "connectors.hubspot.client",
+        "hubspot_currencies": "connectors.hubspot.currency",
+        "validate_hubspot_metrics": "connectors.hubspot.validate",
+    },
+)
 
 CONNECTOR = Connector(
     is_additive=is_additive,
     settings_from_env=lambda definitions: settings_from_env(definitions.organisation.timezone),
-    validate=validate_hubspot_metrics,
+    validate=deferred("connectors.hubspot.validate", "validate_hubspot_metrics"),
     how_to_enable=f"set {TOKEN_ENV} (a private app's access token)",
-    currencies=hubspot_currencies,
+    currencies=deferred("connectors.hubspot.currency", "hubspot_currencies"),
     currency_setting="account's company currency (Settings → Account defaults → Currency)",
 )
 
@@ -77,50 +76,3 @@ __all__ = [
     "properties_for_metrics",
     "validate_hubspot_metrics",
 ]
-
-
-def fetch_hubspot_daily(
-    settings: HubSpotSettings,
-    metrics: Sequence[MetricRequest],
-    start: date,
-    end: date,
-    *,
-    client: HubSpotClient | None = None,
-) -> FetchResult:
-    """Daily values of `metrics` for [start, end] from a fresh read (no stored cursor).
-
-    Reads only objects with one of the metrics' dates on or after `start`; `raw` holds them
-    (OBJECTS_SCHEMA) so the answer can be traced. The incremental path (cursor, history,
-    revisions) uses fetch_hubspot_objects + daily_metrics_from_objects instead.
-    """
-    client = client or HubSpotClient(settings)
-    properties = properties_for_metrics(metrics)
-    dates = date_properties_for_metrics(metrics)
-    tables = [
-        fetch_hubspot_objects(
-            settings,
-            obj,
-            None,
-            names,
-            date_properties=dates.get(obj, ()),
-            active_since=start,
-            client=client,
-        )
-        for obj, names in properties.items()
-    ]
-    pipelines = (
-        fetch_hubspot_pipelines(settings, client=client)
-        if "deals" in properties
-        else PIPELINE_STAGES_SCHEMA.empty_table()
-    )
-    objects = pa.concat_tables(tables) if tables else OBJECTS_SCHEMA.empty_table()
-    daily = daily_metrics_from_objects(
-        objects,
-        pipelines,
-        metrics,
-        start,
-        end,
-        time_zone=settings.time_zone,
-        company_currency=company_currency_if_money(settings, metrics, client=client),
-    )
-    return FetchResult(daily=daily, raw=objects, request_count=client.request_count)

@@ -11,9 +11,9 @@ No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables
 answers follow `RAW_SCHEMA` (table raw.mixpanel_requests).
 """
 
-from connectors.base import Connector
-from connectors.mixpanel.client import Usage, fetch_mixpanel, is_additive, project_today
-from connectors.mixpanel.parse import RAW_SCHEMA
+from __future__ import annotations
+
+from connectors.base import Connector, deferred, lazy_exports
 from connectors.mixpanel.requests import plan_requests, where_expression
 from connectors.mixpanel.settings import (
     ENDPOINT_ENV,
@@ -23,19 +23,30 @@ from connectors.mixpanel.settings import (
     MixpanelSettings,
     settings_from_env,
 )
-from connectors.mixpanel.validate import (
-    MixpanelProblem,
-    plan_problems,
-    request_counts,
-    validate_mixpanel_metrics,
+
+# The client (httpx) loads with the first fetch or check against the API: `okr validate`
+# without credentials and `okr status` never import it.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "RAW_SCHEMA": "connectors.mixpanel.parse",
+        "MixpanelProblem": "connectors.mixpanel.validate",
+        "Usage": "connectors.mixpanel.client",
+        "fetch_mixpanel": "connectors.mixpanel.client",
+        "is_additive": "connectors.mixpanel.client",
+        "plan_problems": "connectors.mixpanel.validate",
+        "project_today": "connectors.mixpanel.client",
+        "request_counts": "connectors.mixpanel.validate",
+        "validate_mixpanel_metrics": "connectors.mixpanel.validate",
+    },
 )
 
 CONNECTOR = Connector(
-    is_additive=is_additive,
+    is_additive=deferred("connectors.mixpanel.client", "is_additive"),
     settings_from_env=settings_from_env,
-    validate=validate_mixpanel_metrics,
+    validate=deferred("connectors.mixpanel.validate", "validate_mixpanel_metrics"),
     how_to_enable=f"set {USERNAME_ENV} and {SECRET_ENV} (a service account)",
-    run_plan=plan_problems,
+    run_plan=deferred("connectors.mixpanel.validate", "plan_problems"),
 )
 
 __all__ = [

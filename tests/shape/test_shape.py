@@ -41,12 +41,14 @@ SAME_FILES = {
     "pipeline": {"__init__.py", "assets.py", "definitions.py", "resources.py"},
 }
 # Modules a source has beyond the shared ones, for a job that has no shared name.
+# `fetch.py`: the fetches of a source whose client library is heavy to import, exported lazily
+# by its `__init__.py` (CONTRIBUTING.md, "Adding a source").
 EXTRA_FILES = {
-    ("connector", "ga4"): ("currency.py",),  # the property's currency, for `okr validate`
-    ("connector", "matomo"): ("currency.py",),  # the site's currency, for `okr validate`
-    ("connector", "hubspot"): ("currency.py",),  # the company currency, for `okr validate`
+    ("connector", "ga4"): ("currency.py", "fetch.py"),  # the property's currency, for validate
+    ("connector", "matomo"): ("currency.py", "fetch.py"),  # the site's currency, for validate
+    ("connector", "hubspot"): ("currency.py", "fetch.py"),  # the company currency, for validate
     ("connector", "file"): ("workbook.py",),  # one sheet of an Excel workbook
-    ("connector", "salesforce"): ("bulk.py",),  # Bulk API 2.0 query jobs for large reads
+    ("connector", "salesforce"): ("bulk.py", "fetch.py"),  # Bulk API 2.0 jobs for large reads
 }
 # The product's packages (tests and benchmarks exercise particular sources on purpose).
 PRODUCT = [
