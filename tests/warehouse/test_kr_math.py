@@ -948,6 +948,22 @@ def test_sums_are_the_exact_decimal_result(wh: duckdb.DuckDBPyConnection) -> Non
     assert progress_row(wh, "week", last)["value"] == float(exact)
 
 
+def test_sums_beyond_64_bit_whole_parts_stay_exact(wh: duckdb.DuckDBPyConnection) -> None:
+    """Sums reach 10^23 (okr_definitions/README.md): whole parts beyond 64 bits are summed by
+    the SQL running totals, with the same exact result."""
+    from decimal import Decimal
+
+    add_metric(wh, "big")
+    add_kr(wh, "big", "big", target_value=1e23)
+    days = {d(1): 9e21, d(2): 0.1, d(3): 9e21, d(4): 0.25, d(5): 4.5e18}
+    add_days(wh, "big", days)
+    exact = sum(Decimal(repr(v)) for v in days.values())
+    assert exact == Decimal("18004500000000000000000.35")
+    row = progress_row(wh, "big", d(5))
+    assert row["value"] == float(exact)
+    assert row["progress"] == float(exact) / 1e23
+
+
 def test_a_ratio_is_the_exact_ratio_of_sums(wh: duckdb.DuckDBPyConnection) -> None:
     from decimal import Decimal
 

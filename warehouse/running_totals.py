@@ -1,0 +1,192 @@
+"""The window sums of the daily key-result rows, from running totals kept in arrays.
+
+For every key result active in [from_date, to_date] and every as-of day of its period in that
+range: the newest measured day (`data_through`), the window [w_start, w_end] its value reads
+(okr_definitions/README.md, "How the numbers are computed") and the exact sums over it —
+the columns window_values.sql reads (window_sums.sql gives the same columns for the baseline
+windows from the SQL running totals in metric_cumulative.sql).
+
+Why arrays: the sums are differences of running totals, and the running totals of a metric
+on a dense calendar are a cumulative sum along one row of a (metric × day) array; the totals
+at an as-of day and on the day before a window's start are then two array look-ups, not a
+partitioned sort and two joins of 365,000 rows each (benchmarks/RESULTS.md, figure 2).
+
+Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text,
+as DECIMAL(38,15), converted by DuckDB as in metric_cumulative.sql), split into its whole part
+and its fifteen decimals as two 64-bit integers whose sums are exact. The sums go back to SQL
+as these two parts, and SQL makes them the DECIMAL(38,15) they stand for; window_values.sql
+rounds that to a double once. A metric whose whole parts could overflow 64 bits (sums beyond
+about 4.6e18) raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from warehouse.db import read_model
+
+_SCALE = 10**15
+# A whole part whose running total stays below this cannot overflow int64 (2**63 ≈ 9.2e18).
+_SAFE_TOTAL = float(2**62)
+
+
+class ExactSumOverflow(Exception):
+    """A metric's whole parts would overflow the 64-bit running totals."""
+
+
+def daily_window_sums(
+    con: duckdb.DuckDBPyConnection,
+    from_date: date,
+    to_date: date,
+    calendar_start: date,
+    calendar_end: date,
+) -> tuple[pa.Table, pa.Table]:
+    """The key results (`kr_index`: idx, kr_id) and their window sums per as-of day.
+
+    Reads the temp view `metric_series` and the temp table `metric_flag_days`
+    (warehouse.progress._prepare_series). `calendar_start` is the first day any window of
+    these key results reads, minus one.
+    """
+    calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE metric_index AS " + read_model("metric_index"),
+        {**calendar, "from_date": from_date},
+    )
+    metrics = con.execute("SELECT is_ratio FROM metric_index ORDER BY idx").fetchnumpy()
+    krs = con.execute(
+        read_model("kr_windows"),
+        {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
+    ).fetchnumpy()
+    n_metrics = len(metrics["is_ratio"])
+    n_days = (calendar_end - calendar_start).days + 1
+    series = con.execute(read_model("metric_day_parts"), calendar).fetchnumpy()
+    if _overflows(series, "value") or _overflows(series, "denominator"):
+        raise ExactSumOverflow
+    flagged_rows = con.execute(
+        """
+        SELECT DISTINCT i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day
+        FROM metric_flag_days AS f
+        JOIN metric_index AS i USING (metric_id)
+        WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+        """,
+        calendar,
+    ).fetchnumpy()
+
+    shape = (n_metrics, n_days)
+    m, d = series["idx"].astype(np.int64), series["day"].astype(np.int64)
+    measured = np.zeros(shape, dtype=bool)
+    measured[m, d] = True
+    whole = _dense(shape, m, d, series["value_whole"])
+    decimals = _dense(shape, m, d, series["value_decimals"])
+    den_whole = _dense(shape, m, d, series["denominator_whole"])
+    den_decimals = _dense(shape, m, d, series["denominator_decimals"])
+    if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
+        np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
+    ):
+        raise ExactSumOverflow
+    # `latest` reads the newest measured day that has a value as delivered.
+    values = np.full(shape, np.nan)
+    raw_value = series["value"]
+    has_value = ~np.ma.getmaskarray(raw_value)
+    values[m[has_value], d[has_value]] = np.ma.getdata(raw_value)[has_value]
+    flagged = np.zeros(shape, dtype=bool)
+    flagged[flagged_rows["idx"].astype(np.int64), flagged_rows["day"].astype(np.int64)] = True
+
+    day_index = np.broadcast_to(np.arange(n_days), shape)
+    last_data = np.maximum.accumulate(np.where(measured, day_index, -1), axis=1)
+    last_valued = np.maximum.accumulate(np.where(~np.isnan(values), day_index, -1), axis=1)
+    totals = {
+        "whole": np.cumsum(whole, axis=1),
+        "decimals": np.cumsum(decimals, axis=1),
+        "den_whole": np.cumsum(den_whole, axis=1),
+        "den_decimals": np.cumsum(den_decimals, axis=1),
+        "days": np.cumsum(measured, axis=1),
+        "flagged": np.cumsum(flagged, axis=1),
+    }
+
+    # One row per (key result, as-of day): the as-of days in the period and in the range.
+    first = np.maximum(krs["period_start_day"], (from_date - calendar_start).days)
+    last = np.minimum(krs["period_end_day"], (to_date - calendar_start).days)
+    counts = np.maximum(last - first + 1, 0).astype(np.int64)
+    kr = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    as_of = first[kr] + (np.arange(len(kr)) - starts[kr])
+    metric = krs["metric_idx"].astype(np.int64)[kr]
+    period_start = krs["period_start_day"][kr]
+
+    # The period's own data only: nothing measured since the start means no value yet.
+    newest = last_data[metric, as_of]
+    has_through = newest >= period_start
+    # Compared once per key result, not per row.
+    rolling = (krs["measure"] == "rolling")[kr]
+    latest = (krs["measure"] == "latest")[kr]
+    w_start = np.where(
+        rolling,
+        newest - np.ma.filled(krs["window_days"], 0)[kr] + 1,
+        np.where(latest, newest, period_start),
+    )
+    # The totals at the as-of day are those at data_through (later days add nothing), except
+    # the flags: a flagged day after the newest measured one is part of why it is the newest.
+    before = w_start - 1
+    inside = before >= 0
+    at_start = np.where(inside, before, 0)
+
+    def window(name: str) -> np.ndarray:
+        total = totals[name]
+        return total[metric, as_of] - np.where(inside, total[metric, at_start], 0)
+
+    sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
+    den_sum_whole, den_sum_decimals = _carry(window("den_whole"), window("den_decimals"))
+    valued = last_valued[metric, as_of]
+    last_value = values[metric, np.maximum(valued, 0)]
+    no_window = ~has_through
+
+    def as_date(days: np.ndarray, missing: np.ndarray) -> pa.Array:
+        stamps = np.datetime64(calendar_start, "D") + days.astype("timedelta64[D]")
+        return pa.array(stamps, type=pa.date32(), mask=missing)
+
+    sums = pa.table(
+        {
+            "idx": pa.array(kr.astype(np.int32)),
+            "as_of_date": as_date(as_of, np.zeros(len(kr), dtype=bool)),
+            "data_through": as_date(newest, ~has_through),
+            # total and average windows start with the period, measured or not.
+            "w_start": as_date(w_start, (rolling | latest) & no_window),
+            "w_end": as_date(newest, no_window),
+            "is_ratio": pa.array(metrics["is_ratio"][metric]),
+            "sum_whole": pa.array(sum_whole),
+            "sum_decimals": pa.array(sum_decimals),
+            "den_sum_whole": pa.array(den_sum_whole),
+            "den_sum_decimals": pa.array(den_sum_decimals),
+            "days": pa.array(window("days")),
+            "flagged_days": pa.array(window("flagged")),
+            "last_value": pa.array(last_value, mask=valued < 0),
+        }
+    )
+    kr_index = pa.table(
+        {"idx": pa.array(np.arange(len(counts), dtype=np.int32)), "kr_id": krs["kr_id"]}
+    )
+    return kr_index, sums
+
+
+def _dense(shape: tuple[int, int], m: np.ndarray, d: np.ndarray, column: np.ndarray) -> np.ndarray:
+    """A (metric × day) int64 array holding `column` at its rows, 0 elsewhere and for NULL."""
+    out = np.zeros(shape, dtype=np.int64)
+    out[m, d] = np.ma.filled(column, 0)
+    return out
+
+
+def _carry(whole: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole part and decimals with the decimals in [0, 10^15): the same exact sum."""
+    carry, decimals = np.divmod(decimals, _SCALE)
+    return whole + carry, decimals
+
+
+def _overflows(series: dict[str, np.ndarray], name: str) -> bool:
+    """A day whose whole part did not fit 64 bits (NULL where its decimals are not)."""
+    whole = np.ma.getmaskarray(series[f"{name}_whole"])
+    return bool((whole & ~np.ma.getmaskarray(series[f"{name}_decimals"])).any())
