@@ -22,6 +22,7 @@ about 4.6e18) raises `ExactSumOverflow`, and the caller falls back to the SQL ru
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 
 import duckdb
 import numpy as np
@@ -64,7 +65,7 @@ def daily_window_sums(
     n_metrics = len(metrics["is_ratio"])
     n_days = (calendar_end - calendar_start).days + 1
     series = con.execute(read_model("metric_day_parts"), calendar).fetchnumpy()
-    if _overflows(series, "value") or _overflows(series, "denominator"):
+    if series["too_large"].any():
         raise ExactSumOverflow
     flagged_rows = con.execute(
         """
@@ -158,10 +159,8 @@ def daily_window_sums(
             "w_start": as_date(w_start, (rolling | latest) & no_window),
             "w_end": as_date(newest, no_window),
             "is_ratio": pa.array(metrics["is_ratio"][metric]),
-            "sum_whole": pa.array(sum_whole),
-            "sum_decimals": pa.array(sum_decimals),
-            "den_sum_whole": pa.array(den_sum_whole),
-            "den_sum_decimals": pa.array(den_sum_decimals),
+            "sum_value": pa.array(_to_double(sum_whole, sum_decimals)),
+            "sum_denominator": pa.array(_to_double(den_sum_whole, den_sum_decimals)),
             "days": pa.array(window("days")),
             "flagged_days": pa.array(window("flagged")),
             "last_value": pa.array(last_value, mask=valued < 0),
@@ -186,7 +185,29 @@ def _carry(whole: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndar
     return whole + carry, decimals
 
 
-def _overflows(series: dict[str, np.ndarray], name: str) -> bool:
-    """A day whose whole part did not fit 64 bits (NULL where its decimals are not)."""
-    whole = np.ma.getmaskarray(series[f"{name}_whole"])
-    return bool((whole & ~np.ma.getmaskarray(series[f"{name}_decimals"])).any())
+def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:
+    """The double nearest to whole + decimals / 10^15 (0 <= decimals < 10^15), ties to even:
+    the exact sum rounded once, as DuckDB's CAST(DECIMAL(38,15) AS DOUBLE) rounds it.
+
+    Below 9 the sum is one exact integer over 10^15, divided once. Above, whole + fraction
+    rounds twice (the fraction, then the sum), which can differ from rounding once only where
+    the sum lies within the fraction's rounding error (2^-54) of a halfway point between two
+    doubles, or where `whole` is not exact as a double: those few are rounded as fractions.
+    """
+    small = whole < 9
+    out = whole.astype(np.float64) + decimals / 1e15
+    out[small] = (whole[small] * _SCALE + decimals[small]) / 1e15
+    # How far `out` is from whole + fraction: exact, since out and whole are within a factor
+    # of two of each other.
+    residual = np.abs((out - whole) - decimals / 1e15)
+    up = np.nextafter(out, np.inf) - out
+    down = out - np.nextafter(out, -np.inf)
+    tolerance = 2.0**-53
+    doubtful = ~small & (
+        (np.abs(residual - up / 2) <= tolerance)
+        | (np.abs(residual - down / 2) <= tolerance)
+        | (whole >= 2**52)
+    )
+    for i in np.flatnonzero(doubtful):
+        out[i] = float(Fraction(int(whole[i]) * _SCALE + int(decimals[i]), _SCALE))
+    return out

@@ -1,8 +1,8 @@
 -- One row per (kr_id, as_of_date), as kr_days.sql and window_sums.sql give them, from the
 -- window sums warehouse/running_totals.py computed in arrays (registered as `kr_day_windows`,
 -- one row per key result and as-of day, and `kr_day_index`, the key results' numbers): the key
--- result's facts, data_through, the window [w_start, w_end] and its exact sums. The two
--- 64-bit parts of each sum become the DECIMAL(38,15) they stand for.
+-- result's facts, data_through, the window [w_start, w_end] and its sums: the exact decimal
+-- sums already rounded once to doubles, as window_values.sql would round them.
 WITH kr AS (
     -- Only what the math and the output need: every column here is written once per day.
     SELECT
@@ -21,10 +21,8 @@ SELECT
     w.is_ratio,
     w.w_start,
     w.w_end,
-    CAST(w.sum_whole AS DECIMAL(38, 15))
-        + CAST(w.sum_decimals AS DECIMAL(18, 0)) * 0.000000000000001 AS sum_value,
-    CAST(w.den_sum_whole AS DECIMAL(38, 15))
-        + CAST(w.den_sum_decimals AS DECIMAL(18, 0)) * 0.000000000000001 AS sum_denominator,
+    w.sum_value,
+    w.sum_denominator,
     w.days,
     w.flagged_days,
     w.last_value
