@@ -64,9 +64,8 @@ def daily_window_sums(
     ).fetchnumpy()
     n_metrics = len(metrics["is_ratio"])
     n_days = (calendar_end - calendar_start).days + 1
-    series = con.execute(read_model("metric_day_parts"), calendar).fetchnumpy()
-    if series["too_large"].any():
-        raise ExactSumOverflow
+    # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
+    series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
     flagged_rows = con.execute(
         """
         SELECT DISTINCT i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day
@@ -78,22 +77,19 @@ def daily_window_sums(
     ).fetchnumpy()
 
     shape = (n_metrics, n_days)
-    m, d = series["idx"].astype(np.int64), series["day"].astype(np.int64)
+    m = series.column("idx").to_numpy().astype(np.int64)
+    d = series.column("day").to_numpy().astype(np.int64)
     measured = np.zeros(shape, dtype=bool)
     measured[m, d] = True
-    whole = _dense(shape, m, d, series["value_whole"])
-    decimals = _dense(shape, m, d, series["value_decimals"])
-    den_whole = _dense(shape, m, d, series["denominator_whole"])
-    den_decimals = _dense(shape, m, d, series["denominator_decimals"])
+    whole, decimals = _dense_parts(shape, m, d, series.column("added"))
+    den_whole, den_decimals = _dense_parts(shape, m, d, series.column("denominator"))
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
     ):
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    raw_value = series["value"]
-    has_value = ~np.ma.getmaskarray(raw_value)
-    values[m[has_value], d[has_value]] = np.ma.getdata(raw_value)[has_value]
+    values[m, d] = series.column("value").to_numpy()
     flagged = np.zeros(shape, dtype=bool)
     flagged[flagged_rows["idx"].astype(np.int64), flagged_rows["day"].astype(np.int64)] = True
 
@@ -172,11 +168,34 @@ def daily_window_sums(
     return kr_index, sums
 
 
-def _dense(shape: tuple[int, int], m: np.ndarray, d: np.ndarray, column: np.ndarray) -> np.ndarray:
-    """A (metric × day) int64 array holding `column` at its rows, 0 elsewhere and for NULL."""
-    out = np.zeros(shape, dtype=np.int64)
-    out[m, d] = np.ma.filled(column, 0)
-    return out
+def _dense_parts(
+    shape: tuple[int, int], m: np.ndarray, d: np.ndarray, column: pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(metric × day) int64 arrays of the whole parts and the fifteen decimals of a
+    DECIMAL(38,15) column (no NULLs) at its rows, 0 elsewhere.
+
+    Arrow holds each decimal as the 128-bit integer N = value × 10^15 (two 64-bit limbs, low
+    first). N // 10^15 is first estimated in doubles, then the remainder, below 2^63 in
+    magnitude, is computed exactly in wrapping 64-bit arithmetic and corrects the estimate.
+    """
+    whole_out = np.zeros(shape, dtype=np.int64)
+    decimals_out = np.zeros(shape, dtype=np.int64)
+    array = column.combine_chunks()
+    if len(array) == 0:
+        return whole_out, decimals_out
+    limbs = np.frombuffer(array.buffers()[1], dtype=np.uint64)
+    limbs = limbs[2 * array.offset : 2 * (array.offset + len(array))].reshape(-1, 2)
+    low, high = limbs[:, 0], limbs[:, 1].view(np.int64)
+    estimate = (high * 2.0**64 + low.astype(np.float64)) / _SCALE
+    if np.abs(estimate).max(initial=0) >= _SAFE_TOTAL:
+        raise ExactSumOverflow
+    whole = np.floor(estimate).astype(np.int64)
+    with np.errstate(over="ignore"):
+        remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
+    carry, decimals = np.divmod(remainder, _SCALE)
+    whole_out[m, d] = whole + carry
+    decimals_out[m, d] = decimals
+    return whole_out, decimals_out
 
 
 def _carry(whole: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
