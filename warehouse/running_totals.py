@@ -12,11 +12,12 @@ at an as-of day and on the day before a window's start are then two array look-u
 partitioned sort and two joins of 365,000 rows each (benchmarks/RESULTS.md, figure 2).
 
 Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text,
-as DECIMAL(38,15), converted by DuckDB as in metric_cumulative.sql), split into its whole part
-and its fifteen decimals as two 64-bit integers whose sums are exact. The sums go back to SQL
-as these two parts, and SQL makes them the DECIMAL(38,15) they stand for; window_values.sql
-rounds that to a double once. A metric whose whole parts could overflow 64 bits (sums beyond
-about 4.6e18) raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
+as DECIMAL(38,15), converted by DuckDB as in metric_cumulative.sql), read from Arrow as the
+128-bit integer value × 10^15 and split into its whole part and its fifteen decimals, two
+64-bit integers whose sums are exact. Each window's sum is then rounded once to the nearest
+double, as CAST(DECIMAL(38,15) AS DOUBLE) rounds it (`_to_double`), and window_values.sql takes
+it from there. A metric whose whole parts could overflow 64 bits (sums beyond about 4.6e18)
+raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def daily_window_sums(
     """The key results (`kr_index`: idx, kr_id) and their window sums per as-of day.
 
     Reads the temp view `metric_series` and the temp table `metric_flag_days`
-    (warehouse.progress._prepare_series). `calendar_start` is the first day any window of
-    these key results reads, minus one.
+    (warehouse.progress._prepare_series) and leaves the temp table `metric_index` (the
+    metrics' rows in the arrays) for the caller to drop. `calendar_start` is the day before
+    the first day any window of these key results reads. The caller registers the two tables
+    as `kr_day_index` and `kr_day_windows` for kr_day_sums.sql.
     """
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
