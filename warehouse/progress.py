@@ -16,7 +16,6 @@ from typing import Any
 import duckdb
 
 from warehouse.db import read_model, transaction
-from warehouse.running_totals import ExactSumOverflow, daily_window_sums
 from warehouse.status import status_rank_sql
 
 
@@ -220,6 +219,9 @@ def compute_progress(
     Measured baselines not yet frozen are measured and frozen first. Returns the number of
     key-result rows written.
     """
+    # Deferred: numpy and pyarrow, which `okr status` (not_started_rows) does not need.
+    from warehouse.running_totals import ExactSumOverflow, daily_window_sums
+
     bounds = _calendar_bounds(con, from_date, to_date)
     with transaction(con):
         con.execute(

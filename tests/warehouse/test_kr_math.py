@@ -710,7 +710,7 @@ def test_the_arrays_and_the_sql_running_totals_write_the_same_rows(
     Both must write the same rows, bit for bit: gaps, a day measured without a value, ratios
     with a zero and a missing denominator, a source rate, flags of two kinds, a key result
     with nothing measured since its start, every measure."""
-    import warehouse.progress
+    import warehouse.running_totals
     from warehouse.running_totals import ExactSumOverflow
 
     for metric in ("a", "b", "n", "den", "rate"):
@@ -745,7 +745,7 @@ def test_the_arrays_and_the_sql_running_totals_write_the_same_rows(
     def overflow(*args: Any) -> None:
         raise ExactSumOverflow
 
-    monkeypatch.setattr(warehouse.progress, "daily_window_sums", overflow)
+    monkeypatch.setattr(warehouse.running_totals, "daily_window_sums", overflow)
     assert written() == from_arrays
 
 
