@@ -99,6 +99,13 @@ NOTES: dict[str, str] = {
   window's end (one join fewer). `metric_cumulative.sql` counts flagged days, so
   `kr_progress_daily.sql` tells a window's flags by a subtraction (and, for a metric with
   several kinds of flag, its short list of flagged days) instead of a range join.
+- `warehouse/running_totals.py`: the daily key-result rows' window sums are differences of
+  running totals kept in (metric × day) arrays, read at the as-of day and the day before the
+  window's start by indexing, instead of metric_cumulative.sql's partitioned sort and two
+  365,000-row joins (which now run only while a baseline is to be measured, for key results
+  not started yet, and for sums beyond 64-bit parts). The exact decimals travel as Arrow
+  DECIMAL(38,15) (128-bit integers), are summed as two 64-bit parts and rounded once to
+  doubles, exactly as CAST(DECIMAL AS DOUBLE) does.
 """,
     "round": """
 ### This round: figures recorded last session, and what changed

@@ -3,11 +3,12 @@
 A synthetic warehouse (benchmarks/synthetic.py) holds 1,000 key results with a one-year
 period and staging.metric_daily rows for their 1,200 source metrics over that year and the
 year before (what the previous-period baselines read). Ours is `compute_progress` for all 365
-as-of days (one set-based statement chain, replacing the year's rows); the reference is its
-own write-only floor: replacing the same 365,000 rows from an in-memory copy (DELETE, INSERT,
-COMMIT, nothing computed). A bare `GROUP BY metric_id, date` over the staging rows is in the
-details. All run on the same connection, round by round, after one warm-up (which also
-freezes the measured baselines, as the first daily run does in production).
+as-of days (window sums in arrays, then one statement from them into the table); the
+reference is its own write-only floor: replacing the same 365,000 rows from an in-memory
+copy (DELETE, INSERT, COMMIT, nothing computed). A bare `GROUP BY metric_id, date` over the
+staging rows is in the details. All run on the same connection, round by round, after one
+warm-up (which also freezes the measured baselines, as the first daily run does in
+production).
 """
 
 from __future__ import annotations
@@ -30,81 +31,65 @@ NOTES = {
 
 One child process, one DuckDB file, DuckDB's default threads (2 here); the median of three
 rounds after a warm-up round (the warm-up also freezes the measured baselines, as the first
-daily run does in production). The reference scans the same staging rows ours reads; ours
-also resolves baselines, windows, flags and statuses and writes 365,000 rows of 23 columns.
-Every tenth metric-day carries a flag, as in the incremental figure, so the flag path is
-measured too.
+daily run does in production). The reference is our own write-only floor, measured round
+by round with ours: replacing the same 365,000 rows of 23 columns from a copy in memory
+(DELETE, INSERT, COMMIT, nothing computed); the bare GROUP BY over the staging rows is in the
+details. Ours also resolves baselines, windows, flags and statuses. Every tenth metric-day
+carries a flag, as in the incremental figure, so the flag path is measured too. The ratio is
+the median of each round's pair; on this shared machine compare the CPU ratio
+(`cpu_ratio_to_write_only`) too.
 
 History: 5.0-6.9 s at first; 1.2 s after the running totals stopped covering the previous
-period once baselines are frozen and the window ids stopped being sorted (12.7x, flags not
-yet in the data); now `compute_progress` is two statements, not four:
+period once baselines are frozen; then one statement chain (kr_days -> window_values ->
+kr_progress_daily as CTEs) and flags by running counts: 2.5x the write-only floor on a quiet
+machine (0.770 s against 0.303 s), 4.1x in CPU under load.
+
+This round: the running totals of the daily rows are kept in arrays
+(`warehouse/running_totals.py`). The SQL running totals cost a partitioned sort of 394,000
+(metric, day) rows with six running aggregates, the dense calendar's joins and two 365,000-row
+joins (each key result's days, and the totals on the day before each window's start). In a
+(metric x day) array a metric's running totals are one cumulative sum along a row, and both
+look-ups are indexing. The exact decimals are kept: each staged value still enters as its
+shortest text as DECIMAL(38,15) (DuckDB's cast, as before), reaches numpy as Arrow's 128-bit
+decimal integers, and is summed as two exact 64-bit parts (whole, fifteen decimals); each
+window's sum is rounded once to the nearest double, exactly as CAST(DECIMAL AS DOUBLE)
+does (halfway cases checked exactly, the rare doubtful ones rounded as fractions). The output
+is identical, row for row and bit for bit, to the SQL chain's on the benchmark's warehouse,
+and window_values.sql, kr_progress_daily.sql (value rules, progress, statuses, reasons, flags)
+are unchanged SQL fed by either. metric_cumulative.sql remains for measuring baselines, for
+key results not started yet and for sums whose whole parts exceed 64 bits (4.6e18).
+
+Measured old against new, each in a fresh process, interleaved, three rounds, medians, the
+machine at load 17-20 (the tree before this round, e72fd26, against this one, on the
+benchmark's warehouse): a year of rows, CPU 1.62 s -> 0.97 s (4.10x -> 2.48x the write-only
+floor's CPU; wall 4.41x -> 2.52x); a daily run of one day, CPU 0.86 s -> 0.32 s. The figure
+recorded this round (`python -m benchmarks.transform`, load 25 while it ran, wall times three
+times the CPU times): 2.26x in wall time, 2.47x in CPU; last round's recording 3.62x.
+
+Where the time goes now (CPU seconds, 2 threads, load ~20, so +-0.03):
 
 ```
-CREATE TEMP TABLE metric_cumulative   1,000 metrics x 394 calendar days, six running
-                                      aggregates (sum x3, count x2, max) over one window
-                                      sort; about half of ours
-INSERT INTO okr.kr_progress_daily     kr_days -> window_values -> kr_progress_daily as CTEs
-                                      of one statement: the (key result, day) rows stream
-                                      from the running totals into the table
+compute_progress                        ~0.97   write-only floor ~0.40
+  metric_flag_days (the flags view)      0.09
+  staged values -> DECIMAL(38,15) text   0.14   the shortest-text cast of 394,000 values
+  numpy: dense arrays, cumulative sums,  0.20   (metric x day) arrays 0.06, 365,000 rows'
+    look-ups, rounding, Arrow                    look-ups 0.05, rounding + Arrow 0.06
+  INSERT INTO okr.kr_progress_daily      0.55   the write itself ~0.40; key-result facts,
+                                                baselines, flag kinds, statuses and reasons
+                                                over 365,000 rows ~0.15
 ```
 
-Fixed in this round: the two 365,000-row temp tables between the models are gone (fused into
-one statement; each key result drives from its metric's running totals, with the key results
-as the small side of the join, and the totals at the as-of day stand in for those at the
-window's end). Flags were the costliest part once measured with data: the range join of
-flags (old) and then a per-row list of flagged days cost 2.8 s of CPU in the insert; now a
-running count of flagged days says whether a window holds any, and a metric with a single
-kind of flag needs nothing more (the insert: 0.9 s of CPU, DuckDB's JSON profile).
+What bounds it: ≤ 1.5x leaves 0.2 s for everything computed; the statuses and reasons of
+365,000 rows (one SQL projection with the progress formula and the reason texts) and the
+joins of the key-result facts already take about 0.15 s of it, and reading the flags and the
+exact decimals of the staged values another 0.23 s. Reaching 1.5x needs those inputs kept
+incrementally (the decimal parts and the flagged days stored when staged, not recomputed
+from the staged doubles and the flags view each run) or the statuses computed outside SQL as
+well; both move more of the contract's math out of the SQL models. Not done in this round.
 
-The reference (since this round): its own write-only floor, measured round by round with
-ours: only replacing the same 365,000 rows from a copy in memory (DELETE, INSERT, COMMIT,
-nothing computed); the bare GROUP BY stays in the details. The figure recorded last session
-(7.71) was against the bare GROUP BY; against the write-only floor the same tree stood at
-2.5x on a quiet machine (0.770 s against 0.303 s, its recorded details).
-
-Profiled by statement and operator (DuckDB's JSON profile and CPU time of the process, the
-benchmark's warehouse, 2 threads; CPU seconds, the machine at load 12-30, so ±0.05 s):
-
-```
-compute_progress                      ~1.45   write-only floor ~0.40
-  CREATE TEMP TABLE metric_cumulative ~0.65   dense calendar joins (metrics x days,
-                                              their values and flags) 0.20; the exact
-                                              decimals (each double through its shortest
-                                              text) 0.12-0.14; six running aggregates over
-                                              one partitioned sort 0.30-0.35
-  INSERT INTO okr.kr_progress_daily   ~0.85   kr_days + window_values (the join of each key
-                                              result to its metric's 365 days and the join
-                                              at each window's start) ~0.38; the statuses
-                                              and reasons ~0.10; the write itself ~0.38
-```
-
-Tried and measured, kept out because they did not move the figure: resolving the per-key-
-result facts (frozen baseline and target, metric source, flag kinds) once per key result
-before the expansion to days instead of three joins over the 365,000 rows (1.44 s against
-1.43 s CPU); one running aggregate over a single ordered partition instead of a
-partitioned window (0.175 s against 0.187 s for one sum); an integer fast path for the exact
-decimal conversion (no change here: the synthetic values are not whole numbers; it would
-help real counts).
-
-What bounds it: every part of the statement chain is a few tenths of a second of DuckDB's
-vectorised work over 365,000-400,000 rows, and the write floor is one of them. ≤ 1.5x the
-write would leave 0.2 s for everything computed, about what the dense calendar's joins alone
-cost; reaching it needs a different design (running totals kept incrementally in the
-warehouse instead of recomputed for the whole period, or the arithmetic outside SQL), which
-changes where okr_definitions/README.md says the math lives. Not done in this round.
-
-Exact values (issue 21): the running totals are exact decimals (DECIMAL(38,15), each daily
-value entering as the decimal it was delivered as), not doubles, and a `latest` value is the
-day's own value (one more running aggregate, `last_value`). Measured on the same synthetic
-warehouse, in one process, CPU time of `compute_progress` (median of three, interleaved, load
-average 17-20 on the shared machine, so wall times are noise): doubles as in 886e35c 1.57 s,
-decimals through their text 1.98 s (+26 %), decimals by DuckDB's direct cast 1.90 s (+21 %,
-but it scales in binary: 1234567.89 becomes 1234567.8899999998). Compensated summation
-(`fsum`) would cost nothing but cannot make a window exact: a window is a difference of two
-running totals, and a double total of 4.5e8 keeps seven digits after the point, whatever the
-summation. The recorded ratio (6.73, load average 12-16 while it ran) is within the noise of
-the earlier 7.0-7.4; the CPU figures above are the comparison to trust: the decimals cost
-about a quarter more CPU in `compute_progress`.
+Exact values (issue 21): DECIMAL(38,15) sums of the values as delivered, as before; the
+decimals cost about a quarter more CPU than doubles did in the SQL chain (1.98 s against
+1.57 s then).
 """,
 }
 

@@ -1,7 +1,10 @@
 """Build staging.metric_daily and the key-result progress tables for a range of days.
 
 Each function replaces its slice in one transaction. The math lives in the SQL models under
-`warehouse/models/`; this module only runs them in order with their parameters.
+`warehouse/models/`; this module runs them in order with their parameters. One part is not SQL:
+the window sums of the daily key-result rows are differences of running totals kept in arrays
+(warehouse/running_totals.py), the same exact sums metric_cumulative.sql and window_sums.sql
+give the baseline windows; window_values.sql and the models after it take both alike.
 """
 
 from __future__ import annotations
@@ -108,39 +111,54 @@ def _first_changed_day(con: duckdb.DuckDBPyConnection, start: date) -> date | No
 
 def _calendar_bounds(
     con: duckdb.DuckDBPyConnection, from_date: date, to_date: date
-) -> tuple[date, date] | None:
+) -> tuple[date, date, bool] | None:
     """The days the key results active in [from_date, to_date] can read: their periods, the
     rolling window before a period's first days, and — only while a baseline is still to be
     measured — the previous period (a named period's previous quarter or month can be longer
     than the period: Q4 before Q1). Bounded by the period length, not by the history, so a
     daily run costs the same after a month or after years; once the baselines are frozen the
-    previous period is no longer read (the running totals then cover half the days)."""
+    previous period is no longer read (the running totals then cover half the days).
+    The third value says whether any baseline is still to be measured."""
     row = con.execute(
         """
-        SELECT min(k.period_start - CAST(CASE
-            WHEN (k.baseline_kind = 'measured'
-                  OR (k.target_kind = 'relative' AND k.measure = 'total'))
-                 AND NOT EXISTS (
-                     SELECT 1 FROM okr.kr_baselines AS b
-                     WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
-                THEN greatest(
-                    coalesce(k.period_start - k.previous_start, k.period_end - k.period_start + 1),
-                    coalesce(k.window_days, 0))
-            ELSE coalesce(k.window_days, 0)
-        END AS INTEGER) - 1)
-        FROM okr.key_results AS k
-        WHERE k.period_start <= ? AND k.period_end >= ?
+        WITH active AS (
+            SELECT
+                k.*,
+                (k.baseline_kind = 'measured'
+                 OR (k.target_kind = 'relative' AND k.measure = 'total'))
+                AND NOT EXISTS (
+                    SELECT 1 FROM okr.kr_baselines AS b
+                    WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+                    AS pending
+            FROM okr.key_results AS k
+            WHERE k.period_start <= ? AND k.period_end >= ?
+        )
+        SELECT
+            min(period_start - CAST(CASE
+                WHEN pending THEN greatest(
+                    coalesce(period_start - previous_start, period_end - period_start + 1),
+                    coalesce(window_days, 0))
+                ELSE coalesce(window_days, 0)
+            END AS INTEGER) - 1),
+            coalesce(bool_or(pending), false)
+        FROM active
         """,
         [to_date, from_date],
     ).fetchone()
     if row is None or row[0] is None:
         return None
-    return row[0], to_date
+    return row[0], to_date, bool(row[1])
 
 
 def _prepare_series(
-    con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date, from_date: date
+    con: duckdb.DuckDBPyConnection,
+    calendar_start: date,
+    calendar_end: date,
+    from_date: date,
+    running_totals: bool = True,
 ) -> None:
+    """The temp view metric_series, the temp table metric_flag_days and, with
+    `running_totals`, the SQL running totals metric_cumulative the window models read."""
     # metric_series reads it: a view cannot take parameters.
     con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
@@ -149,20 +167,42 @@ def _prepare_series(
         "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
         calendar,
     )
+    if running_totals:
+        _running_totals(con, calendar_start, calendar_end, from_date)
+
+
+def _running_totals(
+    con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date, from_date: date
+) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
-        {**calendar, "from_date": from_date},
+        {"calendar_start": calendar_start, "calendar_end": calendar_end, "from_date": from_date},
     )
 
 
-def _chained(model: str, windows: str) -> str:
-    """One statement: `model` over window_values.sql over the `windows` model, as CTEs.
+def _drop_series(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in ("metric_cumulative", "metric_flag_days", "metric_index"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    con.execute("DROP VIEW IF EXISTS metric_series")
+
+
+def _chained(model: str, windows: str | None) -> str:
+    """One statement: `model` over window_values.sql over the window sums, as CTEs: those of
+    window_sums.sql over the `windows` model, or (`windows` None) kr_day_sums.sql over the
+    registered arrays of warehouse.running_totals.
 
     One statement rather than temp tables in between, so the (key result, day) rows stream
     from the running totals into the insert without being written twice on the way.
     """
+    if windows is None:
+        sums = f"window_sums AS (\n{read_model('kr_day_sums')}\n),\n"
+    else:
+        sums = (
+            f"windows AS (\n{read_model(windows)}\n),\n"
+            f"window_sums AS (\n{read_model('window_sums')}\n),\n"
+        )
     return (
-        f"WITH windows AS (\n{read_model(windows)}\n),\n"
+        f"WITH {sums}"
         f"window_value AS (\n{read_model('window_values')}\n)\n"
         f"SELECT * FROM (\n{read_model(model)}\n)"
     )
@@ -179,6 +219,9 @@ def compute_progress(
     Measured baselines not yet frozen are measured and frozen first. Returns the number of
     key-result rows written.
     """
+    # Deferred: numpy and pyarrow, which `okr status` (not_started_rows) does not need.
+    from warehouse.running_totals import ExactSumOverflow, daily_window_sums
+
     bounds = _calendar_bounds(con, from_date, to_date)
     with transaction(con):
         con.execute(
@@ -187,36 +230,59 @@ def compute_progress(
         )
         if bounds is None:
             return 0
-        calendar_start, calendar_end = bounds
-        _prepare_series(con, calendar_start, calendar_end, from_date)
-
-        con.execute(
-            "INSERT INTO okr.kr_baselines BY NAME "
-            + _chained("kr_baselines_frozen", windows="baseline_windows"),
-            {
-                "calendar_end": calendar_end,
-                "from_date": from_date,
-                "measured_at": datetime.now(UTC),
-            },
+        calendar_start, calendar_end, baselines_pending = bounds
+        # The SQL running totals only while a baseline is still to be measured: the daily
+        # rows' windows are summed in arrays (warehouse.running_totals).
+        _prepare_series(
+            con, calendar_start, calendar_end, from_date, running_totals=baselines_pending
         )
-        con.execute(
-            "INSERT INTO okr.kr_progress_daily BY NAME "
-            + _chained("kr_progress_daily", windows="kr_days"),
-            {
-                "from_date": from_date,
-                "to_date": to_date,
-                "on_track_margin": settings.on_track_margin,
-                "at_risk_margin": settings.at_risk_margin,
-                "aspirational_pace": settings.aspirational_pace,
-            },
-        )
+        if baselines_pending:
+            con.execute(
+                "INSERT INTO okr.kr_baselines BY NAME "
+                + _chained("kr_baselines_frozen", windows="baseline_windows"),
+                {
+                    "calendar_end": calendar_end,
+                    "from_date": from_date,
+                    "measured_at": datetime.now(UTC),
+                },
+            )
+        params = {
+            "from_date": from_date,
+            "to_date": to_date,
+            "on_track_margin": settings.on_track_margin,
+            "at_risk_margin": settings.at_risk_margin,
+            "aspirational_pace": settings.aspirational_pace,
+        }
+        try:
+            kr_index, sums = daily_window_sums(
+                con, from_date, to_date, calendar_start, calendar_end
+            )
+        except ExactSumOverflow:
+            # Whole parts beyond 64 bits: the SQL running totals hold any DECIMAL(38,15).
+            if not baselines_pending:
+                _running_totals(con, calendar_start, calendar_end, from_date)
+            con.execute(
+                "INSERT INTO okr.kr_progress_daily BY NAME "
+                + _chained("kr_progress_daily", windows="kr_days"),
+                params,
+            )
+        else:
+            con.register("kr_day_index", kr_index)
+            con.register("kr_day_windows", sums)
+            try:
+                con.execute(
+                    "INSERT INTO okr.kr_progress_daily BY NAME "
+                    + _chained("kr_progress_daily", windows=None),
+                    {k: v for k, v in params.items() if k != "from_date" and k != "to_date"},
+                )
+            finally:
+                con.unregister("kr_day_index")
+                con.unregister("kr_day_windows")
         (count,) = con.execute(
             "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
             [from_date, to_date],
         ).fetchone()
-        for temp in ("metric_cumulative", "metric_flag_days"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
-        con.execute("DROP VIEW IF EXISTS metric_series")
+        _drop_series(con)
     return int(count)
 
 
@@ -257,9 +323,7 @@ def not_started_rows(
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         return sorted(rows, key=lambda r: (r["team"], r["period_start"], r["kr_id"]))
     finally:
-        for temp in ("metric_cumulative", "metric_flag_days"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
-        con.execute("DROP VIEW IF EXISTS metric_series")
+        _drop_series(con)
 
 
 def compute_objective_progress(

@@ -702,6 +702,53 @@ def test_one_query_computes_many_days(wh: duckdb.DuckDBPyConnection) -> None:
     assert [v for (v,) in values] == [10.0 * i for i in range(1, 11)]
 
 
+def test_the_arrays_and_the_sql_running_totals_write_the_same_rows(
+    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily rows' window sums come from arrays (warehouse/running_totals.py); the SQL
+    running totals (metric_cumulative.sql, kr_days.sql) stay for sums beyond 64-bit parts.
+    Both must write the same rows, bit for bit: gaps, a day measured without a value, ratios
+    with a zero and a missing denominator, a source rate, flags of two kinds, a key result
+    with nothing measured since its start, every measure."""
+    import warehouse.running_totals
+    from warehouse.running_totals import ExactSumOverflow
+
+    for metric in ("a", "b", "n", "den", "rate"):
+        add_metric(wh, metric)
+    add_metric(wh, "r", kind="ratio", numerator="n", denominator="den")
+    add_days(wh, "a", {d(i): 0.1 * i + 1234567.89 for i in range(-6, 9) if i % 4})
+    add_days(wh, "b", {d(-2): 5, d(-1): 7})
+    add_days(wh, "n", {d(i): 3.3 for i in range(-3, 8)})
+    add_days(wh, "den", {d(i): 10 * (i % 3) for i in range(-3, 6)})
+    add_days(wh, "rate", {d(1): (1, 4), d(2): (2, 0), d(3): (0, 0), d(4): (0.7, 7)})
+    for day, flag in ((d(2), "sampled"), (d(3), "thresholded"), (d(9), "sampled")):
+        wh.execute(
+            "INSERT INTO raw.metric_flags VALUES ('file', 'a', ?, ?, 'why', now())", [day, flag]
+        )
+    add_kr(wh, "total", "a", baseline_kind="measured", target_kind="relative", target_value=0.1)
+    add_kr(wh, "rolling", "a", measure="rolling", window_days=3, target_value=4e6)
+    add_kr(wh, "latest", "a", measure="latest", target_value=1234568.0, direction="at_least")
+    add_kr(wh, "average", "a", measure="average", baseline_kind="measured", target_value=1.3e6)
+    add_kr(wh, "ratio", "r", measure="rolling", window_days=2, target_value=0.5)
+    add_kr(wh, "rate", "rate", target_value=0.2, direction="at_most")
+    add_kr(wh, "quiet", "b", measure="rolling", window_days=2, baseline_value=1.0)
+
+    def written() -> list[tuple[Any, ...]]:
+        compute_progress(wh, d(1), d(10))
+        return wh.execute(
+            "SELECT * FROM okr.kr_progress_daily ORDER BY kr_id, as_of_date"
+        ).fetchall()
+
+    from_arrays = written()
+    assert len(from_arrays) == 70
+
+    def overflow(*args: Any) -> None:
+        raise ExactSumOverflow
+
+    monkeypatch.setattr(warehouse.running_totals, "daily_window_sums", overflow)
+    assert written() == from_arrays
+
+
 # -- Issue 21: numbers people can take at face value ------------------------------------------
 
 
@@ -946,6 +993,22 @@ def test_sums_are_the_exact_decimal_result(wh: duckdb.DuckDBPyConnection) -> Non
     last = YEAR + timedelta(days=364)
     exact = sum(Decimal(repr(v)) for day, v in days.items() if day > last - timedelta(days=7))
     assert progress_row(wh, "week", last)["value"] == float(exact)
+
+
+def test_sums_beyond_64_bit_whole_parts_stay_exact(wh: duckdb.DuckDBPyConnection) -> None:
+    """Sums reach 10^23 (okr_definitions/README.md): whole parts beyond 64 bits are summed by
+    the SQL running totals, with the same exact result."""
+    from decimal import Decimal
+
+    add_metric(wh, "big")
+    add_kr(wh, "big", "big", target_value=1e23)
+    days = {d(1): 9e21, d(2): 0.1, d(3): 9e21, d(4): 0.25, d(5): 4.5e18}
+    add_days(wh, "big", days)
+    exact = sum(Decimal(repr(v)) for v in days.values())
+    assert exact == Decimal("18004500000000000000000.35")
+    row = progress_row(wh, "big", d(5))
+    assert row["value"] == float(exact)
+    assert row["progress"] == float(exact) / 1e23
 
 
 def test_a_ratio_is_the_exact_ratio_of_sums(wh: duckdb.DuckDBPyConnection) -> None:

@@ -2,7 +2,9 @@
 -- running totals since the calendar start, so the sum over any range [a, b] is
 -- cum(b) − cum(a − 1) — an equality join instead of a range scan, which keeps thousands of
 -- key results × hundreds of days one cheap query. Reads the temp view `metric_series` and
--- the temp table `metric_flag_days`.
+-- the temp table `metric_flag_days`. Built while a baseline is still to be measured and for
+-- the key results that have not started (the daily rows' windows: warehouse/running_totals.py,
+-- the same sums in arrays).
 -- Only the metrics of key results active from $from_date on, only the calendar's days: the
 -- cost follows the periods being computed, not the length of the history.
 -- The sums are exact decimals, not doubles: a window is a difference of two running sums, and

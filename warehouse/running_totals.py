@@ -1,0 +1,235 @@
+"""The window sums of the daily key-result rows, from running totals kept in arrays.
+
+For every key result active in [from_date, to_date] and every as-of day of its period in that
+range: the newest measured day (`data_through`), the window [w_start, w_end] its value reads
+(okr_definitions/README.md, "How the numbers are computed") and the exact sums over it —
+the columns window_values.sql reads (window_sums.sql gives the same columns for the baseline
+windows from the SQL running totals in metric_cumulative.sql).
+
+Why arrays: the sums are differences of running totals, and the running totals of a metric
+on a dense calendar are a cumulative sum along one row of a (metric × day) array; the totals
+at an as-of day and on the day before a window's start are then two array look-ups, not a
+partitioned sort and two joins of 365,000 rows each (benchmarks/RESULTS.md, figure 2).
+
+Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text,
+as DECIMAL(38,15), converted by DuckDB as in metric_cumulative.sql), read from Arrow as the
+128-bit integer value × 10^15 and split into its whole part and its fifteen decimals, two
+64-bit integers whose sums are exact. Each window's sum is then rounded once to the nearest
+double, as CAST(DECIMAL(38,15) AS DOUBLE) rounds it (`_to_double`), and window_values.sql takes
+it from there. A metric whose whole parts could overflow 64 bits (sums beyond about 4.6e18)
+raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from warehouse.db import read_model
+
+_SCALE = 10**15
+# A whole part whose running total stays below this cannot overflow int64 (2**63 ≈ 9.2e18).
+_SAFE_TOTAL = float(2**62)
+
+
+class ExactSumOverflow(Exception):
+    """A metric's whole parts would overflow the 64-bit running totals."""
+
+
+def daily_window_sums(
+    con: duckdb.DuckDBPyConnection,
+    from_date: date,
+    to_date: date,
+    calendar_start: date,
+    calendar_end: date,
+) -> tuple[pa.Table, pa.Table]:
+    """The key results (`kr_index`: idx, kr_id) and their window sums per as-of day.
+
+    Reads the temp view `metric_series` and the temp table `metric_flag_days`
+    (warehouse.progress._prepare_series) and leaves the temp table `metric_index` (the
+    metrics' rows in the arrays) for the caller to drop. `calendar_start` is the day before
+    the first day any window of these key results reads. The caller registers the two tables
+    as `kr_day_index` and `kr_day_windows` for kr_day_sums.sql.
+    """
+    calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE metric_index AS " + read_model("metric_index"),
+        {**calendar, "from_date": from_date},
+    )
+    metrics = con.execute("SELECT is_ratio FROM metric_index ORDER BY idx").fetchnumpy()
+    krs = con.execute(
+        read_model("kr_windows"),
+        {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
+    ).fetchnumpy()
+    n_metrics = len(metrics["is_ratio"])
+    n_days = (calendar_end - calendar_start).days + 1
+    # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
+    series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
+    flagged_rows = con.execute(
+        """
+        SELECT DISTINCT i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day
+        FROM metric_flag_days AS f
+        JOIN metric_index AS i USING (metric_id)
+        WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+        """,
+        calendar,
+    ).fetchnumpy()
+
+    shape = (n_metrics, n_days)
+    m = series.column("idx").to_numpy().astype(np.int64)
+    d = series.column("day").to_numpy().astype(np.int64)
+    measured = np.zeros(shape, dtype=bool)
+    measured[m, d] = True
+    whole, decimals = _dense_parts(shape, m, d, series.column("added"))
+    den_whole, den_decimals = _dense_parts(shape, m, d, series.column("denominator"))
+    if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
+        np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
+    ):
+        raise ExactSumOverflow
+    # `latest` reads the newest measured day that has a value as delivered.
+    values = np.full(shape, np.nan)
+    values[m, d] = series.column("value").to_numpy()
+    flagged = np.zeros(shape, dtype=bool)
+    flagged[flagged_rows["idx"].astype(np.int64), flagged_rows["day"].astype(np.int64)] = True
+
+    day_index = np.broadcast_to(np.arange(n_days), shape)
+    last_data = np.maximum.accumulate(np.where(measured, day_index, -1), axis=1)
+    last_valued = np.maximum.accumulate(np.where(~np.isnan(values), day_index, -1), axis=1)
+    totals = {
+        "whole": np.cumsum(whole, axis=1),
+        "decimals": np.cumsum(decimals, axis=1),
+        "den_whole": np.cumsum(den_whole, axis=1),
+        "den_decimals": np.cumsum(den_decimals, axis=1),
+        "days": np.cumsum(measured, axis=1),
+        "flagged": np.cumsum(flagged, axis=1),
+    }
+
+    # One row per (key result, as-of day): the as-of days in the period and in the range.
+    first = np.maximum(krs["period_start_day"], (from_date - calendar_start).days)
+    last = np.minimum(krs["period_end_day"], (to_date - calendar_start).days)
+    counts = np.maximum(last - first + 1, 0).astype(np.int64)
+    kr = np.repeat(np.arange(len(counts)), counts)
+    starts = np.cumsum(counts) - counts
+    as_of = first[kr] + (np.arange(len(kr)) - starts[kr])
+    metric = krs["metric_idx"].astype(np.int64)[kr]
+    period_start = krs["period_start_day"][kr]
+
+    # The period's own data only: nothing measured since the start means no value yet.
+    newest = last_data[metric, as_of]
+    has_through = newest >= period_start
+    # Compared once per key result, not per row.
+    rolling = (krs["measure"] == "rolling")[kr]
+    latest = (krs["measure"] == "latest")[kr]
+    w_start = np.where(
+        rolling,
+        newest - np.ma.filled(krs["window_days"], 0)[kr] + 1,
+        np.where(latest, newest, period_start),
+    )
+    # The totals at the as-of day are those at data_through (later days add nothing), except
+    # the flags: a flagged day after the newest measured one is part of why it is the newest.
+    before = w_start - 1
+    inside = before >= 0
+    at_start = np.where(inside, before, 0)
+
+    def window(name: str) -> np.ndarray:
+        total = totals[name]
+        return total[metric, as_of] - np.where(inside, total[metric, at_start], 0)
+
+    sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
+    den_sum_whole, den_sum_decimals = _carry(window("den_whole"), window("den_decimals"))
+    valued = last_valued[metric, as_of]
+    last_value = values[metric, np.maximum(valued, 0)]
+    no_window = ~has_through
+
+    def as_date(days: np.ndarray, missing: np.ndarray) -> pa.Array:
+        stamps = np.datetime64(calendar_start, "D") + days.astype("timedelta64[D]")
+        return pa.array(stamps, type=pa.date32(), mask=missing)
+
+    sums = pa.table(
+        {
+            "idx": pa.array(kr.astype(np.int32)),
+            "as_of_date": as_date(as_of, np.zeros(len(kr), dtype=bool)),
+            "data_through": as_date(newest, ~has_through),
+            # total and average windows start with the period, measured or not.
+            "w_start": as_date(w_start, (rolling | latest) & no_window),
+            "w_end": as_date(newest, no_window),
+            "is_ratio": pa.array(metrics["is_ratio"][metric]),
+            "sum_value": pa.array(_to_double(sum_whole, sum_decimals)),
+            "sum_denominator": pa.array(_to_double(den_sum_whole, den_sum_decimals)),
+            "days": pa.array(window("days")),
+            "flagged_days": pa.array(window("flagged")),
+            "last_value": pa.array(last_value, mask=valued < 0),
+        }
+    )
+    kr_index = pa.table(
+        {"idx": pa.array(np.arange(len(counts), dtype=np.int32)), "kr_id": krs["kr_id"]}
+    )
+    return kr_index, sums
+
+
+def _dense_parts(
+    shape: tuple[int, int], m: np.ndarray, d: np.ndarray, column: pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(metric × day) int64 arrays of the whole parts and the fifteen decimals of a
+    DECIMAL(38,15) column (no NULLs) at its rows, 0 elsewhere.
+
+    Arrow holds each decimal as the 128-bit integer N = value × 10^15 (two 64-bit limbs, low
+    first). N // 10^15 is first estimated in doubles, then the remainder, below 2^63 in
+    magnitude, is computed exactly in wrapping 64-bit arithmetic and corrects the estimate.
+    """
+    whole_out = np.zeros(shape, dtype=np.int64)
+    decimals_out = np.zeros(shape, dtype=np.int64)
+    array = column.combine_chunks()
+    if len(array) == 0:
+        return whole_out, decimals_out
+    limbs = np.frombuffer(array.buffers()[1], dtype=np.uint64)
+    limbs = limbs[2 * array.offset : 2 * (array.offset + len(array))].reshape(-1, 2)
+    low, high = limbs[:, 0], limbs[:, 1].view(np.int64)
+    estimate = (high * 2.0**64 + low.astype(np.float64)) / _SCALE
+    if np.abs(estimate).max(initial=0) >= _SAFE_TOTAL:
+        raise ExactSumOverflow
+    whole = np.floor(estimate).astype(np.int64)
+    with np.errstate(over="ignore"):
+        remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
+    carry, decimals = np.divmod(remainder, _SCALE)
+    whole_out[m, d] = whole + carry
+    decimals_out[m, d] = decimals
+    return whole_out, decimals_out
+
+
+def _carry(whole: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole part and decimals with the decimals in [0, 10^15): the same exact sum."""
+    carry, decimals = np.divmod(decimals, _SCALE)
+    return whole + carry, decimals
+
+
+def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:
+    """The double nearest to whole + decimals / 10^15 (0 <= decimals < 10^15), ties to even:
+    the exact sum rounded once, as DuckDB's CAST(DECIMAL(38,15) AS DOUBLE) rounds it.
+
+    Below 9 the sum is one exact integer over 10^15, divided once. Above, whole + fraction
+    rounds twice (the fraction, then the sum), which can differ from rounding once only where
+    the sum lies within the fraction's rounding error (2^-54) of a halfway point between two
+    doubles, or where `whole` is not exact as a double: those few are rounded as fractions.
+    """
+    small = whole < 9
+    out = whole.astype(np.float64) + decimals / 1e15
+    out[small] = (whole[small] * _SCALE + decimals[small]) / 1e15
+    # How far `out` is from whole + fraction: exact, since out and whole are within a factor
+    # of two of each other.
+    residual = np.abs((out - whole) - decimals / 1e15)
+    up = np.nextafter(out, np.inf) - out
+    down = out - np.nextafter(out, -np.inf)
+    tolerance = 2.0**-53
+    doubtful = ~small & (
+        (np.abs(residual - up / 2) <= tolerance)
+        | (np.abs(residual - down / 2) <= tolerance)
+        | (whole >= 2**52)
+    )
+    for i in np.flatnonzero(doubtful):
+        out[i] = float(Fraction(int(whole[i]) * _SCALE + int(decimals[i]), _SCALE))
+    return out
