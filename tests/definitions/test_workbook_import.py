@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import xlsxwriter
 import yaml
+from click.testing import Result
+from typer.testing import CliRunner
 
+from okr_cli.main import app
 from okr_definitions import workbook_import
 from okr_definitions.lint import activity_reason
 from okr_definitions.workbook_import import ImportError_, parse_target, read_workbook
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def okr(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "okr_cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "250", "NO_COLOR": "1"},
-        cwd=REPO,
-        timeout=120,
-    )
+def okr(*args: str) -> Result:
+    """`okr` in this process (typer's runner): what is tested is the import, not the process,
+    and a subprocess would pay the CLI's imports again for every call."""
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "250", "NO_COLOR": "1"})
 
 
 @pytest.mark.parametrize(
@@ -119,7 +112,7 @@ def test_import_a_german_tracker_then_validate_asks_to_bind_each_metric(tmp_path
     _german_tracker(workbook)
     out = tmp_path / "defs"
     result = okr("import", str(workbook), "--out", str(out), "--organisation", "Acme")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     written = yaml.safe_load((out / "okr.yaml").read_text())
     assert written["organisation"] == {"name": "Acme", "timezone": "UTC"}
     assert [t["id"] for t in written["teams"]] == ["growth", "sales"]
@@ -152,14 +145,14 @@ def test_import_a_german_tracker_then_validate_asks_to_bind_each_metric(tmp_path
     # one validate names everything left to do: the target the import could not read and
     # every metric to bind
     validate = okr("validate", str(out), "--offline")
-    assert validate.returncode == 1
+    assert validate.exit_code == 1
     assert "key result `neue-mqls` has no target yet" in validate.stderr
     assert "bind `neue-mqls` to a source metric" in validate.stderr
     assert "bind `organische-sitzungen-40` to a source metric" in validate.stderr
     defs = out / "okr.yaml"
     defs.write_text(defs.read_text().replace("target: null", "target: 200"))
     validate = okr("validate", str(out), "--offline")
-    assert validate.returncode == 1
+    assert validate.exit_code == 1
     assert "has no target yet" not in validate.stderr
     assert "bind `neue-mqls` to a source metric" in validate.stderr
 
@@ -171,10 +164,10 @@ def test_import_never_overwrites_without_force(tmp_path: Path) -> None:
     out.mkdir()
     (out / "okr.yaml").write_text("# mine\n")
     result = okr("import", str(workbook), "--out", str(out))
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "exists; use --force" in result.stderr
     assert (out / "okr.yaml").read_text() == "# mine\n"
-    assert okr("import", str(workbook), "--out", str(out), "--force").returncode == 0
+    assert okr("import", str(workbook), "--out", str(out), "--force").exit_code == 0
     assert "Mehr Menschen finden uns" in (out / "okr.yaml").read_text()
 
 
@@ -205,7 +198,7 @@ def test_header_row_and_column_map(tmp_path: Path) -> None:
         "--map",
         "Goal value=target",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     (objective,) = yaml.safe_load((out / "okr.yaml").read_text())["objectives"]
     assert objective["period"] == "2026-Q4"
     assert objective["key_results"][0]["target"] == 3200.0
@@ -231,7 +224,7 @@ def test_bad_trackers_name_the_cell_and_write_nothing(
     _english_tracker(workbook, rows, ["Objective", "Key Result", "Quarter", "Target"])
     out = tmp_path / "defs"
     result = okr("import", str(workbook), "--out", str(out))
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert message in result.stderr.replace("\n", " ")
     assert not (out / "okr.yaml").exists()
 
@@ -240,12 +233,12 @@ def test_a_header_that_cannot_be_found_and_a_legacy_xls(tmp_path: Path) -> None:
     workbook = tmp_path / "t.xlsx"
     _english_tracker(workbook, [["a", "b"]], ["Thing", "Other thing"])
     result = okr("import", str(workbook), "--out", str(tmp_path / "defs"))
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "t.xlsx: sheet `KRs` rows 1-20: no header row with an Objective" in result.stderr
     legacy = tmp_path / "old.xls"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     result = okr("import", str(legacy), "--out", str(tmp_path / "defs"))
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "old.xls: a legacy .xls workbook; save it as .xlsx" in result.stderr
     assert not (tmp_path / "defs").exists()
 
@@ -261,7 +254,7 @@ def test_period_dates_from_the_scorecard_columns(tmp_path: Path) -> None:
     sheet.write_datetime(1, 4, datetime(2026, 12, 31), as_date)
     book.close()
     out = tmp_path / "defs"
-    assert okr("import", str(workbook), "--out", str(out)).returncode == 0
+    assert okr("import", str(workbook), "--out", str(out)).exit_code == 0
     (objective,) = yaml.safe_load((out / "okr.yaml").read_text())["objectives"]
     assert objective["period"] == {"start": "2026-10-01", "end": "2026-12-31"}
 

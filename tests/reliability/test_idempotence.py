@@ -1,10 +1,15 @@
 """Idempotence: re-running the same partitions changes nothing a user can query.
 
 The same four days are run RERUNS more times after the first run, through the real pipeline
-(all four sources against their sandboxes, then the models). After every re-run each public
-table — every table and view in the `okr` and `staging` schemas — has the same checksum as
-after the first run. Only `fetched_at` (when a row was fetched) is left out: it is a fetch
-timestamp and differs by construction. Nothing else is excluded.
+(every source against its sandbox, then the models). After every re-run each public table —
+every table and view in the `okr` and `staging` schemas — has the same checksum as after the
+first run. Only `fetched_at` (when a row was fetched) is left out: it is a fetch timestamp and
+differs by construction. Nothing else is excluded.
+
+Three re-runs, not more: the pipeline is deterministic (a re-run replaces each partition in one
+transaction), so a re-run that adds, drops or changes a row shows on the first one; the second
+and third run on a warehouse that was itself re-run (rows replaced twice, HubSpot's sync state
+as a re-run left it). More re-runs would repeat the same deterministic step at seconds each.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from pathlib import Path
 
 from reliability_kit import TIMESTAMP_COLUMNS, checksums, copy_warehouse, query
 
-RERUNS = 10
+RERUNS = 3
 
 
-def test_ten_reruns_give_identical_public_tables(suite, tmp_path: Path) -> None:
+def test_reruns_give_identical_public_tables(suite, tmp_path: Path) -> None:
     warehouse = copy_warehouse(suite.base, tmp_path / "rerun.duckdb")
     first = suite.run(warehouse)
     assert first.succeeded, first.errors
