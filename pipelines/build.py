@@ -20,6 +20,7 @@ import warnings
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
+from pipelines.maintenance import build_maintenance
 from pipelines.okr.assets import build_okr_assets
 from pipelines.partitions import daily_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
@@ -83,4 +84,5 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
     destinations = [
         entry.pipeline_builder()(definitions) for entry in registered_destinations().values()
     ]
-    return dg.Definitions.merge(sources, core, *destinations)
+    maintenance = build_maintenance(definitions.organisation.timezone)
+    return dg.Definitions.merge(sources, core, maintenance, *destinations)
