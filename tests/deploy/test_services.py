@@ -262,14 +262,16 @@ def check_a_run_whose_process_died_is_marked_failed(deployment: Deployment, dead
 @dataclass(frozen=True)
 class CatchUp:
     sources: dict
-    models: dict
+    staging: dict
+    progress: dict
     reports: list[dict]
 
 
 @pytest.fixture(scope="module")
 def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
-    """The next tick after the dead run: its source run, the model run the sensor started
-    after it, and the report runs after that — each waited for until it succeeded."""
+    """The next tick after the dead run: its source run, the staging run the sensor started
+    after it, the progress run after that, and the report runs after that — each waited for
+    until it succeeded."""
 
     def caught_up() -> dict | None:
         later = [
@@ -291,32 +293,45 @@ def catch_up(deployment: Deployment, dead_run: dict) -> CatchUp:
     deployment.stop_schedule()
     sources = wait_for("the next tick's source run to succeed", caught_up, 400, deployment)
 
-    def models() -> dict | None:
-        runs = [
-            r
-            for r in deployment.runs()
-            if r["jobName"] == "okr_models"
-            and _tag(r, "dagster/run_key") == f"models-after-{sources['runId']}"
-        ]
-        return runs[0] if runs and runs[0]["status"] == "SUCCESS" else None
+    def after(job: str, run_key: str) -> Callable[[], dict | None]:
+        def succeeded() -> dict | None:
+            runs = [
+                r
+                for r in deployment.runs()
+                if r["jobName"] == job and _tag(r, "dagster/run_key") == run_key
+            ]
+            return runs[0] if runs and runs[0]["status"] == "SUCCESS" else None
 
-    model_run = wait_for("the sensor's model run to succeed", models, 400, deployment)
+        return succeeded
+
+    staging_run = wait_for(
+        "the sensor's staging run to succeed",
+        after("okr_staging", f"models-after-{sources['runId']}"),
+        400,
+        deployment,
+    )
+    progress_run = wait_for(
+        "the sensor's progress run to succeed",
+        after("okr_progress", f"progress-after-{staging_run['runId']}"),
+        400,
+        deployment,
+    )
 
     def reports() -> list[dict] | None:
         runs = [
             r
             for r in deployment.runs()
             if r["jobName"] == "okr_reports"
-            and (_tag(r, "dagster/run_key") or "").endswith(f"-after-{model_run['runId']}")
+            and (_tag(r, "dagster/run_key") or "").endswith(f"-after-{progress_run['runId']}")
         ]
         return runs if runs and all(r["status"] == "SUCCESS" for r in runs) else None
 
-    report_runs = wait_for("the reports after the model run", reports, 400, deployment)
-    return CatchUp(sources, model_run, report_runs)
+    report_runs = wait_for("the reports after the progress run", reports, 400, deployment)
+    return CatchUp(sources, staging_run, progress_run, report_runs)
 
 
 def check_the_next_tick_catches_up_sources_then_models_then_reports(
-    dead_run: dict, catch_up: CatchUp
+    deployment: Deployment, dead_run: dict, catch_up: CatchUp
 ) -> None:
     window = (
         _tag(catch_up.sources, "dagster/asset_partition_range_start"),
@@ -327,11 +342,20 @@ def check_the_next_tick_catches_up_sources_then_models_then_reports(
         _tag(dead_run, "dagster/asset_partition_range_start"),
         _tag(dead_run, "dagster/asset_partition_range_end"),
     )
-    assert _tag(catch_up.models, "dagster/sensor_name") == "models_after_sources_succeeded"
+    assert _tag(catch_up.staging, "dagster/sensor_name") == "models_after_sources_succeeded"
     assert (
-        _tag(catch_up.models, "dagster/asset_partition_range_start"),
-        _tag(catch_up.models, "dagster/asset_partition_range_end"),
+        _tag(catch_up.staging, "dagster/asset_partition_range_start"),
+        _tag(catch_up.staging, "dagster/asset_partition_range_end"),
     ) == window
+    # the progress run: the same days, from the first day of the key results' periods on
+    definitions, _ = load_definitions(Path(deployment.env["OKR_DEFINITIONS"]))
+    assert definitions is not None
+    period_start = min(kr.period_start for kr in definitions.resolved_key_results())
+    assert _tag(catch_up.progress, "dagster/sensor_name") == "progress_after_staging"
+    assert (
+        _tag(catch_up.progress, "dagster/asset_partition_range_start"),
+        _tag(catch_up.progress, "dagster/asset_partition_range_end"),
+    ) == (max(window[0], period_start.isoformat()), window[1])
     assert {_tag(r, "dagster/sensor_name") for r in catch_up.reports} == {"reports_after_models"}
 
 
@@ -385,6 +409,6 @@ def test_a_dead_run_is_failed_the_next_tick_catches_up_and_the_history_stays(
     """One test, in the order things happen, so xdist never splits the one deployment
     between two workers."""
     check_a_run_whose_process_died_is_marked_failed(deployment, dead_run)
-    check_the_next_tick_catches_up_sources_then_models_then_reports(dead_run, catch_up)
+    check_the_next_tick_catches_up_sources_then_models_then_reports(deployment, dead_run, catch_up)
     check_nothing_lost_or_doubled_in_the_warehouse(deployment, dead_run)
     check_a_restarted_webserver_shows_the_same_history(deployment, dead_run, catch_up)
