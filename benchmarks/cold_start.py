@@ -36,8 +36,8 @@ each child), the two contenders in turn for several rounds, medians of the per-r
 (parsed and validated once per process: each YAML file is memoised by its content in
 `okr_definitions/loader.py`, where a run used to parse the whole folder nine times), the
 asset graph, the source client libraries the definitions use (GA4's, HubSpot's, httpx for
-Matomo), the warehouse, and Dagster's two runs (sources, models) with their events. The trivial
-run pays the interpreter, Dagster and one run of two assets.
+Matomo), the warehouse, and Dagster's three runs (sources, staging, progress) with their
+events. The trivial run pays the interpreter, Dagster and one run of two assets.
 
 Deferred since the last recorded run (function-level imports, each with a comment): the
 weekly report's rendering (altair and vl-convert, loaded only by the report's own step), the
@@ -45,10 +45,10 @@ PostgreSQL destination (ADBC's driver) and the notify destination's senders (loa
 definitions that publish or notify). `okr status`, `okr sql` and `okr validate` import no
 Dagster and no charting (tests/pipelines/test_cold_start.py checks it in a subprocess).
 
-What bounds the rest: Dagster's own cost per run and step (the daily run is two runs, sources
-then models, of about twenty steps where the trivial run has one run of two), the client
-libraries of the sources in use (google-analytics-data with gRPC and protobuf, hubspot-api-
-client, httpx), pydantic's models of the definitions, and DuckDB.
+What bounds the rest: Dagster's own cost per run and step (the daily run is three runs,
+sources, staging and progress, of about twenty steps where the trivial run has one run of
+two), the client libraries of the sources in use (google-analytics-data with gRPC and
+protobuf, hubspot-api-client, httpx), pydantic's models of the definitions, and DuckDB.
 """,
 }
 
