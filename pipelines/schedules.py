@@ -40,8 +40,7 @@ SENSOR_INTERVAL_ENV = "OKR_SENSOR_INTERVAL_SECONDS"
 
 def sensor_interval_seconds() -> int:
     """How often the hand-over sensors (sources → staging → progress → reports) look for
-    finished runs:
-    `OKR_SENSOR_INTERVAL_SECONDS`, default Dagster's 30 seconds."""
+    finished runs: `OKR_SENSOR_INTERVAL_SECONDS`, default Dagster's 30 seconds."""
     raw = os.environ.get(SENSOR_INTERVAL_ENV, "").strip() or "30"
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{SENSOR_INTERVAL_ENV}={raw!r} must be a whole number of seconds ≥ 1")
