@@ -74,7 +74,7 @@ def test_demo_values_match_the_exports(demo) -> None:
     assert statuses[0] == statuses[1] >= 6
 
 
-def test_demo_leaves_no_progress_partition_missing(demo) -> None:
+def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.MonkeyPatch) -> None:
     """In the Dagster instance `okr demo` recorded into, every partition of the progress
     assets is materialised (the UI shows them 100 % filled): their partitions start at the
     earliest period start, not at the baseline days staging reads, which are all
@@ -98,9 +98,8 @@ def test_demo_leaves_no_progress_partition_missing(demo) -> None:
     assert progress == tables | objectives
     last = date.today() - timedelta(days=1)  # the demo runs through yesterday
     staging = dg.AssetKey(["staging", "metric_daily"])
-    with dg.DagsterInstance.from_ref(
-        dg.InstanceRef.from_dir(str(folder / "dagster_home"))
-    ) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
         for key in (*sorted(progress), staging):
             partitions = graph.get(key).partitions_def
             keys = [k for k in partitions.get_partition_keys() if k <= last.isoformat()]
