@@ -42,7 +42,7 @@ each child), the two contenders in turn for several rounds, medians of the per-r
 `okr_definitions/loader.py`, where a run used to parse the whole folder nine times), the
 asset graph, the client libraries of the sources the definitions use (the demo uses all
 seven: google-analytics-data with gRPC and protobuf, hubspot-api-client, simple-salesforce
-with zeep, httpx), the warehouse, and Dagster's runs (sources, models) with their events. The
+with zeep, httpx), the warehouse, and Dagster's three runs (sources, staging, progress) with their events. The
 trivial run pays the interpreter, Dagster, its ephemeral instance and one run of two assets.
 
 Deferred (function-level imports and lazily exported connector packages, each with a
@@ -58,8 +58,8 @@ every view).
 What bounds the rest, from a sampling profile of a cold `okr run --date` on the demo (py-spy,
 main thread): importing Dagster and creating its ephemeral instance (SQLite storages through
 SQLAlchemy and Alembic) is about 40 % of the run and all of the trivial run's cost; the
-source client libraries' imports about 10 %; Dagster's own work per run and step (two runs
-of about twenty steps against one run of two) about 12 %; opening DuckDB about 6 % (21 opens
+source client libraries' imports about 10 %; Dagster's own work per run and step (three runs,
+sources, staging and progress, of about twenty steps against one run of two) about 12 %; opening DuckDB about 6 % (21 opens
 a run: a database instance each, 20 ms or more, since every write takes the file's lock
 only for its transaction so that other processes can read and write between steps); the
 assets' own work (fetching from the sandboxes, loading, the progress math) about 14 %; typer,

@@ -11,6 +11,11 @@ and merges them all. The asset graph follows the data flow of the README:
 
     raw/<source> ─► staging/metric_daily ─► okr/kr_progress_daily ─► okr/objective_progress_daily
                     okr/{teams,objectives,metrics,key_results} ─┘
+
+The sources and staging are partitioned from the first day a baseline reads, the progress
+assets from the first day of the periods (pipelines/partitions.py); Dagster runs one
+partitions definition per job, so the models are two jobs, staging then progress, handed
+over by a sensor (pipelines/schedules.py) or in turn by `okr run` (pipelines/runner.py).
 """
 
 from __future__ import annotations
@@ -21,11 +26,16 @@ import dagster as dg
 
 from okr_definitions.resolve import Definitions
 from pipelines.maintenance import build_maintenance
-from pipelines.okr.assets import build_okr_assets
-from pipelines.partitions import daily_partitions
+from pipelines.okr.assets import DEFINITION_TABLE_KEYS, STAGING, build_okr_assets
+from pipelines.partitions import daily_partitions, progress_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource, load_valid_definitions
-from pipelines.schedules import MODELS_JOB, SOURCES_JOB, build_schedules_and_sensors
+from pipelines.schedules import (
+    PROGRESS_JOB,
+    SOURCES_JOB,
+    STAGING_JOB,
+    build_schedules_and_sensors,
+)
 from registry.destinations import registered_destinations
 from registry.sources import source_layer, source_names
 
@@ -48,32 +58,43 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         )
     )
     source_keys = [key for asset in sources.assets or [] for key in asset.keys]
-    okr_assets = build_okr_assets(definitions, partitions, source_keys)
+    okr_assets = build_okr_assets(
+        definitions, partitions, progress_partitions(definitions), source_keys
+    )
 
     sources_job = dg.define_asset_job(
         SOURCES_JOB,
         selection=dg.AssetSelection.groups("sources"),
         description="Fetch every source for a range of days into raw.*",
     )
-    models_job = dg.define_asset_job(
-        MODELS_JOB,
-        selection=dg.AssetSelection.groups("staging", "okr"),
-        description="Rebuild staging and the progress tables from what the sources delivered.",
-        # Each model step writes the one DuckDB file in turn (it has one writer): a process
-        # per step, Dagster's default outside `okr run`, would add only a Python start and a
-        # code-location load per step (minutes for one day on a busy machine).
+    # Each model step writes the one DuckDB file in turn (it has one writer): a process per
+    # step, Dagster's default outside `okr run`, would add only a Python start and a
+    # code-location load per step (minutes for one day on a busy machine).
+    definition_tables = dg.AssetSelection.assets(*DEFINITION_TABLE_KEYS)
+    staging_job = dg.define_asset_job(
+        STAGING_JOB,
+        selection=dg.AssetSelection.assets(STAGING) | definition_tables,
+        description="Rebuild staging from what the sources delivered, and the definition "
+        "tables from the YAML.",
+        executor_def=dg.in_process_executor,
+    )
+    progress_job = dg.define_asset_job(
+        PROGRESS_JOB,
+        selection=dg.AssetSelection.groups("okr") - definition_tables,
+        description="Compute the progress tables and the objectives from staging, for days "
+        "inside the key results' periods.",
         executor_def=dg.in_process_executor,
     )
     schedules, sensors = build_schedules_and_sensors(
-        definitions, sources_job, models_job, source_keys
+        definitions, sources_job, staging_job, progress_job, source_keys
     )
     # The weekly check-in report follows the progress tables: weekly partitions cannot share
-    # a job with the daily ones, so its own job runs when a model run succeeds.
+    # a job with the daily ones, so its own job runs when a progress run succeeds.
     report_assets = build_report_assets(definitions)
-    reports_job, reports_sensor = build_report_job_and_sensor(definitions, models_job)
+    reports_job, reports_sensor = build_report_job_and_sensor(definitions, progress_job)
     core = dg.Definitions(
         assets=[*okr_assets, *report_assets],
-        jobs=[sources_job, models_job, reports_job],
+        jobs=[sources_job, staging_job, progress_job, reports_job],
         schedules=schedules,
         sensors=[*sensors, reports_sensor],
         resources={

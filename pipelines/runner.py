@@ -1,24 +1,24 @@
 """Running the pipeline in this process (`okr run`, `okr demo`, tests).
 
-The same two jobs the schedule uses: sources first, then the models — the models run even
-when a source failed, so the affected key results turn `stale` instead of disappearing.
+The same jobs the schedule's sensors chain: sources first, then staging — which runs even
+when a source failed, so the affected key results turn `stale` instead of disappearing —
+then the progress tables over the days inside the key results' periods (their partitions
+start there: pipelines/partitions.py), then publishing.
 """
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from okr_definitions.problems import DefinitionError
 from pipelines.destinations.postgres import PUBLISH_JOB
-from pipelines.okr.assets import KR_PROGRESS
-from pipelines.partitions import partition_range_tags
-from pipelines.schedules import MODELS_JOB, SOURCES_JOB
-from warehouse.db import WarehouseBusyError
+from pipelines.partitions import first_progress_day, partition_range_tags
+from pipelines.schedules import PROGRESS_JOB, SOURCES_JOB, STAGING_JOB
 
 
 @dataclass
@@ -91,64 +91,16 @@ def one_planned_event_per_asset() -> Iterator[None]:
             os.environ[SUBSET_PLANNED_EVENTS] = before
 
 
-def _models_runs(
-    defs: dg.Definitions, first: date, last: date
-) -> list[tuple[date, date, list[dg.AssetKey] | None]]:
-    """The runs of the models job for [first, last]: (first day, last day, the assets to run,
-    None for all of them).
-
-    No key result has a row for a day before its period, so over the days before the first
-    period (the baseline days a first run fetches: 92 of the demo's 148) kr_progress_daily and
-    what follows it have nothing to compute. The models job runs over those days without them
-    (staging and the definition tables), and whole over the rest: Dagster then records no
-    materialisation for them on those days (5 assets × 92 days in the demo, about a seventh of
-    its time), and the UI shows those days missing for them, which is what they are.
-
-    Running them over those days would still delete rows a run under earlier definitions left
-    there (a period moved later); when the warehouse holds such rows, the whole job runs over
-    the whole range, as it always did.
-    """
+def _progress_days(defs: dg.Definitions, first: date, last: date) -> tuple[date, date] | None:
+    """The days of [first, last] the progress run covers: from the first day of the key
+    results' periods (the progress assets' first partition) on; None when every day comes
+    before it."""
     try:
         definitions = defs.resources["okr_definitions"].load()
-    except DefinitionError:  # the assets report it, step by step
-        return [(first, last, None)]
-    periods_start = min(
-        (kr.period_start for kr in definitions.resolved_key_results()), default=first
-    )
-    baseline_end = min(last, periods_start - timedelta(days=1))
-    if first > baseline_end or _progress_rows(defs, first, baseline_end):
-        return [(first, last, None)]
-    job_keys = defs.resolve_job_def(MODELS_JOB).asset_layer.executable_asset_keys
-    progress = (
-        dg.AssetSelection.assets(KR_PROGRESS).downstream().resolve(defs.resolve_asset_graph())
-    )
-    runs = [(first, baseline_end, sorted(job_keys - progress))]
-    if last >= periods_start:
-        runs.append((periods_start, last, None))
-    return runs
-
-
-def _progress_rows(defs: dg.Definitions, first: date, last: date) -> bool:
-    """Whether the progress tables hold a row for a day in [first, last] (True when the
-    warehouse is too busy to tell, or an older version wrote it and the run's first write
-    will migrate it: then the models job runs as it always did)."""
-    warehouse = defs.resources["warehouse"]
-    if not warehouse.file.exists():
-        return False
-    try:
-        with warehouse.connection(read_only=True) as con:
-            (found,) = con.execute(
-                """
-                SELECT EXISTS (SELECT 1 FROM okr.kr_progress_daily
-                               WHERE as_of_date BETWEEN $1 AND $2)
-                    OR EXISTS (SELECT 1 FROM okr.objective_progress_daily
-                               WHERE as_of_date BETWEEN $1 AND $2)
-                """,
-                [first, last],
-            ).fetchone()
-    except (WarehouseBusyError, ValueError):
-        return True
-    return bool(found)
+    except DefinitionError:  # the staging job's definition tables report it, step by step
+        return None
+    start = max(first, first_progress_day(definitions))
+    return (start, last) if start <= last else None
 
 
 def run_range(
@@ -158,18 +110,18 @@ def run_range(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
 ) -> RunOutcome:
-    """Materialise sources, then models, for the days [first, last] (one run of the sources;
-    one of the models, or two when the range starts before the key results' periods)."""
+    """Materialise sources, staging and the progress tables for the days [first, last]: one
+    run of each job, the progress run over the days inside the periods (none when there are
+    none), as the schedule's sensors chain them; then publish, when it is configured."""
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     outcome = RunOutcome(succeeded=True)
 
-    def execute(job_name: str, start: date, end: date, selection: list[dg.AssetKey] | None) -> bool:
+    def execute(job_name: str, start: date, end: date) -> bool:
         with one_planned_event_per_asset():
             result = defs.resolve_job_def(job_name).execute_in_process(
                 run_config=run_config,
                 instance=instance,
                 tags=partition_range_tags(start, end),
-                asset_selection=selection,
                 raise_on_error=False,
             )
         outcome.run_ids.append(result.run_id)
@@ -179,12 +131,13 @@ def run_range(
         outcome.succeeded &= result.success
         return result.success
 
-    execute(SOURCES_JOB, first, last, None)
-    models_succeeded = True
-    for start, end, selection in _models_runs(defs, first, last):
-        models_succeeded &= execute(MODELS_JOB, start, end, selection)
-    # After successful model runs, publish as the schedule's sensor does (its own
-    # run: a failing publish fails only itself).
+    execute(SOURCES_JOB, first, last)
+    # Like the sensors: staging whatever the sources did, the progress tables after staging
+    # succeeded, publishing after both.
+    models_succeeded = execute(STAGING_JOB, first, last)
+    progress_days = _progress_days(defs, first, last) if models_succeeded else None
+    if progress_days is not None:
+        models_succeeded = execute(PROGRESS_JOB, *progress_days)
     if models_succeeded and any(getattr(job, "name", "") == PUBLISH_JOB for job in defs.jobs or []):
-        execute(PUBLISH_JOB, first, last, None)
+        execute(PUBLISH_JOB, first, last)
     return outcome

@@ -355,3 +355,15 @@ def compute_objective_progress(
             [from_date, to_date],
         ).fetchone()
     return int(count)
+
+
+def delete_rows_before(con: duckdb.DuckDBPyConnection, table: str, first_day: date) -> int:
+    """Delete the rows of a progress table (`okr.kr_progress_daily`,
+    `okr.objective_progress_daily`) dated before `first_day`, the first day of any key result's
+    period. None belongs there: a run under earlier definitions, whose period started earlier,
+    left them, and no progress run covers those days any more (their partitions start at the
+    periods). Returns how many were deleted."""
+    if table not in ("okr.kr_progress_daily", "okr.objective_progress_daily"):
+        raise ValueError(f"{table} is not a progress table")
+    (deleted,) = con.execute(f"DELETE FROM {table} WHERE as_of_date < ?", [first_day]).fetchone()
+    return int(deleted)

@@ -1,7 +1,6 @@
 """The warehouse models: definition tables, staging.metric_daily and the progress tables."""
 
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
 
 import dagster as dg
 import duckdb
@@ -18,7 +17,7 @@ from pipelines.okr.lineage import (
     staging_column_lineage,
     version_of,
 )
-from pipelines.partitions import window_dates
+from pipelines.partitions import first_progress_day, window_dates
 from pipelines.reports.summary import progress_summary_metadata
 from pipelines.resources import OkrDefinitionsResource, WarehouseResource
 from warehouse.checks import flagged_key_results, row_coverage, rows_not_finite, status_rows
@@ -28,6 +27,7 @@ from warehouse.progress import (
     build_staging,
     compute_objective_progress,
     compute_progress,
+    delete_rows_before,
 )
 
 DEFINITION_TABLES = {
@@ -58,6 +58,9 @@ TABLE_DESCRIPTIONS = {
         "results and the worst of their statuses."
     ),
 }
+# Written by the staging job with staging (unpartitioned, so they fit any job): a run over days
+# before the periods, with no progress run after it, still refreshes them for `okr status`.
+DEFINITION_TABLE_KEYS = [dg.AssetKey(["okr", table]) for table in DEFINITION_TABLES]
 KR_PROGRESS = dg.AssetKey(["okr", "kr_progress_daily"])
 OBJECTIVE_PROGRESS = dg.AssetKey(["okr", "objective_progress_daily"])
 STAGING = dg.AssetKey(["staging", "metric_daily"])
@@ -71,36 +74,19 @@ def _all_owners(definitions: Definitions) -> list[str]:
     return sorted(f"team:{team}" for team in definitions.teams)
 
 
-def baseline_days_note(definitions: Definitions) -> dict[str, str]:
-    """The partitions of the progress assets that lie before every key result's period.
-
-    They exist because staging (one job and one partitions definition with the progress
-    tables) needs the baseline days; no key result has a row on them, so `okr run` and
-    `okr demo` compute nothing there and Dagster counts them as missing. Said on the asset
-    itself, so the partition bar's gap is not read as a failure.
-    """
-    first = definitions.earliest_date_needed()
-    starts = [kr.period_start for kr in definitions.resolved_key_results()]
-    if not starts or min(starts) <= first:
-        return {}
-    return {
-        "not_applicable_days": (
-            f"{first}..{min(starts) - timedelta(days=1)}: before every key result's period "
-            "(baseline days staging reads); no rows belong there, so these partitions stay "
-            "missing by design"
-        )
-    }
-
-
 def _definitions_version(definitions: Definitions) -> str:
     return version_of([kr.definition_hash for kr in definitions.resolved_key_results()])
 
 
 def build_okr_assets(
     definitions: Definitions,
-    partitions: dg.PartitionsDefinition,
+    staging_partitions: dg.PartitionsDefinition,
+    progress_partitions: dg.PartitionsDefinition,
     source_keys: Sequence[dg.AssetKey],
 ) -> list:
+    """The definition tables, staging (partitioned like the sources, from the first baseline
+    day) and the progress assets (partitioned from the first day of the periods:
+    pipelines/partitions.py)."""
     owners = _all_owners(definitions)
     lineage = kr_lineage_rows(definitions)
     # Any edit of the YAML that changes a number changes this version: the UI then marks the
@@ -140,7 +126,7 @@ def build_okr_assets(
         group_name="staging",
         kinds={"duckdb"},
         owners=owners,
-        partitions_def=partitions,
+        partitions_def=staging_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["staging.metric_daily"],
         metadata=definition_metadata("staging.metric_daily", staging_column_lineage(source_keys)),
@@ -161,13 +147,12 @@ def build_okr_assets(
         group_name="okr",
         kinds={"duckdb"},
         owners=owners,
-        partitions_def=partitions,
+        partitions_def=progress_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         code_version=definitions_version,
         description=TABLE_DESCRIPTIONS["okr.kr_progress_daily"],
         metadata={
             **definition_metadata("okr.kr_progress_daily", kr_progress_column_lineage()),
-            **baseline_days_note(definitions),
             "key_result_lineage": lineage_table(lineage),
             **source_asset_links(lineage),
         },
@@ -204,6 +189,7 @@ def build_okr_assets(
         )
         start, end = window_dates(context)
         with warehouse.connection() as con:
+            delete_rows_before(con, "okr.kr_progress_daily", first_progress_day(defs))
             rows = compute_progress(con, start, end, settings)
             metadata = table_metadata(con, "okr.kr_progress_daily", date_column="as_of_date")
             metadata.update(_status_metadata(con, end))
@@ -222,14 +208,13 @@ def build_okr_assets(
         group_name="okr",
         kinds={"duckdb"},
         owners=owners,
-        partitions_def=partitions,
+        partitions_def=progress_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=TABLE_DESCRIPTIONS["okr.objective_progress_daily"],
         metadata={
             **definition_metadata(
                 "okr.objective_progress_daily", objective_progress_column_lineage()
             ),
-            **baseline_days_note(definitions),
         },
     )
     def objective_progress_daily(
@@ -237,12 +222,14 @@ def build_okr_assets(
         okr_definitions: OkrDefinitionsResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        thresholds = okr_definitions.load().organisation.thresholds
+        defs = okr_definitions.load()
+        thresholds = defs.organisation.thresholds
         settings = ProgressSettings(
             on_track_margin=thresholds.on_track, at_risk_margin=thresholds.at_risk
         )
         start, end = window_dates(context)
         with warehouse.connection() as con:
+            delete_rows_before(con, "okr.objective_progress_daily", first_progress_day(defs))
             rows = compute_objective_progress(con, start, end, settings)
             metadata = table_metadata(con, "okr.objective_progress_daily", "as_of_date")
         metadata["rows_in_window"] = dg.MetadataValue.int(rows)
@@ -253,7 +240,7 @@ def build_okr_assets(
         metric_daily,
         kr_progress_daily,
         objective_progress_daily,
-        *build_objective_assets(definitions, partitions, set(source_keys)),
+        *build_objective_assets(definitions, progress_partitions, set(source_keys)),
     ]
 
 

@@ -118,9 +118,10 @@ def record_written_report(
 
 
 def build_report_job_and_sensor(
-    definitions: Definitions, models_job: Any
+    definitions: Definitions, progress_job: Any
 ) -> tuple[Any, dg.SensorDefinition]:
-    """The report job, and a sensor that renders the weeks a successful model run touched."""
+    """The report job, and a sensor that renders the weeks a successful progress run
+    touched."""
     partitions = weekly_partitions(definitions)
     reports_job = dg.define_asset_job(
         REPORTS_JOB,
@@ -132,12 +133,12 @@ def build_report_job_and_sensor(
     @dg.run_status_sensor(
         name="reports_after_models",
         run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[models_job],
+        monitored_jobs=[progress_job],
         request_job=reports_job,
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=sensor_interval_seconds(),
         description="Re-renders the check-in report of every week whose progress rows a "
-        "model run just rebuilt (the daily run's lookback can touch last week too).",
+        "progress run just rebuilt (the daily run's lookback can touch last week too).",
     )
     def reports_after_models(context: dg.RunStatusSensorContext) -> Sequence[dg.RunRequest]:
         tags = context.dagster_run.tags
@@ -145,7 +146,7 @@ def build_report_job_and_sensor(
             return []
         selection = context.dagster_run.asset_selection
         if selection and KR_PROGRESS not in selection:
-            return []  # staging only (run_range's baseline days): no progress row changed
+            return []  # the objectives only: no progress row changed
         keys = set(partitions.get_partition_keys())
         weeks = weeks_between(parse_day(tags[RANGE_START]), parse_day(tags[RANGE_END]))
         return [

@@ -8,12 +8,11 @@ from datetime import date, timedelta
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
-from pipelines.partitions import DATE_FORMAT
+from pipelines.partitions import DATE_FORMAT, first_progress_day
 
 
 def first_report_week(definitions: Definitions) -> date:
-    starts = [kr.period_start for kr in definitions.resolved_key_results()]
-    first = min(starts) if starts else definitions.earliest_date_needed()
+    first = first_progress_day(definitions)
     return first - timedelta(days=first.weekday())
 
 

@@ -6,7 +6,7 @@ import csv
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -72,6 +72,41 @@ def test_demo_values_match_the_exports(demo) -> None:
     assert value == pytest.approx(opens / delivered)
     assert value != pytest.approx(mean_of_rates, rel=1e-9)
     assert statuses[0] == statuses[1] >= 6
+
+
+def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the Dagster instance `okr demo` recorded into, every partition of the progress
+    assets is materialised (the UI shows them 100 % filled): their partitions start at the
+    earliest period start, not at the baseline days staging reads, which are all
+    materialised for staging."""
+    import dagster as dg
+
+    from pipelines.build import build_definitions
+    from pipelines.resources import load_valid_definitions
+    from pipelines.schedules import PROGRESS_JOB
+
+    result, folder = demo
+    assert result.returncode == 0, result.stderr
+    definitions = load_valid_definitions(folder / "okr_definitions")
+    period_start = min(kr.period_start for kr in definitions.resolved_key_results())
+    assert definitions.earliest_date_needed() < period_start  # baseline days exist
+    defs = build_definitions(definitions)
+    graph = defs.resolve_asset_graph()
+    progress = defs.resolve_job_def(PROGRESS_JOB).asset_layer.executable_asset_keys
+    objectives = {dg.AssetKey(["okr", "objective", o]) for o in definitions.objectives}
+    tables = {dg.AssetKey(["okr", t]) for t in ("kr_progress_daily", "objective_progress_daily")}
+    assert progress == tables | objectives
+    last = date.today() - timedelta(days=1)  # the demo runs through yesterday
+    staging = dg.AssetKey(["staging", "metric_daily"])
+    monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
+        for key in (*sorted(progress), staging):
+            partitions = graph.get(key).partitions_def
+            keys = [k for k in partitions.get_partition_keys() if k <= last.isoformat()]
+            first = period_start if key != staging else definitions.earliest_date_needed()
+            assert keys[0] == first.isoformat() and keys[-1] == last.isoformat(), key
+            materialised = instance.get_materialized_partitions(key)
+            assert materialised == set(keys), (key, sorted(set(keys) - materialised)[:3])
 
 
 def test_status_filters_by_team(demo) -> None:

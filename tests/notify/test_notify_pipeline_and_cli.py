@@ -18,7 +18,7 @@ from pipelines.build import build_definitions
 from pipelines.destinations.notify.assets import NOTIFY
 from pipelines.destinations.notify.definitions import NOTIFY_JOB
 from pipelines.resources import load_valid_definitions
-from pipelines.schedules import MODELS_JOB, SOURCES_JOB
+from pipelines.schedules import PROGRESS_JOB, SOURCES_JOB, STAGING_JOB
 from sandbox.base import Fault
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,12 +121,12 @@ def test_okr_notify_says_which_variable_is_missing_and_exits_1(
     assert "2 sent, 1 failed" in result.stdout
 
 
-def test_the_sensor_answers_successful_model_runs_only(tmp_path: Path) -> None:
+def test_the_sensor_answers_successful_progress_runs_only(tmp_path: Path) -> None:
     defs = build_definitions(load_valid_definitions(write_project(tmp_path)))
     sensor = defs.resolve_sensor_def("notify_after_models")
     requests = {}
     with dg.DagsterInstance.ephemeral() as instance:
-        for job in (MODELS_JOB, SOURCES_JOB, NOTIFY_JOB):
+        for job in (PROGRESS_JOB, STAGING_JOB, SOURCES_JOB, NOTIFY_JOB):
             context = dg.build_run_status_sensor_context(
                 sensor_name="notify_after_models",
                 dagster_event=dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=job),
@@ -136,7 +136,8 @@ def test_the_sensor_answers_successful_model_runs_only(tmp_path: Path) -> None:
             requests[job] = [r.run_key for r in sensor(context)]
 
     assert requests == {
-        MODELS_JOB: [f"notify-after-run-of-{MODELS_JOB}"],
+        PROGRESS_JOB: [f"notify-after-run-of-{PROGRESS_JOB}"],
+        STAGING_JOB: [],
         SOURCES_JOB: [],
         NOTIFY_JOB: [],
     }

@@ -122,9 +122,19 @@ def test_key_result_lineage_is_a_table_with_units_and_links(graph) -> None:
     assert record.data["source_asset_url"] == "/assets/raw/file"
 
 
-def test_the_progress_assets_name_their_baseline_days(graph) -> None:
+def test_progress_partitions_start_where_the_periods_do(graph) -> None:
     """The bundled key results run through 2026-Q4 and measure their baselines over Q3: the
-    progress assets say that Q3's partitions hold no rows by design."""
-    for path in (["okr", "kr_progress_daily"], ["okr", "objective_progress_daily"]):
-        note = graph.get(dg.AssetKey(path)).metadata["not_applicable_days"]
-        assert note.startswith("2026-07-01..2026-09-30: before every key result's period")
+    sources and staging have Q3's partitions, the progress assets (whose rows are days inside
+    the periods) start on 2026-10-01, so Q3 never shows as missing for them."""
+    for path in (["raw", "file"], ["staging", "metric_daily"]):
+        partitions = graph.get(dg.AssetKey(path)).partitions_def
+        assert partitions.get_first_partition_key() == "2026-07-01", path
+    progress = [
+        ["okr", "kr_progress_daily"],
+        ["okr", "objective_progress_daily"],
+        ["okr", "objective", "grow-new-business"],
+    ]
+    for path in progress:
+        node = graph.get(dg.AssetKey(path))
+        assert node.partitions_def.get_first_partition_key() == "2026-10-01", path
+        assert "not_applicable_days" not in node.metadata, path

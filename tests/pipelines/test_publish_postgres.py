@@ -26,7 +26,7 @@ from okr_definitions.model import PUBLISHABLE_TABLES
 from pipelines.build import build_definitions
 from pipelines.resources import load_valid_definitions
 from pipelines.runner import run_range
-from pipelines.schedules import MODELS_JOB
+from pipelines.schedules import PROGRESS_JOB, STAGING_JOB
 from warehouse.columns import COLUMN_DESCRIPTIONS
 from warehouse.db import connect
 
@@ -101,22 +101,33 @@ def test_every_published_table_equals_its_duckdb_twin(
     defs = _defs(publishing)
     outcome = run_range(defs, FIRST, LAST, instance, "ERROR")
     assert outcome.succeeded, outcome.errors
-    assert len(outcome.run_ids) == 4  # sources, models (baseline days, period), publish
+    assert len(outcome.run_ids) == 4  # sources, staging, progress, publish
     _assert_twins(database)
-    # The schedule's way: a model run that succeeded asks for a publish of the same days.
-    period_run = instance.get_runs(filters=dg.RunsFilter(job_name=MODELS_JOB))[0]
-    request = defs.resolve_sensor_def("publish_postgres_after_models")(
-        dg.build_run_status_sensor_context(
-            sensor_name="publish_postgres_after_models",
-            dagster_instance=instance,
-            dagster_run=period_run,
-            dagster_event=instance.all_logs(period_run.run_id)[-1].get_dagster_event(),
+    # The schedule's way: each successful model run asks for a publish of the days it
+    # completed: the staging run those before the periods, the progress run the period's.
+    sensor = defs.resolve_sensor_def("publish_postgres_after_models")
+    requested = []
+    for job in (STAGING_JOB, PROGRESS_JOB):
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name=job))
+        request = sensor(
+            dg.build_run_status_sensor_context(
+                sensor_name="publish_postgres_after_models",
+                dagster_instance=instance,
+                dagster_run=run,
+                dagster_event=instance.all_logs(run.run_id)[-1].get_dagster_event(),
+            )
         )
-    )
-    assert request.tags == {
-        "dagster/asset_partition_range_start": "2026-10-01",
-        "dagster/asset_partition_range_end": LAST.isoformat(),
-    }
+        requested.append(request.tags)
+    assert requested == [
+        {
+            "dagster/asset_partition_range_start": FIRST.isoformat(),
+            "dagster/asset_partition_range_end": "2026-09-30",
+        },
+        {
+            "dagster/asset_partition_range_start": "2026-10-01",
+            "dagster/asset_partition_range_end": LAST.isoformat(),
+        },
+    ]
     types = dict(
         _pg_rows(
             database,
@@ -307,8 +318,14 @@ def test_the_publish_asset_follows_the_progress_tables_in_its_own_group(
     key = dg.AssetKey(["publish", "postgres"])
     node = graph.get(key)
     assert node.group_name == "publish"
+    # partitioned like staging, which it publishes too, from the first baseline day: its days
+    # before the periods read no progress partition (there is none)
+    staging = graph.get(dg.AssetKey(["staging", "metric_daily"]))
+    assert node.partitions_def == staging.partitions_def
     progress = graph.get(dg.AssetKey(["okr", "kr_progress_daily"]))
-    assert node.partitions_def == progress.partitions_def
+    assert node.partitions_def.get_first_partition_key() < (
+        progress.partitions_def.get_first_partition_key()
+    )
     assert {
         dg.AssetKey(["okr", "kr_progress_daily"]),
         dg.AssetKey(["okr", "objective_progress_daily"]),

@@ -87,26 +87,45 @@ def test_a_failing_source_in_a_ranged_run_is_reported(
     assert len(outcome.errors) == 1 and "signups.csv" in outcome.errors[0], outcome.errors
     sources_run = instance.get_run_by_id(outcome.run_ids[0])
     assert sources_run is not None and sources_run.status == dg.DagsterRunStatus.FAILURE
-    # the models still ran, over the baseline days and the period's
+    # the models still ran: staging over every day, then the progress tables over the period's
     assert len(outcome.run_ids) == 3
     assert SUBSET_PLANNED_EVENTS not in os.environ
 
 
-def test_progress_assets_run_over_the_period_days_only(
+def _partitions(defs: dg.Definitions, key: dg.AssetKey) -> dg.PartitionsDefinition:
+    partitions = defs.resolve_asset_graph().get(key).partitions_def
+    assert partitions is not None, key
+    return partitions
+
+
+def _keys_through(partitions: dg.PartitionsDefinition, last: date) -> set[str]:
+    """The asset's partitions from its first through `last`, as the UI counts them."""
+    return {k for k in partitions.get_partition_keys() if k <= last.isoformat()}
+
+
+def test_progress_partitions_start_at_the_period_and_are_all_materialised(
     project: Path, instance: dg.DagsterInstance
 ) -> None:
-    outcome = run_range(_defs(project), FIRST, LAST, instance, "ERROR")
+    defs = _defs(project)
+    outcome = run_range(defs, FIRST, LAST, instance, "ERROR")
     assert outcome.succeeded, outcome.errors
-    _, baseline_run, period_run = outcome.run_ids
+    _, staging_run, progress_run = outcome.run_ids
     every_day = _days(21, 30, month=9) | _days(1, 5)
+    # staging keeps the baseline days; the progress assets have no partition before the period
+    assert _keys_through(_partitions(defs, STAGING), LAST) == every_day
+    assert set(_materialisations(instance, staging_run, STAGING)) == every_day
     assert instance.get_materialized_partitions(STAGING) == every_day
     for key in (KR_PROGRESS, OBJECTIVE_PROGRESS, OBJECTIVE):
+        partitions = _partitions(defs, key)
+        assert partitions.get_first_partition_key() == PERIOD_START.isoformat(), key
+        # every partition through the last run day is materialised: none shows as missing
+        assert _keys_through(partitions, LAST) == _days(1, 5), key
         assert instance.get_materialized_partitions(key) == _days(1, 5), key
-        assert not _materialisations(instance, baseline_run, key), key
-    assert set(_materialisations(instance, period_run, STAGING)) == _days(1, 5)
+        assert set(_materialisations(instance, progress_run, key)) == _days(1, 5), key
+        assert not _materialisations(instance, staging_run, key), key
 
 
-def test_progress_rows_left_before_the_period_are_still_cleared(
+def test_a_moved_period_moves_the_progress_partitions_and_clears_the_rows_before_it(
     project: Path, instance: dg.DagsterInstance
 ) -> None:
     assert run_range(_defs(project), FIRST, LAST, instance, "ERROR").succeeded
@@ -117,12 +136,23 @@ def test_progress_rows_left_before_the_period_are_still_cleared(
             "start: 2026-10-01, end: 2026-10-10", "start: 2026-10-03, end: 2026-10-12"
         )
     )
-    outcome = run_range(_defs(project), date(2026, 9, 23), LAST, instance, "ERROR")
+    defs = _defs(project)
+    outcome = run_range(defs, date(2026, 9, 23), LAST, instance, "ERROR")
     assert outcome.succeeded, outcome.errors
-    assert len(outcome.run_ids) == 2  # the whole models job over the whole range
+    progress_run = instance.get_run_by_id(outcome.run_ids[2])
+    assert progress_run is not None
+    assert progress_run.tags["dagster/asset_partition_range_start"] == "2026-10-03"
     for table in ("okr.kr_progress_daily", "okr.objective_progress_daily"):
         ((first_day,),) = warehouse_rows(f"SELECT min(as_of_date) FROM {table}")
         assert first_day == date(2026, 10, 3), table
+    for key in (KR_PROGRESS, OBJECTIVE_PROGRESS):
+        partitions = _partitions(defs, key)
+        assert partitions.get_first_partition_key() == "2026-10-03"
+        # The earlier runs' materialisations of 10-01 and 10-02 stay in the event log, but
+        # outside the partitions: the UI counts the partitions, all of them materialised.
+        materialised = instance.get_materialized_partitions(key)
+        assert materialised == _days(1, 5)
+        assert _keys_through(partitions, LAST) == _days(3, 5) <= materialised
 
 
 def test_a_ranged_run_describes_the_table_on_its_newest_day(
@@ -130,12 +160,12 @@ def test_a_ranged_run_describes_the_table_on_its_newest_day(
 ) -> None:
     outcome = run_range(_defs(project), FIRST, LAST, instance, "ERROR")
     assert outcome.succeeded, outcome.errors
-    sources_run, _, period_run = outcome.run_ids
+    sources_run, staging_run, progress_run = outcome.run_ids
     for run_id, key, newest_only in (
         (sources_run, RAW_FILE, "dagster/column_schema"),
-        (period_run, STAGING, "dagster/column_schema"),
-        (period_run, KR_PROGRESS, "status_preview"),
-        (period_run, OBJECTIVE, "key_result_lineage"),
+        (staging_run, STAGING, "dagster/column_schema"),
+        (progress_run, KR_PROGRESS, "status_preview"),
+        (progress_run, OBJECTIVE, "key_result_lineage"),
     ):
         by_day = _materialisations(instance, run_id, key)
         newest = max(by_day)

@@ -233,9 +233,9 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
     for name, text in outputs.items():
         leaks += _leaks(f"output of okr {name}", text, secrets)
     events, failures = _instance_text(home)
-    # Two runs × (sources job, models job, publish job); Matomo, HubSpot and the publish
-    # failed in one, GA4 in the other.
-    assert len(events) == 6 and failures == 4
+    # Two runs × (sources, staging, progress and publish jobs); Matomo, HubSpot and the
+    # publish failed in one, GA4 in the other.
+    assert len(events) == 8 and failures == 4
     for run_id, text in events.items():
         leaks += _leaks(f"event log of run {run_id}", text, secrets)
     files = [f for f in home.rglob("*") if f.is_file()]

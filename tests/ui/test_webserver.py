@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,8 @@ def demo_home(shared_demo, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         "DAGSTER_HOME": str(folder / "dagster_home"),
         "OKR_DEFINITIONS": str(folder / "okr_definitions"),
         "OKR_WAREHOUSE": str(folder / "okr_sync.duckdb"),
+        # the hand-over sensors (source → staging → progress) look every 2 s, not every 30
+        "OKR_SENSOR_INTERVAL_SECONDS": "2",
     }
 
 
@@ -272,6 +274,42 @@ def test_the_demo_recorded_the_report_it_wrote(webserver: Webserver) -> None:
     assert Path(path).exists()
 
 
+def test_the_progress_assets_have_no_missing_partition_after_the_demo(
+    webserver: Webserver, demo_home: dict[str, str]
+) -> None:
+    """The UI's partition counts (its "% filled"): the demo materialised every partition of
+    staging, from the first baseline day, and of the progress assets, which start at the
+    first period day, so none shows the baseline days as missing."""
+    from zoneinfo import ZoneInfo
+
+    from okr_definitions.loader import load_definitions
+
+    definitions, _ = load_definitions(Path(demo_home["OKR_DEFINITIONS"]))
+    assert definitions is not None
+    zone = ZoneInfo(definitions.organisation.timezone)
+    period_start = min(kr.period_start for kr in definitions.resolved_key_results())
+    newest = datetime.now(zone).date() - timedelta(days=1)  # the newest partition
+    # the demo ran through yesterday on this machine's clock: a day the organisation's zone
+    # has already ended beyond that (around midnight) is a partition not run yet
+    not_run = max(0, (newest - (date.today() - timedelta(days=1))).days)
+    expected = {
+        "staging/metric_daily": (newest - definitions.earliest_date_needed()).days + 1,
+        "okr/kr_progress_daily": (newest - period_start).days + 1,
+        "okr/objective_progress_daily": (newest - period_start).days + 1,
+        "okr/objective/grow-new-business": (newest - period_start).days + 1,
+    }
+    for path, partitions in expected.items():
+        stats = webserver.graphql(
+            """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+                ... on AssetNode { partitionStats {
+                    numMaterialized numPartitions numFailed numMaterializing } } } }""",
+            {"key": {"path": path.split("/")}},
+        )["assetNodeOrError"]["partitionStats"]
+        assert stats["numPartitions"] == partitions, (path, stats)
+        assert stats["numMaterialized"] == partitions - not_run, (path, stats)
+        assert stats["numFailed"] == 0, (path, stats)
+
+
 # ---- a source partition materialised from the UI flows on to the progress tables ----------
 
 LAUNCH = """
@@ -363,13 +401,14 @@ def test_a_source_partition_materialised_in_the_ui_updates_that_days_progress(
         writer = csv.DictWriter(out, fieldnames=["date", "numerator", "denominator"])
         writer.writeheader()
         writer.writerows(rows)
-    # The run-status sensor starts from the runs that end after its first evaluation.
-    _wait(
-        lambda: webserver.graphql(SENSOR_TICKS, {"name": "models_after_sources_succeeded"})[
-            "sensorOrError"
-        ]["sensorState"]["ticks"],
-        "the sensor's first tick",
-    )
+    # A run-status sensor starts from the runs that end after its first evaluation.
+    for sensor in ("models_after_sources_succeeded", "progress_after_staging"):
+        _wait(
+            lambda sensor=sensor: webserver.graphql(SENSOR_TICKS, {"name": sensor})[
+                "sensorOrError"
+            ]["sensorState"]["ticks"],
+            f"the first tick of {sensor}",
+        )
     # What the UI sends for "Materialize" on one partition of raw/file.
     launched = webserver.graphql(
         LAUNCH,
@@ -399,28 +438,35 @@ def test_a_source_partition_materialised_in_the_ui_updates_that_days_progress(
     )
     assert status == "SUCCESS"
 
-    def models_run() -> dict | None:
-        runs = webserver.graphql(RUNS)["runsOrError"]["results"]
-        return next(
-            (
-                r
-                for r in runs
-                if r["jobName"] == "okr_models"
-                and {"key": "dagster/sensor_name", "value": "models_after_sources_succeeded"}
-                in r["tags"]
-                and r["status"] in DONE
-            ),
-            None,
-        )
+    def run_after(job: str, sensor: str) -> Callable[[], dict | None]:
+        def finished() -> dict | None:
+            runs = webserver.graphql(RUNS)["runsOrError"]["results"]
+            return next(
+                (
+                    r
+                    for r in runs
+                    if r["jobName"] == job
+                    and {"key": "dagster/sensor_name", "value": sensor} in r["tags"]
+                    and r["status"] in DONE
+                ),
+                None,
+            )
 
-    run = _wait(models_run, "the model run the sensor starts")
-    assert run["status"] == "SUCCESS", run
-    tags = {t["key"]: t["value"] for t in run["tags"]}
-    assert (
-        tags["dagster/asset_partition_range_start"]
-        == tags["dagster/asset_partition_range_end"]
-        == day
-    )
+        return finished
+
+    # the sensors hand the day on: staging, then the progress tables
+    for job, sensor in (
+        ("okr_staging", "models_after_sources_succeeded"),
+        ("okr_progress", "progress_after_staging"),
+    ):
+        run = _wait(run_after(job, sensor), f"the {job} run the sensor {sensor} starts")
+        assert run["status"] == "SUCCESS", run
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert (
+            tags["dagster/asset_partition_range_start"]
+            == tags["dagster/asset_partition_range_end"]
+            == day
+        )
     # ratio of sums over the quarter so far: the day's opens rose, so the rate did
     after = _open_rate(warehouse, day)
     assert after > before

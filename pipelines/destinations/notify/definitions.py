@@ -1,12 +1,13 @@
 """The notify destination's Dagster Definitions: the asset, its job, and the sensor that runs
-it after every successful model run. Empty when the definitions have no `notify:` section."""
+it after every successful progress run. Empty when the definitions have no `notify:`
+section."""
 
 from collections.abc import Sequence
 
 import dagster as dg
 
 from okr_definitions.resolve import Definitions
-from pipelines.schedules import MODELS_JOB
+from pipelines.schedules import PROGRESS_JOB
 
 NOTIFY_JOB = "okr_notify"
 
@@ -21,17 +22,18 @@ def build_definitions(definitions: Definitions) -> dg.Definitions:
         NOTIFY_JOB, selection=[NOTIFY], description="Send due alerts and the weekly digest."
     )
 
-    # Watches the code location's runs and answers only the model job's: the job object
-    # belongs to pipelines/build.py, and a destination is built from the definitions alone.
+    # Watches the code location's runs and answers only the progress job's (the statuses it
+    # alerts on are its rows): the job object belongs to pipelines/build.py, and a
+    # destination is built from the definitions alone.
     @dg.run_status_sensor(
         name="notify_after_models",
         run_status=dg.DagsterRunStatus.SUCCESS,
         request_job=notify_job,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends what a successful model run made due (nothing for old days).",
+        description="Sends what a successful progress run made due (nothing for old days).",
     )
     def notify_after_models(context: dg.RunStatusSensorContext) -> Sequence[dg.RunRequest]:
-        if context.dagster_run.job_name != MODELS_JOB:
+        if context.dagster_run.job_name != PROGRESS_JOB:
             return []
         return [dg.RunRequest(run_key=f"notify-after-{context.dagster_run.run_id}")]
 

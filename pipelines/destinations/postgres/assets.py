@@ -24,9 +24,12 @@ from warehouse.db import connect
 PUBLISH_POSTGRES = dg.AssetKey(["publish", "postgres"])
 # Run tag of `okr publish --full`: rebuild every published table, changed or not.
 FULL_TAG = "okr/publish_full"
+# The progress tables' partitions start at the key results' periods, this asset's (like
+# staging's) at the first baseline day: its days before the periods read no progress day.
+_PERIOD_DAYS = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 UPSTREAM = [
-    KR_PROGRESS,
-    OBJECTIVE_PROGRESS,
+    dg.AssetDep(KR_PROGRESS, partition_mapping=_PERIOD_DAYS),
+    dg.AssetDep(OBJECTIVE_PROGRESS, partition_mapping=_PERIOD_DAYS),
     STAGING,
     *(dg.AssetKey(["okr", table]) for table in DEFINITION_TABLES),
 ]
