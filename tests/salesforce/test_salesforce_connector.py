@@ -419,7 +419,7 @@ def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
         read = fetch_records(client, "Opportunity", fields, [WON])
         currency = fetch_currency(client, multi_currency=False)
         assert currency == Currency("EUR")
-        daily = daily_from_records(
+        daily, flags = daily_from_records(
             read.records,
             [WON],
             date(2026, 3, 1),
@@ -431,6 +431,7 @@ def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
     finally:
         server.stop()
     assert daily["value"].to_pylist() == [350.5, 40.0]
+    assert flags.num_rows == 0  # one currency: nothing to convert
     assert daily["currency"].to_pylist() == ["EUR", "EUR"]
 
 
