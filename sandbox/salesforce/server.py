@@ -433,6 +433,8 @@ class SalesforceSandbox:
     api_used: int = 0
     tokens_issued: int = 0
     issued_tokens: list[str] = field(default_factory=list)
+    # Every JWT bearer assertion received, valid or not (signed with the app's private key).
+    jwt_assertions: list[str] = field(default_factory=list)
     server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
@@ -665,6 +667,8 @@ class SalesforceSandbox:
             if secret != self.client_secret:
                 return oauth_error("invalid_client", "invalid client credentials")
         elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            with self._lock:
+                self.jwt_assertions.append(form.get("assertion", ""))
             try:
                 claims = jwt.decode(
                     form.get("assertion", ""),
