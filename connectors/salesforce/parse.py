@@ -311,7 +311,7 @@ def daily_from_records(
       currency (converted with the org's rates in a multi-currency org, see README). An
       amount in a currency the org has no rate for cannot be converted: it is left out of the
       sum and its day flagged `currency_unconverted`, naming the currency, so the key result
-      is visibly incomplete rather than silently wrong (README, "Currencies").
+      is visibly incomplete rather than silently wrong (README, **Currencies**).
     Each day's `request_hash` is that of the newest request that read a record counted on it
     (a hash of the metric and day for days without records).
     """
