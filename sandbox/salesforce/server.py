@@ -17,7 +17,8 @@ SALESFORCE_HOST is set). It serves:
 - `POST …/jobs/query`, `GET …/jobs/query/{id}`, `GET …/jobs/query/{id}/results?maxRecords=&
   locator=` — Bulk API 2.0 query jobs: UploadComplete → InProgress → JobComplete over polls,
   CSV result pages with `Sforce-Locator` (the string `null` on the last) and
-  `Sforce-NumberOfRecords`; results asked with another API version than the job's get 409;
+  `Sforce-NumberOfRecords`; results asked with another API version than the job's get 409
+  (Salesforce documents the 409, not its errorCode: INVALIDJOB here);
   `bulk_enabled = False` answers job creation like an org without the Bulk API.
 - Errors as Salesforce sends them, a JSON list of `{message, errorCode}`: 401
   INVALID_SESSION_ID (unknown or expired token), 403 REQUEST_LIMIT_EXCEEDED once
