@@ -42,8 +42,9 @@ each child), the two contenders in turn for several rounds, medians of the per-r
 `okr_definitions/loader.py`, where a run used to parse the whole folder nine times), the
 asset graph, the client libraries of the sources the definitions use (the demo uses all
 seven: google-analytics-data with gRPC and protobuf, hubspot-api-client, simple-salesforce
-with zeep, httpx), the warehouse, and Dagster's three runs (sources, staging, progress) with their events. The
-trivial run pays the interpreter, Dagster, its ephemeral instance and one run of two assets.
+with zeep, httpx), the warehouse, and Dagster's three runs (sources, staging, progress) with
+their events. The trivial run pays the interpreter, Dagster, its ephemeral instance and one
+run of two assets.
 
 Deferred (function-level imports and lazily exported connector packages, each with a
 comment): the weekly report's rendering (altair and vl-convert), the PostgreSQL destination
@@ -57,13 +58,13 @@ every view).
 
 What bounds the rest, from a sampling profile of a cold `okr run --date` on the demo (py-spy,
 main thread): importing Dagster and creating its ephemeral instance (SQLite storages through
-SQLAlchemy and Alembic) is about 40 % of the run and all of the trivial run's cost; the
-source client libraries' imports about 10 %; Dagster's own work per run and step (three runs,
-sources, staging and progress, of about twenty steps against one run of two) about 12 %; opening DuckDB about 6 % (21 opens
-a run: a database instance each, 20 ms or more, since every write takes the file's lock
-only for its transaction so that other processes can read and write between steps); the
-assets' own work (fetching from the sandboxes, loading, the progress math) about 14 %; typer,
-rich and the CLI's modules about 7 %; building the asset graph about 5 %.
+SQLAlchemy and Alembic) is about 40 % of the run and all of the trivial run's cost; the source
+client libraries' imports about 10 %; Dagster's own work per run and step (three runs, sources,
+staging and progress, of about twenty steps against one run of two) about 12 %; opening DuckDB
+about 6 % (21 opens a run: a database instance each, 20 ms or more, since every write takes the
+file's lock only for its transaction so that other processes can read and write between steps);
+the assets' own work (fetching from the sandboxes, loading, the progress math) about 14 %;
+typer, rich and the CLI's modules about 7 %; building the asset graph about 5 %.
 Sharing one DuckDB instance per process (ATTACH/DETACH of the file on an in-memory
 instance, releasing the lock after each write) is the next step for the opens: a prototype
 of the assets' connections that way took `okr run`'s CPU from 5.8 s to 5.3 s (three

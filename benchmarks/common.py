@@ -64,7 +64,20 @@ def median(values: Sequence[float]) -> float:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size so far (Linux reports KiB)."""
+    """This process's own peak resident set size so far, in MiB.
+
+    Linux's `VmHWM` (the high-water mark of this process's memory map). Not `ru_maxrss`: a
+    child started by `subprocess` (vfork + exec) inherits in `ru_maxrss` the parent's peak at
+    the moment of the exec, so every child of a parent that serves a large sandbox would
+    report the parent's size, growing round after round. `ru_maxrss` (KiB on Linux) only
+    where /proc is missing.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

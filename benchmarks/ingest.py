@@ -58,10 +58,10 @@ Method: answers are recorded once from the live sandbox, then replayed from memo
 server in its own process for every contender (three repetitions each, interleaved, median).
 Each contender is a fresh child process; wall time starts after imports and after the
 warehouse file is opened and migrated, and ends when the rows are committed. Peak RSS is the
-child's `ru_maxrss` (whole process, imports included). The practical limit reads the answers
-with `read_json_objects` and DuckDB's JSON path functions: `read_json` with a typed schema of
-the nested rows took 20-22 s for the million GA4 rows here (5-6x slower), and the reference
-should be the fastest bulk read, not a slow one.
+child's own high-water mark (`VmHWM`, whole process, imports included). The practical limit
+reads the answers with `read_json_objects` and DuckDB's JSON path functions: `read_json`
+with a typed schema of the nested rows took 20-22 s for the million GA4 rows here (5-6x
+slower), and the reference should be the fastest bulk read, not a slow one.
 
 GA4 before the fix (same machine, same method): ours 62.3 s, 16,061 rows/s, peak RSS 1,367 MiB.
 The client library's REST transport decodes every answer into protobuf in pure Python

@@ -51,6 +51,7 @@ FLAG_MEANING = {
     "other_row": "the source rolled rare rows into “(other)”",
     "provisional": "the source's newest days are not final yet",
     "currency_mismatch": "amounts in another currency than the unit, shown unconverted",
+    "currency_unconverted": "amounts in a currency without a conversion rate are left out",
     "no_denominator": "days with a numerator but a denominator of 0 or none are left out",
 }
 

@@ -13,7 +13,7 @@ The pieces, in the order a run uses them:
   2.0 when the read is large (`bulk.py`).
 - :func:`fetch_currency` — the corporate currency and the org's conversion rates.
 - :func:`daily_from_records` — DAILY_SCHEMA rows (plus `currency`, `request_hash`) from the
-  stored records, recomputed over any window.
+  stored records, recomputed over any window, with the days' `currency_unconverted` flags.
 """
 
 from __future__ import annotations

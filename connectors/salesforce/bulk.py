@@ -104,8 +104,20 @@ def fetch_bulk_records(
 ) -> pa.Table:
     """RECORDS_SCHEMA rows of a queryAll job for `soql` (BulkUnavailable without Bulk API)."""
     job = client.call("bulk job", lambda sf: _create(sf, soql))
-    info = _wait_until_complete(client, job["id"])
-    version = f"{float(info.get('apiVersion') or job['apiVersion']):.1f}"
+    return read_job_records(client, job["id"], object_name, fields, fetched_at)
+
+
+def read_job_records(
+    client: SalesforceClient,
+    job_id: str,
+    object_name: str,
+    fields: list[str] | tuple[str, ...],
+    fetched_at: datetime,
+) -> pa.Table:
+    """RECORDS_SCHEMA rows of the query job `job_id`, once complete, read page by page with
+    the API version the job was created with (whatever version the client is set to)."""
+    job = _wait_until_complete(client, job_id)
+    version = f"{float(job['apiVersion']):.1f}"
     tables = []
     locator = ""
     page = 0

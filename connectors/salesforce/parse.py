@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash
+from connectors.base import DAILY_SCHEMA, FLAG_SCHEMA, MetricRequest, request_hash
 from connectors.salesforce.requests import RECORD_TYPE_FIELD, salesforce_query
 from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceSelection
 
@@ -223,6 +223,13 @@ def _day_sql(date_field: str, p: _Params) -> str:
     )
 
 
+class DailyValues(NamedTuple):
+    """What the stored records make of the metrics: daily values and the days' trust flags."""
+
+    daily: pa.Table  # DAILY_SCHEMA plus `currency`
+    flags: pa.Table  # FLAG_SCHEMA
+
+
 @dataclass(frozen=True)
 class Currency:
     """The org's currency: the corporate currency and, in a multi-currency org, each active
@@ -247,7 +254,7 @@ WITH current AS (
 ),
 placed AS (
     SELECT {day} AS day, {value} AS v, {num} AS in_num, {den} AS in_den, request_hash,
-           fetched_at
+           fetched_at, {unconverted} AS unconverted
     FROM current LEFT JOIN rates ON rates.iso = f['CurrencyIsoCode']
     WHERE NOT is_deleted
 ),
@@ -255,7 +262,10 @@ per_day AS (
     SELECT day,
            CAST(sum(CASE WHEN in_num THEN v END) AS DOUBLE) AS num,
            CAST(sum(CASE WHEN in_den THEN v END) AS DOUBLE) AS den,
-           arg_max(request_hash, fetched_at) FILTER (WHERE in_num OR in_den) AS request_hash
+           arg_max(request_hash, fetched_at) FILTER (WHERE in_num OR in_den) AS request_hash,
+           string_agg(DISTINCT unconverted, ', ' ORDER BY unconverted)
+               FILTER (WHERE in_num OR in_den) AS unconverted,
+           count(unconverted) FILTER (WHERE in_num OR in_den) AS unconverted_records
     FROM placed
     WHERE day BETWEEN $start AND $end
     GROUP BY day
@@ -272,7 +282,9 @@ SELECT
     CASE WHEN $ratio THEN coalesce(p.num, 0) END AS numerator,
     CASE WHEN $ratio THEN coalesce(p.den, 0) END AS denominator,
     CASE WHEN $money THEN $currency END AS currency,
-    coalesce(p.request_hash, $empty_hash) AS request_hash
+    coalesce(p.request_hash, $empty_hash) AS request_hash,
+    p.unconverted,
+    coalesce(p.unconverted_records, 0) AS unconverted_records
 FROM days AS d
 LEFT JOIN per_day AS p ON p.day = d.day
 ORDER BY d.day
@@ -288,14 +300,18 @@ def daily_from_records(
     time_zone: str,
     currency: Currency,
     money_fields: set[tuple[str, str]],
-) -> pa.Table:
+) -> DailyValues:
     """DAILY_SCHEMA rows (plus `currency`) for every metric and every day
-    in [start, end]: 0 on days without records, a ratio NULL when its denominator is 0.
+    in [start, end]: 0 on days without records, a ratio NULL when its denominator is 0; and
+    the days' trust flags (FLAG_SCHEMA).
 
     records: RECORDS_SCHEMA rows; of several versions of a record the newest counts, deleted
       records never count.
     money_fields: (object, field) pairs of currency type: their sums are in the corporate
-      currency (converted with the org's rates in a multi-currency org, see README).
+      currency (converted with the org's rates in a multi-currency org, see README). An
+      amount in a currency the org has no rate for cannot be converted: it is left out of the
+      sum and its day flagged `currency_unconverted`, naming the currency, so the key result
+      is visibly incomplete rather than silently wrong (README, **Currencies**).
     Each day's `request_hash` is that of the newest request that read a record counted on it
     (a hash of the metric and day for days without records).
     """
@@ -308,27 +324,36 @@ def daily_from_records(
         }
     )
     tables = []
+    flags: list[dict[str, Any]] = []
     con = duckdb.connect()
     try:
-        con.register("records", records)
+        # Copied into DuckDB once: every read of an Arrow MAP column converts the whole column
+        # again (seconds for 200,000 records, for each metric and each field it looks up).
+        con.register("arrow_records", records)
+        con.execute("CREATE TABLE records AS SELECT * FROM arrow_records")
+        con.unregister("arrow_records")
         con.register("rates", rates)
         for metric in metrics:
             q = salesforce_query(metric)
             p = _Params()
             money = q.field is not None and (q.object, q.field) in money_fields
+            unconverted = "CAST(NULL AS VARCHAR)"
             if q.aggregate == "count":
                 value = "CAST(1 AS DECIMAL(38, 6))"
             else:
                 amount = f"TRY_CAST(f[{p(q.field)}] AS DECIMAL(38, 6))"
-                # CurrencyType rates are units of a currency per corporate unit.
-                value = (
-                    f"CAST({amount} / rates.rate AS DECIMAL(38, 6))"
-                    if money and currency.multi
-                    else amount
-                )
+                value = amount
+                if money and currency.multi:
+                    # CurrencyType rates are units of a currency per corporate unit.
+                    value = f"CAST({amount} / rates.rate AS DECIMAL(38, 6))"
+                    unconverted = (
+                        f"CASE WHEN {amount} IS NOT NULL AND rates.rate IS NULL "
+                        "THEN coalesce(f['CurrencyIsoCode'], 'no currency') END"
+                    )
             sql = _DAILY_SQL.format(
                 day=_day_sql(q.date_field, p),
                 value=value,
+                unconverted=unconverted,
                 num=selection_sql(q, p),
                 den=selection_sql(q.denominator, p),
             )
@@ -347,12 +372,35 @@ def daily_from_records(
                     "empty_hash": request_hash({"metric": metric.metric_id, "computed": True}),
                 },
             ).to_arrow_table()
+            flags += _unconverted_flags(daily, currency.corporate)
             currency_column = daily["currency"].cast(pa.string())
             daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
             daily = daily.append_column(pa.field("currency", pa.string()), currency_column)
             tables.append(daily)
     finally:
         con.close()
+    flag_table = pa.Table.from_pylist(flags, schema=FLAG_SCHEMA)
     if tables:
-        return pa.concat_tables(tables)
-    return DAILY_SCHEMA.empty_table().append_column("currency", pa.array([], pa.string()))
+        return DailyValues(pa.concat_tables(tables), flag_table)
+    empty = DAILY_SCHEMA.empty_table().append_column("currency", pa.array([], pa.string()))
+    return DailyValues(empty, flag_table)
+
+
+def _unconverted_flags(daily: pa.Table, corporate: str | None) -> list[dict[str, Any]]:
+    """`currency_unconverted` for the days that left out amounts the org has no rate for."""
+    rows = daily.filter(pc.greater(daily["unconverted_records"], 0))
+    return [
+        {
+            "metric_id": row["metric_id"],
+            "date": row["date"],
+            "flag": "currency_unconverted",
+            "reason": (
+                f"{row['unconverted_records']} amount(s) in {row['unconverted']} left out of the "
+                f"sum: the org has no conversion rate to {corporate} for it (add the currency "
+                "in Setup → Manage Currencies)"
+            ),
+        }
+        for row in rows.select(
+            ["metric_id", "date", "unconverted", "unconverted_records"]
+        ).to_pylist()
+    ]

@@ -17,7 +17,8 @@ SALESFORCE_HOST is set). It serves:
 - `POST …/jobs/query`, `GET …/jobs/query/{id}`, `GET …/jobs/query/{id}/results?maxRecords=&
   locator=` — Bulk API 2.0 query jobs: UploadComplete → InProgress → JobComplete over polls,
   CSV result pages with `Sforce-Locator` (the string `null` on the last) and
-  `Sforce-NumberOfRecords`; results asked with another API version than the job's get 409;
+  `Sforce-NumberOfRecords`; results asked with another API version than the job's get 409
+  (Salesforce documents the 409, not its errorCode: INVALIDJOB here);
   `bulk_enabled = False` answers job creation like an org without the Bulk API.
 - Errors as Salesforce sends them, a JSON list of `{message, errorCode}`: 401
   INVALID_SESSION_ID (unknown or expired token), 403 REQUEST_LIMIT_EXCEEDED once
@@ -433,6 +434,8 @@ class SalesforceSandbox:
     api_used: int = 0
     tokens_issued: int = 0
     issued_tokens: list[str] = field(default_factory=list)
+    # Every JWT bearer assertion received, valid or not (signed with the app's private key).
+    jwt_assertions: list[str] = field(default_factory=list)
     server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
@@ -665,6 +668,8 @@ class SalesforceSandbox:
             if secret != self.client_secret:
                 return oauth_error("invalid_client", "invalid client credentials")
         elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            with self._lock:
+                self.jwt_assertions.append(form.get("assertion", ""))
             try:
                 claims = jwt.decode(
                     form.get("assertion", ""),

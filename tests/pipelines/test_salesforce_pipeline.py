@@ -16,10 +16,13 @@ corporate currency EUR, 1 EUR = 1.1 USD):
 | O8          | Closed Won             | 400 EUR  | 10-05      | amount edited to 600      |
 | O9          | Closed Won             | 800 EUR  | 10-03      | moved to Closed Lost      |
 | O10         | Closed Won (deleted)   | 250 EUR  | 10-01      | undeleted                 |
+| O11         | —                      | 400 GBP  | 10-02      | created Closed Won        |
 
 First run, won revenue: 10-01 1000, 10-02 1000 + 500, 10-03 800, 10-04 2000, 10-05 400
 (5,700 in all); win rate 6 won / 8 closed. Second run: 10-01 1250, 10-02 1500, 10-03 0,
-10-04 0, 10-05 600 (3,350); win rate 5 / 8.
+10-04 0, 10-05 600 (3,350); win rate 6 / 9. The org has no rate for GBP: O11's amount cannot
+be converted, so it is left out of 10-02's sum and the day is flagged `currency_unconverted`
+(it still counts in the win rate, which counts opportunities).
 
 Leads (Web or Partner, by CreatedDate on the Berlin day): L1 Web 10-01 10:00 UTC, L2 Partner
 09-30 22:30 UTC (10-01 in Berlin), L3 Event (not counted), L4 Web 10-02, L5 Partner 10-05
@@ -190,6 +193,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             org.update("Opportunity", ids["O8"], Amount=600.0)
             org.update("Opportunity", ids["O9"], StageName="Closed Lost")
             org.undelete("Opportunity", ids["O10"])
+            ids["O11"] = org.insert(
+                "Opportunity",
+                Name="O11",
+                StageName="Closed Won",
+                Amount=400.0,
+                CurrencyIsoCode="GBP",
+                CloseDate=date(2026, 10, 2),
+            )
             server.reset_counts()
             second = run_range(defs, FIRST, LAST, instance)
             yield Scenario(
@@ -256,7 +267,7 @@ def test_edits_losses_deletions_and_undeletions_correct_the_past(s: Scenario) ->
         warehouse_rows("SELECT kr_id, value FROM okr.kr_progress_daily WHERE as_of_date = ?", LAST)
     )
     assert kr["won-revenue"] == 3350
-    assert kr["win-rate"] == pytest.approx(5 / 8)
+    assert kr["win-rate"] == pytest.approx(6 / 9)
     revisions = {
         (m, d): (old, new)
         for m, d, old, new in warehouse_rows(
@@ -281,9 +292,9 @@ def test_edits_losses_deletions_and_undeletions_correct_the_past(s: Scenario) ->
 
 def test_second_run_reads_only_the_changes(s: Scenario) -> None:
     state = dict(warehouse_rows("SELECT object, records_read FROM raw.salesforce_sync_state"))
-    # Four opportunities changed; no lead did: the one lead read is the newest, at the
-    # cursor, re-read by the overlap (and stored once).
-    assert state == {"Opportunity": 4, "Lead": 1}
+    # Four opportunities changed and one was created; no lead did: the one lead read is the
+    # newest, at the cursor, re-read by the overlap (and stored once).
+    assert state == {"Opportunity": 5, "Lead": 1}
     ((lead_versions,),) = warehouse_rows(
         "SELECT count(*) FROM raw.salesforce_record_history WHERE object = 'Lead'"
     )
@@ -293,3 +304,27 @@ def test_second_run_reads_only_the_changes(s: Scenario) -> None:
     assert s.second_requests == 6
     requests = dict(warehouse_rows("SELECT object, requests FROM raw.salesforce_sync_state"))
     assert requests == {"Opportunity": 1, "Lead": 1}
+
+
+def test_an_amount_in_a_currency_without_a_rate_flags_its_day_and_the_key_result(
+    s: Scenario,
+) -> None:
+    """O11's 400 GBP has no rate in the org: 10-02 stays 1,500 (O2's USD 1,100 → EUR 1,000,
+    O3's 500) and says why it is incomplete, and so does the key result reading it."""
+    assert s.first.succeeded and s.second.succeeded
+    assert s.first_kr["won-revenue"] == 5700  # no GBP amount then: no flag in the first run
+    flags = warehouse_rows(
+        "SELECT metric_id, date, flag, reason FROM staging.metric_flags "
+        "WHERE flag = 'currency_unconverted'"
+    )
+    assert [(m, d, f) for m, d, f, _ in flags] == [
+        ("won_revenue_sf", date(2026, 10, 2), "currency_unconverted")
+    ]
+    reason = flags[0][3]
+    assert reason.startswith("1 amount(s) in GBP left out of the sum") and "EUR" in reason
+    assert _days("won_revenue_sf", _staged())[1] == 1500
+    kr_flags = dict(
+        warehouse_rows("SELECT kr_id, flags FROM okr.kr_progress_daily WHERE as_of_date = ?", LAST)
+    )
+    assert "currency_unconverted" in kr_flags["won-revenue"]
+    assert "currency_unconverted" not in (kr_flags["win-rate"] or [])

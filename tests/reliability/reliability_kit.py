@@ -244,6 +244,23 @@ def service_account_key(path: Path) -> tuple[Path, list[str]]:
     return path, [*body, info["private_key_id"]]
 
 
+def salesforce_jwt_key(path: Path) -> tuple[bytes, list[str]]:
+    """A connected app's private key for Salesforce's JWT bearer flow, written to `path` as
+    SALESFORCE_PRIVATE_KEY_PATH reads it (PEM); returns the public key the sandbox org checks
+    assertions with, and the PEM body's lines: the canaries."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.write_bytes(pem)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return public, [line for line in pem.decode().splitlines() if not line.startswith("-----")]
+
+
 Rewrite = Callable[[Request, Any], Any]
 
 
@@ -287,6 +304,10 @@ class Sandboxes:
     rewriters: dict[str, Rewriter]
     salesforce: SandboxServer
     salesforce_sandbox: SalesforceSandbox
+    # The connected app's key for the JWT bearer flow (the env uses client credentials; a
+    # test switches with `salesforce_jwt_env`), and its PEM body lines.
+    salesforce_key: Path
+    salesforce_key_secrets: list[str]
     bearer_tokens: set[str] = field(default_factory=set)
 
     def server(self, source: str) -> SandboxServer:
@@ -302,8 +323,14 @@ class Sandboxes:
     def secrets(self) -> list[str]:
         """Every credential value of every source (long enough to be unmistakable)."""
         tokens = [t.removeprefix("Bearer ") for t in self.bearer_tokens]
-        # Salesforce's access tokens, as its token endpoint issued them.
-        salesforce = [SALESFORCE_SECRET, *self.salesforce_sandbox.issued_tokens]
+        # Salesforce's access tokens, as its token endpoint issued them, the app's private key
+        # and the JWT assertions signed with it.
+        salesforce = [
+            SALESFORCE_SECRET,
+            *self.salesforce_sandbox.issued_tokens,
+            *self.salesforce_key_secrets,
+            *self.salesforce_sandbox.jwt_assertions,
+        ]
         return [
             MATOMO_TOKEN,
             HUBSPOT_TOKEN,
@@ -314,6 +341,13 @@ class Sandboxes:
             *tokens,
             *salesforce,
         ]
+
+    def salesforce_jwt_env(self, env: dict[str, str]) -> dict[str, str]:
+        """`env` with Salesforce's JWT bearer flow instead of client credentials."""
+        jwt = {k: v for k, v in env.items() if k != "SALESFORCE_CLIENT_SECRET"}
+        jwt["SALESFORCE_USERNAME"] = self.salesforce_sandbox.username
+        jwt["SALESFORCE_PRIVATE_KEY_PATH"] = str(self.salesforce_key)
+        return jwt
 
     def clear(self) -> None:
         """Back to healthy sandboxes after a fault case."""
@@ -382,6 +416,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
         salesforce = SalesforceSandbox(
             client_secret=SALESFORCE_SECRET, daily_api_limit=SALESFORCE_DAILY_LIMIT
         ).generate(*SALESFORCE_HISTORY, opportunities=300, leads=300)
+        salesforce_key = key_dir / "salesforce-app.key"
+        salesforce.jwt_public_key, salesforce_key_secrets = salesforce_jwt_key(salesforce_key)
         salesforce_server = salesforce.serve()
         stack.callback(salesforce_server.stop)
         mixpanel = MixpanelSandbox(
@@ -435,6 +471,8 @@ def sandboxes(key_dir: Path) -> Iterator[Sandboxes]:
             rewriters,
             salesforce_server,
             salesforce,
+            salesforce_key,
+            salesforce_key_secrets,
             bearer,
         )
 

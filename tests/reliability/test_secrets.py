@@ -1,12 +1,14 @@
 """Secrets: every source's credential is a canary, and no canary may surface anywhere.
 
 GA4 reads a real service-account key file (its PEM lines and key id are canaries, and so is
-every bearer token the client signed with it, as the GA4 sandbox received them); Matomo and
-HubSpot get canary tokens, and Matomo sits behind a basic-auth proxy whose password is in
-`MATOMO_URL` (`http://user:password@host`). Two `okr run`s go through success, retries and
-failures for every source — including servers that echo the token back in their error
-message, as a proxy or a misconfigured instance might — then `okr validate`, `okr status`,
-`okr sql` and `okr report` run. Afterwards the test scans:
+every bearer token the client signed with it, as the GA4 sandbox received them); Salesforce
+logs in with a client secret in run 1 and with a connected app's private key (JWT bearer flow)
+in run 2 (the secret, the key's PEM lines, the signed assertions and every access token are
+canaries); Matomo and HubSpot get canary tokens, and Matomo sits behind a basic-auth proxy
+whose password is in `MATOMO_URL` (`http://user:password@host`). Two `okr run`s go through
+success, retries and failures for every source — including servers that echo the token back
+in their error message, as a proxy or a misconfigured instance might — then `okr validate`,
+`okr status`, `okr sql` and `okr report` run. Afterwards the test scans:
 
 - the stdout and stderr of every command,
 - the Dagster instance: every event of every run through its API (failures with their
@@ -174,8 +176,11 @@ def test_no_credential_reaches_output_event_log_report_or_warehouse(
         )
         sb.matomo.inject(Fault("status", status=429, headers={"Retry-After": "1"}, times=2))
         sb.hubspot.inject(rate_limit_fault(times=1), Fault("status", status=503, times=2))
-        code, outputs["run 2"] = _okr("run", *days, env=env)
+        # Salesforce logs in with the JWT bearer flow: the app's private key is in use.
+        jwt_logins = len(sb.salesforce_sandbox.jwt_assertions)
+        code, outputs["run 2"] = _okr("run", *days, env=sb.salesforce_jwt_env(env))
         assert code == 1, outputs["run 2"]
+        assert len(sb.salesforce_sandbox.jwt_assertions) > jwt_logins
         sb.clear()
 
         # Metadata checks with tokens the servers refuse.

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +28,7 @@ from connectors.salesforce import (
     money_fields,
     validate_salesforce_metrics,
 )
+from connectors.salesforce.bulk import read_job_records
 from connectors.salesforce.requests import (
     filter_soql,
     full_read_where,
@@ -235,6 +237,42 @@ def test_more_than_2000_records_come_in_pages_and_bulk_reads_the_same_rows(big_o
     assert bulk.cursor == rest.cursor
 
 
+def test_bulk_results_are_read_with_the_api_version_the_job_was_created_with(big_org) -> None:
+    """Salesforce answers 409 to a job's results asked under another API version than the
+    one that created the job: a job created under v58.0 is read under v58.0 by a client set
+    to the default v62.0, and the sandbox refuses the same request under v62.0."""
+    org, server = big_org
+    creator = SalesforceClient(_settings(server, api_version="58.0"))
+    soql = records_soql("Opportunity", ["Amount"])
+    job = creator.call(
+        "bulk job",
+        lambda sf: sf.restful(
+            "jobs/query",
+            method="POST",
+            json={"operation": "queryAll", "query": soql, "contentType": "CSV"},
+        ),
+    )
+    assert job["apiVersion"] == 58.0
+    reader = SalesforceClient(_settings(server, bulk_page_records=2000, bulk_poll_s=0.01))
+    assert reader.settings.api_version == "62.0"
+    server.reset_counts()
+    read = read_job_records(reader, job["id"], "Opportunity", ["Amount"], datetime.now(UTC))
+    assert read.num_rows == len(org.records["Opportunity"]) == 4500
+    results = f"/jobs/query/{job['id']}/results"
+    assert server.request_counts[f"/services/data/v58.0{results}"] == 3
+    assert not any(
+        p.startswith("/services/data/v62.0") for p in server.request_counts if results in p
+    )
+    # The check bites: the same results under the client's own version are refused.
+    refused = httpx.get(
+        f"{server.base_url}/services/data/v62.0{results}",
+        headers={"Authorization": f"Bearer {org.issued_tokens[-1]}"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()[0]["errorCode"] == "INVALIDJOB"
+    assert "API version 58.0" in refused.json()[0]["message"]
+
+
 def test_an_org_without_bulk_api_is_read_through_rest(big_org) -> None:
     org, server = big_org
     org.bulk_enabled = False
@@ -381,7 +419,7 @@ def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
         read = fetch_records(client, "Opportunity", fields, [WON])
         currency = fetch_currency(client, multi_currency=False)
         assert currency == Currency("EUR")
-        daily = daily_from_records(
+        daily, flags = daily_from_records(
             read.records,
             [WON],
             date(2026, 3, 1),
@@ -393,6 +431,7 @@ def test_a_single_currency_org_sums_amounts_as_they_are() -> None:
     finally:
         server.stop()
     assert daily["value"].to_pylist() == [350.5, 40.0]
+    assert flags.num_rows == 0  # one currency: nothing to convert
     assert daily["currency"].to_pylist() == ["EUR", "EUR"]
 
 

@@ -306,7 +306,7 @@ def sync(
     with connect() as con:
         records = current_records(con, objects)
         window_end = max(end, last_loaded_day(con, metric_ids) or end)
-    daily = daily_from_records(
+    values = daily_from_records(
         records,
         metrics,
         window_start,
@@ -319,7 +319,9 @@ def sync(
         reads=reads,
         window_start=window_start,
         window_end=window_end,
-        result=FetchResult(daily=daily, request_count=client.request_count),
+        result=FetchResult(
+            daily=values.daily, flags=values.flags, request_count=client.request_count
+        ),
         api_usage=client.limit_info,
     )
 

@@ -20,7 +20,8 @@ from warehouse.sources.salesforce import sync
 SOURCE = "salesforce"
 KEY = dg.AssetKey(["raw", "salesforce"])
 # Salesforce's API limit is per org and per day: steps of several runs must not read at once.
-# Give the pool a limit of 1 in the deployment (`dagster instance concurrency set salesforce 1`).
+# The deployment's `concurrency.pools.default_limit: 1` (deploy/dagster.yaml) gives this pool
+# its limit of 1, with nothing to set by hand.
 POOL = "salesforce"
 
 
