@@ -12,11 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+from registry.sources import source_names
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port_base(count: int = 4) -> int:
-    """A base with `count` free ports after it (bound and released at once)."""
+def _free_port_base(count: int = len(source_names())) -> int:
+    """A base with a free port for every registered source after it (bound and released at
+    once): `okr sandbox` serves each source on the base plus its place in the registry."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -54,7 +57,13 @@ def _exports(port_base: int) -> dict[str, str]:
         if line.startswith("Ctrl-C stops") or time.monotonic() > deadline:
             break
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) in (0, 130)  # 130: Ctrl-C before the wait began
+    try:
+        status = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output = process.stdout.read()
+        raise AssertionError(f"okr sandbox did not stop on Ctrl-C: {output}") from None
+    assert status in (0, 130), process.stdout.read()  # 130: Ctrl-C before the wait began
     return exports
 
 
