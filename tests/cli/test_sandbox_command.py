@@ -46,6 +46,10 @@ def _exports(port_base: int) -> dict[str, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C at a terminal: the child must not inherit an ignored SIGINT from the test
+        # process (an xdist worker running Dagster's code may ignore it), or Python installs
+        # no KeyboardInterrupt handler in it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     exports: dict[str, str] = {}
     assert process.stdout is not None
