@@ -61,6 +61,9 @@ def push_all(
 def print_outcomes(outcomes: list[PushOutcome], dry_run: bool) -> None:
     """One table per tool: what was written (or would be); the tools' answers are in
     push.sent (`okr sql "SELECT * FROM push.sent"`)."""
+    # imported when a push prints, so every other command starts without the status tables
+    from reports.terminal import print_renderables
+
     for outcome in outcomes:
         shown = outcome.planned if dry_run else [c for c, _ in outcome.sent]
         if not shown:
@@ -77,7 +80,9 @@ def print_outcomes(outcomes: list[PushOutcome], dry_run: bool) -> None:
         for c in shown:
             cells = (c.kr_id, c.target_id, c.day.isoformat(), f"{c.value:g}", c.comment)
             table.add_row(*(escape(cell) for cell in cells))
-        console.print(table)
+        # as `okr status`: within the terminal's width (or COLUMNS when piped), else at the
+        # table's natural width, so a piped comment is not folded into a column of 3
+        print_renderables(console, [table], console.is_terminal or "COLUMNS" in os.environ)
 
 
 def push_command(

@@ -108,3 +108,24 @@ def test_push_without_a_warehouse_says_what_to_do(tools, push_definitions, tmp_p
     assert result.exit_code == 1
     assert "no warehouse at" in result.stderr and "okr run" in result.stderr
     assert not missing.exists() and tools.okr_tracker.received == []
+
+
+def test_piped_without_columns_the_comment_is_printed_whole(monkeypatch) -> None:
+    """As `okr status`: piped without COLUMNS a table keeps its natural width (`okr demo`'s
+    push table folded its comments into a column of three characters at 80)."""
+    import io
+
+    from rich.console import Console
+
+    from destinations.push.ledger import PushOutcome
+    from destinations.push.tools import CheckIn
+    from okr_cli import push
+
+    comment = "okr-sync, data through 2026-09-14, flags: provisional"
+    check_in = CheckIn("okr_tracker", "conversion-up", CONVERSION_ID, DAY, 3.21, comment)
+    piped = Console(file=io.StringIO(), width=80, highlight=False)
+    monkeypatch.setattr(push, "console", piped)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    push.print_outcomes([PushOutcome("okr_tracker", sent=[(check_in, "answer-1")])], dry_run=False)
+    line = next(ln for ln in piped.file.getvalue().splitlines() if "conversion-up" in ln)
+    assert comment in line and "3.21" in line
