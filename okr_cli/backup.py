@@ -13,18 +13,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from okr_cli.console import console, err
+from okr_cli.console import WarehouseOption, console, err
 from warehouse.backup import DEFAULT_KEEP, backup, restore
 from warehouse.db import NotAWarehouseError, WarehouseBusyError
-
-WarehouseOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--warehouse",
-        "-w",
-        help="DuckDB file (default: OKR_WAREHOUSE or warehouse/okr_sync.duckdb).",
-    ),
-]
 
 
 def _fail(exc: Exception) -> typer.Exit:

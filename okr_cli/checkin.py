@@ -20,7 +20,14 @@ import click
 import typer
 from rich.markup import escape
 
-from okr_cli.console import console, definitions_folder, err, fail
+from okr_cli.console import (
+    DefinitionsOption,
+    WarehouseOption,
+    console,
+    definitions_folder,
+    err,
+    fail,
+)
 
 if TYPE_CHECKING:
     from okr_definitions.checkins import Checkin
@@ -74,18 +81,8 @@ def checkin(
         bool, typer.Option("--edit", help="Open the written file in $VISUAL or $EDITOR.")
     ] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing check-in file.")] = False,
-    definitions: Annotated[
-        Path | None,
-        typer.Option(
-            "--definitions",
-            "-d",
-            help="OKR definitions folder (default: OKR_DEFINITIONS or the bundled one).",
-        ),
-    ] = None,
-    warehouse: Annotated[
-        Path | None,
-        typer.Option("--warehouse", "-w", help="DuckDB file (default: OKR_WAREHOUSE)."),
-    ] = None,
+    definitions: DefinitionsOption = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Write the week's check-in file, pre-filled per key result with its owner, this week's
     value, status and pace, and the last check-in's confidence and comment."""

@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +19,30 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from okr_definitions.folder import DEFAULT_DIR
+
+# The options every command that reads the definitions or the warehouse shares.
+DefinitionsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--definitions",
+        "-d",
+        help="OKR definitions folder (default: OKR_DEFINITIONS or the bundled okr_definitions/).",
+    ),
+]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        help="DuckDB file (default: OKR_WAREHOUSE or warehouse/okr_sync.duckdb).",
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also print Dagster's events and the stack traces of failures."
+    ),
+]
 
 console = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)

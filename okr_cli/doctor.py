@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 
-from okr_cli.console import console
+from okr_cli.console import DefinitionsOption, WarehouseOption, console
 from okr_definitions.folder import DEFAULT_DIR
 
 if TYPE_CHECKING:  # imported when the command runs: `okr status` and `okr sql` start quickly
@@ -213,12 +213,8 @@ def doctor(
         str | None,
         typer.Option(help="Check as if today were this day (YYYY-MM-DD), for replays."),
     ] = None,
-    definitions: Annotated[
-        Path | None, typer.Option("--definitions", "-d", help="OKR definitions folder.")
-    ] = None,
-    warehouse: Annotated[
-        Path | None, typer.Option("--warehouse", "-w", help="DuckDB file.")
-    ] = None,
+    definitions: DefinitionsOption = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Check the deployment: instance, code location, warehouse, sources; exit 1 on a failure."""
     # imported when the command runs, so `okr status` and `okr sql` start quickly

@@ -20,7 +20,17 @@ from rich.markup import escape
 
 from okr_cli.backup import backup_command, restore_command
 from okr_cli.checkin import checkin
-from okr_cli.console import console, definitions_folder, err, fail, run_app, set_verbose
+from okr_cli.console import (
+    DefinitionsOption,
+    VerboseOption,
+    WarehouseOption,
+    console,
+    definitions_folder,
+    err,
+    fail,
+    run_app,
+    set_verbose,
+)
 from okr_cli.doctor import doctor
 from okr_cli.import_workbook import import_workbook
 from okr_cli.notify import notify
@@ -37,31 +47,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # emoji=False: text from the warehouse or the definitions is printed as written (":x:" stays).
-
-DefinitionsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--definitions",
-        "-d",
-        help="OKR definitions folder (default: OKR_DEFINITIONS or the bundled okr_definitions/).",
-    ),
-]
-WarehouseOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--warehouse",
-        "-w",
-        help="DuckDB file (default: OKR_WAREHOUSE or warehouse/okr_sync.duckdb).",
-    ),
-]
-
-
-VerboseOption = Annotated[
-    bool,
-    typer.Option(
-        "--verbose", "-v", help="Also print Dagster's events and the stack traces of failures."
-    ),
-]
 
 
 def _usage(message: str) -> typer.Exit:

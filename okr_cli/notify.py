@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.console import DefinitionsOption, WarehouseOption
 from okr_definitions.folder import DEFAULT_DIR
 
 console = Console(highlight=False)
@@ -33,13 +34,8 @@ def notify(
             "2026-11-30T08:05+01:00): when the digest is due, which day is recent. For replays."
         ),
     ] = None,
-    definitions: Annotated[
-        Path | None,
-        typer.Option("--definitions", "-d", help="OKR definitions folder."),
-    ] = None,
-    warehouse: Annotated[
-        Path | None, typer.Option("--warehouse", "-w", help="DuckDB file.")
-    ] = None,
+    definitions: DefinitionsOption = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Send the status-change alerts of the newest day and the weekly digest to the channels
     of `notify:`, each once (recorded in notify.sent)."""

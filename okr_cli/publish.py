@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from okr_cli.console import DefinitionsOption, WarehouseOption
 from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
 
@@ -41,12 +42,8 @@ def publish_command(
             "SQL) instead of publishing.",
         ),
     ] = None,
-    definitions: Annotated[
-        Path | None, typer.Option("--definitions", "-d", help="OKR definitions folder.")
-    ] = None,
-    warehouse: Annotated[
-        Path | None, typer.Option("--warehouse", "-w", help="DuckDB file.")
-    ] = None,
+    definitions: DefinitionsOption = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Publish the public tables to PostgreSQL (OKR_PUBLISH_POSTGRES_URL): the days whose rows
     changed since the last publish, in one transaction."""

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from okr_cli.console import definitions_folder, fail
+from okr_cli.console import DefinitionsOption, WarehouseOption, definitions_folder, fail
 from okr_definitions.problems import DefinitionError, Problem
 
 if TYPE_CHECKING:  # imported when a command runs: `okr --help` stays quick
@@ -92,13 +92,8 @@ def push_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what would be written; send nothing.")
     ] = False,
-    definitions: Annotated[
-        Path | None,
-        typer.Option("--definitions", "-d", help="OKR definitions folder."),
-    ] = None,
-    warehouse: Annotated[Path | None, typer.Option("--warehouse", "-w", help="DuckDB file.")] = (
-        None
-    ),
+    definitions: DefinitionsOption = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """Write the newest key-result values into the OKR tools configured under `push:` —
     only values that changed since the last push (recorded in push.sent)."""
