@@ -21,14 +21,13 @@ per event per day.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, benchmark_main, median, run_child
+from benchmarks.common import Figure, benchmark_main, median, paired_rounds
 
 COMMAND = "python -m benchmarks.amplitude_ingest"
 LAST = date(2026, 11, 30)
@@ -213,7 +212,7 @@ def _daily_run(events: int, users: int) -> tuple[int, int]:
 
 
 def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
-    from benchmarks.replay import ServerProcess
+    from benchmarks.replay import replayed_rounds
 
     full = scale == "full"
     payload: dict[str, Any] = {"events": 200 if full else 5, "days": 365 if full else 20}
@@ -225,33 +224,16 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
         "last": LAST.isoformat(),
         "users": users,
     }
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
-    with tempfile.TemporaryDirectory(prefix="okr-bench-amplitude-rec-") as folder:
-        # The capture run: the connector against the live sandbox, every answer recorded.
-        with ServerProcess(["--record", "amplitude", folder, json.dumps(spec)]) as live:
-            capture = run_child(
-                "benchmarks.amplitude_ingest",
-                {**payload, "contender": "ours", "base_url": live.base_url},
-            )
-        with ServerProcess(["--serve", folder]) as replay:
-            for _ in range(max(1, repeats)):
-                # Interleaved, so a burst of load on the shared machine hits both alike.
-                for name in CONTENDERS:
-                    runs[name].append(
-                        run_child(
-                            "benchmarks.amplitude_ingest",
-                            {**payload, "contender": name, "base_url": replay.base_url},
-                        )
-                    )
+    capture, runs = replayed_rounds(
+        "benchmarks.amplitude_ingest", "amplitude", spec, payload, CONTENDERS, repeats
+    )
     o, b = runs["ours"], runs["bare_loop"]
     if any(r["rows"] != b[0]["rows"] for r in o + b):
         raise RuntimeError("ours and the bare loop landed different numbers of rows")
     if any(r["requests"] != b[0]["requests"] for r in o):
         raise RuntimeError("ours and the bare loop sent different numbers of requests")
     t = {name: median([r["seconds"] for r in rs]) for name, rs in runs.items()}
-    # Each round's pair, then the median: load on the shared machine moves a pair alike.
-    ratio = median([x["seconds"] / y["seconds"] for x, y in zip(o, b, strict=True)])
-    cpu_ratio = median([x["cpu_seconds"] / y["cpu_seconds"] for x, y in zip(o, b, strict=True)])
+    ratio, _, paired = paired_rounds(runs)
     daily_requests, daily_cost = _daily_run(payload["events"], users)
     naive = payload["events"] * (LOOKBACK_DAYS + 1)
     return [
@@ -273,21 +255,11 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
             details={
                 "scale": scale,
                 "repeats": len(o),
-                "seconds": {n: [round(r["seconds"], 3) for r in rs] for n, rs in runs.items()},
-                "median_seconds": {n: round(v, 3) for n, v in t.items()},
+                **paired,
                 "ours_fetch_seconds": [round(r["fetch_seconds"], 3) for r in o],
-                # CPU time of each contender's process in the same span (its threads too; the
-                # replay server's is in neither): steadier than wall time on a loaded machine.
-                "cpu_seconds": {
-                    n: [round(r["cpu_seconds"], 3) for r in rs] for n, rs in runs.items()
-                },
-                "cpu_ratio": round(cpu_ratio, 2),
                 "rows": o[0]["rows"],
                 "requests_year": capture["requests"],
                 "cost_year": capture["cost"],
-                "peak_rss_mib": {
-                    n: [round(r["peak_rss_mib"], 1) for r in rs] for n, rs in runs.items()
-                },
             },
         ),
         Figure(

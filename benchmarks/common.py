@@ -63,6 +63,27 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+def paired_rounds(
+    runs: dict[str, list[dict[str, Any]]], ours: str = "ours", reference: str = "bare_loop"
+) -> tuple[float, float, dict[str, Any]]:
+    """(ratio, CPU ratio, details) of interleaved rounds: each round's pair, then the median
+    (load on the shared machine moves a pair alike); the details hold every contender's
+    seconds, CPU seconds (its process's, threads too) and peak RSS, round by round."""
+    pairs = list(zip(runs[ours], runs[reference], strict=True))
+    ratio = median([x["seconds"] / y["seconds"] for x, y in pairs])
+    cpu_ratio = median([x["cpu_seconds"] / y["cpu_seconds"] for x, y in pairs])
+    details = {
+        "seconds": {n: [round(r["seconds"], 3) for r in rs] for n, rs in runs.items()},
+        "median_seconds": {
+            n: round(median([r["seconds"] for r in rs]), 3) for n, rs in runs.items()
+        },
+        "cpu_seconds": {n: [round(r["cpu_seconds"], 3) for r in rs] for n, rs in runs.items()},
+        "cpu_ratio": round(cpu_ratio, 2),
+        "peak_rss_mib": {n: [round(r["peak_rss_mib"], 1) for r in rs] for n, rs in runs.items()},
+    }
+    return ratio, cpu_ratio, details
+
+
 def peak_rss_mib() -> float:
     """This process's own peak resident set size so far, in MiB.
 

@@ -21,7 +21,6 @@ by the sandbox's server.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Figure, child_main, median, parser, report, run_child
+from benchmarks.common import Figure, child_main, median, paired_rounds, parser, report
 
 COMMAND = "python -m benchmarks.mixpanel_ingest"
 LAST = date(2026, 9, 30)
@@ -214,7 +213,7 @@ def _daily_run_requests() -> tuple[int, int, date]:
 
 
 def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
-    from benchmarks.replay import ServerProcess
+    from benchmarks.replay import replayed_rounds
     from connectors.mixpanel.requests import plan_requests
 
     days = 365 if scale == "full" else 20
@@ -231,33 +230,16 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
         "users": USERS,
         "project_id": PROJECT_ID,
     }
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
-    with tempfile.TemporaryDirectory(prefix="okr-bench-mixpanel-rec-") as folder:
-        # The capture run: the connector against the live sandbox, its answer recorded.
-        with ServerProcess(["--record", "mixpanel", folder, json.dumps(spec)]) as live:
-            run_child(
-                "benchmarks.mixpanel_ingest",
-                {**payload, "contender": "ours", "base_url": live.base_url},
-            )
-        with ServerProcess(["--serve", folder]) as replay:
-            for _ in range(max(1, repeats)):
-                # Interleaved, so a burst of load on the shared machine hits both alike.
-                for name in CONTENDERS:
-                    runs[name].append(
-                        run_child(
-                            "benchmarks.mixpanel_ingest",
-                            {**payload, "contender": name, "base_url": replay.base_url},
-                        )
-                    )
+    _, runs = replayed_rounds(
+        "benchmarks.mixpanel_ingest", "mixpanel", spec, payload, CONTENDERS, repeats
+    )
     o, b = runs["ours"], runs["bare_loop"]
     if any(r["events"] != b[0]["rows"] for r in o) or any(r["rows"] != b[0]["rows"] for r in b):
         raise RuntimeError("ours and the bare loop read different numbers of events")
     if any(r["requests"] != b[0]["requests"] for r in o):
         raise RuntimeError("ours and the bare loop sent different numbers of requests")
     t = {name: median([r["seconds"] for r in rs]) for name, rs in runs.items()}
-    # Each round's pair, then the median: load on the shared machine moves a pair alike.
-    ratio = median([x["seconds"] / y["seconds"] for x, y in zip(o, b, strict=True)])
-    cpu_ratio = median([x["cpu_seconds"] / y["cpu_seconds"] for x, y in zip(o, b, strict=True)])
+    ratio, _, paired = paired_rounds(runs)
     daily_requests, filter_sets, daily_first = _daily_run_requests()
     naive = len(_names()) * 4
     return [
@@ -279,20 +261,10 @@ def run(scale: str = "full", repeats: int = 3) -> list[Figure]:
             details={
                 "scale": scale,
                 "repeats": len(o),
-                "seconds": {n: [round(r["seconds"], 3) for r in rs] for n, rs in runs.items()},
-                "median_seconds": {n: round(v, 3) for n, v in t.items()},
+                **paired,
                 "ours_fetch_seconds": [round(r["fetch_seconds"], 3) for r in o],
-                # CPU time of each contender's process in the same span (its threads too; the
-                # replay server's is in neither): steadier than wall time on a loaded machine.
-                "cpu_seconds": {
-                    n: [round(r["cpu_seconds"], 3) for r in rs] for n, rs in runs.items()
-                },
-                "cpu_ratio": round(cpu_ratio, 2),
                 "events": b[0]["rows"],
                 "daily_rows": o[0]["rows"],
-                "peak_rss_mib": {
-                    n: [round(r["peak_rss_mib"], 1) for r in rs] for n, rs in runs.items()
-                },
             },
         ),
         Figure(

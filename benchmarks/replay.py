@@ -205,6 +205,38 @@ class ServerProcess:
         self.stop()
 
 
+def replayed_rounds(
+    module: str,
+    source: str,
+    spec: dict[str, Any],
+    payload: dict[str, Any],
+    contenders: tuple[str, ...],
+    repeats: int,
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """One capture run of ours against the live sandbox (every answer recorded), then
+    `repeats` interleaved rounds of every contender against the replay, each in a fresh
+    process (`benchmarks.common.run_child`). Returns the capture's result and each
+    contender's results, round by round."""
+    import tempfile
+
+    from benchmarks.common import run_child
+
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
+    with tempfile.TemporaryDirectory(prefix=f"okr-bench-{source}-rec-") as folder:
+        with ServerProcess(["--record", source, folder, json.dumps(spec)]) as live:
+            capture = run_child(module, {**payload, "contender": "ours", "base_url": live.base_url})
+        with ServerProcess(["--serve", folder]) as replay:
+            for _ in range(max(1, repeats)):
+                # Interleaved, so a burst of load on the shared machine hits all alike.
+                for name in contenders:
+                    runs[name].append(
+                        run_child(
+                            module, {**payload, "contender": name, "base_url": replay.base_url}
+                        )
+                    )
+    return capture, runs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group(required=True)
