@@ -1,9 +1,11 @@
-"""Perdoo's GraphQL endpoint on 127.0.0.1, for the two operations okr-sync sends.
+"""Perdoo's GraphQL endpoint on 127.0.0.1, for the operations okr-sync sends.
 
 `POST /graphql/` with JSON `{operationName, query, variables}`, dispatched on the operation's
 root field (a hand-rolled dispatcher, not a GraphQL engine): `result(id: UUID!)` reads a key
-result, `upsertCommit(input: UpsertCommitMutationInput!)` adds a commit (a progress update) and
-moves the key result's currentValue. Answers follow Graphene (Django) conventions as the
+result (with `commits(first, after)`, its commits as a Relay connection, oldest first, the
+cursors Graphene's `arrayconnection:<index>` in base64), `upsertCommit(input:
+UpsertCommitMutationInput!)` adds a commit (a progress update) and moves the key result's
+currentValue. Answers follow Graphene (Django) conventions as the
 third-party clients expect them (API-NOTES.md §5.3; Perdoo's own bodies are not published, so
 they are assumed): a refused token → HTTP 200 `{"errors": [{"message": "Unauthorized", …}],
 "data": {<field>: null}}`; a variable that does not coerce (a non-UUID id, a non-number value) →
@@ -19,6 +21,7 @@ import math
 import re
 import threading
 import uuid
+from base64 import b64decode, b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,6 +31,8 @@ from sandbox.base import Request, Response, SandboxServer
 DEFAULT_TOKEN = "sandbox-perdoo-personal-api-token"
 PATH = "/graphql/"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Graphene-Django's RELAY_CONNECTION_MAX_LIMIT default: a page holds at most this many edges.
+MAX_PAGE = 100
 # Django's ModelChoiceField message for an id that names no row.
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
@@ -90,6 +95,8 @@ class PerdooSandbox:
             return Response.json({"errors": [{**error, "path": [root]}], "data": {root: None}})
         with self._lock:
             if root == "result":
+                if "commits(" in query:
+                    return self._commits(variables)
                 return self._result(variables.get("id"))
             return self._upsert_commit(variables.get("input"))
 
@@ -100,6 +107,31 @@ class PerdooSandbox:
         if key_result is None:
             return Response.json({"data": {"result": None}})
         node = {"id": key_result_id, "currentValue": key_result.current_value}
+        return Response.json({"data": {"result": node}})
+
+    def _commits(self, variables: dict[str, Any]) -> Response:
+        key_result_id = variables.get("id")
+        if not isinstance(key_result_id, str) or not _UUID.match(key_result_id):
+            return _variable_error("id", key_result_id, "UUID cannot represent this value.")
+        key_result = self.key_results.get(key_result_id)
+        if key_result is None:
+            return Response.json({"data": {"result": None}})
+        first = min(int(variables.get("first") or MAX_PAGE), MAX_PAGE)
+        after = variables.get("after")
+        start = int(b64decode(after).decode().split(":")[1]) + 1 if after else 0
+        page = key_result.commits[start : start + first]
+        edges = [
+            {
+                "cursor": _cursor(start + n),
+                "node": {k: commit[k] for k in ("id", "value", "commitDate")},
+            }
+            for n, commit in enumerate(page)
+        ]
+        info = {
+            "endCursor": edges[-1]["cursor"] if edges else None,
+            "hasNextPage": start + len(page) < len(key_result.commits),
+        }
+        node = {"id": key_result_id, "commits": {"edges": edges, "pageInfo": info}}
         return Response.json({"data": {"result": node}})
 
     def _upsert_commit(self, given: Any) -> Response:
@@ -140,6 +172,10 @@ class PerdooSandbox:
 
     def serve(self, port: int = 0) -> SandboxServer:
         return SandboxServer(self.handle, name="perdoo", port=port).start()
+
+
+def _cursor(index: int) -> str:
+    return b64encode(f"arrayconnection:{index}".encode()).decode()
 
 
 def _query(body: Any) -> str:
