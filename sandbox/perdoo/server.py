@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import uuid
 from base64 import b64decode, b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandbox.base import Request, Response, SandboxServer
+from sandbox.base import RecordedRequest, Request, RequestRecorder, Response, SandboxServer
 
 DEFAULT_TOKEN = "sandbox-perdoo-personal-api-token"
 PATH = "/graphql/"
@@ -44,44 +43,26 @@ class PerdooKeyResult:
     commits: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class PerdooRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def operation(self) -> str:
-        return str(self.body.get("operationName", "")) if isinstance(self.body, dict) else ""
-
-
 def _variable_error(name: str, value: Any, why: str) -> Response:
     message = f'Variable "${name}" got invalid value {value!r}; {why}'
     return Response.json({"errors": [{"message": message}]}, 400)
 
 
-class PerdooSandbox:
+class PerdooSandbox(RequestRecorder):
     def __init__(self) -> None:
+        super().__init__()
         self.key_results: dict[str, PerdooKeyResult] = {}
         self.token = DEFAULT_TOKEN
-        self.received: list[PerdooRequest] = []
-        self._lock = threading.Lock()
 
     def add(self, key_result_id: str, name: str = "A key result") -> str:
         self.key_results[key_result_id] = PerdooKeyResult(name)
         return key_result_id
 
-    def mutations(self) -> list[PerdooRequest]:
+    def mutations(self) -> list[RecordedRequest]:
         return [r for r in self.received if "upsertCommit" in _query(r.body)]
 
     def handle(self, request: Request) -> Response:
-        try:
-            body = request.json() if request.body else None
-        except ValueError:
-            body = None
-        with self._lock:
-            self.received.append(PerdooRequest(request.method, request.path, request.headers, body))
+        body = self.record(request).body
         if request.path != PATH or request.method != "POST":
             return Response(404, b"<h1>Not Found</h1>", content_type="text/html")
         if not isinstance(body, dict) or not _query(body):
