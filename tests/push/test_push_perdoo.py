@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from push_testkit import connector, load, set_progress, write_definitions
+from push_testkit import connector, load, one_tool_definitions, set_progress, write_definitions
 
 from destinations.push.ledger import push_tool
 from destinations.push.tools import make_client
@@ -18,42 +18,9 @@ CONVERSION = "0b6f1c2e-5d3a-4e8b-9c7d-1a2b3c4d5e70"
 TOKEN = "canary-perdoo-personal-token-5Jv2"
 COMMENT = "okr-sync, data through 2026-09-14, flags: none"
 
-PERDOO = f"""\
-organisation: {{{{name: Acme, timezone: Europe/Berlin}}}}
-teams: [{{{{id: growth, name: Growth}}}}]
-push:
-  perdoo: {{{{base_url: {{okr_tracker_url}}, token_env: TEST_PERDOO_TOKEN}}}}
-metrics:
-  - {{{{id: sessions, source: file, query: {{{{path: data/sessions.csv}}}}}}}}
-  - {{{{id: signups, source: file, query: {{{{path: data/signups.csv}}}}}}}}
-  - id: conversion
-    ratio: {{{{numerator: signups, denominator: sessions}}}}
-objectives:
-  - id: more-customers
-    title: More visitors become customers
-    team: growth
-    period: 2026-Q3
-    key_results:
-      - id: sessions-up
-        title: Sessions up by 40 percent
-        metric: sessions
-        target: +40%
-        push: {{{{perdoo: {SESSIONS}}}}}
-      - id: conversion-up
-        title: Conversion rate from 3.2 % to 5.5 %
-        metric: conversion
-        baseline: 3.2%
-        target: 5.5%
-        unit: "%"
-        push: {{{{perdoo: {CONVERSION}}}}}
-"""
-
-
-@pytest.fixture(scope="module")
-def perdoo_server():
-    sandbox = PerdooSandbox()
-    with sandbox.serve() as server:
-        yield sandbox, server
+PERDOO = one_tool_definitions(
+    "perdoo", "{base_url: {url}, token_env: TEST_PERDOO_TOKEN}", SESSIONS, CONVERSION
+)
 
 
 @pytest.fixture
