@@ -3,6 +3,7 @@ OKR_SCHEDULE_CRON and OKR_SCHEDULE_TIMEZONE, checked when the code location load
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,7 +132,7 @@ def test_a_stopped_schedule_does_not_tick_in_the_daemon(scheduler) -> None:
         schedule.get_remote_origin_id(), schedule.selector_id, schedule
     )
     assert stopped.status.value == "STOPPED"
-    _daemon_iterations(workspace, range(2, 6), _next_minute())
+    _daemon_iterations(workspace, range(2, 4), _next_minute())
     assert len(instance.get_runs()) == 1
     assert _stored_status(instance, schedule) == "STOPPED"
 
@@ -149,6 +150,8 @@ def test_a_stop_during_the_first_tick_after_a_start_is_undone_by_the_daemon(sche
 
     instance, workspace, schedule = scheduler
     ids = (schedule.get_remote_origin_id(), schedule.selector_id, schedule)
+    if datetime.now(UTC).second >= 58:  # turned on and first tick within the same minute
+        time.sleep(3)
     instance.stop_schedule(*ids)
     instance.start_schedule(schedule)
     first = _next_minute() + timedelta(seconds=1)
@@ -159,10 +162,10 @@ def test_a_stop_during_the_first_tick_after_a_start_is_undone_by_the_daemon(sche
             stopped_at_runs = len(instance.get_runs())
     assert stopped_at_runs == 1
     assert _stored_status(instance, schedule) == "RUNNING"
-    _daemon_iterations(workspace, range(1, 3), _next_minute())
-    assert len(instance.get_runs()) == 3  # it kept ticking
+    _daemon_iterations(workspace, range(1, 2), _next_minute())
+    assert len(instance.get_runs()) == 2  # it kept ticking
 
     # Turned off again once that iteration is over, it stays off.
     instance.stop_schedule(*ids)
-    _daemon_iterations(workspace, range(3, 6), _next_minute())
-    assert len(instance.get_runs()) == 3
+    _daemon_iterations(workspace, range(2, 4), _next_minute())
+    assert len(instance.get_runs()) == 2
