@@ -11,11 +11,10 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.markup import escape
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from okr_cli.console import console, err
+
 DEFINITIONS_FILE = "okr.yaml"
 
 

@@ -13,14 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from okr_cli.console import DefinitionsOption, WarehouseOption
+from okr_cli.console import DefinitionsOption, WarehouseOption, console, err
 from okr_definitions.folder import DEFAULT_DIR
-
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
 def notify(

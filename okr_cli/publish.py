@@ -10,20 +10,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from okr_cli.console import DefinitionsOption, WarehouseOption
+from okr_cli.console import DefinitionsOption, WarehouseOption, console, err, fail
 from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
-
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 def publish_command(
@@ -60,10 +51,10 @@ def publish_command(
     try:
         defs = load_valid_definitions(root)
     except DefinitionError:
-        raise _fail("invalid definitions: run `okr validate` for details") from None
+        raise fail("invalid definitions: run `okr validate` for details") from None
     config = defs.publish.postgres
     if config is None:
-        raise _fail(
+        raise fail(
             f'no publish target in {root}: add `publish: {{postgres: {{schema_prefix: "", '
             "tables: all}}` to a definitions file and set " + URL_ENV
         )
@@ -71,7 +62,7 @@ def publish_command(
     from warehouse.db import warehouse_path
 
     if grant_reader is None and not warehouse_path().exists():
-        raise _fail(f"no warehouse at {warehouse_path()}; run `okr run` or `okr demo` first")
+        raise fail(f"no warehouse at {warehouse_path()}; run `okr run` or `okr demo` first")
     try:
         if grant_reader is not None:
             if dry_run:
@@ -94,7 +85,7 @@ def publish_command(
             return
         target = target_from(os.environ.get(URL_ENV), config.schema_prefix)
     except PublishError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     _run_publish(defs, target.label, full)
 
 
@@ -148,7 +139,7 @@ def _run_publish(defs, label: str, full: bool) -> None:
         _, errors = _failures(result)
         for message in errors:
             err.print(f"[red]failed:[/] {escape(message)}", soft_wrap=True)
-        raise _fail(f"publishing to {label} failed; the previous version is still there")
+        raise fail(f"publishing to {label} failed; the previous version is still there")
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from warehouse.db import connect
 

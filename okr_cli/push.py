@@ -14,11 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from okr_cli.console import DefinitionsOption, WarehouseOption, definitions_folder, fail
+from okr_cli.console import (
+    DefinitionsOption,
+    WarehouseOption,
+    console,
+    definitions_folder,
+    err,
+    fail,
+)
 from okr_definitions.problems import DefinitionError, Problem
 
 if TYPE_CHECKING:  # imported when a command runs: `okr --help` stays quick
@@ -26,9 +32,6 @@ if TYPE_CHECKING:  # imported when a command runs: `okr --help` stays quick
 
     from destinations.push.ledger import PushOutcome
     from okr_definitions.resolve import Definitions
-
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
 def push_all(

@@ -76,6 +76,41 @@ class Fault:
     when: Callable[[Request], bool] | None = None
 
 
+@dataclass
+class RecordedRequest:
+    """One request a sandbox received, its JSON body decoded (None: no body, or not JSON)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+
+
+class RequestRecorder:
+    """Keeps every request a sandbox's handler receives, in order (`received`): the OKR-tool
+    sandboxes' tests read what a client sent. `_lock` also guards the sandbox's own state."""
+
+    def __init__(self) -> None:
+        self.received: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def record(self, request: Request) -> RecordedRequest:
+        try:
+            body = request.json() if request.body else None
+        except ValueError:
+            body = None
+        recorded = RecordedRequest(
+            request.method, request.path, request.query, request.headers, body
+        )
+        with self._lock:
+            self.received.append(recorded)
+        return recorded
+
+    def posts(self) -> list[RecordedRequest]:
+        return [r for r in self.received if r.method == "POST"]
+
+
 # What a reverse proxy in front of an API answers when its upstream is away, with status 200
 # (some proxies and captive portals do): HTML where JSON was expected.
 PROXY_ERROR_PAGE = (

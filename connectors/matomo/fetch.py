@@ -28,7 +28,7 @@ from connectors.matomo.parse import (
     SubAnswer,
     by_day,
     parts_of,
-    provisional_reason,
+    provisional_flag,
     raw_row,
     site_info,
 )
@@ -39,10 +39,7 @@ from connectors.matomo.requests import (
     site_sub,
     unique,
 )
-from connectors.matomo.settings import (
-    PROVISIONAL,
-    MatomoSettings,
-)
+from connectors.matomo.settings import MatomoSettings
 
 # --- public API --------------------------------------------------------------------------------
 
@@ -117,14 +114,7 @@ def fetch_matomo(
                 }
             )
             if day >= site.provisional_from:
-                flags.append(
-                    {
-                        "metric_id": plan.metric_id,
-                        "date": day,
-                        "flag": PROVISIONAL,
-                        "reason": provisional_reason(site, day),
-                    }
-                )
+                flags.append(provisional_flag(plan.metric_id, site, day))
 
     raw = []
     for sub in report_subs:
@@ -187,15 +177,7 @@ def fetch_matomo_ranges(
             }
         )
         touched = day_range(max(request.start, site.provisional_from), min(request.end, site.today))
-        for day in touched:
-            flags.append(
-                {
-                    "metric_id": plan.metric_id,
-                    "date": day,
-                    "flag": PROVISIONAL,
-                    "reason": provisional_reason(site, day),
-                }
-            )
+        flags += [provisional_flag(plan.metric_id, site, day) for day in touched]
 
     raw = []
     for sub in report_subs:

@@ -25,6 +25,7 @@ from connectors.matomo.requests import (
     SubRequest,
 )
 from connectors.matomo.settings import (
+    PROVISIONAL,
     PROVISIONAL_DAYS,
     SOURCE,
 )
@@ -366,9 +367,12 @@ def raw_row(
     }
 
 
-def provisional_reason(site: SiteInfo, day: date) -> str:
+def provisional_flag(metric_id: str, site: SiteInfo, day: date) -> dict[str, Any]:
+    """The `provisional` flag row of a metric's day that Matomo will still re-archive (today
+    or yesterday in the site's time zone)."""
     which = "today" if day == site.today else "yesterday"
-    return (
+    reason = (
         f"{which} in the site's time zone ({site.timezone_name}); Matomo re-archives it, "
         "the value will still change"
     )
+    return {"metric_id": metric_id, "date": day, "flag": PROVISIONAL, "reason": reason}

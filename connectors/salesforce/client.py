@@ -30,7 +30,6 @@ from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceError,
     SalesforceExpiredSession,
-    SalesforceGeneralError,
     SalesforceMalformedRequest,
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
@@ -155,10 +154,13 @@ def translate(
             return QueryRejected(code, message)
         if isinstance(exc, SalesforceResourceNotFound):
             return SourceError(SOURCE, f"{what}: HTTP 404 {code}: {message}")
-        if status == 429 or status >= 500 or isinstance(exc, SalesforceGeneralError):
+        if status == 429 or status >= 500:
             return RetryableSourceError(
                 SOURCE, f"{what}: HTTP {status} {code} {message}".strip(), session.retry_after
             )
+        # Any other refusal (simple-salesforce's SalesforceGeneralError: a 409 Conflict, such
+        # as Bulk results asked under another API version than the job's, a 405, a 415) is the
+        # request's own fault: the same request gets the same answer, so it is not retried.
         return SourceError(SOURCE, f"{what}: HTTP {status} {code}: {message}")
     if isinstance(exc, requests.Timeout):
         return RetryableSourceError(SOURCE, f"{what}: no answer within the timeout")

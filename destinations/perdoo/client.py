@@ -1,8 +1,10 @@
 """Perdoo's GraphQL API: a key result's value as a commit (`upsertCommit`), dated.
 
 A mutation is not idempotent and Perdoo offers no idempotency key, so it is never retried on
-a timeout or a 5xx: the key result is read back instead, and a value already there counts as
-sent. The commit's id is the answer id kept in `push.sent`.
+a timeout or a 5xx: the key result's commits are read back instead, and only a commit dated the
+check-in's day with its value counts as sent (the key result's currentValue is its newest
+commit's, which says nothing about a backfilled day). The commit's id is the answer id kept in
+`push.sent`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ TOOL = "perdoo"
 
 READ_KEY_RESULT = """query OkrSyncKeyResult($id: UUID!) {
   result(id: $id) { id currentValue }
+}"""
+# The key result's commits, a Relay connection (Perdoo pages with first/after and pageInfo).
+READ_COMMITS = """query OkrSyncCommits($id: UUID!, $first: Int!, $after: String) {
+  result(id: $id) {
+    id
+    commits(first: $first, after: $after) {
+      edges { node { id value commitDate } }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
 }"""
 UPSERT_COMMIT = """mutation OkrSyncCommit($input: UpsertCommitMutationInput!) {
   upsertCommit(input: $input) {
@@ -91,6 +103,30 @@ class PerdooClient:
         value = result.get("currentValue")
         return float(value) if isinstance(value, (int, float)) else None
 
+    def commit_of(self, checkin: CheckIn) -> str | None:
+        """The id of a commit Perdoo holds on the key result dated the check-in's day with its
+        value, or None: the read-back after an answer that was lost."""
+        day = checkin.day.strftime(s.COMMIT_DATE_FORMAT)
+        after: str | None = None
+        while True:
+            variables = {"id": checkin.target_id, "first": s.COMMITS_PAGE_SIZE, "after": after}
+            result = self._graphql("OkrSyncCommits", READ_COMMITS, variables)["result"]
+            if result is None:
+                raise UnknownTargetError(TOOL, f"Perdoo has no key result {checkin.target_id}")
+            page = result.get("commits") or {}
+            for edge in page.get("edges") or []:
+                node = (edge or {}).get("node") or {}
+                # commitDate may come back as a DateTime: its date part is the day.
+                if (
+                    str(node.get("commitDate", ""))[:10] == day
+                    and node.get("value") == checkin.value
+                ):
+                    return str(node.get("id") or "read back: commit found")
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage") or not info.get("endCursor"):
+                return None
+            after = str(info["endCursor"])
+
     def send(self, checkin: CheckIn) -> str:
         if not _UUID.match(checkin.target_id):
             raise UnknownTargetError(TOOL, f"{checkin.target_id!r} is not a Perdoo id (a UUID)")
@@ -100,12 +136,12 @@ class PerdooClient:
             # Perdoo may have taken the commit: read back before calling it a failure.
             said = str(exc).removeprefix(f"{TOOL}: ")
             try:
-                current = self.current_value(checkin.target_id)
+                commit_id = self.commit_of(checkin)
             except (SourceError, RetryableSourceError) as read:
                 reason = str(read).removeprefix(f"{TOOL}: ")
                 raise MaybeWrittenError(TOOL, f"{said}; read back failed: {reason}") from None
-            if current == checkin.value:
-                return "read back: value already current"
+            if commit_id is not None:
+                return commit_id
             raise MaybeWrittenError(TOOL, f"{said}; read back: not written") from None
         answer = data.get("upsertCommit") or {}
         if errors := answer.get("errors"):

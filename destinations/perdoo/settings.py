@@ -14,6 +14,9 @@ from third-party code (API-NOTES.md §5.3), so their confidence is medium:
   errors {field messages}}`, with the input keys `keyResult` (UUID), `value`, `description`,
   `commitDate` (and `id` to change a commit) — one third-party provider's code; not confirmed by
   introspection. `commitDate` is a separate field from `createdDate` there: a dated check-in.
+- Read a key result's commits: `commits(first, after)` on `result`, a Relay connection of
+  `{id value commitDate}` — assumed from the Relay pagination the Power BI script uses and the
+  commit fields upsertCommit answers; not confirmed by introspection.
 - Graphene conventions: a form's validation errors come back HTTP 200 in the payload's
   `errors[]`; refused credentials as GraphQL `errors[].message` ("Unauthorized"), which both
   third-party clients also accept as HTTP 401/403.
@@ -29,3 +32,5 @@ COMMIT_DATE_FORMAT = "%Y-%m-%d"
 # classify auth errors by these).
 AUTH_WORDS = ("unauthorized", "unauthenticated", "authentication", "permission", "token")
 TIMEOUT_S = 30.0
+# Commits per page of the read-back; Graphene-Django's default maximum is 100.
+COMMITS_PAGE_SIZE = 100

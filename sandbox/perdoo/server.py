@@ -1,9 +1,11 @@
-"""Perdoo's GraphQL endpoint on 127.0.0.1, for the two operations okr-sync sends.
+"""Perdoo's GraphQL endpoint on 127.0.0.1, for the operations okr-sync sends.
 
 `POST /graphql/` with JSON `{operationName, query, variables}`, dispatched on the operation's
 root field (a hand-rolled dispatcher, not a GraphQL engine): `result(id: UUID!)` reads a key
-result, `upsertCommit(input: UpsertCommitMutationInput!)` adds a commit (a progress update) and
-moves the key result's currentValue. Answers follow Graphene (Django) conventions as the
+result (with `commits(first, after)`, its commits as a Relay connection, oldest first, the
+cursors Graphene's `arrayconnection:<index>` in base64), `upsertCommit(input:
+UpsertCommitMutationInput!)` adds a commit (a progress update) and moves the key result's
+currentValue. Answers follow Graphene (Django) conventions as the
 third-party clients expect them (API-NOTES.md §5.3; Perdoo's own bodies are not published, so
 they are assumed): a refused token → HTTP 200 `{"errors": [{"message": "Unauthorized", …}],
 "data": {<field>: null}}`; a variable that does not coerce (a non-UUID id, a non-number value) →
@@ -17,17 +19,19 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import uuid
+from base64 import b64decode, b64encode
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandbox.base import Request, Response, SandboxServer
+from sandbox.base import RecordedRequest, Request, RequestRecorder, Response, SandboxServer
 
 DEFAULT_TOKEN = "sandbox-perdoo-personal-api-token"
 PATH = "/graphql/"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Graphene-Django's RELAY_CONNECTION_MAX_LIMIT default: a page holds at most this many edges.
+MAX_PAGE = 100
 # Django's ModelChoiceField message for an id that names no row.
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
@@ -39,44 +43,26 @@ class PerdooKeyResult:
     commits: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class PerdooRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def operation(self) -> str:
-        return str(self.body.get("operationName", "")) if isinstance(self.body, dict) else ""
-
-
 def _variable_error(name: str, value: Any, why: str) -> Response:
     message = f'Variable "${name}" got invalid value {value!r}; {why}'
     return Response.json({"errors": [{"message": message}]}, 400)
 
 
-class PerdooSandbox:
+class PerdooSandbox(RequestRecorder):
     def __init__(self) -> None:
+        super().__init__()
         self.key_results: dict[str, PerdooKeyResult] = {}
         self.token = DEFAULT_TOKEN
-        self.received: list[PerdooRequest] = []
-        self._lock = threading.Lock()
 
     def add(self, key_result_id: str, name: str = "A key result") -> str:
         self.key_results[key_result_id] = PerdooKeyResult(name)
         return key_result_id
 
-    def mutations(self) -> list[PerdooRequest]:
+    def mutations(self) -> list[RecordedRequest]:
         return [r for r in self.received if "upsertCommit" in _query(r.body)]
 
     def handle(self, request: Request) -> Response:
-        try:
-            body = request.json() if request.body else None
-        except ValueError:
-            body = None
-        with self._lock:
-            self.received.append(PerdooRequest(request.method, request.path, request.headers, body))
+        body = self.record(request).body
         if request.path != PATH or request.method != "POST":
             return Response(404, b"<h1>Not Found</h1>", content_type="text/html")
         if not isinstance(body, dict) or not _query(body):
@@ -90,6 +76,8 @@ class PerdooSandbox:
             return Response.json({"errors": [{**error, "path": [root]}], "data": {root: None}})
         with self._lock:
             if root == "result":
+                if "commits(" in query:
+                    return self._commits(variables)
                 return self._result(variables.get("id"))
             return self._upsert_commit(variables.get("input"))
 
@@ -100,6 +88,31 @@ class PerdooSandbox:
         if key_result is None:
             return Response.json({"data": {"result": None}})
         node = {"id": key_result_id, "currentValue": key_result.current_value}
+        return Response.json({"data": {"result": node}})
+
+    def _commits(self, variables: dict[str, Any]) -> Response:
+        key_result_id = variables.get("id")
+        if not isinstance(key_result_id, str) or not _UUID.match(key_result_id):
+            return _variable_error("id", key_result_id, "UUID cannot represent this value.")
+        key_result = self.key_results.get(key_result_id)
+        if key_result is None:
+            return Response.json({"data": {"result": None}})
+        first = min(int(variables.get("first") or MAX_PAGE), MAX_PAGE)
+        after = variables.get("after")
+        start = int(b64decode(after).decode().split(":")[1]) + 1 if after else 0
+        page = key_result.commits[start : start + first]
+        edges = [
+            {
+                "cursor": _cursor(start + n),
+                "node": {k: commit[k] for k in ("id", "value", "commitDate")},
+            }
+            for n, commit in enumerate(page)
+        ]
+        info = {
+            "endCursor": edges[-1]["cursor"] if edges else None,
+            "hasNextPage": start + len(page) < len(key_result.commits),
+        }
+        node = {"id": key_result_id, "commits": {"edges": edges, "pageInfo": info}}
         return Response.json({"data": {"result": node}})
 
     def _upsert_commit(self, given: Any) -> Response:
@@ -140,6 +153,10 @@ class PerdooSandbox:
 
     def serve(self, port: int = 0) -> SandboxServer:
         return SandboxServer(self.handle, name="perdoo", port=port).start()
+
+
+def _cursor(index: int) -> str:
+    return b64encode(f"arrayconnection:{index}".encode()).decode()
 
 
 def _query(body: Any) -> str:

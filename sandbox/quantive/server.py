@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sandbox.base import Request, Response, SandboxServer
+from sandbox.base import Request, RequestRecorder, Response, SandboxServer
 
 DEFAULT_TOKEN = "sandbox-quantive-api-token"
 DEFAULT_ACCOUNT = "6543f0c2a1b2c3d4e5f60000"
@@ -43,38 +42,19 @@ class Metric:
         }
 
 
-@dataclass
-class QuantiveRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-class QuantiveSandbox:
+class QuantiveSandbox(RequestRecorder):
     def __init__(self, metrics: dict[str, str] | None = None) -> None:
+        super().__init__()
         self.metrics = {metric_id: Metric(name) for metric_id, name in (metrics or {}).items()}
         self.token = DEFAULT_TOKEN
         self.account_id = DEFAULT_ACCOUNT
-        self.received: list[QuantiveRequest] = []
-        self._lock = threading.Lock()
 
     def add(self, metric_id: str, name: str = "A metric") -> str:
         self.metrics[metric_id] = Metric(name)
         return metric_id
 
-    def posts(self) -> list[QuantiveRequest]:
-        return [r for r in self.received if r.method == "POST"]
-
     def handle(self, request: Request) -> Response:
-        try:
-            body = request.json() if request.body else None
-        except ValueError:
-            body = None
-        with self._lock:
-            self.received.append(
-                QuantiveRequest(request.method, request.path, request.headers, body)
-            )
+        body = self.record(request).body
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Response.json({"message": "Unauthorized: invalid or expired token"}, 401)
         if request.headers.get("gtmhub-accountid") != self.account_id:

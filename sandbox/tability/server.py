@@ -11,13 +11,12 @@ is recorded.
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.base import Request, Response, SandboxServer
+from sandbox.base import Request, RequestRecorder, Response, SandboxServer
 
 DEFAULT_TOKEN = "sandbox-tability-personal-api-token"
 WORKSPACE = "f709df85-fa72-43d4-b398-db159ec6f8da"
@@ -31,39 +30,19 @@ class Outcome:
     checkins: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class TabilityRequest:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any
-
-
-class TabilitySandbox:
+class TabilitySandbox(RequestRecorder):
     def __init__(self) -> None:
+        super().__init__()
         self.outcomes: dict[str, Outcome] = {}
         self.token = DEFAULT_TOKEN
         self.workspace = WORKSPACE
-        self.received: list[TabilityRequest] = []
-        self._lock = threading.Lock()
 
     def add(self, outcome_id: str, remote_token: str) -> str:
         self.outcomes[outcome_id] = Outcome(remote_token)
         return outcome_id
 
-    def posts(self) -> list[TabilityRequest]:
-        return [r for r in self.received if r.method == "POST"]
-
     def handle(self, request: Request) -> Response:
-        try:
-            body = request.json() if request.body else None
-        except ValueError:
-            body = None
-        with self._lock:
-            self.received.append(
-                TabilityRequest(request.method, request.path, request.query, request.headers, body)
-            )
+        body = self.record(request).body
         if request.method == "POST" and request.path == "/webhooks/checkins":
             return self._remote_checkin(request.query.get("remote_checkins_token", [""])[0], body)
         if (match := _CHECKINS.match(request.path)) and request.method == "GET":

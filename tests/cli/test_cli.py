@@ -196,3 +196,12 @@ def test_demo_pushes_the_newest_day_to_the_okr_tracker_sandbox(demo) -> None:
         assert day == newest
         assert pushed == pytest.approx(value * 100 if unit == "%" else value), kr_id
         assert kr_id in result.stdout
+
+
+def test_every_command_prints_through_the_shared_consoles() -> None:
+    """One pair of consoles (okr_cli/console.py: no emoji from `:name:` in a title or a path,
+    no highlighting); `okr notify` prints a title as it is (tests/notify)."""
+    from okr_cli import console, import_workbook, notify, publish, push
+
+    for command in (import_workbook, notify, publish, push):
+        assert (command.console, command.err) == (console.console, console.err), command

@@ -50,7 +50,7 @@ objectives:
     team: growth
     period: 2026-Q4
     key_results:
-      - {id: signups-total, title: 1500 signups this quarter, metric: signups, target: 1500}
+      - {id: signups-total, title: "1500 signups :rocket:", metric: signups, target: 1500}
       - {id: signups-week, title: 150 signups a week, metric: signups, measure: rolling_7d,
          target: 150, baseline: 100}
   - id: sell

@@ -96,6 +96,8 @@ def test_okr_notify_dry_run_prints_and_sends_nothing_then_sends_once(
         dry.stdout
     )
     assert "Value → target: 40 → 1,500" in dry.stdout
+    # printed as it will be sent: a title's ":rocket:" is not made an emoji by the console
+    assert "Key result: 1500 signups :rocket: (signups-total)" in dry.stdout
     assert "3 message(s) due; --dry-run sent nothing" in dry.stdout
     assert slack.total_requests == teams.total_requests == 0 and not smtp_relay.handler.mails
     assert sent_rows(project.warehouse) == []

@@ -19,6 +19,9 @@ from push_testkit import (
 
 from sandbox.base import SandboxServer
 from sandbox.okr_tracker.server import OkrTrackerSandbox
+from sandbox.perdoo.server import PerdooSandbox
+from sandbox.quantive.server import QuantiveSandbox
+from sandbox.tability.server import TabilitySandbox
 from sandbox.webhook.server import WebhookSandbox
 
 
@@ -68,3 +71,26 @@ def tools(tool_servers: Tools, monkeypatch: pytest.MonkeyPatch) -> Tools:
 @pytest.fixture
 def push_definitions(tools: Tools, tmp_path: Path) -> Path:
     return write_definitions(tmp_path / "defs", tools.okr_tracker_server.base_url)
+
+
+# Quantive's, Perdoo's and Tability's sandboxes, each with its server; each tool's test module
+# resets its own between tests.
+@pytest.fixture(scope="session")
+def quantive_server() -> Iterator[tuple[QuantiveSandbox, SandboxServer]]:
+    sandbox = QuantiveSandbox()
+    with sandbox.serve() as server:
+        yield sandbox, server
+
+
+@pytest.fixture(scope="session")
+def perdoo_server() -> Iterator[tuple[PerdooSandbox, SandboxServer]]:
+    sandbox = PerdooSandbox()
+    with sandbox.serve() as server:
+        yield sandbox, server
+
+
+@pytest.fixture(scope="session")
+def tability_server() -> Iterator[tuple[TabilitySandbox, SandboxServer]]:
+    sandbox = TabilitySandbox()
+    with sandbox.serve() as server:
+        yield sandbox, server

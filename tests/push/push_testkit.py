@@ -23,16 +23,13 @@ WEBHOOK_SECRET = "canary-webhook-hmac-secret-3Kd8"
 SESSIONS_ID = "Jx8LqSessions0000001"
 CONVERSION_ID = "Jx8LqConversion00002"
 
-DEFINITIONS = """\
+# The definitions of the push tests: sessions-up (a count), conversion-up (a percentage) and
+# signups-up (pushed nowhere). PUSH, SESSIONS_PUSH and CONVERSION_PUSH are filled in below.
+_TEMPLATE = """\
 organisation: {{name: Acme, timezone: Europe/Berlin}}
 teams: [{{id: growth, name: Growth}}]
 push:
-  okr_tracker:
-    base_url: {okr_tracker_url}
-    token_env: TEST_OKR_TRACKER_KEY
-    client_id_env: TEST_OKR_TRACKER_CLIENT_ID
-    client_secret_env: TEST_OKR_TRACKER_SECRET
-  webhook: {{url_env: TEST_WEBHOOK_URL, secret_env: TEST_WEBHOOK_SECRET}}
+PUSH
 metrics:
   - {{id: sessions, source: file, query: {{path: data/sessions.csv}}}}
   - {{id: signups, source: file, query: {{path: data/signups.csv}}}}
@@ -49,7 +46,7 @@ objectives:
         metric: sessions
         target: +40%
         unit: sessions
-        push: {{okr_tracker: {sessions_id}, webhook: sessions-kr}}
+        push: {{SESSIONS_PUSH}}
       - id: conversion-up
         title: Conversion rate from 3.2 % to 5.5 %
         metric: conversion
@@ -57,12 +54,41 @@ objectives:
         baseline: 3.2%
         target: 5.5%
         unit: "%"
-        push: {{okr_tracker: {conversion_id}}}
+        push: {{CONVERSION_PUSH}}
       - id: signups-up
         title: Signups reach 900
         metric: signups
         target: 900
 """
+
+
+def _definitions(push: str, sessions_push: str, conversion_push: str) -> str:
+    return (
+        _TEMPLATE.replace("SESSIONS_PUSH", sessions_push)
+        .replace("CONVERSION_PUSH", conversion_push)
+        .replace("PUSH", push)
+    )
+
+
+# okr-tracker and the webhook (the text for write_definitions: its fields in braces).
+DEFINITIONS = _definitions(
+    "  okr_tracker:\n"
+    "    base_url: {okr_tracker_url}\n"
+    "    token_env: TEST_OKR_TRACKER_KEY\n"
+    "    client_id_env: TEST_OKR_TRACKER_CLIENT_ID\n"
+    "    client_secret_env: TEST_OKR_TRACKER_SECRET\n"
+    "  webhook: {{url_env: TEST_WEBHOOK_URL, secret_env: TEST_WEBHOOK_SECRET}}",
+    "okr_tracker: {sessions_id}, webhook: sessions-kr",
+    "okr_tracker: {conversion_id}",
+)
+
+
+def one_tool_definitions(tool: str, settings: str, sessions: str, conversion: str) -> str:
+    """The text for write_definitions of the definitions pushing to `tool` only: `settings`
+    its `push.<tool>` settings as a YAML flow mapping, where `{url}` stands for the sandbox's
+    URL; `sessions` and `conversion` the tool's ids of the two key results."""
+    escaped = settings.replace("{", "{{").replace("}", "}}").replace("{{url}}", "{okr_tracker_url}")
+    return _definitions(f"  {tool}: {escaped}", f"{tool}: {sessions}", f"{tool}: {conversion}")
 
 
 def write_definitions(folder: Path, okr_tracker_url: str, text: str = DEFINITIONS) -> Path:

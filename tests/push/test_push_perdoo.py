@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from push_testkit import connector, load, set_progress, write_definitions
+from push_testkit import connector, load, one_tool_definitions, set_progress, write_definitions
 
 from destinations.push.ledger import push_tool
 from destinations.push.tools import make_client
@@ -18,42 +18,9 @@ CONVERSION = "0b6f1c2e-5d3a-4e8b-9c7d-1a2b3c4d5e70"
 TOKEN = "canary-perdoo-personal-token-5Jv2"
 COMMENT = "okr-sync, data through 2026-09-14, flags: none"
 
-PERDOO = f"""\
-organisation: {{{{name: Acme, timezone: Europe/Berlin}}}}
-teams: [{{{{id: growth, name: Growth}}}}]
-push:
-  perdoo: {{{{base_url: {{okr_tracker_url}}, token_env: TEST_PERDOO_TOKEN}}}}
-metrics:
-  - {{{{id: sessions, source: file, query: {{{{path: data/sessions.csv}}}}}}}}
-  - {{{{id: signups, source: file, query: {{{{path: data/signups.csv}}}}}}}}
-  - id: conversion
-    ratio: {{{{numerator: signups, denominator: sessions}}}}
-objectives:
-  - id: more-customers
-    title: More visitors become customers
-    team: growth
-    period: 2026-Q3
-    key_results:
-      - id: sessions-up
-        title: Sessions up by 40 percent
-        metric: sessions
-        target: +40%
-        push: {{{{perdoo: {SESSIONS}}}}}
-      - id: conversion-up
-        title: Conversion rate from 3.2 % to 5.5 %
-        metric: conversion
-        baseline: 3.2%
-        target: 5.5%
-        unit: "%"
-        push: {{{{perdoo: {CONVERSION}}}}}
-"""
-
-
-@pytest.fixture(scope="module")
-def perdoo_server():
-    sandbox = PerdooSandbox()
-    with sandbox.serve() as server:
-        yield sandbox, server
+PERDOO = one_tool_definitions(
+    "perdoo", "{base_url: {url}, token_env: TEST_PERDOO_TOKEN}", SESSIONS, CONVERSION
+)
 
 
 @pytest.fixture
@@ -129,11 +96,11 @@ def test_a_lost_answer_is_read_back_never_sent_twice(perdoo, warehouse_file) -> 
     # The commit is written, its answer cut in half: the key result is read back, not re-sent.
     server.inject(Fault("truncate", path_contains=PATH))
     taken = _push(defs, warehouse_file)
-    assert taken.sent[0][1] == "read back: value already current", taken.failure_message()
-    assert len(sandbox.key_results[SESSIONS].commits) == 1
+    (commit,) = sandbox.key_results[SESSIONS].commits
+    assert taken.sent[0][1] == commit["id"], taken.failure_message()
     assert [r.body["operationName"] for r in sandbox.received] == [
         "OkrSyncCommit",
-        "OkrSyncKeyResult",
+        "OkrSyncCommits",
     ]
 
     # The connection drops before Perdoo sees the mutation: read back, not written, not retried.
@@ -143,7 +110,55 @@ def test_a_lost_answer_is_read_back_never_sent_twice(perdoo, warehouse_file) -> 
     lost = _push(defs, warehouse_file)
     assert lost.error is not None and "read back: not written" in lost.error
     assert len(sandbox.key_results[SESSIONS].commits) == 1
-    assert [r.body["operationName"] for r in sandbox.received] == ["OkrSyncKeyResult"]
+    assert [r.body["operationName"] for r in sandbox.received] == ["OkrSyncCommits"]
+
+
+def _hand_typed(sandbox: PerdooSandbox, key_result: str, *commits: tuple[str, float]) -> None:
+    """Commits typed in Perdoo by hand, oldest first; the key result shows the newest's value."""
+    for day, value in commits:
+        kr = sandbox.key_results[key_result]
+        kr.commits.append({"id": f"typed-{day}-{value}", "value": value, "commitDate": day})
+        kr.current_value = value
+
+
+def test_a_lost_backfill_commit_is_written_only_if_perdoo_holds_that_day(
+    perdoo, warehouse_file
+) -> None:
+    sandbox, server, defs = perdoo
+    # Perdoo holds 130 commits (two pages of the read-back), the newest on the 14th at 1100:
+    # the key result's currentValue is 1100.
+    days = [date(2026, 7, 1) + timedelta(days=n) for n in range(129)]
+    _hand_typed(sandbox, SESSIONS, *[(d.isoformat(), 500.0 + n) for n, d in enumerate(days)])
+    _hand_typed(sandbox, SESSIONS, ("2026-09-14", 1100.0))
+    # A backfill of the 12th with the same value, 1100, whose mutation never reaches Perdoo: the
+    # key result's currentValue equals the value, but no commit of the 12th holds it.
+    set_progress(warehouse_file, date(2026, 9, 12), {"sessions-up": 1100.0})
+    server.inject(Fault("reset", path_contains=PATH))
+    backfill = date(2026, 9, 12)
+    lost = _push(defs, warehouse_file, backfill, backfill)
+    assert lost.sent == []
+    assert lost.error is not None and "read back: not written" in lost.error
+    assert len(sandbox.key_results[SESSIONS].commits) == 130
+    # Both pages read (the mutation never reached the handler that records requests).
+    reads = [r.body["variables"] for r in sandbox.received]
+    assert [r.body["operationName"] for r in sandbox.received] == ["OkrSyncCommits"] * 2
+    assert reads[0]["after"] is None and reads[1]["after"] is not None
+
+    # The same backfill written, its answer cut: the read-back finds the 12th's commit on the
+    # second page and records its id.
+    sandbox.received.clear()
+    server.inject(Fault("truncate", path_contains=PATH))
+    taken = _push(defs, warehouse_file, backfill, backfill)
+    written = sandbox.key_results[SESSIONS].commits[-1]
+    assert (written["commitDate"], written["value"]) == ("2026-09-12", 1100.0)
+    assert [(c.day, c.value, answer) for c, answer in taken.sent] == [
+        (backfill, 1100.0, written["id"])
+    ]
+    assert [r.body["operationName"] for r in sandbox.received] == [
+        "OkrSyncCommit",
+        "OkrSyncCommits",
+        "OkrSyncCommits",
+    ]
 
 
 def test_unknown_id_refused_token_and_rate_limit_fail_cleanly(perdoo, warehouse_file) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from push_testkit import DEFINITIONS, connector, load, set_progress, write_definitions
+from push_testkit import connector, load, one_tool_definitions, set_progress, write_definitions
 
 from destinations.push.ledger import push_tool
 from sandbox.base import Fault
-from sandbox.quantive.server import QuantiveSandbox
 
 DAY = date(2026, 9, 14)
 SESSIONS = "6543f0c2a1b2c3d4e5f60718"
@@ -17,30 +16,12 @@ CONVERSION = "6543f0c2a1b2c3d4e5f60719"
 TOKEN = "canary-quantive-token-8Hq4"
 ACCOUNT = "6543f0c2a1b2c3d4e5f6acc1"
 
-QUANTIVE = (
-    DEFINITIONS.replace(
-        "  okr_tracker:\n    base_url: {okr_tracker_url}\n",
-        "  quantive:\n    base_url: {okr_tracker_url}\n"
-        "    token_env: TEST_QUANTIVE_TOKEN\n    account_id_env: TEST_QUANTIVE_ACCOUNT\n",
-    )
-    .replace(
-        "    token_env: TEST_OKR_TRACKER_KEY\n    client_id_env: TEST_OKR_TRACKER_CLIENT_ID\n"
-        "    client_secret_env: TEST_OKR_TRACKER_SECRET\n",
-        "",
-    )
-    .replace("  webhook: {{url_env: TEST_WEBHOOK_URL, secret_env: TEST_WEBHOOK_SECRET}}\n", "")
-    .replace(
-        "{{okr_tracker: {sessions_id}, webhook: sessions-kr}}", f"{{{{quantive: {SESSIONS}}}}}"
-    )
-    .replace("{{okr_tracker: {conversion_id}}}", f"{{{{quantive: {CONVERSION}}}}}")
+QUANTIVE = one_tool_definitions(
+    "quantive",
+    "{base_url: {url}, token_env: TEST_QUANTIVE_TOKEN, account_id_env: TEST_QUANTIVE_ACCOUNT}",
+    SESSIONS,
+    CONVERSION,
 )
-
-
-@pytest.fixture(scope="module")
-def quantive_server():
-    sandbox = QuantiveSandbox()
-    with sandbox.serve() as server:
-        yield sandbox, server
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import json
 from datetime import date
 
 import pytest
-from push_testkit import connector, load, set_progress, write_definitions
+from push_testkit import connector, load, one_tool_definitions, set_progress, write_definitions
 
 from destinations.push.ledger import push_tool
 from sandbox.base import Fault
-from sandbox.tability.server import WORKSPACE, TabilitySandbox
+from sandbox.tability.server import WORKSPACE
 
 DAY = date(2026, 9, 14)
 SESSIONS = "561a1404-ae77-40a3-86be-a255ed0b77f4"
@@ -18,47 +18,13 @@ CONVERSION = "561a1404-ae77-40a3-86be-a255ed0b77f5"
 TOKEN = "canary-tability-personal-token-2Wm6"
 REMOTE = {SESSIONS: "canary-remote-sessions-4Tg1", CONVERSION: "canary-remote-conv-0Pa7"}
 
-TABILITY = """\
-organisation: {{name: Acme, timezone: Europe/Berlin}}
-teams: [{{id: growth, name: Growth}}]
-push:
-  tability:
-    workspace_id: WORKSPACE
-    base_url: {okr_tracker_url}
-    token_env: TEST_TABILITY_TOKEN
-    checkin_tokens_env: TEST_TABILITY_CHECKINS
-metrics:
-  - {{id: sessions, source: file, query: {{path: data/sessions.csv}}}}
-  - {{id: signups, source: file, query: {{path: data/signups.csv}}}}
-  - id: conversion
-    ratio: {{numerator: signups, denominator: sessions}}
-objectives:
-  - id: more-customers
-    title: More visitors become customers
-    team: growth
-    period: 2026-Q3
-    key_results:
-      - id: sessions-up
-        title: Sessions up by 40 percent
-        metric: sessions
-        target: +40%
-        push: {{tability: SESSIONS_OUTCOME}}
-      - id: conversion-up
-        title: Conversion rate from 3.2 % to 5.5 %
-        metric: conversion
-        baseline: 3.2%
-        target: 5.5%
-        unit: "%"
-        push: {{tability: CONVERSION_OUTCOME}}
-""".replace("WORKSPACE", WORKSPACE)
-TABILITY = TABILITY.replace("SESSIONS_OUTCOME", SESSIONS).replace("CONVERSION_OUTCOME", CONVERSION)
-
-
-@pytest.fixture(scope="module")
-def tability_server():
-    sandbox = TabilitySandbox()
-    with sandbox.serve() as server:
-        yield sandbox, server
+TABILITY = one_tool_definitions(
+    "tability",
+    f"{{workspace_id: {WORKSPACE}, base_url: {{url}}, token_env: TEST_TABILITY_TOKEN, "
+    "checkin_tokens_env: TEST_TABILITY_CHECKINS}",
+    SESSIONS,
+    CONVERSION,
+)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from connectors.salesforce import (
     money_fields,
     validate_salesforce_metrics,
 )
-from connectors.salesforce.bulk import read_job_records
+from connectors.salesforce.bulk import _create, _download, read_job_records
 from connectors.salesforce.requests import (
     filter_soql,
     full_read_where,
@@ -271,6 +271,31 @@ def test_bulk_results_are_read_with_the_api_version_the_job_was_created_with(big
     assert refused.status_code == 409
     assert refused.json()[0]["errorCode"] == "INVALIDJOB"
     assert "API version 58.0" in refused.json()[0]["message"]
+
+
+def test_a_409_from_the_bulk_results_fails_at_once_with_salesforces_reason(
+    big_org, tmp_path: Path
+) -> None:
+    """A 409 Conflict (here the results of a v58.0 job asked under v62.0) says the request is
+    wrong, not that Salesforce is busy: asked once, not retried, Salesforce's reason quoted."""
+    org, server = big_org
+    creator = SalesforceClient(_settings(server, api_version="58.0"))
+    soql = records_soql("Opportunity", ["Amount"])
+    job = creator.call("bulk job", lambda sf: _create(sf, soql))
+    client = SalesforceClient(_settings(server, bulk_poll_s=0.01))
+    results = f"/services/data/v62.0/jobs/query/{job['id']}/results"
+    server.reset_counts()
+    with pytest.raises(SourceError) as refused:
+        client.call(
+            "bulk results",
+            lambda sf: _download(sf, f"https://{sf.sf_instance}{results}", {}, tmp_path / "p.csv"),
+        )
+    assert not isinstance(refused.value, RetryableSourceError)
+    assert server.request_counts[results] == 1
+    assert str(refused.value) == (
+        f"salesforce: bulk results: HTTP 409 INVALIDJOB: Job {job['id']} was created in API "
+        "version 58.0; get its results with that version"
+    )
 
 
 def test_an_org_without_bulk_api_is_read_through_rest(big_org) -> None:

@@ -995,6 +995,36 @@ def test_sums_are_the_exact_decimal_result(wh: duckdb.DuckDBPyConnection) -> Non
     assert progress_row(wh, "week", last)["value"] == float(exact)
 
 
+def test_a_day_computed_in_another_range_of_days_is_bit_for_bit_the_same(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    """The sums are exact, so a day's row does not depend on which range of days it was
+    computed in (the running totals start on another day): README, "The same days run
+    again". Sixty days of about 98.7 million with cents: in doubles, running totals near 6e9
+    would leave the last digits to the day they started on."""
+    add_metric(wh, "m")
+    add_metric(wh, "orders")
+    add_metric(wh, "per_order", kind="ratio", numerator="m", denominator="orders")
+    first, last = YEAR, YEAR + timedelta(days=59)
+    period = {"period_start": first, "period_end": last, "target_value": 1e10}
+    add_kr(wh, "week", "m", measure="rolling", window_days=7, **period)
+    add_kr(wh, "ratio", "per_order", measure="rolling", window_days=3, **period)
+    add_kr(wh, "average", "m", measure="average", **period)
+    revenue = {first + timedelta(days=i): 98_765_432.1 + i / 100 for i in range(60)}
+    add_days(wh, "m", revenue)
+    add_days(wh, "orders", {day: 3 for day in revenue})
+    tail = last - timedelta(days=2)
+    rows = "SELECT * FROM okr.kr_progress_daily WHERE as_of_date >= ? ORDER BY ALL"
+
+    compute_progress(wh, first, last)  # all sixty days: running totals from the first
+    in_all_days = wh.execute(rows, [tail]).fetchall()
+    wh.execute("DELETE FROM okr.kr_progress_daily")
+    compute_progress(wh, tail, last)  # three days: the week's totals start days before them
+    alone = wh.execute(rows, [tail]).fetchall()
+    assert len(alone) == 9
+    assert alone == in_all_days
+
+
 def test_sums_beyond_64_bit_whole_parts_stay_exact(wh: duckdb.DuckDBPyConnection) -> None:
     """Sums reach 10^23 (okr_definitions/README.md): whole parts beyond 64 bits are summed by
     the SQL running totals, with the same exact result."""
