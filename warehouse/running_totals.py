@@ -11,8 +11,9 @@ on a dense calendar are a cumulative sum along one row of a (metric × day) arra
 at an as-of day and on the day before a window's start are then two array look-ups, not a
 partitioned sort and two joins of 365,000 rows each (benchmarks/RESULTS.md, figure 2).
 
-Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text,
-as DECIMAL(38,15), converted by DuckDB as in metric_cumulative.sql), read from Arrow as the
+Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text
+as DECIMAL(38,15), converted by DuckDB when the day was staged: staging.metric_daily's
+`*_exact`, as metric_cumulative.sql reads them), read from Arrow as the
 128-bit integer value × 10^15 and split into its whole part and its fifteen decimals, two
 64-bit integers whose sums are exact. Each window's sum is then rounded once to the nearest
 double, as CAST(DECIMAL(38,15) AS DOUBLE) rounds it (`_to_double`), and window_values.sql takes
@@ -79,24 +80,36 @@ def daily_window_sums(
         calendar,
     ).fetchnumpy()
 
-    shape = (n_metrics, n_days)
+    # Each metric's running totals are one row of a (metric × day + 1) array whose first
+    # column is 0: the total through day j is at column j + 1, so the sum over [a, b] is
+    # column b + 1 minus column a, with no case for a window starting on the calendar's
+    # first day. Rows are looked up by flat index (np.take), several times faster than
+    # two-dimensional fancy indexing.
+    width = n_days + 1
+    shape = (n_metrics, width)
     m = series.column("idx").to_numpy().astype(np.int64)
-    d = series.column("day").to_numpy().astype(np.int64)
+    d = series.column("day").to_numpy() + 1
+    cell = m * width + d
     measured = np.zeros(shape, dtype=bool)
-    measured[m, d] = True
+    measured.flat[cell] = True
     whole, decimals = _dense_parts(shape, m, d, series.column("added"))
-    den_whole, den_decimals = _dense_parts(shape, m, d, series.column("denominator"))
+    ratios = metrics["is_ratio"]
+    if ratios.any():
+        den_whole, den_decimals = _dense_parts(shape, m, d, series.column("denominator"))
+    else:
+        den_whole = den_decimals = np.zeros(shape, dtype=np.int64)
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
     ):
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values[m, d] = series.column("value").to_numpy()
+    values.flat[cell] = series.column("value").to_numpy()
     flagged = np.zeros(shape, dtype=bool)
-    flagged[flagged_rows["idx"].astype(np.int64), flagged_rows["day"].astype(np.int64)] = True
+    flagged.flat[flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1] = True
 
-    day_index = np.broadcast_to(np.arange(n_days), shape)
+    # Column 0 is before the calendar: no data, the running totals 0.
+    day_index = np.arange(-1, n_days, dtype=np.int64)
     last_data = np.maximum.accumulate(np.where(measured, day_index, -1), axis=1)
     last_valued = np.maximum.accumulate(np.where(~np.isnan(values), day_index, -1), axis=1)
     totals = {
@@ -112,54 +125,58 @@ def daily_window_sums(
     first = np.maximum(krs["period_start_day"], (from_date - calendar_start).days)
     last = np.minimum(krs["period_end_day"], (to_date - calendar_start).days)
     counts = np.maximum(last - first + 1, 0).astype(np.int64)
-    kr = np.repeat(np.arange(len(counts)), counts)
+    kr = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     starts = np.cumsum(counts) - counts
-    as_of = first[kr] + (np.arange(len(kr)) - starts[kr])
-    metric = krs["metric_idx"].astype(np.int64)[kr]
-    period_start = krs["period_start_day"][kr]
+    as_of = np.arange(len(kr), dtype=np.int64) + np.repeat(first - starts, counts)
+    metric_row = np.repeat(krs["metric_idx"].astype(np.int64) * width, counts)
+    period_start = np.repeat(krs["period_start_day"].astype(np.int64), counts)
 
     # The period's own data only: nothing measured since the start means no value yet.
-    newest = last_data[metric, as_of]
+    newest = last_data.take(metric_row + as_of + 1)
     has_through = newest >= period_start
     # Compared once per key result, not per row.
-    rolling = (krs["measure"] == "rolling")[kr]
-    latest = (krs["measure"] == "latest")[kr]
-    w_start = np.where(
-        rolling,
-        newest - np.ma.filled(krs["window_days"], 0)[kr] + 1,
-        np.where(latest, newest, period_start),
-    )
+    rolling = np.repeat(krs["measure"] == "rolling", counts)
+    latest = np.repeat(krs["measure"] == "latest", counts)
+    window_days = np.repeat(np.ma.filled(krs["window_days"], 0).astype(np.int64), counts)
+    w_start = np.where(rolling, newest - window_days + 1, np.where(latest, newest, period_start))
     # The totals at the as-of day are those at data_through (later days add nothing), except
     # the flags: a flagged day after the newest measured one is part of why it is the newest.
-    before = w_start - 1
-    inside = before >= 0
-    at_start = np.where(inside, before, 0)
+    # A window without data (w_start before the calendar) reads column 0; its row is masked.
+    end_cell = metric_row + as_of + 1
+    start_cell = metric_row + np.maximum(w_start, 0)
 
     def window(name: str) -> np.ndarray:
         total = totals[name]
-        return total[metric, as_of] - np.where(inside, total[metric, at_start], 0)
+        return total.take(end_cell) - total.take(start_cell)
 
     sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
-    den_sum_whole, den_sum_decimals = _carry(window("den_whole"), window("den_decimals"))
-    valued = last_valued[metric, as_of]
-    last_value = values[metric, np.maximum(valued, 0)]
+    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
+    # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
+    sum_denominator = np.zeros(len(kr))
+    if is_ratio.any():
+        den_sum_whole, den_sum_decimals = _carry(
+            window("den_whole")[is_ratio], window("den_decimals")[is_ratio]
+        )
+        sum_denominator[is_ratio] = _to_double(den_sum_whole, den_sum_decimals)
+    valued = last_valued.take(end_cell)
+    last_value = values.take(metric_row + valued + 1)
     no_window = ~has_through
+    epoch = np.datetime64(calendar_start, "D")
 
-    def as_date(days: np.ndarray, missing: np.ndarray) -> pa.Array:
-        stamps = np.datetime64(calendar_start, "D") + days.astype("timedelta64[D]")
-        return pa.array(stamps, type=pa.date32(), mask=missing)
+    def as_date(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+        return pa.array(epoch + days.astype("timedelta64[D]"), type=pa.date32(), mask=missing)
 
     sums = pa.table(
         {
-            "idx": pa.array(kr.astype(np.int32)),
-            "as_of_date": as_date(as_of, np.zeros(len(kr), dtype=bool)),
-            "data_through": as_date(newest, ~has_through),
+            "idx": pa.array(kr),
+            "as_of_date": as_date(as_of),
+            "data_through": as_date(newest, no_window),
             # total and average windows start with the period, measured or not.
             "w_start": as_date(w_start, (rolling | latest) & no_window),
             "w_end": as_date(newest, no_window),
-            "is_ratio": pa.array(metrics["is_ratio"][metric]),
+            "is_ratio": pa.array(is_ratio),
             "sum_value": pa.array(_to_double(sum_whole, sum_decimals)),
-            "sum_denominator": pa.array(_to_double(den_sum_whole, den_sum_decimals)),
+            "sum_denominator": pa.array(sum_denominator),
             "days": pa.array(window("days")),
             "flagged_days": pa.array(window("flagged")),
             "last_value": pa.array(last_value, mask=valued < 0),
@@ -196,8 +213,9 @@ def _dense_parts(
     with np.errstate(over="ignore"):
         remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
     carry, decimals = np.divmod(remainder, _SCALE)
-    whole_out[m, d] = whole + carry
-    decimals_out[m, d] = decimals
+    cells = m * shape[1] + d
+    whole_out.flat[cells] = whole + carry
+    decimals_out.flat[cells] = decimals
     return whole_out, decimals_out
 
 
