@@ -23,6 +23,7 @@ raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
@@ -37,8 +38,36 @@ _SCALE = 10**15
 _SAFE_TOTAL = float(2**62)
 
 
-class ExactSumOverflow(Exception):
+class ArraysUnsuitable(Exception):
+    """Data the arrays do not cover: the caller runs the SQL models instead."""
+
+
+class ExactSumOverflow(ArraysUnsuitable):
     """A metric's whole parts would overflow the 64-bit running totals."""
+
+
+@dataclass(frozen=True)
+class DailyWindows:
+    """One entry per (key result, as-of day) row, as numpy arrays; days are counted from the
+    calendar's first day (`calendar_start`, day 0)."""
+
+    calendar_start: date
+    kr_ids: np.ndarray  # the key results, in kr_windows.sql's order (by kr_id)
+    kr: np.ndarray  # each row's key result: its position in kr_ids
+    as_of: np.ndarray
+    data_through: np.ndarray  # the newest measured day of the period (valid where has_window)
+    has_window: np.ndarray  # something measured since the period started
+    w_start: np.ndarray  # the window's first day (valid where has_window)
+    is_ratio: np.ndarray
+    sum_value: np.ndarray  # the exact sums, rounded once to doubles
+    sum_denominator: np.ndarray
+    days: np.ndarray  # measured days in the window
+    flagged_days: np.ndarray  # flagged days from w_start through the as-of day
+    last_value: np.ndarray  # the newest measured day's value as delivered (NaN: none)
+    flag_kinds: list[str]  # the flags' kinds, sorted: bit i of a mask below is kind i
+    metric_flag_mask: np.ndarray  # each row's metric: the kinds flagged in the calendar
+    window_flag_mask: np.ndarray  # the kinds flagged from w_start through the as-of day
+    # (computed only for rows whose metric carries several kinds; 0 elsewhere)
 
 
 def daily_window_sums(
@@ -47,14 +76,13 @@ def daily_window_sums(
     to_date: date,
     calendar_start: date,
     calendar_end: date,
-) -> tuple[pa.Table, pa.Table]:
-    """The key results (`kr_index`: idx, kr_id) and their window sums per as-of day.
+) -> DailyWindows:
+    """The window sums of the key results active in [from_date, to_date], per as-of day.
 
     Reads the temp view `metric_series` and the temp table `metric_flag_days`
     (warehouse.progress._prepare_series) and leaves the temp table `metric_index` (the
     metrics' rows in the arrays) for the caller to drop. `calendar_start` is the day before
-    the first day any window of these key results reads. The caller registers the two tables
-    as `kr_day_index` and `kr_day_windows` for kr_day_sums.sql.
+    the first day any window of these key results reads.
     """
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
@@ -72,7 +100,8 @@ def daily_window_sums(
     series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
     flagged_rows = con.execute(
         """
-        SELECT DISTINCT i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day
+        SELECT DISTINCT
+            i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day, f.flag
         FROM metric_flag_days AS f
         JOIN metric_index AS i USING (metric_id)
         WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
@@ -105,8 +134,15 @@ def daily_window_sums(
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
     values.flat[cell] = series.column("value").to_numpy()
+    flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
-    flagged.flat[flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1] = True
+    flagged.flat[flag_cells] = True
+    kinds, kind_of_row = np.unique(flagged_rows["flag"].astype(str), return_inverse=True)
+    if len(kinds) > 62:
+        raise ArraysUnsuitable("more kinds of flag than bits in a mask")
+    kind_bits = np.left_shift(1, kind_of_row.astype(np.int64))
+    metric_kinds = np.zeros(n_metrics, dtype=np.int64)
+    np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
 
     # Column 0 is before the calendar: no data, the running totals 0.
     day_index = np.arange(-1, n_days, dtype=np.int64)
@@ -150,7 +186,7 @@ def daily_window_sums(
         return total.take(end_cell) - total.take(start_cell)
 
     sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
-    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
+    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)].astype(bool)
     # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
     sum_denominator = np.zeros(len(kr))
     if is_ratio.any():
@@ -159,33 +195,37 @@ def daily_window_sums(
         )
         sum_denominator[is_ratio] = _to_double(den_sum_whole, den_sum_decimals)
     valued = last_valued.take(end_cell)
-    last_value = values.take(metric_row + valued + 1)
-    no_window = ~has_through
-    epoch = np.datetime64(calendar_start, "D")
-
-    def as_date(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-        return pa.array(epoch + days.astype("timedelta64[D]"), type=pa.date32(), mask=missing)
-
-    sums = pa.table(
-        {
-            "idx": pa.array(kr),
-            "as_of_date": as_date(as_of),
-            "data_through": as_date(newest, no_window),
-            # total and average windows start with the period, measured or not.
-            "w_start": as_date(w_start, (rolling | latest) & no_window),
-            "w_end": as_date(newest, no_window),
-            "is_ratio": pa.array(is_ratio),
-            "sum_value": pa.array(_to_double(sum_whole, sum_decimals)),
-            "sum_denominator": pa.array(sum_denominator),
-            "days": pa.array(window("days")),
-            "flagged_days": pa.array(window("flagged")),
-            "last_value": pa.array(last_value, mask=valued < 0),
-        }
+    metric = np.repeat(krs["metric_idx"].astype(np.int64), counts)
+    metric_flag_mask = metric_kinds[metric]
+    # Which kinds fall in the window: needed only where a metric carries several kinds.
+    window_flag_mask = np.zeros(len(kr), dtype=np.int64)
+    several = (metric_flag_mask & (metric_flag_mask - 1)) != 0
+    if several.any():
+        rows = np.flatnonzero(several)
+        for bit in range(len(kinds)):
+            kind_flagged = np.zeros(shape, dtype=np.int64)
+            kind_flagged.flat[flag_cells[kind_of_row == bit]] = 1
+            running = np.cumsum(kind_flagged, axis=1)
+            inside = running.take(end_cell[rows]) - running.take(start_cell[rows]) > 0
+            window_flag_mask[rows[inside]] |= 1 << bit
+    return DailyWindows(
+        calendar_start=calendar_start,
+        kr_ids=krs["kr_id"],
+        kr=kr,
+        as_of=as_of,
+        data_through=newest,
+        has_window=has_through,
+        w_start=w_start,
+        is_ratio=is_ratio,
+        sum_value=_to_double(sum_whole, sum_decimals),
+        sum_denominator=sum_denominator,
+        days=window("days"),
+        flagged_days=window("flagged"),
+        last_value=values.take(metric_row + valued + 1),
+        flag_kinds=[str(k) for k in kinds],
+        metric_flag_mask=metric_flag_mask,
+        window_flag_mask=window_flag_mask,
     )
-    kr_index = pa.table(
-        {"idx": pa.array(np.arange(len(counts), dtype=np.int32)), "kr_id": krs["kr_id"]}
-    )
-    return kr_index, sums
 
 
 def _dense_parts(
