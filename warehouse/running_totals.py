@@ -122,11 +122,15 @@ def daily_window_sums(
     measured = np.zeros(shape, dtype=bool)
     measured.flat[cell] = True
     whole, decimals = _dense_parts(shape, m, d, series.column("added"))
-    ratios = metrics["is_ratio"]
-    if ratios.any():
-        den_whole, den_decimals = _dense_parts(shape, m, d, series.column("denominator"))
-    else:
-        den_whole = den_decimals = np.zeros(shape, dtype=np.int64)
+    ratios = metrics["is_ratio"].astype(bool)
+    # Only a ratio's rows add to the denominators (the others' are 0).
+    ratio_rows = ratios[m]
+    den_whole, den_decimals = _dense_parts(
+        shape,
+        m[ratio_rows],
+        d[ratio_rows],
+        series.column("denominator").filter(pa.array(ratio_rows)),
+    )
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
     ):
@@ -186,7 +190,7 @@ def daily_window_sums(
         return total.take(end_cell) - total.take(start_cell)
 
     sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
-    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)].astype(bool)
+    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
     # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
     sum_denominator = np.zeros(len(kr))
     if is_ratio.any():
@@ -252,7 +256,7 @@ def _dense_parts(
     whole = np.floor(estimate).astype(np.int64)
     with np.errstate(over="ignore"):
         remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
-    carry, decimals = np.divmod(remainder, _SCALE)
+    carry, decimals = _divmod_scale(remainder)
     cells = m * shape[1] + d
     whole_out.flat[cells] = whole + carry
     decimals_out.flat[cells] = decimals
@@ -261,8 +265,15 @@ def _dense_parts(
 
 def _carry(whole: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whole part and decimals with the decimals in [0, 10^15): the same exact sum."""
-    carry, decimals = np.divmod(decimals, _SCALE)
+    carry, decimals = _divmod_scale(decimals)
     return whole + carry, decimals
+
+
+def _divmod_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.divmod(x, 10^15) (floored), several times faster: numpy divides by a constant
+    without a hardware division per element, its divmod does not."""
+    quotient = x // _SCALE
+    return quotient, x - quotient * _SCALE
 
 
 def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:
