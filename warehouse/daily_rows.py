@@ -43,8 +43,8 @@ def write_daily_rows(
     aspirational_pace: float,
 ) -> None:
     """Insert the rows of `windows` into okr.kr_progress_daily (the caller deleted the days
-    and holds the transaction). Reads the temp table `metric_flag_days` no more: the flags
-    come with the windows."""
+    and holds the transaction). Raises ArraysUnsuitable, writing nothing, where the SQL chain
+    must write them instead."""
     rows = _rows(con, windows, on_track_margin, at_risk_margin, aspirational_pace)
     con.register("kr_progress_rows", rows)
     try:
@@ -166,7 +166,7 @@ def _rows(
     no_progress |= ~level_row & (no_baseline | (target == baseline) & ~(increase | decrease))
     score = np.maximum(0.0, np.minimum(1.0, progress))
 
-    # The status, in the SQL's order of cases.
+    # The status: the SQL's cases in its order (a later assignment is an earlier case).
     stale = has_window & (w.as_of - w.data_through > per_row(lag_kr))
     status = np.select(
         [
@@ -311,6 +311,7 @@ def _reasons(
             "w_end": dates(w.data_through[rows], no_window),
             "as_of_date": dates(w.as_of[rows], np.zeros(len(rows), dtype=bool)),
             "value": pa.array(computed["value"][rows], mask=computed["no_value"][rows]),
+            # The reason asks only whether a ratio's denominator summed to 0.
             "window_denominator": pa.array(
                 np.where(computed["window_denominator_zero"][rows], 0.0, 1.0)
             ),
