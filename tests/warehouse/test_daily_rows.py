@@ -53,7 +53,8 @@ def _all_cases(con: duckdb.DuckDBPyConnection) -> None:
 def _edge_cases(con: duckdb.DuckDBPyConnection) -> None:
     """What the cases leave out: a non-additive metric's range answers (one missing), flags
     of several kinds on a ratio's parts, a target equal to a measured baseline, declared
-    directions, an aspirational key result, a source rate with a zero denominator, a unit."""
+    directions, an aspirational key result, a source rate with a zero denominator, a unit,
+    periods other than the cases' own."""
     add_metric(con, "users", additive=False)
     for first, last, value in ((d(1), d(3), 7.0), (d(1), d(4), 9.5), (d(2), d(5), 11.0)):
         con.execute(
@@ -106,6 +107,18 @@ def _edge_cases(con: duckdb.DuckDBPyConnection) -> None:
     add_days(con, "conv", {d(1): (2, 4), d(2): (3, 0), d(3): (0, 0), d(4): (1, 5)})
     add_kr(con, "conv", "conv", measure="latest", target_value=0.3, direction="at_most")
     add_kr(con, "conv_least", "conv", target_value=0.4, direction="at_least", weight=2.0)
+    # Periods of their own: one starting mid-range, one ending before the range does.
+    add_kr(
+        con,
+        "later",
+        "num",
+        measure="rolling",
+        window_days=2,
+        period_start=d(4),
+        period_end=d(20),
+        target_value=1.5,
+    )
+    add_kr(con, "short", "den", period_start=d(-2), period_end=d(3), target_value=5.0)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, first: date, last: date, **kw: Any) -> list[tuple]:
