@@ -29,9 +29,15 @@ import pyarrow as pa
 
 from warehouse.db import read_model
 from warehouse.running_totals import ArraysUnsuitable, DailyWindows
+from warehouse.status import STATUS_ORDER
 
-STATUSES = ["achieved", "on_track", "at_risk", "off_track", "stale", "no_data"]
-_ACHIEVED, _ON_TRACK, _AT_RISK, _OFF_TRACK, _STALE, _NO_DATA = range(len(STATUSES))
+# Each row's status as its position in warehouse/status.py's order (the Arrow dictionary).
+_ACHIEVED = STATUS_ORDER.index("achieved")
+_ON_TRACK = STATUS_ORDER.index("on_track")
+_AT_RISK = STATUS_ORDER.index("at_risk")
+_OFF_TRACK = STATUS_ORDER.index("off_track")
+_STALE = STATUS_ORDER.index("stale")
+_NO_DATA = STATUS_ORDER.index("no_data")
 _UNIX_EPOCH = date(1970, 1, 1)
 
 
@@ -230,7 +236,7 @@ def _rows(
             "progress": pa.array(progress, mask=no_progress),
             "score": pa.array(score, mask=no_progress),
             "expected_progress": pa.array(expected),
-            "status": pa.DictionaryArray.from_arrays(pa.array(status), pa.array(STATUSES)),
+            "status": pa.DictionaryArray.from_arrays(pa.array(status), pa.array(STATUS_ORDER)),
             "status_reason": reasons,
             "data_through": dates(w.data_through, ~has_window),
             "commitment": strings(facts["commitment"]),
