@@ -74,15 +74,17 @@ the same rows, bit for bit, on every case of test_kr_math.py side by side plus e
 the synthetic key results; the benchmark's 365,000 rows are identical too, and `okr demo`
 writes the same rows as before.
 
-Measured on this shared machine (load 6-9, so wall times are twice the CPU times; compare
-the CPU ratio): `python -m benchmarks.transform`, three rounds, 1.84x the write-only floor in
-CPU and 1.83x in wall time, against 2.30x and 2.24x for the tree before this round measured
-the same way at the start (load about 2).
+Measured old against new, each in a fresh process, interleaved, two runs of three rounds each
+(the tree before this round, bfd2948, against this one; `python -m benchmarks.transform
+--no-record`, load 7-9): CPU 0.78-0.87 s -> 0.60-0.65 s per run against a floor of 0.34-0.40 s,
+so 2.14x and 2.34x -> 1.74x and 1.78x the write-only floor's CPU. Wall times at that load are
+noise (both trees 1.6x-2.0x). On a quiet machine expect the wall ratio above the CPU ratio:
+the write runs on DuckDB's two threads, the arrays on one.
 
 Where the time goes now (CPU seconds per run, 2 threads, load ~8, so +-0.03):
 
 ```
-compute_progress                           ~0.66-0.70   write-only floor ~0.36
+compute_progress                           ~0.60-0.70   write-only floor ~0.36
   INSERT of the Arrow table                 0.35        = the floor: nothing left to cut
   flags (metric_flag_days: the flags view)  0.065       staging.metric_flags over the
                                                         calendar; its ratio branches join
