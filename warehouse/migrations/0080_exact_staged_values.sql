@@ -4,6 +4,8 @@
 -- when a day is staged (warehouse/models/staging_metric_daily.sql) rather than by every
 -- progress run over every day it reads. NULL where the double has no such decimal (beyond
 -- 10^23): the progress models then cast the double themselves, and fail as before.
+-- The staging step writes them with the values; a value changed by hand needs its `*_exact`
+-- set to NULL (then cast on every progress run) or to the new decimal.
 ALTER TABLE staging.metric_daily ADD COLUMN IF NOT EXISTS value_exact DECIMAL(38, 15);
 ALTER TABLE staging.metric_daily ADD COLUMN IF NOT EXISTS numerator_exact DECIMAL(38, 15);
 ALTER TABLE staging.metric_daily ADD COLUMN IF NOT EXISTS denominator_exact DECIMAL(38, 15);
