@@ -114,14 +114,17 @@ def daily_rows_sql(first: str, last: str) -> str:
 
 
 def write_staging(con: duckdb.DuckDBPyConnection, first: date, last: date) -> int:
-    """staging.metric_daily rows for every source metric and day in [first, last], and a
-    flag (sampled data) on every tenth metric-day, as in write_raw_history."""
+    """staging.metric_daily rows for every source metric and day in [first, last] (no ratio
+    parts delivered by the source: numerator and denominator stay NULL), and a flag (sampled
+    data) on every tenth metric-day, as in write_raw_history."""
     with transaction(con):
         con.execute("DELETE FROM staging.metric_daily")
         con.execute("DELETE FROM raw.metric_flags")
+        # With each value's exact decimal, as staging_metric_daily.sql stages it.
         con.execute(
             "INSERT INTO staging.metric_daily BY NAME SELECT *, 'file' AS source, "
-            "'bench' AS request_hash, TIMESTAMPTZ '2026-01-01 06:00:00+00' AS fetched_at "
+            "'bench' AS request_hash, TIMESTAMPTZ '2026-01-01 06:00:00+00' AS fetched_at, "
+            "TRY_CAST(CAST(value AS VARCHAR) AS DECIMAL(38, 15)) AS value_exact "
             "FROM (" + daily_rows_sql("CAST($first AS DATE)", "CAST($last AS DATE)") + ")",
             {"first": first, "last": last},
         )

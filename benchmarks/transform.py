@@ -3,7 +3,7 @@
 A synthetic warehouse (benchmarks/synthetic.py) holds 1,000 key results with a one-year
 period and staging.metric_daily rows for their 1,200 source metrics over that year and the
 year before (what the previous-period baselines read). Ours is `compute_progress` for all 365
-as-of days (window sums in arrays, then one statement from them into the table); the
+as-of days (window sums and rows in arrays, one Arrow table inserted); the
 reference is its own write-only floor: replacing the same 365,000 rows from an in-memory
 copy (DELETE, INSERT, COMMIT, nothing computed). A bare `GROUP BY metric_id, date` over the
 staging rows is in the details. All run on the same connection, round by round, after one
@@ -41,57 +41,73 @@ the median of each round's pair; on this shared machine compare the CPU ratio
 
 History: 5.0-6.9 s at first; 1.2 s after the running totals stopped covering the previous
 period once baselines are frozen; then one statement chain (kr_days -> window_values ->
-kr_progress_daily as CTEs) and flags by running counts: 2.5x the write-only floor on a quiet
-machine (0.770 s against 0.303 s), 4.1x in CPU under load.
+kr_progress_daily as CTEs) and flags by running counts: 2.5x the write-only floor; then the
+daily rows' running totals kept in (metric x day) arrays (`warehouse/running_totals.py`: exact
+decimal sums as two 64-bit parts, each window's sum rounded once to a double, bit for bit the
+SQL's): 2.55x on the quiet `run_all` of that tree (2.39x in CPU).
 
-This round: the running totals of the daily rows are kept in arrays
-(`warehouse/running_totals.py`). The SQL running totals cost a partitioned sort of 394,000
-(metric, day) rows with six running aggregates, the dense calendar's joins and two 365,000-row
-joins (each key result's days, and the totals on the day before each window's start). In a
-(metric x day) array a metric's running totals are one cumulative sum along a row, and both
-look-ups are indexing. The exact decimals are kept: each staged value still enters as its
-shortest text as DECIMAL(38,15) (DuckDB's cast, as before), reaches numpy as Arrow's 128-bit
-decimal integers, and is summed as two exact 64-bit parts (whole, fifteen decimals); each
-window's sum is rounded once to the nearest double, exactly as CAST(DECIMAL AS DOUBLE)
-does (halfway cases checked exactly, the rare doubtful ones rounded as fractions). The output
-is identical, row for row and bit for bit, to the SQL chain's on the benchmark's warehouse,
-and window_values.sql, kr_progress_daily.sql (value rules, progress, statuses, reasons, flags)
-are unchanged SQL fed by either. metric_cumulative.sql remains for measuring baselines, for
-key results not started yet and for sums whose whole parts exceed 64 bits (4.6e18).
+This round, the three costs that round's profile left besides the write:
 
-Measured old against new, each in a fresh process, interleaved, three rounds, medians, the
-machine at load 17-20 (the tree before this round, e72fd26, against this one, on the
-benchmark's warehouse): a year of rows, CPU 1.62 s -> 0.97 s (4.10x -> 2.48x the write-only
-floor's CPU; wall 4.41x -> 2.52x); a daily run of one day, CPU 0.86 s -> 0.32 s. The figure
-measured while this round's change was made (`python -m benchmarks.transform`, load 25, wall
-times three times the CPU times): 2.26x in wall time, 2.47x in CPU; the table's figure is the
-quiet `run_all` of the merged tree (2.55x, load about 1); last round's
-recording 3.62x.
+- The exact decimals are kept when a day is staged. Each staged value's exact decimal (its
+  shortest text as DECIMAL(38,15), what the sums add) is now a column of staging.metric_daily
+  (`value_exact`, `numerator_exact`, `denominator_exact`; migration 0080, also in the
+  PostgreSQL mirror), computed by staging_metric_daily.sql for the days it rebuilds. A
+  progress run read 394,000 values through a text cast (0.14 s CPU); it now reads the column
+  (a row written without it, by hand, is still cast). The SQL running totals read the same
+  columns.
+- The per-row projection is numpy (`warehouse/daily_rows.py`). What a key result's rows repeat
+  (facts, baseline, target, direction) is resolved once per key result in SQL
+  (kr_facts.sql); each row's value (window_values.sql's rules), progress, score, expected
+  progress, status and flags are array expressions in the same IEEE operations and order as
+  the SQL; the few rows with a status reason get its words from kr_status_reason.sql; the
+  rows reach the table as one Arrow table (the key results' strings as dictionaries). The SQL
+  projection joined the facts, baselines, flag kinds and range answers to every one of
+  365,000 rows before its CASE chains.
+- Numpy details: look-ups by flat index (np.take) instead of two-dimensional indexing, numpy's
+  division by the constant 10^15 instead of divmod (five times faster), denominators split
+  only for ratio rows.
 
-Where the time goes now (CPU seconds, 2 threads, load ~20, so +-0.03):
+The SQL chain (kr_days.sql -> window_values.sql -> kr_progress_daily.sql) stays the reference:
+it writes the rows where the arrays do not cover the data (whole parts beyond 64 bits, a
+range answer delivered twice), and tests/warehouse/test_daily_rows.py checks that both write
+the same rows, bit for bit, on every case of test_kr_math.py side by side plus edge cases and
+the synthetic key results; the benchmark's 365,000 rows are identical too, and `okr demo`
+writes the same rows as before.
+
+Measured old against new, each in a fresh process, interleaved, two runs of three rounds each
+(the tree before this round, bfd2948, against this one; `python -m benchmarks.transform
+--no-record`, load 7-9): CPU 0.78-0.87 s -> 0.60-0.65 s per run against a floor of 0.34-0.40 s,
+so 2.14x and 2.34x -> 1.74x and 1.78x the write-only floor's CPU. Wall times at that load are
+noise (both trees 1.6x-2.0x). On a quiet machine expect the wall ratio above the CPU ratio:
+the write runs on DuckDB's two threads, the arrays on one.
+
+Where the time goes now (CPU seconds per run, 2 threads, load ~8, so +-0.03):
 
 ```
-compute_progress                        ~0.97   write-only floor ~0.40
-  metric_flag_days (the flags view)      0.09
-  staged values -> DECIMAL(38,15) text   0.14   the shortest-text cast of 394,000 values
-  numpy: dense arrays, cumulative sums,  0.20   (metric x day) arrays 0.06, 365,000 rows'
-    look-ups, rounding, Arrow                    look-ups 0.05, rounding + Arrow 0.06
-  INSERT INTO okr.kr_progress_daily      0.55   the write itself ~0.40; key-result facts,
-                                                baselines, flag kinds, statuses and reasons
-                                                over 365,000 rows ~0.15
+compute_progress                           ~0.60-0.70   write-only floor ~0.36
+  INSERT of the Arrow table                 0.35        = the floor: nothing left to cut
+  flags (metric_flag_days: the flags view)  0.065       staging.metric_flags over the
+                                                        calendar; its ratio branches join
+                                                        numerator and denominator days
+  window sums                               0.20        SQL reads of the staged rows (the
+                                                        metric_series view: ratio parts
+                                                        joined) and flags ~0.06; decimal
+                                                        parts 0.03; rounding once 0.02;
+                                                        arrays, cumulative sums, look-ups ~0.09
+  rows (values .. flags, Arrow)             0.05        key-result facts in SQL 0.014
+  bounds, delete, count, commit             0.02
 ```
 
-What bounds it: ≤ 1.5x leaves 0.2 s for everything computed; the statuses and reasons of
-365,000 rows (one SQL projection with the progress formula and the reason texts) and the
-joins of the key-result facts already take about 0.15 s of it, and reading the flags and the
-exact decimals of the staged values another 0.23 s. Reaching 1.5x needs those inputs kept
-incrementally (the decimal parts and the flagged days stored when staged, not recomputed
-from the staged doubles and the flags view each run) or the statuses computed outside SQL as
-well; both move more of the contract's math out of the SQL models. Not done in this round.
-
-Exact values (issue 21): DECIMAL(38,15) sums of the values as delivered, as before; the
-decimals cost about a quarter more CPU than doubles did in the SQL chain (1.98 s against
-1.57 s then).
+What bounds it: the write is the floor, so ours is the floor plus about 0.30-0.33 s of CPU,
+and 1.5x leaves 0.18 s. No single part left is above 0.07 s: the flags view (0.065; its
+branches that derive flags from the staged rows, no_denominator over ratio parts and the
+currency checks, cost 0.04 of it even where they find nothing), the staged rows read through
+the metric_series view (0.045, again the ratio parts' join), and about 0.2 s of numpy spread
+over some sixty array passes of 400,000 elements (about 2-3 ms each). Reaching 1.5x would
+need all three halved: the derived flags kept as a table when a day is staged (they depend
+on the definitions too, ratios and currencies, so the table would need rebuilding when those
+change), the ratio parts composed in the arrays rather than joined in SQL, and fewer array
+passes (a compiled kernel, which the project does not have). Not done.
 """,
 }
 

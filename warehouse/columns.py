@@ -139,6 +139,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "request_hash": "Ties the value to the request that delivered it (raw.*).",
         "fetched_at": "When the row was fetched.",
         "currency": "The currency of an amount of money, as the source reports it.",
+        "value_exact": "value as the exact decimal it was delivered as (its shortest text, "
+        "15 decimals): what sums over days add.",
+        "numerator_exact": "numerator as an exact decimal, likewise.",
+        "denominator_exact": "denominator as an exact decimal, likewise.",
     },
 }
 

@@ -2,9 +2,10 @@
 
 Each function replaces its slice in one transaction. The math lives in the SQL models under
 `warehouse/models/`; this module runs them in order with their parameters. One part is not SQL:
-the window sums of the daily key-result rows are differences of running totals kept in arrays
-(warehouse/running_totals.py), the same exact sums metric_cumulative.sql and window_sums.sql
-give the baseline windows; window_values.sql and the models after it take both alike.
+the daily key-result rows are computed in arrays (warehouse/running_totals.py: the window sums,
+differences of running totals; warehouse/daily_rows.py: values, progress, statuses and flags),
+by the same rules as the SQL chain kr_days.sql -> window_values.sql -> kr_progress_daily.sql,
+which writes them where the arrays do not cover the data (sums beyond 64-bit whole parts).
 """
 
 from __future__ import annotations
@@ -186,23 +187,16 @@ def _drop_series(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS metric_series")
 
 
-def _chained(model: str, windows: str | None) -> str:
-    """One statement: `model` over window_values.sql over the window sums, as CTEs: those of
-    window_sums.sql over the `windows` model, or (`windows` None) kr_day_sums.sql over the
-    registered arrays of warehouse.running_totals.
+def _chained(model: str, windows: str) -> str:
+    """One statement: `model` over window_values.sql over window_sums.sql over the `windows`
+    model, as CTEs.
 
     One statement rather than temp tables in between, so the (key result, day) rows stream
     from the running totals into the insert without being written twice on the way.
     """
-    if windows is None:
-        sums = f"window_sums AS (\n{read_model('kr_day_sums')}\n),\n"
-    else:
-        sums = (
-            f"windows AS (\n{read_model(windows)}\n),\n"
-            f"window_sums AS (\n{read_model('window_sums')}\n),\n"
-        )
     return (
-        f"WITH {sums}"
+        f"WITH windows AS (\n{read_model(windows)}\n),\n"
+        f"window_sums AS (\n{read_model('window_sums')}\n),\n"
         f"window_value AS (\n{read_model('window_values')}\n)\n"
         f"SELECT * FROM (\n{read_model(model)}\n)"
     )
@@ -220,7 +214,8 @@ def compute_progress(
     key-result rows written.
     """
     # Deferred: numpy and pyarrow, which `okr status` (not_started_rows) does not need.
-    from warehouse.running_totals import ExactSumOverflow, daily_window_sums
+    from warehouse.daily_rows import write_daily_rows
+    from warehouse.running_totals import ArraysUnsuitable, daily_window_sums
 
     bounds = _calendar_bounds(con, from_date, to_date)
     with transaction(con):
@@ -254,11 +249,16 @@ def compute_progress(
             "aspirational_pace": settings.aspirational_pace,
         }
         try:
-            kr_index, sums = daily_window_sums(
-                con, from_date, to_date, calendar_start, calendar_end
+            windows = daily_window_sums(con, from_date, to_date, calendar_start, calendar_end)
+            write_daily_rows(
+                con,
+                windows,
+                settings.on_track_margin,
+                settings.at_risk_margin,
+                settings.aspirational_pace,
             )
-        except ExactSumOverflow:
-            # Whole parts beyond 64 bits: the SQL running totals hold any DECIMAL(38,15).
+        except ArraysUnsuitable:
+            # Whole parts beyond 64 bits and the like: the SQL models cover any data.
             if not baselines_pending:
                 _running_totals(con, calendar_start, calendar_end, from_date)
             con.execute(
@@ -266,18 +266,6 @@ def compute_progress(
                 + _chained("kr_progress_daily", windows="kr_days"),
                 params,
             )
-        else:
-            con.register("kr_day_index", kr_index)
-            con.register("kr_day_windows", sums)
-            try:
-                con.execute(
-                    "INSERT INTO okr.kr_progress_daily BY NAME "
-                    + _chained("kr_progress_daily", windows=None),
-                    {k: v for k, v in params.items() if k != "from_date" and k != "to_date"},
-                )
-            finally:
-                con.unregister("kr_day_index")
-                con.unregister("kr_day_windows")
         (count,) = con.execute(
             "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
             [from_date, to_date],

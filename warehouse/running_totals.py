@@ -11,8 +11,9 @@ on a dense calendar are a cumulative sum along one row of a (metric × day) arra
 at an as-of day and on the day before a window's start are then two array look-ups, not a
 partitioned sort and two joins of 365,000 rows each (benchmarks/RESULTS.md, figure 2).
 
-Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text,
-as DECIMAL(38,15), converted by DuckDB as in metric_cumulative.sql), read from Arrow as the
+Exact decimals: each daily value enters as the decimal it was delivered as (its shortest text
+as DECIMAL(38,15), converted by DuckDB when the day was staged: staging.metric_daily's
+`*_exact`, as metric_cumulative.sql reads them), read from Arrow as the
 128-bit integer value × 10^15 and split into its whole part and its fifteen decimals, two
 64-bit integers whose sums are exact. Each window's sum is then rounded once to the nearest
 double, as CAST(DECIMAL(38,15) AS DOUBLE) rounds it (`_to_double`), and window_values.sql takes
@@ -22,6 +23,7 @@ raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
@@ -36,8 +38,36 @@ _SCALE = 10**15
 _SAFE_TOTAL = float(2**62)
 
 
-class ExactSumOverflow(Exception):
+class ArraysUnsuitable(Exception):
+    """Data the arrays do not cover: the caller runs the SQL models instead."""
+
+
+class ExactSumOverflow(ArraysUnsuitable):
     """A metric's whole parts would overflow the 64-bit running totals."""
+
+
+@dataclass(frozen=True)
+class DailyWindows:
+    """One entry per (key result, as-of day) row, as numpy arrays; days are counted from the
+    calendar's first day (`calendar_start`, day 0)."""
+
+    calendar_start: date
+    kr_ids: np.ndarray  # the key results, in kr_windows.sql's order (by kr_id)
+    kr: np.ndarray  # each row's key result: its position in kr_ids
+    as_of: np.ndarray
+    data_through: np.ndarray  # the newest measured day of the period (valid where has_window)
+    has_window: np.ndarray  # something measured since the period started
+    w_start: np.ndarray  # the window's first day (valid where has_window)
+    is_ratio: np.ndarray
+    sum_value: np.ndarray  # the exact sums, rounded once to doubles
+    sum_denominator: np.ndarray
+    days: np.ndarray  # measured days in the window
+    flagged_days: np.ndarray  # flagged days from w_start through the as-of day
+    last_value: np.ndarray  # the newest measured day's value as delivered (NaN: none)
+    flag_kinds: list[str]  # the flags' kinds, sorted: bit i of a mask below is kind i
+    metric_flag_mask: np.ndarray  # each row's metric: the kinds flagged in the calendar
+    window_flag_mask: np.ndarray  # the kinds flagged from w_start through the as-of day
+    # (computed only for rows whose metric carries several kinds; 0 elsewhere)
 
 
 def daily_window_sums(
@@ -46,14 +76,13 @@ def daily_window_sums(
     to_date: date,
     calendar_start: date,
     calendar_end: date,
-) -> tuple[pa.Table, pa.Table]:
-    """The key results (`kr_index`: idx, kr_id) and their window sums per as-of day.
+) -> DailyWindows:
+    """The window sums of the key results active in [from_date, to_date], per as-of day.
 
     Reads the temp view `metric_series` and the temp table `metric_flag_days`
     (warehouse.progress._prepare_series) and leaves the temp table `metric_index` (the
     metrics' rows in the arrays) for the caller to drop. `calendar_start` is the day before
-    the first day any window of these key results reads. The caller registers the two tables
-    as `kr_day_index` and `kr_day_windows` for kr_day_sums.sql.
+    the first day any window of these key results reads.
     """
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
@@ -71,7 +100,8 @@ def daily_window_sums(
     series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
     flagged_rows = con.execute(
         """
-        SELECT DISTINCT i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day
+        SELECT DISTINCT
+            i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day, f.flag
         FROM metric_flag_days AS f
         JOIN metric_index AS i USING (metric_id)
         WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
@@ -79,24 +109,47 @@ def daily_window_sums(
         calendar,
     ).fetchnumpy()
 
-    shape = (n_metrics, n_days)
+    # Each metric's running totals are one row of a (metric × day + 1) array whose first
+    # column is 0: the total through day j is at column j + 1, so the sum over [a, b] is
+    # column b + 1 minus column a, with no case for a window starting on the calendar's
+    # first day. Rows are looked up by flat index (np.take), several times faster than
+    # two-dimensional fancy indexing.
+    width = n_days + 1
+    shape = (n_metrics, width)
     m = series.column("idx").to_numpy().astype(np.int64)
-    d = series.column("day").to_numpy().astype(np.int64)
+    d = series.column("day").to_numpy() + 1
+    cell = m * width + d
     measured = np.zeros(shape, dtype=bool)
-    measured[m, d] = True
+    measured.flat[cell] = True
     whole, decimals = _dense_parts(shape, m, d, series.column("added"))
-    den_whole, den_decimals = _dense_parts(shape, m, d, series.column("denominator"))
+    ratios = metrics["is_ratio"].astype(bool)
+    # Only a ratio's rows add to the denominators (the others' are 0).
+    ratio_rows = ratios[m]
+    den_whole, den_decimals = _dense_parts(
+        shape,
+        m[ratio_rows],
+        d[ratio_rows],
+        series.column("denominator").filter(pa.array(ratio_rows)),
+    )
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
     ):
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values[m, d] = series.column("value").to_numpy()
+    values.flat[cell] = series.column("value").to_numpy()
+    flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
-    flagged[flagged_rows["idx"].astype(np.int64), flagged_rows["day"].astype(np.int64)] = True
+    flagged.flat[flag_cells] = True
+    kinds, kind_of_row = np.unique(flagged_rows["flag"].astype(str), return_inverse=True)
+    if len(kinds) > 62:
+        raise ArraysUnsuitable("more kinds of flag than bits in a mask")
+    kind_bits = np.left_shift(1, kind_of_row.astype(np.int64))
+    metric_kinds = np.zeros(n_metrics, dtype=np.int64)
+    np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
 
-    day_index = np.broadcast_to(np.arange(n_days), shape)
+    # Column 0 is before the calendar: no data, the running totals 0.
+    day_index = np.arange(-1, n_days, dtype=np.int64)
     last_data = np.maximum.accumulate(np.where(measured, day_index, -1), axis=1)
     last_valued = np.maximum.accumulate(np.where(~np.isnan(values), day_index, -1), axis=1)
     totals = {
@@ -112,63 +165,71 @@ def daily_window_sums(
     first = np.maximum(krs["period_start_day"], (from_date - calendar_start).days)
     last = np.minimum(krs["period_end_day"], (to_date - calendar_start).days)
     counts = np.maximum(last - first + 1, 0).astype(np.int64)
-    kr = np.repeat(np.arange(len(counts)), counts)
+    kr = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     starts = np.cumsum(counts) - counts
-    as_of = first[kr] + (np.arange(len(kr)) - starts[kr])
-    metric = krs["metric_idx"].astype(np.int64)[kr]
-    period_start = krs["period_start_day"][kr]
+    as_of = np.arange(len(kr), dtype=np.int64) + np.repeat(first - starts, counts)
+    metric_row = np.repeat(krs["metric_idx"].astype(np.int64) * width, counts)
+    period_start = np.repeat(krs["period_start_day"].astype(np.int64), counts)
 
     # The period's own data only: nothing measured since the start means no value yet.
-    newest = last_data[metric, as_of]
+    newest = last_data.take(metric_row + as_of + 1)
     has_through = newest >= period_start
     # Compared once per key result, not per row.
-    rolling = (krs["measure"] == "rolling")[kr]
-    latest = (krs["measure"] == "latest")[kr]
-    w_start = np.where(
-        rolling,
-        newest - np.ma.filled(krs["window_days"], 0)[kr] + 1,
-        np.where(latest, newest, period_start),
-    )
+    rolling = np.repeat(krs["measure"] == "rolling", counts)
+    latest = np.repeat(krs["measure"] == "latest", counts)
+    window_days = np.repeat(np.ma.filled(krs["window_days"], 0).astype(np.int64), counts)
+    w_start = np.where(rolling, newest - window_days + 1, np.where(latest, newest, period_start))
     # The totals at the as-of day are those at data_through (later days add nothing), except
     # the flags: a flagged day after the newest measured one is part of why it is the newest.
-    before = w_start - 1
-    inside = before >= 0
-    at_start = np.where(inside, before, 0)
+    # A window without data (w_start before the calendar) reads column 0; its row is masked.
+    end_cell = metric_row + as_of + 1
+    start_cell = metric_row + np.maximum(w_start, 0)
 
     def window(name: str) -> np.ndarray:
         total = totals[name]
-        return total[metric, as_of] - np.where(inside, total[metric, at_start], 0)
+        return total.take(end_cell) - total.take(start_cell)
 
     sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
-    den_sum_whole, den_sum_decimals = _carry(window("den_whole"), window("den_decimals"))
-    valued = last_valued[metric, as_of]
-    last_value = values[metric, np.maximum(valued, 0)]
-    no_window = ~has_through
-
-    def as_date(days: np.ndarray, missing: np.ndarray) -> pa.Array:
-        stamps = np.datetime64(calendar_start, "D") + days.astype("timedelta64[D]")
-        return pa.array(stamps, type=pa.date32(), mask=missing)
-
-    sums = pa.table(
-        {
-            "idx": pa.array(kr.astype(np.int32)),
-            "as_of_date": as_date(as_of, np.zeros(len(kr), dtype=bool)),
-            "data_through": as_date(newest, ~has_through),
-            # total and average windows start with the period, measured or not.
-            "w_start": as_date(w_start, (rolling | latest) & no_window),
-            "w_end": as_date(newest, no_window),
-            "is_ratio": pa.array(metrics["is_ratio"][metric]),
-            "sum_value": pa.array(_to_double(sum_whole, sum_decimals)),
-            "sum_denominator": pa.array(_to_double(den_sum_whole, den_sum_decimals)),
-            "days": pa.array(window("days")),
-            "flagged_days": pa.array(window("flagged")),
-            "last_value": pa.array(last_value, mask=valued < 0),
-        }
+    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
+    # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
+    sum_denominator = np.zeros(len(kr))
+    if is_ratio.any():
+        den_sum_whole, den_sum_decimals = _carry(
+            window("den_whole")[is_ratio], window("den_decimals")[is_ratio]
+        )
+        sum_denominator[is_ratio] = _to_double(den_sum_whole, den_sum_decimals)
+    valued = last_valued.take(end_cell)
+    metric = np.repeat(krs["metric_idx"].astype(np.int64), counts)
+    metric_flag_mask = metric_kinds[metric]
+    # Which kinds fall in the window: needed only where a metric carries several kinds.
+    window_flag_mask = np.zeros(len(kr), dtype=np.int64)
+    several = (metric_flag_mask & (metric_flag_mask - 1)) != 0
+    if several.any():
+        rows = np.flatnonzero(several)
+        for bit in range(len(kinds)):
+            kind_flagged = np.zeros(shape, dtype=np.int64)
+            kind_flagged.flat[flag_cells[kind_of_row == bit]] = 1
+            running = np.cumsum(kind_flagged, axis=1)
+            inside = running.take(end_cell[rows]) - running.take(start_cell[rows]) > 0
+            window_flag_mask[rows[inside]] |= 1 << bit
+    return DailyWindows(
+        calendar_start=calendar_start,
+        kr_ids=krs["kr_id"],
+        kr=kr,
+        as_of=as_of,
+        data_through=newest,
+        has_window=has_through,
+        w_start=w_start,
+        is_ratio=is_ratio,
+        sum_value=_to_double(sum_whole, sum_decimals),
+        sum_denominator=sum_denominator,
+        days=window("days"),
+        flagged_days=window("flagged"),
+        last_value=values.take(metric_row + valued + 1),
+        flag_kinds=[str(k) for k in kinds],
+        metric_flag_mask=metric_flag_mask,
+        window_flag_mask=window_flag_mask,
     )
-    kr_index = pa.table(
-        {"idx": pa.array(np.arange(len(counts), dtype=np.int32)), "kr_id": krs["kr_id"]}
-    )
-    return kr_index, sums
 
 
 def _dense_parts(
@@ -195,16 +256,24 @@ def _dense_parts(
     whole = np.floor(estimate).astype(np.int64)
     with np.errstate(over="ignore"):
         remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
-    carry, decimals = np.divmod(remainder, _SCALE)
-    whole_out[m, d] = whole + carry
-    decimals_out[m, d] = decimals
+    carry, decimals = _divmod_scale(remainder)
+    cells = m * shape[1] + d
+    whole_out.flat[cells] = whole + carry
+    decimals_out.flat[cells] = decimals
     return whole_out, decimals_out
 
 
 def _carry(whole: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Whole part and decimals with the decimals in [0, 10^15): the same exact sum."""
-    carry, decimals = np.divmod(decimals, _SCALE)
+    carry, decimals = _divmod_scale(decimals)
     return whole + carry, decimals
+
+
+def _divmod_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.divmod(x, 10^15) (floored), several times faster: numpy divides by a constant
+    without a hardware division per element, its divmod does not."""
+    quotient = x // _SCALE
+    return quotient, x - quotient * _SCALE
 
 
 def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:

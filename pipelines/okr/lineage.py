@@ -61,7 +61,7 @@ def kr_progress_column_lineage() -> dg.TableColumnLineage:
 
 def staging_column_lineage(source_keys: Sequence[dg.AssetKey]) -> dg.TableColumnLineage:
     """staging.metric_daily: each column from the same column of raw.metric_rows, which every
-    source asset writes (the newest fetch of a metric and day wins)."""
+    source asset writes (the newest fetch of a metric and day wins); `<x>_exact` from <x>."""
     columns = (
         "metric_id",
         "date",
@@ -73,9 +73,11 @@ def staging_column_lineage(source_keys: Sequence[dg.AssetKey]) -> dg.TableColumn
         "fetched_at",
         "currency",
     )
-    return dg.TableColumnLineage(
-        deps_by_column={c: [dg.TableColumnDep(k, c) for k in source_keys] for c in columns}
-    )
+    deps = {c: [dg.TableColumnDep(k, c) for k in source_keys] for c in columns}
+    # The exact decimals are the same values, converted once when staged.
+    for part in ("value", "numerator", "denominator"):
+        deps[f"{part}_exact"] = deps[part]
+    return dg.TableColumnLineage(deps_by_column=deps)
 
 
 def objective_progress_column_lineage() -> dg.TableColumnLineage:

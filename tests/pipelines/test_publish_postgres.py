@@ -12,6 +12,7 @@ import threading
 import uuid
 from contextlib import closing
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import adbc_driver_postgresql.dbapi as pg
@@ -65,10 +66,12 @@ def _pg_rows(url: str, sql: str) -> list[tuple]:
 
 
 def _duck_rows(sql: str) -> list[tuple]:
+    """The rows as ADBC reads PostgreSQL's: an exact decimal (numeric) as its text."""
     import os
 
     with closing(duckdb.connect(os.environ["OKR_WAREHOUSE"], read_only=True)) as con:
-        return con.execute(sql).fetchall()
+        rows = con.execute(sql).fetchall()
+    return [tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
 
 
 def _assert_twins(url: str) -> None:

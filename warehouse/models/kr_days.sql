@@ -1,6 +1,6 @@
 -- The SQL form of the daily rows' windows, used when warehouse/running_totals.py cannot keep
--- a metric's sums in 64-bit parts (values beyond about 4.6e18): the same rows as
--- kr_day_sums.sql, with the running totals at the window's end for window_sums.sql.
+-- a metric's sums in 64-bit parts (values beyond about 4.6e18): the same windows as its
+-- arrays, with the running totals at the window's end for window_sums.sql.
 -- One row per (kr_id, as_of_date) for as_of_date in [$from_date, $to_date] inside the key
 -- result's period: the newest measured day (`data_through`), the window [w_start, w_end] its
 -- value reads, and the running totals at the window's end. Reads the temp table

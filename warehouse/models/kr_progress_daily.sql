@@ -8,6 +8,9 @@
 --   score = clamp(progress, 0, 1); expected = days elapsed / days in period (× pace), and 1.0
 --   throughout for at_least / at_most: a level must hold every day, it has no pace
 -- Status compares the unclamped progress with the expected pace.
+-- warehouse/daily_rows.py computes the same rows in arrays (with kr_facts.sql and
+-- kr_status_reason.sql), and this chain writes them where the arrays do not cover the data: a
+-- change here is a change there (tests/warehouse/test_daily_rows.py compares both).
 WITH flag_kinds AS (
     -- Per metric, the kinds of data-quality flag on it (a ratio: on either part) within the
     -- running totals' calendar (the temp table `metric_flag_days`). Whether a window holds a flagged day is a difference of

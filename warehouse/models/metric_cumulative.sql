@@ -10,11 +10,11 @@
 -- The sums are exact decimals, not doubles: a window is a difference of two running sums, and
 -- in binary floating point that difference carries the rounding of every day before it (a
 -- `latest` 0.025 read back as 0.025000000000000355). Each daily value enters as the decimal
--- it was delivered as — the shortest text that reads back as the same double ('0.1', not
--- 0.1000000000000000055…), because DuckDB's direct DOUBLE → DECIMAL cast scales in binary and
--- turns 1234567.89 into 1234567.889999999795200. DECIMAL(38,15): sums up to 10^23, 15
--- decimals (12 significant digits down to values of 0.001). `last_value` is the newest measured day's
--- value as delivered.
+-- it was delivered as (metric_series.sql's `*_exact`) — the shortest text that reads back as
+-- the same double ('0.1', not 0.1000000000000000055…), because DuckDB's direct DOUBLE →
+-- DECIMAL cast scales in binary and turns 1234567.89 into 1234567.889999999795200.
+-- DECIMAL(38,15): sums up to 10^23, 15 decimals (12 significant digits down to values of
+-- 0.001). `last_value` is the newest measured day's value as delivered.
 -- `cum_value` sums the values, or for a ratio the numerators (`cum_denominator` the
 -- denominators). `cum_flagged_days` counts the days with a data-quality flag (a ratio: on
 -- either part), so whether a window holds any flag is a difference too.
@@ -50,11 +50,10 @@ SELECT
     coalesce(s.has_data, false) AS has_data,
     -- A ratio's running sum is its numerator's: its daily value (a daily rate) is never summed.
     sum(CASE WHEN NOT s.has_data THEN 0
-             WHEN u.is_ratio THEN CAST(CAST(s.numerator AS VARCHAR) AS DECIMAL(38, 15))
-             ELSE CAST(CAST(coalesce(s.value, 0) AS VARCHAR) AS DECIMAL(38, 15)) END)
+             WHEN u.is_ratio THEN s.numerator_exact
+             ELSE coalesce(s.value_exact, 0) END)
         OVER w AS cum_value,
-    sum(CASE WHEN s.has_data AND u.is_ratio
-             THEN CAST(CAST(s.denominator AS VARCHAR) AS DECIMAL(38, 15)) ELSE 0 END)
+    sum(CASE WHEN s.has_data AND u.is_ratio THEN s.denominator_exact ELSE 0 END)
         OVER w AS cum_denominator,
     last_value(CASE WHEN s.has_data THEN s.value END IGNORE NULLS) OVER w AS last_value,
     count(CASE WHEN s.has_data THEN 1 END) OVER w AS cum_days,

@@ -4,7 +4,7 @@
 -- sums over [w_start, the end]: a difference of the running totals of the temp table
 -- `metric_cumulative` at the end and on the day before w_start. The running totals are exact
 -- decimals, so a difference is the exact sum of its days. The daily key-result rows get the
--- same columns from warehouse/running_totals.py instead (the same sums, kept in arrays).
+-- same sums from warehouse/running_totals.py instead (kept in arrays).
 SELECT
     w.*,
     w.end_value - coalesce(s.cum_value, 0) AS sum_value,

@@ -1,5 +1,5 @@
--- The rows of `window_sums` (window_sums.sql, or the daily key-result rows of
--- warehouse/running_totals.py; columns metric_id, measure, additive, is_ratio, w_start,
+-- The rows of `window_sums` (window_sums.sql over baseline_windows.sql, kr_days.sql or
+-- not_started_windows.sql; columns metric_id, measure, additive, is_ratio, w_start,
 -- w_end and the window's exact sums: sum_value (a ratio: its numerator's), sum_denominator,
 -- days (measured days), flagged_days, and last_value, the newest measured day's value as
 -- delivered), each with the sum of a ratio's denominator over the window
@@ -12,6 +12,7 @@
 --   non-additive metrics (unique users, a source's own rates) over total/rolling windows
 --                        the source's answer for exactly that range, never a sum of days
 -- The sums are exact decimals; the value becomes a DOUBLE once, at the end.
+-- warehouse/daily_rows.py applies the same rules to the daily rows' window sums.
 -- Every other column passes through, so the models after it read this one input only and
 -- the whole chain runs as one pipeline without materialising the windows.
 SELECT
