@@ -106,12 +106,17 @@ def objects_for_the_whole_command() -> Iterator[None]:
             gc.enable()
 
 
+def _is_environment_error(exc: Exception) -> bool:
+    """An OS error, or DuckDB's (a file it cannot open or read): said in one line. DuckDB is
+    not imported to ask: a command that never loaded it (`okr validate`) cannot have raised
+    its error, and starts without its import."""
+    duckdb = sys.modules.get("duckdb")
+    return isinstance(exc, OSError) or (duckdb is not None and isinstance(exc, duckdb.Error))
+
+
 def run_app(app: typer.Typer) -> None:
     """Run the command line and exit with its status: a parse error, an OS or DuckDB error is
     one line, not a stack trace (the trace with --verbose or OKR_VERBOSE=1)."""
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    import duckdb
-
     _COMMAND_PROCESS["on"] = True
     # While the interpreter exits, the collector walks every object left a few times (0.4 s
     # once Dagster is imported) only to find what the exit frees anyway: registered first, so
@@ -128,7 +133,9 @@ def run_app(app: typer.Typer) -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
-    except (OSError, duckdb.Error) as exc:
+    except Exception as exc:
+        if not _is_environment_error(exc):
+            raise
         if _VERBOSE["on"]:
             traceback.print_exc()
         hint = "" if _VERBOSE["on"] else " (OKR_VERBOSE=1 shows the stack trace)"
