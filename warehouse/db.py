@@ -101,10 +101,14 @@ class _SharedInstance:
                 except duckdb.Error:  # held open by this process on an instance of its own
                     return None
                 self._path, self._catalog = resolved, catalog
-            cursor = self._host.cursor()
-            cursor.execute(f"USE {catalog}")
             self._users += 1
-            return cursor
+            return self.cursor(self._host)
+
+    def cursor(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """A new connection to the instance of `con`, reading and writing the attached file."""
+        cursor = con.cursor()
+        cursor.execute(f"USE {self._catalog}")
+        return cursor
 
     def release(self) -> None:
         """One connection closed: detach the file when it was the last."""
@@ -132,9 +136,15 @@ class WarehouseConnection:
         self._cursor: duckdb.DuckDBPyConnection | None = cursor
 
     def __getattr__(self, name: str) -> Any:
+        cursor = self.__dict__.get("_cursor")
+        if cursor is None:
+            raise duckdb.ConnectionException("Connection already closed!")
+        return getattr(cursor, name)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
         if self._cursor is None:
             raise duckdb.ConnectionException("Connection already closed!")
-        return getattr(self._cursor, name)
+        return _SHARED.cursor(self._cursor)
 
     def close(self) -> None:
         cursor, self._cursor = self._cursor, None
@@ -151,7 +161,8 @@ class WarehouseConnection:
     def __del__(self) -> None:
         # A connection dropped without close() let go of the file when its instance was
         # freed; so does this one.
-        self.close()
+        if self.__dict__.get("_cursor") is not None:
+            self.close()
 
 
 def _not_a_warehouse(path: Path, exc: Exception) -> str:
