@@ -59,10 +59,11 @@ Python's cycle collector: each full pass walks every live object, and once Dagst
 and the client libraries are imported that is some 270,000. A cold daily run made five full
 passes (0.4 to 0.66 s, by `gc.callbacks`) and the interpreter's exit a few more (0.4 s CPU
 after importing Dagster alone: `python -c "import dagster"` 0.78–0.96 s CPU, 0.54–0.63 s
-when it calls `gc.freeze()` last), all freeing next to nothing. `okr run` now imports and builds its asset graph
-with the collector paused, then freezes those objects out of its sight (`gc.freeze`), and every
-`okr` process freezes what is left before it exits (`okr_cli/console.py`
-`objects_for_the_whole_command`, `run_app`): the run's collections cost 0.12 s.
+when it calls `gc.freeze()` last), all freeing next to nothing. `okr run` now imports and
+builds its asset graph with the collector paused, then freezes those objects out of its
+sight (`gc.freeze`), and every `okr` process freezes what is left before it exits
+(`okr_cli/console.py` `objects_for_the_whole_command`, `run_app`): the run's collections
+cost 0.12 s.
 
 DuckDB: each writable connection opened the file as a DuckDB instance of its own, about 17 ms
 CPU apiece (an instance builds its catalogue of built-in functions; `:memory:` costs the
