@@ -81,16 +81,16 @@ run is small next to its cost per step and per event, so the three runs the sche
 sensors chain stay.
 
 What bounds the rest, from a sampling profile of a cold `okr run --date` on the demo after
-these changes (py-spy, CPU samples of the main thread, machine loaded): importing Dagster
-(with SQLAlchemy, Alembic, gRPC's protobuf runtime, pydantic) about 22 % — the trivial run
-pays it too; the assets' own work (fetching from the seven sandboxes, loading, the progress
-math) about 20 %; the source client libraries' imports about 15 % (google-analytics-data
-with gRPC and protobuf alone 9 %); Dagster's work per run and step about 12 % (half of it
-writing ~120 events to its SQLite event log); building the asset graph about 7 %; the
-warehouse's opens about 7 %, nearly all of it DuckDB's checkpoint when the file is
-detached (a plain close checkpoints too; skipping it would leave other readers a WAL to
-replay); typer, rich and the CLI's modules about 6 %; loading the definitions (YAML and
-pydantic) about 4 %. The imports and Dagster's per-step cost are the floor of this design.
+these changes (py-spy, CPU samples of the main thread, quiet machine): the assets' own work
+(fetching from the seven sandboxes, loading, the progress math) about 23 %; importing
+Dagster (with SQLAlchemy, Alembic, protobuf, pydantic) about 22 % — the trivial run pays it
+too; the source client libraries' imports about 11 % (google-analytics-data with gRPC and
+protobuf 8 %); Dagster's work per run and step about 15 % (7 % of it writing ~120 events to
+its SQLite event log); the warehouse's opens about 5 %, most of it DuckDB's checkpoint when
+the file is detached (a plain close checkpoints too; skipping it would leave other readers
+a WAL to replay); building the asset graph about 4 %; typer, rich and the CLI's modules
+about 4 %; our own pipeline and warehouse modules' imports most of the rest. The imports
+and Dagster's per-step cost are the floor of this design.
 """,
     "startup": """
 ### Start-up (figure 4c)
