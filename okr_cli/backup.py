@@ -14,8 +14,10 @@ import typer
 from rich.markup import escape
 
 from okr_cli.console import WarehouseOption, console, err
-from warehouse.backup import DEFAULT_KEEP, backup, restore
-from warehouse.db import NotAWarehouseError, WarehouseBusyError
+
+# warehouse/backup.py's DEFAULT_KEEP (a test checks they agree): that module loads DuckDB,
+# which `okr validate` and `okr --help` do without.
+DEFAULT_KEEP = 14
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -39,6 +41,10 @@ def backup_command(
 ) -> None:
     """Copy the warehouse while no run writes to it (it holds the file's write lock), keep the
     newest --keep copies."""
+    # imported when the command runs, so `okr validate` starts without DuckDB
+    from warehouse.backup import backup
+    from warehouse.db import NotAWarehouseError, WarehouseBusyError
+
     try:
         made, removed = backup(warehouse, to, keep)
     except (FileNotFoundError, NotAWarehouseError, WarehouseBusyError) as exc:
@@ -53,6 +59,10 @@ def restore_command(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Replace the warehouse with a backup (stop the Dagster daemon first)."""
+    # imported when the command runs, so `okr validate` starts without DuckDB
+    from warehouse.backup import restore
+    from warehouse.db import NotAWarehouseError, WarehouseBusyError
+
     try:
         kept = restore(backup_file, warehouse)
     except (FileNotFoundError, NotAWarehouseError, WarehouseBusyError) as exc:

@@ -5,9 +5,13 @@ the definitions folder."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +52,8 @@ console = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False)
 
 _VERBOSE = {"on": os.environ.get("OKR_VERBOSE", "") not in ("", "0")}
+# Set by run_app: this process runs one `okr` command and exits (not a test calling the app).
+_COMMAND_PROCESS = {"on": False}
 
 
 def set_verbose(verbose: bool) -> None:
@@ -78,11 +84,44 @@ def usage_error(exc: ClickException) -> int:
     return exc.exit_code
 
 
+@contextmanager
+def objects_for_the_whole_command() -> Iterator[None]:
+    """Imports and whatever else inside lives until the command exits (modules, definitions,
+    the asset graph): Python's cycle collector neither walks them while they are made nor
+    afterwards. Each of its full passes walks every live object, and after Dagster, pydantic
+    and the sources' client libraries are imported that is some 270,000: about 0.7 s CPU of a
+    cold daily `okr run` went to passes that found nothing to free (benchmarks/RESULTS.md,
+    figure 4b). Only in an `okr` process (run_app): a test calling the app in its own process
+    keeps its collector as it is."""
+    if not _COMMAND_PROCESS["on"]:
+        yield
+        return
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # what exists now is out of the collector's sight from here on
+        if was_enabled:
+            gc.enable()
+
+
+def _is_environment_error(exc: Exception) -> bool:
+    """An OS error, or DuckDB's (a file it cannot open or read): said in one line. DuckDB is
+    not imported to ask: a command that never loaded it (`okr validate`) cannot have raised
+    its error, and starts without its import."""
+    duckdb = sys.modules.get("duckdb")
+    return isinstance(exc, OSError) or (duckdb is not None and isinstance(exc, duckdb.Error))
+
+
 def run_app(app: typer.Typer) -> None:
     """Run the command line and exit with its status: a parse error, an OS or DuckDB error is
     one line, not a stack trace (the trace with --verbose or OKR_VERBOSE=1)."""
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    import duckdb
+    _COMMAND_PROCESS["on"] = True
+    # While the interpreter exits, the collector walks every object left a few times (0.4 s
+    # once Dagster is imported) only to find what the exit frees anyway: registered first, so
+    # run last of the exit handlers, this freezes them out of its sight.
+    atexit.register(gc.freeze)
 
     try:
         status = app(prog_name="okr", standalone_mode=False)  # "okr" also under python -m
@@ -94,7 +133,9 @@ def run_app(app: typer.Typer) -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(1)
-    except (OSError, duckdb.Error) as exc:
+    except Exception as exc:
+        if not _is_environment_error(exc):
+            raise
         if _VERBOSE["on"]:
             traceback.print_exc()
         hint = "" if _VERBOSE["on"] else " (OKR_VERBOSE=1 shows the stack trace)"

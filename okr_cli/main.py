@@ -28,6 +28,7 @@ from okr_cli.console import (
     definitions_folder,
     err,
     fail,
+    objects_for_the_whole_command,
     run_app,
     set_verbose,
 )
@@ -69,9 +70,10 @@ def validate(
     With a source's credentials in the environment, its metrics are also checked against the
     source's metadata API (GA4 getMetadata, Matomo API.getReportMetadata, HubSpot properties).
     """
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    from okr_cli.source_checks import check_sources
-    from okr_definitions.loader import load_definitions
+    with objects_for_the_whole_command():
+        # imported when the command runs, so `okr --help` and `okr status` start quickly
+        from okr_cli.source_checks import check_sources
+        from okr_definitions.loader import load_definitions
 
     if path is not None and definitions_dir is not None and path != definitions_dir:
         raise _usage("give the definitions once: as PATH or as -d")
@@ -136,27 +138,27 @@ def schema(
 def _run(
     definitions_path: Path, warehouse: Path | None, first: date, last: date, verbose: bool
 ) -> bool:
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    import dagster as dg
-
     if warehouse:
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    from okr_cli.run_summary import failure_lines
-    from pipelines.build import build_definitions
-    from pipelines.resources import load_valid_definitions
-    from pipelines.runner import run_range
+    with objects_for_the_whole_command():
+        # imported when the command runs, so `okr --help` and `okr status` start quickly
+        import dagster as dg
 
-    try:
-        definitions = load_valid_definitions(definitions_path)
-    except DefinitionError as exc:
-        for line in str(exc).splitlines()[1:]:
-            err.print(escape(line), soft_wrap=True)
-        raise fail("invalid definitions: run `okr validate` for details") from None
-    with _warehouse_errors(warehouse):
-        _check_warehouse_file(warehouse)
-    defs = build_definitions(definitions)
+        from okr_cli.run_summary import failure_lines
+        from pipelines.build import build_definitions
+        from pipelines.resources import load_valid_definitions
+        from pipelines.runner import run_range
+
+        try:
+            definitions = load_valid_definitions(definitions_path)
+        except DefinitionError as exc:
+            for line in str(exc).splitlines()[1:]:
+                err.print(escape(line), soft_wrap=True)
+            raise fail("invalid definitions: run `okr validate` for details") from None
+        with _warehouse_errors(warehouse):
+            _check_warehouse_file(warehouse)
+        defs = build_definitions(definitions)
     # Dagster's console log: nothing by default (the events and traces stay in the instance),
     # everything with --verbose.
     log_level = "INFO" if verbose else "CRITICAL"

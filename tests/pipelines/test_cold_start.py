@@ -57,14 +57,17 @@ def test_a_run_parses_each_definitions_file_once(
 _READ_COMMANDS = """
 import json, sys
 from okr_cli.main import app
-codes = []
+codes, loaded = [], []
+heavy = json.loads(sys.argv[2])
 for args in json.loads(sys.argv[1]):
     try:
         app(args)
     except SystemExit as exc:
         codes.append(exc.code)
-heavy = json.loads(sys.argv[2])
-loaded = sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy))
+    # which of them this process has loaded so far, after each command
+    loaded.append(
+        sorted(h for h in heavy if any(m == h or m.startswith(h + ".") for m in sys.modules))
+    )
 print(json.dumps({"codes": codes, "loaded": loaded}), file=sys.stderr)
 """
 
@@ -83,18 +86,27 @@ HEAVY = [
     "zeep",
     "httpx",
 ]
+# `okr validate` (without credentials) reads only the YAML and the export files: not DuckDB.
+WAREHOUSE_ONLY = ["duckdb"]
 
 
 def test_status_sql_and_validate_import_no_dagster_and_no_client_library(shared_demo) -> None:
     """`okr status`, `okr sql` and `okr validate` (no credentials: the demo uses all seven
-    sources) load neither Dagster, nor the report's charting, nor any source's client."""
+    sources) load neither Dagster, nor the report's charting, nor any source's client; `okr
+    validate`, run first, not DuckDB either."""
     commands = [
+        ["validate", str(shared_demo.definitions)],
         ["status", "-w", str(shared_demo.warehouse)],
         ["sql", "-w", str(shared_demo.warehouse), "SELECT count(*) FROM okr.kr_progress_latest"],
-        ["validate", str(shared_demo.definitions)],
     ]
     result = subprocess.run(
-        [sys.executable, "-c", _READ_COMMANDS, json.dumps(commands), json.dumps(HEAVY)],
+        [
+            sys.executable,
+            "-c",
+            _READ_COMMANDS,
+            json.dumps(commands),
+            json.dumps(HEAVY + WAREHOUSE_ONLY),
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -103,4 +115,14 @@ def test_status_sql_and_validate_import_no_dagster_and_no_client_library(shared_
     )
     outcome = json.loads(result.stderr.strip().splitlines()[-1])
     assert outcome["codes"] == [0, 0, 0], result.stdout + result.stderr
-    assert outcome["loaded"] == []
+    # after validate nothing heavy; after status and sql only DuckDB
+    assert outcome["loaded"] == [[], ["duckdb"], ["duckdb"]]
+
+
+def test_the_backup_commands_keep_the_warehouse_default() -> None:
+    """`okr backup`'s --keep default is spelled in the CLI (warehouse/backup.py loads DuckDB,
+    which `okr validate` does without): the two agree."""
+    from okr_cli.backup import DEFAULT_KEEP as cli_keep
+    from warehouse.backup import DEFAULT_KEEP
+
+    assert cli_keep == DEFAULT_KEEP

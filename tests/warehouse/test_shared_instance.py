@@ -1,0 +1,81 @@
+"""Writers in one process share one DuckDB instance (warehouse/db.py `_SharedInstance`) and
+still hold the file only while a connection is open: other processes read and write between
+writes (README, "Two runs at once")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from warehouse.db import WarehouseConnection, connect
+
+# Another process: for each line read, it opens the file for writing and answers "ok", or
+# "locked" when another process holds it.
+_OTHER_WRITER = """
+import sys, duckdb
+for line in sys.stdin:
+    try:
+        duckdb.connect(sys.argv[1]).close()
+        print("ok", flush=True)
+    except duckdb.IOException as exc:
+        print("locked" if "lock" in str(exc).lower() else f"error: {exc}", flush=True)
+"""
+
+
+def test_writers_share_the_file_and_let_it_go_when_the_last_closes(tmp_path: Path) -> None:
+    path = tmp_path / "shared.duckdb"
+    other = subprocess.Popen(
+        [sys.executable, "-c", _OTHER_WRITER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def other_process_opens() -> str:
+        assert other.stdin is not None and other.stdout is not None
+        other.stdin.write("open\n")
+        other.stdin.flush()
+        return other.stdout.readline().strip()
+
+    first = connect(path)
+    second = connect(path)
+    assert isinstance(first, WarehouseConnection) and isinstance(second, WarehouseConnection)
+    first.execute("CREATE TABLE main.numbers AS SELECT 42 AS n")
+    # the same file: a write of one connection is read by the other, under the file's name
+    assert second.execute("SELECT n FROM shared.main.numbers").fetchall() == [(42,)]
+    first.close()
+    try:
+        assert other_process_opens() == "locked"  # `second` still holds it
+        second.close()
+        assert other_process_opens() == "ok"
+    finally:
+        second.close()
+        other.communicate(timeout=60)
+    # and it is a plain DuckDB file afterwards
+    with duckdb.connect(str(path), read_only=True) as plain:
+        assert plain.execute("SELECT n FROM main.numbers").fetchall() == [(42,)]
+
+
+def test_a_second_file_or_one_held_open_plainly_gets_its_own_instance(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    first = connect(one)
+    other = connect(two)  # attached: `one`; this one opens as before
+    assert isinstance(first, WarehouseConnection)
+    assert not isinstance(other, WarehouseConnection)
+    other.execute("CREATE TABLE main.t AS SELECT 2 AS n")
+    assert other.execute("SELECT current_database()").fetchall() == [("two",)]
+    other.close()
+    first.close()
+
+    held = duckdb.connect(str(one))  # this process's own instance on the file
+    try:
+        con = connect(one)
+        assert not isinstance(con, WarehouseConnection)
+        con.execute("CREATE TABLE main.t AS SELECT 1 AS n")
+        assert held.execute("SELECT n FROM main.t").fetchall() == [(1,)]
+        con.close()
+    finally:
+        held.close()
