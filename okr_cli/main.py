@@ -181,12 +181,12 @@ def _run(
 def _check_warehouse_file(warehouse: Path | None) -> None:
     """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
     anything runs (not once by every step that opens it). A missing file is fine: the run
-    creates it."""
+    creates it; so is a file an older okr-sync wrote: the run's first step migrates it."""
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from warehouse.db import connect, warehouse_path
 
     if warehouse_path(warehouse).exists():
-        connect(warehouse, read_only=True).close()
+        connect(warehouse, read_only=True, apply_migrations=False).close()
 
 
 def _run_days(

@@ -182,8 +182,11 @@ def connect(
     """Open the warehouse, waiting up to `wait_seconds` for another writer to finish.
 
     `config` is DuckDB's connection configuration (`okr sql` turns external access off).
-    A writable connection holds the file's only write lock and applies pending migrations;
-    `apply_migrations=False` only takes the lock (`okr backup` copies the file as it is)."""
+    A writable connection holds the file's only write lock and applies pending migrations; a
+    read-only one refuses a file with pending migrations (its reader would fail later on a
+    missing table or column). `apply_migrations=False` leaves the schema alone: a writer only
+    takes the lock (`okr backup` copies the file as it is), a reader does not refuse an older
+    file (`okr run` checks the file before the run that migrates it)."""
     target = warehouse_path(path)
     if target.stem.lower() in RESERVED_STEMS:
         raise ValueError(
@@ -224,7 +227,7 @@ def connect(
             f"the warehouse {target} is busy: another okr-sync process is writing to it. "
             "Wait for that run to finish and try again."
         ) from None
-    if read_only:
+    if read_only and apply_migrations:
         _refuse_pending_migrations(con, target)
     elif apply_migrations:
         migrate(con)

@@ -195,3 +195,43 @@ def test_backups_within_one_second_are_kept_in_the_order_they_were_taken(
         "okr_sync-20261204T190550Z-2.duckdb",
     ]
     assert sorted(folder.iterdir()) == sorted(made[1:])  # the first one taken is the oldest
+
+
+def test_okr_run_brings_a_warehouse_of_the_previous_release_up_to_date(
+    old_warehouse: Path, tmp_path: Path
+) -> None:
+    """README "Deploy": the first run after an upgrade migrates an older file. `okr run` checks
+    the file before it starts (a folder or a corrupt file is said once); that check must not
+    refuse the pending migrations the run is about to apply."""
+    definitions = tmp_path / "okr_definitions"
+    (definitions / "data").mkdir(parents=True)
+    (definitions / "data" / "signups.csv").write_text(
+        "date,value\n" + "".join(f"2026-07-{day:02d},{day}\n" for day in range(1, 11))
+    )
+    (definitions / "okr.yaml").write_text(
+        "organisation: {name: Acme, timezone: Europe/Berlin}\n"
+        "teams: [{id: growth, name: Growth}]\n"
+        "metrics:\n"
+        "  - {id: signups, source: file, query: {path: data/signups.csv}}\n"
+        "objectives:\n"
+        "  - id: grow\n"
+        "    title: Grow\n"
+        "    team: growth\n"
+        "    period: 2026-Q3\n"
+        "    key_results:\n"
+        "      - {id: signups-up, title: Signups, metric: signups, baseline: 0, target: 100}\n"
+    )
+    result = okr(
+        "run", "--from", "2026-07-01", "--to", "2026-07-10",
+        "-d", str(definitions), "-w", str(old_warehouse),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    con = duckdb.connect(str(old_warehouse), read_only=True)
+    applied = con.execute("SELECT version FROM meta.schema_migrations ORDER BY 1").fetchall()
+    (value,) = con.execute(
+        "SELECT value FROM okr.kr_progress_daily "
+        "WHERE kr_id = 'signups-up' AND as_of_date = '2026-07-10'"
+    ).fetchall()
+    con.close()
+    assert [v for (v,) in applied] == [version for version, _ in migration_files()]
+    assert value == (55.0,)  # 1 + 2 + … + 10: the quarter so far, summed
