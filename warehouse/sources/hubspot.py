@@ -146,12 +146,22 @@ def _all_versions(view: str) -> str:
     return f"SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
 
 
-def upsert_objects(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) -> None:
+def upsert_objects(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str, *, first_read: bool = False
+) -> None:
     """Insert new objects and replace stored ones with a version at least as new; an older
-    version (a lagging search index answering late) never overwrites a newer one."""
+    version (a lagging search index answering late) never overwrites a newer one.
+
+    first_read: the caller has checked that nothing of the type is stored and that `rows`
+    holds each object once (`_first_read_of`), so all of them go in as they are."""
     if rows.num_rows == 0:
         return
     with registered(con, rows) as view:
+        if first_read:
+            con.execute(
+                f"INSERT INTO raw.hubspot_objects BY NAME {_all_versions(view)}", {"run_id": run_id}
+            )
+            return
         if _first_read(con, "raw.hubspot_objects", view):
             # Nothing stored to conflict with: a plain insert, which DuckDB does in half the
             # time of ON CONFLICT (a first read of 200,000 deals).
@@ -294,14 +304,16 @@ def _first_read_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Ta
     of that type once: the first full read."""
     if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
         return False
-    if pc.count_distinct(rows["object_id"]).as_py() != rows.num_rows:
-        return False
-    ((stored,),) = con.execute(
-        "SELECT (SELECT count(*) FROM raw.hubspot_objects WHERE object_type = $t) "
-        "+ (SELECT count(*) FROM raw.hubspot_object_history WHERE object_type = $t)",
-        {"t": object_type},
-    ).fetchall()
-    return stored == 0
+    # One query, the distinct count in DuckDB: pyarrow's count_distinct on one thread took
+    # 20-60 ms for 50,000 ids here, DuckDB ~12 ms.
+    with registered(con, rows.select(["object_id"])) as view:
+        ((first,),) = con.execute(
+            "SELECT NOT EXISTS (FROM raw.hubspot_objects WHERE object_type = $t) "
+            "AND NOT EXISTS (FROM raw.hubspot_object_history WHERE object_type = $t) "
+            f"AND (SELECT count(*) = count(DISTINCT object_id) FROM {view})",
+            {"t": object_type},
+        ).fetchall()
+    return bool(first)
 
 
 def load_object_read(
@@ -321,7 +333,7 @@ def load_object_read(
     cursor = next_cursor(rows, previous_cursor)
     with transaction(con):
         first = _first_read_of(con, object_type, rows)
-        upsert_objects(con, rows, run_id)
+        upsert_objects(con, rows, run_id, first_read=first)
         if first:
             # The current state just written is this read's only version of every object:
             # copied inside DuckDB, instead of converting the Arrow property maps a second
