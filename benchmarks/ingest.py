@@ -314,6 +314,10 @@ def _ours_hubspot(payload: dict[str, Any], con: Any) -> dict[str, Any]:
 
 
 def ours(payload: dict[str, Any]) -> dict[str, Any]:
+    # Loaded on first use by pyarrow's group_by (the load's duplicate check): an import, kept
+    # out of the clock like the contenders' other imports.
+    import pyarrow.acero  # noqa: F401
+
     from warehouse.db import connect
 
     with tempfile.TemporaryDirectory(prefix="okr-bench-ingest-") as folder:
