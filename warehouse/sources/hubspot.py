@@ -53,12 +53,14 @@ class SyncState:
 @dataclass(frozen=True)
 class LoadedRead:
     """What one read changed: rows read, versions not seen before (new or changed objects),
-    objects marked archived because a full read no longer returned them, the cursor stored."""
+    objects marked archived because a full read no longer returned them, the cursor stored,
+    and whether it was the type's first read (what is stored of the type is then the read)."""
 
     objects_read: int
     new_versions: int
     archived_missing: int
     cursor: datetime | None
+    first_read: bool = False
 
 
 def sync_state(con: duckdb.DuckDBPyConnection, object_type: str) -> SyncState:
@@ -354,7 +356,7 @@ def load_object_read(
         if pipelines is not None:
             replace_pipelines(con, pipelines, run_id)
         store_cursor(con, object_type, cursor, fetched_at, full_read, run_id, rows.num_rows)
-    return LoadedRead(rows.num_rows, versions, missing, cursor)
+    return LoadedRead(rows.num_rows, versions, missing, cursor, first_read=first)
 
 
 def current_objects(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -425,6 +427,9 @@ def sync(
     can go on."""
     client = client or HubSpotClient(settings)
     reads = []
+    # The rows of each type's first read: nothing of the type was stored before, so after the
+    # load the stored objects of that type are exactly these.
+    first_reads: list[pa.Table] = []
     for object_type, properties in properties_for_metrics(metrics).items():
         with connect() as con:
             reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
@@ -448,6 +453,8 @@ def sync(
                 pipelines=stages,
             )
             unknown = properties_never_read(con, object_type, properties) if reason else []
+        if loaded.first_read:
+            first_reads.append(rows)
         reads.append(
             ObjectRead(
                 object_type=object_type,
@@ -467,7 +474,11 @@ def sync(
     currency = company_currency_if_money(settings, metrics, client=client)
     window_start = min(start, earliest_needed)
     with connect() as con:
-        objects = current_objects(con)
+        # When every type the metrics read was read for the first time, the stored objects
+        # are the rows just read: used as they are, not read back (~0.1 s for 200,000 deals).
+        # Other stored types are none of these metrics' business.
+        all_first = bool(reads) and len(first_reads) == len(reads)
+        objects = pa.concat_tables(first_reads) if all_first else current_objects(con)
         stages = current_pipelines(con)
         window_end = max(end, last_loaded_day(con, metric_ids) or end)
     daily = daily_metrics_from_objects(
