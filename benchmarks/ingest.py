@@ -119,36 +119,37 @@ wall times of both contenders stretched 10-20x and the CPU ratio is the steadier
 Third round, where fixed costs show (50,000 deals). Fairness first, both ways. Ours now runs
 `warehouse.sources.hubspot.sync`, the asset's own run (the full-read decision, the check for
 properties never read, the company-currency request: 248 requests, one more for both
-contenders), instead of a hand-picked subset of its steps. And every clock now ends with a CHECKPOINT: DuckDB checkpoints on its own
-inside a commit whose log passes 16 MB, which ours' two keyed tables do (0.28 s of ours'
-commit at 50,000 deals), while the bare loop's bulk read was checkpointed only when its file
-was closed, after its clock: the same work, inside one clock and outside the other. The
-seconds each contender's CHECKPOINT took are in the details (ours' is near zero: its commit
-already did it); before this round the figures were 1.47 (195,555 deals) and 1.63 (48,892).
-Then the fixed costs of ours, cut (CPU seconds, 50,000 deals): the daily values opened three
-in-memory DuckDB instances per call, ~20 ms each, now one (0.18 -> 0.11 s); a first read was
-decided by pyarrow's `count_distinct` on one thread (20-60 ms) and the insert then checked
-the same again in two queries, now one DuckDB query and no second check; the search's
-id-order check ran a Python loop per object, now one pass in C; `pyarrow.acero`, imported on
-first use by the load's duplicate check (~14 ms), is imported before the clock like every
-other import; after a first read the daily values use the rows just read instead of reading
-the same objects back from the warehouse (0.03 s at 50,000 deals). Tried and not kept: converting each page to Arrow in a worker thread while the
-next page is fetched (GIL contention: the 50,000-deal fetch 0.355 -> 0.488 s wall); writing
-the history's first version from the same Arrow table instead of copying the stored rows
-(0.40 s against 0.29 s for both statements: DuckDB builds a MAP from Arrow at ~0.4 us an entry,
-validating each map's keys, the same whichever way the map is built, and copies a stored MAP
-at ~0.15 us); sending through urllib3 without hubspot-api-client's generated path (0.43 ->
-0.33 ms CPU a request, ~25 ms in all; the bare loop's httpx costs 0.86 ms); forcing a string
-compression (the file 3x larger, the commit no faster).
+contenders), instead of a hand-picked subset of its steps. And every clock now ends with a
+CHECKPOINT: DuckDB checkpoints on its own inside a commit whose log passes 16 MB, which ours'
+two keyed tables do (0.28 s of ours' commit at 50,000 deals), while the bare loop's bulk read
+was checkpointed only when its file was closed, after its clock: the same work, inside one
+clock and outside the other. The seconds each contender's CHECKPOINT took are in the details
+(ours' is near zero: its commit already did it); before this round the figures were 1.47
+(195,555 deals) and 1.63 (48,892). Then the fixed costs of ours, cut (CPU seconds, 50,000
+deals): the daily values opened three in-memory DuckDB instances per call, ~20 ms each, now one
+(0.18 -> 0.11 s); a first read was decided by pyarrow's `count_distinct` on one thread (20-60
+ms) and the insert then checked the same again in two queries, now one DuckDB query and no
+second check; the search's id-order check ran a Python loop per object, now one pass in C;
+`pyarrow.acero`, imported on first use by the load's duplicate check (~14 ms), is imported
+before the clock like every other import; after a first read the daily values use the rows just
+read instead of reading the same objects back from the warehouse (0.03 s at 50,000 deals).
+Tried and not kept: converting each page to Arrow in a worker thread while the next page is
+fetched (GIL contention: the 50,000-deal fetch 0.355 -> 0.488 s wall); writing the history's
+first version from the same Arrow table instead of copying the stored rows (0.40 s against 0.29
+s for both statements: DuckDB builds a MAP from Arrow at ~0.4 us an entry, validating each
+map's keys, the same whichever way the map is built, and copies a stored MAP at ~0.15 us);
+sending through urllib3 without hubspot-api-client's generated path (0.43 -> 0.33 ms CPU a
+request, ~25 ms in all; the bare loop's httpx costs 0.86 ms); forcing a string compression (the
+file 3x larger, the commit no faster).
 
 What bounds the rest (CPU seconds, 50,000 deals, one quiet window): the fetch 0.35
-(`json.loads` 0.11, as in the bare loop; the client's HTTP 0.11, the bare loop's httpx
-0.21; each page's dicts to Arrow 0.08-0.15), the load 0.55 (the current state's MAP built
-from Arrow 0.20, its copy into the history 0.08, the commit with its checkpoint 0.28: two
-tables with a MAP and a primary key, which the notes above keep), the daily values 0.12,
-the rest ~0.05; against ~1.0 for the whole bare loop, whose DuckDB read
-builds one MAP table without a key on two threads. The load is the gap, and it is the
-schema's (current state and first history version, each keyed and with its MAP).
+(`json.loads` 0.11, as in the bare loop; the client's HTTP 0.11, the bare loop's httpx 0.21;
+each page's dicts to Arrow 0.08-0.15), the load 0.55 (the current state's MAP built from Arrow
+0.20, its copy into the history 0.08, the commit with its checkpoint 0.28: two tables with a
+MAP and a primary key, which the notes above keep), the daily values 0.12, the rest ~0.05;
+against ~1.0 for the whole bare loop, whose DuckDB read builds one MAP table without a key on
+two threads. The load is the gap, and it is the schema's (current state and first history
+version, each keyed and with its MAP).
 
 HubSpot's own limits are lifted for every contender; in production 1,000 search pages at
 HubSpot's 5 searches a second (the connector keeps to 4) take at least 200-250 s, which
