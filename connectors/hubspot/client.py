@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -183,6 +184,11 @@ def translate_error(exc: Any, what: str, token: str) -> Exception:
             retry_after=_retry_after(exc.headers),
         )
     return SourceError(SOURCE, f"{what}: HubSpot answered {detail}: {message}")
+
+
+def _first_out_of_order(ids: Sequence[int]) -> tuple[int, int]:
+    """The first pair of neighbours in `ids` that is not strictly ascending."""
+    return next((a, b) for a, b in zip(ids, ids[1:], strict=False) if a >= b)
 
 
 class HubSpotClient:
@@ -401,17 +407,21 @@ class HubSpotClient:
                 )
             segment_total = total
             yield page
-            for result in page.data.get("results") or []:
-                object_id = int(result["id"])
-                if last_id is not None and object_id <= last_id:
-                    # Keyset paging is only exact if ids come strictly ascending.
-                    raise SourceError(
-                        SOURCE,
-                        f"search returned {object_type} id {object_id} after {last_id}: "
-                        "results are not in hs_object_id order, paging cannot be trusted",
-                    )
-                last_id = object_id
-                segment_read += 1
+            ids = [int(result["id"]) for result in page.data.get("results") or []]
+            # Keyset paging is only exact if ids come strictly ascending. (Compared in one
+            # pass of C, not a Python loop per object: 1,000 pages hold 200,000 of them.)
+            if ids and not (
+                (last_id is None or last_id < ids[0]) and all(map(operator.lt, ids, ids[1:]))
+            ):
+                before, after = _first_out_of_order(ids if last_id is None else [last_id, *ids])
+                raise SourceError(
+                    SOURCE,
+                    f"search returned {object_type} id {after} after {before}: "
+                    "results are not in hs_object_id order, paging cannot be trusted",
+                )
+            if ids:
+                last_id = ids[-1]
+            segment_read += len(ids)
             next_after = ((page.data.get("paging") or {}).get("next") or {}).get("after")
             if not next_after:
                 if segment_read != total:

@@ -256,6 +256,7 @@ class _Columns:
 
     def __init__(
         self,
+        con: duckdb.DuckDBPyConnection,
         objects: pa.Table,
         properties: _Properties,
         pipelines: pa.Table,
@@ -263,7 +264,7 @@ class _Columns:
         time_zone: str,
     ) -> None:
         self.time_zone = time_zone
-        self.rows = _current(objects, object_type)
+        self.rows = _current(con, objects, object_type)
         self.num_rows = len(self.rows)
         # A day's value counts objects from many answers: its rows name the set of them (the
         # hashes of raw.hubspot_objects' rows counted), the same set giving the same hash.
@@ -273,7 +274,7 @@ class _Columns:
         self._strings: dict[str, pa.Array] = {}
         self._dates: dict[str, pa.ChunkedArray] = {}
         self.outcome = (
-            _outcomes(self, pipelines)
+            _outcomes(con, self, pipelines)
             if object_type == "deals"
             else self.constant(None, pa.string())
         )
@@ -314,7 +315,7 @@ class _Columns:
         return pc.if_else(converted, company, own)
 
 
-def _current(objects: pa.Table, object_type: str) -> pa.Array:
+def _current(con: duckdb.DuckDBPyConnection, objects: pa.Table, object_type: str) -> pa.Array:
     """The rows of `objects` holding the newest version of each object of this type, archived
     ones dropped (in table order).
 
@@ -323,9 +324,8 @@ def _current(objects: pa.Table, object_type: str) -> pa.Array:
     """
     keys = objects.select(["object_type", "object_id", "updated_at", "archived"])
     keys = keys.append_column("row", _row_numbers(objects.num_rows))
-    con = duckdb.connect()
+    con.register("keys", keys)
     try:
-        con.register("keys", keys)
         rows = con.sql(
             """
             SELECT row FROM keys
@@ -338,7 +338,7 @@ def _current(objects: pa.Table, object_type: str) -> pa.Array:
             params={"object_type": object_type},
         ).to_arrow_table()
     finally:
-        con.close()
+        con.unregister("keys")
     return rows["row"].combine_chunks()
 
 
@@ -410,7 +410,9 @@ def _selected(
     return mask
 
 
-def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
+def _outcomes(
+    con: duckdb.DuckDBPyConnection, cols: _Columns, pipelines: pa.Table
+) -> pa.ChunkedArray:
     """Each deal's stage outcome (won/lost/open) from the pipelines' stage metadata."""
     n = cols.num_rows
     if n == 0 or pipelines.num_rows == 0:
@@ -422,12 +424,11 @@ def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
             "dealstage": cols.strings("dealstage"),
         }
     )
-    con = duckdb.connect()
+    con.register("deals", deals)
+    con.register(
+        "pipelines", pipelines.select(["pipeline_id", "stage_id", "outcome", "fetched_at"])
+    )
     try:
-        con.register("deals", deals)
-        con.register(
-            "pipelines", pipelines.select(["pipeline_id", "stage_id", "outcome", "fetched_at"])
-        )
         joined = con.sql(
             """
             WITH stages AS (
@@ -443,7 +444,8 @@ def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
             """
         ).to_arrow_table()
     finally:
-        con.close()
+        con.unregister("deals")
+        con.unregister("pipelines")
     return joined["outcome"]
 
 
@@ -506,12 +508,16 @@ def daily_metrics_from_objects(
     columns: dict[str, _Columns] = {}
     properties = _Properties(objects["properties"])
     tables = []
+    # One in-memory DuckDB for every step of the call: each new instance costs ~20 ms, a fixed
+    # cost a small account's run would feel several times over.
     con = duckdb.connect()
     try:
         for metric in metrics:
             q = hubspot_query(metric)
             if q.object not in columns:
-                columns[q.object] = _Columns(objects, properties, pipelines, q.object, time_zone)
+                columns[q.object] = _Columns(
+                    con, objects, properties, pipelines, q.object, time_zone
+                )
             cols = columns[q.object]
             keep = cols.constant(True, pa.bool_())
             if q.pipeline:

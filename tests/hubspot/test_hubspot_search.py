@@ -360,3 +360,31 @@ def test_a_deal_deleted_while_the_pages_are_read_is_allowed_for_by_reading_again
     assert sorted(_ids(live)) == sorted(others)
     assert _ids(table.filter(table["archived"])) == [first]
     assert server.pending_faults == 0
+
+
+@pytest.mark.parametrize("where", ["within_a_page", "across_pages"])
+def test_results_out_of_id_order_stop_the_read_naming_the_two_ids(
+    start_sandbox, settings_for, where
+):
+    """Keyset paging is only exact when ids come strictly ascending: a page that breaks the
+    order, inside itself or against the page before, is refused, never loaded."""
+    sandbox, server = start_sandbox(deals=0, contacts=0)
+    settings = settings_for(server, sandbox, search_page_size=3)
+    ids = [sandbox.add_deal(sandbox.now - timedelta(days=1), {"amount": 1}) for _ in range(6)]
+
+    def swapped(answer: dict) -> dict:
+        results = list(answer["results"])
+        if where == "within_a_page":
+            results[0], results[1] = results[1], results[0]
+        else:  # the second page starts with the first page's last object again
+            results[0] = {**results[0], "id": str(ids[2])}
+        return {**answer, "results": results}
+
+    server.inject(search_answer_fault("deals", after=3, rewrite=swapped))
+    with pytest.raises(SourceError) as caught:
+        fetch_hubspot_objects(settings, "deals", None, ["amount"])
+
+    before, after = (ids[4], ids[3]) if where == "within_a_page" else (ids[2], ids[2])
+    assert f"search returned deals id {after} after {before}: results are not in " in str(
+        caught.value
+    )

@@ -53,12 +53,14 @@ class SyncState:
 @dataclass(frozen=True)
 class LoadedRead:
     """What one read changed: rows read, versions not seen before (new or changed objects),
-    objects marked archived because a full read no longer returned them, the cursor stored."""
+    objects marked archived because a full read no longer returned them, the cursor stored,
+    and whether it was the type's first read (what is stored of the type is then the read)."""
 
     objects_read: int
     new_versions: int
     archived_missing: int
     cursor: datetime | None
+    first_read: bool = False
 
 
 def sync_state(con: duckdb.DuckDBPyConnection, object_type: str) -> SyncState:
@@ -146,12 +148,22 @@ def _all_versions(view: str) -> str:
     return f"SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
 
 
-def upsert_objects(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) -> None:
+def upsert_objects(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str, *, first_read: bool = False
+) -> None:
     """Insert new objects and replace stored ones with a version at least as new; an older
-    version (a lagging search index answering late) never overwrites a newer one."""
+    version (a lagging search index answering late) never overwrites a newer one.
+
+    first_read: the caller has checked that nothing of the type is stored and that `rows`
+    holds each object once (`_first_read_of`), so all of them go in as they are."""
     if rows.num_rows == 0:
         return
     with registered(con, rows) as view:
+        if first_read:
+            con.execute(
+                f"INSERT INTO raw.hubspot_objects BY NAME {_all_versions(view)}", {"run_id": run_id}
+            )
+            return
         if _first_read(con, "raw.hubspot_objects", view):
             # Nothing stored to conflict with: a plain insert, which DuckDB does in half the
             # time of ON CONFLICT (a first read of 200,000 deals).
@@ -294,14 +306,16 @@ def _first_read_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Ta
     of that type once: the first full read."""
     if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
         return False
-    if pc.count_distinct(rows["object_id"]).as_py() != rows.num_rows:
-        return False
-    ((stored,),) = con.execute(
-        "SELECT (SELECT count(*) FROM raw.hubspot_objects WHERE object_type = $t) "
-        "+ (SELECT count(*) FROM raw.hubspot_object_history WHERE object_type = $t)",
-        {"t": object_type},
-    ).fetchall()
-    return stored == 0
+    # One query, the distinct count in DuckDB: pyarrow's count_distinct on one thread took
+    # 20-60 ms for 50,000 ids here, DuckDB ~12 ms.
+    with registered(con, rows.select(["object_id"])) as view:
+        ((first,),) = con.execute(
+            "SELECT NOT EXISTS (FROM raw.hubspot_objects WHERE object_type = $t) "
+            "AND NOT EXISTS (FROM raw.hubspot_object_history WHERE object_type = $t) "
+            f"AND (SELECT count(*) = count(DISTINCT object_id) FROM {view})",
+            {"t": object_type},
+        ).fetchall()
+    return bool(first)
 
 
 def load_object_read(
@@ -321,7 +335,7 @@ def load_object_read(
     cursor = next_cursor(rows, previous_cursor)
     with transaction(con):
         first = _first_read_of(con, object_type, rows)
-        upsert_objects(con, rows, run_id)
+        upsert_objects(con, rows, run_id, first_read=first)
         if first:
             # The current state just written is this read's only version of every object:
             # copied inside DuckDB, instead of converting the Arrow property maps a second
@@ -342,7 +356,7 @@ def load_object_read(
         if pipelines is not None:
             replace_pipelines(con, pipelines, run_id)
         store_cursor(con, object_type, cursor, fetched_at, full_read, run_id, rows.num_rows)
-    return LoadedRead(rows.num_rows, versions, missing, cursor)
+    return LoadedRead(rows.num_rows, versions, missing, cursor, first_read=first)
 
 
 def current_objects(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -413,6 +427,9 @@ def sync(
     can go on."""
     client = client or HubSpotClient(settings)
     reads = []
+    # The rows of each type's first read: nothing of the type was stored before, so after the
+    # load the stored objects of that type are exactly these.
+    first_reads: list[pa.Table] = []
     for object_type, properties in properties_for_metrics(metrics).items():
         with connect() as con:
             reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
@@ -436,6 +453,8 @@ def sync(
                 pipelines=stages,
             )
             unknown = properties_never_read(con, object_type, properties) if reason else []
+        if loaded.first_read:
+            first_reads.append(rows)
         reads.append(
             ObjectRead(
                 object_type=object_type,
@@ -455,7 +474,11 @@ def sync(
     currency = company_currency_if_money(settings, metrics, client=client)
     window_start = min(start, earliest_needed)
     with connect() as con:
-        objects = current_objects(con)
+        # When every type the metrics read was read for the first time, the stored objects
+        # are the rows just read: used as they are, not read back (~0.1 s for 200,000 deals).
+        # Other stored types are none of these metrics' business.
+        all_first = bool(reads) and len(first_reads) == len(reads)
+        objects = pa.concat_tables(first_reads) if all_first else current_objects(con)
         stages = current_pipelines(con)
         window_end = max(end, last_loaded_day(con, metric_ids) or end)
     daily = daily_metrics_from_objects(
