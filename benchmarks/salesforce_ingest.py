@@ -112,6 +112,10 @@ def _settings(payload: dict[str, Any], **overrides: Any) -> Any:
 
 
 def _ours(payload: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    # Ours' modules are imported before the clock, as the bare loops import theirs: the
+    # connector's fetch and Bulk modules (and simple-salesforce with them) load on first use.
+    import connectors.salesforce.bulk
+    import connectors.salesforce.fetch  # noqa: F401
     from warehouse.db import connection
     from warehouse.sources.salesforce import sync
 

@@ -59,8 +59,13 @@ def _create(sf: Salesforce, soql: str) -> dict[str, Any]:
         raise
 
 
-def _wait_until_complete(client: SalesforceClient, job_id: str) -> dict[str, Any]:
-    """The job's info once it is JobComplete, polling with exponential backoff."""
+def _wait_until_complete(
+    client: SalesforceClient, job_id: str, known: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The job's info once it is JobComplete: `known` (the job as its creation answered) when
+    it already is, else polled at once and then with exponential backoff."""
+    if known is not None and known.get("state") == "JobComplete":
+        return known
 
     def status() -> dict[str, Any]:
         info = client.json("bulk job status", f"jobs/query/{job_id}")
@@ -102,9 +107,10 @@ def fetch_bulk_records(
     fields: list[str] | tuple[str, ...],
     fetched_at: datetime,
 ) -> pa.Table:
-    """RECORDS_SCHEMA rows of a queryAll job for `soql` (BulkUnavailable without Bulk API)."""
+    """The records (parse.records_schema) of a queryAll job for `soql` (BulkUnavailable
+    without Bulk API)."""
     job = client.call("bulk job", lambda sf: _create(sf, soql))
-    return read_job_records(client, job["id"], object_name, fields, fetched_at)
+    return read_job_records(client, job["id"], object_name, fields, fetched_at, created=job)
 
 
 def read_job_records(
@@ -113,10 +119,13 @@ def read_job_records(
     object_name: str,
     fields: list[str] | tuple[str, ...],
     fetched_at: datetime,
+    *,
+    created: dict[str, Any] | None = None,
 ) -> pa.Table:
-    """RECORDS_SCHEMA rows of the query job `job_id`, once complete, read page by page with
-    the API version the job was created with (whatever version the client is set to)."""
-    job = _wait_until_complete(client, job_id)
+    """The records (parse.records_schema) of the query job `job_id`, once complete, read page
+    by page with the API version the job was created with (whatever version the client is
+    set to). `created`: the job as its creation answered."""
+    job = _wait_until_complete(client, job_id, created)
     version = f"{float(job['apiVersion']):.1f}"
     tables = []
     locator = ""
