@@ -59,13 +59,9 @@ def _create(sf: Salesforce, soql: str) -> dict[str, Any]:
         raise
 
 
-def _wait_until_complete(
-    client: SalesforceClient, job_id: str, known: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The job's info once it is JobComplete: `known` (the job as its creation answered) when
-    it already is, else polled at once and then with exponential backoff."""
-    if known is not None and known.get("state") == "JobComplete":
-        return known
+def _wait_until_complete(client: SalesforceClient, job_id: str) -> dict[str, Any]:
+    """The job's info once it is JobComplete: polled at once (its creation answers
+    UploadComplete; the query runs after), then with exponential backoff."""
 
     def status() -> dict[str, Any]:
         info = client.json("bulk job status", f"jobs/query/{job_id}")
@@ -110,7 +106,7 @@ def fetch_bulk_records(
     """The records (parse.records_schema) of a queryAll job for `soql` (BulkUnavailable
     without Bulk API)."""
     job = client.call("bulk job", lambda sf: _create(sf, soql))
-    return read_job_records(client, job["id"], object_name, fields, fetched_at, created=job)
+    return read_job_records(client, job["id"], object_name, fields, fetched_at)
 
 
 def read_job_records(
@@ -119,13 +115,11 @@ def read_job_records(
     object_name: str,
     fields: list[str] | tuple[str, ...],
     fetched_at: datetime,
-    *,
-    created: dict[str, Any] | None = None,
 ) -> pa.Table:
     """The records (parse.records_schema) of the query job `job_id`, once complete, read page
     by page with the API version the job was created with (whatever version the client is
-    set to). `created`: the job as its creation answered."""
-    job = _wait_until_complete(client, job_id, created)
+    set to)."""
+    job = _wait_until_complete(client, job_id)
     version = f"{float(job['apiVersion']):.1f}"
     tables = []
     locator = ""

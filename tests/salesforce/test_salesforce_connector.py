@@ -388,6 +388,24 @@ def test_the_incremental_read_overlaps_the_cursor(big_org) -> None:
     assert later.cursor <= datetime.now(UTC)
 
 
+def test_a_large_incremental_read_goes_to_bulk_after_its_first_page(big_org) -> None:
+    """An incremental read asks no COUNT(): its first REST page tells the size, and above the
+    threshold the read is a Bulk job (the same records as REST reads)."""
+    org, server = big_org
+    since = datetime(2000, 1, 1, tzinfo=UTC)  # every record changed since
+    client = SalesforceClient(_settings(server, bulk_threshold=1000, bulk_poll_s=0.01))
+    server.reset_counts()
+    bulk = fetch_records(client, "Opportunity", ["Amount"], [WON], since=since)
+    assert bulk.how == "Bulk API 2.0"
+    assert server.request_counts["/services/data/v62.0/queryAll/"] == 1  # the first page
+    assert not any(p.startswith("/services/data/v62.0/query/") for p in server.request_counts)
+    rest = fetch_records(
+        SalesforceClient(_settings(server)), "Opportunity", ["Amount"], [WON], since=since
+    )
+    assert rest.how == "REST" and _rows(bulk.records) == _rows(rest.records)
+    assert bulk.records.num_rows == len(org.records["Opportunity"])
+
+
 def test_pages_short_of_the_announced_total_are_read_again(big_org) -> None:
     _, server = big_org
     client = SalesforceClient(_settings(server))
