@@ -163,9 +163,9 @@ def _bare_rest(payload: dict[str, Any]) -> dict[str, Any]:
 
     base, fields = payload["base_url"], payload["fields"]
     # The client (its TLS context) is built before the clock starts: the floor is the loop.
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60) as client, tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
-        con = duckdb.connect()
+        con = duckdb.connect(str(Path(folder) / "bare.duckdb"))
         headers = _login(client, payload)
         answer = client.get(
             f"{base}/services/data/{API}/queryAll", params={"q": payload["soql"]}, headers=headers
@@ -184,8 +184,10 @@ def _bare_rest(payload: dict[str, Any]) -> dict[str, Any]:
                 break
             answer = client.get(base + answer["nextRecordsUrl"], headers=headers).json()
             requests += 1
-    ((rows,),) = con.execute("SELECT count(*) FROM records").fetchall()
-    return {"seconds": time.perf_counter() - began, "rows": rows, "requests": requests}
+        ((rows,),) = con.execute("SELECT count(*) FROM records").fetchall()
+        seconds = time.perf_counter() - began
+        con.close()
+    return {"seconds": seconds, "rows": rows, "requests": requests}
 
 
 def _bare_bulk(payload: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +197,7 @@ def _bare_bulk(payload: dict[str, Any]) -> dict[str, Any]:
     base = payload["base_url"]
     with httpx.Client(timeout=60) as client, tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
-        con = duckdb.connect()
+        con = duckdb.connect(str(Path(folder) / "bare.duckdb"))
         headers = _login(client, payload)
         jobs = f"{base}/services/data/{API}/jobs/query"
         job = client.post(
@@ -225,8 +227,10 @@ def _bare_bulk(payload: dict[str, Any]) -> dict[str, Any]:
             verb = "CREATE TABLE records AS" if page == 0 else "INSERT INTO records"
             con.execute(f"{verb} SELECT * FROM read_csv(?, header = true)", [str(target)])
             page += 1
-    ((rows,),) = con.execute("SELECT count(*) FROM records").fetchall()
-    return {"seconds": time.perf_counter() - began, "rows": rows, "requests": requests}
+        ((rows,),) = con.execute("SELECT count(*) FROM records").fetchall()
+        seconds = time.perf_counter() - began
+        con.close()
+    return {"seconds": seconds, "rows": rows, "requests": requests}
 
 
 def measure(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Salesforce's raw tables (migration 0040): current records, their change history and the
-incremental cursor; and :func:`sync`, one run's read.
+"""Salesforce's raw tables (migrations 0040, 0090): current records, their change history and
+the incremental cursor; and :func:`sync`, one run's read.
 
 A run reads, per object, what changed since the stored cursor (queryAll, so deletions and
 undeletions come back) and loads it in one transaction with the cursor; a full read replaces
@@ -119,10 +119,13 @@ def load_read(
     run_id: str,
     api_usage: str | None,
 ) -> int:
-    """Load one read in one transaction: current records (replaced by a full read, upserted by
+    """Load one read in one transaction: current records (replaced by a full read, merged by
     an incremental one: never an older version over a newer, and a version read again — the
     overlap — keeps the request that first read it, so re-runs change nothing), versions not
-    seen before into the history, and the cursor. Returns the number of new versions."""
+    seen before into the history, and the cursor. Returns the number of new versions.
+
+    The tables have no primary-key index (migration 0090): one row per record and one per
+    version are kept here, by replacing, merging and skipping versions already held."""
     with transaction(con), registered(con, read.records) as view:
         records = _stored(view, read_fields(read.records))
         ((before,),) = con.execute(
@@ -142,16 +145,18 @@ def load_read(
         else:
             con.execute(
                 f"""
-                INSERT INTO raw.salesforce_records BY NAME {_newest(records)}
-                ON CONFLICT (object, record_id) DO UPDATE SET
-                    is_deleted = excluded.is_deleted,
-                    system_modstamp = excluded.system_modstamp,
-                    fields = excluded.fields,
-                    fetched_at = excluded.fetched_at,
-                    request_hash = excluded.request_hash,
-                    run_id = excluded.run_id
-                WHERE excluded.system_modstamp > raw.salesforce_records.system_modstamp
-                   OR excluded.is_deleted <> raw.salesforce_records.is_deleted
+                MERGE INTO raw.salesforce_records AS r
+                USING ({_newest(records)}) AS n
+                ON r.object = n.object AND r.record_id = n.record_id
+                WHEN MATCHED AND (n.system_modstamp > r.system_modstamp
+                                  OR n.is_deleted <> r.is_deleted) THEN UPDATE SET
+                    is_deleted = n.is_deleted,
+                    system_modstamp = n.system_modstamp,
+                    fields = n.fields,
+                    fetched_at = n.fetched_at,
+                    request_hash = n.request_hash,
+                    run_id = n.run_id
+                WHEN NOT MATCHED THEN INSERT BY NAME
                 """,
                 {"run_id": run_id},
             )
@@ -167,10 +172,14 @@ def load_read(
             con.execute(
                 f"""
                 INSERT INTO raw.salesforce_record_history BY NAME
-                SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {records}
+                SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {records} AS n
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM raw.salesforce_record_history AS h
+                    WHERE h.object = n.object AND h.record_id = n.record_id
+                      AND h.system_modstamp = n.system_modstamp
+                      AND h.is_deleted = n.is_deleted)
                 QUALIFY row_number() OVER (
                     PARTITION BY object, record_id, system_modstamp, is_deleted) = 1
-                ON CONFLICT DO NOTHING
                 """,
                 {"run_id": run_id},
             )
