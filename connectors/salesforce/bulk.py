@@ -14,6 +14,7 @@ support) answer job creation with an error: :class:`BulkUnavailable`, and the re
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -121,12 +122,17 @@ def read_job_records(
     set to)."""
     job = _wait_until_complete(client, job_id)
     version = f"{float(job['apiVersion']):.1f}"
-    tables = []
+    parsed: list[Future[pa.Table]] = []
     locator = ""
     page = 0
     con = duckdb.connect()
     try:
-        with tempfile.TemporaryDirectory(prefix="okr-salesforce-bulk-") as folder:
+        with (
+            tempfile.TemporaryDirectory(prefix="okr-salesforce-bulk-") as folder,
+            # Each page is parsed while the next one downloads: Salesforce prepares a page
+            # for as long as DuckDB takes to read one (both release the GIL).
+            ThreadPoolExecutor(1, thread_name_prefix="okr-salesforce-csv") as parser,
+        ):
             while locator != "null":
                 params: dict[str, Any] = {"maxRecords": client.settings.bulk_page_records}
                 if locator:
@@ -142,10 +148,19 @@ def read_job_records(
 
                 locator = client.call("bulk results", download)
                 page_hash = request_hash({"job": job["id"], "locator": params.get("locator")})
-                tables.append(
-                    records_from_csv(con, object_name, str(target), fields, fetched_at, page_hash)
+                parsed.append(
+                    parser.submit(
+                        records_from_csv,
+                        con,
+                        object_name,
+                        str(target),
+                        fields,
+                        fetched_at,
+                        page_hash,
+                    )
                 )
                 page += 1
+            tables = [table.result() for table in parsed]
     finally:
         con.close()
     return pa.concat_tables(tables)
