@@ -150,6 +150,7 @@ def fetch_records(
     it starts with the REST query and goes to Bulk only when the first page announces more.
     """
     soql = records_soql(object_name, fields, since=since, where=where)
+    threshold = client.settings.bulk_threshold
     before = client.request_count
 
     def bulk(fetched_at: datetime) -> pa.Table | None:
@@ -183,7 +184,6 @@ def fetch_records(
             )
         return table, "REST"
 
-    threshold = client.settings.bulk_threshold
     try:
         table, how = call_with_retry(read, READ_ATTEMPTS, retry_on=IncompleteReadError)
     except QueryRejected as exc:
