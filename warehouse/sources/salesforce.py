@@ -88,7 +88,7 @@ def _stored(view: str, fields: Sequence[str]) -> str:
 
 def _newest(records: str) -> str:
     # An incremental read can see a record twice (the overlap): only its newest version goes
-    # in (the upsert may touch each key once per statement).
+    # in (a MERGE may match each record once).
     return f"""
         SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {records}
         QUALIFY row_number() OVER (
