@@ -12,8 +12,9 @@ The pieces, in the order a run uses them:
   full read of the records some metric could count; queryAll so deletions come back; Bulk API
   2.0 when the read is large (`bulk.py`).
 - :func:`fetch_currency` — the corporate currency and the org's conversion rates.
-- :func:`daily_from_records` — DAILY_SCHEMA rows (plus `currency`, `request_hash`) from the
-  stored records, recomputed over any window, with the days' `currency_unconverted` flags.
+- :func:`daily_values` — DAILY_SCHEMA rows (plus `currency`, `request_hash`) from the
+  stored records, recomputed over any window where the records are (the warehouse), with the
+  days' `currency_unconverted` flags; :func:`daily_from_records` the same from a read in hand.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ from connectors.salesforce.settings import (
 __getattr__ = lazy_exports(
     __name__,
     {
-        "RECORDS_SCHEMA": "connectors.salesforce.parse",
+        "RECORD_COLUMNS": "connectors.salesforce.parse",
         "Currency": "connectors.salesforce.parse",
         "ObjectSchema": "connectors.salesforce.fetch",
         "RecordRead": "connectors.salesforce.fetch",
         "SalesforceClient": "connectors.salesforce.client",
         "daily_from_records": "connectors.salesforce.parse",
+        "daily_values": "connectors.salesforce.parse",
+        "fields_map_sql": "connectors.salesforce.parse",
+        "read_fields": "connectors.salesforce.parse",
         "describe_objects": "connectors.salesforce.fetch",
         "fetch_currency": "connectors.salesforce.fetch",
         "fetch_records": "connectors.salesforce.fetch",
@@ -61,19 +65,22 @@ CONNECTOR = Connector(
 
 __all__ = [
     "CONNECTOR",
-    "RECORDS_SCHEMA",
+    "RECORD_COLUMNS",
     "Currency",
     "ObjectSchema",
     "RecordRead",
     "SalesforceClient",
     "SalesforceSettings",
     "daily_from_records",
+    "daily_values",
     "describe_objects",
     "fetch_currency",
     "fetch_records",
     "fields_for_metrics",
+    "fields_map_sql",
     "is_additive",
     "money_fields",
+    "read_fields",
     "salesforce_currencies",
     "salesforce_query",
     "validate_salesforce_metrics",

@@ -14,6 +14,7 @@ support) answer job creation with an error: :class:`BulkUnavailable`, and the re
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def _create(sf: Salesforce, soql: str) -> dict[str, Any]:
 
 
 def _wait_until_complete(client: SalesforceClient, job_id: str) -> dict[str, Any]:
-    """The job's info once it is JobComplete, polling with exponential backoff."""
+    """The job's info once it is JobComplete: polled at once (its creation answers
+    UploadComplete; the query runs after), then with exponential backoff."""
 
     def status() -> dict[str, Any]:
         info = client.json("bulk job status", f"jobs/query/{job_id}")
@@ -102,7 +104,8 @@ def fetch_bulk_records(
     fields: list[str] | tuple[str, ...],
     fetched_at: datetime,
 ) -> pa.Table:
-    """RECORDS_SCHEMA rows of a queryAll job for `soql` (BulkUnavailable without Bulk API)."""
+    """The records (parse.records_schema) of a queryAll job for `soql` (BulkUnavailable
+    without Bulk API)."""
     job = client.call("bulk job", lambda sf: _create(sf, soql))
     return read_job_records(client, job["id"], object_name, fields, fetched_at)
 
@@ -114,16 +117,22 @@ def read_job_records(
     fields: list[str] | tuple[str, ...],
     fetched_at: datetime,
 ) -> pa.Table:
-    """RECORDS_SCHEMA rows of the query job `job_id`, once complete, read page by page with
-    the API version the job was created with (whatever version the client is set to)."""
+    """The records (parse.records_schema) of the query job `job_id`, once complete, read page
+    by page with the API version the job was created with (whatever version the client is
+    set to)."""
     job = _wait_until_complete(client, job_id)
     version = f"{float(job['apiVersion']):.1f}"
-    tables = []
+    parsed: list[Future[pa.Table]] = []
     locator = ""
     page = 0
     con = duckdb.connect()
     try:
-        with tempfile.TemporaryDirectory(prefix="okr-salesforce-bulk-") as folder:
+        with (
+            tempfile.TemporaryDirectory(prefix="okr-salesforce-bulk-") as folder,
+            # Each page is parsed while the next one downloads: Salesforce prepares a page
+            # for as long as DuckDB takes to read one (both release the GIL).
+            ThreadPoolExecutor(1, thread_name_prefix="okr-salesforce-csv") as parser,
+        ):
             while locator != "null":
                 params: dict[str, Any] = {"maxRecords": client.settings.bulk_page_records}
                 if locator:
@@ -139,10 +148,19 @@ def read_job_records(
 
                 locator = client.call("bulk results", download)
                 page_hash = request_hash({"job": job["id"], "locator": params.get("locator")})
-                tables.append(
-                    records_from_csv(con, object_name, str(target), fields, fetched_at, page_hash)
+                parsed.append(
+                    parser.submit(
+                        records_from_csv,
+                        con,
+                        object_name,
+                        str(target),
+                        fields,
+                        fetched_at,
+                        page_hash,
+                    )
                 )
                 page += 1
+            tables = [table.result() for table in parsed]
     finally:
         con.close()
     return pa.concat_tables(tables)

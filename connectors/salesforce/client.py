@@ -204,6 +204,9 @@ class SalesforceClient:
             "version": s.api_version,
             "domain": s.domain,
             "consumer_key": s.client_id.get_secret_value(),
+            # Answers decoded into plain dicts: the default OrderedDict hook takes the JSON
+            # decoder off its fast path (a third of a REST read's time at 50,000 records).
+            "object_pairs_hook": None,
         }
         if s.flow == "client_credentials":
             assert s.client_secret is not None
@@ -259,6 +262,7 @@ class SalesforceClient:
             yield Page(answer["records"], answer["totalSize"], request_hash({"next": url}))
 
     def count(self, soql: str) -> int:
+        """The totalSize of a `SELECT COUNT()` query (queryAll: deleted records count)."""
         answer = self.call("count", lambda sf: _checked(sf.query(soql, include_deleted=True)))
         return int(answer["totalSize"])
 

@@ -24,6 +24,7 @@ from connectors.salesforce.parse import (
 )
 from connectors.salesforce.requests import (
     CURRENCY_FIELD,
+    count_soql,
     records_soql,
     salesforce_query,
 )
@@ -120,7 +121,7 @@ BULK = "Bulk API 2.0"
 
 @dataclass(frozen=True)
 class RecordRead:
-    """One read of one object: the records (RECORDS_SCHEMA), how it went, the cursor."""
+    """One read of one object: the records (parse.records_schema), how it went, the cursor."""
 
     records: pa.Table
     how: str  # "REST" or "Bulk API 2.0"
@@ -139,21 +140,37 @@ def fetch_records(
     previous_cursor: datetime | None = None,
 ) -> RecordRead:
     """Every record of `object_name` changed since `since` (incremental), or matching `where`
-    (a full read), deleted ones included. REST pages through nextRecordsUrl; when the first
-    page says the read holds more than the settings' bulk_threshold records, the read goes
-    through a Bulk API 2.0 queryAll job instead (REST when the org has no Bulk API)."""
+    (a full read), deleted ones included: REST pages through nextRecordsUrl, or a Bulk API 2.0
+    queryAll job when the read holds more than the settings' bulk_threshold records (REST
+    when the org has no Bulk API).
+
+    How large a read is decides the way: a full read asks first (`SELECT COUNT()`: one
+    request, no records; it is the first read of an object, or one after the metrics
+    changed, and can be the whole object); an incremental read is usually a few records, so
+    it starts with the REST query and goes to Bulk only when the first page announces more.
+    """
     soql = records_soql(object_name, fields, since=since, where=where)
+    threshold = client.settings.bulk_threshold
     before = client.request_count
+
+    def bulk(fetched_at: datetime) -> pa.Table | None:
+        try:
+            return fetch_bulk_records(client, object_name, soql, fields, fetched_at)
+        except BulkUnavailable:
+            return None
 
     def read() -> tuple[pa.Table, str]:
         fetched_at = datetime.now(UTC)
+        if since is None and client.count(count_soql(object_name, where=where)) > threshold:
+            table = bulk(fetched_at)
+            if table is not None:
+                return table, BULK
         pages = client.query_pages(soql)
         first = next(pages)
-        if first.total_size > client.settings.bulk_threshold:
-            try:
-                return fetch_bulk_records(client, object_name, soql, fields, fetched_at), BULK
-            except BulkUnavailable:
-                pass
+        if since is not None and first.total_size > threshold:
+            table = bulk(fetched_at)
+            if table is not None:
+                return table, BULK
         collected = [(first.records, first.request_hash)]
         collected += [(p.records, p.request_hash) for p in pages]
         table = records_from_rest(object_name, collected, fields, fetched_at)

@@ -1,9 +1,10 @@
 """Salesforce answers as Arrow tables, and daily metric values from the stored records.
 
-Records keep their fields as Salesforce's text (a map field → string): one table holds any
-object and any set of fields, REST JSON pages and Bulk CSV pages give the same rows, and the
-daily values read them with DuckDB casts. Days are grouped with an in-memory DuckDB over
-Arrow, no Python loop over records.
+A read's records keep their fields as Salesforce's text in one struct column (`fields`, a
+string per field read): REST JSON pages and Bulk CSV pages give the same rows, built column
+by column, no Python object per record. The warehouse stores them as a map field → text
+(:func:`fields_map_sql`), so one table holds any object and any set of fields, and the daily
+values read them with DuckDB casts, grouped by day in DuckDB, no Python loop over records.
 """
 
 from __future__ import annotations
@@ -22,22 +23,50 @@ from connectors.salesforce.requests import RECORD_TYPE_FIELD, salesforce_query
 from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceSelection
 
 _TS = pa.timestamp("us", tz="UTC")
-RECORDS_SCHEMA = pa.schema(
-    [
-        pa.field("object", pa.string(), nullable=False),
-        pa.field("record_id", pa.string(), nullable=False),
-        pa.field("is_deleted", pa.bool_(), nullable=False),
-        pa.field("system_modstamp", _TS, nullable=False),
-        pa.field("fields", pa.map_(pa.string(), pa.string()), nullable=False),
-        pa.field("fetched_at", _TS, nullable=False),
-        pa.field("request_hash", pa.string(), nullable=False),
-    ]
+# The columns of a read's records, in order; `fields` holds the fields read (records_schema).
+RECORD_COLUMNS = (
+    "object",
+    "record_id",
+    "is_deleted",
+    "system_modstamp",
+    "fields",
+    "fetched_at",
+    "request_hash",
 )
 # Salesforce's datetimes: 2024-03-01T09:30:00.000+0000 (UTC, offset without a colon).
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%g%z"
 # Field types whose values are money or numbers (describe's `type`).
 NUMBER_TYPES = ("currency", "double", "int", "percent", "long")
 DATE_TYPES = ("date", "datetime")
+
+
+def records_schema(fields: Sequence[str]) -> pa.Schema:
+    """The records of a read of `fields`: each field's value as Salesforce's text (NULL when
+    empty) in the struct column `fields`."""
+    return pa.schema(
+        [
+            pa.field("object", pa.string(), nullable=False),
+            pa.field("record_id", pa.string(), nullable=False),
+            pa.field("is_deleted", pa.bool_(), nullable=False),
+            pa.field("system_modstamp", _TS, nullable=False),
+            pa.field("fields", pa.struct([pa.field(n, pa.string()) for n in fields]), False),
+            pa.field("fetched_at", _TS, nullable=False),
+            pa.field("request_hash", pa.string(), nullable=False),
+        ]
+    )
+
+
+def read_fields(records: pa.Table) -> list[str]:
+    """The names of the fields a read's records hold."""
+    return [f.name for f in records.schema.field("fields").type]
+
+
+def fields_map_sql(fields: Sequence[str], column: str = "fields") -> str:
+    """DuckDB's map field → text of a records struct column, as the warehouse stores it. The
+    names are API names the definitions checked (letters, digits, underscores, one dot)."""
+    keys = ", ".join(f"'{name}'" for name in fields)
+    values = ", ".join(f'{column}."{name}"' for name in fields)
+    return f"MAP([{keys}]::VARCHAR[], [{values}]::VARCHAR[])"
 
 
 def _text(value: Any) -> str | None:
@@ -48,14 +77,18 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _flat(record: dict[str, Any], name: str) -> Any:
-    """A field of a REST record; RecordType.DeveloperName comes nested as
+def _texts(values: list[Any]) -> pa.Array:
+    """A field's values as Salesforce's text (JSON's true/false, numbers as written)."""
+    return pa.array([v if v is None or type(v) is str else _text(v) for v in values], pa.string())
+
+
+def _column(records: list[dict[str, Any]], name: str) -> list[Any]:
+    """A field of REST records; RecordType.DeveloperName comes nested as
     {"RecordType": {"attributes": …, "DeveloperName": …}} (null without a record type)."""
     if "." not in name:
-        return record.get(name)
+        return [r.get(name) for r in records]
     parent, child = name.split(".", 1)
-    nested = record.get(parent)
-    return nested.get(child) if isinstance(nested, dict) else None
+    return [n.get(child) if isinstance(n := r.get(parent), dict) else None for r in records]
 
 
 def records_from_rest(
@@ -64,32 +97,35 @@ def records_from_rest(
     fields: Sequence[str],
     fetched_at: datetime,
 ) -> pa.Table:
-    """RECORDS_SCHEMA rows from REST query pages ((records, request hash) each)."""
+    """A read's records (records_schema) from REST query pages ((records, request hash) each),
+    column by column as the decoded JSON gives them."""
     ids: list[str] = []
     deleted: list[bool] = []
     stamps: list[str] = []
-    maps: list[list[tuple[str, str | None]]] = []
+    values: dict[str, list[Any]] = {name: [] for name in fields}
     hashes: list[str] = []
     for records, page_hash in pages:
-        for r in records:
-            ids.append(r["Id"])
-            deleted.append(bool(r["IsDeleted"]))
-            stamps.append(r["SystemModstamp"])
-            maps.append([(name, _text(_flat(r, name))) for name in fields])
-            hashes.append(page_hash)
+        ids += [r["Id"] for r in records]
+        deleted += [bool(r["IsDeleted"]) for r in records]
+        stamps += [r["SystemModstamp"] for r in records]
+        for name in fields:
+            values[name] += _column(records, name)
+        hashes += [page_hash] * len(records)
     n = len(ids)
-    stamp_array = pa.array(stamps, pa.string())
+    schema = records_schema(fields)
     return pa.table(
         {
             "object": pa.array([object_name] * n, pa.string()),
             "record_id": pa.array(ids, pa.string()),
             "is_deleted": pa.array(deleted, pa.bool_()),
-            "system_modstamp": _timestamps(stamp_array),
-            "fields": pa.array(maps, pa.map_(pa.string(), pa.string())),
+            "system_modstamp": _timestamps(pa.array(stamps, pa.string())),
+            "fields": pa.StructArray.from_arrays(
+                [_texts(values[name]) for name in fields], fields=list(schema.field("fields").type)
+            ),
             "fetched_at": pa.array([fetched_at] * n, _TS),
             "request_hash": pa.array(hashes, pa.string()),
         },
-        schema=RECORDS_SCHEMA,
+        schema=schema,
     )
 
 
@@ -112,15 +148,15 @@ def records_from_csv(
     fetched_at: datetime,
     page_hash: str,
 ) -> pa.Table:
-    """RECORDS_SCHEMA rows from one Bulk API 2.0 CSV result page on disk, read by DuckDB (no
-    Python object per record). Empty cells are NULL, as REST's nulls."""
-    pairs = ", ".join(f"{{'key': '{name}', 'value': \"{name}\"}}" for name in fields)
+    """A read's records (records_schema) from one Bulk API 2.0 CSV result page on disk, read
+    by DuckDB (no Python object per record). Empty cells are NULL, as REST's nulls."""
+    struct = ", ".join(f"'{name}': \"{name}\"" for name in fields)
     table = con.sql(
         f"""
         SELECT $object AS object, "Id" AS record_id,
                lower("IsDeleted") = 'true' AS is_deleted,
                strptime("SystemModstamp", '{DATETIME_FORMAT}') AS system_modstamp,
-               map_from_entries([{pairs}]) AS fields,
+               {{{struct}}} AS fields,
                CAST($fetched_at AS TIMESTAMPTZ) AS fetched_at, $hash AS request_hash
         FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"')
         """,
@@ -131,7 +167,7 @@ def records_from_csv(
             "path": csv_path,
         },
     ).to_arrow_table()
-    return table.cast(RECORDS_SCHEMA)
+    return table.cast(records_schema(fields))
 
 
 def next_cursor(records: pa.Table, previous: datetime | None) -> datetime | None:
@@ -246,17 +282,16 @@ class Currency:
 # Sums go through DECIMAL: a double sum depends on the order rows are added, and a day that
 # differs in its last bit would be recorded as a restated value in staging.metric_revisions.
 _DAILY_SQL = """
-WITH current AS (
-    SELECT fields AS f, request_hash, fetched_at, is_deleted FROM records
-    WHERE object = $object
-    QUALIFY row_number() OVER (
-        PARTITION BY record_id ORDER BY system_modstamp DESC, is_deleted DESC) = 1
+WITH rates AS (
+    SELECT unnest(CAST($rate_isos AS VARCHAR[])) AS iso,
+           unnest(CAST($rate_values AS DOUBLE[])) AS rate
 ),
 placed AS (
     SELECT {day} AS day, {value} AS v, {num} AS in_num, {den} AS in_den, request_hash,
            fetched_at, {unconverted} AS unconverted
-    FROM current LEFT JOIN rates ON rates.iso = f['CurrencyIsoCode']
-    WHERE NOT is_deleted
+    FROM (SELECT fields AS f, request_hash, fetched_at FROM {records}
+          WHERE object = $object AND NOT is_deleted) AS current
+    LEFT JOIN rates ON rates.iso = f['CurrencyIsoCode']
 ),
 per_day AS (
     SELECT day,
@@ -301,12 +336,55 @@ def daily_from_records(
     currency: Currency,
     money_fields: set[tuple[str, str]],
 ) -> DailyValues:
+    """:func:`daily_values` of a read's records (records_schema) in hand: of several versions
+    of a record the newest counts."""
+    con = duckdb.connect()
+    try:
+        con.register("arrow_records", records)
+        con.execute(
+            f"""
+            CREATE TABLE records AS
+            SELECT object, record_id, is_deleted, {fields_map_sql(read_fields(records))} AS fields,
+                   fetched_at, request_hash
+            FROM arrow_records
+            QUALIFY row_number() OVER (
+                PARTITION BY object, record_id ORDER BY system_modstamp DESC, is_deleted DESC) = 1
+            """
+        )
+        con.unregister("arrow_records")
+        return daily_values(
+            con,
+            "records",
+            metrics,
+            start,
+            end,
+            time_zone=time_zone,
+            currency=currency,
+            money_fields=money_fields,
+        )
+    finally:
+        con.close()
+
+
+def daily_values(
+    con: duckdb.DuckDBPyConnection,
+    records: str,
+    metrics: Sequence[MetricRequest],
+    start: date,
+    end: date,
+    *,
+    time_zone: str,
+    currency: Currency,
+    money_fields: set[tuple[str, str]],
+) -> DailyValues:
     """DAILY_SCHEMA rows (plus `currency`) for every metric and every day
     in [start, end]: 0 on days without records, a ratio NULL when its denominator is 0; and
     the days' trust flags (FLAG_SCHEMA).
 
-    records: RECORDS_SCHEMA rows; of several versions of a record the newest counts, deleted
-      records never count.
+    records: a table of `con` with one row per record (object, record_id, is_deleted, the
+      fields as a map field → text, fetched_at, request_hash), as the warehouse's
+      raw.salesforce_records; deleted records never count. The daily values are computed
+      where the records are, so the map column is never converted to Arrow and back.
     money_fields: (object, field) pairs of currency type: their sums are in the corporate
       currency (converted with the org's rates in a multi-currency org, see README). An
       amount in a currency the org has no rate for cannot be converted: it is left out of the
@@ -317,68 +395,56 @@ def daily_from_records(
     """
     if start > end:
         raise ValueError(f"start {start} is after end {end}")
-    rates = pa.table(
-        {
-            "iso": pa.array(list((currency.rates or {}).keys()), pa.string()),
-            "rate": pa.array(list((currency.rates or {}).values()), pa.float64()),
-        }
-    )
+    rates = dict(currency.rates or {})
     tables = []
     flags: list[dict[str, Any]] = []
-    con = duckdb.connect()
-    try:
-        # Copied into DuckDB once: every read of an Arrow MAP column converts the whole column
-        # again (seconds for 200,000 records, for each metric and each field it looks up).
-        con.register("arrow_records", records)
-        con.execute("CREATE TABLE records AS SELECT * FROM arrow_records")
-        con.unregister("arrow_records")
-        con.register("rates", rates)
-        for metric in metrics:
-            q = salesforce_query(metric)
-            p = _Params()
-            money = q.field is not None and (q.object, q.field) in money_fields
-            unconverted = "CAST(NULL AS VARCHAR)"
-            if q.aggregate == "count":
-                value = "CAST(1 AS DECIMAL(38, 6))"
-            else:
-                amount = f"TRY_CAST(f[{p(q.field)}] AS DECIMAL(38, 6))"
-                value = amount
-                if money and currency.multi:
-                    # CurrencyType rates are units of a currency per corporate unit.
-                    value = f"CAST({amount} / rates.rate AS DECIMAL(38, 6))"
-                    unconverted = (
-                        f"CASE WHEN {amount} IS NOT NULL AND rates.rate IS NULL "
-                        "THEN coalesce(f['CurrencyIsoCode'], 'no currency') END"
-                    )
-            sql = _DAILY_SQL.format(
-                day=_day_sql(q.date_field, p),
-                value=value,
-                unconverted=unconverted,
-                num=selection_sql(q, p),
-                den=selection_sql(q.denominator, p),
-            )
-            daily = con.sql(
-                sql,
-                params={
-                    **p.values,
-                    "object": q.object,
-                    "tz": time_zone,
-                    "metric_id": metric.metric_id,
-                    "start": start,
-                    "end": end,
-                    "ratio": q.denominator is not None,
-                    "money": money,
-                    "currency": currency.corporate,
-                    "empty_hash": request_hash({"metric": metric.metric_id, "computed": True}),
-                },
-            ).to_arrow_table()
-            flags += _unconverted_flags(daily, currency.corporate)
-            currency_column = daily["currency"].cast(pa.string())
-            daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
-            daily = daily.append_column(pa.field("currency", pa.string()), currency_column)
-            tables.append(daily)
-    finally:
-        con.close()
+    for metric in metrics:
+        q = salesforce_query(metric)
+        p = _Params()
+        money = q.field is not None and (q.object, q.field) in money_fields
+        unconverted = "CAST(NULL AS VARCHAR)"
+        if q.aggregate == "count":
+            value = "CAST(1 AS DECIMAL(38, 6))"
+        else:
+            amount = f"TRY_CAST(f[{p(q.field)}] AS DECIMAL(38, 6))"
+            value = amount
+            if money and currency.multi:
+                # CurrencyType rates are units of a currency per corporate unit.
+                value = f"CAST({amount} / rates.rate AS DECIMAL(38, 6))"
+                unconverted = (
+                    f"CASE WHEN {amount} IS NOT NULL AND rates.rate IS NULL "
+                    "THEN coalesce(f['CurrencyIsoCode'], 'no currency') END"
+                )
+        sql = _DAILY_SQL.format(
+            records=records,
+            day=_day_sql(q.date_field, p),
+            value=value,
+            unconverted=unconverted,
+            num=selection_sql(q, p),
+            den=selection_sql(q.denominator, p),
+        )
+        daily = con.sql(
+            sql,
+            params={
+                **p.values,
+                "rate_isos": list(rates),
+                "rate_values": list(rates.values()),
+                "object": q.object,
+                "tz": time_zone,
+                "metric_id": metric.metric_id,
+                "start": start,
+                "end": end,
+                "ratio": q.denominator is not None,
+                "money": money,
+                "currency": currency.corporate,
+                "empty_hash": request_hash({"metric": metric.metric_id, "computed": True}),
+            },
+        ).to_arrow_table()
+        flags += _unconverted_flags(daily, currency.corporate)
+        currency_column = daily["currency"].cast(pa.string())
+        daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
+        daily = daily.append_column(pa.field("currency", pa.string()), currency_column)
+        tables.append(daily)
     flag_table = pa.Table.from_pylist(flags, schema=FLAG_SCHEMA)
     if tables:
         return DailyValues(pa.concat_tables(tables), flag_table)

@@ -711,15 +711,26 @@ class SalesforceSandbox:
         for name in query.fields:
             if name != "RecordType.DeveloperName" and name not in self.schema[query.object]:
                 raise SoqlError("INVALID_FIELD", f"No such column '{name}' on entity")
+        record_type = "RecordType.DeveloperName" in soql
         with self._lock:
-            rows = [
-                {**r, "RecordType.DeveloperName": RECORD_TYPES.get(r.get("RecordTypeId") or "")}
+            live = [
+                r
                 for r in self.records[query.object].values()
                 if include_deleted or not r["IsDeleted"]
             ]
-        if query.where is not None:
-            rows = [r for r in rows if query.where(r)]
-        rows.sort(key=lambda r: r["Id"])
+            if query.fields or record_type:
+                # A snapshot (later edits do not reach a query's pages or a job's results),
+                # with the relationship field. A COUNT() only counts: no copy of every record.
+                rows = [
+                    {**r, "RecordType.DeveloperName": RECORD_TYPES.get(r.get("RecordTypeId") or "")}
+                    for r in live
+                ]
+            else:
+                rows = live
+            if query.where is not None:
+                rows = [r for r in rows if query.where(r)]
+        if query.fields:
+            rows.sort(key=lambda r: r["Id"])
         return query, rows
 
     def _rest_record(self, version: str, obj: str, row: dict[str, Any], fields: list[str]) -> dict:

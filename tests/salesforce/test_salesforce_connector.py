@@ -78,7 +78,7 @@ def _settings(server: SandboxServer, **overrides: object) -> SalesforceSettings:
 
 def _rows(table: pa.Table) -> list[tuple]:
     return sorted(
-        (r["record_id"], r["is_deleted"], r["system_modstamp"], tuple(sorted(r["fields"])))
+        (r["record_id"], r["is_deleted"], r["system_modstamp"], tuple(r["fields"].items()))
         for r in table.to_pylist()
     )
 
@@ -217,8 +217,9 @@ def test_more_than_2000_records_come_in_pages_and_bulk_reads_the_same_rows(big_o
     rest = fetch_records(rest_client, "Opportunity", FIELDS, [WON])
     total = len(org.records["Opportunity"])
     assert rest.how == "REST" and rest.records.num_rows == total == 4500
-    assert server.request_counts["/services/data/v62.0/queryAll/"] == 1
-    assert sum(n for p, n in server.request_counts.items() if "/query/" in p) == 2  # 2 more pages
+    # A full read: SELECT COUNT() (4,500, under the threshold), then the query and 2 more pages.
+    assert server.request_counts["/services/data/v62.0/queryAll/"] == 2
+    assert sum(n for p, n in server.request_counts.items() if "/query/" in p) == 2
     # Deleted opportunities came back through queryAll, flagged.
     deleted = {i for i, r in org.records["Opportunity"].items() if r["IsDeleted"]}
     assert (
@@ -233,7 +234,11 @@ def test_more_than_2000_records_come_in_pages_and_bulk_reads_the_same_rows(big_o
     bulk = fetch_records(bulk_client, "Opportunity", FIELDS, [WON])
     assert bulk.how == "Bulk API 2.0"
     assert sum(n for p, n in server.request_counts.items() if p.endswith("/results")) == 3
+    # Only the COUNT() went to queryAll: no REST page was read to learn the size.
+    assert server.request_counts["/services/data/v62.0/queryAll/"] == 1
+    assert not any(p.startswith("/services/data/v62.0/query/") for p in server.request_counts)
     assert _rows(bulk.records) == _rows(rest.records)
+    assert {name for r in rest.records["fields"].to_pylist() for name in r} == set(FIELDS)
     assert bulk.cursor == rest.cursor
 
 
@@ -406,6 +411,24 @@ def test_the_incremental_read_overlaps_the_cursor(big_org) -> None:
     assert min(later.records["system_modstamp"].to_pylist()) >= since
     assert later.cursor > first.cursor
     assert later.cursor <= datetime.now(UTC)
+
+
+def test_a_large_incremental_read_goes_to_bulk_after_its_first_page(big_org) -> None:
+    """An incremental read asks no COUNT(): its first REST page tells the size, and above the
+    threshold the read is a Bulk job (the same records as REST reads)."""
+    org, server = big_org
+    since = datetime(2000, 1, 1, tzinfo=UTC)  # every record changed since
+    client = SalesforceClient(_settings(server, bulk_threshold=1000, bulk_poll_s=0.01))
+    server.reset_counts()
+    bulk = fetch_records(client, "Opportunity", ["Amount"], [WON], since=since)
+    assert bulk.how == "Bulk API 2.0"
+    assert server.request_counts["/services/data/v62.0/queryAll/"] == 1  # the first page
+    assert not any(p.startswith("/services/data/v62.0/query/") for p in server.request_counts)
+    rest = fetch_records(
+        SalesforceClient(_settings(server)), "Opportunity", ["Amount"], [WON], since=since
+    )
+    assert rest.how == "REST" and _rows(bulk.records) == _rows(rest.records)
+    assert bulk.records.num_rows == len(org.records["Opportunity"])
 
 
 def test_pages_short_of_the_announced_total_are_read_again(big_org) -> None:

@@ -1,5 +1,5 @@
-"""Salesforce's raw tables (migration 0040): current records, their change history and the
-incremental cursor; and :func:`sync`, one run's read.
+"""Salesforce's raw tables (migrations 0040, 0090): current records, their change history and
+the incremental cursor; and :func:`sync`, one run's read.
 
 A run reads, per object, what changed since the stored cursor (queryAll, so deletions and
 undeletions come back) and loads it in one transaction with the cursor; a full read replaces
@@ -17,20 +17,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import duckdb
-import pyarrow as pa
 
 from connectors.base import FetchResult, MetricRequest
 from connectors.salesforce import (
-    RECORDS_SCHEMA,
+    RECORD_COLUMNS,
     RecordRead,
     SalesforceClient,
     SalesforceSettings,
-    daily_from_records,
+    daily_values,
     describe_objects,
     fetch_currency,
     fetch_records,
     fields_for_metrics,
+    fields_map_sql,
     money_fields,
+    read_fields,
     salesforce_query,
 )
 from connectors.salesforce.requests import full_read_where
@@ -38,7 +39,7 @@ from connectors.salesforce.settings import RECYCLE_BIN_RETENTION
 from warehouse.db import transaction
 from warehouse.load import registered
 
-_COLUMNS = ", ".join(RECORDS_SCHEMA.names)
+_COLUMNS = ", ".join(RECORD_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -74,18 +75,29 @@ def full_read_reason(state: SalesforceSyncState, shape: str, now: datetime) -> s
     return None
 
 
-def _newest(view: str) -> str:
+def _stored(view: str, fields: Sequence[str]) -> str:
+    """The read's records as the warehouse keeps them: the fields' struct as a map field →
+    text, built by DuckDB as the rows go in (never an Arrow map: converting one costs more
+    than writing it)."""
+    columns = ", ".join(
+        f"{fields_map_sql(fields)} AS fields" if name == "fields" else name
+        for name in RECORD_COLUMNS
+    )
+    return f"(SELECT {columns} FROM {view})"
+
+
+def _newest(records: str) -> str:
     # An incremental read can see a record twice (the overlap): only its newest version goes
-    # in (the upsert may touch each key once per statement).
+    # in (a MERGE may match each record once).
     return f"""
-        SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
+        SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {records}
         QUALIFY row_number() OVER (
             PARTITION BY object, record_id ORDER BY system_modstamp DESC, is_deleted DESC) = 1
     """
 
 
-def _all(view: str) -> str:
-    return f"SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
+def _all(records: str) -> str:
+    return f"SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {records}"
 
 
 def _one_row_each(con: duckdb.DuckDBPyConnection, view: str) -> bool:
@@ -107,11 +119,15 @@ def load_read(
     run_id: str,
     api_usage: str | None,
 ) -> int:
-    """Load one read in one transaction: current records (replaced by a full read, upserted by
+    """Load one read in one transaction: current records (replaced by a full read, merged by
     an incremental one: never an older version over a newer, and a version read again — the
     overlap — keeps the request that first read it, so re-runs change nothing), versions not
-    seen before into the history, and the cursor. Returns the number of new versions."""
+    seen before into the history, and the cursor. Returns the number of new versions.
+
+    The tables have no primary-key index (migration 0090): one row per record and one per
+    version are kept here, by replacing, merging and skipping versions already held."""
     with transaction(con), registered(con, read.records) as view:
+        records = _stored(view, read_fields(read.records))
         ((before,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
         ).fetchall()
@@ -122,23 +138,25 @@ def load_read(
             con.execute("DELETE FROM raw.salesforce_records WHERE object = ?", [object_name])
             # A read that returns each record once needs no deduplication (a first read of
             # 200,000 opportunities: a plain INSERT takes half the time).
-            versions = _all(view) if first else _newest(view)
+            versions = _all(records) if first else _newest(records)
             con.execute(
                 f"INSERT INTO raw.salesforce_records BY NAME {versions}", {"run_id": run_id}
             )
         else:
             con.execute(
                 f"""
-                INSERT INTO raw.salesforce_records BY NAME {_newest(view)}
-                ON CONFLICT (object, record_id) DO UPDATE SET
-                    is_deleted = excluded.is_deleted,
-                    system_modstamp = excluded.system_modstamp,
-                    fields = excluded.fields,
-                    fetched_at = excluded.fetched_at,
-                    request_hash = excluded.request_hash,
-                    run_id = excluded.run_id
-                WHERE excluded.system_modstamp > raw.salesforce_records.system_modstamp
-                   OR excluded.is_deleted <> raw.salesforce_records.is_deleted
+                MERGE INTO raw.salesforce_records AS r
+                USING ({_newest(records)}) AS n
+                ON r.object = n.object AND r.record_id = n.record_id
+                WHEN MATCHED AND (n.system_modstamp > r.system_modstamp
+                                  OR n.is_deleted <> r.is_deleted) THEN UPDATE SET
+                    is_deleted = n.is_deleted,
+                    system_modstamp = n.system_modstamp,
+                    fields = n.fields,
+                    fetched_at = n.fetched_at,
+                    request_hash = n.request_hash,
+                    run_id = n.run_id
+                WHEN NOT MATCHED THEN INSERT BY NAME
                 """,
                 {"run_id": run_id},
             )
@@ -154,10 +172,14 @@ def load_read(
             con.execute(
                 f"""
                 INSERT INTO raw.salesforce_record_history BY NAME
-                SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
+                SELECT {_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {records} AS n
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM raw.salesforce_record_history AS h
+                    WHERE h.object = n.object AND h.record_id = n.record_id
+                      AND h.system_modstamp = n.system_modstamp
+                      AND h.is_deleted = n.is_deleted)
                 QUALIFY row_number() OVER (
                     PARTITION BY object, record_id, system_modstamp, is_deleted) = 1
-                ON CONFLICT DO NOTHING
                 """,
                 {"run_id": run_id},
             )
@@ -197,15 +219,6 @@ def load_read(
             },
         )
     return int(after) - int(before)
-
-
-def current_records(con: duckdb.DuckDBPyConnection, objects: Sequence[str]) -> pa.Table:
-    """The stored records of these objects (deleted ones flagged), as RECORDS_SCHEMA."""
-    table = con.sql(
-        f"SELECT {_COLUMNS} FROM raw.salesforce_records WHERE list_contains($objects, object)",
-        params={"objects": list(objects)},
-    ).to_arrow_table()
-    return table.cast(RECORDS_SCHEMA)
 
 
 def last_loaded_day(con: duckdb.DuckDBPyConnection, metric_ids: Sequence[str]) -> date | None:
@@ -304,17 +317,17 @@ def sync(
     metric_ids = [m.metric_id for m in metrics]
     window_start = min(start, earliest_needed)
     with connect() as con:
-        records = current_records(con, objects)
         window_end = max(end, last_loaded_day(con, metric_ids) or end)
-    values = daily_from_records(
-        records,
-        metrics,
-        window_start,
-        window_end,
-        time_zone=settings.time_zone,
-        currency=currency,
-        money_fields=money_fields(metrics, schemas),
-    )
+        values = daily_values(
+            con,
+            "raw.salesforce_records",
+            metrics,
+            window_start,
+            window_end,
+            time_zone=settings.time_zone,
+            currency=currency,
+            money_fields=money_fields(metrics, schemas),
+        )
     return SalesforceSyncReport(
         reads=reads,
         window_start=window_start,
