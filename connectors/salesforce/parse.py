@@ -130,14 +130,9 @@ def records_from_rest(
 
 
 def _timestamps(texts: pa.Array) -> pa.Array:
-    con = duckdb.connect()
-    try:
-        t = pa.table({"v": texts})
-        con.register("t", t)
-        out = con.sql(f"SELECT strptime(v, '{DATETIME_FORMAT}') AS v FROM t").to_arrow_table()
-    finally:
-        con.close()
-    return out["v"].combine_chunks().cast(_TS)
+    """Salesforce's datetimes (`2026-01-31T09:15:00.000+0000`) as UTC timestamps: Arrow's
+    ISO 8601 cast honours the offset (a DuckDB instance for the same cost ~20 ms to open)."""
+    return texts.cast(_TS)
 
 
 def records_from_csv(
