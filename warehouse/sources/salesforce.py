@@ -31,7 +31,6 @@ from connectors.salesforce import (
     fields_for_metrics,
     fields_map_sql,
     money_fields,
-    read_fields,
     salesforce_query,
 )
 from connectors.salesforce.requests import full_read_where
@@ -75,13 +74,12 @@ def full_read_reason(state: SalesforceSyncState, shape: str, now: datetime) -> s
     return None
 
 
-def _stored(view: str, fields: Sequence[str]) -> str:
+def _stored(view: str) -> str:
     """The read's records as the warehouse keeps them: the fields' struct as a map field →
     text, built by DuckDB as the rows go in (never an Arrow map: converting one costs more
     than writing it)."""
     columns = ", ".join(
-        f"{fields_map_sql(fields)} AS fields" if name == "fields" else name
-        for name in RECORD_COLUMNS
+        f"{fields_map_sql()} AS fields" if name == "fields" else name for name in RECORD_COLUMNS
     )
     return f"(SELECT {columns} FROM {view})"
 
@@ -127,7 +125,7 @@ def load_read(
     The tables have no primary-key index (migration 0090): one row per record and one per
     version are kept here, by replacing, merging and skipping versions already held."""
     with transaction(con), registered(con, read.records) as view:
-        records = _stored(view, read_fields(read.records))
+        records = _stored(view)
         ((before,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
         ).fetchall()
