@@ -61,12 +61,12 @@ def read_fields(records: pa.Table) -> list[str]:
     return [f.name for f in records.schema.field("fields").type]
 
 
-def fields_map_sql(fields: Sequence[str], column: str = "fields") -> str:
-    """DuckDB's map field → text of a records struct column, as the warehouse stores it. The
-    names are API names the definitions checked (letters, digits, underscores, one dot)."""
-    keys = ", ".join(f"'{name}'" for name in fields)
-    values = ", ".join(f'{column}."{name}"' for name in fields)
-    return f"MAP([{keys}]::VARCHAR[], [{values}]::VARCHAR[])"
+def fields_map_sql(column: str = "fields") -> str:
+    """DuckDB's map field → text of a records struct column (every field, in the struct's
+    order), as the warehouse stores it. Cast from the struct, whose names are unique already:
+    MAP() of a key list and a value list checks each record's keys again, which took twice
+    the time of the cast and the write together (1.4 µs a record)."""
+    return f"CAST({column} AS MAP(VARCHAR, VARCHAR))"
 
 
 def _text(value: Any) -> str | None:
@@ -130,14 +130,9 @@ def records_from_rest(
 
 
 def _timestamps(texts: pa.Array) -> pa.Array:
-    con = duckdb.connect()
-    try:
-        t = pa.table({"v": texts})
-        con.register("t", t)
-        out = con.sql(f"SELECT strptime(v, '{DATETIME_FORMAT}') AS v FROM t").to_arrow_table()
-    finally:
-        con.close()
-    return out["v"].combine_chunks().cast(_TS)
+    """Salesforce's datetimes (`2026-01-31T09:15:00.000+0000`) as UTC timestamps: Arrow's
+    ISO 8601 cast honours the offset (a DuckDB instance for the same cost ~20 ms to open)."""
+    return texts.cast(_TS)
 
 
 def records_from_csv(
@@ -344,7 +339,7 @@ def daily_from_records(
         con.execute(
             f"""
             CREATE TABLE records AS
-            SELECT object, record_id, is_deleted, {fields_map_sql(read_fields(records))} AS fields,
+            SELECT object, record_id, is_deleted, {fields_map_sql()} AS fields,
                    fetched_at, request_hash
             FROM arrow_records
             QUALIFY row_number() OVER (

@@ -31,7 +31,6 @@ from connectors.salesforce import (
     fields_for_metrics,
     fields_map_sql,
     money_fields,
-    read_fields,
     salesforce_query,
 )
 from connectors.salesforce.requests import full_read_where
@@ -75,13 +74,12 @@ def full_read_reason(state: SalesforceSyncState, shape: str, now: datetime) -> s
     return None
 
 
-def _stored(view: str, fields: Sequence[str]) -> str:
+def _stored(view: str) -> str:
     """The read's records as the warehouse keeps them: the fields' struct as a map field →
     text, built by DuckDB as the rows go in (never an Arrow map: converting one costs more
     than writing it)."""
     columns = ", ".join(
-        f"{fields_map_sql(fields)} AS fields" if name == "fields" else name
-        for name in RECORD_COLUMNS
+        f"{fields_map_sql()} AS fields" if name == "fields" else name for name in RECORD_COLUMNS
     )
     return f"(SELECT {columns} FROM {view})"
 
@@ -127,7 +125,7 @@ def load_read(
     The tables have no primary-key index (migration 0090): one row per record and one per
     version are kept here, by replacing, merging and skipping versions already held."""
     with transaction(con), registered(con, read.records) as view:
-        records = _stored(view, read_fields(read.records))
+        records = _stored(view)
         ((before,),) = con.execute(
             "SELECT count(*) FROM raw.salesforce_record_history WHERE object = ?", [object_name]
         ).fetchall()
@@ -273,13 +271,18 @@ def sync(
     objects = sorted({salesforce_query(m).object for m in metrics})
     schemas = describe_objects(client, objects)
     fields = fields_for_metrics(metrics, {o: s.multi_currency for o, s in schemas.items()})
-    reads = []
+    shapes = {
+        name: (where, json.dumps({"fields": names, "where": where}))
+        for name, names in fields.items()
+        for where in [full_read_where(metrics, name, schemas[name].field_types)]
+    }
+    with connect() as con:
+        states = {name: sync_state(con, name) for name in fields}
+    fetched_at = datetime.now(UTC)
+    reads: list[tuple[str, str | None, RecordRead]] = []
     for object_name, names in fields.items():
-        where = full_read_where(metrics, object_name, schemas[object_name].field_types)
-        shape = json.dumps({"fields": names, "where": where})
-        with connect() as con:
-            state = sync_state(con, object_name)
-        fetched_at = datetime.now(UTC)
+        where, shape = shapes[object_name]
+        state = states[object_name]
         reason = full_read_reason(state, shape, fetched_at)
         since = None if reason or state.cursor is None else state.cursor - settings.modified_overlap
         read = fetch_records(
@@ -291,32 +294,37 @@ def sync(
             where=where if reason else "",
             previous_cursor=None if reason else state.cursor,
         )
-        with connect() as con:
+        reads.append((object_name, reason, read))
+    currency = fetch_currency(client, any(s.multi_currency for s in schemas.values()))
+    metric_ids = [m.metric_id for m in metrics]
+    window_start = min(start, earliest_needed)
+    # The reads done, one connection loads them and computes the daily values: the network
+    # part held none, so other writers could go on meanwhile.
+    loaded = []
+    with connect() as con:
+        for object_name, reason, read in reads:
             versions = load_read(
                 con,
                 object_name,
                 read,
                 full_read=reason is not None,
-                shape=shape,
+                shape=shapes[object_name][1],
                 fetched_at=fetched_at,
                 run_id=run_id,
                 api_usage=client.limit_info,
             )
-        how = f"full read ({reason})" if reason else f"changes since {state.cursor:%Y-%m-%d %H:%M}"
-        reads.append(
-            SalesforceObjectRead(
-                object_name,
-                f"{how}, {read.how}",
-                read.records.num_rows,
-                versions,
-                read.requests,
-                read.cursor,
+            cursor = states[object_name].cursor
+            how = f"full read ({reason})" if reason else f"changes since {cursor:%Y-%m-%d %H:%M}"
+            loaded.append(
+                SalesforceObjectRead(
+                    object_name,
+                    f"{how}, {read.how}",
+                    read.records.num_rows,
+                    versions,
+                    read.requests,
+                    read.cursor,
+                )
             )
-        )
-    currency = fetch_currency(client, any(s.multi_currency for s in schemas.values()))
-    metric_ids = [m.metric_id for m in metrics]
-    window_start = min(start, earliest_needed)
-    with connect() as con:
         window_end = max(end, last_loaded_day(con, metric_ids) or end)
         values = daily_values(
             con,
@@ -329,7 +337,7 @@ def sync(
             money_fields=money_fields(metrics, schemas),
         )
     return SalesforceSyncReport(
-        reads=reads,
+        reads=loaded,
         window_start=window_start,
         window_end=window_end,
         result=FetchResult(
