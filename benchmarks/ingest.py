@@ -178,9 +178,10 @@ to quote; this round takes an estimated 0.4-0.5 s of ours' 4.24 s off the quiet 
 page's rows into DuckDB while the next pages are fetched (into a staging table, then copied
 into the keyed tables at ~0.15 us an entry instead of ~0.4 from Arrow) would take the current
 state's MAP build (~1.2 s) off the serial path. Not done: it would hold a write transaction or
-a staging connection open across the network read, which `sync` keeps free today, and would
-reach the connector's re-read from the start (an incomplete read) and its archived-list
-filtering into the warehouse.
+a staging connection open across the network read, which `sync` keeps free today (in production
+that read is bounded by HubSpot's rate limit, 200-250 s for 200,000 deals, the warehouse held
+all along to save ~1 s), and would reach the connector's re-read from the start (an incomplete
+read) and its archived-list filtering into the warehouse.
 
 HubSpot's own limits are lifted for every contender; in production 1,000 search pages at
 HubSpot's 5 searches a second (the connector keeps to 4) take at least 200-250 s, which
