@@ -101,7 +101,7 @@ def _as_sent(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _result_rows(results: list[dict[str, Any]]) -> pa.StructArray:
-    """A page's results (as json.loads gave them) as one Arrow array of _RESULT, converted
+    """A page's results (as the client parsed them) as one Arrow array of _RESULT, converted
     by pyarrow in one call.
 
     Each object's properties become a map with exactly the keys HubSpot sent, so a property

@@ -4,7 +4,7 @@
 
 Pulls the same search pages from the sandbox three ways with the real client:
   bytes  — `_preload_content=False`, body read but not parsed (transport + sandbox baseline),
-  json   — `_preload_content=False` + json.loads (what the connector does),
+  json   — `_preload_content=False` + json.loads (the connector parses with orjson, ~half),
   models — the generated method's default: JSON → SimplePublicObject models,
 and then the connector's whole fetch_hubspot_objects (JSON → Arrow table). Prints seconds per
 approach (best of 3) and deals per second.

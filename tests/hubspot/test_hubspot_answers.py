@@ -25,8 +25,13 @@ from connectors.hubspot import (
 from connectors.hubspot.parse import _Properties
 from okr_definitions.sources.hubspot import HubSpotQuery
 from sandbox.base import Request, Response
-from warehouse.db import connect
-from warehouse.sources.hubspot import current_objects, load_object_read, properties_never_read
+from warehouse.db import connect, connection
+from warehouse.sources.hubspot import (
+    current_objects,
+    load_object_read,
+    properties_never_read,
+    sync,
+)
 
 CREATED = datetime(2026, 9, 1, 9, tzinfo=UTC)
 SEARCH = "/crm/v3/objects/deals/search"
@@ -263,3 +268,50 @@ def test_daily_values_count_the_newest_of_several_versions(start_sandbox, settin
     for both in (pa.concat_tables([newer, older]), pa.concat_tables([older, newer])):
         daily = daily_metrics_from_objects(both, stages, [amount_by_creation], day, day)
         assert daily["value"].to_pylist() == [999.0]
+
+
+def test_a_read_taken_for_a_first_one_counts_what_the_load_kept(
+    start_sandbox, settings_for, tmp_path: Path
+):
+    # The cursor is gone but a newer version of the deal is stored: the run reads everything
+    # as a first read, its daily values start on the rows just read while the load runs, yet
+    # the load keeps the stored newer version, so the daily values must come from that.
+    sandbox, server = start_sandbox(deals=0, contacts=0)
+    _deals(sandbox, 1)
+    settings = settings_for(server, sandbox)
+    (row,) = fetch_hubspot_objects(settings, "deals", None, ["amount"]).to_pylist()
+    newer = {
+        **row,
+        "updated_at": row["updated_at"] + timedelta(days=1),
+        "properties": [*[(k, v) for k, v in row["properties"] if k != "amount"], ("amount", "999")],
+    }
+    path = tmp_path / "warehouse.duckdb"
+    with connection(path) as con:
+        load_object_read(
+            con,
+            "deals",
+            pa.Table.from_pylist([newer], schema=OBJECTS_SCHEMA),
+            full_read=True,
+            previous_cursor=None,
+            fetched_at=datetime.now(UTC),
+            run_id="before",
+        )
+        con.execute("DELETE FROM raw.hubspot_sync_state")
+    amount_by_creation = MetricRequest(
+        "amount_created",
+        HubSpotQuery(
+            object="deals", aggregate="sum", property="amount", date_property="createdate"
+        ),
+    )
+    day = CREATED.date()
+    report = sync(
+        lambda: connection(path),
+        settings,
+        [amount_by_creation],
+        day,
+        day,
+        earliest_needed=day,
+        run_id="after",
+    )
+    assert report.reads[0].how == "full read (first read)"
+    assert report.result.daily["value"].to_pylist() == [999.0]  # the sandbox's deal has 100

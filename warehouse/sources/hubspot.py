@@ -9,6 +9,7 @@ in one transaction, so the objects, their history and the cursor never disagree.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -424,72 +425,104 @@ def sync(
     full_read_reason), load it in one transaction, then recompute every day the key results
     read (from `earliest_needed`) from the stored objects: an edited or archived deal moves
     value on any past day. The network part holds no warehouse connection, so other writers
-    can go on."""
+    can go on. When every type is read for the first time, the daily values are computed from
+    the rows just read in a thread while the last load runs (see the Ingest notes in
+    benchmarks/RESULTS.md); if the load finds objects stored after all, they are recomputed
+    from the stored ones."""
     client = client or HubSpotClient(settings)
+    metric_ids = [m.metric_id for m in metrics]
+    window_start = min(start, earliest_needed)
+    types = list(properties_for_metrics(metrics).items())
     reads = []
     # The rows of each type's first read: nothing of the type was stored before, so after the
     # load the stored objects of that type are exactly these.
     first_reads: list[pa.Table] = []
-    for object_type, properties in properties_for_metrics(metrics).items():
-        with connect() as con:
-            reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
-            previous = sync_state(con, object_type).cursor
-        fetched_at = datetime.now(UTC)
-        rows = fetch_hubspot_objects(
-            settings, object_type, None if reason else previous, properties, client=client
-        )
-        stages = (
-            fetch_hubspot_pipelines(settings, client=client) if object_type == "deals" else None
-        )
-        with connect() as con:
-            loaded = load_object_read(
-                con,
-                object_type,
-                rows,
-                full_read=reason is not None,
-                previous_cursor=previous,
-                fetched_at=fetched_at,
-                run_id=run_id,
-                pipelines=stages,
+    deal_stages: pa.Table | None = None
+    currency: str | None = None
+    window_end = end
+    ahead: Future[pa.Table] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="okr-hubspot-daily") as worker:
+        for n, (object_type, properties) in enumerate(types):
+            last = n == len(types) - 1
+            with connect() as con:
+                reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
+                previous = sync_state(con, object_type).cursor
+                if last:
+                    # The load writes neither: read now, so the daily values can start early.
+                    window_end = max(end, last_loaded_day(con, metric_ids) or end)
+                    if deal_stages is None and object_type != "deals":
+                        deal_stages = current_pipelines(con)  # no read of deals replaces them
+            fetched_at = datetime.now(UTC)
+            rows = fetch_hubspot_objects(
+                settings, object_type, None if reason else previous, properties, client=client
             )
-            unknown = properties_never_read(con, object_type, properties) if reason else []
-        if loaded.first_read:
-            first_reads.append(rows)
-        reads.append(
-            ObjectRead(
-                object_type=object_type,
-                how=f"full read ({reason})"
-                if reason
-                else f"changes since {previous:%Y-%m-%d %H:%M}",
-                objects_read=loaded.objects_read,
-                new_versions=loaded.new_versions,
-                archived_missing=loaded.archived_missing,
-                cursor=loaded.cursor,
-                never_read=tuple(unknown),
+            stages = (
+                fetch_hubspot_pipelines(settings, client=client) if object_type == "deals" else None
             )
+            if stages is not None:
+                # What the load leaves in raw.hubspot_pipelines: a read of deals replaces them.
+                deal_stages = stages
+            if last:
+                currency = company_currency_if_money(settings, metrics, client=client)
+                if reason == "first read" and len(first_reads) == n:
+                    # Every type read for the first time (the load confirms it): the stored
+                    # objects will be the rows just read, so their daily values are computed
+                    # in a thread while DuckDB writes them (it releases the GIL as it runs).
+                    ahead = worker.submit(
+                        daily_metrics_from_objects,
+                        pa.concat_tables([*first_reads, rows]),
+                        deal_stages,
+                        metrics,
+                        window_start,
+                        window_end,
+                        time_zone=settings.time_zone,
+                        company_currency=currency,
+                    )
+            with connect() as con:
+                loaded = load_object_read(
+                    con,
+                    object_type,
+                    rows,
+                    full_read=reason is not None,
+                    previous_cursor=previous,
+                    fetched_at=fetched_at,
+                    run_id=run_id,
+                    pipelines=stages,
+                )
+                unknown = properties_never_read(con, object_type, properties) if reason else []
+            if loaded.first_read:
+                first_reads.append(rows)
+            reads.append(
+                ObjectRead(
+                    object_type=object_type,
+                    how=f"full read ({reason})"
+                    if reason
+                    else f"changes since {previous:%Y-%m-%d %H:%M}",
+                    objects_read=loaded.objects_read,
+                    new_versions=loaded.new_versions,
+                    archived_missing=loaded.archived_missing,
+                    cursor=loaded.cursor,
+                    never_read=tuple(unknown),
+                )
+            )
+        # Every day the key results read is recomputed from the stored objects, and every day
+        # loaded before, so no later day keeps a value from an older state of the CRM.
+        daily = ahead.result() if ahead else None
+    if daily is None or len(first_reads) != len(reads):
+        # Other stored types are none of these metrics' business; when not every type was a
+        # first read, the stored objects are read back.
+        with connect() as con:
+            objects = current_objects(con)
+            stages = current_pipelines(con)
+        daily = daily_metrics_from_objects(
+            objects,
+            stages,
+            metrics,
+            window_start,
+            window_end,
+            time_zone=settings.time_zone,
+            company_currency=currency,
         )
-    # Every day the key results read is recomputed from the stored objects, and every day
-    # loaded before, so no later day keeps a value from an older state of the CRM.
-    metric_ids = [m.metric_id for m in metrics]
-    currency = company_currency_if_money(settings, metrics, client=client)
-    window_start = min(start, earliest_needed)
-    with connect() as con:
-        # When every type the metrics read was read for the first time, the stored objects
-        # are the rows just read: used as they are, not read back (~0.1 s for 200,000 deals).
-        # Other stored types are none of these metrics' business.
-        all_first = bool(reads) and len(first_reads) == len(reads)
-        objects = pa.concat_tables(first_reads) if all_first else current_objects(con)
-        stages = current_pipelines(con)
-        window_end = max(end, last_loaded_day(con, metric_ids) or end)
-    daily = daily_metrics_from_objects(
-        objects,
-        stages,
-        metrics,
-        window_start,
-        window_end,
-        time_zone=settings.time_zone,
-        company_currency=currency,
-    )
     return HubSpotSyncReport(
         reads=reads,
         window_start=window_start,
