@@ -47,16 +47,17 @@ def write_daily_rows(
     on_track_margin: float,
     at_risk_margin: float,
     aspirational_pace: float,
-) -> None:
+) -> int:
     """Insert the rows of `windows` into okr.kr_progress_daily (the caller deleted the days
-    and holds the transaction). Raises ArraysUnsuitable, writing nothing, where the SQL chain
-    must write them instead."""
+    and holds the transaction) and return how many. Raises ArraysUnsuitable, writing nothing,
+    where the SQL chain must write them instead."""
     rows = _rows(con, windows, on_track_margin, at_risk_margin, aspirational_pace)
     con.register("kr_progress_rows", rows)
     try:
         con.execute("INSERT INTO okr.kr_progress_daily BY NAME SELECT * FROM kr_progress_rows")
     finally:
         con.unregister("kr_progress_rows")
+    return rows.num_rows
 
 
 def _facts(con: duckdb.DuckDBPyConnection, kr_ids: np.ndarray) -> dict[str, np.ndarray]:
