@@ -349,8 +349,17 @@ def _flags(w: DailyWindows) -> pa.Array:
     metric's kinds when it carries one; else the kinds flagged within the window, sorted."""
     flagged = w.has_window & (w.flagged_days > 0)
     several = (w.metric_flag_mask & (w.metric_flag_mask - 1)) != 0
-    mask = np.where(flagged, np.where(several, w.window_flag_mask, w.metric_flag_mask), 0)
-    combos, combo_of_row = np.unique(mask, return_inverse=True)
+    mask = np.where(flagged, w.metric_flag_mask, 0)
+    several &= flagged
+    mask[several] = w.window_flag_mask[several]
+    if len(w.flag_kinds) <= 16:
+        # The masks are small numbers: the combinations in use by counting, not sorting.
+        combos = np.flatnonzero(np.bincount(mask, minlength=1))
+        combo_at = np.zeros(1 << len(w.flag_kinds), dtype=np.int64)
+        combo_at[combos] = np.arange(len(combos))
+        combo_of_row = combo_at[mask]
+    else:
+        combos, combo_of_row = np.unique(mask, return_inverse=True)
     lists = [[k for bit, k in enumerate(w.flag_kinds) if int(c) >> bit & 1] for c in combos]
     lengths = np.array([len(x) for x in lists], dtype=np.int32)[combo_of_row]
     offsets = np.zeros(len(mask) + 1, dtype=np.int32)

@@ -36,6 +36,11 @@ from warehouse.db import read_model
 _SCALE = 10**15
 # A whole part whose running total stays below this cannot overflow int64 (2**63 ≈ 9.2e18).
 _SAFE_TOTAL = float(2**62)
+# The kinds of flag in the calendar (the temp table metric_flag_days), numbered in their order.
+_FLAG_KINDS = (
+    "SELECT flag, row_number() OVER (ORDER BY flag) - 1 AS kind "
+    "FROM (SELECT DISTINCT flag FROM metric_flag_days) ORDER BY flag"
+)
 
 
 class ArraysUnsuitable(Exception):
@@ -99,15 +104,21 @@ def daily_window_sums(
     # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
     series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
     parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
+    # metric_flag_days holds each (metric, day, flag) once; kinds are numbered in SQL, in
+    # their sorted order, rather than compared as strings in the arrays.
+    kinds = [flag for flag, _ in con.execute(_FLAG_KINDS).fetchall()]
     flagged_rows = con.execute(
-        """
-        SELECT DISTINCT
-            i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day, f.flag
+        f"""
+        WITH kinds AS ({_FLAG_KINDS})
+        SELECT
+            i.idx,
+            CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day,
+            CAST(k.kind AS BIGINT) AS kind
         FROM metric_flag_days AS f
         JOIN metric_index AS i USING (metric_id)
-        WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+        JOIN kinds AS k USING (flag)
         """,
-        calendar,
+        {"calendar_start": calendar_start},
     ).fetchnumpy()
 
     # Each metric's running totals are one row of a (metric × day + 1) array whose first
@@ -147,10 +158,10 @@ def daily_window_sums(
     flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
     flagged.flat[flag_cells] = True
-    kinds, kind_of_row = np.unique(flagged_rows["flag"].astype(str), return_inverse=True)
+    kind_of_row = flagged_rows["kind"]
     if len(kinds) > 62:
         raise ArraysUnsuitable("more kinds of flag than bits in a mask")
-    kind_bits = np.left_shift(1, kind_of_row.astype(np.int64))
+    kind_bits = np.left_shift(1, kind_of_row)
     metric_kinds = np.zeros(n_metrics, dtype=np.int64)
     np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
 
@@ -352,19 +363,25 @@ def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:
     doubles, or where `whole` is not exact as a double: those few are rounded as fractions.
     """
     small = whole < 9
-    out = whole.astype(np.float64) + decimals / 1e15
+    fraction = decimals / 1e15
+    out = whole.astype(np.float64)
+    out += fraction
     out[small] = (whole[small] * _SCALE + decimals[small]) / 1e15
     # How far `out` is from whole + fraction: exact, since out and whole are within a factor
     # of two of each other.
-    residual = np.abs((out - whole) - decimals / 1e15)
-    up = np.nextafter(out, np.inf) - out
-    down = out - np.nextafter(out, -np.inf)
+    residual = out - whole
+    residual -= fraction
+    np.abs(residual, out=residual)
+    # Half the gap to the next double either way: half the spacing, or a quarter of it below
+    # a power of two (checking both everywhere only adds a few exact roundings).
+    half_gap = np.abs(np.spacing(out))
+    half_gap *= 0.5
     tolerance = 2.0**-53
-    doubtful = ~small & (
-        (np.abs(residual - up / 2) <= tolerance)
-        | (np.abs(residual - down / 2) <= tolerance)
-        | (whole >= 2**52)
-    )
+    doubtful = np.abs(residual - half_gap) <= tolerance
+    half_gap *= 0.5
+    doubtful |= np.abs(residual - half_gap) <= tolerance
+    doubtful |= whole >= 2**52
+    doubtful &= ~small
     for i in np.flatnonzero(doubtful):
         out[i] = float(Fraction(int(whole[i]) * _SCALE + int(decimals[i]), _SCALE))
     return out
