@@ -36,6 +36,8 @@ from warehouse.db import read_model
 _SCALE = 10**15
 # A whole part whose running total stays below this cannot overflow int64 (2**63 ≈ 9.2e18).
 _SAFE_TOTAL = float(2**62)
+# The 52 stored bits of a double's significand: all 0 for a power of two.
+_MANTISSA = (1 << 52) - 1
 # The kinds of flag in the calendar (the temp table metric_flag_days), numbered in their order.
 _FLAG_KINDS = (
     "SELECT flag, row_number() OVER (ORDER BY flag) - 1 AS kind "
@@ -359,29 +361,29 @@ def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:
 
     Below 9 the sum is one exact integer over 10^15, divided once. Above, whole + fraction
     rounds twice (the fraction, then the sum), which can differ from rounding once only where
-    the sum lies within the fraction's rounding error (2^-54) of a halfway point between two
-    doubles, or where `whole` is not exact as a double: those few are rounded as fractions.
+    the sum lies within the fraction's rounding error (half its spacing) of a halfway point
+    between two doubles, where the double is a power of two (the gaps on its two sides
+    differ), or where `whole` is not exact as a double: those few are rounded as fractions.
     """
     small = whole < 9
     fraction = decimals / 1e15
     out = whole.astype(np.float64)
     out += fraction
-    out[small] = (whole[small] * _SCALE + decimals[small]) / 1e15
-    # How far `out` is from whole + fraction: exact, since out and whole are within a factor
-    # of two of each other.
+    # How far whole + fraction is from the halfway point on its side of `out`: the rounding
+    # error out - whole - fraction (exact, since out and whole are within a factor of two of
+    # each other) against half the gap to the next double.
     residual = out - whole
     residual -= fraction
     np.abs(residual, out=residual)
-    # Half the gap to the next double either way: half the spacing, or a quarter of it below
-    # a power of two (checking both everywhere only adds a few exact roundings).
     half_gap = np.abs(np.spacing(out))
     half_gap *= 0.5
-    tolerance = 2.0**-53
-    doubtful = np.abs(residual - half_gap) <= tolerance
-    half_gap *= 0.5
-    doubtful |= np.abs(residual - half_gap) <= tolerance
+    residual -= half_gap
+    np.abs(residual, out=residual)
+    doubtful = residual <= np.spacing(fraction) * 0.5
+    doubtful |= (out.view(np.int64) & _MANTISSA) == 0
     doubtful |= whole >= 2**52
     doubtful &= ~small
+    out[small] = (whole[small] * _SCALE + decimals[small]) / 1e15
     for i in np.flatnonzero(doubtful):
         out[i] = float(Fraction(int(whole[i]) * _SCALE + int(decimals[i]), _SCALE))
     return out
