@@ -13,14 +13,21 @@ WITH days AS NOT MATERIALIZED (
     WHERE date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
 ),
 ratios AS (
-    SELECT metric_id, numerator_metric_id, denominator_metric_id FROM okr.metrics
+    -- Numbered: the parts' days are matched by number and date rather than by metric_id.
+    SELECT row_number() OVER () AS ratio, metric_id, numerator_metric_id, denominator_metric_id
+    FROM okr.metrics
     WHERE kind = 'ratio'
 ),
+denominator_days AS (
+    -- From the calendar's first day on, without an end: the newest is how far the
+    -- denominator's source has delivered.
+    SELECT r.ratio, s.date, s.value
+    FROM ratios AS r
+    JOIN staging.metric_daily AS s ON s.metric_id = r.denominator_metric_id
+    WHERE s.date >= CAST($calendar_start AS DATE)
+),
 denominator_through AS (
-    SELECT metric_id, max(date) AS last_date FROM staging.metric_daily
-    WHERE date >= CAST($calendar_start AS DATE)
-      AND metric_id IN (SELECT denominator_metric_id FROM ratios)
-    GROUP BY metric_id
+    SELECT ratio, max(date) AS last_date FROM denominator_days GROUP BY ratio
 ),
 kr_parts AS (
     SELECT DISTINCT k.metric_id, k.currency, p.part_id
@@ -45,12 +52,9 @@ flags AS (
     SELECT r.metric_id, num.date, 'no_denominator'
     FROM ratios AS r
     JOIN days AS num ON num.metric_id = r.numerator_metric_id
-    JOIN denominator_through AS dt ON dt.metric_id = r.denominator_metric_id
-    ANTI JOIN (
-        SELECT metric_id, date FROM days
-        WHERE value <> 0 AND metric_id IN (SELECT denominator_metric_id FROM ratios)
-    ) AS den
-        ON den.metric_id = r.denominator_metric_id AND den.date = num.date
+    JOIN denominator_through AS dt USING (ratio)
+    ANTI JOIN (SELECT ratio, date FROM denominator_days WHERE value <> 0) AS den
+        USING (ratio, date)
     WHERE num.value > 0 AND num.date <= dt.last_date
     UNION ALL
     SELECT kp.metric_id, d.date, 'currency_mismatch'
