@@ -149,11 +149,10 @@ def _rows(
     # `scored`: progress, unclamped.
     baseline, target = per_row(baseline_kr), per_row(target_kr)
     no_baseline, no_target = per_row(no_baseline_kr), per_row(no_target_kr)
-    row_direction = per_row(direction)
-    at_least = row_direction == "at_least"
-    at_most = row_direction == "at_most"
-    increase = row_direction == "increase"
-    decrease = row_direction == "decrease"
+    # Compared once per key result, not per row.
+    at_least, at_most, increase, decrease = (
+        per_row(direction == name) for name in ("at_least", "at_most", "increase", "decrease")
+    )
     level_row = per_row(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         progress = np.select(
