@@ -116,6 +116,8 @@ load 8-9): CPU 1.89x, 1.76x, 1.88x -> 1.52x, 1.62x, 1.59x the write-only floor's
 0.65-0.75 s -> 0.52-0.63 s against a floor of 0.35-0.40 s); the wall ratios at that load
 (old 1.67-2.14, new 1.20-1.87) are noise. The row-for-row check holds at full size too:
 the 365,000 rows the arrays write equal the SQL chain's (EXCEPT ALL both ways: none).
+Recorded (`python -m benchmarks.transform`, load 6-7): 1.47x wall, 1.52x CPU: at the target,
+not clear of it.
 
 Where the time goes now (CPU seconds per run, load ~6-9, so +-0.03):
 
