@@ -75,39 +75,71 @@ the synthetic key results; the benchmark's 365,000 rows are identical too, and `
 writes the same rows as before.
 
 Measured old against new, each in a fresh process, interleaved, two runs of three rounds each
-(the tree before this round, bfd2948, against this one; `python -m benchmarks.transform
---no-record`, load 7-9): CPU 0.78-0.87 s -> 0.60-0.65 s per run against a floor of 0.34-0.40 s,
-so 2.14x and 2.34x -> 1.74x and 1.78x the write-only floor's CPU. Wall times at that load are
-noise (both trees 1.6x-2.0x). On a quiet machine expect the wall ratio above the CPU ratio:
-the write runs on DuckDB's two threads, the arrays on one.
+(the tree before that round, bfd2948, against that one; load 7-9): CPU 2.14x and 2.34x ->
+1.74x and 1.78x the write-only floor's CPU.
 
-Where the time goes now (CPU seconds per run, 2 threads, load ~8, so +-0.03):
+The round after (the profile that round left: ours was the floor plus 0.30-0.33 s of CPU):
+
+- The reference, looked at again: the floor is BEGIN, DELETE, INSERT of the same rows from
+  memory, COMMIT. Ours did one thing the floor skips that is not the transform's own work:
+  after its INSERT it counted the rows it had just written (a read of 365,000 rows); the
+  array path now returns the number of rows it inserted (the SQL fallback still counts).
+  Neither clock holds a second transaction or a CHECKPOINT of its own: each is one
+  transaction writing the same 365,000 rows, so an automatic checkpoint DuckDB takes at a
+  COMMIT (its write-ahead log beyond the threshold) would fall on both alike. The insert itself is not
+  dearer than the floor's: inserting our Arrow table (strings as dictionaries) took 0.33-0.34
+  s CPU against 0.36 s for the floor's insert from a DuckDB table, measured alone.
+- Flag days (metric_flag_days.sql) from the flags' own branches: staging.metric_flags (the
+  view that gives each flag's reason) built every reason of the whole history and joined a
+  ratio's numerator and denominator days over all of it before the calendar's date filter
+  could apply. The model now restates each branch without its reason, cut to the calendar;
+  the ratio branch matches the parts' days by the ratio's number and the date (an anti join
+  on integers, not a left join on metric ids); the currency branches read only rows that
+  have a currency. tests/warehouse/test_flag_days.py checks that it lists exactly the view's
+  flags (every kind, several calendars). 0.065 -> about 0.035 s CPU.
+- A ratio of two metrics is composed in the arrays (`running_totals._ratio_days`) from its
+  parts' staged rows (ratio_day_parts.sql) by metric_series.sql's rules (a numerator day
+  missing before its source's newest day counts as 0; a day with a numerator over a
+  denominator of 0 is not measured), instead of being joined in the metric_series view; the
+  source metrics' rows are read from staging directly (metric_day_parts.sql). The staged
+  rows' read: about 0.045 -> 0.02 s CPU.
+- The exact rounding (`_to_double`) marks a sum doubtful only within the fraction's own
+  rounding error (half its spacing, not a fixed 2^-53) of a halfway point, or at a power of
+  two: about 100 sums a run are rounded as Python fractions instead of 650 (21 us each).
+- Fewer array passes: flag kinds numbered in SQL instead of compared as strings, the flag
+  combinations counted (bincount) instead of sorted, directions compared once per key
+  result, the decimal split's estimate in place.
+
+Measured old against new (`python -m benchmarks.transform --no-record`, the merged tree
+4e3801e against this one, each in a fresh process, interleaved, three runs of three rounds,
+load 8-9): CPU 1.89x, 1.76x, 1.88x -> 1.52x, 1.62x, 1.59x the write-only floor's CPU (ours
+0.65-0.75 s -> 0.52-0.63 s against a floor of 0.35-0.40 s); the wall ratios at that load
+(old 1.67-2.14, new 1.20-1.87) are noise. The row-for-row check holds at full size too:
+the 365,000 rows the arrays write equal the SQL chain's (EXCEPT ALL both ways: none).
+Recorded (`python -m benchmarks.transform`, load 6-7): 1.47x wall, 1.52x CPU: at the target,
+not clear of it.
+
+Where the time goes now (CPU seconds per run, load ~6-9, so +-0.03):
 
 ```
-compute_progress                           ~0.60-0.70   write-only floor ~0.36
-  INSERT of the Arrow table                 0.35        = the floor: nothing left to cut
-  flags (metric_flag_days: the flags view)  0.065       staging.metric_flags over the
-                                                        calendar; its ratio branches join
-                                                        numerator and denominator days
-  window sums                               0.20        SQL reads of the staged rows (the
-                                                        metric_series view: ratio parts
-                                                        joined) and flags ~0.06; decimal
-                                                        parts 0.03; rounding once 0.02;
-                                                        arrays, cumulative sums, look-ups ~0.09
-  rows (values .. flags, Arrow)             0.05        key-result facts in SQL 0.014
-  bounds, delete, count, commit             0.02
+compute_progress                           ~0.53-0.60   write-only floor ~0.36
+  INSERT of the Arrow table                 0.34        = the floor
+  window sums                               0.10        SQL reads of the staged rows and
+                                                        the parts 0.02-0.03, flags 0.01,
+                                                        numpy 0.06 (decimal parts, running
+                                                        totals, look-ups, rounding once)
+  rows (values .. flags, Arrow)             0.045       key-result facts in SQL 0.01
+  flags (metric_flag_days)                  0.035       its ratio branch about half
+  bounds, delete, temp tables, commit       0.01
 ```
 
-What bounds it: the write is the floor, so ours is the floor plus about 0.30-0.33 s of CPU,
-and 1.5x leaves 0.18 s. No single part left is above 0.07 s: the flags view (0.065; its
-branches that derive flags from the staged rows, no_denominator over ratio parts and the
-currency checks, cost 0.04 of it even where they find nothing), the staged rows read through
-the metric_series view (0.045, again the ratio parts' join), and about 0.2 s of numpy spread
-over some sixty array passes of 400,000 elements (about 2-3 ms each). Reaching 1.5x would
-need all three halved: the derived flags kept as a table when a day is staged (they depend
-on the definitions too, ratios and currencies, so the table would need rebuilding when those
-change), the ratio parts composed in the arrays rather than joined in SQL, and fewer array
-passes (a compiled kernel, which the project does not have). Not done.
+What bounds it: ours is the floor plus about 0.19-0.22 s of CPU, and 1.5x leaves 0.18 s, so
+the CPU ratio sits at 1.5-1.6 and the wall ratio moves with the load around it. No part
+left is above 0.06 s; the rest is about forty numpy passes over 400,000 elements and three
+SQL reads of the calendar's staged rows (the source metrics', the ratios' parts', the
+flags'). Next steps if a quiet run stays above 1.5: one scan of the staged rows for the
+source metrics and the ratios' parts together, and the `latest` value arrays only for the
+metrics `latest` key results read.
 """,
 }
 

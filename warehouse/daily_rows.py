@@ -47,16 +47,17 @@ def write_daily_rows(
     on_track_margin: float,
     at_risk_margin: float,
     aspirational_pace: float,
-) -> None:
+) -> int:
     """Insert the rows of `windows` into okr.kr_progress_daily (the caller deleted the days
-    and holds the transaction). Raises ArraysUnsuitable, writing nothing, where the SQL chain
-    must write them instead."""
+    and holds the transaction) and return how many. Raises ArraysUnsuitable, writing nothing,
+    where the SQL chain must write them instead."""
     rows = _rows(con, windows, on_track_margin, at_risk_margin, aspirational_pace)
     con.register("kr_progress_rows", rows)
     try:
         con.execute("INSERT INTO okr.kr_progress_daily BY NAME SELECT * FROM kr_progress_rows")
     finally:
         con.unregister("kr_progress_rows")
+    return rows.num_rows
 
 
 def _facts(con: duckdb.DuckDBPyConnection, kr_ids: np.ndarray) -> dict[str, np.ndarray]:
@@ -148,11 +149,10 @@ def _rows(
     # `scored`: progress, unclamped.
     baseline, target = per_row(baseline_kr), per_row(target_kr)
     no_baseline, no_target = per_row(no_baseline_kr), per_row(no_target_kr)
-    row_direction = per_row(direction)
-    at_least = row_direction == "at_least"
-    at_most = row_direction == "at_most"
-    increase = row_direction == "increase"
-    decrease = row_direction == "decrease"
+    # Compared once per key result, not per row.
+    at_least, at_most, increase, decrease = (
+        per_row(direction == name) for name in ("at_least", "at_most", "increase", "decrease")
+    )
     level_row = per_row(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         progress = np.select(
@@ -348,8 +348,17 @@ def _flags(w: DailyWindows) -> pa.Array:
     metric's kinds when it carries one; else the kinds flagged within the window, sorted."""
     flagged = w.has_window & (w.flagged_days > 0)
     several = (w.metric_flag_mask & (w.metric_flag_mask - 1)) != 0
-    mask = np.where(flagged, np.where(several, w.window_flag_mask, w.metric_flag_mask), 0)
-    combos, combo_of_row = np.unique(mask, return_inverse=True)
+    mask = np.where(flagged, w.metric_flag_mask, 0)
+    several &= flagged
+    mask[several] = w.window_flag_mask[several]
+    if len(w.flag_kinds) <= 16:
+        # The masks are small numbers: the combinations in use by counting, not sorting.
+        combos = np.flatnonzero(np.bincount(mask, minlength=1))
+        combo_at = np.zeros(1 << len(w.flag_kinds), dtype=np.int64)
+        combo_at[combos] = np.arange(len(combos))
+        combo_of_row = combo_at[mask]
+    else:
+        combos, combo_of_row = np.unique(mask, return_inverse=True)
     lists = [[k for bit, k in enumerate(w.flag_kinds) if int(c) >> bit & 1] for c in combos]
     lengths = np.array([len(x) for x in lists], dtype=np.int32)[combo_of_row]
     offsets = np.zeros(len(mask) + 1, dtype=np.int32)

@@ -250,7 +250,8 @@ def compute_progress(
         }
         try:
             windows = daily_window_sums(con, from_date, to_date, calendar_start, calendar_end)
-            write_daily_rows(
+            # The rows written are the arrays' rows: counted without reading them back.
+            count = write_daily_rows(
                 con,
                 windows,
                 settings.on_track_margin,
@@ -266,10 +267,10 @@ def compute_progress(
                 + _chained("kr_progress_daily", windows="kr_days"),
                 params,
             )
-        (count,) = con.execute(
-            "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
-            [from_date, to_date],
-        ).fetchone()
+            (count,) = con.execute(
+                "SELECT count(*) FROM okr.kr_progress_daily WHERE as_of_date BETWEEN ? AND ?",
+                [from_date, to_date],
+            ).fetchone()
         _drop_series(con)
     return int(count)
 

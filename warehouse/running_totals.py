@@ -36,6 +36,13 @@ from warehouse.db import read_model
 _SCALE = 10**15
 # A whole part whose running total stays below this cannot overflow int64 (2**63 ≈ 9.2e18).
 _SAFE_TOTAL = float(2**62)
+# The 52 stored bits of a double's significand: all 0 for a power of two.
+_MANTISSA = (1 << 52) - 1
+# The kinds of flag in the calendar (the temp table metric_flag_days), numbered in their order.
+_FLAG_KINDS = (
+    "SELECT flag, row_number() OVER (ORDER BY flag) - 1 AS kind "
+    "FROM (SELECT DISTINCT flag FROM metric_flag_days) ORDER BY flag"
+)
 
 
 class ArraysUnsuitable(Exception):
@@ -79,7 +86,7 @@ def daily_window_sums(
 ) -> DailyWindows:
     """The window sums of the key results active in [from_date, to_date], per as-of day.
 
-    Reads the temp view `metric_series` and the temp table `metric_flag_days`
+    Reads staging.metric_daily and the temp table `metric_flag_days`
     (warehouse.progress._prepare_series) and leaves the temp table `metric_index` (the
     metrics' rows in the arrays) for the caller to drop. `calendar_start` is the day before
     the first day any window of these key results reads.
@@ -98,15 +105,22 @@ def daily_window_sums(
     n_days = (calendar_end - calendar_start).days + 1
     # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
     series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
+    parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
+    # metric_flag_days holds each (metric, day, flag) once; kinds are numbered in SQL, in
+    # their sorted order, rather than compared as strings in the arrays.
+    kinds = [flag for flag, _ in con.execute(_FLAG_KINDS).fetchall()]
     flagged_rows = con.execute(
-        """
-        SELECT DISTINCT
-            i.idx, CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day, f.flag
+        f"""
+        WITH kinds AS ({_FLAG_KINDS})
+        SELECT
+            i.idx,
+            CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day,
+            CAST(k.kind AS BIGINT) AS kind
         FROM metric_flag_days AS f
         JOIN metric_index AS i USING (metric_id)
-        WHERE f.date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
+        JOIN kinds AS k USING (flag)
         """,
-        calendar,
+        {"calendar_start": calendar_start},
     ).fetchnumpy()
 
     # Each metric's running totals are one row of a (metric × day + 1) array whose first
@@ -117,19 +131,24 @@ def daily_window_sums(
     width = n_days + 1
     shape = (n_metrics, width)
     m = series.column("idx").to_numpy().astype(np.int64)
-    d = series.column("day").to_numpy() + 1
-    cell = m * width + d
-    measured = np.zeros(shape, dtype=bool)
-    measured.flat[cell] = True
-    whole, decimals = _dense_parts(shape, m, d, series.column("added"))
+    cell = m * width + series.column("day").to_numpy() + 1
     ratios = metrics["is_ratio"].astype(bool)
     # Only a ratio's rows add to the denominators (the others' are 0).
     ratio_rows = ratios[m]
+    composed = _ratio_days(parts, n_metrics, width)
+    cell, den_cell = (
+        np.concatenate([cell, composed.cells]),
+        np.concatenate([cell[ratio_rows], composed.cells]),
+    )
+    measured = np.zeros(shape, dtype=bool)
+    measured.flat[cell] = True
+    whole, decimals = _dense_parts(
+        shape, cell, np.concatenate([_limbs(series.column("added")), composed.added])
+    )
     den_whole, den_decimals = _dense_parts(
         shape,
-        m[ratio_rows],
-        d[ratio_rows],
-        series.column("denominator").filter(pa.array(ratio_rows)),
+        den_cell,
+        np.concatenate([_limbs(series.column("denominator"))[ratio_rows], composed.denominator]),
     )
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
@@ -137,14 +156,14 @@ def daily_window_sums(
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values.flat[cell] = series.column("value").to_numpy()
+    values.flat[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
     flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
     flagged.flat[flag_cells] = True
-    kinds, kind_of_row = np.unique(flagged_rows["flag"].astype(str), return_inverse=True)
+    kind_of_row = flagged_rows["kind"]
     if len(kinds) > 62:
         raise ArraysUnsuitable("more kinds of flag than bits in a mask")
-    kind_bits = np.left_shift(1, kind_of_row.astype(np.int64))
+    kind_bits = np.left_shift(1, kind_of_row)
     metric_kinds = np.zeros(n_metrics, dtype=np.int64)
     np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
 
@@ -232,32 +251,95 @@ def daily_window_sums(
     )
 
 
-def _dense_parts(
-    shape: tuple[int, int], m: np.ndarray, d: np.ndarray, column: pa.ChunkedArray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(metric × day) int64 arrays of the whole parts and the fifteen decimals of a
-    DECIMAL(38,15) column (no NULLs) at its rows, 0 elsewhere.
+@dataclass(frozen=True)
+class _RatioDays:
+    """The measured days of the ratios of two metrics: their cells in the (metric × day + 1)
+    arrays, the day's value as delivered and the exact numerator and denominator (`_limbs`)."""
 
-    Arrow holds each decimal as the 128-bit integer N = value × 10^15 (two 64-bit limbs, low
-    first). N // 10^15 is first estimated in doubles, then the remainder, below 2^63 in
-    magnitude, is computed exactly in wrapping 64-bit arithmetic and corrects the estimate.
+    cells: np.ndarray
+    values: np.ndarray
+    added: np.ndarray
+    denominator: np.ndarray
+
+
+def _ratio_days(parts: pa.Table, n_metrics: int, width: int) -> _RatioDays:
+    """The days of the ratios of two metrics composed from their parts' rows
+    (ratio_day_parts.sql) by metric_series.sql's rules: a day of the denominator is measured
+    when it has a value, its numerator has one or the numerator's source delivered a later
+    day (sources omit days on which a count was zero: the numerator counts as 0), and not a
+    numerator above 0 over a denominator of 0. Composed here rather than joined in SQL: the
+    join of the parts' days cost a progress run more than the arrays (benchmarks/RESULTS.md,
+    figure 2)."""
+    idx = parts.column("idx").to_numpy().astype(np.int64)
+    day = parts.column("day").to_numpy().astype(np.int64)
+    is_denominator = parts.column("is_denominator").to_numpy(zero_copy_only=False)
+    numerators, denominators = np.flatnonzero(~is_denominator), np.flatnonzero(is_denominator)
+    # The newest day each numerator's source delivered (-1: none since the calendar began).
+    through = np.full(n_metrics, -1, dtype=np.int64)
+    np.maximum.at(through, idx[numerators], day[numerators])
+    # Each denominator day's numerator row; -1, none, reads the sentinel appended below.
+    in_calendar = numerators[day[numerators] < width - 1]
+    numerator_at = np.full(n_metrics * width, -1, dtype=np.int64)
+    numerator_at[idx[in_calendar] * width + day[in_calendar] + 1] = in_calendar
+    cells = idx[denominators] * width + day[denominators] + 1
+    row = numerator_at[cells]
+    values = np.append(parts.column("value").to_numpy(), np.nan)
+    exact = np.concatenate([_limbs(parts.column("exact")), np.zeros((1, 2), dtype=np.uint64)])
+    numerator = values[row]
+    has_numerator = ~np.isnan(numerator)
+    numerator = np.where(has_numerator, numerator, 0.0)
+    denominator = values[denominators]
+    measured = (
+        ~np.isnan(denominator)
+        & (has_numerator | (day[denominators] <= through[idx[denominators]]))
+        & ~((denominator == 0) & (numerator > 0))
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(denominator != 0, numerator / denominator, np.nan)
+    added = np.where(has_numerator[:, None], exact[row], np.uint64(0))
+    return _RatioDays(
+        cells=cells[measured],
+        values=value[measured],
+        added=added[measured],
+        denominator=exact[denominators][measured],
+    )
+
+
+def _limbs(column: pa.ChunkedArray) -> np.ndarray:
+    """A DECIMAL(38,15) column (no NULLs) as Arrow holds it: each value's 128-bit integer
+    value × 10^15 as two 64-bit limbs, low first (an (n, 2) uint64 array)."""
+    array = column.combine_chunks()
+    if len(array) == 0:
+        return np.zeros((0, 2), dtype=np.uint64)
+    limbs = np.frombuffer(array.buffers()[1], dtype=np.uint64)
+    return limbs[2 * array.offset : 2 * (array.offset + len(array))].reshape(-1, 2)
+
+
+def _dense_parts(
+    shape: tuple[int, int], cells: np.ndarray, limbs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(metric × day) int64 arrays of the whole parts and the fifteen decimals of the
+    decimals `limbs` (`_limbs`) at their flat `cells`, 0 elsewhere.
+
+    N = value × 10^15; N // 10^15 is first estimated in doubles, then the remainder, below
+    2^63 in magnitude, is computed exactly in wrapping 64-bit arithmetic and corrects the
+    estimate.
     """
     whole_out = np.zeros(shape, dtype=np.int64)
     decimals_out = np.zeros(shape, dtype=np.int64)
-    array = column.combine_chunks()
-    if len(array) == 0:
+    if len(limbs) == 0:
         return whole_out, decimals_out
-    limbs = np.frombuffer(array.buffers()[1], dtype=np.uint64)
-    limbs = limbs[2 * array.offset : 2 * (array.offset + len(array))].reshape(-1, 2)
     low, high = limbs[:, 0], limbs[:, 1].view(np.int64)
-    estimate = (high * 2.0**64 + low.astype(np.float64)) / _SCALE
+    # Only roughly: the remainder below corrects any estimate within 9,000 of N // 10^15.
+    estimate = low.astype(np.float64)
+    estimate *= 1e-15
+    estimate += high * (2.0**64 / 1e15)
     if np.abs(estimate).max(initial=0) >= _SAFE_TOTAL:
         raise ExactSumOverflow
     whole = np.floor(estimate).astype(np.int64)
     with np.errstate(over="ignore"):
         remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
     carry, decimals = _divmod_scale(remainder)
-    cells = m * shape[1] + d
     whole_out.flat[cells] = whole + carry
     decimals_out.flat[cells] = decimals
     return whole_out, decimals_out
@@ -282,23 +364,29 @@ def _to_double(whole: np.ndarray, decimals: np.ndarray) -> np.ndarray:
 
     Below 9 the sum is one exact integer over 10^15, divided once. Above, whole + fraction
     rounds twice (the fraction, then the sum), which can differ from rounding once only where
-    the sum lies within the fraction's rounding error (2^-54) of a halfway point between two
-    doubles, or where `whole` is not exact as a double: those few are rounded as fractions.
+    the sum lies within the fraction's rounding error (half its spacing) of a halfway point
+    between two doubles, where the double is a power of two (the gaps on its two sides
+    differ), or where `whole` is not exact as a double: those few are rounded as fractions.
     """
     small = whole < 9
-    out = whole.astype(np.float64) + decimals / 1e15
+    fraction = decimals / 1e15
+    out = whole.astype(np.float64)
+    out += fraction
+    # How far whole + fraction is from the halfway point on its side of `out`: the rounding
+    # error out - whole - fraction (exact, since out and whole are within a factor of two of
+    # each other) against half the gap to the next double.
+    residual = out - whole
+    residual -= fraction
+    np.abs(residual, out=residual)
+    half_gap = np.abs(np.spacing(out))
+    half_gap *= 0.5
+    residual -= half_gap
+    np.abs(residual, out=residual)
+    doubtful = residual <= np.spacing(fraction) * 0.5
+    doubtful |= (out.view(np.int64) & _MANTISSA) == 0
+    doubtful |= whole >= 2**52
+    doubtful &= ~small
     out[small] = (whole[small] * _SCALE + decimals[small]) / 1e15
-    # How far `out` is from whole + fraction: exact, since out and whole are within a factor
-    # of two of each other.
-    residual = np.abs((out - whole) - decimals / 1e15)
-    up = np.nextafter(out, np.inf) - out
-    down = out - np.nextafter(out, -np.inf)
-    tolerance = 2.0**-53
-    doubtful = ~small & (
-        (np.abs(residual - up / 2) <= tolerance)
-        | (np.abs(residual - down / 2) <= tolerance)
-        | (whole >= 2**52)
-    )
     for i in np.flatnonzero(doubtful):
         out[i] = float(Fraction(int(whole[i]) * _SCALE + int(decimals[i]), _SCALE))
     return out

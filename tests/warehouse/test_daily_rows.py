@@ -103,6 +103,16 @@ def _edge_cases(con: duckdb.DuckDBPyConnection) -> None:
         target_value=0.0,
         direction="increase",
     )
+    # A ratio whose numerator omits a day (a zero day, counted as 0) and has not delivered
+    # its last days yet (not measured), over a denominator with a day without a value and
+    # a day of 0 (measured: 0 over 0 adds nothing, but counts as a day).
+    add_metric(con, "hits")
+    add_metric(con, "visits")
+    add_metric(con, "hit_rate", kind="ratio", numerator="hits", denominator="visits")
+    add_days(con, "hits", {d(i): float(i) for i in (-1, 1, 3, 4)})
+    add_days(con, "visits", {d(i): {2: 0.0, 3: None}.get(i, 5.0) for i in range(-2, 9)})
+    add_kr(con, "hit_rate", "hit_rate", measure="rolling", window_days=3, target_value=1.0)
+    add_kr(con, "hit_rate_total", "hit_rate", target_value=1.0)
     add_metric(con, "conv")
     add_days(con, "conv", {d(1): (2, 4), d(2): (3, 0), d(3): (0, 0), d(4): (1, 5)})
     add_kr(con, "conv", "conv", measure="latest", target_value=0.3, direction="at_most")

@@ -11,7 +11,7 @@ from fractions import Fraction
 import duckdb
 import numpy as np
 
-from warehouse.running_totals import _dense_parts, _to_double
+from warehouse.running_totals import _dense_parts, _limbs, _to_double
 
 SCALE = 10**15
 
@@ -24,7 +24,7 @@ def test_decimals_split_into_whole_part_and_fifteen_decimals() -> None:
         params={"texts": texts},
     ).to_arrow_table()
     rows = np.arange(len(texts))
-    whole, decimals = _dense_parts((len(texts), 1), rows, np.zeros_like(rows), column["d"])
+    whole, decimals = _dense_parts((len(texts), 1), rows, _limbs(column["d"]))
     for i, text in enumerate(texts):
         exact = Decimal(text)
         assert whole[i, 0] == int(exact), text
@@ -39,6 +39,8 @@ def test_sums_round_once_to_the_nearest_double() -> None:
     # crosses a halfway point), and 2^53 + 1, halfway between two doubles: to even.
     cases += [(9, 423_326_448_972_575), (100, 588_029_293_409_555), (1000, 943_081_742_247_557)]
     cases += [(2**53 + 1, 0), (1, 0), (4, 999_999_999_999_999)]
+    # Just below a power of two, where the gap to the next double halves downwards.
+    cases += [(2**k - 1, SCALE - f) for k in (4, 20, 40, 50) for f in (1, 2, 3, 500, 10**6)]
     whole = np.array([w for w, _ in cases], dtype=np.int64)
     decimals = np.array([f for _, f in cases], dtype=np.int64)
     got = _to_double(whole, decimals)
