@@ -147,6 +147,7 @@ def _run(
 
         from okr_cli.run_summary import failure_lines
         from pipelines.build import build_definitions
+        from pipelines.ephemeral import ephemeral_instance
         from pipelines.resources import load_valid_definitions
         from pipelines.runner import run_range
 
@@ -165,7 +166,7 @@ def _run(
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     with console.status(f"running sources and models for {first}..{last}"):
         if instance is None:
-            with dg.DagsterInstance.ephemeral() as ephemeral:
+            with ephemeral_instance() as ephemeral:
                 outcome = run_range(defs, first, last, ephemeral, log_level=log_level)
         else:
             outcome = run_range(defs, first, last, instance, log_level=log_level)
