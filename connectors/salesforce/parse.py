@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from connectors.base import DAILY_SCHEMA, FLAG_SCHEMA, MetricRequest, request_hash
 from connectors.salesforce.requests import RECORD_TYPE_FIELD, salesforce_query
+from connectors.scratch import scratch_connection
 from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceSelection
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -130,7 +131,7 @@ def records_from_rest(
 
 
 def _timestamps(texts: pa.Array) -> pa.Array:
-    con = duckdb.connect()
+    con = scratch_connection()
     try:
         t = pa.table({"v": texts})
         con.register("t", t)
@@ -338,7 +339,7 @@ def daily_from_records(
 ) -> DailyValues:
     """:func:`daily_values` of a read's records (records_schema) in hand: of several versions
     of a record the newest counts."""
-    con = duckdb.connect()
+    con = scratch_connection()
     try:
         con.register("arrow_records", records)
         con.execute(
