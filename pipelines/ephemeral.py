@@ -90,6 +90,10 @@ class _EventLogStorage(InMemoryEventLogStorage):
         with self._held.use() as conn:
             yield conn
 
+    def has_table(self, table_name: str) -> bool:  # asked on every materialisation
+        with self._held.use() as conn:
+            return bool(self._engine.dialect.has_table(conn, table_name))
+
 
 def ephemeral_instance() -> dg.DagsterInstance:
     """An ephemeral instance, as `DagsterInstance.ephemeral()` makes it, on the storages
