@@ -42,7 +42,11 @@ class _HeldConnection:
 
     def __init__(self, name: str) -> None:
         self.engine = db.create_engine(
-            create_in_memory_conn_string(f"{name}-{uuid.uuid4()}"), poolclass=NullPool
+            create_in_memory_conn_string(f"{name}-{uuid.uuid4()}"),
+            poolclass=NullPool,
+            # any thread may log an event (a connector's worker thread through context.log):
+            # the lock below lets one use the connection at a time
+            connect_args={"check_same_thread": False},
         )
         self.conn = self.engine.connect()
         self.conn.execute(db.text("PRAGMA foreign_keys=ON;")).close()

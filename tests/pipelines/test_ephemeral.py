@@ -1,6 +1,7 @@
 """The instance of `okr run` without DAGSTER_HOME (pipelines/ephemeral.py) records what
 Dagster's own ephemeral instance records."""
 
+import threading
 from collections import Counter
 
 import dagster as dg
@@ -26,13 +27,6 @@ def downstream_has_rows() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=True)
 
 
-DEFS = dg.Definitions(
-    assets=[upstream, downstream],
-    asset_checks=[downstream_has_rows],
-    jobs=[dg.define_asset_job("both", selection="*")],
-)
-
-
 def _run_twice(instance: dg.DagsterInstance) -> tuple[list[Counter[str]], dict[str, object]]:
     """Two runs (two days) on one instance: per run the events by type, and what the
     instance answers about them afterwards."""
@@ -56,12 +50,25 @@ def _run_twice(instance: dg.DagsterInstance) -> tuple[list[Counter[str]], dict[s
         "runs": sorted(str(r.status) for r in instance.get_runs()),
         "latest_partition": latest.asset_materialization.partition,
         "latest_rows": latest.asset_materialization.metadata["rows"].value,
-        "materialised_days": sorted(
-            instance.get_materialized_partitions(dg.AssetKey("upstream"))
-        ),
+        "materialised_days": sorted(instance.get_materialized_partitions(dg.AssetKey("upstream"))),
         "checks": len(check),
     }
     return events, answers
+
+
+@dg.asset(partitions_def=DAYS, deps=[upstream])
+def logs_from_a_thread(context: dg.AssetExecutionContext) -> None:
+    # as a connector's worker thread would (the Salesforce bulk reader parses pages in one)
+    worker = threading.Thread(target=context.log.info, args=("parsed a page",))
+    worker.start()
+    worker.join()
+
+
+DEFS = dg.Definitions(
+    assets=[upstream, downstream, logs_from_a_thread],
+    asset_checks=[downstream_has_rows],
+    jobs=[dg.define_asset_job("both", selection="*")],
+)
 
 
 def test_the_lean_instance_records_what_dagsters_ephemeral_instance_records() -> None:
@@ -77,4 +84,4 @@ def test_the_lean_instance_records_what_dagsters_ephemeral_instance_records() ->
         "materialised_days": ["2026-10-01", "2026-10-02"],
         "checks": 1,
     }
-    assert events[0]["LOG"] == 1 and events[0]["ASSET_MATERIALIZATION"] == 2
+    assert events[0]["LOG"] == 2 and events[0]["ASSET_MATERIALIZATION"] == 3
