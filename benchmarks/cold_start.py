@@ -74,14 +74,52 @@ write between steps. DuckDB refuses one file on two instances of a process, so a
 process already holds open plainly, or a second file at the same time, opens the old way.
 Five interleaved rounds of `okr run`: 3.64 s CPU (median) opening plainly, 3.19 s attached.
 
+This round, with a run's CPU measured phase by phase in one process:
+
+- The instance of `okr run` without DAGSTER_HOME (`pipelines/ephemeral.py`): Dagster's
+  ephemeral instance opened a new SQLAlchemy connection, with two PRAGMAs, for every event it
+  stored and every run-storage call, and wrote Alembic's revision stamp into each of its two
+  in-memory databases (~40 ms). Its storages now keep the connection Dagster already holds
+  and skip the stamp (only migrations read it; an in-memory database is never migrated).
+  Same events, same answers (`tests/pipelines/test_ephemeral.py` runs a partitioned job
+  with a check on both); the three runs of a daily `okr run` cost ~0.12-0.15 s CPU less
+  (medians of four in-process rounds, 1.44 → 1.29 s before the next two changes). The
+  trivial run keeps Dagster's own ephemeral instance.
+- One in-memory DuckDB instance per process for scratch work (`connectors/scratch.py`):
+  the HubSpot, Mixpanel and Salesforce daily values and the asset definitions' declared
+  column schemas each opened a DuckDB instance of their own (~14 ms CPU apiece); each now
+  gets an empty in-memory database attached to the process's instance (~1 ms), the one the
+  warehouse's writers attach the file to. The declared schemas come from the migrations' SQL
+  run as one script (40 → 25 ms without the per-migration bookkeeping).
+- The definitions' YAML is read by LibYAML's parser (PyYAML's C extension, in its wheels):
+  the same events, nodes and lines; the demo's five files 25 → 3.5 ms. A file it refuses is
+  read again by the pure-Python parser, whose words the problems quote.
+
+Looked at and left: the ~120 events of a daily run are Dagster's own per step (planned,
+start, output, materialisation, success: 5 of 7 per step) but for the sources' ten log lines
+(~1.5 ms each) and the progress checks' three evaluations; the metadata they carry is what
+README promises in the UI (column schemas, lineage, statuses), ~400 kB serialised. GA4's
+library: `google.analytics.data_v1beta`'s package `__init__` imports both clients, the async
+one with gRPC, protobuf and `google.longrunning` (~60 ms CPU after `requests` and
+`google.auth`); any import of the library's request types runs it, so the REST-only path
+cannot avoid it while the library stays the client. NumPy (~85 ms) comes with pyarrow and
+is also the transform's (`warehouse/daily_rows.py`); `pyarrow.compute` (~28 ms) with every
+loader. What is left in a run beyond the trivial run's: the CLI (typer and rich, 0.10 s),
+our modules and pyarrow with NumPy (0.25-0.34 s), the sources' client libraries and the
+asset graph (0.36-0.44 s, 27 ms of it building the graph), Dagster's storage modules
+(SQLAlchemy, Alembic; the trivial run pays them too), and the three runs (~1.05 s, the
+trivial run's one ~0.3 s): 12 steps of work against the seven sandboxes and the warehouse,
+each opening the file and checkpointing it at close (2-3 ms CPU, 10-20 ms of wall on a busy
+disk each).
+
 Tried and not kept: one Dagster run instead of three (sources, staging and progress in
 Dagster's asset job when the day is inside the periods): four interleaved fresh processes
 each, the runs' CPU was 1.91–2.16 s as three runs and 1.89–2.32 s as one. Dagster's cost per
 run is small next to its cost per step and per event, so the three runs the schedule's
 sensors chain stay.
 
-What bounds the rest, from a sampling profile of a cold `okr run --date` on the demo after
-these changes (py-spy, CPU samples of the main thread, quiet machine): the assets' own work
+What bounded the rest last round, from a sampling profile of a cold `okr run --date` on the
+demo (py-spy, CPU samples of the main thread, quiet machine): the assets' own work
 (fetching from the seven sandboxes, loading, the progress math) about 23 %; importing
 Dagster (with SQLAlchemy, Alembic, protobuf, pydantic) about 22 % — the trivial run pays it
 too; the source client libraries' imports about 11 % (google-analytics-data with gRPC and
@@ -90,7 +128,18 @@ its SQLite event log); the warehouse's opens about 5 %, most of it DuckDB's chec
 the file is detached (a plain close checkpoints too; skipping it would leave other readers
 a WAL to replay); building the asset graph about 4 %; typer, rich and the CLI's modules
 about 4 %; our own pipeline and warehouse modules' imports most of the rest. The imports
-and Dagster's per-step cost are the floor of this design.
+and Dagster's per-step cost are the floor of this design. This round took ~0.15 s of
+Dagster's storage cost, ~0.1 s of DuckDB instances and ~0.02 s of YAML parsing out of it
+(above); the phases listed above are what remains.
+
+Recorded this round (`python -m benchmarks.cold_start --repeats 5`, 2026-12-04 23:40 UTC,
+load average 8-10 from colleagues' test runs on two cores): okr run 2.45 s CPU against the
+trivial run's 1.65 s, CPU ratio 1.48 (rounds 1.39-1.59); wall 5.53 s against 4.01 s, ratio
+1.38 (rounds 1.25-1.62), the load stretching both sides' wall times 1.6-2.4x. Last round's
+recordings: 1.68 on a quiet machine and 1.79 at load ~3 (CPU ratio 1.65). On a quiet
+machine wall and CPU nearly agree for both contenders (last round's quiet run: 3.18 s wall,
+3.12 s CPU), so the CPU ratio is the better guide to the quiet figure: at the target, with
+little margin.
 """,
     "startup": """
 ### Start-up (figure 4c)

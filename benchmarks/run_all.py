@@ -128,8 +128,8 @@ transform **7.71**, pipeline overhead **10.45**. What changed since, by figure:
 - Recorded this round at load averages of 12-70 (seven colleagues' test runs on two
   cores): wall times stretched 5-20x and both sides of a pair alike; each figure's details
   carry the CPU seconds too, the steadier comparison here (HubSpot: CPU ratio 1.09 at
-  195,555 deals and 1.29 at 48,892; cold start 1.9; transform 3.75 against the
-  write-only floor).
+  195,555 deals and 1.29 at 48,892; cold start 1.65, later 1.48 at load 8-10 after
+  its second round; transform 3.75 against the write-only floor).
 - Pipeline overhead: unchanged method and code path for the whole demo; what a daily run
   costs from a cold process is the new cold-start figure: each definitions file is parsed
   and validated once per process instead of nine times a run, and the report's charting, the

@@ -24,6 +24,11 @@ MAX_NODES = 100_000  # values (keys too) after expanding aliases; real files hol
 
 PathKey = tuple[str | int, ...]
 
+# LibYAML's parser (PyYAML's C extension, in PyYAML's wheels): the same events and nodes, with
+# their lines, several times faster than the pure-Python parser. A file it refuses is read
+# again by the pure-Python parser, whose words the problems quote.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
 
 @dataclass
 class YamlDocument:
@@ -82,7 +87,7 @@ def _index_lines(node: yaml.Node, doc: YamlDocument, dupes: list[tuple[PathKey, 
             keys.add(str(path[-1]))
 
 
-def _shape_problem(text: str) -> tuple[int | None, str, str] | None:
+def _shape_problem(text: str, loader_class: Any) -> tuple[int | None, str, str] | None:
     """One streaming pass over the YAML events: refuse alias bombs, recursive anchors and
     absurd nesting before anything is built. Returns (line, message, fix) or None."""
     aliases = 0
@@ -96,7 +101,7 @@ def _shape_problem(text: str) -> tuple[int | None, str, str] | None:
             open_[-1][1] += size
             open_[-1][2] = max(open_[-1][2], depth)
 
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader_class):
         line = event.start_mark.line + 1
         if isinstance(event, yaml.CollectionStartEvent):
             open_.append([event.anchor, 1, 0])
@@ -199,43 +204,57 @@ def read_yaml(file: Path) -> tuple[YamlDocument | None, list[Problem]]:
             )
         ]
 
-    doc = YamlDocument(file=file, data=None)
-    dupes: list[tuple[PathKey, int]] = []
-    try:
-        shape = _shape_problem(text)
-        if shape is not None:
-            return None, [problem(*shape)]
-        loader = yaml.SafeLoader(text)
+    if _FAST_LOADER is not None:
         try:
-            node = loader.get_single_node()
-            if node is not None:
-                # before constructing: that flattens `<<: *anchor` merges into the node in place
-                _index_lines(node, doc, dupes)
-            try:
-                data = loader.construct_document(node) if node is not None else None
-            except (ValueError, OverflowError) as exc:
-                found = _bad_scalar(node)
-                if found is None:
-                    return None, [problem(None, f"invalid YAML value: {exc}", "check the values")]
-                path, bad, why = found
-                return None, [
-                    problem(
-                        bad.start_mark.line + 1,
-                        f"`{printable(bad.value)}` is not a valid "
-                        f"{_TAG_NAMES.get(bad.tag, bad.tag)} ({why})",
-                        "write an existing date as YYYY-MM-DD, or quote the value to keep it "
-                        "as text"
-                        if bad.tag.endswith("timestamp")
-                        else "quote the value",
-                        format_path(path),
-                    )
-                ]
-        finally:
-            loader.dispose()
+            return _parse(file, text, _FAST_LOADER)
+        except yaml.YAMLError:
+            pass  # read again below, for the pure-Python parser's words about where and why
+    try:
+        return _parse(file, text, yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_problem(file, exc)]
     except yaml.YAMLError as exc:
-        return None, [problem(None, f"invalid YAML: {printable(exc)}", "check the file's syntax")]
+        message = f"invalid YAML: {printable(exc)}"
+        return None, [Problem("error", file, None, "", message, "check the file's syntax")]
+
+
+def _parse(file: Path, text: str, loader_class: Any) -> tuple[YamlDocument | None, list[Problem]]:
+    """`read_yaml` of the text with this loader class; YAML's own errors are raised."""
+
+    def problem(line: int | None, message: str, fix: str, field: str = "") -> Problem:
+        return Problem("error", file, line, field, message, fix)
+
+    doc = YamlDocument(file=file, data=None)
+    dupes: list[tuple[PathKey, int]] = []
+    shape = _shape_problem(text, loader_class)
+    if shape is not None:
+        return None, [problem(*shape)]
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            # before constructing: that flattens `<<: *anchor` merges into the node in place
+            _index_lines(node, doc, dupes)
+        try:
+            data = loader.construct_document(node) if node is not None else None
+        except (ValueError, OverflowError) as exc:
+            found = _bad_scalar(node)
+            if found is None:
+                return None, [problem(None, f"invalid YAML value: {exc}", "check the values")]
+            path, bad, why = found
+            return None, [
+                problem(
+                    bad.start_mark.line + 1,
+                    f"`{printable(bad.value)}` is not a valid "
+                    f"{_TAG_NAMES.get(bad.tag, bad.tag)} ({why})",
+                    "write an existing date as YYYY-MM-DD, or quote the value to keep it as text"
+                    if bad.tag.endswith("timestamp")
+                    else "quote the value",
+                    format_path(path),
+                )
+            ]
+    finally:
+        loader.dispose()
 
     doc.data = data
     problems: list[Problem] = []

@@ -9,23 +9,28 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from connectors.scratch import scratch_connection
 from warehouse.columns import COLUMN_DESCRIPTIONS
-from warehouse.db import migrate
+from warehouse.db import migration_files
 
 
 @cache
 def _declared_columns() -> dict[str, list[tuple[str, str, bool]]]:
     """(name, type, nullable) of every table's columns (views have none to declare), from the
-    migrations applied to an in-memory database: the schema an asset declares is the one its
+    migrations applied to a scratch database: the schema an asset declares is the one its
     table will have."""
-    con = duckdb.connect(":memory:")
+    con = scratch_connection()
     try:
-        migrate(con)
+        # The migrations' SQL in order, as one script: their bookkeeping (a transaction and a
+        # row of meta.schema_migrations each, warehouse.db.migrate) would double the cost.
+        con.execute(";\n".join(file.read_text() for _, file in migration_files()))
         # The tables' columns only: information_schema would also bind every view, DuckDB's
         # own catalogue views included (a few times the cost, paid by every cold start).
         rows = con.execute(
             "SELECT c.schema_name || '.' || c.table_name, c.column_name, c.data_type, "
             "c.is_nullable FROM duckdb_columns() c JOIN duckdb_tables() t USING (table_oid) "
+            # the scratch database's own (connectors/scratch.py: one instance per process)
+            "WHERE c.database_name = current_database() "
             "ORDER BY c.schema_name, c.table_name, c.column_index"
         ).fetchall()
     finally:

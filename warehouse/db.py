@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from connectors.scratch import instance_connection
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MODELS_DIR = Path(__file__).parent / "models"
 # Not `okr.duckdb`: DuckDB names the catalog after the file, and a catalog `okr` next to the
@@ -56,7 +58,8 @@ def _open(path: Path, read_only: bool, config: dict[str, object]) -> duckdb.Duck
 
 
 class _SharedInstance:
-    """One in-memory DuckDB instance per process, on which the warehouse file is attached while
+    """One in-memory DuckDB instance per process (connectors/scratch.py's, which the connectors'
+    computations share), on which the warehouse file is attached while
     a writable connection of this process uses it, and detached — its write lock released for
     other processes — when the last one closes.
 
@@ -90,7 +93,7 @@ class _SharedInstance:
             if self._path is not None and self._path != resolved:
                 return None
             if self._host is None:
-                self._host = duckdb.connect(":memory:")
+                self._host = instance_connection()
             if self._path is None:
                 try:
                     self._host.execute(f"ATTACH ? AS {catalog}", [str(target)])

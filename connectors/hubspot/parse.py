@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash, with_currency
 from connectors.hubspot.requests import AMOUNT_PROPERTIES, DEAL_CURRENCY_PROPERTY, hubspot_query
+from connectors.scratch import scratch_connection
 from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 
 
@@ -508,9 +509,9 @@ def daily_metrics_from_objects(
     columns: dict[str, _Columns] = {}
     properties = _Properties(objects["properties"])
     tables = []
-    # One in-memory DuckDB for every step of the call: each new instance costs ~20 ms, a fixed
-    # cost a small account's run would feel several times over.
-    con = duckdb.connect()
+    # One scratch database for every step of the call (connectors/scratch.py: a DuckDB
+    # instance of its own would cost ~20 ms, a fixed cost a small account's run would feel).
+    con = scratch_connection()
     try:
         for metric in metrics:
             q = hubspot_query(metric)

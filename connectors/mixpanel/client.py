@@ -52,6 +52,7 @@ from connectors.mixpanel.settings import (
     MixpanelSettings,
 )
 from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
+from connectors.scratch import scratch_connection
 from okr_definitions.sources.mixpanel import MixpanelQuery
 
 
@@ -230,7 +231,7 @@ def _export(
 @contextmanager
 def _event_store() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
     with tempfile.TemporaryDirectory(prefix="okr-mixpanel-") as folder:
-        con = duckdb.connect()
+        con = scratch_connection()
         try:
             con.execute("SET TimeZone = 'UTC'").fetchall()
             for table in STORE_TABLES:

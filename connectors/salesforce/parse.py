@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from connectors.base import DAILY_SCHEMA, FLAG_SCHEMA, MetricRequest, request_hash
 from connectors.salesforce.requests import RECORD_TYPE_FIELD, salesforce_query
+from connectors.scratch import scratch_connection
 from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceSelection
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -333,7 +334,7 @@ def daily_from_records(
 ) -> DailyValues:
     """:func:`daily_values` of a read's records (records_schema) in hand: of several versions
     of a record the newest counts."""
-    con = duckdb.connect()
+    con = scratch_connection()
     try:
         con.register("arrow_records", records)
         con.execute(
