@@ -86,9 +86,10 @@ The round after (the profile that round left: ours was the floor plus 0.30-0.33 
   array path now returns the number of rows it inserted (the SQL fallback still counts).
   Neither clock holds a second transaction or a CHECKPOINT of its own: each is one
   transaction writing the same 365,000 rows, so an automatic checkpoint DuckDB takes at a
-  COMMIT (its write-ahead log beyond the threshold) would fall on both alike. The insert itself is not
-  dearer than the floor's: inserting our Arrow table (strings as dictionaries) took 0.33-0.34
-  s CPU against 0.36 s for the floor's insert from a DuckDB table, measured alone.
+  COMMIT (its write-ahead log beyond the threshold) would fall on both alike. The insert
+  itself is not dearer than the floor's: inserting our Arrow table (strings as dictionaries)
+  took 0.33-0.34 s CPU against 0.36 s for the floor's insert from a DuckDB table, measured
+  alone.
 - Flag days (metric_flag_days.sql) from the flags' own branches: staging.metric_flags (the
   view that gives each flag's reason) built every reason of the whole history and joined a
   ratio's numerator and denominator days over all of it before the calendar's date filter
