@@ -158,11 +158,14 @@ def _prepare_series(
     from_date: date,
     running_totals: bool = True,
 ) -> None:
-    """The temp view metric_series, the temp table metric_flag_days and, with
-    `running_totals`, the SQL running totals metric_cumulative the window models read."""
+    """The temp view metric_series, the temp table metric_flag_days, the macro status_reason
+    and, with `running_totals`, the SQL running totals metric_cumulative the window models
+    read."""
     # metric_series reads it: a view cannot take parameters.
     con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
+    # the status reasons' words, read by both writers of the daily rows
+    con.execute(read_model("status_reason"))
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
@@ -185,6 +188,7 @@ def _drop_series(con: duckdb.DuckDBPyConnection) -> None:
     for temp in ("metric_cumulative", "metric_flag_days", "metric_index"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     con.execute("DROP VIEW IF EXISTS metric_series")
+    con.execute("DROP MACRO IF EXISTS status_reason")
 
 
 def _chained(model: str, windows: str) -> str:
