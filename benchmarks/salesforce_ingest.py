@@ -93,6 +93,12 @@ final CHECKPOINT, fresh processes, three interleaved rounds against the tree bef
   the process's shared DuckDB instance an open now costs ~2.5 ms CPU (0.7 ms while another
   connection holds the file), so this saves little time; what it saves is a detach and
   attach of the file between the load and the daily values.
+Cuts after the quiet recording (1.54 at 50,000, CPU 0.512 s against 0.242 s), on the REST
+read only: simple-salesforce's answers parsed with orjson instead of the standard library's
+decoder (~30 ms of 22 pages of 2,000 records), and a field's column converted to text whole
+when it holds one JSON type (~5 ms). Ours at 50,000 against the tree before, fresh processes,
+seven interleaved rounds, medians, load ~2.5: CPU 0.566 → 0.508 s, wall 1.13 → 1.04 s; this
+script with `--no-record` (load 2-5) then gave 1.40 at 50,000 (CPU 0.50 against 0.27 s).
 Tried and not kept: a lower `checkpoint_threshold` so the 50,000-record load checkpoints at its
 commit instead of logging first (0.02 s, a setting of the whole process); `map_from_entries`
 or a `MAP {}` literal (the same key checks as `MAP()`).
@@ -102,8 +108,9 @@ What bounds the rest (CPU seconds, in process, quiet moments): at 200,000 throug
 the history that a first read fills with every record 0.20), the CSV pages into Arrow 0.18
 (mostly hidden behind the downloads), the daily values of the two metrics 0.12, describe,
 COUNT(), currency ~0.02; the bare loop writes one table of plain columns. At 50,000 through
-REST, ours 0.55-0.60 against 0.28-0.31: the pages and their decoding cost what the bare loop's
-do; ours adds the records into columns (0.08), the load 0.15 and its commit with the
+REST, ours 0.55-0.60 against 0.28-0.31 (before the cuts below): the pages and their
+decoding cost what the bare loop's do; ours adds the records into columns (0.08), the load
+0.15 and its commit with the
 checkpoint (0.13: two tables, the current state and the history, each written to the log and
 then into the file, where the bare loop writes one), the daily values 0.055, the COUNT() and
 describe. Both gaps are the schema's: every record kept twice (current state and first

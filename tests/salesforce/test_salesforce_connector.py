@@ -29,6 +29,7 @@ from connectors.salesforce import (
     validate_salesforce_metrics,
 )
 from connectors.salesforce.bulk import _create, _download, read_job_records
+from connectors.salesforce.parse import records_from_rest
 from connectors.salesforce.requests import (
     filter_soql,
     full_read_where,
@@ -84,6 +85,36 @@ def _rows(table: pa.Table) -> list[tuple]:
 
 
 # -- SOQL -------------------------------------------------------------------------------------
+
+
+def test_rest_values_keep_salesforces_text_whatever_their_json_type() -> None:
+    # Each field's column is converted whole when it holds one JSON type: text as sent,
+    # true/false, numbers as Python writes them, nulls as NULL; a mixed column value by value.
+    def record(n: int, amount: object, won: object, mixed: object) -> dict:
+        stamp = f"2026-03-0{n}T09:30:00.000+0000"
+        return {
+            "Id": f"006{n}",
+            "IsDeleted": False,
+            "SystemModstamp": stamp,
+            "Amount": amount,
+            "IsWon": won,
+            "Name": f"Deal {n}",
+            "Mixed": mixed,
+            "Empty": None,
+        }
+
+    pages = [
+        ([record(1, 1200.5, True, "x"), record(2, None, False, 3)], "h1"),
+        ([record(3, 7, None, True)], "h2"),
+    ]
+    fields = ["Amount", "IsWon", "Name", "Mixed", "Empty"]
+    read = records_from_rest("Opportunity", pages, fields, datetime(2026, 3, 4, tzinfo=UTC))
+    assert read["fields"].to_pylist() == [
+        {"Amount": "1200.5", "IsWon": "true", "Name": "Deal 1", "Mixed": "x", "Empty": None},
+        {"Amount": None, "IsWon": "false", "Name": "Deal 2", "Mixed": "3", "Empty": None},
+        {"Amount": "7", "IsWon": None, "Name": "Deal 3", "Mixed": "true", "Empty": None},
+    ]
+    assert read["request_hash"].to_pylist() == ["h1", "h1", "h2"]
 
 
 def test_literals_are_escaped_and_the_org_reads_them_back() -> None:
