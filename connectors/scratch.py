@@ -31,15 +31,12 @@ def instance_connection() -> duckdb.DuckDBPyConnection:
         return _instance.cursor()
 
 
-class ScratchConnection:
-    """DuckDB's connection in every respect (a cursor of the shared instance using its own
-    in-memory database), except that close() also drops that database."""
+class CursorConnection:
+    """DuckDB's connection in every respect — a cursor of the shared instance — except for
+    what closing it does besides (`_close`). Also used for the warehouse's connections
+    (warehouse/db.py)."""
 
-    def __init__(self) -> None:
-        self._database = f"okr_scratch_{next(_numbers)}"
-        cursor = instance_connection()
-        cursor.execute(f"ATTACH ':memory:' AS {self._database}")
-        cursor.execute(f"USE {self._database}")
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cursor: duckdb.DuckDBPyConnection | None = cursor
 
     def __getattr__(self, name: str) -> Any:
@@ -51,21 +48,39 @@ class ScratchConnection:
     def close(self) -> None:
         cursor, self._cursor = self._cursor, None
         if cursor is not None:
-            try:
-                cursor.execute("USE memory")
-                cursor.execute(f"DETACH {self._database}")
-            finally:
-                cursor.close()
+            self._close(cursor)
 
-    def __enter__(self) -> "ScratchConnection":
+    def _close(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.close()
+
+    def __enter__(self) -> "CursorConnection":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
+        # A connection dropped without close() is closed as it is freed, as DuckDB's own is.
         if self.__dict__.get("_cursor") is not None:
             self.close()
+
+
+class ScratchConnection(CursorConnection):
+    """A cursor of the shared instance using its own in-memory database, which close() drops."""
+
+    def __init__(self) -> None:
+        self._database = f"okr_scratch_{next(_numbers)}"
+        cursor = instance_connection()
+        cursor.execute(f"ATTACH ':memory:' AS {self._database}")
+        cursor.execute(f"USE {self._database}")
+        super().__init__(cursor)
+
+    def _close(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            cursor.execute("USE memory")
+            cursor.execute(f"DETACH {self._database}")
+        finally:
+            cursor.close()
 
 
 def scratch_connection() -> duckdb.DuckDBPyConnection:

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from connectors.scratch import instance_connection
+from connectors.scratch import CursorConnection, instance_connection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MODELS_DIR = Path(__file__).parent / "models"
@@ -130,42 +129,19 @@ def _identifier(name: str) -> str:
 _SHARED = _SharedInstance()
 
 
-class WarehouseConnection:
+class WarehouseConnection(CursorConnection):
     """A writable connection to the warehouse through the process's shared instance: DuckDB's
     connection (a cursor on the attached file) in every respect, except that closing it also
     lets the file go when no other connection of this process uses it."""
-
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        self._cursor: duckdb.DuckDBPyConnection | None = cursor
-
-    def __getattr__(self, name: str) -> Any:
-        cursor = self.__dict__.get("_cursor")
-        if cursor is None:
-            raise duckdb.ConnectionException("Connection already closed!")
-        return getattr(cursor, name)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         if self._cursor is None:
             raise duckdb.ConnectionException("Connection already closed!")
         return _SHARED.cursor(self._cursor)
 
-    def close(self) -> None:
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None:
-            cursor.close()
-            _SHARED.release()
-
-    def __enter__(self) -> WarehouseConnection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A connection dropped without close() let go of the file when its instance was
-        # freed; so does this one.
-        if self.__dict__.get("_cursor") is not None:
-            self.close()
+    def _close(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.close()
+        _SHARED.release()
 
 
 def _not_a_warehouse(path: Path, exc: Exception) -> str:
