@@ -107,7 +107,7 @@ def daily_window_sums(
         "CREATE OR REPLACE TEMP TABLE metric_index AS " + read_model("metric_index"),
         {**calendar, "from_date": from_date},
     )
-    metrics = con.execute("SELECT is_ratio FROM metric_index ORDER BY idx").fetchnumpy()
+    metrics = con.execute("SELECT metric_id, is_ratio FROM metric_index ORDER BY idx").fetchnumpy()
     krs = con.execute(
         read_model("kr_windows"),
         {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
@@ -122,7 +122,9 @@ def daily_window_sums(
     # progress run's transaction began, so the second cursor reads the same ones. The pool is
     # left (the worker waited for) before the cursor closes.
     with closing(con.cursor()) as side, ThreadPoolExecutor(max_workers=1) as pool:
-        side_reads = pool.submit(_side_reads, side, calendar, from_date, krs["kr_id"], read_facts)
+        side_reads = pool.submit(
+            _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
+        )
         return _window_sums(
             side_reads,
             metrics,
@@ -148,17 +150,20 @@ class _SideReads:
 def _side_reads(
     cursor: duckdb.DuckDBPyConnection,
     calendar: dict[str, date],
-    from_date: date,
+    metric_ids: np.ndarray,
     kr_ids: np.ndarray,
     read_facts: Callable[[duckdb.DuckDBPyConnection, np.ndarray], Facts] | None,
 ) -> _SideReads:
-    """The flags of the calendar and, with `read_facts`, the key results' facts, on `cursor`:
-    the temp tables metric_index and metric_flag_days made here are the cursor's own (DuckDB
-    keeps temp objects per connection)."""
-    cursor.execute(
-        "CREATE TEMP TABLE metric_index AS " + read_model("metric_index"),
-        {**calendar, "from_date": from_date},
+    """The flags of the calendar for the metrics `metric_ids` (the arrays' rows, in order)
+    and, with `read_facts`, the key results' facts, on `cursor` (whose temp tables are its
+    own: DuckDB keeps temp objects per connection)."""
+    index = pa.table(
+        {
+            "idx": pa.array(np.arange(len(metric_ids), dtype=np.int32)),
+            "metric_id": pa.array(metric_ids.astype(str)),
+        }
     )
+    cursor.register("metric_index", index)
     cursor.execute(
         "CREATE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"), calendar
     )
