@@ -158,11 +158,8 @@ def _prepare_series(
     from_date: date,
     running_totals: bool = True,
 ) -> None:
-    """The temp view metric_series, the macro status_reason and, with `running_totals`, the
-    SQL running totals the window models read (`_running_totals`)."""
-    # metric_series reads it: a view cannot take parameters.
-    con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
-    con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
+    """The macro status_reason and, with `running_totals`, the SQL running totals the window
+    models read (`_running_totals`)."""
     # the status reasons' words, read by both writers of the daily rows
     con.execute(read_model("status_reason"))
     if running_totals:
@@ -172,8 +169,12 @@ def _prepare_series(
 def _running_totals(
     con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date, from_date: date
 ) -> None:
-    """The temp tables metric_flag_days and metric_cumulative, the SQL running totals (the
-    arrays read the flags on their own: warehouse.running_totals)."""
+    """The temp view metric_series and the temp tables metric_flag_days and
+    metric_cumulative, the SQL running totals (the arrays read the staged rows and the flags
+    on their own: warehouse.running_totals)."""
+    # metric_series reads it: a view cannot take parameters.
+    con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
+    con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
