@@ -141,6 +141,57 @@ SQL reads of the calendar's staged rows (the source metrics', the ratios' parts'
 flags'). Next steps if a quiet run stays above 1.5: one scan of the staged rows for the
 source metrics and the ratios' parts together, and the `latest` value arrays only for the
 metrics `latest` key results read.
+
+The round after that (overlap): a quiet run stood at 1.67x wall, 1.50x CPU. The floor's INSERT
+keeps both cores busy (0.33 s CPU in 0.22 s wall), while ours ran its 0.15 s of work on one
+thread before its insert began. What was moved onto the second core:
+
+- The flags and the key results' facts are read on a second cursor of the same connection in
+  a worker thread (`running_totals._side_reads`) while the main thread sums the staged rows in
+  arrays; the main thread waits for them only where the flag masks are built, last. DuckDB
+  releases the GIL while a query runs (measured: a 0.063 s query beside 0.15 s of numpy in
+  another thread, 0.152 s together) and numpy does over large arrays. A cursor does not see
+  the temp tables of the run's own cursor (DuckDB keeps temp objects per connection): the
+  worker registers the metrics' numbering (the run's metric_index, as Arrow) and makes its own
+  metric_flag_days. It reads only what was committed before the run's transaction began
+  (staging, flags, definitions); the facts stay on the run's own cursor when the run has just
+  frozen baselines they read.
+- The columns that describe each row (dates, the key results' strings and weights, the flags'
+  lists) are built in a worker thread while the main thread scores the rows
+  (`daily_rows._described`).
+- The temp view metric_series is made only with the SQL running totals that read it.
+
+Where a run's wall time goes now (milliseconds from the start, one process, load ~1.8):
+bounds, delete 0-8; the staged rows' reads 8-40; arrays 40-110 (the second cursor's flags and
+facts 40-100 beside them); rows 110-135; INSERT 135-365; COMMIT to 380. Between 40 and 135
+both cores are busy (ours uses about 0.22 s of CPU before its insert, in about 0.13 s).
+
+Tried and dropped (the rows streamed into the INSERT while Python builds the next chunk):
+DuckDB 2.x reads a `pyarrow.RecordBatchReader` on one thread, so the insert loses the
+parallel scan it has over a table. The same 365,000 rows, interleaved, five rounds each
+(load ~1.2): from one Arrow table 0.216 s wall (0.314 s CPU); from a RecordBatchReader of
+64k-row batches 0.388 s (0.413); a dataset over such a reader 0.361 s (0.355); the table cut
+into 30,000-row batches 0.412 s (0.413); the rows in three INSERTs of one transaction
+0.420 s against 0.293 s for one; a first INSERT of one row group (122,880 rows) in a thread
+while 0.04 s of work ran, then the rest, 0.330 s against 0.318 s for the work then one
+INSERT. Work done beside a running insert overlaps only in part anyway: 0.1 s of numpy beside
+the Arrow insert added 0.05 s (the insert already uses about 1.4 cores). Splitting the window
+sums' numpy across two threads was not tried: while the second cursor reads, both cores are
+busy.
+
+Measured old against new (`python -m benchmarks.transform --no-record`, the tree before this
+round, 9781a14, against this one, each in a fresh process, interleaved, eight runs of three
+rounds, load 1.8-3.5): wall 1.69x -> 1.58x the write-only floor (medians; ours 0.459 s ->
+0.383 s against a floor of 0.243 s and 0.241 s); CPU 1.51x -> 1.58x (ours 0.519 s -> 0.551 s:
+the threads cost some CPU of their own). The rows are the same: tests/warehouse/test_daily_rows.py,
+and at full size the 365,000 rows the arrays write equal the SQL chain's (EXCEPT ALL both
+ways: none).
+
+What bounds it now: the CPU, not the order of the work. Before its insert a run does about
+0.22 s of CPU (SQL reads 0.08, numpy and Arrow 0.12, threads' overhead) on both cores, so a
+quiet run's wall is the floor's plus about 0.13-0.15 s: 1.55-1.65x of a 0.22 s floor. 1.4x
+leaves 0.09 s; reaching it needs that CPU cut by a third or an insert that takes its rows as
+they come on all its threads (DuckDB's scan of a stream does not).
 """,
 }
 
