@@ -20,7 +20,6 @@ and range values to every row, then the CASE chains) cost a third as much as wri
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -99,25 +98,6 @@ def _rows(
 ) -> pa.Table:
     # Read with the window sums where the caller could let them be (daily_window_sums).
     facts = w.facts if w.facts is not None else key_result_facts(con, w.kr_ids)
-    # The columns that describe the rows are built in a worker thread while this one scores
-    # them: numpy and Arrow release the GIL over large arrays, and the second core is idle
-    # between the window sums and the insert.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        described = pool.submit(_described, w, facts)
-        return _scored(con, w, facts, described, on_track_margin, at_risk_margin, aspirational_pace)
-
-
-def _scored(
-    con: duckdb.DuckDBPyConnection,
-    w: DailyWindows,
-    facts: Facts,
-    described: Future[dict[str, pa.Array]],
-    on_track_margin: float,
-    at_risk_margin: float,
-    aspirational_pace: float,
-) -> pa.Table:
-    """The rows: each one's value, progress, score, expected progress, status and reason,
-    with the `described` columns (`_described`)."""
     kr = w.kr
     epoch = (w.calendar_start - _UNIX_EPOCH).days
 
@@ -231,80 +211,43 @@ def _scored(
         no_progress=no_progress,
     )
 
-    numbers = {
-        "value": pa.array(value, mask=no_value),
-        "baseline": pa.array(baseline, mask=no_baseline),
-        "target": pa.array(target, mask=no_target),
-        "progress": pa.array(progress, mask=no_progress),
-        "score": pa.array(score, mask=no_progress),
-        "expected_progress": pa.array(expected),
-        "status": pa.DictionaryArray.from_arrays(pa.array(status), pa.array(STATUS_ORDER)),
-        "status_reason": reasons,
-    }
-    columns = {**described.result(), **numbers}
-    # In the table's order (the insert is BY NAME; the order is the rows' as the SQL's).
-    return pa.table({name: columns[name] for name in _COLUMNS})
-
-
-_COLUMNS = (
-    "as_of_date",
-    "kr_id",
-    "objective_id",
-    "team",
-    "metric_id",
-    "measure",
-    "period_start",
-    "period_end",
-    "value",
-    "baseline",
-    "target",
-    "direction",
-    "progress",
-    "score",
-    "expected_progress",
-    "status",
-    "status_reason",
-    "data_through",
-    "commitment",
-    "weight",
-    "unit",
-    "flags",
-    "definition_hash",
-)
-
-
-def _described(w: DailyWindows, facts: Facts) -> dict[str, pa.Array]:
-    """The columns that describe each row rather than score it: the dates, the key results'
-    strings and weights, the flags."""
-    kr = w.kr
-    epoch = (w.calendar_start - _UNIX_EPOCH).days
-
-    def strings(name: str) -> pa.Array:
+    def strings(column: Any) -> pa.Array:
         """A key-result string per row: Arrow's dictionary of the key results' values (a
         NULL one as a NULL index)."""
-        values, missing = _filled(facts[name], "")
-        indices = pa.array(kr, mask=missing.take(kr) if missing.any() else None)
+        values, missing = _filled(column, "")
+        indices = pa.array(kr, mask=per_row(missing) if missing.any() else None)
         return pa.DictionaryArray.from_arrays(indices, pa.array(values.tolist(), pa.string()))
 
     def dates(day: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
         return pa.array((day + epoch).astype(np.int32), mask=missing).cast(pa.date32())
 
-    def fact_dates(name: str) -> pa.Array:
-        return pa.array(facts[name].astype("datetime64[D]").astype(np.int32).take(kr)).cast(
-            pa.date32()
-        )
-
-    names = ("kr_id", "objective_id", "team", "metric_id", "measure", "direction")
-    return {
-        **{name: strings(name) for name in names},
-        **{name: strings(name) for name in ("commitment", "unit", "definition_hash")},
-        "as_of_date": dates(w.as_of),
-        "period_start": fact_dates("period_start"),
-        "period_end": fact_dates("period_end"),
-        "data_through": dates(w.data_through, ~w.has_window),
-        "weight": pa.array(facts["weight"].astype(np.float64).take(kr)),
-        "flags": _flags(w),
-    }
+    return pa.table(
+        {
+            "as_of_date": dates(w.as_of),
+            "kr_id": strings(facts["kr_id"]),
+            "objective_id": strings(facts["objective_id"]),
+            "team": strings(facts["team"]),
+            "metric_id": strings(facts["metric_id"]),
+            "measure": strings(facts["measure"]),
+            "period_start": dates(per_row(period_start_kr)),
+            "period_end": dates(per_row(period_end_kr)),
+            "value": pa.array(value, mask=no_value),
+            "baseline": pa.array(baseline, mask=no_baseline),
+            "target": pa.array(target, mask=no_target),
+            "direction": strings(facts["direction"]),
+            "progress": pa.array(progress, mask=no_progress),
+            "score": pa.array(score, mask=no_progress),
+            "expected_progress": pa.array(expected),
+            "status": pa.DictionaryArray.from_arrays(pa.array(status), pa.array(STATUS_ORDER)),
+            "status_reason": reasons,
+            "data_through": dates(w.data_through, ~has_window),
+            "commitment": strings(facts["commitment"]),
+            "weight": pa.array(per_row(facts["weight"].astype(np.float64))),
+            "unit": strings(facts["unit"]),
+            "flags": _flags(w),
+            "definition_hash": strings(facts["definition_hash"]),
+        }
+    )
 
 
 def _range_values(
