@@ -156,14 +156,16 @@ thread before its insert began. What was moved onto the second core:
   metric_flag_days. It reads only what was committed before the run's transaction began
   (staging, flags, definitions); the facts stay on the run's own cursor when the run has just
   frozen baselines they read.
-- The columns that describe each row (dates, the key results' strings and weights, the flags'
-  lists) are built in a worker thread while the main thread scores the rows
-  (`daily_rows._described`).
 - The temp view metric_series is made only with the SQL running totals that read it.
+- Tried and not kept: the columns that describe each row (dates, the key results' strings,
+  the flags' lists) built in a worker thread while the main thread scored the rows. In
+  process, interleaved, fifteen rounds, three runs: 45, 71, 56 ms against 42, 67, 61 ms on one
+  thread; no gain for more code.
 
 Where a run's wall time goes now (milliseconds from the start, one process, load ~1.8):
 bounds, delete 0-8; the staged rows' reads 8-40; arrays 40-110 (the second cursor's flags and
-facts 40-100 beside them); rows 110-135; INSERT 135-365; COMMIT to 380. Between 40 and 135
+facts 40-100 beside them); rows 110-135; INSERT 135-365; COMMIT to 380 (measured with the
+rows' columns in a thread; on one thread the rows take about as long). Between 40 and 135
 both cores are busy (ours uses about 0.22 s of CPU before its insert, in about 0.13 s).
 
 Tried and dropped (the rows streamed into the INSERT while Python builds the next chunk):
