@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -43,13 +44,18 @@ def wh(warehouse_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 @dataclass(frozen=True)
 class Demo:
-    """One `okr demo` run: its folder, what it printed, and the Dagster instance it recorded
-    its runs in (DAGSTER_HOME), so the UI tests see materialisations."""
+    """One `okr demo` run: its folder, what it printed, the Dagster instance it recorded
+    its runs in (DAGSTER_HOME), so the UI tests see materialisations, and the newest day it
+    ran through.
+
+    `through` is what the demo's own run asked for, not yesterday by the clock of the test
+    that reads it: the session's demo may have run before midnight and its tests after."""
 
     folder: Path
     returncode: int
     stdout: str
     stderr: str
+    through: date | None
 
     @property
     def warehouse(self) -> Path:
@@ -98,11 +104,26 @@ def shared_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Dem
                         "returncode": result.returncode,
                         "stdout": result.stdout,
                         "stderr": result.stderr,
+                        "through": demo_ran_through(home),
                     }
                 )
             )
     run = json.loads(record.read_text())
-    return Demo(folder, run["returncode"], run["stdout"], run["stderr"])
+    through = date.fromisoformat(run["through"]) if run["through"] else None
+    return Demo(folder, run["returncode"], run["stdout"], run["stderr"], through)
+
+
+def demo_ran_through(dagster_home: Path) -> str | None:
+    """The last day (YYYY-MM-DD) of the partition range the demo's sources run covered, read
+    from the runs the demo recorded in its Dagster instance; None when it recorded none."""
+    # imported here: most tests never build the demo and need not load Dagster
+    import dagster as dg
+
+    from pipelines.schedules import SOURCES_JOB
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name=SOURCES_JOB), limit=1)
+    return runs[0].tags.get("dagster/asset_partition_range_end") if runs else None
 
 
 @pytest.fixture(scope="session")

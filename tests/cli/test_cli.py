@@ -6,7 +6,7 @@ import csv
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -74,7 +74,9 @@ def test_demo_values_match_the_exports(demo) -> None:
     assert statuses[0] == statuses[1] >= 6
 
 
-def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_leaves_no_progress_partition_missing(
+    demo, shared_demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In the Dagster instance `okr demo` recorded into, every partition of the progress
     assets is materialised (the UI shows them 100 % filled): their partitions start at the
     earliest period start, not at the baseline days staging reads, which are all
@@ -96,7 +98,8 @@ def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.Mon
     objectives = {dg.AssetKey(["okr", "objective", o]) for o in definitions.objectives}
     tables = {dg.AssetKey(["okr", t]) for t in ("kr_progress_daily", "objective_progress_daily")}
     assert progress == tables | objectives
-    last = date.today() - timedelta(days=1)  # the demo runs through yesterday
+    last = shared_demo.through  # the day the demo ran through, not this clock's yesterday
+    assert last is not None
     staging = dg.AssetKey(["staging", "metric_daily"])
     monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
     with dg.DagsterInstance.get() as instance:
