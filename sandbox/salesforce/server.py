@@ -25,7 +25,7 @@ SALESFORCE_HOST is set). It serves:
   `daily_api_limit` requests are spent, 400 MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE.
   Every REST answer carries `Sforce-Limit-Info: api-usage=<used>/<max>`.
 - JSON indented (`"key" : value`, two spaces) when the request says `X-PrettyPrint: 1`, as
-  Salesforce does; compact otherwise. `recorder` keeps every request received, headers too;
+  Salesforce does; on one line otherwise. `recorder` keeps every request received, headers too;
   `expire_sessions_at` expires the tokens at a chosen request (a session timeout mid-read).
 
 The SOQL subset is what the connector sends: `SELECT <fields> | COUNT() FROM <Object>
