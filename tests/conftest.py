@@ -8,12 +8,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from demo_run import Demo, demo_ran_through
 from filelock import FileLock
 from postgres_cluster import PostgresCluster, start_cluster
 
@@ -40,34 +40,6 @@ def wh(warehouse_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(warehouse_file)
     yield con
     con.close()
-
-
-@dataclass(frozen=True)
-class Demo:
-    """One `okr demo` run: its folder, what it printed, the Dagster instance it recorded
-    its runs in (DAGSTER_HOME), so the UI tests see materialisations, and the newest day it
-    ran through.
-
-    `through` is what the demo's own run asked for, not yesterday by the clock of the test
-    that reads it: the session's demo may have run before midnight and its tests after."""
-
-    folder: Path
-    returncode: int
-    stdout: str
-    stderr: str
-    through: date | None
-
-    @property
-    def warehouse(self) -> Path:
-        return self.folder / "okr_sync.duckdb"
-
-    @property
-    def definitions(self) -> Path:
-        return self.folder / "okr_definitions"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.folder / "dagster_home"
 
 
 @pytest.fixture(scope="session")
@@ -111,19 +83,6 @@ def shared_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Dem
     run = json.loads(record.read_text())
     through = date.fromisoformat(run["through"]) if run["through"] else None
     return Demo(folder, run["returncode"], run["stdout"], run["stderr"], through)
-
-
-def demo_ran_through(dagster_home: Path) -> str | None:
-    """The last day (YYYY-MM-DD) of the partition range the demo's sources run covered, read
-    from the runs the demo recorded in its Dagster instance; None when it recorded none."""
-    # imported here: most tests never build the demo and need not load Dagster
-    import dagster as dg
-
-    from pipelines.schedules import SOURCES_JOB
-
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(job_name=SOURCES_JOB), limit=1)
-    return runs[0].tags.get("dagster/asset_partition_range_end") if runs else None
 
 
 @pytest.fixture(scope="session")
