@@ -631,7 +631,8 @@ class SalesforceSandbox:
     def handle(self, request: Request) -> Response:
         self.recorder.record(request)
         response = self._handle(request)
-        if request.headers.get("x-prettyprint") == "1" and "json" in response.content_type:
+        pretty = request.headers.get("x-prettyprint") == "1"
+        if pretty and response.body and "json" in response.content_type:
             # Salesforce indents its JSON when asked to (the layout of its documented answers)
             payload = json.loads(response.body)
             response.body = json.dumps(payload, indent=2, separators=(",", " : ")).encode()
