@@ -6,10 +6,11 @@ exponential backoff until `JobComplete`, and its results read page by page
 (`GET /jobs/query/<id>/results?maxRecords=&locator=`, the next locator in the `Sforce-Locator`
 header, the string "null" after the last page). Each page is streamed to a temporary file and
 read by DuckDB's CSV reader: simple-salesforce's own bulk helper decodes a whole page into one
-Python string. A session that expires between two pages is renewed and the page asked again,
-as for REST pages (client.py). Results are asked with the job's own API version (`apiVersion` of the job):
-Salesforce answers 409 to another one. Orgs without the Bulk API (or objects it does not
-support) answer job creation with an error: :class:`BulkUnavailable`, and the read stays REST.
+Python string. A session that expires between two pages is renewed and the page asked again
+(client.py, `OrgApi.download`). Results are asked with the job's own API version (`apiVersion`
+of the job): Salesforce answers 409 to another one. Orgs without the Bulk API (or objects it
+does not support) answer job creation with an error: :class:`BulkUnavailable`, and the read
+stays REST.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 simple-salesforce logs in (client credentials or JWT bearer), keeps the access token in its
 session headers and, when Salesforce answers 401 INVALID_SESSION_ID (a token expired or revoked
 mid-read), mints a new token and sends the same request again — so a read that loses its
-session on page 7 continues with page 7, a REST page or a Bulk API result page alike
-(`OrgApi.download` takes the same path). Everything else is mapped here to the shared error
+session on page 7 continues with page 7. A Bulk API result page does the same, once
+(`OrgApi.download`, with the same refresh). Everything else is mapped here to the shared error
 types and retried under the one policy (`connectors.retry`): resets, timeouts, 5xx and answers
 that are not the endpoint's (HTML, cut-off JSON, a page without `records`).
 
@@ -36,6 +36,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
+from simple_salesforce.util import exception_handler
 
 from connectors.base import request_hash
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
@@ -194,9 +195,25 @@ class OrgApi(Salesforce):
         self.headers.pop("X-PrettyPrint", None)
 
     def download(self, url: str, params: dict[str, Any]) -> requests.Response:
-        """GET `url` streamed (a Bulk API result page), through the request path REST calls
-        take: a 401 INVALID_SESSION_ID logs in again and asks the same page once more."""
-        return self._call_salesforce("GET", url, name="bulk results", params=params, stream=True)
+        """GET `url` streamed (a Bulk API result page). A 401 INVALID_SESSION_ID (the session
+        expired mid-read) logs in once more, with the refresh REST calls use, and asks the
+        same page again; a new token refused as well is the caller's AuthError, not more
+        logins."""
+
+        def get() -> requests.Response:
+            return self.session.request(
+                "GET", url, headers=self.headers, params=params, stream=True
+            )
+
+        response = get()
+        if response.status_code == 401 and self._salesforce_login_partial is not None:
+            code, _ = _errors(response.json())
+            if code == "INVALID_SESSION_ID":
+                self._refresh_session()
+                response = get()
+        if response.status_code >= 300:
+            exception_handler(response, name="bulk results")
+        return response
 
 
 @dataclass

@@ -395,14 +395,19 @@ def test_a_session_expiring_between_bulk_result_pages_logs_in_again(
         ("4000", f"Bearer {second}"),
     ]
 
+    # A new token refused too: one more login, the page asked twice, then the source fails.
     expired = b'[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
     server.inject(Fault("status", status=401, body=expired, path_contains="/results", times=99))
+    tokens = org.tokens_issued
+    server.reset_counts()
     try:
         with pytest.raises(AuthError) as refused:
             fetch_records(client, "Opportunity", ["Amount"], [WON])
     finally:
         server.clear_faults()
     assert "bulk results: HTTP 401 INVALID_SESSION_ID" in str(refused.value)
+    assert org.tokens_issued - tokens == 1
+    assert sum(n for p, n in server.request_counts.items() if p.endswith("/results")) == 2
     assert org.issued_tokens and caplog.text
     for token in org.issued_tokens:
         assert token not in str(refused.value) and token not in caplog.text
