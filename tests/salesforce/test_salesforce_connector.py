@@ -364,13 +364,19 @@ def _later_result_page(request: Request) -> bool:
 
 
 def test_a_session_expiring_between_bulk_result_pages_logs_in_again(
-    big_org, caplog: pytest.LogCaptureFixture
+    big_org, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The session times out after the first result page: the second page's 401 logs in once
     more and asks that page again, and the read holds every record once; no token is logged.
     A session refused on every page fails the read without the token in the error."""
     org, server = big_org
+    # Every line of the libraries on the request path heard at DEBUG, whatever level or state
+    # an earlier test in the same process left their loggers in.
     caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "requests", "simple_salesforce", "connectors"):
+        caplog.set_level(logging.DEBUG, logger=name)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     client = SalesforceClient(
         _settings(server, bulk_threshold=1000, bulk_page_records=2000, bulk_poll_s=0.01)
     )
@@ -408,7 +414,7 @@ def test_a_session_expiring_between_bulk_result_pages_logs_in_again(
     assert "bulk results: HTTP 401 INVALID_SESSION_ID" in str(refused.value)
     assert org.tokens_issued - tokens == 1
     assert sum(n for p, n in server.request_counts.items() if p.endswith("/results")) == 2
-    assert org.issued_tokens and caplog.text
+    assert org.issued_tokens and "/results?maxRecords=2000" in caplog.text  # urllib3's lines
     for token in org.issued_tokens:
         assert token not in str(refused.value) and token not in caplog.text
 
