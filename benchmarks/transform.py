@@ -182,12 +182,25 @@ sums' numpy across two threads was not tried: while the second cursor reads, bot
 busy.
 
 Measured old against new (`python -m benchmarks.transform --no-record`, the tree before this
-round, 9781a14, against this one, each in a fresh process, interleaved, eight runs of three
-rounds, load 1.8-3.5): wall 1.69x -> 1.58x the write-only floor (medians; ours 0.459 s ->
-0.383 s against a floor of 0.243 s and 0.241 s); CPU 1.51x -> 1.58x (ours 0.519 s -> 0.551 s:
-the threads cost some CPU of their own). The rows are the same: tests/warehouse/test_daily_rows.py,
-and at full size the 365,000 rows the arrays write equal the SQL chain's (EXCEPT ALL both
-ways: none).
+round, 9781a14, against this one, each in a fresh process, interleaved, medians of the runs'
+medians). The machine was shared and loaded throughout (load 1.8-3.9; the floor took
+0.23-0.56 s wall where a quiet run takes 0.22 s), and the overlap gains only where the second
+core is free:
+
+```
+                                     runs  load      wall ratio      CPU ratio
+with the rows' columns in a thread     8   1.8-3.5   1.69 -> 1.58    1.51 -> 1.58
+this tree                              8   2.8-3.9   1.57 -> 1.56    1.52 -> 1.55
+this tree                              6   1.8-2.9   1.65 -> 1.64    1.50 -> 1.52
+```
+
+In one process, the same tree with the second cursor's reads run in sequence on the calling
+thread against run beside the arrays, each interleaved with the floor, twelve rounds, three
+runs (load 2.3-2.9): wall 1.69 -> 1.53, 1.64 -> 1.63, 1.50 -> 1.59 the floor; CPU 1.49-1.51
+-> 1.53-1.54. So: about 0.03-0.06 s off a run's wall when a core is idle, nothing when other
+work holds it, and about 0.01 s of CPU for the thread. The rows are the same:
+tests/warehouse/test_daily_rows.py, and at full size the 365,000 rows the arrays write equal
+the SQL chain's (EXCEPT ALL both ways: none).
 
 What bounds it now: the CPU, not the order of the work. Before its insert a run does about
 0.22 s of CPU (SQL reads 0.08, numpy and Arrow 0.12, threads' overhead) on both cores, so a
