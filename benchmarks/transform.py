@@ -183,24 +183,31 @@ busy.
 
 Measured old against new (`python -m benchmarks.transform --no-record`, the tree before this
 round, 9781a14, against this one, each in a fresh process, interleaved, medians of the runs'
-medians). The machine was shared and loaded throughout (load 1.8-3.9; the floor took
-0.23-0.56 s wall where a quiet run takes 0.22 s), and the overlap gains only where the second
-core is free:
+medians). The machine was shared: the overlap gains only where the second
+core is free, so the quiet run is the one that counts (the floor took 0.23-0.56 s wall in the
+loaded ones, 0.22-0.26 s in the quiet one):
 
 ```
                                      runs  load      wall ratio      CPU ratio
+this tree, quiet                       6   1.0-1.4   1.77 -> 1.55    1.56 -> 1.53
+  (ours 0.434 s -> 0.385 s against a floor of 0.243 s and 0.244 s)
 with the rows' columns in a thread     8   1.8-3.5   1.69 -> 1.58    1.51 -> 1.58
 this tree                              8   2.8-3.9   1.57 -> 1.56    1.52 -> 1.55
 this tree                              6   1.8-2.9   1.65 -> 1.64    1.50 -> 1.52
 ```
 
 In one process, the same tree with the second cursor's reads run in sequence on the calling
-thread against run beside the arrays, each interleaved with the floor, twelve rounds, three
-runs (load 2.3-2.9): wall 1.69 -> 1.53, 1.64 -> 1.63, 1.50 -> 1.59 the floor; CPU 1.49-1.51
--> 1.53-1.54. So: about 0.03-0.06 s off a run's wall when a core is idle, nothing when other
-work holds it, and about 0.01 s of CPU for the thread. The rows are the same:
-tests/warehouse/test_daily_rows.py, and at full size the 365,000 rows the arrays write equal
-the SQL chain's (EXCEPT ALL both ways: none).
+thread against run beside the arrays, each interleaved with the floor, twelve rounds: at load
+~1, wall 1.79 -> 1.60 the floor (0.424 s -> 0.374 s); at load 2.3-2.9, three runs, 1.69 ->
+1.53, 1.64 -> 1.63, 1.50 -> 1.59; CPU 1.49-1.60 -> 1.53-1.56. So: about 0.05 s off a run's
+wall when a core is idle, nothing when other work holds it, and about 0.01 s of CPU for the
+thread. The rows are the same: tests/warehouse/test_daily_rows.py, and at full size the
+365,000 rows the arrays write equal the SQL chain's (EXCEPT ALL both ways: none).
+
+Recorded (`python -m benchmarks.transform`, 02:03 UTC, load ~1): 1.66x wall, 1.60x CPU (ours
+0.385-0.399 s against a floor of 0.230-0.269 s); the same command a minute before gave 1.50x
+wall, 1.51x CPU (0.335-0.361 s against 0.223-0.257 s). Three rounds in one process move by
+that much from run to run on this machine; the interleaved runs above are the comparison.
 
 What bounds it now: the CPU, not the order of the work. Before its insert a run does about
 0.22 s of CPU (SQL reads 0.08, numpy and Arrow 0.12, threads' overhead) on both cores, so a
