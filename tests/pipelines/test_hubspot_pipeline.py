@@ -440,7 +440,12 @@ def test_a_refused_token_fails_hubspot_only_and_its_key_results_turn_stale(
         outcome.errors
     )
     assert all(canary not in e for e in outcome.errors)
-    assert logs and all(canary not in line for line in logs)
+    # The event log searched holds the failure itself, with the variable's name in its message
+    assert any(
+        "STEP_FAILURE" in line and "raw__hubspot" in line and "HUBSPOT_ACCESS_TOKEN" in line
+        for line in logs
+    ), logs
+    assert all(canary not in line for line in logs)
     rows = {
         kr: (status, through)
         for kr, status, through in warehouse_rows(
