@@ -55,12 +55,19 @@ def test_reading_hubspot_leaves_the_process_logging_as_it_was(
 
     fetch_hubspot_objects(settings, "deals", None, ["amount"])
     fetch_hubspot_pipelines(settings)
+    validate_hubspot_metrics(settings, [_metric("n", object="deals", date_property="createdate")])
 
     assert logging.getLogger("urllib3").level == logging.DEBUG
     assert logging.getLogger("hubspot").level == logging.INFO
     assert unset.level == before == logging.NOTSET
     assert http.client.HTTPConnection.debuglevel == 0
-    heard(caplog, "urllib3", "POST /crm/v3/objects/deals/search", "GET /crm/v3/pipelines/deals")
+    heard(
+        caplog,
+        "urllib3",
+        "POST /crm/v3/objects/deals/search",
+        "GET /crm/v3/pipelines/deals",
+        "GET /crm/v3/properties/deals",
+    )
 
 
 def test_settings_never_show_the_token():
