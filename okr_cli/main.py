@@ -171,13 +171,10 @@ def _run(
     # Dagster's console log: nothing by default (the events and traces stay in the instance),
     # everything with --verbose.
     log_level = "INFO" if verbose else "CRITICAL"
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    with console.status(f"running sources and models for {first}..{last}"):
-        if instance is None:
-            with ephemeral_instance() as ephemeral:
-                outcome = run_range(defs, first, last, ephemeral, log_level=log_level)
-        else:
-            outcome = run_range(defs, first, last, instance, log_level=log_level)
+    # Either instance is disposed when the runs end (its storages' connections closed).
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else ephemeral_instance()
+    with console.status(f"running sources and models for {first}..{last}"), instance as used:
+        outcome = run_range(defs, first, last, used, log_level=log_level)
     if outcome.succeeded:
         return True
     lines, summary = failure_lines(outcome.failed_steps, outcome.errors, definitions)
