@@ -157,8 +157,10 @@ def _end_process(status: int) -> NoReturn:
     flushed — and then os._exit. It leaves the exit to Python, as before, when another
     (non-daemon) thread still runs (Python waits for it), when this process still has the
     warehouse file attached (a connection left open: Python's exit closes it and DuckDB
-    checkpoints the file), or when a flush fails (Python reports it as it always did). Every
-    other DuckDB connection to a file is a reader's, or a writer's closed by its command.
+    checkpoints the file), when a profiler or tracer watches the process (`python -m cProfile`
+    writes its figures after the command returns; coverage, debuggers), or when a flush fails
+    (Python reports it as it always did). Every other DuckDB connection to a file is a
+    reader's, or a writer's its command closed.
     """
     others = [
         t
@@ -166,7 +168,8 @@ def _end_process(status: int) -> NoReturn:
         if t is not threading.main_thread() and not t.daemon and t.is_alive()
     ]
     warehouse_db = sys.modules.get("warehouse.db")
-    if others or (warehouse_db is not None and warehouse_db.holds_the_file()):
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if others or watched or (warehouse_db is not None and warehouse_db.holds_the_file()):
         sys.exit(status)
     atexit._run_exitfuncs()  # CPython's: runs (and clears) every registered exit handler
     try:

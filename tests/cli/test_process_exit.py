@@ -63,3 +63,17 @@ def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
     result = _run(tmp_path, "--late-thread")
     assert result.returncode == 3
     assert (tmp_path / "thread.txt").read_text() == "finished"
+
+
+def test_a_profiler_still_writes_its_figures(tmp_path: Path) -> None:
+    script = tmp_path / "command.py"
+    script.write_text(_COMMAND)
+    profile = tmp_path / "run.prof"
+    result = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr  # cProfile itself swallows the exit status
+    assert profile.stat().st_size > 0
