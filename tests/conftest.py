@@ -8,11 +8,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from demo_run import Demo, demo_ran_through
 from filelock import FileLock
 from postgres_cluster import PostgresCluster, start_cluster
 
@@ -39,29 +40,6 @@ def wh(warehouse_file: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(warehouse_file)
     yield con
     con.close()
-
-
-@dataclass(frozen=True)
-class Demo:
-    """One `okr demo` run: its folder, what it printed, and the Dagster instance it recorded
-    its runs in (DAGSTER_HOME), so the UI tests see materialisations."""
-
-    folder: Path
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def warehouse(self) -> Path:
-        return self.folder / "okr_sync.duckdb"
-
-    @property
-    def definitions(self) -> Path:
-        return self.folder / "okr_definitions"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.folder / "dagster_home"
 
 
 @pytest.fixture(scope="session")
@@ -98,11 +76,13 @@ def shared_demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Dem
                         "returncode": result.returncode,
                         "stdout": result.stdout,
                         "stderr": result.stderr,
+                        "through": demo_ran_through(home),
                     }
                 )
             )
     run = json.loads(record.read_text())
-    return Demo(folder, run["returncode"], run["stdout"], run["stderr"])
+    through = date.fromisoformat(run["through"]) if run["through"] else None
+    return Demo(folder, run["returncode"], run["stdout"], run["stderr"], through)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,11 @@ exponential backoff until `JobComplete`, and its results read page by page
 (`GET /jobs/query/<id>/results?maxRecords=&locator=`, the next locator in the `Sforce-Locator`
 header, the string "null" after the last page). Each page is streamed to a temporary file and
 read by DuckDB's CSV reader: simple-salesforce's own bulk helper decodes a whole page into one
-Python string. Results are asked with the job's own API version (`apiVersion` of the job):
-Salesforce answers 409 to another one. Orgs without the Bulk API (or objects it does not
-support) answer job creation with an error: :class:`BulkUnavailable`, and the read stays REST.
+Python string. A session that expires between two pages is renewed and the page asked again
+(client.py, `OrgApi.download`). Results are asked with the job's own API version (`apiVersion`
+of the job): Salesforce answers 409 to another one. Orgs without the Bulk API (or objects it
+does not support) answer job creation with an error: :class:`BulkUnavailable`, and the read
+stays REST.
 """
 
 from __future__ import annotations
@@ -21,14 +23,12 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
-from simple_salesforce.util import call_salesforce
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from connectors.base import request_hash
 from connectors.errors import SourceError
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.client import OrgApi, SalesforceClient
 from connectors.salesforce.parse import records_from_csv
 from connectors.salesforce.settings import SOURCE
 
@@ -46,7 +46,7 @@ class BulkUnavailable(Exception):
     """This org or object has no Bulk API 2.0 query: read through REST instead."""
 
 
-def _create(sf: Salesforce, soql: str) -> dict[str, Any]:
+def _create(sf: OrgApi, soql: str) -> dict[str, Any]:
     try:
         return sf.restful(
             "jobs/query",
@@ -88,9 +88,9 @@ def _wait_until_complete(client: SalesforceClient, job_id: str) -> dict[str, Any
         ) from None
 
 
-def _download(sf: Salesforce, url: str, params: dict[str, Any], target: Path) -> str:
+def _download(sf: OrgApi, url: str, params: dict[str, Any], target: Path) -> str:
     """Stream one CSV page to `target`; returns the next locator ("null" after the last)."""
-    response = call_salesforce(url, "GET", sf.session, dict(sf.headers), params=params, stream=True)
+    response = sf.download(url, params)  # logs in again on a 401, as REST calls do
     with target.open("wb") as out:
         for chunk in response.iter_content(1 << 20):
             out.write(chunk)
@@ -139,7 +139,7 @@ def read_job_records(
                     params["locator"] = locator
                 target = Path(folder) / f"page-{page}.csv"
 
-                def download(sf: Salesforce, params: dict = params, target: Path = target) -> str:
+                def download(sf: OrgApi, params: dict = params, target: Path = target) -> str:
                     url = (
                         f"https://{sf.sf_instance}/services/data/v{version}/jobs/query/"
                         f"{job['id']}/results"

@@ -3,7 +3,8 @@
 simple-salesforce logs in (client credentials or JWT bearer), keeps the access token in its
 session headers and, when Salesforce answers 401 INVALID_SESSION_ID (a token expired or revoked
 mid-read), mints a new token and sends the same request again — so a read that loses its
-session on page 7 continues with page 7. Everything else is mapped here to the shared error
+session on page 7 continues with page 7. A Bulk API result page does the same, once
+(`OrgApi.download`, with the same refresh). Everything else is mapped here to the shared error
 types and retried under the one policy (`connectors.retry`): resets, timeouts, 5xx and answers
 that are not the endpoint's (HTML, cut-off JSON, a page without `records`).
 
@@ -35,6 +36,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
+from simple_salesforce.util import exception_handler
 
 from connectors.base import request_hash
 from connectors.errors import AuthError, QuotaExhaustedError, RetryableSourceError, SourceError
@@ -172,13 +174,46 @@ def translate(
     return exc
 
 
-class _Salesforce(Salesforce):
+class OrgApi(Salesforce):
     """simple-salesforce with its JSON answers parsed by orjson: half the standard library's
     time on a REST page of 2,000 records (~30 ms of a 50,000-record read). A body that is not
-    JSON raises orjson's JSONDecodeError, a ValueError as the standard library's is."""
+    JSON raises orjson's JSONDecodeError, a ValueError as the standard library's is.
+
+    It does not send simple-salesforce's `X-PrettyPrint: 1`: Salesforce would answer indented
+    JSON, larger for no reader."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers.pop("X-PrettyPrint", None)
 
     def parse_result_to_json(self, result: requests.Response) -> Any:
         return orjson.loads(result.content)
+
+    def _generate_headers(self) -> None:
+        # simple-salesforce writes its headers again after each new login
+        super()._generate_headers()
+        self.headers.pop("X-PrettyPrint", None)
+
+    def download(self, url: str, params: dict[str, Any]) -> requests.Response:
+        """GET `url` streamed (a Bulk API result page). A 401 INVALID_SESSION_ID (the session
+        expired mid-read) logs in once more, with the refresh REST calls use, and asks the
+        same page again; a new token refused as well is the caller's AuthError, not more
+        logins."""
+
+        def get() -> requests.Response:
+            return self.session.request(
+                "GET", url, headers=self.headers, params=params, stream=True
+            )
+
+        response = get()
+        if response.status_code == 401 and self._salesforce_login_partial is not None:
+            code, _ = _errors(response.json())
+            if code == "INVALID_SESSION_ID":
+                self._refresh_session()
+                response = get()
+        if response.status_code >= 300:
+            exception_handler(response, name="bulk results")
+        return response
 
 
 @dataclass
@@ -196,7 +231,7 @@ class SalesforceClient:
     def __init__(self, settings: SalesforceSettings) -> None:
         self.settings = settings
         self.session = _Session(settings)
-        self._sf: Salesforce | None = None
+        self._sf: OrgApi | None = None
 
     @property
     def request_count(self) -> int:
@@ -207,7 +242,7 @@ class SalesforceClient:
         """The last `Sforce-Limit-Info` header: `api-usage=<used>/<daily max>`."""
         return self.session.limit_info
 
-    def _login(self) -> Salesforce:
+    def _login(self) -> OrgApi:
         s = self.settings
         common: dict[str, Any] = {
             "session": self.session,
@@ -217,10 +252,10 @@ class SalesforceClient:
         }
         if s.flow == "client_credentials":
             assert s.client_secret is not None
-            return _Salesforce(consumer_secret=s.client_secret.get_secret_value(), **common)
-        return _Salesforce(username=s.username, privatekey_file=str(s.private_key_path), **common)
+            return OrgApi(consumer_secret=s.client_secret.get_secret_value(), **common)
+        return OrgApi(username=s.username, privatekey_file=str(s.private_key_path), **common)
 
-    def _logged_in(self) -> Salesforce:
+    def _logged_in(self) -> OrgApi:
         try:
             return self._login()
         except (AttributeError, TypeError, KeyError):
@@ -230,7 +265,7 @@ class SalesforceClient:
                 SOURCE, "login: the token answer lacks access_token or instance_url"
             ) from None
 
-    def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
+    def call(self, what: str, fn: Callable[[OrgApi], T]) -> T:
         """`fn(sf)` under the shared retry policy, errors translated."""
 
         def once() -> T:

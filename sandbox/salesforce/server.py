@@ -24,6 +24,9 @@ SALESFORCE_HOST is set). It serves:
   INVALID_SESSION_ID (unknown or expired token), 403 REQUEST_LIMIT_EXCEEDED once
   `daily_api_limit` requests are spent, 400 MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE.
   Every REST answer carries `Sforce-Limit-Info: api-usage=<used>/<max>`.
+- JSON indented (`"key" : value`, two spaces) when the request says `X-PrettyPrint: 1`, as
+  Salesforce does; on one line otherwise. `recorder` keeps every request received, headers too;
+  `expire_sessions_at` expires the tokens at a chosen request (a session timeout mid-read).
 
 The SOQL subset is what the connector sends: `SELECT <fields> | COUNT() FROM <Object>
 [WHERE <condition>]` with AND / OR / NOT / parentheses, `= != < > <= >=`, `IN` / `NOT IN`,
@@ -47,6 +50,7 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import random
 import re
 import threading
@@ -58,7 +62,7 @@ from urllib.parse import parse_qs
 
 import jwt
 
-from sandbox.base import Request, Response, SandboxServer
+from sandbox.base import Request, RequestRecorder, Response, SandboxServer
 
 CLIENT_ID = "3MVG9sandbox.okr.sync.connected.app"
 CLIENT_SECRET = "sandbox-consumer-secret-0d1e"
@@ -437,6 +441,8 @@ class SalesforceSandbox:
     # Every JWT bearer assertion received, valid or not (signed with the app's private key).
     jwt_assertions: list[str] = field(default_factory=list)
     server: SandboxServer | None = None
+    # Every request received, headers included, in order.
+    recorder: RequestRecorder = field(default_factory=RequestRecorder)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -444,6 +450,7 @@ class SalesforceSandbox:
         self._tokens: set[str] = set()
         self._cursors: dict[str, _Cursor] = {}
         self._jobs: dict[str, _Job] = {}
+        self._expire_when: Callable[[Request], bool] | None = None
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
         # A single-currency org has no CurrencyIsoCode fields and no CurrencyType object.
         self.schema = {
@@ -615,7 +622,23 @@ class SalesforceSandbox:
         with self._lock:
             self._tokens.clear()
 
+    def expire_sessions_at(self, request_matches: Callable[[Request], bool]) -> None:
+        """The session timeout of a long read: the first request `request_matches` (e.g. a
+        Bulk result page after the first) finds every token issued before it expired."""
+        with self._lock:
+            self._expire_when = request_matches
+
     def handle(self, request: Request) -> Response:
+        self.recorder.record(request)
+        response = self._handle(request)
+        pretty = request.headers.get("x-prettyprint") == "1"
+        if pretty and response.body and "json" in response.content_type:
+            # Salesforce indents its JSON when asked to (the layout of its documented answers)
+            payload = json.loads(response.body)
+            response.body = json.dumps(payload, indent=2, separators=(",", " : ")).encode()
+        return response
+
+    def _handle(self, request: Request) -> Response:
         if request.path == "/services/oauth2/token" and request.method == "POST":
             return self._token(request)
         m = re.match(r"^/services/data/(v[\d.]+)/(.*)$", request.path)
@@ -624,6 +647,9 @@ class SalesforceSandbox:
         version, rest = m.group(1), m.group(2).rstrip("/")
         auth = request.headers.get("authorization", "")
         with self._lock:
+            if self._expire_when is not None and self._expire_when(request):
+                self._expire_when = None
+                self._tokens.clear()
             if not auth.startswith("Bearer ") or auth[7:] not in self._tokens:
                 return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
             if self.api_used >= self.daily_api_limit:

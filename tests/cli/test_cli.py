@@ -6,11 +6,13 @@ import csv
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+import time_machine
+from demo_run import demo_ran_through
 
 from okr_definitions.loader import load_definitions
 
@@ -74,19 +76,17 @@ def test_demo_values_match_the_exports(demo) -> None:
     assert statuses[0] == statuses[1] >= 6
 
 
-def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    """In the Dagster instance `okr demo` recorded into, every partition of the progress
-    assets is materialised (the UI shows them 100 % filled): their partitions start at the
-    earliest period start, not at the baseline days staging reads, which are all
-    materialised for staging."""
+def _assert_every_progress_partition_materialised(folder: Path, last: date) -> None:
+    """In the Dagster instance `okr demo` recorded into (in `folder`), every partition of the
+    progress assets through `last` is materialised (the UI shows them 100 % filled): their
+    partitions start at the earliest period start, not at the baseline days staging reads,
+    which are all materialised for staging."""
     import dagster as dg
 
     from pipelines.build import build_definitions
     from pipelines.resources import load_valid_definitions
     from pipelines.schedules import PROGRESS_JOB
 
-    result, folder = demo
-    assert result.returncode == 0, result.stderr
     definitions = load_valid_definitions(folder / "okr_definitions")
     period_start = min(kr.period_start for kr in definitions.resolved_key_results())
     assert definitions.earliest_date_needed() < period_start  # baseline days exist
@@ -96,10 +96,8 @@ def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.Mon
     objectives = {dg.AssetKey(["okr", "objective", o]) for o in definitions.objectives}
     tables = {dg.AssetKey(["okr", t]) for t in ("kr_progress_daily", "objective_progress_daily")}
     assert progress == tables | objectives
-    last = date.today() - timedelta(days=1)  # the demo runs through yesterday
     staging = dg.AssetKey(["staging", "metric_daily"])
-    monkeypatch.setenv("DAGSTER_HOME", str(folder / "dagster_home"))
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(folder / "dagster_home")) as instance:
         for key in (*sorted(progress), staging):
             partitions = graph.get(key).partitions_def
             keys = [k for k in partitions.get_partition_keys() if k <= last.isoformat()]
@@ -107,6 +105,39 @@ def test_demo_leaves_no_progress_partition_missing(demo, monkeypatch: pytest.Mon
             assert keys[0] == first.isoformat() and keys[-1] == last.isoformat(), key
             materialised = instance.get_materialized_partitions(key)
             assert materialised == set(keys), (key, sorted(set(keys) - materialised)[:3])
+
+
+def test_demo_leaves_no_progress_partition_missing(demo, shared_demo) -> None:
+    result, folder = demo
+    assert result.returncode == 0, result.stderr
+    assert shared_demo.through is not None
+    # the day the demo ran through, not this clock's yesterday (tests/demo_run.py)
+    _assert_every_progress_partition_materialised(folder, shared_demo.through)
+
+
+def test_the_demo_checks_hold_when_midnight_passes_after_the_demo(demo, shared_demo) -> None:
+    """The session's demo may be built at 23:59 and its tests run at 00:01. The fixture's
+    reading of the day the demo ran through, with the clock at 23:59:30 of the day the demo
+    ran; the partition check with the clock at 00:00:30 after it. The check passes; compared
+    with the clock's yesterday instead (as it was), it fails: the demo never ran that day."""
+    result, folder = demo
+    assert result.returncode == 0, result.stderr
+    through = shared_demo.through
+    assert through is not None
+    ran_on = through + timedelta(days=1)  # `okr demo` runs through the day before its today
+    # local time: `okr demo` takes its today from date.today()
+    before_midnight = datetime.combine(ran_on, time(23, 59, 30)).astimezone()
+    after_midnight = datetime.combine(ran_on + timedelta(days=1), time(0, 0, 30)).astimezone()
+    with time_machine.travel(before_midnight, tick=False):
+        assert date.today() - timedelta(days=1) == through  # the clock agrees, until midnight
+        read_before = demo_ran_through(shared_demo.dagster_home)
+    with time_machine.travel(after_midnight, tick=False):
+        assert demo_ran_through(shared_demo.dagster_home) == read_before == through.isoformat()
+        _assert_every_progress_partition_materialised(folder, date.fromisoformat(read_before))
+        clock_yesterday = date.today() - timedelta(days=1)
+        assert clock_yesterday == through + timedelta(days=1)
+        with pytest.raises(AssertionError):
+            _assert_every_progress_partition_materialised(folder, clock_yesterday)
 
 
 def test_status_filters_by_team(demo) -> None:

@@ -466,7 +466,10 @@ def test_no_notify_secret_reaches_output_event_log_or_warehouse(
     from sandbox.slack.server import SlackSandbox
     from sandbox.teams.server import TeamsSandbox
 
-    today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()
+    # `okr notify` is told this moment (--at): a test that runs past midnight in Berlin must
+    # still find the digest due and the warehouse's newest day recent.
+    at = dt.datetime.now(ZoneInfo("Europe/Berlin"))
+    today = at.date()
     quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
     weekday = today.strftime("%A").lower()  # the digest is due today from 00:00: always sent
     text = DEFINITIONS.replace("2026-Q4", quarter).replace(
@@ -503,12 +506,13 @@ def test_no_notify_secret_reaches_output_event_log_or_warehouse(
         slack.inject(Fault("status", 502, echo, times=100))
         teams.inject(Fault("status", 400, echo, times=100))
         relay.handler.refusals += [f"554 5.7.1 not with password {SMTP_PASSWORD}"] * 20
-        code, outputs["notify, failing"] = _okr("notify", env=env)
+        pinned = ("--at", at.isoformat())
+        code, outputs["notify, failing"] = _okr("notify", *pinned, env=env)
         assert code == 1, outputs["notify, failing"]
         assert "HTTP 502" in outputs["notify, failing"]
         # a wrong password is refused without the password being said
         code, outputs["notify, wrong password"] = _okr(
-            "notify", env={**env, "OKR_SMTP_PASSWORD": SMTP_PASSWORD + "-wrong"}
+            "notify", *pinned, env={**env, "OKR_SMTP_PASSWORD": SMTP_PASSWORD + "-wrong"}
         )
         assert "refused the login" in outputs["notify, wrong password"]
         secrets.append(SMTP_PASSWORD + "-wrong")
@@ -526,7 +530,7 @@ def test_no_notify_secret_reaches_output_event_log_or_warehouse(
         slack.clear_faults()
         teams.clear_faults()
         relay.handler.clear()
-        code, outputs["notify, recovered"] = _okr("notify", env=env)
+        code, outputs["notify, recovered"] = _okr("notify", *pinned, env=env)
         assert code == 0, outputs["notify, recovered"]
         assert "5 sent, 0 failed" in outputs["notify, recovered"]  # 3 alerts, 2 digests
         assert (len(slack.messages()), len(teams.messages()), len(relay.handler.mails)) == (2, 1, 2)

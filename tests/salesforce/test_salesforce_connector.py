@@ -4,6 +4,7 @@ errors Salesforce sends and `okr validate`'s describe checks."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from connectors.salesforce.requests import (
 )
 from connectors.salesforce.settings import SalesforceSettings
 from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceQuery
-from sandbox.base import Fault, SandboxServer
+from sandbox.base import Fault, Request, SandboxServer
 from sandbox.salesforce.server import CLIENT_ID, CLIENT_SECRET, SalesforceSandbox, parse_soql
 
 FIELDS = ["Amount", "CloseDate", "CurrencyIsoCode", "IsClosed", "IsWon", "RecordType.DeveloperName"]
@@ -356,6 +357,93 @@ def test_an_expired_session_mid_paging_gets_one_new_token_and_continues(big_org)
     assert server.pending_faults == 0
     assert read.records.num_rows == 4500
     assert org.tokens_issued - tokens == 2  # the first login and one new token
+
+
+def _later_result_page(request: Request) -> bool:
+    return request.path.endswith("/results") and bool(request.query.get("locator"))
+
+
+def test_a_session_expiring_between_bulk_result_pages_logs_in_again(
+    big_org, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session times out after the first result page: the second page's 401 logs in once
+    more and asks that page again, and the read holds every record once; no token is logged.
+    A session refused on every page fails the read without the token in the error."""
+    org, server = big_org
+    # Every line of the libraries on the request path heard at DEBUG, whatever level or state
+    # an earlier test in the same process left their loggers in.
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "requests", "simple_salesforce", "connectors"):
+        caplog.set_level(logging.DEBUG, logger=name)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+    client = SalesforceClient(
+        _settings(server, bulk_threshold=1000, bulk_page_records=2000, bulk_poll_s=0.01)
+    )
+    tokens, start = org.tokens_issued, len(org.recorder.received)
+    org.expire_sessions_at(_later_result_page)
+    read = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    assert read.how == "Bulk API 2.0"
+    ids = read.records["record_id"].to_pylist()
+    assert len(ids) == len(set(ids)) == 4500 and set(ids) == set(org.records["Opportunity"])
+    assert org.tokens_issued - tokens == 2  # the first login and one new token
+    pages = [
+        (r.query.get("locator", [""])[0], r.headers["authorization"])
+        for r in org.recorder.received[start:]
+        if r.path.endswith("/results")
+    ]
+    first, second = org.issued_tokens[-2:]
+    # page 2 asked with the expired token, then again with the new one; page 3 with the new
+    assert pages == [
+        ("", f"Bearer {first}"),
+        ("2000", f"Bearer {first}"),
+        ("2000", f"Bearer {second}"),
+        ("4000", f"Bearer {second}"),
+    ]
+
+    # A new token refused too: one more login, the page asked twice, then the source fails.
+    expired = b'[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'
+    server.inject(Fault("status", status=401, body=expired, path_contains="/results", times=99))
+    tokens = org.tokens_issued
+    server.reset_counts()
+    try:
+        with pytest.raises(AuthError) as refused:
+            fetch_records(client, "Opportunity", ["Amount"], [WON])
+    finally:
+        server.clear_faults()
+    assert "bulk results: HTTP 401 INVALID_SESSION_ID" in str(refused.value)
+    assert org.tokens_issued - tokens == 1
+    assert sum(n for p, n in server.request_counts.items() if p.endswith("/results")) == 2
+    assert org.issued_tokens and "/results?maxRecords=2000" in caplog.text  # urllib3's lines
+    for token in org.issued_tokens:
+        assert token not in str(refused.value) and token not in caplog.text
+
+
+def test_no_request_carries_x_prettyprint_which_the_org_would_indent_for(big_org) -> None:
+    """simple-salesforce asks for indented JSON (X-PrettyPrint: 1) on every call; the client
+    does not, logins renewed mid-read included. The sandbox answers as Salesforce does: the
+    same JSON, indented when asked."""
+    org, server = big_org
+    client = SalesforceClient(_settings(server, bulk_threshold=1000, bulk_poll_s=0.01))
+    start = len(org.recorder.received)
+    org.expire_sessions_at(lambda request: "/query/" in request.path)  # a new login mid-read
+    rest = fetch_records(SalesforceClient(_settings(server)), "Opportunity", ["Amount"], [WON])
+    bulk = fetch_records(client, "Opportunity", ["Amount"], [WON])
+    describe_objects(client, ["Opportunity"])
+    assert rest.how == "REST" and bulk.how == "Bulk API 2.0"
+    sent = org.recorder.received[start:]
+    segments = {part for r in sent for part in r.path.split("/")}
+    assert segments >= {"token", "queryAll", "query", "jobs", "results", "describe"}
+    assert [r.path for r in sent if "x-prettyprint" in r.headers] == []
+
+    url = f"{server.base_url}/services/data/v62.0/sobjects/Opportunity/describe"
+    auth = {"Authorization": f"Bearer {org.issued_tokens[-1]}"}
+    plain = httpx.get(url, headers=auth)
+    pretty = httpx.get(url, headers={**auth, "X-PrettyPrint": "1"})
+    assert plain.json() == pretty.json()
+    assert b"\n" not in plain.content
+    assert pretty.content.startswith(b'{\n  "name" : "Opportunity",\n')
+    assert len(pretty.content) > len(plain.content)
 
 
 def test_the_daily_api_limit_fails_at_once_with_a_plain_message(big_org) -> None:

@@ -105,6 +105,14 @@ def demo_home(shared_demo, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 @pytest.fixture(scope="module")
+def demo_through(shared_demo) -> date:
+    """The newest day the demo ran through: the day its partitions end at, whatever the clock
+    says when a test reads them (the demo may have run before midnight, the test after)."""
+    assert shared_demo.through is not None, shared_demo.stderr
+    return shared_demo.through
+
+
+@pytest.fixture(scope="module")
 def webserver(demo_home: dict[str, str]) -> Iterator[Webserver]:
     port = _free_port()
     process = subprocess.Popen(
@@ -198,9 +206,9 @@ def test_the_conversion_key_result_resolves_to_its_ga4_query(webserver: Webserve
 
 
 def test_editing_a_target_marks_what_it_feeds_as_stale(
-    webserver: Webserver, demo_home: dict[str, str]
+    webserver: Webserver, demo_home: dict[str, str], demo_through: date
 ) -> None:
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = demo_through.isoformat()
     kr_table = ["okr", "kr_progress_daily"]
     convert = ["okr", "objective", "product-pages-convert"]
     sales = ["okr", "objective", "grow-new-business"]
@@ -257,7 +265,7 @@ def test_asset_lineage_page_renders_in_chromium(webserver: Webserver) -> None:
     assert shot.stat().st_size > 20_000
 
 
-def test_the_demo_recorded_the_report_it_wrote(webserver: Webserver) -> None:
+def test_the_demo_recorded_the_report_it_wrote(webserver: Webserver, demo_through: date) -> None:
     """`okr demo` (DAGSTER_HOME set) writes the newest week's report and records it as that
     week's materialisation of reports/weekly_checkin, without a run."""
     data = webserver.graphql(
@@ -267,15 +275,15 @@ def test_the_demo_recorded_the_report_it_wrote(webserver: Webserver) -> None:
             } } } }"""
     )
     (event,) = data["assetOrError"]["assetMaterializations"]
-    yesterday = date.today() - timedelta(days=1)
-    assert event["partition"] == (yesterday - timedelta(days=yesterday.weekday())).isoformat()
+    week = demo_through - timedelta(days=demo_through.weekday())
+    assert event["partition"] == week.isoformat()
     assert event["runId"] == ""
     path = next(e["path"] for e in event["metadataEntries"] if e["label"] == "path")
     assert Path(path).exists()
 
 
 def test_the_progress_assets_have_no_missing_partition_after_the_demo(
-    webserver: Webserver, demo_home: dict[str, str]
+    webserver: Webserver, demo_home: dict[str, str], demo_through: date
 ) -> None:
     """The UI's partition counts (its "% filled"): the demo materialised every partition of
     staging, from the first baseline day, and of the progress assets, which start at the
@@ -288,10 +296,11 @@ def test_the_progress_assets_have_no_missing_partition_after_the_demo(
     assert definitions is not None
     zone = ZoneInfo(definitions.organisation.timezone)
     period_start = min(kr.period_start for kr in definitions.resolved_key_results())
-    newest = datetime.now(zone).date() - timedelta(days=1)  # the newest partition
-    # the demo ran through yesterday on this machine's clock: a day the organisation's zone
-    # has already ended beyond that (around midnight) is a partition not run yet
-    not_run = max(0, (newest - (date.today() - timedelta(days=1))).days)
+    # The newest partition is the newest day ended in the organisation's zone now, when the
+    # webserver counts; the demo ran through its own yesterday, maybe a midnight earlier:
+    # the days between are partitions not run yet.
+    newest = datetime.now(zone).date() - timedelta(days=1)
+    not_run = max(0, (newest - demo_through).days)
     expected = {
         "staging/metric_daily": (newest - definitions.earliest_date_needed()).days + 1,
         "okr/kr_progress_daily": (newest - period_start).days + 1,
@@ -383,14 +392,15 @@ def _open_rate(warehouse: str, day: str) -> float:
 
 
 def test_a_source_partition_materialised_in_the_ui_updates_that_days_progress(
-    webserver: Webserver, daemon: None, demo_home: dict[str, str]
+    webserver: Webserver, daemon: None, demo_home: dict[str, str], demo_through: date
 ) -> None:
     import csv
 
     warehouse = demo_home["OKR_WAREHOUSE"]
-    day = (date.today() - timedelta(days=1)).isoformat()
+    day = demo_through.isoformat()  # a day the demo computed
     before = _open_rate(warehouse, day)
-    day_before = _open_rate(warehouse, (date.today() - timedelta(days=2)).isoformat())
+    previous_day = (demo_through - timedelta(days=1)).isoformat()
+    day_before = _open_rate(warehouse, previous_day)
     # The newsletter tool's export restates the day: every delivered mail was opened.
     export = Path(demo_home["OKR_DEFINITIONS"]) / "data" / "newsletter.csv"
     rows = list(csv.DictReader(export.open()))
@@ -470,4 +480,4 @@ def test_a_source_partition_materialised_in_the_ui_updates_that_days_progress(
     # ratio of sums over the quarter so far: the day's opens rose, so the rate did
     after = _open_rate(warehouse, day)
     assert after > before
-    assert _open_rate(warehouse, (date.today() - timedelta(days=2)).isoformat()) == day_before
+    assert _open_rate(warehouse, previous_day) == day_before
