@@ -20,7 +20,7 @@ from warehouse.db import migration_files
 # SQL in a scratch database cost every process ~35 ms (some twenty scripts, then the catalogue).
 # The file carries the digest of the migrations it came from; should they differ (a migration
 # added and the file not regenerated) the columns are computed as before, so the metadata is
-# never stale. tests/pipelines/test_metadata_columns.py checks the file is current.
+# never stale. tests/pipelines/test_declared_columns.py checks the file is current.
 # Regenerate: python -m pipelines.metadata
 DECLARED_COLUMNS_PATH = Path(__file__).with_name("declared_columns.json")
 
