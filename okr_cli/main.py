@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.markup import escape
 
-from okr_cli.backup import backup_command, restore_command
-from okr_cli.checkin import checkin
 from okr_cli.console import (
     DefinitionsOption,
     VerboseOption,
@@ -32,12 +30,7 @@ from okr_cli.console import (
     run_app,
     set_verbose,
 )
-from okr_cli.doctor import doctor
-from okr_cli.import_workbook import import_workbook
-from okr_cli.notify import notify
-from okr_cli.publish import publish_command
-from okr_cli.push import check_push_ids, demo_push, push_command
-from okr_cli.report_recording import demo_report, record_report
+from okr_cli.lazy_commands import group_with_deferred_commands
 from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
 
@@ -46,6 +39,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # The commands that live in modules of their own: imported when they run (or `okr --help`
+    # lists them), not by every `okr` process (okr_cli/lazy_commands.py).
+    cls=group_with_deferred_commands(
+        {
+            "push": "okr_cli.push:push_command",
+            "publish": "okr_cli.publish:publish_command",
+            "import": "okr_cli.import_workbook:import_workbook",
+            "notify": "okr_cli.notify:notify",
+            "checkin": "okr_cli.checkin:checkin",
+            "backup": "okr_cli.backup:backup_command",
+            "restore": "okr_cli.backup:restore_command",
+            "doctor": "okr_cli.doctor:doctor",
+        }
+    ),
 )
 # emoji=False: text from the warehouse or the definitions is printed as written (":x:" stays).
 
@@ -72,6 +79,7 @@ def validate(
     """
     with objects_for_the_whole_command():
         # imported when the command runs, so `okr --help` and `okr status` start quickly
+        from okr_cli.push import check_push_ids
         from okr_cli.source_checks import check_sources
         from okr_definitions.loader import load_definitions
 
@@ -163,13 +171,10 @@ def _run(
     # Dagster's console log: nothing by default (the events and traces stay in the instance),
     # everything with --verbose.
     log_level = "INFO" if verbose else "CRITICAL"
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    with console.status(f"running sources and models for {first}..{last}"):
-        if instance is None:
-            with ephemeral_instance() as ephemeral:
-                outcome = run_range(defs, first, last, ephemeral, log_level=log_level)
-        else:
-            outcome = run_range(defs, first, last, instance, log_level=log_level)
+    # Either instance is disposed when the runs end (its storages' connections closed).
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else ephemeral_instance()
+    with console.status(f"running sources and models for {first}..{last}"), instance as used:
+        outcome = run_range(defs, first, last, used, log_level=log_level)
     if outcome.succeeded:
         return True
     lines, summary = failure_lines(outcome.failed_steps, outcome.errors, definitions)
@@ -304,6 +309,8 @@ def demo(
     """Run the whole pipeline on the example OKRs (no credentials) and print the results."""
     # imported when the command runs, so `okr --help` and `okr status` start quickly
     from okr_cli.demo import prepare_workspace, write_demo_data, yesterday_of
+    from okr_cli.push import demo_push
+    from okr_cli.report_recording import demo_report
     from okr_cli.sandboxes import running_sandboxes
     from pipelines.resources import load_valid_definitions
 
@@ -406,6 +413,7 @@ def report(
 ) -> None:
     """Write the weekly check-in report: one self-contained HTML file and a Markdown twin."""
     # imported when the command runs, so `okr --help` and `okr status` start quickly
+    from okr_cli.report_recording import record_report
     from reports.weekly import CheckinError, NoReportData, latest_week, parse_week
     from reports.write import write_weekly_report
 
@@ -554,16 +562,6 @@ def main() -> None:
     """The `okr` entry point (okr_cli/console.py says how its errors read)."""
     run_app(app)
 
-
-# The commands that live in modules of their own.
-app.command("push")(push_command)  # okr_cli/push.py
-app.command("publish")(publish_command)  # okr_cli/publish.py
-app.command("import")(import_workbook)  # okr_cli/import_workbook.py
-app.command()(notify)  # okr_cli/notify.py
-app.command()(checkin)  # okr_cli/checkin.py
-app.command("backup")(backup_command)  # okr_cli/backup.py
-app.command("restore")(restore_command)  # okr_cli/backup.py
-app.command()(doctor)  # okr_cli/doctor.py
 
 if __name__ == "__main__":
     main()

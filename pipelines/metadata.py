@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -13,9 +16,26 @@ from connectors.scratch import scratch_connection
 from warehouse.columns import COLUMN_DESCRIPTIONS
 from warehouse.db import migration_files
 
+# The declared columns, generated from the migrations and checked in: running the migrations'
+# SQL in a scratch database cost every process ~35 ms (some twenty scripts, then the catalogue).
+# The file carries the digest of the migrations it came from; should they differ (a migration
+# added and the file not regenerated) the columns are computed as before, so the metadata is
+# never stale. tests/pipelines/test_declared_columns.py checks the file is current.
+# Regenerate: python -m pipelines.metadata
+DECLARED_COLUMNS_PATH = Path(__file__).with_name("declared_columns.json")
 
-@cache
-def _declared_columns() -> dict[str, list[tuple[str, str, bool]]]:
+Columns = dict[str, list[tuple[str, str, bool]]]
+
+
+def migrations_digest() -> str:
+    """SHA-256 of the migrations' names and SQL, in order."""
+    digest = hashlib.sha256()
+    for _, file in migration_files():
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def columns_from_migrations() -> Columns:
     """(name, type, nullable) of every table's columns (views have none to declare), from the
     migrations applied to a scratch database: the schema an asset declares is the one its
     table will have."""
@@ -25,7 +45,7 @@ def _declared_columns() -> dict[str, list[tuple[str, str, bool]]]:
         # row of meta.schema_migrations each, warehouse.db.migrate) would double the cost.
         con.execute(";\n".join(file.read_text() for _, file in migration_files()))
         # The tables' columns only: information_schema would also bind every view, DuckDB's
-        # own catalogue views included (a few times the cost, paid by every cold start).
+        # own catalogue views included (a few times the cost).
         rows = con.execute(
             "SELECT c.schema_name || '.' || c.table_name, c.column_name, c.data_type, "
             "c.is_nullable FROM duckdb_columns() c JOIN duckdb_tables() t USING (table_oid) "
@@ -35,10 +55,41 @@ def _declared_columns() -> dict[str, list[tuple[str, str, bool]]]:
         ).fetchall()
     finally:
         con.close()
-    columns: dict[str, list[tuple[str, str, bool]]] = {}
+    columns: Columns = {}
     for table, name, dtype, nullable in rows:
         columns.setdefault(table, []).append((name, dtype, nullable))
     return columns
+
+
+def write_declared_columns(path: Path = DECLARED_COLUMNS_PATH) -> None:
+    """Write the declared columns with the digest of the migrations they come from."""
+    tables = [
+        f"  {json.dumps(table)}: [\n"
+        + ",\n".join(f"   {json.dumps(list(column))}" for column in columns)
+        + "\n  ]"
+        for table, columns in columns_from_migrations().items()
+    ]
+    # JSON, one column a line (a reviewer reads a migration's effect in the diff)
+    path.write_text(
+        f'{{\n "migrations_sha256": "{migrations_digest()}",\n "tables": {{\n'
+        + ",\n".join(tables)
+        + "\n }\n}\n"
+    )
+
+
+@cache
+def _declared_columns() -> Columns:
+    """The checked-in declared columns when they match the migrations, else computed."""
+    try:
+        document = json.loads(DECLARED_COLUMNS_PATH.read_text())
+    except FileNotFoundError:
+        return columns_from_migrations()
+    if document["migrations_sha256"] != migrations_digest():
+        return columns_from_migrations()
+    return {
+        table: [(name, dtype, nullable) for name, dtype, nullable in columns]
+        for table, columns in document["tables"].items()
+    }
 
 
 def column_schema(table: str) -> dg.TableSchema:
@@ -128,3 +179,8 @@ def materialize_result(
     newest_day = {k: v for k, v in metadata.items() if k not in EVERY_DAY}
     context.add_asset_metadata(newest_day, asset_key=asset_key, partition_key=keys[-1])
     return dg.MaterializeResult(asset_key=asset_key, metadata=every_day)
+
+
+if __name__ == "__main__":
+    write_declared_columns()
+    print(f"wrote {DECLARED_COLUMNS_PATH}")

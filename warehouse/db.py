@@ -120,6 +120,10 @@ class _SharedInstance:
                 self._path = None
                 self._host.execute(f"DETACH {self._catalog}")
 
+    def holds_a_file(self) -> bool:
+        with self._lock:
+            return self._path is not None
+
 
 def _identifier(name: str) -> str:
     """`name` quoted as an SQL identifier."""
@@ -127,6 +131,12 @@ def _identifier(name: str) -> str:
 
 
 _SHARED = _SharedInstance()
+
+
+def holds_the_file() -> bool:
+    """Whether a writable connection of this process still has the warehouse file attached
+    (not yet closed: the file's write lock is still held)."""
+    return _SHARED.holds_a_file()
 
 
 class WarehouseConnection(CursorConnection):

@@ -51,6 +51,7 @@ from connectors.base import (
 )
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
+from connectors.tls import tls_context
 from okr_definitions.sources.amplitude import AmplitudeQuery
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class AmplitudeClient:
             base_url=settings.base_url,
             timeout=settings.timeout_s,
             headers={"User-Agent": USER_AGENT},
+            verify=tls_context(),  # connectors/tls.py: one CA bundle load per process
             auth=httpx.BasicAuth(
                 settings.api_key.get_secret_value(), settings.secret_key.get_secret_value()
             ),

@@ -19,12 +19,14 @@ deal pipelines and their stages.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import operator
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -68,6 +70,38 @@ log = logging.getLogger(__name__)
 
 # Each generated API package has its own ApiException class.
 _API_EXCEPTIONS = (ObjectsApiException, PipelinesApiException, PropertiesApiException)
+
+# Every Configuration the generated client builds (one per API) sets the `urllib3` logger and
+# its own `hubspot.*` loggers to WARNING, and http.client's debug level to 0: in the process
+# that reads HubSpot (a user's Dagster code location, a notebook) the user's own logging set-up
+# for them would go silent, e.g. urllib3's DEBUG request lines.
+_LOGGERS_THE_CLIENT_SETS = ("urllib3", "hubspot")
+_logging_state_lock = threading.Lock()
+
+
+@contextmanager
+def _logging_state_kept(prefixes: Sequence[str]) -> Iterator[None]:
+    """On leaving, each logger named `prefix` or `prefix.…` has the level it had on entering
+    (one created inside, none: NOTSET), and http.client its debug level."""
+
+    def loggers() -> list[logging.Logger]:
+        return [
+            logger
+            for name, logger in list(logging.Logger.manager.loggerDict.items())
+            if isinstance(logger, logging.Logger)
+            and any(name == prefix or name.startswith(f"{prefix}.") for prefix in prefixes)
+        ]
+
+    # one at a time: a second client built meanwhile would otherwise save the muted levels
+    with _logging_state_lock:
+        levels = {logger.name: logger.level for logger in loggers()}
+        debug_level = http.client.HTTPConnection.debuglevel
+        try:
+            yield
+        finally:
+            for logger in loggers():
+                logger.setLevel(levels.get(logger.name, logging.NOTSET))
+            http.client.HTTPConnection.debuglevel = debug_level
 
 
 class RateLimiter:
@@ -201,11 +235,12 @@ class HubSpotClient:
         self._token = settings.access_token.get_secret_value()
         # Retry(0): the shared tenacity policy is the only retry layer (urllib3's default would
         # retry connection errors silently and never POSTs on 429).
-        api = HubSpot(access_token=self._token, host=settings.host, retry=Retry(0))
-        self.search_api = api.crm.objects.search_api
-        self.basic_api = api.crm.objects.basic_api
-        self.pipelines_api = api.crm.pipelines.pipelines_api
-        self.properties_api = api.crm.properties.core_api
+        with _logging_state_kept(_LOGGERS_THE_CLIENT_SETS):  # the APIs are built on access
+            api = HubSpot(access_token=self._token, host=settings.host, retry=Retry(0))
+            self.search_api = api.crm.objects.search_api
+            self.basic_api = api.crm.objects.basic_api
+            self.pipelines_api = api.crm.pipelines.pipelines_api
+            self.properties_api = api.crm.properties.core_api
         self._search_limiter = shared_limiter(settings, "search")
         self._limiter = shared_limiter(settings, "other")
         self._count_lock = threading.Lock()

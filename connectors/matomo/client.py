@@ -16,15 +16,12 @@ the limits and credentials, validate.py checks queries against the instance's me
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import ssl
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import certifi
 import httpx
 
 from connectors.base import (
@@ -36,14 +33,9 @@ from connectors.matomo.parse import SubAnswer
 from connectors.matomo.requests import SubRequest
 from connectors.matomo.settings import SOURCE, USER_AGENT, MatomoSettings
 from connectors.retry import call_with_retry, retry_after_seconds
+from connectors.tls import tls_context
 
 log = logging.getLogger(__name__)
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~50 ms; a run makes one client per fetch, so load it once.
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 class MatomoClient:
@@ -52,7 +44,7 @@ class MatomoClient:
     def __init__(self, settings: MatomoSettings, http: httpx.Client | None = None) -> None:
         self.settings = settings
         self._http = http or httpx.Client(
-            timeout=settings.timeout_s, headers={"User-Agent": USER_AGENT}, verify=_tls_context()
+            timeout=settings.timeout_s, headers={"User-Agent": USER_AGENT}, verify=tls_context()
         )
         password = settings.basic_auth_password
         self._auth = (

@@ -53,6 +53,7 @@ from connectors.mixpanel.settings import (
 )
 from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
 from connectors.scratch import scratch_connection
+from connectors.tls import tls_context
 from okr_definitions.sources.mixpanel import MixpanelQuery
 
 
@@ -70,6 +71,7 @@ def make_client(settings: MixpanelSettings) -> httpx.Client:
         auth=(settings.username, settings.secret.get_secret_value()),
         timeout=httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 10.0)),
         headers={"Accept-Encoding": "gzip"},
+        verify=tls_context(),  # connectors/tls.py: one CA bundle load per process
     )
 
 

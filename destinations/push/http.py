@@ -16,6 +16,7 @@ import httpx
 
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.retry import MAX_ATTEMPTS, request_timeout, retry_after_seconds, retrying
+from connectors.tls import tls_context
 from destinations.push.tools import KNOWN_SECRETS, RejectedValueError, UnknownTargetError
 
 
@@ -71,6 +72,7 @@ class ToolHttp:
             base_url=base_url.rstrip("/"),
             headers=headers,
             timeout=request_timeout(default_timeout),
+            verify=tls_context(),  # connectors/tls.py: one CA bundle load per process
         )
 
     def close(self) -> None:

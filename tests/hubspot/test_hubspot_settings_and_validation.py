@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import logging
 import traceback
 
 import pytest
+from log_checks import heard
 from pydantic import SecretStr, ValidationError
 
 from connectors.base import MetricRequest
@@ -13,6 +16,7 @@ from connectors.hubspot import (
     HubSpotSettings,
     RateLimiter,
     fetch_hubspot_objects,
+    fetch_hubspot_pipelines,
     validate_hubspot_metrics,
 )
 from okr_definitions.sources.hubspot import HubSpotQuery
@@ -34,6 +38,36 @@ def test_a_bad_token_gives_a_clear_message_without_the_token(empty_crm):
     everything = "".join(traceback.format_exception(caught.value))
     assert SECRET not in everything
     assert sum(server.request_counts.values()) == 1  # refused credentials are not retried
+
+
+def test_reading_hubspot_leaves_the_process_logging_as_it_was(
+    empty_crm, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The generated client sets `urllib3` and its own loggers to WARNING each time it builds an
+    API: a user's urllib3 DEBUG lines (and any later log check in the same process) went
+    silent after the first HubSpot read. The levels are the user's again after the client is
+    built, and the request lines of the reads are heard."""
+    _, _, settings = empty_crm
+    caplog.set_level(logging.INFO, logger="hubspot")
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # last: it sets the capture's level too
+    unset = logging.getLogger("hubspot.crm.pipelines")  # a logger the user never set
+    before = unset.level
+
+    fetch_hubspot_objects(settings, "deals", None, ["amount"])
+    fetch_hubspot_pipelines(settings)
+    validate_hubspot_metrics(settings, [_metric("n", object="deals", date_property="createdate")])
+
+    assert logging.getLogger("urllib3").level == logging.DEBUG
+    assert logging.getLogger("hubspot").level == logging.INFO
+    assert unset.level == before == logging.NOTSET
+    assert http.client.HTTPConnection.debuglevel == 0
+    heard(
+        caplog,
+        "urllib3",
+        "POST /crm/v3/objects/deals/search",
+        "GET /crm/v3/pipelines/deals",
+        "GET /crm/v3/properties/deals",
+    )
 
 
 def test_settings_never_show_the_token():

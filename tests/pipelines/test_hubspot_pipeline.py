@@ -440,7 +440,12 @@ def test_a_refused_token_fails_hubspot_only_and_its_key_results_turn_stale(
         outcome.errors
     )
     assert all(canary not in e for e in outcome.errors)
-    assert logs and all(canary not in line for line in logs)
+    # The event log searched holds the failure itself, with the variable's name in its message
+    assert any(
+        "STEP_FAILURE" in line and "raw__hubspot" in line and "HUBSPOT_ACCESS_TOKEN" in line
+        for line in logs
+    ), logs
+    assert all(canary not in line for line in logs)
     rows = {
         kr: (status, through)
         for kr, status, through in warehouse_rows(
@@ -455,7 +460,9 @@ def test_a_refused_token_fails_hubspot_only_and_its_key_results_turn_stale(
     assert rows["signups-total"][1] == date(2026, 10, 9)
     assert rows["signups-daily"] == ("achieved", date(2026, 10, 9))
     # Nothing of the refused token reached the warehouse.
-    for file in Path(os.environ["OKR_WAREHOUSE"]).parent.glob("warehouse.duckdb*"):
+    files = list(Path(os.environ["OKR_WAREHOUSE"]).parent.glob("warehouse.duckdb*"))
+    assert Path(os.environ["OKR_WAREHOUSE"]) in files  # the scan reads the warehouse itself
+    for file in files:
         assert canary.encode() not in file.read_bytes()
 
 

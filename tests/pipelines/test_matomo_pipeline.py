@@ -107,10 +107,14 @@ def test_a_refused_token_fails_matomo_only_and_its_krs_turn_stale(
     canary = "canary-token-0123456789"
     monkeypatch.setenv("MATOMO_TOKEN", canary)
     outcome = run_range(defs, date(2026, 10, 6), date(2026, 10, 9), instance)
+    logs = [str(record) for run_id in outcome.run_ids for record in instance.all_logs(run_id)]
     assert not outcome.succeeded
     assert outcome.failed_steps == ["raw__matomo"]
     assert any("MATOMO_TOKEN" in e or "token" in e.lower() for e in outcome.errors)
     assert all(canary not in e for e in outcome.errors)
+    # The event log holds the failure (so the scan below searched something), not the token.
+    assert any("STEP_FAILURE" in line and "raw__matomo" in line for line in logs), logs
+    assert all(canary not in line for line in logs)
     rows = dict(
         warehouse_rows(
             "SELECT kr_id, status FROM okr.kr_progress_daily WHERE as_of_date = '2026-10-09'"
