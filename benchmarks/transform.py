@@ -141,6 +141,79 @@ SQL reads of the calendar's staged rows (the source metrics', the ratios' parts'
 flags'). Next steps if a quiet run stays above 1.5: one scan of the staged rows for the
 source metrics and the ratios' parts together, and the `latest` value arrays only for the
 metrics `latest` key results read.
+
+The round after that (overlap): a quiet run stood at 1.67x wall, 1.50x CPU. The floor's INSERT
+keeps both cores busy (0.33 s CPU in 0.22 s wall), while ours ran its 0.15 s of work on one
+thread before its insert began. What was moved onto the second core:
+
+- The flags and the key results' facts are read on a second cursor of the same connection in
+  a worker thread (`running_totals._side_reads`) while the main thread sums the staged rows in
+  arrays; the main thread waits for them only where the flag masks are built, last. DuckDB
+  releases the GIL while a query runs (measured: a 0.063 s query beside 0.15 s of numpy in
+  another thread, 0.152 s together) and numpy does over large arrays. A cursor does not see
+  the temp tables of the run's own cursor (DuckDB keeps temp objects per connection): the
+  worker registers the metrics' numbering (the run's metric_index, as Arrow) and makes its own
+  metric_flag_days. It reads only what was committed before the run's transaction began
+  (staging, flags, definitions); the facts stay on the run's own cursor when the run has just
+  frozen baselines they read.
+- The temp view metric_series is made only with the SQL running totals that read it.
+- Tried and not kept: the columns that describe each row (dates, the key results' strings,
+  the flags' lists) built in a worker thread while the main thread scored the rows. In
+  process, interleaved, fifteen rounds, three runs: 45, 71, 56 ms against 42, 67, 61 ms on one
+  thread; no gain for more code.
+
+Where a run's wall time goes now (milliseconds from the start, one process, load ~1.8):
+bounds, delete 0-8; the staged rows' reads 8-40; arrays 40-110 (the second cursor's flags and
+facts 40-100 beside them); rows 110-135; INSERT 135-365; COMMIT to 380 (measured with the
+rows' columns in a thread; on one thread the rows take about as long). Between 40 and 135
+both cores are busy (ours uses about 0.22 s of CPU before its insert, in about 0.13 s).
+
+Tried and dropped (the rows streamed into the INSERT while Python builds the next chunk):
+DuckDB 2.x reads a `pyarrow.RecordBatchReader` on one thread, so the insert loses the
+parallel scan it has over a table. The same 365,000 rows, interleaved, five rounds each
+(load ~1.2): from one Arrow table 0.216 s wall (0.314 s CPU); from a RecordBatchReader of
+64k-row batches 0.388 s (0.413); a dataset over such a reader 0.361 s (0.355); the table cut
+into 30,000-row batches 0.412 s (0.413); the rows in three INSERTs of one transaction
+0.420 s against 0.293 s for one; a first INSERT of one row group (122,880 rows) in a thread
+while 0.04 s of work ran, then the rest, 0.330 s against 0.318 s for the work then one
+INSERT. Work done beside a running insert overlaps only in part anyway: 0.1 s of numpy beside
+the Arrow insert added 0.05 s (the insert already uses about 1.4 cores). Splitting the window
+sums' numpy across two threads was not tried: while the second cursor reads, both cores are
+busy.
+
+Measured old against new (`python -m benchmarks.transform --no-record`, the tree before this
+round, 9781a14, against this one, each in a fresh process, interleaved, medians of the runs'
+medians). The machine was shared: the overlap gains only where the second
+core is free, so the quiet run is the one that counts (the floor took 0.23-0.56 s wall in the
+loaded ones, 0.22-0.26 s in the quiet one):
+
+```
+                                     runs  load      wall ratio      CPU ratio
+this tree, quiet                       6   1.0-1.4   1.77 -> 1.55    1.56 -> 1.53
+  (ours 0.434 s -> 0.385 s against a floor of 0.243 s and 0.244 s)
+with the rows' columns in a thread     8   1.8-3.5   1.69 -> 1.58    1.51 -> 1.58
+this tree                              8   2.8-3.9   1.57 -> 1.56    1.52 -> 1.55
+this tree                              6   1.8-2.9   1.65 -> 1.64    1.50 -> 1.52
+```
+
+In one process, the same tree with the second cursor's reads run in sequence on the calling
+thread against run beside the arrays, each interleaved with the floor, twelve rounds: at load
+~1, wall 1.79 -> 1.60 the floor (0.424 s -> 0.374 s); at load 2.3-2.9, three runs, 1.69 ->
+1.53, 1.64 -> 1.63, 1.50 -> 1.59; CPU 1.49-1.60 -> 1.53-1.56. So: about 0.05 s off a run's
+wall when a core is idle, nothing when other work holds it, and about 0.01 s of CPU for the
+thread. The rows are the same: tests/warehouse/test_daily_rows.py, and at full size the
+365,000 rows the arrays write equal the SQL chain's (EXCEPT ALL both ways: none).
+
+Recorded (`python -m benchmarks.transform`, 02:03 UTC, load ~1): 1.66x wall, 1.60x CPU (ours
+0.385-0.399 s against a floor of 0.230-0.269 s); the same command a minute before gave 1.50x
+wall, 1.51x CPU (0.335-0.361 s against 0.223-0.257 s). Three rounds in one process move by
+that much from run to run on this machine; the interleaved runs above are the comparison.
+
+What bounds it now: the CPU, not the order of the work. Before its insert a run does about
+0.22 s of CPU (SQL reads 0.08, numpy and Arrow 0.12, threads' overhead) on both cores, so a
+quiet run's wall is the floor's plus about 0.13-0.15 s: 1.55-1.65x of a 0.22 s floor. 1.4x
+leaves 0.09 s; reaching it needs that CPU cut by a third or an insert that takes its rows as
+they come on all its threads (DuckDB's scan of a stream does not).
 """,
 }
 

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from warehouse.db import read_model
-from warehouse.running_totals import ArraysUnsuitable, DailyWindows
+from warehouse.running_totals import ArraysUnsuitable, DailyWindows, Facts
 from warehouse.status import STATUS_ORDER
 
 # Each row's status as its position in warehouse/status.py's order (the Arrow dictionary).
@@ -60,7 +60,8 @@ def write_daily_rows(
     return rows.num_rows
 
 
-def _facts(con: duckdb.DuckDBPyConnection, kr_ids: np.ndarray) -> dict[str, np.ndarray]:
+def key_result_facts(con: duckdb.DuckDBPyConnection, kr_ids: np.ndarray) -> Facts:
+    """kr_facts.sql's row for each of `kr_ids`, in their order."""
     index = pa.table(
         {"idx": pa.array(np.arange(len(kr_ids), dtype=np.int32)), "kr_id": pa.array(kr_ids)}
     )
@@ -95,7 +96,8 @@ def _rows(
     at_risk_margin: float,
     aspirational_pace: float,
 ) -> pa.Table:
-    facts = _facts(con, w.kr_ids)
+    # Read with the window sums where the caller could let them be (daily_window_sums).
+    facts = w.facts if w.facts is not None else key_result_facts(con, w.kr_ids)
     kr = w.kr
     epoch = (w.calendar_start - _UNIX_EPOCH).days
 

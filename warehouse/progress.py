@@ -158,19 +158,10 @@ def _prepare_series(
     from_date: date,
     running_totals: bool = True,
 ) -> None:
-    """The temp view metric_series, the temp table metric_flag_days, the macro status_reason
-    and, with `running_totals`, the SQL running totals metric_cumulative the window models
-    read."""
-    # metric_series reads it: a view cannot take parameters.
-    con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
-    con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
+    """The macro status_reason and, with `running_totals`, the SQL running totals the window
+    models read (`_running_totals`)."""
     # the status reasons' words, read by both writers of the daily rows
     con.execute(read_model("status_reason"))
-    calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
-        calendar,
-    )
     if running_totals:
         _running_totals(con, calendar_start, calendar_end, from_date)
 
@@ -178,6 +169,17 @@ def _prepare_series(
 def _running_totals(
     con: duckdb.DuckDBPyConnection, calendar_start: date, calendar_end: date, from_date: date
 ) -> None:
+    """The temp view metric_series and the temp tables metric_flag_days and
+    metric_cumulative, the SQL running totals (the arrays read the staged rows and the flags
+    on their own: warehouse.running_totals)."""
+    # metric_series reads it: a view cannot take parameters.
+    con.execute("SET VARIABLE okr_calendar_start = ?", [calendar_start])
+    con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
+    calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
+        calendar,
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),
         {"calendar_start": calendar_start, "calendar_end": calendar_end, "from_date": from_date},
@@ -218,7 +220,7 @@ def compute_progress(
     key-result rows written.
     """
     # Deferred: numpy and pyarrow, which `okr status` (not_started_rows) does not need.
-    from warehouse.daily_rows import write_daily_rows
+    from warehouse.daily_rows import key_result_facts, write_daily_rows
     from warehouse.running_totals import ArraysUnsuitable, daily_window_sums
 
     bounds = _calendar_bounds(con, from_date, to_date)
@@ -253,7 +255,16 @@ def compute_progress(
             "aspirational_pace": settings.aspirational_pace,
         }
         try:
-            windows = daily_window_sums(con, from_date, to_date, calendar_start, calendar_end)
+            # The key results' facts are read alongside the window sums, on a second cursor,
+            # unless this transaction has just frozen baselines they read.
+            windows = daily_window_sums(
+                con,
+                from_date,
+                to_date,
+                calendar_start,
+                calendar_end,
+                read_facts=None if baselines_pending else key_result_facts,
+            )
             # The rows written are the arrays' rows: counted without reading them back.
             count = write_daily_rows(
                 con,

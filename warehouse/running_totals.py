@@ -23,6 +23,9 @@ raises `ExactSumOverflow`, and the caller falls back to the SQL running totals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -43,6 +46,10 @@ _FLAG_KINDS = (
     "SELECT flag, row_number() OVER (ORDER BY flag) - 1 AS kind "
     "FROM (SELECT DISTINCT flag FROM metric_flag_days) ORDER BY flag"
 )
+
+
+# Columns per key result, as fetchnumpy gives them (warehouse/daily_rows.py reads kr_facts.sql).
+Facts = dict[str, np.ndarray]
 
 
 class ArraysUnsuitable(Exception):
@@ -75,6 +82,7 @@ class DailyWindows:
     metric_flag_mask: np.ndarray  # each row's metric: the kinds flagged in the calendar
     window_flag_mask: np.ndarray  # the kinds flagged from w_start through the as-of day
     # (computed only for rows whose metric carries several kinds; 0 elsewhere)
+    facts: Facts | None  # the key results' facts, where daily_window_sums was to read them
 
 
 def daily_window_sums(
@@ -83,33 +91,86 @@ def daily_window_sums(
     to_date: date,
     calendar_start: date,
     calendar_end: date,
+    read_facts: Callable[[duckdb.DuckDBPyConnection, np.ndarray], Facts] | None = None,
 ) -> DailyWindows:
     """The window sums of the key results active in [from_date, to_date], per as-of day.
 
-    Reads staging.metric_daily and the temp table `metric_flag_days`
-    (warehouse.progress._prepare_series) and leaves the temp table `metric_index` (the
-    metrics' rows in the arrays) for the caller to drop. `calendar_start` is the day before
-    the first day any window of these key results reads.
+    Reads staging.metric_daily and the flags (metric_flag_days.sql) and leaves the temp table
+    `metric_index` (the metrics' rows in the arrays) for the caller to drop. `calendar_start`
+    is the day before the first day any window of these key results reads. With `read_facts`,
+    the key results' facts are read too, as `read_facts(connection, kr_ids)` returns them
+    (`DailyWindows.facts`): only for what the caller has committed, since they are read on a
+    second cursor (below).
     """
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_index AS " + read_model("metric_index"),
         {**calendar, "from_date": from_date},
     )
-    metrics = con.execute("SELECT is_ratio FROM metric_index ORDER BY idx").fetchnumpy()
+    metrics = con.execute("SELECT metric_id, is_ratio FROM metric_index ORDER BY idx").fetchnumpy()
     krs = con.execute(
         read_model("kr_windows"),
         {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
     ).fetchnumpy()
-    n_metrics = len(metrics["is_ratio"])
-    n_days = (calendar_end - calendar_start).days + 1
     # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
     series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
     parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
+    # The flags (and the facts) are read on a second cursor in a worker thread while this
+    # thread sums the staged rows: DuckDB releases the GIL while a query runs, numpy while it
+    # passes over large arrays, so those reads take a core the arrays leave idle instead of
+    # time before them. The staged rows, flags and definitions were committed before a
+    # progress run's transaction began, so the second cursor reads the same ones. The pool is
+    # left (the worker waited for) before the cursor closes.
+    with closing(con.cursor()) as side, ThreadPoolExecutor(max_workers=1) as pool:
+        side_reads = pool.submit(
+            _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
+        )
+        return _window_sums(
+            side_reads,
+            metrics,
+            krs,
+            series,
+            parts,
+            from_date,
+            to_date,
+            calendar_start,
+            (calendar_end - calendar_start).days + 1,
+        )
+
+
+@dataclass(frozen=True)
+class _SideReads:
+    """What the second cursor reads (`_side_reads`)."""
+
+    flag_kinds: list[str]  # the kinds of flag in the calendar, sorted
+    flagged: dict[str, np.ndarray]  # each flagged (metric's row, day, kind's position)
+    facts: Facts | None
+
+
+def _side_reads(
+    cursor: duckdb.DuckDBPyConnection,
+    calendar: dict[str, date],
+    metric_ids: np.ndarray,
+    kr_ids: np.ndarray,
+    read_facts: Callable[[duckdb.DuckDBPyConnection, np.ndarray], Facts] | None,
+) -> _SideReads:
+    """The flags of the calendar for the metrics `metric_ids` (the arrays' rows, in order)
+    and, with `read_facts`, the key results' facts, on `cursor` (whose temp tables are its
+    own: DuckDB keeps temp objects per connection)."""
+    index = pa.table(
+        {
+            "idx": pa.array(np.arange(len(metric_ids), dtype=np.int32)),
+            "metric_id": pa.array(metric_ids.astype(str)),
+        }
+    )
+    cursor.register("metric_index", index)
+    cursor.execute(
+        "CREATE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"), calendar
+    )
     # metric_flag_days holds each (metric, day, flag) once; kinds are numbered in SQL, in
     # their sorted order, rather than compared as strings in the arrays.
-    kinds = [flag for flag, _ in con.execute(_FLAG_KINDS).fetchall()]
-    flagged_rows = con.execute(
+    kinds = [str(flag) for flag, _ in cursor.execute(_FLAG_KINDS).fetchall()]
+    flagged = cursor.execute(
         f"""
         WITH kinds AS ({_FLAG_KINDS})
         SELECT
@@ -120,14 +181,31 @@ def daily_window_sums(
         JOIN metric_index AS i USING (metric_id)
         JOIN kinds AS k USING (flag)
         """,
-        {"calendar_start": calendar_start},
+        {"calendar_start": calendar["calendar_start"]},
     ).fetchnumpy()
+    facts = read_facts(cursor, kr_ids) if read_facts is not None else None
+    return _SideReads(kinds, flagged, facts)
 
+
+def _window_sums(
+    side_reads: Future[_SideReads],
+    metrics: dict[str, np.ndarray],
+    krs: dict[str, np.ndarray],
+    series: pa.Table,
+    parts: pa.Table,
+    from_date: date,
+    to_date: date,
+    calendar_start: date,
+    n_days: int,
+) -> DailyWindows:
+    """daily_window_sums' arrays from what it read; the second cursor's reads are waited for
+    last, where the flags are needed."""
     # Each metric's running totals are one row of a (metric × day + 1) array whose first
     # column is 0: the total through day j is at column j + 1, so the sum over [a, b] is
     # column b + 1 minus column a, with no case for a window starting on the calendar's
     # first day. Rows are looked up by flat index (np.take), several times faster than
     # two-dimensional fancy indexing.
+    n_metrics = len(metrics["is_ratio"])
     width = n_days + 1
     shape = (n_metrics, width)
     m = series.column("idx").to_numpy().astype(np.int64)
@@ -157,15 +235,6 @@ def daily_window_sums(
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
     values.flat[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
-    flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
-    flagged = np.zeros(shape, dtype=bool)
-    flagged.flat[flag_cells] = True
-    kind_of_row = flagged_rows["kind"]
-    if len(kinds) > 62:
-        raise ArraysUnsuitable("more kinds of flag than bits in a mask")
-    kind_bits = np.left_shift(1, kind_of_row)
-    metric_kinds = np.zeros(n_metrics, dtype=np.int64)
-    np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
 
     # Column 0 is before the calendar: no data, the running totals 0.
     day_index = np.arange(-1, n_days, dtype=np.int64)
@@ -177,7 +246,6 @@ def daily_window_sums(
         "den_whole": np.cumsum(den_whole, axis=1),
         "den_decimals": np.cumsum(den_decimals, axis=1),
         "days": np.cumsum(measured, axis=1),
-        "flagged": np.cumsum(flagged, axis=1),
     }
 
     # One row per (key result, as-of day): the as-of days in the period and in the range.
@@ -204,21 +272,34 @@ def daily_window_sums(
     end_cell = metric_row + as_of + 1
     start_cell = metric_row + np.maximum(w_start, 0)
 
-    def window(name: str) -> np.ndarray:
-        total = totals[name]
+    def window(total: np.ndarray) -> np.ndarray:
         return total.take(end_cell) - total.take(start_cell)
 
-    sum_whole, sum_decimals = _carry(window("whole"), window("decimals"))
+    sum_whole, sum_decimals = _carry(window(totals["whole"]), window(totals["decimals"]))
     is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
     # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
     sum_denominator = np.zeros(len(kr))
     if is_ratio.any():
         den_sum_whole, den_sum_decimals = _carry(
-            window("den_whole")[is_ratio], window("den_decimals")[is_ratio]
+            window(totals["den_whole"])[is_ratio], window(totals["den_decimals"])[is_ratio]
         )
         sum_denominator[is_ratio] = _to_double(den_sum_whole, den_sum_decimals)
+    sum_value = _to_double(sum_whole, sum_decimals)
     valued = last_valued.take(end_cell)
     metric = np.repeat(krs["metric_idx"].astype(np.int64), counts)
+
+    # The flags, last: the second cursor has read them meanwhile.
+    side = side_reads.result()
+    kinds, flagged_rows = side.flag_kinds, side.flagged
+    if len(kinds) > 62:
+        raise ArraysUnsuitable("more kinds of flag than bits in a mask")
+    flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
+    flagged = np.zeros(shape, dtype=bool)
+    flagged.flat[flag_cells] = True
+    kind_of_row = flagged_rows["kind"]
+    kind_bits = np.left_shift(1, kind_of_row)
+    metric_kinds = np.zeros(n_metrics, dtype=np.int64)
+    np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
     metric_flag_mask = metric_kinds[metric]
     # Which kinds fall in the window: needed only where a metric carries several kinds.
     window_flag_mask = np.zeros(len(kr), dtype=np.int64)
@@ -240,14 +321,15 @@ def daily_window_sums(
         has_window=has_through,
         w_start=w_start,
         is_ratio=is_ratio,
-        sum_value=_to_double(sum_whole, sum_decimals),
+        sum_value=sum_value,
         sum_denominator=sum_denominator,
-        days=window("days"),
-        flagged_days=window("flagged"),
+        days=window(totals["days"]),
+        flagged_days=window(np.cumsum(flagged, axis=1)),
         last_value=values.take(metric_row + valued + 1),
-        flag_kinds=[str(k) for k in kinds],
+        flag_kinds=kinds,
         metric_flag_mask=metric_flag_mask,
         window_flag_mask=window_flag_mask,
+        facts=side.facts,
     )
 
 

@@ -136,7 +136,7 @@ def _rows(con: duckdb.DuckDBPyConnection, first: date, last: date, **kw: Any) ->
     return con.execute("SELECT * FROM okr.kr_progress_daily ORDER BY kr_id, as_of_date").fetchall()
 
 
-def _sql_chain(*args: Any) -> None:
+def _sql_chain(*args: Any, **kwargs: Any) -> None:
     raise ExactSumOverflow
 
 

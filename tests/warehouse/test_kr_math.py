@@ -742,7 +742,7 @@ def test_the_arrays_and_the_sql_running_totals_write_the_same_rows(
     from_arrays = written()
     assert len(from_arrays) == 70
 
-    def overflow(*args: Any) -> None:
+    def overflow(*args: Any, **kwargs: Any) -> None:
         raise ExactSumOverflow
 
     monkeypatch.setattr(warehouse.running_totals, "daily_window_sums", overflow)
