@@ -219,7 +219,7 @@ def _window_sums(
         np.concatenate([cell[ratio_rows], composed.cells]),
     )
     measured = np.zeros(shape, dtype=bool)
-    measured.flat[cell] = True
+    measured.reshape(-1)[cell] = True
     whole, decimals = _dense_parts(
         shape, cell, np.concatenate([_limbs(series.column("added")), composed.added])
     )
@@ -234,7 +234,9 @@ def _window_sums(
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values.flat[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
+    values.reshape(-1)[cell] = np.concatenate(
+        [series.column("value").to_numpy(), composed.values]
+    )
 
     # Column 0 is before the calendar: no data, the running totals 0.
     day_index = np.arange(-1, n_days, dtype=np.int64)
@@ -295,7 +297,7 @@ def _window_sums(
         raise ArraysUnsuitable("more kinds of flag than bits in a mask")
     flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
-    flagged.flat[flag_cells] = True
+    flagged.reshape(-1)[flag_cells] = True
     kind_of_row = flagged_rows["kind"]
     kind_bits = np.left_shift(1, kind_of_row)
     metric_kinds = np.zeros(n_metrics, dtype=np.int64)
@@ -308,7 +310,7 @@ def _window_sums(
         rows = np.flatnonzero(several)
         for bit in range(len(kinds)):
             kind_flagged = np.zeros(shape, dtype=np.int64)
-            kind_flagged.flat[flag_cells[kind_of_row == bit]] = 1
+            kind_flagged.reshape(-1)[flag_cells[kind_of_row == bit]] = 1
             running = np.cumsum(kind_flagged, axis=1)
             inside = running.take(end_cell[rows]) - running.take(start_cell[rows]) > 0
             window_flag_mask[rows[inside]] |= 1 << bit
@@ -412,6 +414,14 @@ def _dense_parts(
     if len(limbs) == 0:
         return whole_out, decimals_out
     low, high = limbs[:, 0], limbs[:, 1].view(np.int64)
+    exact = low.view(np.int64)
+    if np.array_equal(high, exact >> 63):
+        # Every N fits in 64 bits (values below about 9,223 in magnitude, nearly all of them):
+        # divided directly, without the estimate below.
+        whole, decimals = _divmod_scale(exact)
+        whole_out.reshape(-1)[cells] = whole
+        decimals_out.reshape(-1)[cells] = decimals
+        return whole_out, decimals_out
     # Only roughly: the remainder below corrects any estimate within 9,000 of N // 10^15.
     estimate = low.astype(np.float64)
     estimate *= 1e-15
@@ -422,8 +432,8 @@ def _dense_parts(
     with np.errstate(over="ignore"):
         remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
     carry, decimals = _divmod_scale(remainder)
-    whole_out.flat[cells] = whole + carry
-    decimals_out.flat[cells] = decimals
+    whole_out.reshape(-1)[cells] = whole + carry
+    decimals_out.reshape(-1)[cells] = decimals
     return whole_out, decimals_out
 
 
