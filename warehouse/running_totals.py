@@ -112,19 +112,19 @@ def daily_window_sums(
         read_model("kr_windows"),
         {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
     ).fetchnumpy()
-    # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
-    series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
-    parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
     # The flags (and the facts) are read on a second cursor in a worker thread while this
-    # thread sums the staged rows: DuckDB releases the GIL while a query runs, numpy while it
-    # passes over large arrays, so those reads take a core the arrays leave idle instead of
-    # time before them. The staged rows, flags and definitions were committed before a
-    # progress run's transaction began, so the second cursor reads the same ones. The pool is
-    # left (the worker waited for) before the cursor closes.
+    # thread reads the staged rows and sums them: DuckDB releases the GIL while a query runs,
+    # numpy while it passes over large arrays, so those reads take a core this thread leaves
+    # idle instead of time before the insert. The staged rows, flags and definitions were
+    # committed before a progress run's transaction began, so the second cursor reads the
+    # same ones. The pool is left (the worker waited for) before the cursor closes.
     with closing(con.cursor()) as side, ThreadPoolExecutor(max_workers=1) as pool:
         side_reads = pool.submit(
             _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
         )
+        # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
+        series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
+        parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
         return _window_sums(
             side_reads,
             metrics,
