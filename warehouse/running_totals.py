@@ -41,13 +41,6 @@ _SCALE = 10**15
 _SAFE_TOTAL = float(2**62)
 # The 52 stored bits of a double's significand: all 0 for a power of two.
 _MANTISSA = (1 << 52) - 1
-# The kinds of flag in the calendar (the temp table metric_flag_days), numbered in their order.
-_FLAG_KINDS = (
-    "SELECT flag, row_number() OVER (ORDER BY flag) - 1 AS kind "
-    "FROM (SELECT DISTINCT flag FROM metric_flag_days) ORDER BY flag"
-)
-
-
 # Columns per key result, as fetchnumpy gives them (warehouse/daily_rows.py reads kr_facts.sql).
 Facts = dict[str, np.ndarray]
 
@@ -164,25 +157,33 @@ def _side_reads(
         }
     )
     cursor.register("metric_index", index)
-    cursor.execute(
-        "CREATE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"), calendar
-    )
-    # metric_flag_days holds each (metric, day, flag) once; kinds are numbered in SQL, in
+    # One statement, nothing materialised: metric_flag_days holds each (metric, day, flag)
+    # once. The kinds are numbered from the Arrow dictionary of the few distinct flags, in
     # their sorted order, rather than compared as strings in the arrays.
-    kinds = [str(flag) for flag, _ in cursor.execute(_FLAG_KINDS).fetchall()]
-    flagged = cursor.execute(
+    read = cursor.sql(
         f"""
-        WITH kinds AS ({_FLAG_KINDS})
+        WITH flag_days AS ({read_model("metric_flag_days")})
         SELECT
             i.idx,
             CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day,
-            CAST(k.kind AS BIGINT) AS kind
-        FROM metric_flag_days AS f
+            f.flag
+        FROM flag_days AS f
         JOIN metric_index AS i USING (metric_id)
-        JOIN kinds AS k USING (flag)
         """,
-        {"calendar_start": calendar["calendar_start"]},
-    ).fetchnumpy()
+        params=calendar,
+    ).to_arrow_table()
+    encoded = read.column("flag").combine_chunks().dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    order = np.argsort(np.array(names, dtype=object), kind="stable")
+    kinds = [str(names[i]) for i in order]
+    # The position of each dictionary entry among the sorted kinds.
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    flagged = {
+        "idx": read.column("idx").to_numpy(),
+        "day": read.column("day").to_numpy(),
+        "kind": rank[encoded.indices.to_numpy(zero_copy_only=False)],
+    }
     facts = read_facts(cursor, kr_ids) if read_facts is not None else None
     return _SideReads(kinds, flagged, facts)
 
@@ -234,9 +235,7 @@ def _window_sums(
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values.reshape(-1)[cell] = np.concatenate(
-        [series.column("value").to_numpy(), composed.values]
-    )
+    values.reshape(-1)[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
 
     # Column 0 is before the calendar: no data, the running totals 0.
     day_index = np.arange(-1, n_days, dtype=np.int64)
