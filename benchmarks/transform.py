@@ -259,6 +259,10 @@ rows (two scans of 876,000 rows now, 35 ms of the run's thread), the flag days' 
 the calendar's staged rows (62 ms of CPU beside it, which slows the run's own reads), the
 rows' Arrow columns (12 ms: the flags' lists copy 275,000 strings) and the `latest` values'
 arrays only for the metrics `latest` key results read (3-4 ms).
+
+Recorded (`python -m benchmarks.transform`, 02:41 UTC, load ~1.3): 1.50x wall, 1.44x CPU
+(ours 0.320-0.448 s against a floor of 0.216-0.248 s); at 02:36, load ~2.9, the same command
+gave 1.07x wall (the floor itself at 0.52 s), 1.48x CPU. At the target, not clear of it.
 """,
 }
 
