@@ -106,6 +106,9 @@ in flight at a time, the same requests in the same order, so the session renewal
 retries are unchanged. `ours_rest` at 50,000 against the tree before, fresh processes, seven
 interleaved rounds with the bare REST loop, medians, load ~1.3: wall 0.954 → 0.888 s, CPU
 0.531 → 0.513 s (bare loop 0.632 s, CPU 0.278 s): ratio 1.42 → 1.37 (CPU ratio 1.91 → 1.80).
+This script right after (load 0.8 rising to 2.5): 1.29 at 50,000 (`ours_rest` beside the same
+floor 1.41; CPU 0.50 against 0.27 s) and 1.39 at 200,000 through Bulk, a path this round left
+as it was (a run a few minutes before, load ~1.8: 1.40 and 1.29).
 What follows the last page is now the critical path (statement times, in process): the load's
 INSERT into raw.salesforce_records ~0.04 s, the history copy ~0.035, their COMMIT ~0.075 (the
 log of two tables), the daily values ~0.06, the closing CHECKPOINT ~0.085. Starting the load
