@@ -99,6 +99,21 @@ decoder (~30 ms of 22 pages of 2,000 records), and a field's column converted to
 when it holds one JSON type (~5 ms). Ours at 50,000 against the tree before, fresh processes,
 seven interleaved rounds, medians, load ~2.5: CPU 0.566 → 0.508 s, wall 1.13 → 1.04 s; this
 script with `--no-record` (load 2-5) then gave 1.40 at 50,000 (CPU 0.50 against 0.27 s).
+Overlap of the REST read (the round after): each page of 2,000 is turned into columns
+(`parse.records_from_rest_page`) on a worker thread while the main thread asks for the next
+page and decodes it, as the Bulk read parses a CSV page while the next downloads; one request
+in flight at a time, the same requests in the same order, so the session renewal and the
+retries are unchanged. `ours_rest` at 50,000 against the tree before, fresh processes, seven
+interleaved rounds with the bare REST loop, medians, load ~1.3: wall 0.954 → 0.888 s, CPU
+0.531 → 0.513 s (bare loop 0.632 s, CPU 0.278 s): ratio 1.42 → 1.37 (CPU ratio 1.91 → 1.80).
+This script right after (load 0.8 rising to 2.5): 1.29 at 50,000 (`ours_rest` beside the same
+floor 1.41; CPU 0.50 against 0.27 s) and 1.39 at 200,000 through Bulk, a path this round left
+as it was (a run a few minutes before, load ~1.8: 1.40 and 1.29).
+What follows the last page is now the critical path (statement times, in process): the load's
+INSERT into raw.salesforce_records ~0.04 s, the history copy ~0.035, their COMMIT ~0.075 (the
+log of two tables), the daily values ~0.06, the closing CHECKPOINT ~0.085. Starting the load
+before the last page would need the warehouse connection during the read (the read holds none
+so other writers go on) and a staging table inside the load's transaction: not done.
 Tried and not kept: a lower `checkpoint_threshold` so the 50,000-record load checkpoints at its
 commit instead of logging first (0.02 s, a setting of the whole process); `map_from_entries`
 or a `MAP {}` literal (the same key checks as `MAP()`).

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 
 import pyarrow as pa
 
@@ -20,7 +22,7 @@ from connectors.salesforce.client import QueryRejected, SalesforceClient
 from connectors.salesforce.parse import (
     Currency,
     next_cursor,
-    records_from_rest,
+    records_from_rest_page,
 )
 from connectors.salesforce.requests import (
     CURRENCY_FIELD,
@@ -171,9 +173,22 @@ def fetch_records(
             table = bulk(fetched_at)
             if table is not None:
                 return table, BULK
-        collected = [(first.records, first.request_hash)]
-        collected += [(p.records, p.request_hash) for p in pages]
-        table = records_from_rest(object_name, collected, fields, fetched_at)
+        # Each page is turned into columns while the next one is asked for and served (as
+        # the Bulk read parses a page while the next downloads): one request in flight at a
+        # time, the same requests in the same order as a plain loop.
+        with ThreadPoolExecutor(1, thread_name_prefix="okr-salesforce-page") as converter:
+            converted = [
+                converter.submit(
+                    records_from_rest_page,
+                    object_name,
+                    p.records,
+                    p.request_hash,
+                    fields,
+                    fetched_at,
+                )
+                for p in chain([first], pages)
+            ]
+            table = pa.concat_tables([page.result() for page in converted])
         if table.num_rows != first.total_size:
             # A query locator is a snapshot: its pages add up to its totalSize unless an
             # answer was cut short. The whole read is tried once more, then the run fails.

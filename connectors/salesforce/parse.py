@@ -107,33 +107,40 @@ def records_from_rest(
     fields: Sequence[str],
     fetched_at: datetime,
 ) -> pa.Table:
-    """A read's records (records_schema) from REST query pages ((records, request hash) each),
-    column by column as the decoded JSON gives them."""
-    ids: list[str] = []
-    deleted: list[bool] = []
-    stamps: list[str] = []
-    values: dict[str, list[Any]] = {name: [] for name in fields}
-    hashes: list[str] = []
-    for records, page_hash in pages:
-        ids += [r["Id"] for r in records]
-        deleted += [bool(r["IsDeleted"]) for r in records]
-        stamps += [r["SystemModstamp"] for r in records]
-        for name in fields:
-            values[name] += _column(records, name)
-        hashes += [page_hash] * len(records)
-    n = len(ids)
+    """A read's records (records_schema) from REST query pages ((records, request hash) each)."""
+    return pa.concat_tables(
+        [
+            records_from_rest_page(object_name, records, page_hash, fields, fetched_at)
+            for records, page_hash in pages
+        ]
+    )
+
+
+def records_from_rest_page(
+    object_name: str,
+    records: list[dict[str, Any]],
+    page_hash: str,
+    fields: Sequence[str],
+    fetched_at: datetime,
+) -> pa.Table:
+    """One REST query page's records (records_schema), column by column as the decoded JSON
+    gives them."""
+    n = len(records)
     schema = records_schema(fields)
     return pa.table(
         {
             "object": pa.array([object_name] * n, pa.string()),
-            "record_id": pa.array(ids, pa.string()),
-            "is_deleted": pa.array(deleted, pa.bool_()),
-            "system_modstamp": _timestamps(pa.array(stamps, pa.string())),
+            "record_id": pa.array([r["Id"] for r in records], pa.string()),
+            "is_deleted": pa.array([bool(r["IsDeleted"]) for r in records], pa.bool_()),
+            "system_modstamp": _timestamps(
+                pa.array([r["SystemModstamp"] for r in records], pa.string())
+            ),
             "fields": pa.StructArray.from_arrays(
-                [_texts(values[name]) for name in fields], fields=list(schema.field("fields").type)
+                [_texts(_column(records, name)) for name in fields],
+                fields=list(schema.field("fields").type),
             ),
             "fetched_at": pa.array([fetched_at] * n, _TS),
-            "request_hash": pa.array(hashes, pa.string()),
+            "request_hash": pa.array([page_hash] * n, pa.string()),
         },
         schema=schema,
     )

@@ -360,6 +360,29 @@ def test_an_expired_session_mid_paging_gets_one_new_token_and_continues(big_org)
     assert org.tokens_issued - tokens == 2  # the first login and one new token
 
 
+def test_the_rest_read_asks_its_pages_as_a_plain_loop_and_keeps_their_order(big_org) -> None:
+    """Each page is turned into columns while the next is asked for: the requests are still a
+    plain loop's (the COUNT(), the query, each nextRecordsUrl once, in order) and the records
+    come in the pages' order, each with its own page's request hash."""
+    org, server = big_org
+    start = len(org.recorder.received)
+    read = fetch_records(SalesforceClient(_settings(server)), "Opportunity", ["Amount"], [WON])
+    sent = [r.path.rstrip("/").rsplit("/", 1)[-1] for r in org.recorder.received[start:]]
+    assert read.how == "REST"
+    # COUNT() and the query go to queryAll; the pages' locators end in -2000, -4000
+    assert sent[0] == "token" and sent[1:3] == ["queryAll", "queryAll"]
+    assert [p.rsplit("-", 1)[-1] for p in sent[3:]] == ["2000", "4000"]
+    soql = records_soql("Opportunity", ["Amount"])
+    plain = list(SalesforceClient(_settings(server)).query_pages(soql))
+    assert len(plain) == 3
+    assert read.records["record_id"].to_pylist() == [r["Id"] for p in plain for r in p.records]
+    # each page's own request (a new query's locators differ, so its first page's hash only)
+    hashes = read.records["request_hash"].to_pylist()
+    firsts = [hashes[0], hashes[2000], hashes[4000]]
+    assert hashes == [firsts[0]] * 2000 + [firsts[1]] * 2000 + [firsts[2]] * 500
+    assert firsts[0] == plain[0].request_hash and len(set(firsts)) == 3
+
+
 def _later_result_page(request: Request) -> bool:
     return request.path.endswith("/results") and bool(request.query.get("locator"))
 
