@@ -214,6 +214,55 @@ What bounds it now: the CPU, not the order of the work. Before its insert a run 
 quiet run's wall is the floor's plus about 0.13-0.15 s: 1.55-1.65x of a 0.22 s floor. 1.4x
 leaves 0.09 s; reaching it needs that CPU cut by a third or an insert that takes its rows as
 they come on all its threads (DuckDB's scan of a stream does not).
+
+The round after that (the work before the insert): each part of a run timed in one process
+(perf_counter and process_time around compute_progress's parts, the staged reads and each
+numpy block; nine rounds, medians, load ~1). Before it, on the run's own thread: bounds and
+delete 7 ms, the metrics' numbering 6 ms, the staged rows' reads 12-15 ms (source metrics)
+and 14-20 ms (ratios' parts), the arrays about 75 ms, the rows 40 ms; on the second cursor
+the flag days 31-78 ms (62 ms CPU), the kinds 3 ms, their join to the numbering 8-18 ms, the
+facts 12-20 ms. The dearest array block was filling the dense (metric x day) arrays (34 ms):
+numpy's `a.flat[cells] = v` took 3.4 ms per 420,000 cells where the same assignment through
+a flat view, `a.reshape(-1)[cells] = v`, takes 0.67 ms. What changed:
+
+- The dense arrays are filled through `reshape(-1)` views; a decimal whose 128-bit value
+  x 10^15 fits in 64 bits (below about 9,223 in magnitude: nearly all) is split by one
+  floored division by 10^15 instead of the double estimate and its correction (the same
+  whole part and decimals). The arrays: about 75 -> 45 ms.
+- The second cursor starts before the staged rows' reads, so the flags and facts run beside
+  those reads too, not only beside the arrays (interleaved, fresh processes, three runs of
+  nine rounds: 1.56, 1.54, 1.52 -> 1.53, 1.49, 1.50 the floor; CPU unchanged).
+- The flags are one statement on the second cursor: metric_flag_days.sql as a CTE joined to
+  the metrics' numbering, fetched as Arrow, the kinds numbered from the Arrow dictionary of
+  the flags (sorted), instead of a temp table, a query of its kinds and a join of it
+  (CPU 0.50, 0.50, 0.48 -> 0.48, 0.48, 0.48 s).
+- Tried and not kept: the ratios' parts read on a third cursor beside the source metrics'
+  read (1.49, 1.49, 1.51 -> 1.55, 1.48, 1.56 the floor, 0.01 s more CPU): three queries on
+  two cores, each already using about 1.6 of them.
+
+The rows are the same: tests/warehouse (test_daily_rows.py, test_flag_days.py,
+test_kr_math.py) and tests/pipelines pass, and at full size the 365,000 rows the arrays write
+equal the SQL chain's (EXCEPT ALL both ways: none; 274,765 rows carry flags).
+
+Measured old against new (the tree before this round, a3bbcd8, against this one, each in a
+fresh process of nine rounds, interleaved, four runs; load 2.3-3.1, so the wall is noise):
+CPU 0.516, 0.539, 0.551, 0.515 -> 0.512, 0.504, 0.499, 0.506 s per run (floor 0.34-0.35);
+wall ratios 1.31, 1.50, 1.50, 1.71 -> 1.52, 1.28, 1.51, 1.47. At load ~1 in the profile:
+ours 0.355-0.38 s -> 0.33-0.35 s against a floor of 0.226-0.23 s (1.55-1.6 -> 1.49-1.53).
+
+What bounds it now: a run's thread reaches its insert after about 115 ms (its SQL reads
+35 ms, the arrays 40 ms, the rows 27 ms, bounds and delete 7 ms); the second cursor (flags
+36 ms, facts 12 ms) finishes before the arrays need it. The cut is about 0.02 s of CPU and
+0.02-0.03 s of wall, not the 0.05 s asked: 1.5x sits within the noise of a quiet run.
+Next, in order of size: one scan of staging for the source metrics' and the ratios' parts'
+rows (two scans of 876,000 rows now, 35 ms of the run's thread), the flag days' six scans of
+the calendar's staged rows (62 ms of CPU beside it, which slows the run's own reads), the
+rows' Arrow columns (12 ms: the flags' lists copy 275,000 strings) and the `latest` values'
+arrays only for the metrics `latest` key results read (3-4 ms).
+
+Recorded (`python -m benchmarks.transform`, 02:41 UTC, load ~1.3): 1.50x wall, 1.44x CPU
+(ours 0.320-0.448 s against a floor of 0.216-0.248 s); at 02:36, load ~2.9, the same command
+gave 1.07x wall (the floor itself at 0.52 s), 1.48x CPU. At the target, not clear of it.
 """,
 }
 

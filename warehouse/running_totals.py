@@ -41,13 +41,6 @@ _SCALE = 10**15
 _SAFE_TOTAL = float(2**62)
 # The 52 stored bits of a double's significand: all 0 for a power of two.
 _MANTISSA = (1 << 52) - 1
-# The kinds of flag in the calendar (the temp table metric_flag_days), numbered in their order.
-_FLAG_KINDS = (
-    "SELECT flag, row_number() OVER (ORDER BY flag) - 1 AS kind "
-    "FROM (SELECT DISTINCT flag FROM metric_flag_days) ORDER BY flag"
-)
-
-
 # Columns per key result, as fetchnumpy gives them (warehouse/daily_rows.py reads kr_facts.sql).
 Facts = dict[str, np.ndarray]
 
@@ -112,19 +105,19 @@ def daily_window_sums(
         read_model("kr_windows"),
         {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
     ).fetchnumpy()
-    # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
-    series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
-    parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
     # The flags (and the facts) are read on a second cursor in a worker thread while this
-    # thread sums the staged rows: DuckDB releases the GIL while a query runs, numpy while it
-    # passes over large arrays, so those reads take a core the arrays leave idle instead of
-    # time before them. The staged rows, flags and definitions were committed before a
-    # progress run's transaction began, so the second cursor reads the same ones. The pool is
-    # left (the worker waited for) before the cursor closes.
+    # thread reads the staged rows and sums them: DuckDB releases the GIL while a query runs,
+    # numpy while it passes over large arrays, so those reads take a core this thread leaves
+    # idle instead of time before the insert. The staged rows, flags and definitions were
+    # committed before a progress run's transaction began, so the second cursor reads the
+    # same ones. The pool is left (the worker waited for) before the cursor closes.
     with closing(con.cursor()) as side, ThreadPoolExecutor(max_workers=1) as pool:
         side_reads = pool.submit(
             _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
         )
+        # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
+        series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
+        parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
         return _window_sums(
             side_reads,
             metrics,
@@ -164,25 +157,33 @@ def _side_reads(
         }
     )
     cursor.register("metric_index", index)
-    cursor.execute(
-        "CREATE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"), calendar
-    )
-    # metric_flag_days holds each (metric, day, flag) once; kinds are numbered in SQL, in
+    # One statement, nothing materialised: metric_flag_days holds each (metric, day, flag)
+    # once. The kinds are numbered from the Arrow dictionary of the few distinct flags, in
     # their sorted order, rather than compared as strings in the arrays.
-    kinds = [str(flag) for flag, _ in cursor.execute(_FLAG_KINDS).fetchall()]
-    flagged = cursor.execute(
+    read = cursor.sql(
         f"""
-        WITH kinds AS ({_FLAG_KINDS})
+        WITH flag_days AS ({read_model("metric_flag_days")})
         SELECT
             i.idx,
             CAST(f.date - CAST($calendar_start AS DATE) AS INTEGER) AS day,
-            CAST(k.kind AS BIGINT) AS kind
-        FROM metric_flag_days AS f
+            f.flag
+        FROM flag_days AS f
         JOIN metric_index AS i USING (metric_id)
-        JOIN kinds AS k USING (flag)
         """,
-        {"calendar_start": calendar["calendar_start"]},
-    ).fetchnumpy()
+        params=calendar,
+    ).to_arrow_table()
+    encoded = read.column("flag").combine_chunks().dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    order = np.argsort(np.array(names, dtype=object), kind="stable")
+    kinds = [str(names[i]) for i in order]
+    # The position of each dictionary entry among the sorted kinds.
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    flagged = {
+        "idx": read.column("idx").to_numpy(),
+        "day": read.column("day").to_numpy(),
+        "kind": rank[encoded.indices.to_numpy(zero_copy_only=False)],
+    }
     facts = read_facts(cursor, kr_ids) if read_facts is not None else None
     return _SideReads(kinds, flagged, facts)
 
@@ -219,7 +220,7 @@ def _window_sums(
         np.concatenate([cell[ratio_rows], composed.cells]),
     )
     measured = np.zeros(shape, dtype=bool)
-    measured.flat[cell] = True
+    measured.reshape(-1)[cell] = True
     whole, decimals = _dense_parts(
         shape, cell, np.concatenate([_limbs(series.column("added")), composed.added])
     )
@@ -234,7 +235,7 @@ def _window_sums(
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values.flat[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
+    values.reshape(-1)[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
 
     # Column 0 is before the calendar: no data, the running totals 0.
     day_index = np.arange(-1, n_days, dtype=np.int64)
@@ -295,7 +296,7 @@ def _window_sums(
         raise ArraysUnsuitable("more kinds of flag than bits in a mask")
     flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
-    flagged.flat[flag_cells] = True
+    flagged.reshape(-1)[flag_cells] = True
     kind_of_row = flagged_rows["kind"]
     kind_bits = np.left_shift(1, kind_of_row)
     metric_kinds = np.zeros(n_metrics, dtype=np.int64)
@@ -308,7 +309,7 @@ def _window_sums(
         rows = np.flatnonzero(several)
         for bit in range(len(kinds)):
             kind_flagged = np.zeros(shape, dtype=np.int64)
-            kind_flagged.flat[flag_cells[kind_of_row == bit]] = 1
+            kind_flagged.reshape(-1)[flag_cells[kind_of_row == bit]] = 1
             running = np.cumsum(kind_flagged, axis=1)
             inside = running.take(end_cell[rows]) - running.take(start_cell[rows]) > 0
             window_flag_mask[rows[inside]] |= 1 << bit
@@ -412,6 +413,14 @@ def _dense_parts(
     if len(limbs) == 0:
         return whole_out, decimals_out
     low, high = limbs[:, 0], limbs[:, 1].view(np.int64)
+    exact = low.view(np.int64)
+    if np.array_equal(high, exact >> 63):
+        # Every N fits in 64 bits (values below about 9,223 in magnitude, nearly all of them):
+        # divided directly, without the estimate below.
+        whole, decimals = _divmod_scale(exact)
+        whole_out.reshape(-1)[cells] = whole
+        decimals_out.reshape(-1)[cells] = decimals
+        return whole_out, decimals_out
     # Only roughly: the remainder below corrects any estimate within 9,000 of N // 10^15.
     estimate = low.astype(np.float64)
     estimate *= 1e-15
@@ -422,8 +431,8 @@ def _dense_parts(
     with np.errstate(over="ignore"):
         remainder = (low - whole.view(np.uint64) * np.uint64(_SCALE)).view(np.int64)
     carry, decimals = _divmod_scale(remainder)
-    whole_out.flat[cells] = whole + carry
-    decimals_out.flat[cells] = decimals
+    whole_out.reshape(-1)[cells] = whole + carry
+    decimals_out.reshape(-1)[cells] = decimals
     return whole_out, decimals_out
 
 
