@@ -110,35 +110,32 @@ NOTES: dict[str, str] = {
     "round": """
 ### This round: the figures against the last recording, and what is left
 
-Last recording 2026-12-04 21:42 UTC (quiet, load ~1); this one 2026-12-05 00:33 UTC (quiet,
-load ~1.3), after the HubSpot, Salesforce, transform and cold-start work of this round (and a
-review round that changed no measured path). A run of the same tree minus the last Salesforce
-cut at 00:09 UTC gave the same picture (transform 1.72, cold start 1.51, Salesforce 50,000
-1.54 before the cut). Wall ratios, with CPU beside them:
+Last stop's recording 2026-12-05 00:33 UTC (quiet, load ~1.3); this one 2026-12-05 02:48 UTC
+(quiet, load ~1.2), after this round's cold-start, transform and Salesforce REST work. A
+recording at 02:23 UTC, before the second transform and Salesforce REST cuts, gave cold start
+1.35 (CPU 1.40), transform 1.63, Salesforce 50,000 1.52. Wall ratios, CPU beside them:
 
-- HubSpot 195,555 deals 1.47 -> **1.22** (CPU 0.95); 48,892 deals 1.63 -> **1.10** (CPU
-  0.97). Part of the small size's change is the method: ours now runs the asset's own `sync`,
-  and every contender's clock ends with a CHECKPOINT (DuckDB checkpointed ours inside its
-  commit, the bare loop's only at close). See the Ingest notes.
-- Salesforce 200,000 (Bulk) 2.32 -> **1.25**; 50,000 (REST) 2.95 -> **1.47**. Its benchmark now
-  measures like HubSpot's (opens and imports before every clock, a CHECKPOINT inside every
-  clock, ours storing the window's daily values as the asset does). CPU is still 2.3x
-  (200,000) and 1.7x (50,000, against the bare REST loop) the bare loops': the schema keeps
-  every record twice (current state and first history version) with its fields as a MAP.
-- Transform 2.55 -> **1.65** wall, CPU 1.47. The write itself uses DuckDB's two threads and
-  the arrays' work one (about 0.1 s of numpy that nothing overlaps), so on an idle machine
-  the wall ratio sits above the CPU ratio.
-- Cold start 2.57 -> **1.53** (rounds 1.57, 1.46, 1.53; CPU 1.59). Against the trivial run on
-  okr run's own leaner Dagster instance (`wall_ratio_to_trivial_on_the_same_instance`, the
-  stricter reading) 1.65. No single lever left is worth more than 1-2 % (see its notes).
-- Start-up: validate 0.69 -> **0.50** s CPU (at the budget), status 0.44 -> 0.40, sql 0.32
-  -> 0.29 (budget 0.5 s each).
-- Unchanged paths: GA4 0.42, Mixpanel 1.17, Amplitude 1.70 (1.47 at 00:09: noise on a 0.4 s
-  run), incremental 1.10, publish 1.37 and 0.99.
+- Cold start 1.53 -> **1.47** (rounds 1.44, 1.58, 1.47; CPU 1.54): okr run 2.52 -> 2.27 s
+  wall, 2.63 -> 2.37 s CPU; the trivial run, the reference, moves between recordings (1.54 s
+  here, 1.81 s at 02:23, 1.70 s at 00:33). Levers: one TLS context per process, the declared
+  column schemas checked in, CLI command modules imported on use, a quick exit after a
+  complete shutdown (see its notes). Against the trivial run on okr run's own leaner
+  instance, the stricter reading, 1.66.
+- Transform 1.65 -> **1.59** (CPU 1.54; ours 0.376 s against a floor of 0.244 s): the flags
+  and facts read on a second cursor beside the arrays and the staged reads, the dense arrays
+  filled through flat views, the flags in one statement. Interleaved old against new, quiet:
+  1.77 -> 1.55 after the first cuts; the transform script alone recorded 1.50 at 02:41.
+  Still above 1.5 on this run; what bounds it is in its notes.
+- Salesforce 50,000 (REST) 1.47 -> **1.47** (1.52 at 02:23 before the cut): each REST page
+  turned into columns while the next is asked for (interleaved 1.42 -> 1.37); 200,000 (Bulk)
+  1.25 -> 1.24.
+- Start-up: validate 0.50 -> **0.46** s CPU, status 0.40 -> 0.35, sql 0.29 -> 0.23 (budget
+  0.5 s each).
+- Unchanged paths: HubSpot 1.17 and 1.12, GA4 0.47, Mixpanel 1.26, Amplitude 1.62 (0.36 s
+  against 0.22 s: noise on a short run), incremental 1.17, publish 1.36 and 1.02.
 
 The notes of each figure keep the figures measured while the work was done, on a machine
-shared with the other pieces of work (load 5-20), labelled as such; the table is this quiet
-run.
+shared with the other pieces of work, labelled as such; the table is this quiet run.
 """,
 }
 
