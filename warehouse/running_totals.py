@@ -115,9 +115,13 @@ def daily_window_sums(
         side_reads = pool.submit(
             _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
         )
-        # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
-        series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
-        parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
+        # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15. One
+        # scan of the staged rows for the source metrics' days and the ratios' parts' days,
+        # split here by `part` (staged_day_parts.sql): two reads scanned them twice.
+        staged = con.sql(read_model("staged_day_parts"), params=calendar).to_arrow_table()
+        part = staged.column("part").to_numpy()
+        series = staged.filter(part == 0)
+        parts = staged.filter(part != 0)
         return _window_sums(
             side_reads,
             metrics,
@@ -347,15 +351,15 @@ class _RatioDays:
 
 def _ratio_days(parts: pa.Table, n_metrics: int, width: int) -> _RatioDays:
     """The days of the ratios of two metrics composed from their parts' rows
-    (ratio_day_parts.sql) by metric_series.sql's rules: a day of the denominator is measured
-    when it has a value, its numerator has one or the numerator's source delivered a later
-    day (sources omit days on which a count was zero: the numerator counts as 0), and not a
-    numerator above 0 over a denominator of 0. Composed here rather than joined in SQL: the
-    join of the parts' days cost a progress run more than the arrays (benchmarks/RESULTS.md,
-    figure 2)."""
+    (staged_day_parts.sql, parts 1 and 2) by metric_series.sql's rules: a day of the
+    denominator is measured when it has a value, its numerator has one or the numerator's
+    source delivered a later day (sources omit days on which a count was zero: the numerator
+    counts as 0), and not a numerator above 0 over a denominator of 0. Composed here rather
+    than joined in SQL: the join of the parts' days cost a progress run more than the arrays
+    (benchmarks/RESULTS.md, figure 2)."""
     idx = parts.column("idx").to_numpy().astype(np.int64)
     day = parts.column("day").to_numpy().astype(np.int64)
-    is_denominator = parts.column("is_denominator").to_numpy(zero_copy_only=False)
+    is_denominator = parts.column("part").to_numpy() == 1
     numerators, denominators = np.flatnonzero(~is_denominator), np.flatnonzero(is_denominator)
     # The newest day each numerator's source delivered (-1: none since the calendar began).
     through = np.full(n_metrics, -1, dtype=np.int64)
@@ -367,7 +371,7 @@ def _ratio_days(parts: pa.Table, n_metrics: int, width: int) -> _RatioDays:
     cells = idx[denominators] * width + day[denominators] + 1
     row = numerator_at[cells]
     values = np.append(parts.column("value").to_numpy(), np.nan)
-    exact = np.concatenate([_limbs(parts.column("exact")), np.zeros((1, 2), dtype=np.uint64)])
+    exact = np.concatenate([_limbs(parts.column("added")), np.zeros((1, 2), dtype=np.uint64)])
     numerator = values[row]
     has_numerator = ~np.isnan(numerator)
     numerator = np.where(has_numerator, numerator, 0.0)
