@@ -263,6 +263,30 @@ arrays only for the metrics `latest` key results read (3-4 ms).
 Recorded (`python -m benchmarks.transform`, 02:41 UTC, load ~1.3): 1.50x wall, 1.44x CPU
 (ours 0.320-0.448 s against a floor of 0.216-0.248 s); at 02:36, load ~2.9, the same command
 gave 1.07x wall (the floor itself at 0.52 s), 1.48x CPU. At the target, not clear of it.
+
+The round after that (one scan of the staged rows): the source metrics' days and the ratios'
+parts' days were two reads of staging.metric_daily (metric_day_parts.sql, ratio_day_parts.sql),
+two scans of its 876,000 rows. They are one statement now (staged_day_parts.sql): the staged
+rows joined once to a small table of (metric's row, metric id, part), part 0 a source metric's
+own days, 1 a ratio's denominator's, 2 its numerator's, each part's date and measured-day rules
+in the WHERE clause and the same exact-decimal expressions as before. Measured alone (same
+process, interleaved, nine rounds, load ~1): the two reads 28-31 ms wall, 45-51 ms CPU; the one
+statement 20 ms wall, 33 ms CPU. The rows are told apart by row numbers in numpy
+(`_StagedRows`: the source rows gathered by `np.flatnonzero(part == 0)`, the ratios' parts read
+by row as before, now without a sentinel row appended to copies of their columns): splitting
+the Arrow table into two with `Table.filter` cost 10 ms, and with it the whole run was slower
+(in process, eleven rounds: 0.341 -> 0.354 s, 1.53 -> 1.58 the floor).
+
+Measured old against new in one process (the tree before this round, b907c97, its
+`daily_window_sums` loaded beside this one and swapped in round by round, the order alternating,
+each run followed by the write-only floor; medians; load 0.6-1.2): four runs of 11, 15, 15, 15
+rounds, ours 0.343, 0.341, 0.344, 0.345 s -> 0.338, 0.334, 0.334, 0.336 s wall; the floor ratio
+1.56, 1.54, 1.54, 1.56 -> 1.50, 1.49, 1.53, 1.50; CPU 0.479, 0.479, 0.478, 0.478 -> 0.469,
+0.473, 0.474, 0.482 s (floor 0.32). So about 8 ms of wall and 0-10 ms of CPU: less than the
+35 ms the two reads took on the run's thread, since the join and the gathers keep most of the
+work. The 365,000 rows the new path writes equal the old path's (EXCEPT ALL both ways: none),
+and tests/warehouse and tests/pipelines pass. `python -m benchmarks.transform --no-record`
+(03:01 UTC, load ~1.2): 1.51x wall, 1.45x CPU (ours 0.329 s against a floor of 0.226 s).
 """,
 }
 

@@ -115,19 +115,43 @@ def daily_window_sums(
         side_reads = pool.submit(
             _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
         )
-        # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15.
-        series = con.sql(read_model("metric_day_parts"), params=calendar).to_arrow_table()
-        parts = con.sql(read_model("ratio_day_parts"), params=calendar).to_arrow_table()
+        # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15. One
+        # scan of the staged rows for the source metrics' days and the ratios' parts' days
+        # (staged_day_parts.sql), told apart by row numbers rather than split into two tables:
+        # two reads scanned them twice, and filtering the table copied every column.
+        staged = con.sql(read_model("staged_day_parts"), params=calendar).to_arrow_table()
         return _window_sums(
             side_reads,
             metrics,
             krs,
-            series,
-            parts,
+            _StagedRows.of(staged),
             from_date,
             to_date,
             calendar_start,
             (calendar_end - calendar_start).days + 1,
+        )
+
+
+@dataclass(frozen=True)
+class _StagedRows:
+    """staged_day_parts.sql's rows as numpy arrays (the decimals as `_limbs`)."""
+
+    idx: np.ndarray
+    day: np.ndarray
+    part: np.ndarray  # 0: a source metric's day; 1, 2: a ratio's denominator's, numerator's
+    value: np.ndarray
+    added: np.ndarray
+    denominator: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _StagedRows:
+        return cls(
+            idx=table.column("idx").to_numpy().astype(np.int64),
+            day=table.column("day").to_numpy().astype(np.int64),
+            part=table.column("part").to_numpy(),
+            value=table.column("value").to_numpy(),
+            added=_limbs(table.column("added")),
+            denominator=_limbs(table.column("denominator")),
         )
 
 
@@ -192,8 +216,7 @@ def _window_sums(
     side_reads: Future[_SideReads],
     metrics: dict[str, np.ndarray],
     krs: dict[str, np.ndarray],
-    series: pa.Table,
-    parts: pa.Table,
+    staged: _StagedRows,
     from_date: date,
     to_date: date,
     calendar_start: date,
@@ -209,12 +232,13 @@ def _window_sums(
     n_metrics = len(metrics["is_ratio"])
     width = n_days + 1
     shape = (n_metrics, width)
-    m = series.column("idx").to_numpy().astype(np.int64)
-    cell = m * width + series.column("day").to_numpy() + 1
+    source = np.flatnonzero(staged.part == 0)
+    m = staged.idx[source]
+    cell = m * width + staged.day[source] + 1
     ratios = metrics["is_ratio"].astype(bool)
     # Only a ratio's rows add to the denominators (the others' are 0).
     ratio_rows = ratios[m]
-    composed = _ratio_days(parts, n_metrics, width)
+    composed = _ratio_days(staged, n_metrics, width)
     cell, den_cell = (
         np.concatenate([cell, composed.cells]),
         np.concatenate([cell[ratio_rows], composed.cells]),
@@ -222,12 +246,12 @@ def _window_sums(
     measured = np.zeros(shape, dtype=bool)
     measured.reshape(-1)[cell] = True
     whole, decimals = _dense_parts(
-        shape, cell, np.concatenate([_limbs(series.column("added")), composed.added])
+        shape, cell, np.concatenate([staged.added[source], composed.added])
     )
     den_whole, den_decimals = _dense_parts(
         shape,
         den_cell,
-        np.concatenate([_limbs(series.column("denominator"))[ratio_rows], composed.denominator]),
+        np.concatenate([staged.denominator[source[ratio_rows]], composed.denominator]),
     )
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
@@ -235,7 +259,7 @@ def _window_sums(
         raise ExactSumOverflow
     # `latest` reads the newest measured day that has a value as delivered.
     values = np.full(shape, np.nan)
-    values.reshape(-1)[cell] = np.concatenate([series.column("value").to_numpy(), composed.values])
+    values.reshape(-1)[cell] = np.concatenate([staged.value[source], composed.values])
 
     # Column 0 is before the calendar: no data, the running totals 0.
     day_index = np.arange(-1, n_days, dtype=np.int64)
@@ -345,33 +369,31 @@ class _RatioDays:
     denominator: np.ndarray
 
 
-def _ratio_days(parts: pa.Table, n_metrics: int, width: int) -> _RatioDays:
+def _ratio_days(staged: _StagedRows, n_metrics: int, width: int) -> _RatioDays:
     """The days of the ratios of two metrics composed from their parts' rows
-    (ratio_day_parts.sql) by metric_series.sql's rules: a day of the denominator is measured
-    when it has a value, its numerator has one or the numerator's source delivered a later
-    day (sources omit days on which a count was zero: the numerator counts as 0), and not a
-    numerator above 0 over a denominator of 0. Composed here rather than joined in SQL: the
-    join of the parts' days cost a progress run more than the arrays (benchmarks/RESULTS.md,
-    figure 2)."""
-    idx = parts.column("idx").to_numpy().astype(np.int64)
-    day = parts.column("day").to_numpy().astype(np.int64)
-    is_denominator = parts.column("is_denominator").to_numpy(zero_copy_only=False)
-    numerators, denominators = np.flatnonzero(~is_denominator), np.flatnonzero(is_denominator)
+    (staged_day_parts.sql, parts 1 and 2) by metric_series.sql's rules: a day of the
+    denominator is measured when it has a value, its numerator has one or the numerator's
+    source delivered a later day (sources omit days on which a count was zero: the numerator
+    counts as 0), and not a numerator above 0 over a denominator of 0. Composed here rather
+    than joined in SQL: the join of the parts' days cost a progress run more than the arrays
+    (benchmarks/RESULTS.md, figure 2)."""
+    idx, day = staged.idx, staged.day
+    numerators, denominators = np.flatnonzero(staged.part == 2), np.flatnonzero(staged.part == 1)
     # The newest day each numerator's source delivered (-1: none since the calendar began).
     through = np.full(n_metrics, -1, dtype=np.int64)
     np.maximum.at(through, idx[numerators], day[numerators])
-    # Each denominator day's numerator row; -1, none, reads the sentinel appended below.
+    # Each denominator day's numerator row (-1: none).
     in_calendar = numerators[day[numerators] < width - 1]
     numerator_at = np.full(n_metrics * width, -1, dtype=np.int64)
     numerator_at[idx[in_calendar] * width + day[in_calendar] + 1] = in_calendar
     cells = idx[denominators] * width + day[denominators] + 1
     row = numerator_at[cells]
-    values = np.append(parts.column("value").to_numpy(), np.nan)
-    exact = np.concatenate([_limbs(parts.column("exact")), np.zeros((1, 2), dtype=np.uint64)])
-    numerator = values[row]
+    # Row -1 reads row 0 here and is discarded by `has_numerator`.
+    numerator_row = np.maximum(row, 0)
+    numerator = np.where(row >= 0, staged.value[numerator_row], np.nan)
     has_numerator = ~np.isnan(numerator)
     numerator = np.where(has_numerator, numerator, 0.0)
-    denominator = values[denominators]
+    denominator = staged.value[denominators]
     measured = (
         ~np.isnan(denominator)
         & (has_numerator | (day[denominators] <= through[idx[denominators]]))
@@ -379,12 +401,12 @@ def _ratio_days(parts: pa.Table, n_metrics: int, width: int) -> _RatioDays:
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(denominator != 0, numerator / denominator, np.nan)
-    added = np.where(has_numerator[:, None], exact[row], np.uint64(0))
+    added = np.where(has_numerator[:, None], staged.added[numerator_row], np.uint64(0))
     return _RatioDays(
         cells=cells[measured],
         values=value[measured],
         added=added[measured],
-        denominator=exact[denominators][measured],
+        denominator=staged.added[denominators[measured]],
     )
 
 
