@@ -29,7 +29,12 @@ from pipelines.maintenance import build_maintenance
 from pipelines.okr.assets import DEFINITION_TABLE_KEYS, STAGING, build_okr_assets
 from pipelines.partitions import daily_partitions, progress_partitions
 from pipelines.reports.assets import build_report_assets, build_report_job_and_sensor
-from pipelines.resources import OkrDefinitionsResource, WarehouseResource, load_valid_definitions
+from pipelines.resources import (
+    OkrDefinitionsResource,
+    WarehouseResource,
+    default_io_manager,
+    load_valid_definitions,
+)
 from pipelines.schedules import (
     PROGRESS_JOB,
     SOURCES_JOB,
@@ -100,6 +105,8 @@ def build_definitions(definitions: Definitions | None = None) -> dg.Definitions:
         resources={
             "okr_definitions": OkrDefinitionsResource(),
             "warehouse": WarehouseResource(),
+            # every job's outputs name it; none is stored through it (pipelines/resources.py)
+            "io_manager": default_io_manager,
         },
     )
     destinations = [

@@ -11,6 +11,14 @@ once, and the schema is created without the stamp: only migrations read it, and 
 database is never migrated (its `upgrade` does nothing). Everything else — schema, queries,
 event watching — is Dagster's own. The subclasses depend on the storages' constructors and
 connection methods, which `dagster>=1.13,<1.14` in pyproject.toml pins.
+
+Two more of Dagster's answers are kept rather than asked again. The schema: Dagster's storages
+ask SQLAlchemy's inspector which columns a table has (a query of the database's catalogue)
+before writing every asset event and run event, to serve databases not yet migrated; an
+in-memory database has exactly the schema `create_all` gave it, so the answers come from that
+schema. The run's snapshots (the job's and the execution plan's): Dagster serialises and
+compresses each into its snapshots table, to be read back by a process that has not got them;
+in one process they are kept as the objects they are, answered to the same questions.
 """
 
 import threading
@@ -25,11 +33,11 @@ from dagster._core.instance import InstanceType
 from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
 from dagster._core.run_coordinator import DefaultRunCoordinator
 from dagster._core.storage.event_log import InMemoryEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageMetadata
+from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageMetadata
 from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._core.storage.root import TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
-from dagster._core.storage.runs.schema import RunStorageSqlMetadata
+from dagster._core.storage.runs.schema import RunsTable, RunStorageSqlMetadata, SnapshotsTable
 from dagster._core.storage.sqlite import create_in_memory_conn_string
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
@@ -63,10 +71,16 @@ class _HeldConnection:
                     yield self.conn
 
 
+def _has_columns(metadata: db.MetaData, table: str, *columns: str) -> bool:
+    """Whether `create_all(metadata)` gave the table these columns."""
+    return table in metadata.tables and all(c in metadata.tables[table].columns for c in columns)
+
+
 class _RunStorage(InMemoryRunStorage):
     def __init__(self) -> None:  # Dagster's, without the stamp and the preload
         held = _HeldConnection("runs")
         self._engine, self._held_conn, self._held = held.engine, held.conn, held
+        self._snapshots: dict[str, Any] = {}
         with held.use() as conn:
             RunStorageSqlMetadata.create_all(conn)
 
@@ -74,6 +88,38 @@ class _RunStorage(InMemoryRunStorage):
     def connect(self) -> Iterator[Connection]:
         with self._held.use() as conn:
             yield conn
+
+    # the snapshots as objects (job and execution plan snapshots are immutable records); the
+    # table keeps their ids, which the runs' rows refer to (a foreign key), without a body
+    def _add_snapshot(self, snapshot_id: str, snapshot_obj: Any, snapshot_type: Any) -> str:
+        if snapshot_id not in self._snapshots:
+            with self.connect() as conn:
+                conn.execute(
+                    SnapshotsTable.insert().values(
+                        snapshot_id=snapshot_id,
+                        snapshot_body=b"",
+                        snapshot_type=snapshot_type.value,
+                    )
+                )
+            self._snapshots[snapshot_id] = snapshot_obj
+        return snapshot_id
+
+    def _has_snapshot_id(self, snapshot_id: str) -> bool:
+        return snapshot_id in self._snapshots
+
+    def _get_snapshot(self, snapshot_id: str) -> Any:
+        return self._snapshots.get(snapshot_id)
+
+    def wipe(self) -> None:
+        super().wipe()
+        self._snapshots.clear()
+
+    # the schema create_all made (asked on every run event)
+    def has_run_stats_index_cols(self) -> bool:
+        return _has_columns(RunStorageSqlMetadata, RunsTable.name, "start_time", "end_time")
+
+    def has_backfill_id_column(self) -> bool:
+        return _has_columns(RunStorageSqlMetadata, RunsTable.name, "backfill_id")
 
 
 class _EventLogStorage(InMemoryEventLogStorage):
@@ -94,9 +140,12 @@ class _EventLogStorage(InMemoryEventLogStorage):
         with self._held.use() as conn:
             yield conn
 
-    def has_table(self, table_name: str) -> bool:  # asked on every materialisation
-        with self._held.use() as conn:
-            return bool(self._engine.dialect.has_table(conn, table_name))
+    # the schema create_all made (asked on every asset event)
+    def has_table(self, table_name: str) -> bool:
+        return _has_columns(SqlEventLogStorageMetadata, table_name)
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        return _has_columns(SqlEventLogStorageMetadata, AssetKeyTable.name, column_name)
 
 
 def ephemeral_instance() -> dg.DagsterInstance:

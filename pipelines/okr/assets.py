@@ -109,7 +109,9 @@ def build_okr_assets(
         ],
     )
     def okr_definition_tables(
-        okr_definitions: OkrDefinitionsResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        okr_definitions: OkrDefinitionsResource,
+        warehouse: WarehouseResource,
     ) -> Iterator[dg.MaterializeResult]:
         defs = okr_definitions.load()
         with warehouse.connection() as con:
@@ -117,8 +119,12 @@ def build_okr_assets(
             metadata = {table: table_metadata(con, f"okr.{table}") for table in DEFINITION_TABLES}
         # Yielded after the connection is closed: Dagster handles each event (event log,
         # loggers) before resuming a generator, and another process may want the file meanwhile.
+        # The metadata goes to the materialisations only (pipelines/metadata.py
+        # materialize_result says why).
         for table, table_meta in metadata.items():
-            yield dg.MaterializeResult(asset_key=dg.AssetKey(["okr", table]), metadata=table_meta)
+            key = dg.AssetKey(["okr", table])
+            context.add_asset_metadata(table_meta, asset_key=key)
+            yield dg.MaterializeResult(asset_key=key)
 
     @dg.asset(
         key=STAGING,

@@ -9,6 +9,7 @@ import dagster as dg
 from pipelines.ephemeral import ephemeral_instance
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2026-10-01")
+STEP_OF_CHECK = "downstream_downstream_has_rows"
 
 
 @dg.asset(partitions_def=DAYS)
@@ -46,7 +47,16 @@ def _run_twice(instance: dg.DagsterInstance) -> tuple[list[Counter[str]], dict[s
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("downstream"), "downstream_has_rows")]
     )
+    # the runs' snapshots, as the UI and re-execution read them back
+    snapshots = []
+    for run in instance.get_runs():
+        assert run.job_snapshot_id and run.execution_plan_snapshot_id
+        job = instance.get_job_snapshot(run.job_snapshot_id)
+        plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        assert job.snapshot_id == run.job_snapshot_id == plan.job_snapshot_id
+        snapshots.append((job.name, sorted(step.key for step in plan.steps)))
     answers = {
+        "snapshots": snapshots,
         "runs": sorted(str(r.status) for r in instance.get_runs()),
         "latest_partition": latest.asset_materialization.partition,
         "latest_rows": latest.asset_materialization.metadata["rows"].value,
@@ -78,6 +88,8 @@ def test_the_lean_instance_records_what_dagsters_ephemeral_instance_records() ->
         events, answers = _run_twice(lean)
     assert (events, answers) == expected
     assert answers == {
+        "snapshots": [("both", ["downstream", STEP_OF_CHECK, "logs_from_a_thread", "upstream"])]
+        * 2,
         "runs": ["DagsterRunStatus.SUCCESS", "DagsterRunStatus.SUCCESS"],
         "latest_partition": "2026-10-02",
         "latest_rows": 2,

@@ -177,3 +177,28 @@ def test_a_ranged_run_describes_the_table_on_its_newest_day(
             if day != newest:
                 assert newest_only not in metadata, (key, day)
                 assert "dagster/column_schema" not in metadata, (key, day)
+
+
+def test_the_metadata_is_on_the_materialisations_only(
+    project: Path, instance: dg.DagsterInstance
+) -> None:
+    # one day (all on the result) and a range (split by day): neither repeated in STEP_OUTPUT
+    for first in (LAST, FIRST):
+        outcome = run_range(_defs(project), first, LAST, instance, "ERROR")
+        assert outcome.succeeded, outcome.errors
+        sources_run, staging_run, progress_run = outcome.run_ids
+        for run_id in outcome.run_ids:
+            outputs = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT)
+            assert outputs, run_id
+            assert all(not r.dagster_event.step_output_data.metadata for r in outputs)
+        newest = LAST.isoformat()
+        assert "dagster/column_schema" in _materialisations(instance, sources_run, RAW_FILE)[newest]
+        progress = _materialisations(instance, progress_run, KR_PROGRESS)[newest]
+        assert {"status_preview", "dagster/column_lineage", "rows_in_window"} <= set(progress)
+        objective = _materialisations(instance, progress_run, OBJECTIVE)[newest]
+        assert objective["key_result_lineage"] is not None
+        # the definition tables (one multi-asset, unpartitioned): each table its own schema
+        teams = dg.AssetKey(["okr", "teams"])
+        (teams_metadata,) = _materialisations(instance, staging_run, teams).values()
+        columns = [c.name for c in teams_metadata["dagster/column_schema"].schema.columns]
+        assert "team_id" in columns and teams_metadata["dagster/row_count"].value == 1
