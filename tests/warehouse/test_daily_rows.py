@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from test_kr_math import CASES, START, add_days, add_kr, add_metric, d
 
+import warehouse.daily_rows
 import warehouse.running_totals
 from warehouse.progress import ProgressSettings, compute_progress
 from warehouse.running_totals import ExactSumOverflow
@@ -163,11 +164,16 @@ def test_the_arrays_write_the_sql_chains_rows(
     assert _rows(wh, first, last, **margins) == from_arrays
 
 
+@pytest.mark.parametrize("row_group_rows", [None, 200])
 def test_the_synthetic_key_results_too(
-    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, row_group_rows: int | None
 ) -> None:
     """The benchmarks' key results (every measure, baselines measured and frozen, ratios,
-    every tenth metric-day flagged) over a month."""
+    every tenth metric-day flagged) over a month; also inserted as several record batches,
+    as a run of more than a row group's rows is (warehouse.daily_rows._batch_per_thread)."""
+    if row_group_rows is not None:
+        monkeypatch.setattr(warehouse.daily_rows, "_ROW_GROUP_ROWS", row_group_rows)
+        wh.execute("SET threads = 3")
     period = (date(2026, 1, 1), date(2026, 1, 31))
     write_definitions(wh, 20, *period)
     write_staging(wh, date(2025, 12, 1), date(2026, 1, 25))
