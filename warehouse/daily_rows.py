@@ -120,7 +120,9 @@ def _rows(
     epoch = (w.calendar_start - _UNIX_EPOCH).days
 
     def per_row(values: np.ndarray) -> np.ndarray:
-        return values.take(kr)
+        # values.take(kr): each key result's rows are consecutive, and repeating is ten
+        # times faster than a take with kr's 32-bit indices.
+        return np.repeat(values, w.rows_per_kr)
 
     def day_of(column: Any) -> np.ndarray:
         """Days since the calendar's first day of a DATE column of the facts."""

@@ -61,6 +61,7 @@ class DailyWindows:
     calendar_start: date
     kr_ids: np.ndarray  # the key results, in kr_windows.sql's order (by kr_id)
     kr: np.ndarray  # each row's key result: its position in kr_ids
+    rows_per_kr: np.ndarray  # the rows of each key result, which are consecutive
     as_of: np.ndarray
     data_through: np.ndarray  # the newest measured day of the period (valid where has_window)
     has_window: np.ndarray  # something measured since the period started
@@ -245,13 +246,15 @@ def _window_sums(
     )
     measured = np.zeros(shape, dtype=bool)
     measured.reshape(-1)[cell] = True
+    # The limbs' rows gathered with np.take(axis=0): five times faster than a[rows] on a
+    # two-column array.
     whole, decimals = _dense_parts(
-        shape, cell, np.concatenate([staged.added[source], composed.added])
+        shape, cell, np.concatenate([staged.added.take(source, axis=0), composed.added])
     )
     den_whole, den_decimals = _dense_parts(
         shape,
         den_cell,
-        np.concatenate([staged.denominator[source[ratio_rows]], composed.denominator]),
+        np.concatenate([staged.denominator.take(source[ratio_rows], axis=0), composed.denominator]),
     )
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
@@ -301,7 +304,8 @@ def _window_sums(
         return total.take(end_cell) - total.take(start_cell)
 
     sum_whole, sum_decimals = _carry(window(totals["whole"]), window(totals["decimals"]))
-    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
+    kr_metric = krs["metric_idx"].astype(np.int64)
+    is_ratio = np.repeat(ratios[kr_metric], counts)
     # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
     sum_denominator = np.zeros(len(kr))
     if is_ratio.any():
@@ -311,7 +315,6 @@ def _window_sums(
         sum_denominator[is_ratio] = _to_double(den_sum_whole, den_sum_decimals)
     sum_value = _to_double(sum_whole, sum_decimals)
     valued = last_valued.take(end_cell)
-    metric = np.repeat(krs["metric_idx"].astype(np.int64), counts)
 
     # The flags, last: the second cursor has read them meanwhile.
     side = side_reads.result()
@@ -325,7 +328,7 @@ def _window_sums(
     kind_bits = np.left_shift(1, kind_of_row)
     metric_kinds = np.zeros(n_metrics, dtype=np.int64)
     np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
-    metric_flag_mask = metric_kinds[metric]
+    metric_flag_mask = np.repeat(metric_kinds[kr_metric], counts)
     # Which kinds fall in the window: needed only where a metric carries several kinds.
     window_flag_mask = np.zeros(len(kr), dtype=np.int64)
     several = (metric_flag_mask & (metric_flag_mask - 1)) != 0
@@ -341,6 +344,7 @@ def _window_sums(
         calendar_start=calendar_start,
         kr_ids=krs["kr_id"],
         kr=kr,
+        rows_per_kr=counts,
         as_of=as_of,
         data_through=newest,
         has_window=has_through,
@@ -401,12 +405,13 @@ def _ratio_days(staged: _StagedRows, n_metrics: int, width: int) -> _RatioDays:
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(denominator != 0, numerator / denominator, np.nan)
-    added = np.where(has_numerator[:, None], staged.added[numerator_row], np.uint64(0))
+    added = staged.added.take(numerator_row, axis=0)
+    added[~has_numerator] = 0
     return _RatioDays(
         cells=cells[measured],
         values=value[measured],
-        added=added[measured],
-        denominator=staged.added[denominators[measured]],
+        added=added.compress(measured, axis=0),
+        denominator=staged.added.take(denominators[measured], axis=0),
     )
 
 
