@@ -11,7 +11,8 @@ what the arrays do not cover: warehouse.running_totals.ArraysUnsuitable), by the
   IEEE operations in the same order as the SQL, so the doubles are the same bit for bit;
 - the few rows with a status reason get its words from kr_status_reason.sql (the SQL's text,
   numbers and dates formatted by DuckDB);
-- the rows reach the table as one Arrow table, the key results' strings as dictionaries.
+- the rows reach the table as one Arrow table, the key results' strings and the flags as
+  dictionaries, cut into one record batch per DuckDB thread (`_batch_per_thread`).
 
 Why: the SQL projection of 365,000 rows (joins of the key-result facts, baselines, flag kinds
 and range values to every row, then the CASE chains) cost a third as much as writing them
