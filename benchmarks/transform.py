@@ -340,7 +340,12 @@ the insert in batches (f522345)        6   1.0-1.5   1.65 -> 1.47    1.52 -> 1.5
   (ours 0.385 s -> 0.338 s against a floor of 0.240 s and 0.223 s; CPU 0.526 -> 0.514 s)
 this tree                              8   2.4-3.5   1.52 -> 1.41    1.56 -> 1.50
   (CPU 0.567 -> 0.544 s against a floor of 0.369 s and 0.359 s)
+this tree, again                       6   2.6-3.6   1.63 -> 1.42    1.56 -> 1.48
+  (ours 0.424 s -> 0.357 s against a floor of 0.256 s and 0.240 s; CPU 0.556 -> 0.534 s)
 ```
+
+The CPU ratio is not yet below 1.45 at these loads; a quiet machine's figure is for the
+recording.
 
 Tried and dropped: the flags' lists built by Arrow's take of a small list array per
 combination of kinds instead of numpy picks (4.9 against 5.3 ms: no gain for the change);
