@@ -287,6 +287,84 @@ rounds, ours 0.343, 0.341, 0.344, 0.345 s -> 0.338, 0.334, 0.334, 0.336 s wall; 
 work. The 365,000 rows the new path writes equal the old path's (EXCEPT ALL both ways: none),
 and tests/warehouse and tests/pipelines pass. `python -m benchmarks.transform --no-record`
 (03:01 UTC, load ~1.2): 1.51x wall, 1.45x CPU (ours 0.329 s against a floor of 0.226 s).
+
+The round after that (the insert, then the flags): quiet recordings stood at 1.48, 1.59 and
+1.63. A fresh profile (one process, wall, CPU and page faults around compute_progress's parts,
+nine to fifteen rounds, medians) showed the INSERT of our Arrow table as the largest part
+left: 0.20-0.23 s wall against 0.21-0.24 s for the floor's whole INSERT, though it used both
+cores for only part of it. DuckDB's INSERT from an Arrow table gives each record batch to one
+thread, which converts it and writes its full row groups; the rows of a batch's last, partial
+row group are merged after, on one thread. Our table was one batch. The same 365,000 rows
+inserted alone (in process, interleaved, 11-13 rounds, load 1.8-2.3): one batch 0.20-0.22 s,
+two halves 0.15-0.17 s, 40 % and 60 % 0.18 s, two row groups and the rest 0.20 s, three thirds
+(each under a row group) 0.26 s, four quarters 0.35 s, six sixths 0.30 s; the CPU 0.30-0.32 s
+in each but the small batches'. What changed:
+
+- The rows are cut into one record batch per DuckDB thread, each at least a row group
+  (`daily_rows._batch_per_thread`: 2 here, so two halves; one batch below 245,760 rows). The
+  rows land in the same order (at full size, numbered in storage order, EXCEPT ALL against a
+  one-batch insert: none); tests/warehouse/test_daily_rows.py writes the synthetic key
+  results in three batches too (a row group of 200 rows, three threads).
+- The flags are a list of dictionary indices into the few kinds, not of 275,000 strings: the
+  insert reads them for about 0.015 s less CPU (0.30 against 0.32 s, alone, 11 rounds).
+- Rows per key result repeated (np.repeat) where they were taken with kr's 32-bit indices
+  (a take with int32 indices converts them on every call: 1.6 ms against 0.1 ms per column),
+  the decimals' limbs gathered with take(axis=0) and compress instead of 2-D fancy indexing
+  (1.3 -> 0.3 ms per gather). The run's own thread: _rows 43-44 -> 37 ms, the arrays
+  about 70 -> 65-69 ms of CPU.
+- The flag days' statement: its operators profiled (DuckDB's JSON profile, warm) show no six
+  scans of the staged rows here. DuckDB's statistics empty the currency branches (no currency
+  staged) and the source rates' (none): what it did was raw.metric_flags (47,000 rows), the
+  ratio branch (two joins of 78,800 denominator and numerator days, 10-13 ms CPU) and the
+  DISTINCT (6.5 ms). The ratio branch is now composed in the arrays from the parts' rows the
+  run already reads (`_ratio_days`: a numerator day above 0 without a denominator other than
+  0, up to the denominator's newest day; staged_day_parts.sql reads the denominators' days
+  from the calendar's start without an end, as that rule does). metric_flag_days.sql leaves
+  the branch out when `$ratio_no_denominator` is false (the second cursor); the SQL running
+  totals and tests/warehouse/test_flag_days.py keep it. The second cursor's statement alone:
+  28 -> 16 ms CPU; its window in a run 92-97 -> 74-77 ms of process CPU; the composition adds
+  2 ms to the run's thread. A new test case (a denominator that skips days and delivers again
+  after the range) checks the rule where the denominator's newest day lies after the range.
+
+The rows are the same: tests/warehouse pass, and at full size the 365,000 rows the arrays
+write equal the SQL chain's (EXCEPT ALL both ways: none; 274,765 rows carry flags).
+
+Measured old against new (`python -m benchmarks.transform --no-record`, the tree this round
+began from, a718734, against this one, each in a fresh process, interleaved, medians of the
+runs' medians). The machine was shared all round (other engineers' runs; the floor itself
+took 0.21-0.69 s):
+
+```
+                                     runs  load      wall ratio      CPU ratio
+the insert in batches (f522345)        6   1.0-1.5   1.65 -> 1.47    1.52 -> 1.52
+  (ours 0.385 s -> 0.338 s against a floor of 0.240 s and 0.223 s; CPU 0.526 -> 0.514 s)
+this tree                              8   2.4-3.5   1.52 -> 1.41    1.56 -> 1.50
+  (CPU 0.567 -> 0.544 s against a floor of 0.369 s and 0.359 s)
+this tree, again                       6   2.6-3.6   1.63 -> 1.42    1.56 -> 1.48
+  (ours 0.424 s -> 0.357 s against a floor of 0.256 s and 0.240 s; CPU 0.556 -> 0.534 s)
+```
+
+The CPU ratio is not yet below 1.45 at these loads; a quiet machine's figure is for the
+recording.
+
+Tried and dropped: the flags' lists built by Arrow's take of a small list array per
+combination of kinds instead of numpy picks (4.9 against 5.3 ms: no gain for the change);
+glibc's and mimalloc's release of freed memory kept off by their environment settings (a run
+takes 8,000-34,000 page faults, the floor's a few hundred, about 0.04-0.07 s of system CPU;
+the settings moved neither the count nor the time: most come from DuckDB, its insert of our
+Arrow data 5,000-9,000 a run against 900-2,000 for the floor's, the second cursor's reads
+2,000-4,000).
+
+What bounds it now: the insert is as parallel as the floor's (two batches on two threads,
+about 0.15-0.17 s against the floor's 0.21-0.24 s), so a run is the work before it (about
+0.13-0.15 s on the run's thread: the staged rows' read 0.02-0.03 s, the arrays 0.065 s, the
+rows 0.035 s) plus the insert. The second core is idle for about half of that work (the
+second cursor is done after 0.05-0.07 s). Next, in order of size: the second cursor started
+after the staged rows' read rather than beside it (it slows that read, which the run waits
+for; not measured on a quiet machine); the rows' own columns in two threads now that a core
+is free (numpy releases the GIL over large arrays); the flags' lists for a single kind
+without the picks (3 ms); the DISTINCT of the flag days, which the arrays do not need (4 ms
+of the second cursor's CPU).
 """,
 }
 

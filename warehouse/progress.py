@@ -178,7 +178,7 @@ def _running_totals(
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
-        calendar,
+        {**calendar, "ratio_no_denominator": True},
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE metric_cumulative AS " + read_model("metric_cumulative"),

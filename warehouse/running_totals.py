@@ -41,6 +41,8 @@ _SCALE = 10**15
 _SAFE_TOTAL = float(2**62)
 # The 52 stored bits of a double's significand: all 0 for a power of two.
 _MANTISSA = (1 << 52) - 1
+# The flag metric_flag_days.sql gives a ratio's numerator day without a denominator.
+_NO_DENOMINATOR = "no_denominator"
 # Columns per key result, as fetchnumpy gives them (warehouse/daily_rows.py reads kr_facts.sql).
 Facts = dict[str, np.ndarray]
 
@@ -61,6 +63,7 @@ class DailyWindows:
     calendar_start: date
     kr_ids: np.ndarray  # the key results, in kr_windows.sql's order (by kr_id)
     kr: np.ndarray  # each row's key result: its position in kr_ids
+    rows_per_kr: np.ndarray  # the rows of each key result, which are consecutive
     as_of: np.ndarray
     data_through: np.ndarray  # the newest measured day of the period (valid where has_window)
     has_window: np.ndarray  # something measured since the period started
@@ -183,7 +186,9 @@ def _side_reads(
     cursor.register("metric_index", index)
     # One statement, nothing materialised: metric_flag_days holds each (metric, day, flag)
     # once. The kinds are numbered from the Arrow dictionary of the few distinct flags, in
-    # their sorted order, rather than compared as strings in the arrays.
+    # their sorted order, rather than compared as strings in the arrays. Without the ratios'
+    # no_denominator days: `_ratio_days` composes them from the staged rows (the branch that
+    # matches the parts' days was half of this statement's CPU).
     read = cursor.sql(
         f"""
         WITH flag_days AS ({read_model("metric_flag_days")})
@@ -194,7 +199,7 @@ def _side_reads(
         FROM flag_days AS f
         JOIN metric_index AS i USING (metric_id)
         """,
-        params=calendar,
+        params={**calendar, "ratio_no_denominator": False},
     ).to_arrow_table()
     encoded = read.column("flag").combine_chunks().dictionary_encode()
     names = encoded.dictionary.to_pylist()
@@ -245,13 +250,15 @@ def _window_sums(
     )
     measured = np.zeros(shape, dtype=bool)
     measured.reshape(-1)[cell] = True
+    # The limbs' rows gathered with np.take(axis=0): five times faster than a[rows] on a
+    # two-column array.
     whole, decimals = _dense_parts(
-        shape, cell, np.concatenate([staged.added[source], composed.added])
+        shape, cell, np.concatenate([staged.added.take(source, axis=0), composed.added])
     )
     den_whole, den_decimals = _dense_parts(
         shape,
         den_cell,
-        np.concatenate([staged.denominator[source[ratio_rows]], composed.denominator]),
+        np.concatenate([staged.denominator.take(source[ratio_rows], axis=0), composed.denominator]),
     )
     if np.abs(whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL or (
         np.abs(den_whole).sum(axis=1).max(initial=0) >= _SAFE_TOTAL
@@ -301,7 +308,8 @@ def _window_sums(
         return total.take(end_cell) - total.take(start_cell)
 
     sum_whole, sum_decimals = _carry(window(totals["whole"]), window(totals["decimals"]))
-    is_ratio = ratios[np.repeat(krs["metric_idx"].astype(np.int64), counts)]
+    kr_metric = krs["metric_idx"].astype(np.int64)
+    is_ratio = np.repeat(ratios[kr_metric], counts)
     # Non-ratio metrics add 0 to the denominators: their sums are 0 without computing them.
     sum_denominator = np.zeros(len(kr))
     if is_ratio.any():
@@ -311,21 +319,29 @@ def _window_sums(
         sum_denominator[is_ratio] = _to_double(den_sum_whole, den_sum_decimals)
     sum_value = _to_double(sum_whole, sum_decimals)
     valued = last_valued.take(end_cell)
-    metric = np.repeat(krs["metric_idx"].astype(np.int64), counts)
 
     # The flags, last: the second cursor has read them meanwhile.
     side = side_reads.result()
-    kinds, flagged_rows = side.flag_kinds, side.flagged
+    kinds, kind_of_row = side.flag_kinds, side.flagged["kind"]
+    flag_cells = side.flagged["idx"].astype(np.int64) * width + side.flagged["day"] + 1
+    if len(composed.no_denominator):
+        # The ratios' no_denominator days, composed here, join the flags read (a day both
+        # list is flagged once: the masks below are sets).
+        if _NO_DENOMINATOR not in kinds:
+            kinds = sorted([*kinds, _NO_DENOMINATOR])
+            kind_of_row = kind_of_row + (kind_of_row >= kinds.index(_NO_DENOMINATOR))
+        flag_cells = np.concatenate([flag_cells, composed.no_denominator])
+        kind_of_row = np.concatenate(
+            [kind_of_row, np.full(len(composed.no_denominator), kinds.index(_NO_DENOMINATOR))]
+        )
     if len(kinds) > 62:
         raise ArraysUnsuitable("more kinds of flag than bits in a mask")
-    flag_cells = flagged_rows["idx"].astype(np.int64) * width + flagged_rows["day"] + 1
     flagged = np.zeros(shape, dtype=bool)
     flagged.reshape(-1)[flag_cells] = True
-    kind_of_row = flagged_rows["kind"]
     kind_bits = np.left_shift(1, kind_of_row)
     metric_kinds = np.zeros(n_metrics, dtype=np.int64)
-    np.bitwise_or.at(metric_kinds, flagged_rows["idx"].astype(np.int64), kind_bits)
-    metric_flag_mask = metric_kinds[metric]
+    np.bitwise_or.at(metric_kinds, flag_cells // width, kind_bits)
+    metric_flag_mask = np.repeat(metric_kinds[kr_metric], counts)
     # Which kinds fall in the window: needed only where a metric carries several kinds.
     window_flag_mask = np.zeros(len(kr), dtype=np.int64)
     several = (metric_flag_mask & (metric_flag_mask - 1)) != 0
@@ -341,6 +357,7 @@ def _window_sums(
         calendar_start=calendar_start,
         kr_ids=krs["kr_id"],
         kr=kr,
+        rows_per_kr=counts,
         as_of=as_of,
         data_through=newest,
         has_window=has_through,
@@ -367,6 +384,7 @@ class _RatioDays:
     values: np.ndarray
     added: np.ndarray
     denominator: np.ndarray
+    no_denominator: np.ndarray  # the cells of the days flagged no_denominator
 
 
 def _ratio_days(staged: _StagedRows, n_metrics: int, width: int) -> _RatioDays:
@@ -376,16 +394,23 @@ def _ratio_days(staged: _StagedRows, n_metrics: int, width: int) -> _RatioDays:
     source delivered a later day (sources omit days on which a count was zero: the numerator
     counts as 0), and not a numerator above 0 over a denominator of 0. Composed here rather
     than joined in SQL: the join of the parts' days cost a progress run more than the arrays
-    (benchmarks/RESULTS.md, figure 2)."""
+    (benchmarks/RESULTS.md, figure 2).
+
+    Also the days metric_flag_days.sql flags no_denominator for such a ratio: a numerator
+    day above 0 without a denominator other than 0, up to the denominator's newest day."""
     idx, day = staged.idx, staged.day
     numerators, denominators = np.flatnonzero(staged.part == 2), np.flatnonzero(staged.part == 1)
-    # The newest day each numerator's source delivered (-1: none since the calendar began).
+    # The newest day each part's source delivered (-1: none since the calendar began).
     through = np.full(n_metrics, -1, dtype=np.int64)
     np.maximum.at(through, idx[numerators], day[numerators])
+    denominator_through = np.full(n_metrics, -1, dtype=np.int64)
+    np.maximum.at(denominator_through, idx[denominators], day[denominators])
     # Each denominator day's numerator row (-1: none).
     in_calendar = numerators[day[numerators] < width - 1]
+    numerator_cells = idx[in_calendar] * width + day[in_calendar] + 1
     numerator_at = np.full(n_metrics * width, -1, dtype=np.int64)
-    numerator_at[idx[in_calendar] * width + day[in_calendar] + 1] = in_calendar
+    numerator_at[numerator_cells] = in_calendar
+    denominators = denominators[day[denominators] < width - 1]
     cells = idx[denominators] * width + day[denominators] + 1
     row = numerator_at[cells]
     # Row -1 reads row 0 here and is discarded by `has_numerator`.
@@ -401,12 +426,22 @@ def _ratio_days(staged: _StagedRows, n_metrics: int, width: int) -> _RatioDays:
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(denominator != 0, numerator / denominator, np.nan)
-    added = np.where(has_numerator[:, None], staged.added[numerator_row], np.uint64(0))
+    added = staged.added.take(numerator_row, axis=0)
+    added[~has_numerator] = 0
+    # A denominator of NULL (NaN here) is none, as one of 0.
+    counted = np.zeros(n_metrics * width, dtype=bool)
+    counted[cells[~np.isnan(denominator) & (denominator != 0)]] = True
+    no_denominator = (
+        (staged.value[in_calendar] > 0)
+        & ~counted[numerator_cells]
+        & (day[in_calendar] <= denominator_through[idx[in_calendar]])
+    )
     return _RatioDays(
         cells=cells[measured],
         values=value[measured],
-        added=added[measured],
-        denominator=staged.added[denominators[measured]],
+        added=added.compress(measured, axis=0),
+        denominator=staged.added.take(denominators[measured], axis=0),
+        no_denominator=numerator_cells[no_denominator],
     )
 
 

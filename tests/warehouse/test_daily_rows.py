@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from test_kr_math import CASES, START, add_days, add_kr, add_metric, d
 
+import warehouse.daily_rows
 import warehouse.running_totals
 from warehouse.progress import ProgressSettings, compute_progress
 from warehouse.running_totals import ExactSumOverflow
@@ -117,6 +118,14 @@ def _edge_cases(con: duckdb.DuckDBPyConnection) -> None:
     add_days(con, "conv", {d(1): (2, 4), d(2): (3, 0), d(3): (0, 0), d(4): (1, 5)})
     add_kr(con, "conv", "conv", measure="latest", target_value=0.3, direction="at_most")
     add_kr(con, "conv_least", "conv", target_value=0.4, direction="at_least", weight=2.0)
+    # A ratio whose denominator skips days and delivers again after the range: the
+    # numerator's days in the gap lack a denominator (no_denominator) up to that later day.
+    add_metric(con, "clicks")
+    add_metric(con, "views")
+    add_metric(con, "ctr", kind="ratio", numerator="clicks", denominator="views")
+    add_days(con, "clicks", {d(i): 1.0 for i in range(1, 5)})
+    add_days(con, "views", {d(i): 10.0 for i in (1, 2, 16)})
+    add_kr(con, "ctr", "ctr", measure="rolling", window_days=3, target_value=0.2)
     # Periods of their own: one starting mid-range, one ending before the range does.
     add_kr(
         con,
@@ -159,15 +168,21 @@ def test_the_arrays_write_the_sql_chains_rows(
     assert by_key[("users_total", d(3))][8] == 7.0  # the source's answer for d1..d3
     assert by_key[("users_total", d(5))][8] is None  # none for d1..d5
     assert by_key[("flat", d(5))][16].startswith("target equals the baseline, ")
+    assert by_key[("ctr", d(4))][21] == ["no_denominator"]
     monkeypatch.setattr(warehouse.running_totals, "daily_window_sums", _sql_chain)
     assert _rows(wh, first, last, **margins) == from_arrays
 
 
+@pytest.mark.parametrize("row_group_rows", [None, 200])
 def test_the_synthetic_key_results_too(
-    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, row_group_rows: int | None
 ) -> None:
     """The benchmarks' key results (every measure, baselines measured and frozen, ratios,
-    every tenth metric-day flagged) over a month."""
+    every tenth metric-day flagged) over a month; also inserted as several record batches,
+    as a run of more than a row group's rows is (warehouse.daily_rows._batch_per_thread)."""
+    if row_group_rows is not None:
+        monkeypatch.setattr(warehouse.daily_rows, "_ROW_GROUP_ROWS", row_group_rows)
+        wh.execute("SET threads = 3")
     period = (date(2026, 1, 1), date(2026, 1, 31))
     write_definitions(wh, 20, *period)
     write_staging(wh, date(2025, 12, 1), date(2026, 1, 25))

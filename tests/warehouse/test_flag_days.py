@@ -42,7 +42,8 @@ def _currencies(con: duckdb.DuckDBPyConnection) -> None:
 def _flag_days(con: duckdb.DuckDBPyConnection, first: date, last: date) -> set[tuple]:
     return set(
         con.execute(
-            read_model("metric_flag_days"), {"calendar_start": first, "calendar_end": last}
+            read_model("metric_flag_days"),
+            {"calendar_start": first, "calendar_end": last, "ratio_no_denominator": True},
         ).fetchall()
     )
 

@@ -8,6 +8,11 @@
 -- before a date filter can apply, which cost a progress run more than the flags it read
 -- (benchmarks/RESULTS.md, figure 2). tests/warehouse/test_flag_days.py checks that both list
 -- the same flags.
+--
+-- $ratio_no_denominator (BOOLEAN): whether to list the no_denominator days of the ratios of
+-- two metrics (the branch below that matches their parts' days). The arrays of
+-- warehouse/running_totals.py compose those from the parts' staged rows they read anyway
+-- (staged_day_parts.sql), by the same rules, and read the other flags without them.
 WITH days AS NOT MATERIALIZED (
     SELECT * FROM staging.metric_daily
     WHERE date BETWEEN CAST($calendar_start AS DATE) AND CAST($calendar_end AS DATE)
@@ -16,7 +21,7 @@ ratios AS (
     -- Numbered: the parts' days are matched by number and date rather than by metric_id.
     SELECT row_number() OVER () AS ratio, metric_id, numerator_metric_id, denominator_metric_id
     FROM okr.metrics
-    WHERE kind = 'ratio'
+    WHERE kind = 'ratio' AND $ratio_no_denominator
 ),
 denominator_days AS (
     -- From the calendar's first day on, without an end: the newest is how far the

@@ -5,12 +5,12 @@
 --      metric_series.sql's first branch reads it (`has_data`): the day's value as delivered
 --      and what it adds to the running sums (metric_cumulative.sql's rules: a source rate
 --      adds its numerator and its denominator);
---   1: a day of the calendar of the denominator of a ratio of two metrics (idx: the ratio's
---      row), `added` its exact value;
---   2: a day of that ratio's numerator from $calendar_start on (the later ones only say how
---      far the numerator's source has delivered), `added` its exact value.
--- warehouse/running_totals.py composes a ratio's days from parts 1 and 2 by
--- metric_series.sql's rules. Days are counted from $calendar_start; `value` is NaN for none
+--   1: a day of the denominator of a ratio of two metrics (idx: the ratio's row) from
+--      $calendar_start on, `added` its exact value;
+--   2: a day of that ratio's numerator from $calendar_start on, `added` its exact value.
+-- The days of parts 1 and 2 after $calendar_end only say how far each part's source has
+-- delivered. warehouse/running_totals.py composes a ratio's days from parts 1 and 2 by
+-- metric_series.sql's rules, and its no_denominator days by metric_flag_days.sql's. Days are counted from $calendar_start; `value` is NaN for none
 -- (staging never holds NaN), each exact decimal the one it was delivered as (`*_exact`),
 -- 0 for none.
 WITH parts AS (
@@ -43,7 +43,7 @@ SELECT
 FROM staging.metric_daily AS s
 JOIN parts AS p ON s.metric_id = p.metric_id
 WHERE s.date >= CAST($calendar_start AS DATE)
-  AND (p.part = 2 OR s.date <= CAST($calendar_end AS DATE))
+  AND (p.part <> 0 OR s.date <= CAST($calendar_end AS DATE))
   AND (p.part <> 0 OR CASE
       WHEN s.denominator IS NOT NULL THEN s.numerator IS NOT NULL
           AND NOT (s.denominator = 0 AND s.numerator > 0)
