@@ -441,17 +441,30 @@ def sync(
     currency: str | None = None
     window_end = end
     ahead: Future[pa.Table] | None = None
+    # The stored objects and stages, when the daily values are computed from them.
+    stored: tuple[pa.Table, pa.Table] | None = None
+
+    def before_read(con: duckdb.DuckDBPyConnection, n: int) -> tuple[str | None, datetime | None]:
+        """What the read of types[n] needs: why it reads everything (None: the changes since
+        the cursor) and the cursor; before the last read, the window's end and the stages."""
+        nonlocal window_end, deal_stages
+        object_type, properties = types[n]
+        reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
+        previous = sync_state(con, object_type).cursor
+        if n == len(types) - 1:
+            # The load writes neither: read now, so the daily values can start early.
+            window_end = max(end, last_loaded_day(con, metric_ids) or end)
+            if deal_stages is None and object_type != "deals":
+                deal_stages = current_pipelines(con)  # no read of deals replaces them
+        return reason, previous
+
     with ThreadPoolExecutor(1, thread_name_prefix="okr-hubspot-daily") as worker:
+        if types:
+            with connect() as con:
+                upcoming = before_read(con, 0)
         for n, (object_type, properties) in enumerate(types):
             last = n == len(types) - 1
-            with connect() as con:
-                reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
-                previous = sync_state(con, object_type).cursor
-                if last:
-                    # The load writes neither: read now, so the daily values can start early.
-                    window_end = max(end, last_loaded_day(con, metric_ids) or end)
-                    if deal_stages is None and object_type != "deals":
-                        deal_stages = current_pipelines(con)  # no read of deals replaces them
+            reason, previous = upcoming
             fetched_at = datetime.now(UTC)
             rows = fetch_hubspot_objects(
                 settings, object_type, None if reason else previous, properties, client=client
@@ -468,6 +481,8 @@ def sync(
                     # Every type read for the first time (the load confirms it): the stored
                     # objects will be the rows just read, so their daily values are computed
                     # in a thread while DuckDB writes them (it releases the GIL as it runs).
+                    # A read that holds an object twice is no first read: its values are
+                    # then computed again from the stored objects below.
                     ahead = worker.submit(
                         daily_metrics_from_objects,
                         pa.concat_tables([*first_reads, rows]),
@@ -477,6 +492,7 @@ def sync(
                         window_end,
                         time_zone=settings.time_zone,
                         company_currency=currency,
+                        one_version_each=True,
                     )
             with connect() as con:
                 loaded = load_object_read(
@@ -490,8 +506,17 @@ def sync(
                     pipelines=stages,
                 )
                 unknown = properties_never_read(con, object_type, properties) if reason else []
-            if loaded.first_read:
-                first_reads.append(rows)
+                if loaded.first_read:
+                    first_reads.append(rows)
+                # The reads that come next share the load's open (an attach and a detach
+                # fewer each): no request falls between them, so the file is held a few
+                # milliseconds past the transaction, never while HubSpot answers.
+                if not last:
+                    upcoming = before_read(con, n + 1)
+                elif ahead is None or len(first_reads) != len(types):
+                    # Other stored types are none of these metrics' business; when not every
+                    # type was a first read, the stored objects are read back.
+                    stored = (current_objects(con), current_pipelines(con))
             reads.append(
                 ObjectRead(
                     object_type=object_type,
@@ -507,13 +532,12 @@ def sync(
             )
         # Every day the key results read is recomputed from the stored objects, and every day
         # loaded before, so no later day keeps a value from an older state of the CRM.
-        daily = ahead.result() if ahead else None
-    if daily is None or len(first_reads) != len(reads):
-        # Other stored types are none of these metrics' business; when not every type was a
-        # first read, the stored objects are read back.
-        with connect() as con:
-            objects = current_objects(con)
-            stages = current_pipelines(con)
+        daily = ahead.result() if ahead and stored is None else None
+    if daily is None:
+        if stored is None:  # no type to read
+            with connect() as con:
+                stored = (current_objects(con), current_pipelines(con))
+        objects, stages = stored
         daily = daily_metrics_from_objects(
             objects,
             stages,
@@ -522,6 +546,8 @@ def sync(
             window_end,
             time_zone=settings.time_zone,
             company_currency=currency,
+            # the raw table's rows: one per object
+            one_version_each=True,
         )
     return HubSpotSyncReport(
         reads=reads,
