@@ -149,14 +149,52 @@ def _all_versions(view: str) -> str:
     return f"SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What a read of one object type finds stored (`_stored_of`)."""
+
+    objects: bool  # some object of the type is in raw.hubspot_objects
+    history: bool  # some version of one in raw.hubspot_object_history
+    unique: bool  # the read holds each object once
+
+    @property
+    def first_read(self) -> bool:
+        """Nothing of the type stored yet and each object read once: the first full read."""
+        return not self.objects and not self.history and self.unique
+
+
+def _stored_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Table) -> _Stored | None:
+    """What is stored of `object_type`, and whether `rows` holds each object once; None when
+    `rows` is empty or holds other types too (then the writes ask for themselves)."""
+    if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
+        return None
+    # One query for what the load's writes would each ask (a daily run's fixed cost), the
+    # distinct count in DuckDB: pyarrow's count_distinct on one thread took 20-60 ms for
+    # 50,000 ids here, DuckDB ~12 ms.
+    with registered(con, rows.select(["object_id"])) as view:
+        ((objects, history, unique),) = con.execute(
+            "SELECT EXISTS (FROM raw.hubspot_objects WHERE object_type = $t), "
+            "EXISTS (FROM raw.hubspot_object_history WHERE object_type = $t), "
+            f"(SELECT count(*) = count(DISTINCT object_id) FROM {view})",
+            {"t": object_type},
+        ).fetchall()
+    return _Stored(bool(objects), bool(history), bool(unique))
+
+
 def upsert_objects(
-    con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str, *, first_read: bool = False
+    con: duckdb.DuckDBPyConnection,
+    rows: pa.Table,
+    run_id: str,
+    *,
+    first_read: bool = False,
+    stored: _Stored | None = None,
 ) -> None:
     """Insert new objects and replace stored ones with a version at least as new; an older
     version (a lagging search index answering late) never overwrites a newer one.
 
     first_read: the caller has checked that nothing of the type is stored and that `rows`
-    holds each object once (`_first_read_of`), so all of them go in as they are."""
+    holds each object once (`_Stored.first_read`), so all of them go in as they are.
+    stored: what the caller found stored of the rows' type (`_stored_of`), not asked again."""
     if rows.num_rows == 0:
         return
     with registered(con, rows) as view:
@@ -165,10 +203,15 @@ def upsert_objects(
                 f"INSERT INTO raw.hubspot_objects BY NAME {_all_versions(view)}", {"run_id": run_id}
             )
             return
-        if _first_read(con, "raw.hubspot_objects", view):
+        if (
+            not stored.objects
+            if stored is not None
+            else _first_read(con, "raw.hubspot_objects", view)
+        ):
             # Nothing stored to conflict with: a plain insert, which DuckDB does in half the
             # time of ON CONFLICT (a first read of 200,000 deals).
-            versions = _all_versions(view) if _one_row_each(con, view) else _newest_versions(view)
+            unique = stored.unique if stored is not None else _one_row_each(con, view)
+            versions = _all_versions(view) if unique else _newest_versions(view)
             con.execute(f"INSERT INTO raw.hubspot_objects BY NAME {versions}", {"run_id": run_id})
             return
         con.execute(
@@ -189,29 +232,37 @@ def upsert_objects(
         )
 
 
-def insert_history(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) -> int:
-    """Add the versions not seen before to raw.hubspot_object_history; returns how many."""
+def insert_history(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str, *, stored: _Stored | None = None
+) -> int:
+    """Add the versions not seen before to raw.hubspot_object_history; returns how many.
+
+    stored: what the caller found stored of the rows' type (`_stored_of`), not asked again."""
     if rows.num_rows == 0:
         return 0
-    ((before,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
     with registered(con, rows) as view:
-        if _first_read(con, "raw.hubspot_object_history", view):
+        if (
+            not stored.history
+            if stored is not None
+            else _first_read(con, "raw.hubspot_object_history", view)
+        ):
             # As in upsert_objects: no stored version to conflict with; a version read twice
             # in this read goes in once.
+            unique = stored.unique if stored is not None else _one_row_each(con, view)
             once = (
                 ""
-                if _one_row_each(con, view)
+                if unique
                 else (
                     "QUALIFY row_number() OVER "
                     "(PARTITION BY object_type, object_id, updated_at, archived) = 1"
                 )
             )
-            con.execute(
+            cursor = con.execute(
                 f"INSERT INTO raw.hubspot_object_history BY NAME {_all_versions(view)} {once}",
                 {"run_id": run_id},
             )
         else:
-            con.execute(
+            cursor = con.execute(
                 f"""
                 INSERT INTO raw.hubspot_object_history BY NAME
                 SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
@@ -219,8 +270,10 @@ def insert_history(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) 
                 """,
                 {"run_id": run_id},
             )
-    ((after,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
-    return int(after) - int(before)
+        # DuckDB answers an INSERT with the rows it inserted (those ON CONFLICT left out are
+        # not counted): the count before and after, without two more reads.
+        ((inserted,),) = cursor.fetchall()
+    return int(inserted)
 
 
 def archive_missing(
@@ -302,23 +355,6 @@ def store_cursor(
     )
 
 
-def _first_read_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Table) -> bool:
-    """Nothing of `object_type` stored yet (objects or history), and `rows` holds each object
-    of that type once: the first full read."""
-    if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
-        return False
-    # One query, the distinct count in DuckDB: pyarrow's count_distinct on one thread took
-    # 20-60 ms for 50,000 ids here, DuckDB ~12 ms.
-    with registered(con, rows.select(["object_id"])) as view:
-        ((first,),) = con.execute(
-            "SELECT NOT EXISTS (FROM raw.hubspot_objects WHERE object_type = $t) "
-            "AND NOT EXISTS (FROM raw.hubspot_object_history WHERE object_type = $t) "
-            f"AND (SELECT count(*) = count(DISTINCT object_id) FROM {view})",
-            {"t": object_type},
-        ).fetchall()
-    return bool(first)
-
-
 def load_object_read(
     con: duckdb.DuckDBPyConnection,
     object_type: str,
@@ -335,8 +371,9 @@ def load_object_read(
     did not come back, and store the next cursor."""
     cursor = next_cursor(rows, previous_cursor)
     with transaction(con):
-        first = _first_read_of(con, object_type, rows)
-        upsert_objects(con, rows, run_id, first_read=first)
+        stored = _stored_of(con, object_type, rows)
+        first = stored is not None and stored.first_read
+        upsert_objects(con, rows, run_id, first_read=first, stored=stored)
         if first:
             # The current state just written is this read's only version of every object:
             # copied inside DuckDB, instead of converting the Arrow property maps a second
@@ -347,7 +384,7 @@ def load_object_read(
                 [object_type],
             ).fetchall()
         else:
-            versions = insert_history(con, rows, run_id)
+            versions = insert_history(con, rows, run_id, stored=stored)
         # On the first read every stored object came with this read: none can be missing.
         missing = (
             archive_missing(con, object_type, rows, fetched_at, run_id)
