@@ -126,21 +126,23 @@ def definition_metadata(table: str, lineage: dg.TableColumnLineage | None = None
 def table_metadata(
     con: duckdb.DuckDBPyConnection, table: str, date_column: str | None = None
 ) -> dict[str, Any]:
-    schema, name = table.split(".")
-    # DuckDB's own catalogue function: information_schema would bind every view first
-    columns = con.execute(
-        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-        "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, name],
-    ).fetchall()
-    (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    # DESCRIBE looks the one table up (a third of the time of filtering DuckDB's catalogue
+    # function duckdb_columns(), which lists every column of every table; information_schema
+    # would bind every view first): the same names, types and nullability.
+    columns = [
+        (name, dtype, null == "YES")
+        for name, dtype, null, *_ in con.execute(f"DESCRIBE {table}").fetchall()
+    ]
+    # The row count and the last date in one scan (a query's fixed cost is most of either).
+    rows, last = con.execute(
+        f"SELECT count(*), {f'max({date_column})' if date_column else 'NULL'} FROM {table}"
+    ).fetchone()
     metadata: dict[str, Any] = {
         "dagster/column_schema": _schema(table, columns),
         "dagster/row_count": dg.MetadataValue.int(int(rows)),
         "dagster/table_name": table,
     }
     if date_column:
-        (last,) = con.execute(f"SELECT max({date_column}) FROM {table}").fetchone()
         metadata["last_data_date"] = dg.MetadataValue.text(str(last) if last else "none")
     return metadata
 
