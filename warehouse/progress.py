@@ -160,25 +160,29 @@ def _baselines_measurable(con: duckdb.DuckDBPyConnection, from_date: date, to_da
     (the demo's, a source added mid-quarter) would otherwise build them on every run."""
     (measurable,) = con.execute(
         """
-        SELECT coalesce(bool_or(
-            EXISTS (
-                SELECT 1 FROM okr.metrics AS m
-                JOIN staging.metric_daily AS s
-                    ON s.metric_id IN (m.metric_id, m.numerator_metric_id, m.denominator_metric_id)
-                WHERE m.metric_id = k.metric_id AND s.date < k.period_start)
-            OR EXISTS (
-                SELECT 1 FROM staging.metric_range AS r
-                WHERE r.metric_id = k.metric_id AND r.range_end < k.period_start)
-        ), false)
-        FROM okr.key_results AS k
-        WHERE k.period_start <= ? AND k.period_end >= ?
-          AND (k.baseline_kind = 'measured'
-               OR (k.target_kind = 'relative' AND k.measure = 'total'))
-          AND NOT EXISTS (
-              SELECT 1 FROM okr.kr_baselines AS b
-              WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+        WITH pending AS (
+            SELECT k.metric_id, k.period_start
+            FROM okr.key_results AS k
+            WHERE k.period_start <= $to_date AND k.period_end >= $from_date
+              AND (k.baseline_kind = 'measured'
+                   OR (k.target_kind = 'relative' AND k.measure = 'total'))
+              AND NOT EXISTS (
+                  SELECT 1 FROM okr.kr_baselines AS b
+                  WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+        )
+        SELECT EXISTS (
+            SELECT 1 FROM pending AS p
+            JOIN okr.metrics AS m USING (metric_id)
+            JOIN staging.metric_daily AS s
+                ON s.metric_id IN (m.metric_id, m.numerator_metric_id, m.denominator_metric_id)
+               AND s.date < p.period_start
+        ) OR EXISTS (
+            SELECT 1 FROM pending AS p
+            JOIN staging.metric_range AS r
+                ON r.metric_id = p.metric_id AND r.range_end < p.period_start
+        )
         """,
-        [to_date, from_date],
+        {"from_date": from_date, "to_date": to_date},
     ).fetchone()
     return bool(measurable)
 
