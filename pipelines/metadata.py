@@ -124,8 +124,14 @@ def definition_metadata(table: str, lineage: dg.TableColumnLineage | None = None
 
 
 def table_metadata(
-    con: duckdb.DuckDBPyConnection, table: str, date_column: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    date_column: str | None = None,
+    last_date_where: tuple[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
+    """The table's column schema and row count, with `date_column` its last date: of every
+    row, or with `last_date_where` (an SQL condition and its parameters) of the rows it
+    matches (a source's own rows in raw.metric_rows)."""
     # DESCRIBE looks the one table up (a third of the time of filtering DuckDB's catalogue
     # function duckdb_columns(), which lists every column of every table; information_schema
     # would bind every view first): the same names, types and nullability.
@@ -133,10 +139,10 @@ def table_metadata(
         (name, dtype, null == "YES")
         for name, dtype, null, *_ in con.execute(f"DESCRIBE {table}").fetchall()
     ]
-    # The row count and the last date in one scan (a query's fixed cost is most of either).
-    rows, last = con.execute(
-        f"SELECT count(*), {f'max({date_column})' if date_column else 'NULL'} FROM {table}"
-    ).fetchone()
+    # The row count and the last date in one query (its fixed cost is most of either).
+    where, parameters = last_date_where or ("true", [])
+    last_date = f"max({date_column}) FILTER (WHERE {where})" if date_column else "NULL"
+    rows, last = con.execute(f"SELECT count(*), {last_date} FROM {table}", parameters).fetchone()
     metadata: dict[str, Any] = {
         "dagster/column_schema": _schema(table, columns),
         "dagster/row_count": dg.MetadataValue.int(int(rows)),

@@ -79,7 +79,8 @@ def test_a_materialisation_describes_each_table_as_the_migrations_declare_it(
 ) -> None:
     """table_metadata reads a table's columns as it is (DESCRIBE): on a freshly migrated
     warehouse, for every table, the names, types and nullability DuckDB's catalogue gives
-    the declared schema; the row count and the last date come with them."""
+    the declared schema; the row count and the last date (of all rows, or of some) come with
+    them."""
     declared = columns_from_migrations()
     with connection(tmp_path / "warehouse.duckdb") as con:
         for table, columns in declared.items():
@@ -89,10 +90,21 @@ def test_a_materialisation_describes_each_table_as_the_migrations_declare_it(
         con.execute(
             "INSERT INTO staging.metric_daily (metric_id, date, value, source, request_hash, "
             "fetched_at) VALUES ('m', ?, 1.0, 'file', 'h', now()), ('m', ?, 2.0, 'file', 'h', "
-            "now())",
-            [date(2026, 10, 2), date(2026, 10, 1)],
+            "now()), ('n', ?, 3.0, 'ga4', 'h', now())",
+            [date(2026, 10, 2), date(2026, 10, 1), date(2026, 10, 5)],
         )
         staged = table_metadata(con, "staging.metric_daily", date_column="date")
+        of_file = table_metadata(
+            con, "staging.metric_daily", "date", last_date_where=("source = ?", ["file"])
+        )
+        of_none = table_metadata(
+            con, "staging.metric_daily", "date", last_date_where=("source = ?", ["matomo"])
+        )
         empty = table_metadata(con, "okr.kr_progress_daily", date_column="as_of_date")
-    assert (staged["dagster/row_count"].value, staged["last_data_date"].value) == (2, "2026-10-02")
+    assert (staged["dagster/row_count"].value, staged["last_data_date"].value) == (3, "2026-10-05")
+    assert (of_file["dagster/row_count"].value, of_file["last_data_date"].value) == (
+        3,
+        "2026-10-02",
+    )
+    assert of_none["last_data_date"].value == "none"
     assert (empty["dagster/row_count"].value, empty["last_data_date"].value) == (0, "none")
