@@ -100,10 +100,11 @@ def full_read_reason(
     object_type: str,
     properties: Sequence[str],
     now: datetime,
+    state: SyncState | None = None,
 ) -> str | None:
     """Why this run must read every object instead of the changes since the cursor (None when
-    an incremental read is enough)."""
-    state = sync_state(con, object_type)
+    an incremental read is enough); `state` is the type's sync_state when the caller has it."""
+    state = state or sync_state(con, object_type)
     if state.cursor is None or state.last_fetched_at is None:
         return "first read"
     if now - state.last_fetched_at > FULL_READ_AFTER:
@@ -486,8 +487,9 @@ def sync(
         the cursor) and the cursor; before the last read, the window's end and the stages."""
         nonlocal window_end, deal_stages
         object_type, properties = types[n]
-        reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
-        previous = sync_state(con, object_type).cursor
+        state = sync_state(con, object_type)
+        reason = full_read_reason(con, object_type, properties, datetime.now(UTC), state)
+        previous = state.cursor
         if n == len(types) - 1:
             # The load writes neither: read now, so the daily values can start early.
             window_end = max(end, last_loaded_day(con, metric_ids) or end)
