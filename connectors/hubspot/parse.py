@@ -457,9 +457,11 @@ def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
 # Sums go through DECIMAL: a double sum depends on the order rows are added (which changes
 # with the stored table's order and DuckDB's parallelism), and a day that differs in its last
 # bit would be recorded as a restated value in staging.metric_revisions.
+# Every metric in one statement (`placed` holds each metric's rows under its number, `metrics`
+# what it is): a statement's fixed cost is most of a small account's run.
 _DAILY_SQL = """
 WITH per_day AS (
-    SELECT day,
+    SELECT metric, day,
            CAST(sum(CAST(CASE WHEN in_num THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS num,
            CAST(sum(CAST(CASE WHEN in_den THEN v END AS DECIMAL(38, 6))) AS DOUBLE) AS den,
            nullif(array_to_string(list_sort(
@@ -467,24 +469,36 @@ WITH per_day AS (
                AS cur
     FROM placed
     WHERE day BETWEEN $start AND $end
-    GROUP BY day
+    GROUP BY metric, day
 ),
 days AS (
     SELECT CAST(generate_series AS DATE) AS day
     FROM generate_series(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY)
 )
 SELECT
-    $metric_id AS metric_id,
+    m.metric_id,
     d.day AS date,
-    CASE WHEN $ratio THEN coalesce(p.num, 0) / nullif(coalesce(p.den, 0), 0)
+    CASE WHEN m.ratio THEN coalesce(p.num, 0) / nullif(coalesce(p.den, 0), 0)
          ELSE coalesce(p.num, 0) END AS value,
-    CASE WHEN $ratio THEN coalesce(p.num, 0) END AS numerator,
-    CASE WHEN $ratio THEN coalesce(p.den, 0) END AS denominator,
-    CASE WHEN $money THEN coalesce(p.cur, $company_currency) END AS currency
-FROM days AS d
-LEFT JOIN per_day AS p ON p.day = d.day
-ORDER BY d.day
+    CASE WHEN m.ratio THEN coalesce(p.num, 0) END AS numerator,
+    CASE WHEN m.ratio THEN coalesce(p.den, 0) END AS denominator,
+    m.request_hash,
+    CASE WHEN m.money THEN coalesce(p.cur, $company_currency) END AS currency
+FROM metrics AS m
+CROSS JOIN days AS d
+LEFT JOIN per_day AS p ON p.metric = m.metric AND p.day = d.day
+ORDER BY m.metric, d.day
 """
+
+_METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("metric", pa.int32()),
+        pa.field("metric_id", pa.string()),
+        pa.field("ratio", pa.bool_()),
+        pa.field("money", pa.bool_()),
+        pa.field("request_hash", pa.string()),
+    ]
+)
 
 
 def daily_metrics_from_objects(
@@ -515,12 +529,13 @@ def daily_metrics_from_objects(
         raise ValueError(f"start {start} is after end {end}")
     columns: dict[str, _Columns] = {}
     properties = _Properties(objects["properties"])
-    tables = []
+    placed: list[pa.Table] = []
+    described: list[dict[str, Any]] = []
     # One scratch database for every step of the call (connectors/scratch.py: a DuckDB
     # instance of its own would cost ~20 ms, a fixed cost a small account's run would feel).
     con = scratch_connection()
     try:
-        for metric in metrics:
+        for number, metric in enumerate(metrics):
             q = hubspot_query(metric)
             if q.object not in columns:
                 columns[q.object] = _Columns(
@@ -530,34 +545,37 @@ def daily_metrics_from_objects(
             keep = cols.constant(True, pa.bool_())
             if q.pipeline:
                 keep = pc.fill_null(pc.equal(cols.strings("pipeline"), q.pipeline), False)
-            placed = pa.table(
-                {
-                    "day": cols.dates(q.date_property),
-                    "v": cols.values(q),
-                    "in_num": _selected(cols, q, keep),
-                    "in_den": _selected(cols, q.denominator, keep),
-                    "cur": cols.currencies(q, company_currency),
-                }
+            placed.append(
+                pa.table(
+                    {
+                        "metric": cols.constant(number, pa.int32()),
+                        "day": cols.dates(q.date_property),
+                        "v": cols.values(q),
+                        "in_num": _selected(cols, q, keep),
+                        "in_den": _selected(cols, q.denominator, keep),
+                        "cur": cols.currencies(q, company_currency),
+                    }
+                )
             )
-            con.register("placed", placed)
-            daily = con.sql(
-                _DAILY_SQL,
-                params={
+            described.append(
+                {
+                    "metric": number,
                     "metric_id": metric.metric_id,
-                    "start": start,
-                    "end": end,
                     "ratio": q.denominator is not None,
                     "money": q.aggregate == "sum" and q.property in AMOUNT_PROPERTIES,
-                    "company_currency": company_currency,
-                },
-            ).to_arrow_table()
-            con.unregister("placed")
-            currency = daily["currency"].cast(pa.string())
-            daily = daily.append_column(
-                "request_hash", pa.repeat(pa.scalar(cols.read_hash, pa.string()), daily.num_rows)
+                    "request_hash": cols.read_hash,
+                }
             )
-            daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
-            tables.append(daily.append_column(pa.field("currency", pa.string()), currency))
+        if not described:
+            return with_currency(DAILY_SCHEMA.empty_table(), {})
+        con.register("placed", pa.concat_tables(placed))
+        con.register("metrics", pa.Table.from_pylist(described, schema=_METRICS_SCHEMA))
+        daily = con.sql(
+            _DAILY_SQL,
+            params={"start": start, "end": end, "company_currency": company_currency},
+        ).to_arrow_table()
     finally:
         con.close()
-    return pa.concat_tables(tables) if tables else with_currency(DAILY_SCHEMA.empty_table(), {})
+    currency = daily["currency"].cast(pa.string())
+    daily = daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
+    return daily.append_column(pa.field("currency", pa.string()), currency)
