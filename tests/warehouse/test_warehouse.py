@@ -14,7 +14,7 @@ import pytest
 
 from connectors.base import FetchResult, daily_table
 from warehouse.db import WarehouseBusyError, connect, migrate, migration_files
-from warehouse.load import replace_source_window
+from warehouse.load import checked_daily, replace_source_window
 
 D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
 
@@ -52,6 +52,29 @@ def _result(value: float) -> FetchResult:
             ]
         )
     )
+
+
+def test_a_metric_day_sent_twice_keeps_the_last_and_is_flagged() -> None:
+    """One row per (metric, date): the same date of two metrics is no repeat; a repeated
+    metric-day keeps the row sent last, in the order sent, with one flag."""
+    rows = [
+        {"metric_id": "a", "date": D1, "value": 1.0, "request_hash": "h"},
+        {"metric_id": "b", "date": D1, "value": 2.0, "request_hash": "h"},
+        {"metric_id": "a", "date": D2, "value": 3.0, "request_hash": "h"},
+    ]
+    daily, flags = checked_daily(daily_table(rows))
+    assert daily.to_pylist() == daily_table(rows).to_pylist()
+    assert flags.num_rows == 0
+    sent_twice = [*rows, {"metric_id": "b", "date": D1, "value": 4.0, "request_hash": "h"}]
+    daily, flags = checked_daily(daily_table(sent_twice))
+    assert [(r["metric_id"], r["value"]) for r in daily.to_pylist()] == [
+        ("a", 1.0),
+        ("a", 3.0),
+        ("b", 4.0),
+    ]
+    assert [(f["metric_id"], f["date"], f["flag"]) for f in flags.to_pylist()] == [
+        ("b", D1, "duplicate_rows")
+    ]
 
 
 def _values(con: duckdb.DuckDBPyConnection) -> list[tuple]:
