@@ -570,7 +570,7 @@ def _read_daily_report(pages: list[ReportPage], out: ReportValues) -> None:
     # cannot be trusted at all.
     # When each row comes once (the usual answer), and below when each day has one row (no
     # breakdown dimension), the group-bys would return the rows as they are: they are skipped,
-    # and with them the import of Arrow's query engine and its datasets (~15 ms CPU a process).
+    # and with them the import of Arrow's query engine and its datasets (~12 ms CPU a process).
     if pc.count_distinct(rows["key"], mode="all").as_py() == rows.num_rows:
         unique = pa.table(
             {
