@@ -140,8 +140,10 @@ def table_metadata(
         for name, dtype, null, *_ in con.execute(f"DESCRIBE {table}").fetchall()
     ]
     # The row count and the last date in one query (its fixed cost is most of either).
-    where, parameters = last_date_where or ("true", [])
-    last_date = f"max({date_column}) FILTER (WHERE {where})" if date_column else "NULL"
+    where, parameters = last_date_where or (None, [])
+    last_date = f"max({date_column})" if date_column else "NULL"
+    if date_column and where:
+        last_date += f" FILTER (WHERE {where})"
     rows, last = con.execute(f"SELECT count(*), {last_date} FROM {table}", parameters).fetchone()
     metadata: dict[str, Any] = {
         "dagster/column_schema": _schema(table, columns),
