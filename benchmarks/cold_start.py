@@ -241,6 +241,65 @@ to initialise (Dagster copies each three times through pydantic), 12 a run, ~14 
 resource definitions would drop their typed parameters and the UI's view of their config.
 Resolving the three jobs from the asset graph (~15 ms, once a process) and the run config's
 validation (~3 ms a run) are Dagster's too.
+
+The work the assets do inside their steps (the 2026-12-05 round; ~04:20 UTC, load 3-4
+from colleagues' runs). Together, old (a718734) against new, fresh `okr run --date`
+processes interleaved, 10 rounds: 2.48 → 2.33 s CPU (median per-round difference 0.145 s),
+wall 2.76 → 2.61 s; by the step harness (per-step CPU in one process, 8 interleaved rounds)
+the steps 0.96 → 0.82 s and the three runs 1.15 → 0.99 s. Each change was measured on its
+own (its commit says how); the largest:
+
+- Progress (`warehouse/progress.py`): while a measured baseline is pending, every run built
+  the SQL running totals (metric_flag_days, metric_cumulative) and ran the baselines'
+  statement, ~40 ms CPU, even where nothing can be frozen yet: the demo's history (and a
+  source added mid-quarter) starts inside the period. They are built now only when a
+  baseline's window can hold data: a staged day of its metric, or of a ratio's part, before
+  the period, or a range answer ending before it (`_baselines_measurable`, ~3 ms); the
+  calendar stays the pending one (it decides which metrics count as ratios), so the rows are
+  the same to the bit (tests/warehouse/test_kr_math.py compares both ways). compute_progress
+  on the demo, in process: first call 142-150 → 105-110 ms CPU.
+- HubSpot (`connectors/hubspot/parse.py`, `warehouse/sources/hubspot.py`): the daily values
+  match the stages' outcomes in Arrow, pick the stored objects' live rows by an Arrow filter
+  (the raw table holds one version of each: `one_version_each`) and compute every metric's
+  days in one DuckDB statement: 38-41 → 20-21 ms (also 0.21 → 0.12 s for 200,000 deals, the
+  same table). The sync's reads share the opens of the loads before them (six opens → four,
+  no request between them), a load asks what is stored of its type in one query and counts
+  the versions it added from the INSERT's answer, a type's sync state is read once.
+  raw__hubspot 203 → 156 ms CPU by the harness.
+- The warehouse's opens (`warehouse/db.py`): the migration check (~1 ms a writable
+  connection) is skipped while the file is as this process let it go after checking it:
+  the same inode, size and modification time and the same write-ahead log, which any
+  other writer, a checkpoint or a file put in its place changes
+  (tests/warehouse/test_shared_instance.py copies an older file over it). 17 checks → 1.
+- The definition tables (`warehouse/definitions.py`): a table holding exactly the
+  definitions' rows, in order, is left as it is: no rewrite of five tables and no checkpoint
+  when the file is let go on the usual day (22-25 → 11-12 ms for the open, the write and the
+  close); their row counts come from the write.
+- pyarrow.acero (with pyarrow.dataset, ~12 ms CPU to import) is no longer imported by a run:
+  the daily rows' repeat check sorts the keys and groups only when a metric-day repeats, GA4's
+  daily report groups only when a row or a day repeats (values and flags unchanged: a lone
+  value is its sum, 0 + -0.0 aside, which the caller's addition makes 0 either way).
+- Metadata (`pipelines/metadata.py`): DESCRIBE of the one table instead of filtering
+  duckdb_columns() (0.66 → 0.26 ms, 16 a run), the row count and the last date (a source's
+  own) in one query; `current_rows` (the progress summary, `okr status`) groups a level's
+  days instead of a lateral join (10.4-11.3 → 8.6-9.5 ms).
+
+Tried and not kept: inserting Arrow tables through DuckDB's replacement scan of a local
+variable instead of registering a view (~0.5 ms less an insert, ~20 a run): it finds the
+table by looking at the calling frame, and a wrapper around the connection (this round's own
+SQL tracer) breaks it. Folding the measurable-baselines check into `_calendar_bounds` (one
+statement): 1.3 ms less while a baseline is pending, 2.3 ms more every day after. Skipping
+the TLS context for plain-http sources (the sandboxes) helps only the demo. Left for the
+transform work (`warehouse/running_totals.py`): `con.sql(...).to_arrow_table()` binds the
+statement and then runs it, dearer than `execute` for a complex statement with a small
+answer (the flags' read 16 vs 9.5 ms on the demo) but cheaper for a large one (0.37 M rows:
+21 vs 27 ms), and DuckDB warns on Arrow output from `execute`; a fetchnumpy of the flags with
+their kind numbered in SQL would avoid both. What bounds the rest of the steps: each step's
+attach (2-3 ms CPU) and, after a write, the checkpoint at the detach (3-6 ms), ~125 ms a
+run; the statements' fixed costs (0.5-10 ms each, mostly planning: the progress step still
+runs ~20, the flags' statement the dearest); the first use of NumPy's masked arrays (~6 ms)
+with fetchnumpy; httpx's transport (httpcore, ~18 ms) and TLS context (~19 ms) in the first
+HTTP source; and Dagster's events around our work.
 """,
     "startup": """
 ### Start-up (figure 4c)

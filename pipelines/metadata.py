@@ -124,23 +124,40 @@ def definition_metadata(table: str, lineage: dg.TableColumnLineage | None = None
 
 
 def table_metadata(
-    con: duckdb.DuckDBPyConnection, table: str, date_column: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    date_column: str | None = None,
+    last_date_where: tuple[str, list[Any]] | None = None,
+    row_count: int | None = None,
 ) -> dict[str, Any]:
-    schema, name = table.split(".")
-    # DuckDB's own catalogue function: information_schema would bind every view first
-    columns = con.execute(
-        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
-        "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, name],
-    ).fetchall()
-    (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    """The table's column schema and row count, with `date_column` its last date: of every
+    row, or with `last_date_where` (an SQL condition and its parameters) of the rows it
+    matches (a source's own rows in raw.metric_rows). `row_count`: the rows the caller has
+    just written or found in the table, on this connection (not counted again)."""
+    # DESCRIBE looks the one table up (a third of the time of filtering DuckDB's catalogue
+    # function duckdb_columns(), which lists every column of every table; information_schema
+    # would bind every view first): the same names, types and nullability.
+    columns = [
+        (name, dtype, null == "YES")
+        for name, dtype, null, *_ in con.execute(f"DESCRIBE {table}").fetchall()
+    ]
+    # The row count and the last date in one query (its fixed cost is most of either).
+    where, parameters = last_date_where or (None, [])
+    last_date = f"max({date_column})" if date_column else "NULL"
+    if date_column and where:
+        last_date += f" FILTER (WHERE {where})"
+    if row_count is None or date_column:
+        rows, last = con.execute(
+            f"SELECT count(*), {last_date} FROM {table}", parameters
+        ).fetchone()
+    else:
+        rows, last = row_count, None
     metadata: dict[str, Any] = {
         "dagster/column_schema": _schema(table, columns),
         "dagster/row_count": dg.MetadataValue.int(int(rows)),
         "dagster/table_name": table,
     }
     if date_column:
-        (last,) = con.execute(f"SELECT max({date_column}) FROM {table}").fetchone()
         metadata["last_data_date"] = dg.MetadataValue.text(str(last) if last else "none")
     return metadata
 

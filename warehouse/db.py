@@ -69,6 +69,10 @@ class _SharedInstance:
     the same either way. A second file at the same time (tests comparing two warehouses), a
     stem DuckDB reserves, or a file this process already holds open on its own instance is
     opened the plain way: DuckDB refuses one file on two instances in one process.
+
+    A writable connection checks the file's migrations, except when the file is as this
+    process let it go after they were checked (the same inode, size and modification time,
+    and the same write-ahead log): then no one can have changed its schema meanwhile.
     """
 
     _RESERVED_CATALOGS = {"memory", "system", "temp"}
@@ -79,6 +83,10 @@ class _SharedInstance:
         self._path: Path | None = None
         self._catalog = ""
         self._users = 0
+        # Whether the attached file's migrations are known to be applied, and the file as
+        # this process last let it go with them applied (`_FileState`).
+        self._migrated = False
+        self._let_go: _FileState | None = None
 
     def attach(self, target: Path) -> duckdb.DuckDBPyConnection | None:
         """A cursor on the attached file, or None when this file cannot be attached (then
@@ -103,6 +111,10 @@ class _SharedInstance:
                 except duckdb.Error:  # held open by this process on an instance of its own
                     return None
                 self._path, self._catalog = resolved, catalog
+                # Unchanged since this process let it go with its migrations applied: no one
+                # has written it since (the lock is ours now), so they still are.
+                self._migrated = self._let_go is not None and self._let_go == _file_state(resolved)
+                self._let_go = None
             self._users += 1
             return self.cursor(self._host)
 
@@ -117,12 +129,43 @@ class _SharedInstance:
         with self._lock:
             self._users -= 1
             if self._users == 0 and self._host is not None and self._path is not None:
-                self._path = None
+                path, self._path = self._path, None
                 self._host.execute(f"DETACH {self._catalog}")
+                self._let_go = _file_state(path) if self._migrated else None
+                self._migrated = False
+
+    def migrations_applied(self) -> bool:
+        """Whether the attached file's migrations are known to be applied (by a connection
+        of this attachment, or before this process last let the file go unchanged since)."""
+        with self._lock:
+            return self._migrated
+
+    def note_migrations_applied(self) -> None:
+        with self._lock:
+            self._migrated = self._path is not None
 
     def holds_a_file(self) -> bool:
         with self._lock:
             return self._path is not None
+
+
+_FileState = tuple[Path, int, int, int, int, tuple[int, int, int] | None]
+
+
+def _file_state(path: Path) -> _FileState | None:
+    """The file and its write-ahead log as the file system sees them (device, inode, size,
+    modification time): any write of another process, a checkpoint or a replaced file
+    changes them."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    try:
+        wal = path.with_name(path.name + ".wal").stat()
+        log = (wal.st_ino, wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        log = None
+    return (path, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, log)
 
 
 def _identifier(name: str) -> str:
@@ -218,8 +261,12 @@ def connect(
         ) from None
     if read_only and apply_migrations:
         _refuse_pending_migrations(con, target)
-    elif apply_migrations:
+    elif apply_migrations and not (shared is not None and _SHARED.migrations_applied()):
+        # (a daily run's steps open the file a dozen times, and no one else writes it
+        # between most of them: each check cost ~1 ms CPU)
         migrate(con)
+        if shared is not None:
+            _SHARED.note_migrations_applied()
     return con
 
 

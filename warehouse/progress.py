@@ -151,6 +151,42 @@ def _calendar_bounds(
     return row[0], to_date, bool(row[1])
 
 
+def _baselines_measurable(con: duckdb.DuckDBPyConnection, from_date: date, to_date: date) -> bool:
+    """Whether a baseline still to be measured (`_calendar_bounds`) may be measured now: its
+    window, which ends before its period starts (baseline_windows.sql), can only have a value
+    when staging holds a day of its metric (or of a ratio's part) before the period, or a range
+    answer ending before it. False means kr_baselines_frozen.sql would freeze nothing, so its
+    SQL running totals need not be built: a workspace whose history starts inside the period
+    (the demo's, a source added mid-quarter) would otherwise build them on every run."""
+    (measurable,) = con.execute(
+        """
+        WITH pending AS (
+            SELECT k.metric_id, k.period_start
+            FROM okr.key_results AS k
+            WHERE k.period_start <= $to_date AND k.period_end >= $from_date
+              AND (k.baseline_kind = 'measured'
+                   OR (k.target_kind = 'relative' AND k.measure = 'total'))
+              AND NOT EXISTS (
+                  SELECT 1 FROM okr.kr_baselines AS b
+                  WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+        )
+        SELECT EXISTS (
+            SELECT 1 FROM pending AS p
+            JOIN okr.metrics AS m USING (metric_id)
+            JOIN staging.metric_daily AS s
+                ON s.metric_id IN (m.metric_id, m.numerator_metric_id, m.denominator_metric_id)
+               AND s.date < p.period_start
+        ) OR EXISTS (
+            SELECT 1 FROM pending AS p
+            JOIN staging.metric_range AS r
+                ON r.metric_id = p.metric_id AND r.range_end < p.period_start
+        )
+        """,
+        {"from_date": from_date, "to_date": to_date},
+    ).fetchone()
+    return bool(measurable)
+
+
 def _prepare_series(
     con: duckdb.DuckDBPyConnection,
     calendar_start: date,
@@ -232,8 +268,11 @@ def compute_progress(
         if bounds is None:
             return 0
         calendar_start, calendar_end, baselines_pending = bounds
-        # The SQL running totals only while a baseline is still to be measured: the daily
-        # rows' windows are summed in arrays (warehouse.running_totals).
+        # The calendar stays the one a pending baseline needs (it decides which metrics count
+        # as ratios), but the baselines are measured only when their windows can hold data.
+        baselines_pending = baselines_pending and _baselines_measurable(con, from_date, to_date)
+        # The SQL running totals only while a baseline is to be measured: the daily rows'
+        # windows are summed in arrays (warehouse.running_totals).
         _prepare_series(
             con, calendar_start, calendar_end, from_date, running_totals=baselines_pending
         )

@@ -82,20 +82,25 @@ def current_rows(
             b.measured_value,
             b.window_start AS measured_from,
             b.window_end AS measured_through,
-            lv.level_days,
-            lv.breach_days
+            coalesce(lv.level_days, 0) AS level_days,
+            coalesce(lv.breach_days, 0) AS breach_days
         FROM current_rows AS c
         LEFT JOIN okr.key_results AS k ON k.kr_id = c.kr_id
         LEFT JOIN okr.kr_baselines AS b
             ON b.kr_id = c.kr_id AND b.definition_hash = c.definition_hash
-        LEFT JOIN LATERAL (
+        LEFT JOIN (
+            -- a level's days so far: grouped per current row (a lateral join cost more to plan)
             SELECT
+                cl.kr_id,
                 count(l.progress) AS level_days,
                 count(*) FILTER (WHERE l.progress < 1.0 - 1e-9) AS breach_days
-            FROM okr.kr_progress_daily AS l
-            WHERE c.direction IN ('at_least', 'at_most') AND l.kr_id = c.kr_id
-              AND l.period_start = c.period_start AND l.as_of_date <= c.as_of_date
-        ) AS lv ON true
+            FROM current_rows AS cl
+            JOIN okr.kr_progress_daily AS l
+              ON l.kr_id = cl.kr_id AND l.period_start = cl.period_start
+             AND l.as_of_date <= cl.as_of_date
+            WHERE cl.direction IN ('at_least', 'at_most')
+            GROUP BY cl.kr_id
+        ) AS lv ON lv.kr_id = c.kr_id
         LEFT JOIN okr.objectives AS o ON o.objective_id = c.objective_id
         LEFT JOIN okr.teams AS t ON t.team_id = c.team
         LEFT JOIN okr.kr_progress_daily AS w

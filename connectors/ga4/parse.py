@@ -568,10 +568,23 @@ def _read_daily_report(pages: list[ReportPage], out: ReportValues) -> None:
     # GA4 pages by offset: a row that moves while the pages are read comes twice (and another
     # may be skipped). The repeat is counted once and flagged; a skipped row means the report
     # cannot be trusted at all.
-    unique = rows.group_by("key", use_threads=False).aggregate(
-        [("day", "first"), ("other", "first"), ("key", "count"),
-         *[(name, "first") for name in names]]
-    )  # fmt: skip
+    # When each row comes once (the usual answer), and below when each day has one row (no
+    # breakdown dimension), the group-bys would return the rows as they are: they are skipped,
+    # and with them the import of Arrow's query engine and its datasets (~12 ms CPU a process).
+    if pc.count_distinct(rows["key"], mode="all").as_py() == rows.num_rows:
+        unique = pa.table(
+            {
+                "day_first": rows["day"],
+                "other_first": rows["other"],
+                "key_count": pa.repeat(pa.scalar(1, pa.int64()), rows.num_rows),
+                **{f"{name}_first": rows[name] for name in names},
+            }
+        )
+    else:
+        unique = rows.group_by("key", use_threads=False).aggregate(
+            [("day", "first"), ("other", "first"), ("key", "count"),
+             *[(name, "first") for name in names]]
+        )  # fmt: skip
     row_count = max(page.row_count for page in pages)
     if unique.num_rows < row_count:
         raise SourceError(
@@ -582,10 +595,21 @@ def _read_daily_report(pages: list[ReportPage], out: ReportValues) -> None:
     repeated = pc.filter(unique["day_first"], pc.greater(unique["key_count"], 1))
     for text in pc.unique(repeated).to_pylist():
         out.duplicate_days.setdefault(group, set()).add(parse_ga4_date(text))
-    # One thread: the order floating-point values are added in, and so the sums, stay fixed.
-    sums = unique.group_by("day_first", use_threads=False).aggregate(
-        [(f"{n}_first", "sum") for n in names]
-    )
+    if pc.count_distinct(unique["day_first"], mode="all").as_py() == unique.num_rows:
+        # A day's one value is its sum (a sum's 0 + -0.0 aside, which the addition below
+        # makes 0 either way).
+        sums = pa.table(
+            {
+                "day_first": unique["day_first"],
+                **{f"{n}_first_sum": unique[f"{n}_first"] for n in names},
+            }
+        )
+    else:
+        # One thread: the order floating-point values are added in, and so the sums, stay
+        # fixed.
+        sums = unique.group_by("day_first", use_threads=False).aggregate(
+            [(f"{n}_first", "sum") for n in names]
+        )
     days = [parse_ga4_date(text) for text in sums.column("day_first").to_pylist()]
     for name in names:
         target = out.values[(group, name)]

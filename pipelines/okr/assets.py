@@ -115,8 +115,11 @@ def build_okr_assets(
     ) -> Iterator[dg.MaterializeResult]:
         defs = okr_definitions.load()
         with warehouse.connection() as con:
-            write_definitions(con, defs)
-            metadata = {table: table_metadata(con, f"okr.{table}") for table in DEFINITION_TABLES}
+            counts = write_definitions(con, defs)
+            metadata = {
+                table: table_metadata(con, f"okr.{table}", row_count=counts[f"okr.{table}"])
+                for table in DEFINITION_TABLES
+            }
         # Yielded after the connection is closed: Dagster handles each event (event log,
         # loggers) before resuming a generator, and another process may want the file meanwhile.
         # The metadata goes to the materialisations only (pipelines/metadata.py

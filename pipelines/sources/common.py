@@ -50,17 +50,16 @@ def write_fetch_result(
             end,
             raw_tables=raw_tables,
         )
-        metadata = table_metadata(con, "raw.metric_rows", date_column="date")
-        (last,) = con.execute(
-            "SELECT max(date) FROM raw.metric_rows WHERE source = ?", [source]
-        ).fetchone()
+        # last_data_date: the source's newest day
+        metadata = table_metadata(
+            con, "raw.metric_rows", date_column="date", last_date_where=("source = ?", [source])
+        )
     metadata.update(
         {
             "rows_loaded": dg.MetadataValue.int(loaded),
             "requests": dg.MetadataValue.int(result.request_count),
             "window": dg.MetadataValue.text(f"{start}..{end}"),
             "flags": dg.MetadataValue.int(result.flags.num_rows),
-            "last_data_date": dg.MetadataValue.text(str(last) if last else "none"),
             **(extra_metadata or {}),
         }
     )

@@ -315,3 +315,55 @@ def test_a_read_taken_for_a_first_one_counts_what_the_load_kept(
     )
     assert report.reads[0].how == "full read (first read)"
     assert report.result.daily["value"].to_pylist() == [999.0]  # the sandbox's deal has 100
+
+
+def test_a_load_counts_the_versions_it_added(tmp_path: Path) -> None:
+    """A first read adds every version; a later read only the versions not stored yet: one
+    seen before adds none, a changed object read twice (a read's overlap) adds one, a new
+    object one, and a later full read without an object archives it and records that too."""
+    t0 = datetime(2026, 9, 1, tzinfo=UTC)
+    t1 = t0 + timedelta(hours=1)
+
+    def deals(*versions: tuple[str, datetime, str]) -> pa.Table:
+        return pa.Table.from_pylist(
+            [
+                {
+                    "object_type": "deals",
+                    "object_id": object_id,
+                    "archived": False,
+                    "created_at": t0,
+                    "updated_at": updated,
+                    "archived_at": None,
+                    "properties": [("amount", amount)],
+                    "fetched_at": updated,
+                    "request_hash": f"h{amount}",
+                }
+                for object_id, updated, amount in versions
+            ],
+            schema=OBJECTS_SCHEMA,
+        )
+
+    def load(rows: pa.Table, full_read: bool) -> tuple[bool, int, int]:
+        loaded = load_object_read(
+            con,
+            "deals",
+            rows,
+            full_read=full_read,
+            previous_cursor=None,
+            fetched_at=t1,
+            run_id="test",
+        )
+        return loaded.first_read, loaded.new_versions, loaded.archived_missing
+
+    with connection(tmp_path / "versions.duckdb") as con:
+        assert load(deals(("1", t0, "10"), ("2", t0, "20")), full_read=True) == (True, 2, 0)
+        changed = deals(("1", t0, "10"), ("2", t1, "25"), ("2", t1, "25"), ("3", t1, "30"))
+        assert load(changed, full_read=False) == (False, 2, 0)
+        assert load(deals(("1", t0, "10"), ("3", t1, "30")), full_read=True) == (False, 0, 1)
+        (versions,) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchone()
+        live = con.execute(
+            "SELECT object_id, properties['amount'] FROM raw.hubspot_objects "
+            "WHERE NOT archived ORDER BY object_id"
+        ).fetchall()
+    assert versions == 5
+    assert live == [("1", "10"), ("3", "30")]

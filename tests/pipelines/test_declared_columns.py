@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ from pipelines.metadata import (
     column_schema,
     columns_from_migrations,
     migrations_digest,
+    table_metadata,
     write_declared_columns,
 )
+from warehouse.db import connection
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +72,39 @@ def test_a_file_older_than_the_migrations_is_not_used(
     names = [c.name for c in column_schema("okr.kr_progress_daily").columns]
     assert names == [name for name, _, _ in columns_from_migrations()["okr.kr_progress_daily"]]
     assert "kr_id" in names and "x" not in names
+
+
+def test_a_materialisation_describes_each_table_as_the_migrations_declare_it(
+    tmp_path: Path,
+) -> None:
+    """table_metadata reads a table's columns as it is (DESCRIBE): on a freshly migrated
+    warehouse, for every table, the names, types and nullability DuckDB's catalogue gives
+    the declared schema; the row count and the last date (of all rows, or of some) come with
+    them."""
+    declared = columns_from_migrations()
+    with connection(tmp_path / "warehouse.duckdb") as con:
+        for table, columns in declared.items():
+            schema = table_metadata(con, table)["dagster/column_schema"]
+            described = [(c.name, c.type, c.constraints.nullable) for c in schema.columns]
+            assert described == columns, table
+        con.execute(
+            "INSERT INTO staging.metric_daily (metric_id, date, value, source, request_hash, "
+            "fetched_at) VALUES ('m', ?, 1.0, 'file', 'h', now()), ('m', ?, 2.0, 'file', 'h', "
+            "now()), ('n', ?, 3.0, 'ga4', 'h', now())",
+            [date(2026, 10, 2), date(2026, 10, 1), date(2026, 10, 5)],
+        )
+        staged = table_metadata(con, "staging.metric_daily", date_column="date")
+        of_file = table_metadata(
+            con, "staging.metric_daily", "date", last_date_where=("source = ?", ["file"])
+        )
+        of_none = table_metadata(
+            con, "staging.metric_daily", "date", last_date_where=("source = ?", ["matomo"])
+        )
+        empty = table_metadata(con, "okr.kr_progress_daily", date_column="as_of_date")
+    assert (staged["dagster/row_count"].value, staged["last_data_date"].value) == (3, "2026-10-05")
+    assert (of_file["dagster/row_count"].value, of_file["last_data_date"].value) == (
+        3,
+        "2026-10-02",
+    )
+    assert of_none["last_data_date"].value == "none"
+    assert (empty["dagster/row_count"].value, empty["last_data_date"].value) == (0, "none")

@@ -564,6 +564,63 @@ def test_baseline_not_measurable_is_no_data_with_reason(wh: duckdb.DuckDBPyConne
     assert "baseline not measurable" in row["status_reason"]
 
 
+def test_baselines_without_data_before_the_period_are_left_to_a_later_run(
+    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history that starts inside the period (the demo's, a source added mid-quarter):
+    the baselines still to be measured cannot be, so the SQL running totals are not built for
+    them, and every row is the one measuring them in full writes. The first day staged before
+    the period makes them measurable, and they are frozen."""
+    import warehouse.progress
+    from warehouse.progress import _baselines_measurable
+
+    for metric in ("a", "n", "den", "users"):
+        add_metric(wh, metric, additive=metric != "users")
+    add_metric(wh, "r", kind="ratio", numerator="n", denominator="den")
+    add_days(wh, "a", {d(i): 1.5 * i for i in range(1, 6)})
+    add_days(wh, "n", {d(i): 2.0 for i in range(2, 6)})
+    add_days(wh, "den", {d(i): 4.0 for i in range(1, 5)})
+    add_days(wh, "users", {d(i): 3.0 for i in range(1, 6)})
+    add_kr(wh, "total", "a", baseline_kind="measured", target_kind="relative", target_value=0.1)
+    add_kr(wh, "rolling", "a", measure="rolling", window_days=3, baseline_kind="measured")
+    add_kr(wh, "latest", "a", measure="latest", baseline_kind="measured")
+    add_kr(wh, "ratio", "r", measure="average", baseline_kind="measured", target_value=0.6)
+    add_kr(wh, "users", "users", baseline_kind="measured", target_kind="relative")
+    add_kr(wh, "plain", "a", target_value=20.0)
+    assert not _baselines_measurable(wh, d(1), d(10))
+
+    def written() -> list[tuple[Any, ...]]:
+        compute_progress(wh, d(1), d(10))
+        return wh.execute(
+            "SELECT * FROM okr.kr_progress_daily ORDER BY kr_id, as_of_date"
+        ).fetchall()
+
+    left = written()
+    assert len(left) == 60
+    assert wh.execute("SELECT count(*) FROM okr.kr_baselines").fetchone() == (0,)
+    monkeypatch.setattr(warehouse.progress, "_baselines_measurable", lambda *args: True)
+    assert written() == left
+    assert wh.execute("SELECT count(*) FROM okr.kr_baselines").fetchone() == (0,)
+    monkeypatch.undo()
+
+    # A day of a ratio's part before the period, or a range answer ending before it, may
+    # make a baseline measurable.
+    add_days(wh, "den", {d(0): 4.0})
+    assert _baselines_measurable(wh, d(1), d(10))
+    wh.execute("DELETE FROM staging.metric_daily WHERE date < ?", [d(1)])
+    wh.execute(
+        "INSERT INTO raw.metric_ranges VALUES "
+        "('file', 'users', ?, ?, 7.0, NULL, NULL, 'h', now(), NULL)",
+        [d(-9), d(0)],
+    )
+    assert _baselines_measurable(wh, d(1), d(10))
+    add_days(wh, "a", {d(0): 6.0})
+    written()
+    frozen = wh.execute("SELECT kr_id FROM okr.kr_baselines ORDER BY kr_id").fetchall()
+    assert ("rolling",) in frozen and ("latest",) in frozen
+    assert progress_row(wh, "latest", d(5))["baseline"] == 6.0
+
+
 def test_flags_reach_the_key_result_row(wh: duckdb.DuckDBPyConnection) -> None:
     add_metric(wh, "m")
     add_kr(wh, "kr", "m")

@@ -4,13 +4,14 @@ writes (README, "Two runs at once")."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 
-from warehouse.db import WarehouseConnection, connect
+from warehouse.db import WarehouseConnection, connect, migration_files
 
 # Another process: for each line read, it opens the file for writing and answers "ok", or
 # "locked" when another process holds it.
@@ -79,3 +80,56 @@ def test_a_second_file_or_one_held_open_plainly_gets_its_own_instance(tmp_path: 
         con.close()
     finally:
         held.close()
+
+
+def _tables(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as plain:
+        return {
+            f"{schema}.{name}"
+            for schema, name in plain.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables()"
+            ).fetchall()
+        }
+
+
+def test_a_file_changed_since_this_process_let_it_go_is_checked_for_migrations_again(
+    tmp_path: Path,
+) -> None:
+    """A file this process let go with its migrations applied is not asked again while it is
+    unchanged; once another file takes its place (here copied over it: the same path and
+    inode), its pending migrations are applied."""
+    path = tmp_path / "warehouse.duckdb"
+    connect(path).close()
+    migrated = _tables(path)
+    assert {"meta.schema_migrations", "okr.key_results", "raw.metric_rows"} <= migrated
+    connect(path).close()  # unchanged: nothing to do, nothing lost
+    assert _tables(path) == migrated
+
+    # A file an older okr-sync wrote: every migration but the newest.
+    older = tmp_path / "older.duckdb"
+    *before, (newest, _) = migration_files()
+    with duckdb.connect(str(older)) as plain:
+        plain.execute("CREATE SCHEMA meta")
+        plain.execute(
+            "CREATE TABLE meta.schema_migrations "
+            "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        for version, file in before:
+            plain.execute(file.read_text())
+            plain.execute(
+                "INSERT INTO meta.schema_migrations VALUES (?, ?, now())", [version, file.name]
+            )
+    shutil.copyfile(older, path)
+    connect(path).close()
+    assert _tables(path) == migrated
+    with duckdb.connect(str(path), read_only=True) as plain:
+        (applied,) = plain.execute("SELECT max(version) FROM meta.schema_migrations").fetchone()
+    assert applied == newest
+
+    # A blank file copied over it: the whole schema is applied.
+    blank = tmp_path / "blank.duckdb"
+    duckdb.connect(str(blank)).close()
+    shutil.copyfile(blank, path)
+    with connect(path) as con:
+        assert con.execute("SELECT count(*) FROM okr.key_results").fetchall() == [(0,)]
+    assert _tables(path) == migrated

@@ -13,8 +13,10 @@ import pyarrow as pa
 import pytest
 
 from connectors.base import FetchResult, daily_table
+from okr_definitions.loader import load_definitions
 from warehouse.db import WarehouseBusyError, connect, migrate, migration_files
-from warehouse.load import replace_source_window
+from warehouse.definitions import _same, definition_tables, write_definitions
+from warehouse.load import checked_daily, replace_source_window
 
 D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
 
@@ -52,6 +54,29 @@ def _result(value: float) -> FetchResult:
             ]
         )
     )
+
+
+def test_a_metric_day_sent_twice_keeps_the_last_and_is_flagged() -> None:
+    """One row per (metric, date): the same date of two metrics is no repeat; a repeated
+    metric-day keeps the row sent last, in the order sent, with one flag."""
+    rows = [
+        {"metric_id": "a", "date": D1, "value": 1.0, "request_hash": "h"},
+        {"metric_id": "b", "date": D1, "value": 2.0, "request_hash": "h"},
+        {"metric_id": "a", "date": D2, "value": 3.0, "request_hash": "h"},
+    ]
+    daily, flags = checked_daily(daily_table(rows))
+    assert daily.to_pylist() == daily_table(rows).to_pylist()
+    assert flags.num_rows == 0
+    sent_twice = [*rows, {"metric_id": "b", "date": D1, "value": 4.0, "request_hash": "h"}]
+    daily, flags = checked_daily(daily_table(sent_twice))
+    assert [(r["metric_id"], r["value"]) for r in daily.to_pylist()] == [
+        ("a", 1.0),
+        ("a", 3.0),
+        ("b", 4.0),
+    ]
+    assert [(f["metric_id"], f["date"], f["flag"]) for f in flags.to_pylist()] == [
+        ("b", D1, "duplicate_rows")
+    ]
 
 
 def _values(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -133,3 +158,42 @@ def test_a_reader_of_a_file_an_older_version_wrote_is_told_to_run_okr_run(
     with duckdb.connect(str(warehouse_file)) as raw:
         raw.execute("INSERT INTO meta.schema_migrations VALUES (?, ?, now())", [newest, file.name])
     connect(warehouse_file, read_only=True).close()
+
+
+def test_definitions_already_stored_are_left_and_any_difference_is_written(
+    wh: duckdb.DuckDBPyConnection,
+) -> None:
+    """The definition tables are rewritten only where they differ from the definitions: the
+    same rows in the same order are left (their row ids stay), a changed value is replaced."""
+    definitions, problems = load_definitions()
+    assert definitions is not None, problems
+    tables = list(definition_tables(definitions))
+
+    def stored() -> dict[str, list[tuple]]:
+        return {
+            t: wh.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall() for t in tables
+        }
+
+    counts = write_definitions(wh, definitions)
+    first = stored()
+    assert all(counts[t] == len(first[t]) > 0 for t in tables)
+    assert write_definitions(wh, definitions) == counts
+    assert stored() == first  # nothing rewritten: the same rows under the same row ids
+    wh.execute(
+        "UPDATE okr.teams SET name = 'renamed' WHERE rowid = (SELECT min(rowid) FROM okr.teams)"
+    )
+    write_definitions(wh, definitions)
+    again = stored()
+    assert [row[1:] for row in again["okr.teams"]] == [row[1:] for row in first["okr.teams"]]
+    assert again["okr.teams"] != first["okr.teams"]  # rewritten: new row ids
+    assert again["okr.key_results"] == first["okr.key_results"]
+
+
+def test_stored_values_match_only_when_equal_to_the_bit() -> None:
+    assert _same([("a", 1, 2.5, None)], [("a", 1, 2.5, None)])
+    assert _same(1.0, 1)  # an integer stored in a DOUBLE column
+    assert not _same(0.0, -0.0)
+    assert not _same(float("nan"), float("nan"))
+    assert not _same(True, 1)
+    assert not _same("1", 1)
+    assert not _same({"a": 0.0}, {"a": -0.0})

@@ -100,10 +100,11 @@ def full_read_reason(
     object_type: str,
     properties: Sequence[str],
     now: datetime,
+    state: SyncState | None = None,
 ) -> str | None:
     """Why this run must read every object instead of the changes since the cursor (None when
-    an incremental read is enough)."""
-    state = sync_state(con, object_type)
+    an incremental read is enough); `state` is the type's sync_state when the caller has it."""
+    state = state or sync_state(con, object_type)
     if state.cursor is None or state.last_fetched_at is None:
         return "first read"
     if now - state.last_fetched_at > FULL_READ_AFTER:
@@ -149,14 +150,52 @@ def _all_versions(view: str) -> str:
     return f"SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}"
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What a read of one object type finds stored (`_stored_of`)."""
+
+    objects: bool  # some object of the type is in raw.hubspot_objects
+    history: bool  # some version of one in raw.hubspot_object_history
+    unique: bool  # the read holds each object once
+
+    @property
+    def first_read(self) -> bool:
+        """Nothing of the type stored yet and each object read once: the first full read."""
+        return not self.objects and not self.history and self.unique
+
+
+def _stored_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Table) -> _Stored | None:
+    """What is stored of `object_type`, and whether `rows` holds each object once; None when
+    `rows` is empty or holds other types too (then the writes ask for themselves)."""
+    if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
+        return None
+    # One query for what the load's writes would each ask (a daily run's fixed cost), the
+    # distinct count in DuckDB: pyarrow's count_distinct on one thread took 20-60 ms for
+    # 50,000 ids here, DuckDB ~12 ms.
+    with registered(con, rows.select(["object_id"])) as view:
+        ((objects, history, unique),) = con.execute(
+            "SELECT EXISTS (FROM raw.hubspot_objects WHERE object_type = $t), "
+            "EXISTS (FROM raw.hubspot_object_history WHERE object_type = $t), "
+            f"(SELECT count(*) = count(DISTINCT object_id) FROM {view})",
+            {"t": object_type},
+        ).fetchall()
+    return _Stored(bool(objects), bool(history), bool(unique))
+
+
 def upsert_objects(
-    con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str, *, first_read: bool = False
+    con: duckdb.DuckDBPyConnection,
+    rows: pa.Table,
+    run_id: str,
+    *,
+    first_read: bool = False,
+    stored: _Stored | None = None,
 ) -> None:
     """Insert new objects and replace stored ones with a version at least as new; an older
     version (a lagging search index answering late) never overwrites a newer one.
 
     first_read: the caller has checked that nothing of the type is stored and that `rows`
-    holds each object once (`_first_read_of`), so all of them go in as they are."""
+    holds each object once (`_Stored.first_read`), so all of them go in as they are.
+    stored: what the caller found stored of the rows' type (`_stored_of`), not asked again."""
     if rows.num_rows == 0:
         return
     with registered(con, rows) as view:
@@ -165,10 +204,15 @@ def upsert_objects(
                 f"INSERT INTO raw.hubspot_objects BY NAME {_all_versions(view)}", {"run_id": run_id}
             )
             return
-        if _first_read(con, "raw.hubspot_objects", view):
+        if (
+            not stored.objects
+            if stored is not None
+            else _first_read(con, "raw.hubspot_objects", view)
+        ):
             # Nothing stored to conflict with: a plain insert, which DuckDB does in half the
             # time of ON CONFLICT (a first read of 200,000 deals).
-            versions = _all_versions(view) if _one_row_each(con, view) else _newest_versions(view)
+            unique = stored.unique if stored is not None else _one_row_each(con, view)
+            versions = _all_versions(view) if unique else _newest_versions(view)
             con.execute(f"INSERT INTO raw.hubspot_objects BY NAME {versions}", {"run_id": run_id})
             return
         con.execute(
@@ -189,29 +233,37 @@ def upsert_objects(
         )
 
 
-def insert_history(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) -> int:
-    """Add the versions not seen before to raw.hubspot_object_history; returns how many."""
+def insert_history(
+    con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str, *, stored: _Stored | None = None
+) -> int:
+    """Add the versions not seen before to raw.hubspot_object_history; returns how many.
+
+    stored: what the caller found stored of the rows' type (`_stored_of`), not asked again."""
     if rows.num_rows == 0:
         return 0
-    ((before,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
     with registered(con, rows) as view:
-        if _first_read(con, "raw.hubspot_object_history", view):
+        if (
+            not stored.history
+            if stored is not None
+            else _first_read(con, "raw.hubspot_object_history", view)
+        ):
             # As in upsert_objects: no stored version to conflict with; a version read twice
             # in this read goes in once.
+            unique = stored.unique if stored is not None else _one_row_each(con, view)
             once = (
                 ""
-                if _one_row_each(con, view)
+                if unique
                 else (
                     "QUALIFY row_number() OVER "
                     "(PARTITION BY object_type, object_id, updated_at, archived) = 1"
                 )
             )
-            con.execute(
+            cursor = con.execute(
                 f"INSERT INTO raw.hubspot_object_history BY NAME {_all_versions(view)} {once}",
                 {"run_id": run_id},
             )
         else:
-            con.execute(
+            cursor = con.execute(
                 f"""
                 INSERT INTO raw.hubspot_object_history BY NAME
                 SELECT {_OBJECT_COLUMNS}, CAST($run_id AS VARCHAR) AS run_id FROM {view}
@@ -219,8 +271,10 @@ def insert_history(con: duckdb.DuckDBPyConnection, rows: pa.Table, run_id: str) 
                 """,
                 {"run_id": run_id},
             )
-    ((after,),) = con.execute("SELECT count(*) FROM raw.hubspot_object_history").fetchall()
-    return int(after) - int(before)
+        # DuckDB answers an INSERT with the rows it inserted (those ON CONFLICT left out are
+        # not counted): the count before and after, without two more reads.
+        ((inserted,),) = cursor.fetchall()
+    return int(inserted)
 
 
 def archive_missing(
@@ -302,23 +356,6 @@ def store_cursor(
     )
 
 
-def _first_read_of(con: duckdb.DuckDBPyConnection, object_type: str, rows: pa.Table) -> bool:
-    """Nothing of `object_type` stored yet (objects or history), and `rows` holds each object
-    of that type once: the first full read."""
-    if rows.num_rows == 0 or not pc.all(pc.equal(rows["object_type"], object_type)).as_py():
-        return False
-    # One query, the distinct count in DuckDB: pyarrow's count_distinct on one thread took
-    # 20-60 ms for 50,000 ids here, DuckDB ~12 ms.
-    with registered(con, rows.select(["object_id"])) as view:
-        ((first,),) = con.execute(
-            "SELECT NOT EXISTS (FROM raw.hubspot_objects WHERE object_type = $t) "
-            "AND NOT EXISTS (FROM raw.hubspot_object_history WHERE object_type = $t) "
-            f"AND (SELECT count(*) = count(DISTINCT object_id) FROM {view})",
-            {"t": object_type},
-        ).fetchall()
-    return bool(first)
-
-
 def load_object_read(
     con: duckdb.DuckDBPyConnection,
     object_type: str,
@@ -335,8 +372,9 @@ def load_object_read(
     did not come back, and store the next cursor."""
     cursor = next_cursor(rows, previous_cursor)
     with transaction(con):
-        first = _first_read_of(con, object_type, rows)
-        upsert_objects(con, rows, run_id, first_read=first)
+        stored = _stored_of(con, object_type, rows)
+        first = stored is not None and stored.first_read
+        upsert_objects(con, rows, run_id, first_read=first, stored=stored)
         if first:
             # The current state just written is this read's only version of every object:
             # copied inside DuckDB, instead of converting the Arrow property maps a second
@@ -347,7 +385,7 @@ def load_object_read(
                 [object_type],
             ).fetchall()
         else:
-            versions = insert_history(con, rows, run_id)
+            versions = insert_history(con, rows, run_id, stored=stored)
         # On the first read every stored object came with this read: none can be missing.
         missing = (
             archive_missing(con, object_type, rows, fetched_at, run_id)
@@ -441,17 +479,31 @@ def sync(
     currency: str | None = None
     window_end = end
     ahead: Future[pa.Table] | None = None
+    # The stored objects and stages, when the daily values are computed from them.
+    stored: tuple[pa.Table, pa.Table] | None = None
+
+    def before_read(con: duckdb.DuckDBPyConnection, n: int) -> tuple[str | None, datetime | None]:
+        """What the read of types[n] needs: why it reads everything (None: the changes since
+        the cursor) and the cursor; before the last read, the window's end and the stages."""
+        nonlocal window_end, deal_stages
+        object_type, properties = types[n]
+        state = sync_state(con, object_type)
+        reason = full_read_reason(con, object_type, properties, datetime.now(UTC), state)
+        previous = state.cursor
+        if n == len(types) - 1:
+            # The load writes neither: read now, so the daily values can start early.
+            window_end = max(end, last_loaded_day(con, metric_ids) or end)
+            if deal_stages is None and object_type != "deals":
+                deal_stages = current_pipelines(con)  # no read of deals replaces them
+        return reason, previous
+
     with ThreadPoolExecutor(1, thread_name_prefix="okr-hubspot-daily") as worker:
+        if types:
+            with connect() as con:
+                upcoming = before_read(con, 0)
         for n, (object_type, properties) in enumerate(types):
             last = n == len(types) - 1
-            with connect() as con:
-                reason = full_read_reason(con, object_type, properties, datetime.now(UTC))
-                previous = sync_state(con, object_type).cursor
-                if last:
-                    # The load writes neither: read now, so the daily values can start early.
-                    window_end = max(end, last_loaded_day(con, metric_ids) or end)
-                    if deal_stages is None and object_type != "deals":
-                        deal_stages = current_pipelines(con)  # no read of deals replaces them
+            reason, previous = upcoming
             fetched_at = datetime.now(UTC)
             rows = fetch_hubspot_objects(
                 settings, object_type, None if reason else previous, properties, client=client
@@ -468,6 +520,8 @@ def sync(
                     # Every type read for the first time (the load confirms it): the stored
                     # objects will be the rows just read, so their daily values are computed
                     # in a thread while DuckDB writes them (it releases the GIL as it runs).
+                    # A read that holds an object twice is no first read: its values are
+                    # then computed again from the stored objects below.
                     ahead = worker.submit(
                         daily_metrics_from_objects,
                         pa.concat_tables([*first_reads, rows]),
@@ -477,6 +531,7 @@ def sync(
                         window_end,
                         time_zone=settings.time_zone,
                         company_currency=currency,
+                        one_version_each=True,
                     )
             with connect() as con:
                 loaded = load_object_read(
@@ -490,8 +545,17 @@ def sync(
                     pipelines=stages,
                 )
                 unknown = properties_never_read(con, object_type, properties) if reason else []
-            if loaded.first_read:
-                first_reads.append(rows)
+                if loaded.first_read:
+                    first_reads.append(rows)
+                # The reads that come next share the load's open (an attach and a detach
+                # fewer each): no request falls between them, so the file is held a few
+                # milliseconds past the transaction, never while HubSpot answers.
+                if not last:
+                    upcoming = before_read(con, n + 1)
+                elif ahead is None or len(first_reads) != len(types):
+                    # Other stored types are none of these metrics' business; when not every
+                    # type was a first read, the stored objects are read back.
+                    stored = (current_objects(con), current_pipelines(con))
             reads.append(
                 ObjectRead(
                     object_type=object_type,
@@ -507,13 +571,12 @@ def sync(
             )
         # Every day the key results read is recomputed from the stored objects, and every day
         # loaded before, so no later day keeps a value from an older state of the CRM.
-        daily = ahead.result() if ahead else None
-    if daily is None or len(first_reads) != len(reads):
-        # Other stored types are none of these metrics' business; when not every type was a
-        # first read, the stored objects are read back.
-        with connect() as con:
-            objects = current_objects(con)
-            stages = current_pipelines(con)
+        daily = ahead.result() if ahead and stored is None else None
+    if daily is None:
+        if stored is None:  # no type to read
+            with connect() as con:
+                stored = (current_objects(con), current_pipelines(con))
+        objects, stages = stored
         daily = daily_metrics_from_objects(
             objects,
             stages,
@@ -522,6 +585,8 @@ def sync(
             window_end,
             time_zone=settings.time_zone,
             company_currency=currency,
+            # the raw table's rows: one per object
+            one_version_each=True,
         )
     return HubSpotSyncReport(
         reads=reads,
