@@ -21,6 +21,11 @@ compresses each into its snapshots table, to be read back by a process that has 
 in one process they are kept as the objects they are, answered to the same questions. So are
 the newest materialisation of each asset and the data version of each partition's, which
 Dagster reads back before every step for the provenance it records.
+
+What only readers this instance never has would read back is not kept (NOT_KEPT below): the
+"materialisation planned" events, read by the UI's partition status, automation and
+backfills. tests/pipelines/test_ephemeral.py checks that runs, materialisations, checks and
+partitions answer as on Dagster's own ephemeral instance, and says what differs.
 """
 
 import threading
@@ -128,6 +133,15 @@ class _RunStorage(InMemoryRunStorage):
         return _has_columns(RunStorageSqlMetadata, RunsTable.name, "backfill_id")
 
 
+# Events this instance's event log does not keep: only readers it never has read them back.
+# "Materialisation planned", written for each asset when a run is created, feeds the UI's
+# partition status (a day in progress or failed), automation and backfills. Nothing an
+# `okr run` does or prints reads it (run_range reads its runs' failures from the events each
+# run hands back), and the instance is discarded when the command ends. The checks' planned
+# events stay: a check's evaluation completes the record its planned event opens.
+NOT_KEPT = frozenset({DagsterEventType.ASSET_MATERIALIZATION_PLANNED})
+
+
 class _EventLogStorage(InMemoryEventLogStorage):
     def __init__(self) -> None:  # Dagster's, without the stamp and the preload
         from collections import defaultdict
@@ -148,6 +162,12 @@ class _EventLogStorage(InMemoryEventLogStorage):
     def _connect(self) -> Iterator[Connection]:
         with self._held.use() as conn:
             yield conn
+
+    # Events only readers outside a run read back (NOT_KEPT) are not stored; the instance that
+    # handles them still updates the run's status from its events, as before.
+    def store_event(self, event: EventLogEntry) -> None:
+        if event.dagster_event_type not in NOT_KEPT:
+            super().store_event(event)
 
     # the schema create_all made (asked on every asset event)
     def has_table(self, table_name: str) -> bool:
