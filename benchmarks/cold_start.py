@@ -242,6 +242,39 @@ resource definitions would drop their typed parameters and the UI's view of thei
 Resolving the three jobs from the asset graph (~15 ms, once a process) and the run config's
 validation (~3 ms a run) are Dagster's too.
 
+Then, on the lean instance only (`okr run` without DAGSTER_HOME: discarded when the command
+ends, so no UI, sensor or backfill ever reads it), work whose result only such readers use.
+Measured in one process, round by round with the old `pipelines/ephemeral.py` (235a2e1) swapped
+in: `run_range` for one day on a copy of the demo, the CPU of Dagster's event handling, its
+data-version look-ups and its planned events (16 rounds, load 3-4.3, each step lower in 16 of
+16 rounds):
+
+- The provenance look-ups answered from memory: the lean event storage keeps each asset's
+  newest materialisation and each partition's newest data-version tags as the records it
+  stored, instead of serialising the materialisation a second time into the asset's row and
+  reading it back, deserialised, before every step (with one tags query per partitioned
+  input). The answers are the same, so nothing that reads them changes (the provenance tags
+  on the materialisations, the checks' targets); wipes and deleted runs hand the questions
+  back to Dagster's queries. 153.7 → 116.3 ms.
+- "Materialisation planned" events not kept (`NOT_KEPT`): the UI's partition status,
+  automation and backfills read them, nothing in an `okr run`. 116.3 → 98.8 ms; `run_range`
+  −34 ms (median of the paired rounds, 13 of 16 lower).
+
+`tests/pipelines/test_ephemeral.py` checks runs, materialisations (with their provenance),
+checks and partitions against Dagster's own ephemeral instance, and what differs: no planned
+events, so an asset planned but never materialised is unknown to the lean instance.
+Together, `run_range` CPU 1.045 → 0.977 s (20 rounds in one process, paired median −72 ms,
+load 4-5); whole processes (12 interleaved rounds, load 2.5-7) paired median −40 ms, with
+rounds spread ±190 ms: the load hid the difference.
+
+Tried and dropped: not keeping Dagster's other bookkeeping events (STEP_OUTPUT, ENGINE_EVENT,
+RESOURCE_INIT_*, LOGS_CAPTURED: 38 of the run's 124) saved 14.7 ms by the measure above and
+nothing visible in `run_range` (−2 ms), under the 15 ms bar, and the UI's run view and
+timeline read them. Answering the provenance look-ups with "nothing" instead would have
+changed the materialisations' provenance tags and the checks' targets for ~8 ms more than the
+answers from memory leave (the asset rows' query per look-up). What is left of Dagster's cost
+is its fixed work per event (~0.8 ms for each of the ~100 kept) and per step.
+
 The work the assets do inside their steps (the 2026-12-05 round; ~04:20 UTC, load 3-4
 from colleagues' runs). Together, old (a718734) against new, fresh `okr run --date`
 processes interleaved, 10 rounds: 2.48 → 2.33 s CPU (median per-round difference 0.145 s),

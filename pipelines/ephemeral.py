@@ -18,17 +18,27 @@ before writing every asset event and run event, to serve databases not yet migra
 in-memory database has exactly the schema `create_all` gave it, so the answers come from that
 schema. The run's snapshots (the job's and the execution plan's): Dagster serialises and
 compresses each into its snapshots table, to be read back by a process that has not got them;
-in one process they are kept as the objects they are, answered to the same questions.
+in one process they are kept as the objects they are, answered to the same questions. So are
+the newest materialisation of each asset and the data version of each partition's, which
+Dagster reads back before every step for the provenance it records.
+
+What only readers this instance never has would read back is not kept (NOT_KEPT below): the
+"materialisation planned" events, read by the UI's partition status, automation and
+backfills. tests/pipelines/test_ephemeral.py checks that runs, materialisations, checks and
+partitions answer as on Dagster's own ephemeral instance, and says what differs.
 """
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as db
+from dagster._core.event_api import EventLogRecord
+from dagster._core.events import DagsterEventType
+from dagster._core.events.log import EventLogEntry
 from dagster._core.instance import InstanceType
 from dagster._core.launcher.sync_in_memory_run_launcher import SyncInMemoryRunLauncher
 from dagster._core.run_coordinator import DefaultRunCoordinator
@@ -39,6 +49,7 @@ from dagster._core.storage.root import TemporaryLocalArtifactStorage
 from dagster._core.storage.runs import InMemoryRunStorage
 from dagster._core.storage.runs.schema import RunsTable, RunStorageSqlMetadata, SnapshotsTable
 from dagster._core.storage.sqlite import create_in_memory_conn_string
+from dagster._time import datetime_from_timestamp
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
@@ -122,6 +133,15 @@ class _RunStorage(InMemoryRunStorage):
         return _has_columns(RunStorageSqlMetadata, RunsTable.name, "backfill_id")
 
 
+# Events this instance's event log does not keep: only readers it never has read them back.
+# "Materialisation planned", written for each asset when a run is created, feeds the UI's
+# partition status (a day in progress or failed), automation and backfills. Nothing an
+# `okr run` does or prints reads it (run_range reads its runs' failures from the events each
+# run hands back), and the instance is discarded when the command ends. The checks' planned
+# events stay: a check's evaluation completes the record its planned event opens.
+NOT_KEPT = frozenset({DagsterEventType.ASSET_MATERIALIZATION_PLANNED})
+
+
 class _EventLogStorage(InMemoryEventLogStorage):
     def __init__(self) -> None:  # Dagster's, without the stamp and the preload
         from collections import defaultdict
@@ -132,6 +152,9 @@ class _EventLogStorage(InMemoryEventLogStorage):
         self._handlers: Any = defaultdict(set)
         self._storage_id = 0
         self._db_lock = threading.Lock()
+        self._latest_materializations: dict[dg.AssetKey, EventLogRecord] = {}
+        self._latest_tags: dict[dg.AssetKey, dict[str, Mapping[str, str]]] = {}
+        self._tags_complete = True
         with held.use() as conn:
             SqlEventLogStorageMetadata.create_all(conn)
 
@@ -140,12 +163,110 @@ class _EventLogStorage(InMemoryEventLogStorage):
         with self._held.use() as conn:
             yield conn
 
+    # Events only readers outside a run read back (NOT_KEPT) are not stored; the instance that
+    # handles them still updates the run's status from its events, as before.
+    def store_event(self, event: EventLogEntry) -> None:
+        if event.dagster_event_type not in NOT_KEPT:
+            super().store_event(event)
+
     # the schema create_all made (asked on every asset event)
     def has_table(self, table_name: str) -> bool:
         return _has_columns(SqlEventLogStorageMetadata, table_name)
 
     def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
         return _has_columns(SqlEventLogStorageMetadata, AssetKeyTable.name, column_name)
+
+    # The newest materialisation of each asset, and the indexed tags (the data version) of each
+    # partition's newest materialisation, kept as the records they were stored from. Dagster
+    # reads both back before every step, for the provenance it records on the step's
+    # materialisations (the inputs' data versions) and the target of its checks; its storages
+    # serialise the whole newest materialisation a second time into the asset's row for that,
+    # and deserialise it at every look-up. Wipes and deleted runs hand the questions back to
+    # Dagster's queries, which the rows and tags still answer (a row without its copy of the
+    # newest materialisation is one Dagster looks up in the event log).
+
+    def _get_asset_entry_values(
+        self, event: EventLogEntry, event_id: int, has_asset_key_index_cols: bool
+    ) -> dict[str, Any]:
+        dagster_event = event.get_dagster_event()
+        if not dagster_event.is_step_materialization:
+            return super()._get_asset_entry_values(event, event_id, has_asset_key_index_cols)
+        key = dagster_event.asset_key
+        self._latest_materializations[key] = EventLogRecord(event_id, event)
+        values: dict[str, Any] = {"last_run_id": event.run_id}
+        if has_asset_key_index_cols:
+            values["last_materialization_timestamp"] = datetime_from_timestamp(event.timestamp)
+        return values
+
+    def _get_latest_materialization_records(
+        self, raw_asset_rows: Sequence[Any]
+    ) -> Mapping[dg.AssetKey, EventLogRecord | None]:
+        records: dict[dg.AssetKey, EventLogRecord | None] = {}
+        asked = []
+        for row in raw_asset_rows:
+            key = dg.AssetKey.from_db_string(row["asset_key"])
+            if key in self._latest_materializations:
+                records[key] = self._latest_materializations[key]
+            else:
+                asked.append(row)
+        if asked:
+            records.update(super()._get_latest_materialization_records(asked))
+        return records
+
+    def _store_asset_event_tags(
+        self, conn: Connection, events: Sequence[EventLogEntry], event_ids: Sequence[int]
+    ) -> None:
+        super()._store_asset_event_tags(conn, events, event_ids)
+        for event in events:
+            dagster_event = event.get_dagster_event()
+            partition = dagster_event.partition
+            if dagster_event.is_step_materialization and partition:
+                by_partition = self._latest_tags.setdefault(dagster_event.asset_key, {})
+                by_partition[partition] = self._tags_for_asset_event(event)
+
+    def get_latest_tags_by_partition(
+        self,
+        asset_key: dg.AssetKey,
+        event_type: DagsterEventType,
+        tag_keys: Sequence[str],
+        asset_partitions: Sequence[str] | None = None,
+        before_cursor: int | None = None,
+        after_cursor: int | None = None,
+    ) -> Mapping[str, Mapping[str, str]]:
+        if (
+            event_type != DagsterEventType.ASSET_MATERIALIZATION
+            or before_cursor is not None
+            or after_cursor is not None
+            or not self._tags_complete
+            or len(tag_keys) != len(self.get_asset_tags_to_index(set(tag_keys)))
+        ):
+            return super().get_latest_tags_by_partition(
+                asset_key, event_type, tag_keys, asset_partitions, before_cursor, after_cursor
+            )
+        by_partition = self._latest_tags.get(asset_key, {})
+        partitions = by_partition if asset_partitions is None else asset_partitions
+        answer = {}
+        for partition in partitions:
+            tags = {k: v for k, v in by_partition.get(partition, {}).items() if k in tag_keys}
+            if tags:
+                answer[partition] = tags
+        return answer
+
+    def wipe(self) -> None:
+        super().wipe()
+        self._latest_materializations.clear()
+        self._latest_tags.clear()
+
+    def wipe_asset(self, asset_key: dg.AssetKey) -> None:
+        super().wipe_asset(asset_key)
+        self._latest_materializations.pop(asset_key, None)
+        self._latest_tags.pop(asset_key, None)
+
+    def delete_events(self, run_id: str) -> None:
+        # a partition's newest tags may have been the deleted run's: asked again from now on
+        # (the asset's newest materialisation stays, as in the row Dagster keeps it in)
+        super().delete_events(run_id)
+        self._tags_complete = False
 
 
 def ephemeral_instance() -> dg.DagsterInstance:
