@@ -187,11 +187,12 @@ def _side_reads(
         }
     )
     cursor.register("metric_index", index)
-    # One statement, nothing materialised: metric_flag_days holds each (metric, day, flag)
-    # once. The kinds are numbered from the Arrow dictionary of the few distinct flags, in
-    # their sorted order, rather than compared as strings in the arrays. Without the ratios'
-    # no_denominator days: `_ratio_days` composes them from the staged rows (the branch that
-    # matches the parts' days was half of this statement's CPU).
+    # One statement, nothing materialised, and no DISTINCT: a (metric, day, flag) listed
+    # twice sets the same cell and bit in the arrays. The kinds are numbered from the Arrow
+    # dictionary of the few distinct flags, in their sorted order, rather than compared as
+    # strings in the arrays. Without the ratios' no_denominator days: `_ratio_days` composes
+    # them from the staged rows (the branch that matches the parts' days was half of this
+    # statement's CPU).
     read = cursor.sql(
         f"""
         WITH flag_days AS ({read_model("metric_flag_days")})
