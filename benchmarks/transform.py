@@ -365,6 +365,61 @@ for; not measured on a quiet machine); the rows' own columns in two threads now 
 is free (numpy releases the GIL over large arrays); the flags' lists for a single kind
 without the picks (3 ms); the DISTINCT of the flag days, which the arrays do not need (4 ms
 of the second cursor's CPU).
+
+The round after that (the work before the insert, in the order that round left it). What
+changed:
+
+- The second cursor starts after the staged rows' read, not beside it: that read is what the
+  run's thread waits for, and the two statements beside each other slowed it. In process,
+  compute_progress at full size, two sets of fifteen rounds, the ways alternated (load
+  4.1-5.4): the staged read 36.5, 54.3 -> 23.9, 38.3 ms wall; the second cursor is still done
+  before the arrays wait for it (0.0 ms waited); the process CPU unchanged (511, 528 -> 516,
+  530 ms).
+- metric_flag_days.sql lists the flags without DISTINCT (a flag on both parts of a ratio, or
+  sent by two sources, comes twice): the arrays keep them as sets (a cell and a bit set twice
+  are set once), and the SQL running totals take them DISTINCT into their temp table. The
+  second cursor's reads alone (in process, 21 calls each, alternated, load ~4): 21.6 -> 17.3
+  ms CPU, 62,190 -> 62,914 rows, the same set.
+- The flags' lists where each row lists at most one kind (here every metric carries one,
+  `sampled`) are that kind or nothing, built without the combinations' picks: `_flags` 6.6,
+  7.6 -> 2.8, 2.7 ms CPU (fifteen calls, two sets). A test writes the synthetic key results
+  with one kind and with two kinds one a metric, against the SQL chain.
+- The rows' columns that repeat the key results' facts, the as-of days and the flags are built
+  on a second thread while the run's thread computes values, progress and statuses
+  (`_key_result_columns`). `_rows` in process, five calls a round, alternated: 12 rounds at
+  load 2.4-3.0, 36.7 -> 28.6 ms wall and 33.9 -> 36.6 ms CPU; 14 rounds at load 5-6, 54.9 ->
+  56.9 ms wall. It pays only where a core is idle, as on the quiet machine of a recording; at
+  load 7-8 the process's CPU ratio did not move (1.43 -> 1.42, six fresh processes each).
+
+The rows are the same: tests/warehouse pass, and at full size the 365,000 rows equal the SQL
+chain's (EXCEPT ALL both ways: none; 274,765 rows carry flags).
+
+Measured old against new (`python -m benchmarks.transform --no-record`, main at 7ebee6c
+against this tree, each in a fresh process, interleaved, medians of the runs' medians):
+
+```
+                                     runs  load      wall ratio      CPU ratio
+this tree                              8   4.5-7.3   1.44 -> 1.07    1.47 -> 1.44
+  (the floor's medians 0.488 and 0.745 s: the wall is noise at that load)
+this tree, again                       6   4.9-7.7   1.37 -> 1.26    1.44 -> 1.42
+this tree, quieter                     6   1.5-2.1   1.44 -> 1.38    1.47 -> 1.45
+  (ours 0.382 -> 0.361 s against a floor of 0.303 s and 0.276 s; CPU 0.582 -> 0.578 s)
+```
+
+So the quieter set is below 1.5 (1.38) but not yet at the 1.35 asked, and the CPU ratio at
+1.45 is not clearly below it: the CPU of a run barely moved (0.582 -> 0.578 s), since this
+round mostly moved work beside the run's thread rather than removing it.
+
+Nothing was tried and dropped this round. The rows' columns on two threads had been tried in
+an earlier round (one thread against two) with no gain; in this round's tree they gain where a
+core is idle (the `_rows` figures above), and cost about 3 ms of CPU.
+
+What bounds it now: the run's thread is the staged rows' read (0.02 s), the arrays (about
+0.065 s), `_rows` (0.03 s on this thread) and the insert (two batches on two threads,
+0.15-0.17 s on a quiet machine). Next: the arrays' own passes (the cumulative sums over the
+(metric × day) arrays and the window look-ups), on one thread while the second core is idle
+after the second cursor's 0.02 s; and for the CPU ratio, work removed rather than moved (the
+insert's conversion of our Arrow table still costs more CPU than the floor's).
 """,
 }
 

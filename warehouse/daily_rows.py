@@ -11,6 +11,8 @@ what the arrays do not cover: warehouse.running_totals.ArraysUnsuitable), by the
   IEEE operations in the same order as the SQL, so the doubles are the same bit for bit;
 - the few rows with a status reason get its words from kr_status_reason.sql (the SQL's text,
   numbers and dates formatted by DuckDB);
+- the columns that repeat the key results' facts, and the flags, are built on a second thread
+  beside those expressions (`_key_result_columns`);
 - the rows reach the table as one Arrow table, the key results' strings and the flags as
   dictionaries, cut into one record batch per DuckDB thread (`_batch_per_thread`).
 
@@ -21,6 +23,7 @@ and range values to every row, then the CASE chains) cost a third as much as wri
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -42,6 +45,32 @@ _NO_DATA = STATUS_ORDER.index("no_data")
 _UNIX_EPOCH = date(1970, 1, 1)
 # The rows of a DuckDB row group (its default row_group_size).
 _ROW_GROUP_ROWS = 122_880
+# okr.kr_progress_daily's columns, in order.
+_COLUMNS = (
+    "as_of_date",
+    "kr_id",
+    "objective_id",
+    "team",
+    "metric_id",
+    "measure",
+    "period_start",
+    "period_end",
+    "value",
+    "baseline",
+    "target",
+    "direction",
+    "progress",
+    "score",
+    "expected_progress",
+    "status",
+    "status_reason",
+    "data_through",
+    "commitment",
+    "weight",
+    "unit",
+    "flags",
+    "definition_hash",
+)
 
 
 def write_daily_rows(
@@ -117,7 +146,6 @@ def _rows(
 ) -> pa.Table:
     # Read with the window sums where the caller could let them be (daily_window_sums).
     facts = w.facts if w.facts is not None else key_result_facts(con, w.kr_ids)
-    kr = w.kr
     epoch = (w.calendar_start - _UNIX_EPOCH).days
 
     def per_row(values: np.ndarray) -> np.ndarray:
@@ -128,6 +156,14 @@ def _rows(
     def day_of(column: Any) -> np.ndarray:
         """Days since the calendar's first day of a DATE column of the facts."""
         return column.astype("datetime64[D]").astype(np.int64) - epoch
+
+    # The columns that repeat the facts, the as-of days and the flags are built on a second
+    # thread while this one computes the values, progress and statuses: numpy releases the GIL
+    # over large arrays, and after the second cursor is done a core is idle until the insert.
+    # The worker reads no connection; a raise here leaves it to finish on its own.
+    pool = ThreadPoolExecutor(max_workers=1)
+    key_result_columns = pool.submit(_key_result_columns, w, facts)
+    pool.shutdown(wait=False)
 
     measure = facts["measure"].astype(str)
     direction = _filled(facts["direction"], "")[0].astype(str)
@@ -232,43 +268,64 @@ def _rows(
         no_progress=no_progress,
     )
 
+    columns = key_result_columns.result()
+    computed = {
+        "value": pa.array(value, mask=no_value),
+        "baseline": pa.array(baseline, mask=no_baseline),
+        "target": pa.array(target, mask=no_target),
+        "progress": pa.array(progress, mask=no_progress),
+        "score": pa.array(score, mask=no_progress),
+        "expected_progress": pa.array(expected),
+        "status": pa.DictionaryArray.from_arrays(pa.array(status), pa.array(STATUS_ORDER)),
+        "status_reason": reasons,
+        "data_through": _dates(w.data_through, epoch, ~has_window),
+    }
+    columns.update(computed)
+    return pa.table({name: columns[name] for name in _COLUMNS})
+
+
+def _key_result_columns(w: DailyWindows, facts: Facts) -> dict[str, pa.Array]:
+    """The columns that repeat a key result's facts, the as-of days and the flags."""
+    epoch = (w.calendar_start - _UNIX_EPOCH).days
+
+    def per_row(values: np.ndarray) -> np.ndarray:
+        return np.repeat(values, w.rows_per_kr)
+
     def strings(column: Any) -> pa.Array:
         """A key-result string per row: Arrow's dictionary of the key results' values (a
         NULL one as a NULL index)."""
         values, missing = _filled(column, "")
-        indices = pa.array(kr, mask=per_row(missing) if missing.any() else None)
+        indices = pa.array(w.kr, mask=per_row(missing) if missing.any() else None)
         return pa.DictionaryArray.from_arrays(indices, pa.array(values.tolist(), pa.string()))
 
-    def dates(day: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-        return pa.array((day + epoch).astype(np.int32), mask=missing).cast(pa.date32())
+    def day_of(column: Any) -> np.ndarray:
+        return column.astype("datetime64[D]").astype(np.int64) - epoch
 
-    return pa.table(
-        {
-            "as_of_date": dates(w.as_of),
-            "kr_id": strings(facts["kr_id"]),
-            "objective_id": strings(facts["objective_id"]),
-            "team": strings(facts["team"]),
-            "metric_id": strings(facts["metric_id"]),
-            "measure": strings(facts["measure"]),
-            "period_start": dates(per_row(period_start_kr)),
-            "period_end": dates(per_row(period_end_kr)),
-            "value": pa.array(value, mask=no_value),
-            "baseline": pa.array(baseline, mask=no_baseline),
-            "target": pa.array(target, mask=no_target),
-            "direction": strings(facts["direction"]),
-            "progress": pa.array(progress, mask=no_progress),
-            "score": pa.array(score, mask=no_progress),
-            "expected_progress": pa.array(expected),
-            "status": pa.DictionaryArray.from_arrays(pa.array(status), pa.array(STATUS_ORDER)),
-            "status_reason": reasons,
-            "data_through": dates(w.data_through, ~has_window),
-            "commitment": strings(facts["commitment"]),
-            "weight": pa.array(per_row(facts["weight"].astype(np.float64))),
-            "unit": strings(facts["unit"]),
-            "flags": _flags(w),
-            "definition_hash": strings(facts["definition_hash"]),
-        }
-    )
+    columns = {
+        name: strings(facts[name])
+        for name in (
+            "kr_id",
+            "objective_id",
+            "team",
+            "metric_id",
+            "measure",
+            "direction",
+            "commitment",
+            "unit",
+            "definition_hash",
+        )
+    }
+    columns["as_of_date"] = _dates(w.as_of, epoch)
+    columns["period_start"] = _dates(per_row(day_of(facts["period_start"])), epoch)
+    columns["period_end"] = _dates(per_row(day_of(facts["period_end"])), epoch)
+    columns["weight"] = pa.array(per_row(facts["weight"].astype(np.float64)))
+    columns["flags"] = _flags(w)
+    return columns
+
+
+def _dates(day: np.ndarray, epoch: int, missing: np.ndarray | None = None) -> pa.Array:
+    """Days since the calendar's first day (`epoch` days after 1970-01-01) as dates."""
+    return pa.array((day + epoch).astype(np.int32), mask=missing).cast(pa.date32())
 
 
 def _range_values(
@@ -374,6 +431,20 @@ def _flags(w: DailyWindows) -> pa.Array:
     mask = np.where(flagged, w.metric_flag_mask, 0)
     several &= flagged
     mask[several] = w.window_flag_mask[several]
+    kinds = pa.array(w.flag_kinds, type=pa.string())
+    if not several.any():
+        # Each row lists at most one kind (the usual metric carries one): the lists are that
+        # kind or empty, without the combinations' picks below (3 ms of 6 at full size).
+        listed = mask != 0
+        offsets = np.zeros(len(mask) + 1, dtype=np.int32)
+        np.cumsum(listed, out=offsets[1:])
+        if len(w.flag_kinds) == 1:
+            kind = np.zeros(offsets[-1], dtype=np.int32)
+        else:
+            # A mask of one bit is 2 ** its kind's position: log2 is exact.
+            kind = np.log2(mask[listed]).astype(np.int32)
+        values = pa.DictionaryArray.from_arrays(pa.array(kind), kinds)
+        return pa.ListArray.from_arrays(pa.array(offsets), values)
     if len(w.flag_kinds) <= 16:
         # The masks are small numbers: the combinations in use by counting, not sorting.
         combos = np.flatnonzero(np.bincount(mask, minlength=1))
@@ -393,7 +464,5 @@ def _flags(w: DailyWindows) -> pa.Array:
     picks = np.repeat(starts[combo_of_row] - offsets[:-1], lengths) + np.arange(offsets[-1])
     # The flags as indices into a dictionary of the kinds: no string copied per flag, and
     # DuckDB's insert reads them for less (0.30 s of CPU against 0.32 s for the strings).
-    values = pa.DictionaryArray.from_arrays(
-        pa.array(flat[picks]), pa.array(w.flag_kinds, type=pa.string())
-    )
+    values = pa.DictionaryArray.from_arrays(pa.array(flat[picks]), kinds)
     return pa.ListArray.from_arrays(pa.array(offsets), values)

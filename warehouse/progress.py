@@ -213,7 +213,9 @@ def _running_totals(
     con.execute("CREATE OR REPLACE TEMP VIEW metric_series AS " + read_model("metric_series"))
     calendar = {"calendar_start": calendar_start, "calendar_end": calendar_end}
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE metric_flag_days AS " + read_model("metric_flag_days"),
+        "CREATE OR REPLACE TEMP TABLE metric_flag_days AS SELECT DISTINCT * FROM ("
+        + read_model("metric_flag_days")
+        + ")",
         {**calendar, "ratio_no_denominator": True},
     )
     con.execute(

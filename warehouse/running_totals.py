@@ -109,20 +109,23 @@ def daily_window_sums(
         {"from_date": from_date, "to_date": to_date, "calendar_start": calendar_start},
     ).fetchnumpy()
     # The flags (and the facts) are read on a second cursor in a worker thread while this
-    # thread reads the staged rows and sums them: DuckDB releases the GIL while a query runs,
-    # numpy while it passes over large arrays, so those reads take a core this thread leaves
-    # idle instead of time before the insert. The staged rows, flags and definitions were
-    # committed before a progress run's transaction began, so the second cursor reads the
-    # same ones. The pool is left (the worker waited for) before the cursor closes.
+    # thread sums the staged rows: DuckDB releases the GIL while a query runs, numpy while it
+    # passes over large arrays, so those reads take a core this thread leaves idle instead of
+    # time before the insert. Started after the staged rows' read, not beside it: that read
+    # is the run's own wait, and the two statements beside each other slowed it (21-24
+    # against 36 ms wall in process), while the arrays leave the second core idle. The
+    # staged rows, flags and definitions were committed before a progress run's transaction
+    # began, so the second cursor reads the same ones. The pool is left (the worker waited
+    # for) before the cursor closes.
     with closing(con.cursor()) as side, ThreadPoolExecutor(max_workers=1) as pool:
-        side_reads = pool.submit(
-            _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
-        )
         # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15. One
         # scan of the staged rows for the source metrics' days and the ratios' parts' days
         # (staged_day_parts.sql), told apart by row numbers rather than split into two tables:
         # two reads scanned them twice, and filtering the table copied every column.
         staged = con.sql(read_model("staged_day_parts"), params=calendar).to_arrow_table()
+        side_reads = pool.submit(
+            _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
+        )
         return _window_sums(
             side_reads,
             metrics,
@@ -184,11 +187,12 @@ def _side_reads(
         }
     )
     cursor.register("metric_index", index)
-    # One statement, nothing materialised: metric_flag_days holds each (metric, day, flag)
-    # once. The kinds are numbered from the Arrow dictionary of the few distinct flags, in
-    # their sorted order, rather than compared as strings in the arrays. Without the ratios'
-    # no_denominator days: `_ratio_days` composes them from the staged rows (the branch that
-    # matches the parts' days was half of this statement's CPU).
+    # One statement, nothing materialised, and no DISTINCT: a (metric, day, flag) listed
+    # twice sets the same cell and bit in the arrays. The kinds are numbered from the Arrow
+    # dictionary of the few distinct flags, in their sorted order, rather than compared as
+    # strings in the arrays. Without the ratios' no_denominator days: `_ratio_days` composes
+    # them from the staged rows (the branch that matches the parts' days was half of this
+    # statement's CPU).
     read = cursor.sql(
         f"""
         WITH flag_days AS ({read_model("metric_flag_days")})

@@ -194,3 +194,22 @@ def test_the_synthetic_key_results_too(
     assert len(from_arrays) == 20 * 31
     monkeypatch.setattr(warehouse.running_totals, "daily_window_sums", _sql_chain)
     assert _rows(wh, *period) == from_arrays
+
+
+@pytest.mark.parametrize("kinds", [{"sampled"}, {"sampled", "restated"}])
+def test_one_kind_of_flag_per_metric(
+    wh: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch, kinds: set[str]
+) -> None:
+    """Flag lists of at most one kind, which warehouse.daily_rows._flags builds without its
+    combinations: the benchmarks' key results as their flags come (one kind), and with the
+    source metrics' flags of another kind than the ratios' parts' (two kinds, one a metric)."""
+    period = (date(2026, 1, 1), date(2026, 1, 31))
+    write_definitions(wh, 20, *period)
+    write_staging(wh, date(2025, 12, 1), date(2026, 1, 25))
+    if "restated" in kinds:
+        wh.execute("UPDATE raw.metric_flags SET flag = 'restated' WHERE metric_id LIKE 'm%'")
+    from_arrays = _rows(wh, *period)
+    assert {flag for row in from_arrays for flag in row[21] or []} == kinds
+    assert max(len(row[21] or []) for row in from_arrays) == 1
+    monkeypatch.setattr(warehouse.running_totals, "daily_window_sums", _sql_chain)
+    assert _rows(wh, *period) == from_arrays

@@ -1,7 +1,10 @@
--- One row per (metric_id, date, flag) from $calendar_start to $calendar_end: the data-quality
--- flags on the days a metric's value reads — its own, and for a ratio its numerator's and
--- denominator's. Read by metric_cumulative.sql (flagged days) and kr_progress_daily.sql (which
--- flags), so the flags are joined to the metrics once per run.
+-- The (metric_id, date, flag) from $calendar_start to $calendar_end: the data-quality flags on
+-- the days a metric's value reads — its own, and for a ratio its numerator's and
+-- denominator's. Not DISTINCT: a flag on both parts of a ratio, or sent by two sources, is
+-- listed twice. The SQL running totals take it DISTINCT into the temp table that
+-- metric_cumulative.sql (flagged days) and kr_progress_daily.sql (which flags) read, so the
+-- flags are joined to the metrics once per run; the arrays of warehouse/running_totals.py
+-- keep them as sets and need no DISTINCT (4 ms of the statement's 21 at full size).
 --
 -- The flags are staging.metric_flags' (migration 0012), each branch restated here without its
 -- reason text and cut to the calendar's days: the view builds every reason of the whole history
@@ -85,6 +88,6 @@ parts AS (
     SELECT metric_id, denominator_metric_id FROM okr.metrics
     WHERE denominator_metric_id IS NOT NULL
 )
-SELECT DISTINCT p.metric_id, f.date, f.flag
+SELECT p.metric_id, f.date, f.flag
 FROM parts AS p
 JOIN flags AS f ON f.metric_id = p.part_id
