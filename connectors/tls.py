@@ -1,5 +1,5 @@
 """The one TLS context of a process for the httpx clients (Matomo, Mixpanel, Amplitude, the push
-destinations): built on first use, then shared.
+destinations, the notify webhooks): built on first use, then shared.
 
 Each `httpx.Client` left to its default builds a context of its own and loads certifi's CA
 bundle into it, ~19 ms of CPU apiece (a daily run made three). The shared context is the very

@@ -119,9 +119,10 @@ def run_app(app: typer.Typer) -> None:
     """Run the command line and exit with its status: a parse error, an OS or DuckDB error is
     one line, not a stack trace (the trace with --verbose or OKR_VERBOSE=1)."""
     _COMMAND_PROCESS["on"] = True
-    # While the interpreter exits, the collector walks every object left a few times (0.4 s
-    # once Dagster is imported) only to find what the exit frees anyway: registered first, so
-    # run last of the exit handlers, this freezes them out of its sight.
+    # When the exit is left to Python (an error, or what `_end_process` leaves to it), the
+    # collector walks every object left a few times (0.4 s once Dagster is imported) only to
+    # find what the exit frees anyway: registered first, so run last of the exit handlers,
+    # this freezes them out of its sight.
     atexit.register(gc.freeze)
 
     try:

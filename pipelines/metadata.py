@@ -133,7 +133,8 @@ def table_metadata(
     """The table's column schema and row count, with `date_column` its last date: of every
     row, or with `last_date_where` (an SQL condition and its parameters) of the rows it
     matches (a source's own rows in raw.metric_rows). `row_count`: the rows the caller has
-    just written or found in the table, on this connection (not counted again)."""
+    just written or found in the table, on this connection, not counted again when no
+    `date_column` is asked for (with one, the query that reads its last date counts too)."""
     # DESCRIBE looks the one table up (a third of the time of filtering DuckDB's catalogue
     # function duckdb_columns(), which lists every column of every table; information_schema
     # would bind every view first): the same names, types and nullability.

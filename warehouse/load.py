@@ -121,23 +121,23 @@ def _repeats_a_day(daily: pa.Table) -> bool:
 def _last_of_each_day(daily: pa.Table) -> tuple[pa.Table, list[dict[str, Any]]]:
     """The rows of `daily` with each (metric_id, date) once, the last one sent, and a
     `duplicate_rows` flag for each repeated one."""
-    flags: list[dict[str, Any]] = []
     keyed = daily.append_column("_row", pa.array(range(daily.num_rows), pa.int64()))
     groups = keyed.group_by(["metric_id", "date"]).aggregate([("_row", "max"), ("_row", "count")])
-    if groups.num_rows < daily.num_rows:
-        daily = keyed.filter(pc.is_in(keyed["_row"], value_set=groups["_row_max"]))
-        daily = daily.drop_columns(["_row"])
-        repeated = groups.filter(pc.greater(groups["_row_count"], 1))
-        flags += [
-            {
-                "metric_id": g["metric_id"],
-                "date": g["date"],
-                "flag": "duplicate_rows",
-                "reason": f"the source sent {g['_row_count']} rows for this day; "
-                "the last one is counted",
-            }
-            for g in repeated.to_pylist()
-        ]
+    if groups.num_rows == daily.num_rows:
+        return daily, []
+    daily = keyed.filter(pc.is_in(keyed["_row"], value_set=groups["_row_max"]))
+    daily = daily.drop_columns(["_row"])
+    repeated = groups.filter(pc.greater(groups["_row_count"], 1))
+    flags = [
+        {
+            "metric_id": g["metric_id"],
+            "date": g["date"],
+            "flag": "duplicate_rows",
+            "reason": f"the source sent {g['_row_count']} rows for this day; "
+            "the last one is counted",
+        }
+        for g in repeated.to_pylist()
+    ]
     return daily, flags
 
 

@@ -110,6 +110,16 @@ def _first_changed_day(con: duckdb.DuckDBPyConnection, start: date) -> date | No
     return min(days) if days else None
 
 
+# A key result of `k` (okr.key_results) whose baseline is still to be measured: one measured
+# (or a relative total target's), not yet frozen in okr.kr_baselines for its definition.
+_BASELINE_PENDING = """
+    (k.baseline_kind = 'measured' OR (k.target_kind = 'relative' AND k.measure = 'total'))
+    AND NOT EXISTS (
+        SELECT 1 FROM okr.kr_baselines AS b
+        WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+"""
+
+
 def _calendar_bounds(
     con: duckdb.DuckDBPyConnection, from_date: date, to_date: date
 ) -> tuple[date, date, bool] | None:
@@ -121,16 +131,11 @@ def _calendar_bounds(
     previous period is no longer read (the running totals then cover half the days).
     The third value says whether any baseline is still to be measured."""
     row = con.execute(
-        """
+        f"""
         WITH active AS (
             SELECT
                 k.*,
-                (k.baseline_kind = 'measured'
-                 OR (k.target_kind = 'relative' AND k.measure = 'total'))
-                AND NOT EXISTS (
-                    SELECT 1 FROM okr.kr_baselines AS b
-                    WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
-                    AS pending
+                ({_BASELINE_PENDING}) AS pending
             FROM okr.key_results AS k
             WHERE k.period_start <= ? AND k.period_end >= ?
         )
@@ -159,16 +164,12 @@ def _baselines_measurable(con: duckdb.DuckDBPyConnection, from_date: date, to_da
     SQL running totals need not be built: a workspace whose history starts inside the period
     (the demo's, a source added mid-quarter) would otherwise build them on every run."""
     (measurable,) = con.execute(
-        """
+        f"""
         WITH pending AS (
             SELECT k.metric_id, k.period_start
             FROM okr.key_results AS k
             WHERE k.period_start <= $to_date AND k.period_end >= $from_date
-              AND (k.baseline_kind = 'measured'
-                   OR (k.target_kind = 'relative' AND k.measure = 'total'))
-              AND NOT EXISTS (
-                  SELECT 1 FROM okr.kr_baselines AS b
-                  WHERE b.kr_id = k.kr_id AND b.definition_hash = k.definition_hash)
+              AND {_BASELINE_PENDING}
         )
         SELECT EXISTS (
             SELECT 1 FROM pending AS p

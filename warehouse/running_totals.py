@@ -120,8 +120,8 @@ def daily_window_sums(
     with closing(con.cursor()) as side, ThreadPoolExecutor(max_workers=1) as pool:
         # As Arrow: its DECIMAL(38,15) columns are the 128-bit integers value × 10^15. One
         # scan of the staged rows for the source metrics' days and the ratios' parts' days
-        # (staged_day_parts.sql), told apart by row numbers rather than split into two tables:
-        # two reads scanned them twice, and filtering the table copied every column.
+        # (staged_day_parts.sql), told apart by its `part` column rather than split into two
+        # tables: two reads scanned them twice, and filtering the table copied every column.
         staged = con.sql(read_model("staged_day_parts"), params=calendar).to_arrow_table()
         side_reads = pool.submit(
             _side_reads, side, calendar, metrics["metric_id"], krs["kr_id"], read_facts
@@ -404,7 +404,8 @@ def _ratio_days(staged: _StagedRows, n_metrics: int, width: int) -> _RatioDays:
     day above 0 without a denominator other than 0, up to the denominator's newest day."""
     idx, day = staged.idx, staged.day
     numerators, denominators = np.flatnonzero(staged.part == 2), np.flatnonzero(staged.part == 1)
-    # The newest day each part's source delivered (-1: none since the calendar began).
+    # The newest day each numerator's and each denominator's source delivered (-1: none
+    # since the calendar began).
     through = np.full(n_metrics, -1, dtype=np.int64)
     np.maximum.at(through, idx[numerators], day[numerators])
     denominator_through = np.full(n_metrics, -1, dtype=np.int64)

@@ -450,8 +450,7 @@ def _outcomes(cols: _Columns, pipelines: pa.Table) -> pa.ChunkedArray:
     at = pc.index_in(
         code(cols.strings("pipeline"), cols.strings("dealstage")), stage_codes, skip_nulls=True
     )
-    outcome = stages["outcome"].take(at)
-    return outcome if isinstance(outcome, pa.ChunkedArray) else pa.chunked_array([outcome])
+    return stages["outcome"].take(at)
 
 
 # Sums go through DECIMAL: a double sum depends on the order rows are added (which changes

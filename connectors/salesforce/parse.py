@@ -101,21 +101,6 @@ def _column(records: list[dict[str, Any]], name: str) -> list[Any]:
     return [n.get(child) if isinstance(n := r.get(parent), dict) else None for r in records]
 
 
-def records_from_rest(
-    object_name: str,
-    pages: Sequence[tuple[list[dict[str, Any]], str]],
-    fields: Sequence[str],
-    fetched_at: datetime,
-) -> pa.Table:
-    """A read's records (records_schema) from REST query pages ((records, request hash) each)."""
-    return pa.concat_tables(
-        [
-            records_from_rest_page(object_name, records, page_hash, fields, fetched_at)
-            for records, page_hash in pages
-        ]
-    )
-
-
 def records_from_rest_page(
     object_name: str,
     records: list[dict[str, Any]],

@@ -16,6 +16,7 @@ import httpx
 
 from connectors.errors import RetryableSourceError, SourceError
 from connectors.retry import request_timeout, retry_after_seconds, retrying
+from connectors.tls import tls_context
 from destinations.notify import settings as s
 from destinations.notify.messages import Content, email_message, render
 
@@ -77,7 +78,9 @@ def _error_code(response: httpx.Response) -> str:
 def post_webhook(name: str, url: str, payload: dict) -> None:
     """POST a JSON body to a Slack or Teams webhook; Slack answers 200 `ok`, Workflows 202."""
     try:
-        response = httpx.post(url, json=payload, timeout=request_timeout(s.REQUEST_TIMEOUT_S))
+        response = httpx.post(
+            url, json=payload, timeout=request_timeout(s.REQUEST_TIMEOUT_S), verify=tls_context()
+        )
     except httpx.TimeoutException:
         raise RetryableSourceError(name, "the webhook did not answer in time") from None
     except httpx.TransportError as exc:

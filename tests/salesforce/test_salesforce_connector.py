@@ -31,7 +31,7 @@ from connectors.salesforce import (
     validate_salesforce_metrics,
 )
 from connectors.salesforce.bulk import _create, _download, read_job_records
-from connectors.salesforce.parse import records_from_rest
+from connectors.salesforce.parse import records_from_rest_page
 from connectors.salesforce.requests import (
     filter_soql,
     full_read_where,
@@ -110,7 +110,10 @@ def test_rest_values_keep_salesforces_text_whatever_their_json_type() -> None:
         ([record(3, 7, None, True)], "h2"),
     ]
     fields = ["Amount", "IsWon", "Name", "Mixed", "Empty"]
-    read = records_from_rest("Opportunity", pages, fields, datetime(2026, 3, 4, tzinfo=UTC))
+    fetched_at = datetime(2026, 3, 4, tzinfo=UTC)
+    read = pa.concat_tables(
+        [records_from_rest_page("Opportunity", r, h, fields, fetched_at) for r, h in pages]
+    )
     assert read["fields"].to_pylist() == [
         {"Amount": "1200.5", "IsWon": "true", "Name": "Deal 1", "Mixed": "x", "Empty": None},
         {"Amount": None, "IsWon": "false", "Name": "Deal 2", "Mixed": "3", "Empty": None},

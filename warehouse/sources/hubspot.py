@@ -100,11 +100,10 @@ def full_read_reason(
     object_type: str,
     properties: Sequence[str],
     now: datetime,
-    state: SyncState | None = None,
+    state: SyncState,
 ) -> str | None:
     """Why this run must read every object instead of the changes since the cursor (None when
-    an incremental read is enough); `state` is the type's sync_state when the caller has it."""
-    state = state or sync_state(con, object_type)
+    an incremental read is enough); `state` is the type's sync_state."""
     if state.cursor is None or state.last_fetched_at is None:
         return "first read"
     if now - state.last_fetched_at > FULL_READ_AFTER:
@@ -187,23 +186,15 @@ def upsert_objects(
     rows: pa.Table,
     run_id: str,
     *,
-    first_read: bool = False,
     stored: _Stored | None = None,
 ) -> None:
     """Insert new objects and replace stored ones with a version at least as new; an older
     version (a lagging search index answering late) never overwrites a newer one.
 
-    first_read: the caller has checked that nothing of the type is stored and that `rows`
-    holds each object once (`_Stored.first_read`), so all of them go in as they are.
     stored: what the caller found stored of the rows' type (`_stored_of`), not asked again."""
     if rows.num_rows == 0:
         return
     with registered(con, rows) as view:
-        if first_read:
-            con.execute(
-                f"INSERT INTO raw.hubspot_objects BY NAME {_all_versions(view)}", {"run_id": run_id}
-            )
-            return
         if (
             not stored.objects
             if stored is not None
@@ -374,7 +365,7 @@ def load_object_read(
     with transaction(con):
         stored = _stored_of(con, object_type, rows)
         first = stored is not None and stored.first_read
-        upsert_objects(con, rows, run_id, first_read=first, stored=stored)
+        upsert_objects(con, rows, run_id, stored=stored)
         if first:
             # The current state just written is this read's only version of every object:
             # copied inside DuckDB, instead of converting the Arrow property maps a second
