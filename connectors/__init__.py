@@ -4,3 +4,15 @@ Nothing here imports Dagster: a connector is usable on its own (from a notebook,
 test). Each source has one module (`file_source`, `ga4`, `matomo`, `hubspot`) that exposes a
 `fetch_*` function returning a :class:`connectors.base.FetchResult`.
 """
+
+import os
+
+# Arrow's memory pool: the C library's allocator (`system`), not mimalloc, pyarrow's default
+# since version 17. On the buffers okr-sync's steps make (a few MiB each, freed soon after),
+# mimalloc stalled for 6-18 ms on every few calls of a pyarrow compute function that takes
+# well under 1 ms otherwise; the system allocator and jemalloc (not in every pyarrow wheel)
+# never did, were as fast on the large ingests, and the system one held the least memory
+# (benchmarks/RESULTS.md, "Arrow's memory pool"). Arrow reads the variable once, as pyarrow
+# is imported, so it is set here: warehouse/, pipelines/ and destinations/ import this
+# package before any module of theirs imports pyarrow. A value set by the user stands.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
