@@ -16,3 +16,7 @@ import os
 # is imported, so it is set here: warehouse/, pipelines/ and destinations/ import this
 # package before any module of theirs imports pyarrow. A value set by the user stands.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+# NumPy's BLAS (OpenBLAS) on one thread: nothing here multiplies matrices, and the threads it
+# starts as NumPy is imported (which pyarrow does) spin for work that never comes, ~0.1 s CPU
+# of a daily `okr run` taken from the other core. Also read once, at that import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
