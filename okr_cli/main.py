@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -33,6 +33,9 @@ from okr_cli.console import (
 from okr_cli.lazy_commands import group_with_deferred_commands
 from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 app = typer.Typer(
     help="okr-sync: measure OKR key results from the systems that hold the truth.",
@@ -150,6 +153,11 @@ def _run(
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
     with objects_for_the_whole_command():
+        # The warehouse file is checked on a thread while Dagster and the pipeline are
+        # imported: DuckDB makes the process's instance and opens the file without holding
+        # the GIL (~30 ms of a daily run's wall otherwise). Its outcome is told below, where
+        # it always was: after the definitions' errors.
+        checked = _on_a_thread(_check_warehouse_file, warehouse)
         # imported when the command runs, so `okr --help` and `okr status` start quickly
         import dagster as dg
 
@@ -162,11 +170,12 @@ def _run(
         try:
             definitions = load_valid_definitions(definitions_path)
         except DefinitionError as exc:
+            checked.exception()  # its connection closed before the command ends
             for line in str(exc).splitlines()[1:]:
                 err.print(escape(line), soft_wrap=True)
             raise fail("invalid definitions: run `okr validate` for details") from None
         with _warehouse_errors(warehouse):
-            _check_warehouse_file(warehouse)
+            checked.result()
         defs = build_definitions(definitions)
     # Dagster's console log: nothing by default (the events and traces stay in the instance),
     # everything with --verbose.
@@ -182,6 +191,22 @@ def _run(
         err.print(f"[red]failed:[/] {escape(line)}", soft_wrap=True)
     err.print(f"[bold red]error:[/] {escape(summary)}", soft_wrap=True)
     return False
+
+
+def _on_a_thread(work: Callable[[Path | None], None], path: Path | None) -> Future[None]:
+    """`work(path)` started on a thread of its own, which ends with it."""
+    # imported when the command runs, so `okr --help` and `okr status` start quickly
+    from concurrent.futures import ThreadPoolExecutor
+
+    # What the check imports, imported on this thread: two threads importing at once can
+    # deadlock on each other's modules.
+    import warehouse.db  # noqa: F401
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="okr-warehouse-check")
+    try:
+        return pool.submit(work, path)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _check_warehouse_file(warehouse: Path | None) -> None:
