@@ -169,6 +169,9 @@ class Connector:
     # (requests against its hourly limits), printed by `okr validate` with or without
     # credentials; problems when a run cannot fit the limits.
     run_plan: Callable[[list[MetricRequest]], tuple[str, list[Any]]] | None = None
+    # Whether its client verifies HTTPS through connectors/tls.py's shared context: `okr run`
+    # then builds the context on a thread while it imports the sources' client libraries.
+    uses_tls_context: bool = False
 
 
 def deferred(module: str, name: str) -> Callable[..., Any]:

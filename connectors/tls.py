@@ -11,14 +11,43 @@ takes a CA bundle of its own; one that does would build its own context from it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ssl
+import threading
 
 import httpx
 
+_building = threading.Lock()
 
-@functools.cache
+
 def tls_context() -> ssl.SSLContext:
     """httpx's default verifying context, one per process (an SSLContext is safe to share
-    between connections and threads once configured; nothing configures it after this)."""
+    between connections and threads once configured; nothing configures it after this). A
+    caller that comes while another thread builds it waits for that one."""
+    with _building:
+        return _context()
+
+
+@functools.cache
+def _context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+def forget_tls_context() -> None:
+    """The next `tls_context()` builds the context anew (the environment's CA bundle changed)."""
+    with _building:
+        _context.cache_clear()
+
+
+def build_tls_context_on_a_thread() -> None:
+    """Start building the context on a thread of its own, for a process that needs it soon:
+    OpenSSL reads the CA bundle without holding the GIL (~20 ms), so that overlaps what the
+    process does meanwhile (`okr run`: importing the sources' client libraries). An error is
+    left to the caller that needs the context: it meets the same one."""
+
+    def build() -> None:
+        with contextlib.suppress(Exception):  # raised again where the context is needed
+            tls_context()
+
+    threading.Thread(target=build, name="okr-tls-context", daemon=True).start()

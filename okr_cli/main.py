@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -33,9 +33,6 @@ from okr_cli.console import (
 from okr_cli.lazy_commands import group_with_deferred_commands
 from okr_definitions.folder import DEFAULT_DIR
 from okr_definitions.problems import DefinitionError
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 app = typer.Typer(
     help="okr-sync: measure OKR key results from the systems that hold the truth.",
@@ -153,12 +150,11 @@ def _run(
         os.environ["OKR_WAREHOUSE"] = str(warehouse)
     os.environ["OKR_DEFINITIONS"] = str(definitions_path)
     with objects_for_the_whole_command():
-        # The warehouse file is checked on a thread while Dagster and the pipeline are
-        # imported: DuckDB makes the process's instance and opens the file without holding
-        # the GIL (~30 ms of a daily run's wall otherwise). Its outcome is told below, where
-        # it always was: after the definitions' errors.
-        checked = _on_a_thread(_check_warehouse_file, warehouse)
         # imported when the command runs, so `okr --help` and `okr status` start quickly
+        from okr_cli.run_start import build_tls_context_if_used, checking_warehouse_file
+
+        # checked while Dagster and the pipeline are imported (okr_cli/run_start.py)
+        checked = checking_warehouse_file(warehouse)
         import dagster as dg
 
         from okr_cli.run_summary import failure_lines
@@ -176,6 +172,7 @@ def _run(
             raise fail("invalid definitions: run `okr validate` for details") from None
         with _warehouse_errors(warehouse):
             checked.result()
+        build_tls_context_if_used(definitions)
         defs = build_definitions(definitions)
     # Dagster's console log: nothing by default (the events and traces stay in the instance),
     # everything with --verbose.
@@ -191,35 +188,6 @@ def _run(
         err.print(f"[red]failed:[/] {escape(line)}", soft_wrap=True)
     err.print(f"[bold red]error:[/] {escape(summary)}", soft_wrap=True)
     return False
-
-
-def _on_a_thread(work: Callable[[Path | None], None], path: Path | None) -> Future[None]:
-    """`work(path)` started on a thread of its own, which ends with it."""
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    from concurrent.futures import ThreadPoolExecutor
-
-    # What the check imports, imported on this thread: two threads importing at once can
-    # deadlock on each other's modules.
-    import warehouse.db  # noqa: F401
-
-    pool = ThreadPoolExecutor(1, thread_name_prefix="okr-warehouse-check")
-    try:
-        return pool.submit(work, path)
-    finally:
-        pool.shutdown(wait=False)
-
-
-def _check_warehouse_file(warehouse: Path | None) -> None:
-    """A folder, or a file DuckDB cannot open, named as the warehouse: said once, before
-    anything runs (not once by every step that opens it). A missing file is fine: the run
-    creates it; so is a file an older okr-sync wrote: the run's first step migrates it."""
-    # imported when the command runs, so `okr --help` and `okr status` start quickly
-    from warehouse.db import connect, warehouse_path
-
-    if warehouse_path(warehouse).exists():
-        # As the run's writers open it (attached to the process's DuckDB instance, ~3 ms),
-        # not read-only on an instance of its own (~25 ms); the schema is left alone.
-        connect(warehouse, apply_migrations=False).close()
 
 
 def _run_days(

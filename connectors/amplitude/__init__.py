@@ -53,6 +53,7 @@ CONNECTOR = Connector(
     settings_from_env=_settings,
     validate=deferred("connectors.amplitude.validate", "validate_amplitude_metrics"),
     how_to_enable=f"set {API_KEY_ENV} and {SECRET_KEY_ENV}",
+    uses_tls_context=True,
 )
 
 __all__ = [

@@ -54,6 +54,7 @@ CONNECTOR = Connector(
     how_to_enable=f"set {URL_ENV} and {TOKEN_ENV}",
     currencies=deferred("connectors.matomo.currency", "matomo_currencies"),
     currency_setting="site's currency (Administration → Websites → Manage)",
+    uses_tls_context=True,
 )
 
 __all__ = [

@@ -47,6 +47,7 @@ CONNECTOR = Connector(
     validate=deferred("connectors.mixpanel.validate", "validate_mixpanel_metrics"),
     how_to_enable=f"set {USERNAME_ENV} and {SECRET_ENV} (a service account)",
     run_plan=deferred("connectors.mixpanel.validate", "plan_problems"),
+    uses_tls_context=True,
 )
 
 __all__ = [

@@ -15,13 +15,14 @@ import pytest
 from pydantic import SecretStr
 from tls_certs import self_signed_certificate
 
+from connectors import tls
 from connectors.amplitude.client import AmplitudeClient
 from connectors.amplitude.settings import AmplitudeSettings
 from connectors.matomo.client import MatomoClient
 from connectors.matomo.settings import MatomoSettings
 from connectors.mixpanel.client import make_client
 from connectors.mixpanel.settings import MixpanelSettings
-from connectors.tls import tls_context
+from connectors.tls import build_tls_context_on_a_thread, forget_tls_context, tls_context
 
 
 def _pool_context(http: httpx.Client) -> ssl.SSLContext:
@@ -81,9 +82,43 @@ def test_the_bundle_ssl_cert_file_names_is_trusted(
 ) -> None:
     url, cert_file = tls_server
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
-    tls_context.cache_clear()
+    forget_tls_context()
     try:
         with httpx.Client(verify=tls_context()) as http:
             assert http.get(url).text == "ok"
     finally:
-        tls_context.cache_clear()  # the next user builds the default one again
+        forget_tls_context()  # the next user builds the default one again
+
+
+def _builders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that build the shared context from here on (none yet)."""
+    built: list[str] = []
+    create = tls.httpx.create_ssl_context
+
+    def counted() -> ssl.SSLContext:
+        built.append(threading.current_thread().name)
+        return create()
+
+    monkeypatch.setattr(tls.httpx, "create_ssl_context", counted)
+    forget_tls_context()
+    return built
+
+
+def _wait_for_the_builder() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "okr-tls-context":
+            thread.join()
+
+
+def test_the_context_built_on_a_thread_is_the_one_every_client_gets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = _builders(monkeypatch)
+    try:
+        build_tls_context_on_a_thread()
+        _wait_for_the_builder()
+        first = tls_context()
+        assert built == ["okr-tls-context"]  # built once, by the thread
+        assert tls_context() is first
+    finally:
+        forget_tls_context()
