@@ -333,6 +333,60 @@ run; the statements' fixed costs (0.5-10 ms each, mostly planning: the progress 
 runs ~20, the flags' statement the dearest); the first use of NumPy's masked arrays (~6 ms)
 with fetchnumpy; httpx's transport (httpcore, ~18 ms) and TLS context (~19 ms) in the first
 HTTP source; and Dagster's events around our work.
+
+The next round (2026-12-05, 05:40-07:00 UTC) looked below Python: `perf record -g` of a
+whole `okr run --date` shows the native libraries, which cProfile and py-spy do not. Each
+change old against new, fresh processes interleaved, 8-12 runs each, medians (the host's
+speed drifted by a fifth within the hour, so only paired figures count):
+
+- NumPy's BLAS. Importing NumPy (pyarrow does) started OpenBLAS's worker thread, which spun
+  waiting for work that never comes: `blas_thread_server` held 2.9 % of the process's
+  samples, ~0.1 s CPU, on the core the main thread's DuckDB work also wants. Nothing in
+  okr-sync multiplies matrices: OPENBLAS_NUM_THREADS=1 unless the environment sets it
+  (`connectors/__init__.py`). okr run CPU -7 %, wall -3 %; `okr validate`, which imports
+  NumPy too, 0.47-0.50 -> 0.38-0.42 s CPU.
+- Arrow's memory pool. pyarrow's default since version 17 is mimalloc; on the steps' buffers
+  (a few MiB, freed soon after) every few compute calls stalled for 6-18 ms: HubSpot's
+  property look-ups took 0.6-0.8 ms or 6.7 ms by turns, the same call on the same data.
+  jemalloc and the C library's allocator never stalled. okr run wall -5 % (jemalloc against
+  mimalloc), the system allocator equal to jemalloc (0.985); the transform 0.43 -> 0.38 s;
+  the large ingests equal within noise (GA4 1M rows, HubSpot 50,000 and 200,000, two rounds
+  each), the peak memory lowest with the system allocator (HubSpot 50,000: 306-310 MiB
+  against jemalloc's 351-367). The system allocator is in every pyarrow wheel, jemalloc not
+  on ARM or Windows: ARROW_DEFAULT_MEMORY_POOL=system unless set. Both settings are read
+  once, as the library loads, so they are made in `connectors/__init__.py`, which warehouse/,
+  pipelines/ and destinations/ import before any module of theirs imports pyarrow
+  (tests/connectors/test_native_library_settings.py checks both, in fresh processes).
+- Overlap with the imports (`okr_cli/run_start.py`). The warehouse check (DuckDB makes the
+  process's instance and opens the file, ~30 ms) runs on a thread while Dagster and the
+  pipeline are imported; the shared TLS context's CA bundle (~20 ms) loads on a thread while
+  `build_definitions` imports the client libraries, when a source uses it (Matomo, Mixpanel,
+  Amplitude: `Connector.uses_tls_context`). DuckDB and OpenSSL do that work without the GIL.
+  Each measured wall -4 % (ratios 0.91-1.05 and 0.93-1.03): noise around ~50 ms together.
+- `insert_arrow` through DuckDB's replacement scan of a local variable, dropped last round at
+  ~0.5 ms an insert: 0.78 ms an insert on raw.metric_rows (1.75 -> 0.98 ms, a view's CREATE
+  and DROP fewer), ~34 a run. What broke it then was a test's SQL tracer wrapping
+  `execute`; no connection of the code has an `execute` of its own (WarehouseConnection
+  hands over DuckDB's), and one that had would fail loudly (a Catalog Error naming
+  `_arrow_rows`), never write other rows.
+
+Together, the last landing (582c0e6) against this tree, 12 interleaved runs each at load ~1:
+okr run 2.74 -> 2.63 s wall, 2.83 -> 2.68 s CPU (paired ratios: wall 0.947, CPU 0.939).
+Recorded afterwards: cold start 1.51 in the first `run_all` (06:46 UTC; trivial 1.61 s),
+1.40 in the second (06:52; the host slower still: trivial 2.06 s). Tried and left: DuckDB on
+one thread (no difference); DuckDB's compression analysis at checkpoints turned off (~1 ms of
+a detach's 5.7); the lean instance not storing Dagster's other bookkeeping events as well
+(STEP_START, STEP_OUTPUT, ENGINE_EVENT, RESOURCE_INIT_*, LOGS_CAPTURED, log messages): 8 %
+slower over 10 runs, cause not found; skipping the TLS context for plain-http hosts (the
+sandboxes only). What bounds the rest, by perf and py-spy (2.3-2.6 s a run): 96 % of the
+samples on the main thread; imports ~1.25 s (2,438 modules against the trivial run's 1,472:
+the seven sources' client libraries, gRPC and protobuf, cryptography, zeep, hubspot-api-
+client's generated models, pyarrow with NumPy, typer and rich; unmarshalling their bytecode
+alone ~0.25 s); our steps ~0.65 s, of it the warehouse's 18 attaches and detaches ~0.15 s
+(DuckDB's checkpoint after a write, 3-5 ms, and the catalogue read at an attach, 2-3 ms)
+and DuckDB's fixed cost per statement (`SELECT 1` 0.21 ms, a one-row INSERT 0.74 ms, ~300
+statements a run); Dagster's own ~0.15 s around the steps, most of it storing ~100 events
+(~0.6 ms each: JSON serialisation and a new SQLAlchemy statement per insert).
 """,
     "startup": """
 ### Start-up (figure 4c)

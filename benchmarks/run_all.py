@@ -110,40 +110,32 @@ NOTES: dict[str, str] = {
     "round": """
 ### This round: the figures against the last recording, and what is left
 
-Last stop's recording 2026-12-05 00:33 UTC (load ~1.3); this one 2026-12-05 04:56 UTC (load
-~1, nothing else running), after this round's cold-start and transform work. An earlier
-recording of this round (03:07 UTC, before the last cold-start and transform cuts) is quoted
-beside it. The host itself was slower at 04:56 than at 03:07: the same trivial Dagster run
-took 1.28 s then and 1.50-1.55 s now, and the tree of 03:07 ran `okr run` in 2.14 s then and
-2.50 s now. Wall ratios, CPU beside them:
+Last stop's recording 2026-12-05 04:56 UTC; this round's two, 06:46 and 06:52 UTC (load
+~1-1.3, nothing else running), after its cold-start work (figure 4b's notes: NumPy's BLAS
+on one thread, Arrow's memory pool the C library's allocator, the warehouse check and the
+TLS context's CA bundle on threads while the run imports, inserts through DuckDB's
+replacement scan). The table is the second run. The host's speed swung within minutes: the
+same trivial Dagster run took 1.61 s in the first run's cold start and 2.06 s in the
+second's. Wall ratios (first run, second run):
 
-- Cold start 1.53 -> **1.47** (rounds 1.47, 1.50, 1.44; CPU 1.53): okr run 2.33 s (2.42 s
-  CPU) against the trivial run's 1.55 s (1.54 s CPU). Met on this run, not with a margin:
-  `python -m benchmarks.cold_start --repeats 5 --no-record` a minute later gave 1.55 (rounds
-  1.49-1.56, CPU 1.61; okr run 2.31 s, trivial 1.50 s), and 03:07 gave 1.67 with the trivial
-  run at its fastest of the day. What this round took out, the tree of 03:07 (a718734)
-  against this one, fresh `okr run --date` processes interleaved, seven rounds at load
-  ~0.9 (04:58 UTC): 2.50 -> 2.29 s wall, 2.59 -> 2.35 s CPU (medians). The levers are in
-  the figure's notes: Dagster's side (the IO manager built on first use, metadata on the
-  materialisations only, the lean instance's snapshots, provenance answers and planned
-  events) and our steps' fixed costs (HubSpot's opens and queries, the pending baselines'
-  SQL only when it can hold data, the migration check once per file state, the definition
-  tables not rewritten when unchanged, no Arrow query engine).
-- Transform 1.65 -> **1.42** (CPU 1.52; ours 0.342 s against a floor of 0.240 s); 1.48 at
-  03:07. The rows inserted as one Arrow batch per DuckDB thread, the flags as a dictionary
-  of their kinds, the second cursor after the staged rows' read, the rows' repeated columns
-  on a second thread, the ratios' no-denominator days in the arrays.
-- Salesforce 50,000 (REST) 1.47 -> **1.37**; 200,000 (Bulk) 1.25 -> **1.22**.
-- HubSpot 195,555 1.22 -> **1.23**, 48,892 1.10 -> **1.23** (1.12 at 03:07: 0.92 s against
-  0.82 s then, 1.16 s against 0.94 s now).
-- Start-up: validate 0.50 -> **0.47** s CPU, status 0.40 -> 0.37, sql 0.29 -> 0.23 (budget
-  0.5 s each).
-- The rest: GA4 0.42 -> 0.41, Mixpanel 1.17 -> 1.07, Amplitude 1.70 -> 1.42, incremental
-  1.10 -> 1.02, publish 1.37 -> 1.56 (1.08 s against a bare COPY of 0.69 s; 1.36 at 03:07)
-  and 0.99 -> 1.01; pipeline overhead 11.00 -> 12.28 (not this issue's figure).
+- Cold start 1.47 -> **1.51, 1.40** (CPU 1.43 in the second; okr run 3.07 s against the
+  trivial run's 2.06 s). Not reliably under 1.5: `python -m benchmarks.cold_start --repeats
+  5 --no-record` gave 1.51-1.55 three times in this round (rounds 1.41-1.57). What the round
+  took out, the last landing (582c0e6) against this tree, whole `okr run --date` processes
+  interleaved, 12 each: 2.74 -> 2.63 s wall, 2.83 -> 2.68 s CPU (paired 0.947 and 0.939).
+- Transform 1.42 -> **1.59, 1.33** (CPU 1.43 in the second). The first run's three rounds
+  were all slow on ours' side (CPU 1.59 too); six runs of `python -m benchmarks.transform
+  --no-record` between the two gave 1.22-1.40 (ours 0.356-0.377 s, whatever Arrow's pool).
+- HubSpot 195,555 1.23 -> **1.22, 1.15**; 48,892 1.23 -> **1.22, 1.20**.
+- Salesforce 200,000 (Bulk) 1.22 -> **1.28, 1.28**; 50,000 (REST) 1.37 -> **1.39, 1.36**.
+- Start-up **0.80, 0.98** (validate 0.39 and 0.47 s CPU, status 0.40 and 0.49, sql 0.26 and
+  0.31; budget 0.5 s each): the second run at the host's slowest.
+- The rest: GA4 0.41 -> 0.38, 0.38; Mixpanel 1.07 -> 1.25, 0.95; Amplitude 1.42 -> 1.48,
+  1.41; incremental 1.02 -> 1.00, 1.08; publish 1.56 -> 1.51, 1.57 and 1.01 -> 1.01, 1.09;
+  pipeline overhead 12.28 -> 12.46, 13.71 (not this issue's figure).
 
-The notes of each figure keep the figures measured while the work was done, on a machine
-shared with the other pieces of work, labelled as such; the table is this run.
+The notes of each figure keep the figures measured while the work was done, labelled as
+such; the table is this run.
 """,
 }
 
