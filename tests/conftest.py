@@ -30,6 +30,31 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def tls_context_builders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the threads that build connectors/tls.py's shared context during the
+    test, which starts without one (and leaves none behind)."""
+    import ssl
+    import threading
+
+    from connectors import tls
+
+    built: list[str] = []
+    create = tls.httpx.create_ssl_context
+
+    def counted() -> ssl.SSLContext:
+        built.append(threading.current_thread().name)
+        return create()
+
+    monkeypatch.setattr(tls.httpx, "create_ssl_context", counted)
+    tls.forget_tls_context()
+    yield built
+    for thread in threading.enumerate():  # a build on a thread finished before the next test
+        if thread.name == "okr-tls-context":
+            thread.join()
+    tls.forget_tls_context()
+
+
+@pytest.fixture
 def warehouse_file(tmp_path: Path) -> Path:
     return tmp_path / "test_okr_sync.duckdb"
 

@@ -15,7 +15,6 @@ import pytest
 from pydantic import SecretStr
 from tls_certs import self_signed_certificate
 
-from connectors import tls
 from connectors.amplitude.client import AmplitudeClient
 from connectors.amplitude.settings import AmplitudeSettings
 from connectors.matomo.client import MatomoClient
@@ -90,19 +89,6 @@ def test_the_bundle_ssl_cert_file_names_is_trusted(
         forget_tls_context()  # the next user builds the default one again
 
 
-def _builders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the threads that build the shared context from here on (none yet)."""
-    built: list[str] = []
-    create = tls.httpx.create_ssl_context
-
-    def counted() -> ssl.SSLContext:
-        built.append(threading.current_thread().name)
-        return create()
-
-    monkeypatch.setattr(tls.httpx, "create_ssl_context", counted)
-    forget_tls_context()
-    return built
-
 
 def _wait_for_the_builder() -> None:
     for thread in threading.enumerate():
@@ -111,14 +97,10 @@ def _wait_for_the_builder() -> None:
 
 
 def test_the_context_built_on_a_thread_is_the_one_every_client_gets(
-    monkeypatch: pytest.MonkeyPatch,
+    tls_context_builders: list[str],
 ) -> None:
-    built = _builders(monkeypatch)
-    try:
-        build_tls_context_on_a_thread()
-        _wait_for_the_builder()
-        first = tls_context()
-        assert built == ["okr-tls-context"]  # built once, by the thread
-        assert tls_context() is first
-    finally:
-        forget_tls_context()
+    build_tls_context_on_a_thread()
+    _wait_for_the_builder()
+    first = tls_context()
+    assert tls_context_builders == ["okr-tls-context"]  # built once, by the thread
+    assert tls_context() is first
