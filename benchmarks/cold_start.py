@@ -374,19 +374,21 @@ Together, the last landing (582c0e6) against this tree, 12 interleaved runs each
 okr run 2.74 -> 2.63 s wall, 2.83 -> 2.68 s CPU (paired ratios: wall 0.947, CPU 0.939).
 Recorded afterwards: cold start 1.51 in the first `run_all` (06:46 UTC; trivial 1.61 s),
 1.40 in the second (06:52; the host slower still: trivial 2.06 s). Tried and left: DuckDB on
-one thread (no difference); DuckDB's compression analysis at checkpoints turned off (~1 ms of
-a detach's 5.7); the lean instance not storing Dagster's other bookkeeping events as well
-(STEP_START, STEP_OUTPUT, ENGINE_EVENT, RESOURCE_INIT_*, LOGS_CAPTURED, log messages): 8 %
-slower over 10 runs, cause not found; skipping the TLS context for plain-http hosts (the
-sandboxes only). What bounds the rest, by perf and py-spy (2.3-2.6 s a run): 96 % of the
-samples on the main thread; imports ~1.25 s (2,438 modules against the trivial run's 1,472:
-the seven sources' client libraries, gRPC and protobuf, cryptography, zeep, hubspot-api-
-client's generated models, pyarrow with NumPy, typer and rich; unmarshalling their bytecode
-alone ~0.25 s); our steps ~0.65 s, of it the warehouse's 18 attaches and detaches ~0.15 s
-(DuckDB's checkpoint after a write, 3-5 ms, and the catalogue read at an attach, 2-3 ms)
-and DuckDB's fixed cost per statement (`SELECT 1` 0.21 ms, a one-row INSERT 0.74 ms, ~300
-statements a run); Dagster's own ~0.15 s around the steps, most of it storing ~100 events
-(~0.6 ms each: JSON serialisation and a new SQLAlchemy statement per insert).
+one thread (no difference); DuckDB's compression analysis at checkpoints turned off (~1 ms
+of a detach's 5.7); the lean instance not storing Dagster's other bookkeeping events as well
+(STEP_START, STEP_OUTPUT, ENGINE_EVENT, RESOURCE_INIT_*, LOGS_CAPTURED, log messages):
+paired wall 0.99 over 12 runs, within noise, as last round found (a first try that read 8 %
+slower had imported Dagster before the command paused the cycle collector); skipping the TLS
+context for plain-http hosts (the sandboxes only). What bounds the rest, by perf and py-spy
+(2.3-2.6 s a run): 96 % of the samples on the main thread; imports ~1.25 s (2,438 modules
+against the trivial run's 1,472: the seven sources' client libraries, gRPC and protobuf,
+cryptography, zeep, hubspot-api- client's generated models, pyarrow with NumPy, typer and
+rich; unmarshalling their bytecode alone ~0.25 s); our steps ~0.65 s, of it the warehouse's
+18 attaches and detaches ~0.15 s (DuckDB's checkpoint after a write, 3-5 ms, and the
+catalogue read at an attach, 2-3 ms) and DuckDB's fixed cost per statement (`SELECT 1` 0.21
+ms, a one-row INSERT 0.74 ms, ~300 statements a run); Dagster's own ~0.15 s around the
+steps, most of it storing ~100 events (~0.6 ms each: JSON serialisation and a new SQLAlchemy
+statement per insert).
 """,
     "startup": """
 ### Start-up (figure 4c)
