@@ -12,7 +12,7 @@ import os
 # mimalloc stalled for 6-18 ms on every few calls of a pyarrow compute function that takes
 # well under 1 ms otherwise; the system allocator and jemalloc (not in every pyarrow wheel)
 # never did, were as fast on the large ingests, and the system one held the least memory
-# (benchmarks/RESULTS.md, "Arrow's memory pool"). Arrow reads the variable once, as pyarrow
+# (benchmarks/RESULTS.md, the cold start's notes). Arrow reads the variable once, as pyarrow
 # is imported, so it is set here: warehouse/, pipelines/ and destinations/ import this
 # package before any module of theirs imports pyarrow. A value set by the user stands.
 os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
