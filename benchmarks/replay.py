@@ -167,7 +167,10 @@ def serve_forever(handler: Callable[[Request], Response]) -> None:
     print(f"PORT {server.port}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
+    # in short waits: a SIGTERM landing just before the thread blocks runs its handler only
+    # when the thread wakes (see sandbox.base.wait_until_interrupted)
+    while not stop.wait(0.2):
+        pass
     server.stop()
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from okr_cli.console import console, fail
 from registry.sources import source_layer, source_names
-from sandbox.base import SandboxServer
+from sandbox.base import SandboxServer, wait_until_interrupted
 
 
 def sandbox_port(source: str, port_base: int) -> int:
@@ -70,4 +69,4 @@ def serve_until_interrupted(sources: set[str], port_base: int) -> None:
                 print(f"export {key}={value}")
         console.print("\nCtrl-C stops the sandboxes.")
         with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            wait_until_interrupted()

@@ -299,6 +299,18 @@ class SandboxServer:
         self.stop()
 
 
+def wait_until_interrupted(poll_seconds: float = 0.2) -> None:
+    """Block the calling (main) thread until Ctrl-C; the KeyboardInterrupt propagates.
+
+    Short sleeps rather than one endless wait: a SIGINT that arrives after Python last looked
+    for signals but before the thread blocks in the kernel is noticed only when the thread
+    wakes. With `threading.Event().wait()` that is never, and `okr sandbox` ignored a Ctrl-C
+    (tests/cli/test_sandbox_command.py makes that race happen thousands of times).
+    """
+    while True:
+        time.sleep(poll_seconds)
+
+
 # What a source's sandbox package hands `okr sandbox` and `okr demo`: the running server (None
 # for a source without one, such as files) and the environment that points the connector at it.
 Started = tuple[SandboxServer | None, dict[str, str]]

@@ -53,7 +53,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sandbox.base import Fault, Request, Response, SandboxServer
+from sandbox.base import Fault, Request, Response, SandboxServer, wait_until_interrupted
 
 DEMO_PROPERTY_ID = "314159265"
 
@@ -1679,7 +1679,7 @@ def main(argv: list[str] | None = None) -> None:
     server = GA4Sandbox().serve(port=args.port)
     print(f"GA4 sandbox on {server.base_url} (properties: {DEMO_PROPERTY_ID}, 271828182)")
     try:
-        threading.Event().wait()
+        wait_until_interrupted()
     except KeyboardInterrupt:
         server.stop()
 

@@ -89,7 +89,6 @@ def test_the_bundle_ssl_cert_file_names_is_trusted(
         forget_tls_context()  # the next user builds the default one again
 
 
-
 def _wait_for_the_builder() -> None:
     for thread in threading.enumerate():
         if thread.name == "okr-tls-context":
