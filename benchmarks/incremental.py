@@ -105,7 +105,7 @@ def _daily_run(path: Path) -> dict[str, float]:
     import pyarrow as pa
 
     from benchmarks.synthetic import daily_rows_sql
-    from connectors.base import DAILY_SCHEMA, FetchResult, flag_table
+    from connectors.results import DAILY_SCHEMA, FetchResult, flag_table
     from warehouse.db import connect
     from warehouse.load import replace_source_window
     from warehouse.progress import build_staging, compute_objective_progress, compute_progress

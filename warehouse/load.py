@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import FLAG_SCHEMA, FetchResult
+from connectors.results import FLAG_SCHEMA, FetchResult
 from warehouse.db import transaction
 
 _names = itertools.count()

@@ -7,7 +7,7 @@ Public API::
     ranges = fetch_amplitude_ranges(settings, [RangeRequest(...)])
     problems = validate_amplitude_metrics(settings, [MetricRequest(...)])
 
-No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables; the raw
+No Dagster, no warehouse: results are `connectors.results.FetchResult` Arrow tables; the raw
 answers follow `RAW_SCHEMA` (table raw.amplitude_answers).
 """
 

@@ -41,15 +41,9 @@ from connectors.amplitude.settings import (
     USER_AGENT,
     AmplitudeSettings,
 )
-from connectors.base import (
-    DAILY_SCHEMA,
-    FetchResult,
-    MetricRequest,
-    RangeRequest,
-    merge_results,
-    range_table,
-)
+from connectors.base import MetricRequest, RangeRequest
 from connectors.errors import AuthError, RetryableSourceError, SourceError
+from connectors.results import DAILY_SCHEMA, FetchResult, merge_results, range_table
 from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
 from connectors.tls import tls_context
 from okr_definitions.sources.amplitude import AmplitudeQuery

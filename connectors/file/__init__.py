@@ -14,17 +14,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import (
-    DAILY_SCHEMA,
-    Connector,
-    FetchResult,
-    MetricRequest,
-    flag_table,
-)
+from connectors.base import Connector, MetricRequest
 from connectors.file.parse import RAW_SCHEMA, keep_last_per_date, read_hash, read_metric_file
 from connectors.file.requests import is_additive
 from connectors.file.settings import settings_from_env
 from connectors.file.validate import FileProblem, validate_file_metrics
+from connectors.results import DAILY_SCHEMA, FetchResult, flag_table
 
 
 def fetch_file(base_dir: Path, metrics: list[MetricRequest], start: date, end: date) -> FetchResult:

@@ -11,11 +11,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash
+from connectors.base import MetricRequest, request_hash
 from connectors.errors import SourceError
 from connectors.file.client import read_table
 from connectors.file.requests import resolve_path
 from connectors.file.settings import SOURCE
+from connectors.results import DAILY_SCHEMA
 from okr_definitions.sources.file import FileQuery
 
 RAW_SCHEMA = pa.schema(

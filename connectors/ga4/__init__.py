@@ -9,7 +9,7 @@ Public API::
                                                       date(2026, 10, 1), date(2026, 10, 31))])
     problems = validate_ga4_metrics(settings, [MetricRequest(...)])
 
-No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables; the raw
+No Dagster, no warehouse: results are `connectors.results.FetchResult` Arrow tables; the raw
 answers follow `RAW_SCHEMA` (table raw.ga4_responses). A fetch (fetch.py) asks for what
 requests.py plans, through client.py, and reads the answers with parse.py.
 """

@@ -10,15 +10,7 @@ from typing import Any
 
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
 
-from connectors.base import (
-    FetchResult,
-    MetricRequest,
-    RangeRequest,
-    daily_table,
-    day_range,
-    range_table,
-    with_currency,
-)
+from connectors.base import MetricRequest, RangeRequest, day_range
 from connectors.errors import SourceError
 from connectors.ga4.client import Ga4Api, make_client, run_specs
 from connectors.ga4.parse import (
@@ -46,6 +38,7 @@ from connectors.ga4.settings import (
     SOURCE,
     GA4Settings,
 )
+from connectors.results import FetchResult, daily_table, range_table, with_currency
 
 
 def fetch_ga4(

@@ -27,13 +27,11 @@ import pyarrow.json as pa_json
 from google.analytics.data_v1beta.types import RunReportResponse
 from google.protobuf import json_format
 
-from connectors.base import (
-    flag_table,
-    request_hash,
-)
+from connectors.base import request_hash
 from connectors.errors import SourceError
 from connectors.ga4.requests import ReportSpec
 from connectors.ga4.settings import SOURCE, GA4Settings
+from connectors.results import flag_table
 from okr_definitions.sources.ga4 import GA4Query
 
 # MetricType enum (google.analytics.data.v1beta.MetricType), number → name.

@@ -10,7 +10,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from connectors.base import FetchResult, MetricRequest
+from connectors.base import MetricRequest
 from connectors.hubspot.client import (
     HubSpotClient,
     fetch_hubspot_objects,
@@ -29,6 +29,7 @@ from connectors.hubspot.requests import (
     properties_for_metrics,
 )
 from connectors.hubspot.settings import HubSpotSettings
+from connectors.results import FetchResult
 
 
 def fetch_hubspot_daily(

@@ -19,8 +19,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest, request_hash, with_currency
+from connectors.base import MetricRequest, request_hash
 from connectors.hubspot.requests import AMOUNT_PROPERTIES, DEAL_CURRENCY_PROPERTY, hubspot_query
+from connectors.results import DAILY_SCHEMA, with_currency
 from connectors.scratch import scratch_connection
 from okr_definitions.sources.hubspot import HubSpotQuery, HubSpotSelection
 

@@ -7,7 +7,7 @@ Public API::
     ranges = fetch_matomo_ranges(settings, [RangeRequest(...)])
     problems = validate_matomo_metrics(settings, [MetricRequest(...)])
 
-No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables; the raw
+No Dagster, no warehouse: results are `connectors.results.FetchResult` Arrow tables; the raw
 answers follow `RAW_SCHEMA` (table raw.matomo_answers). A fetch (fetch.py) asks for what
 requests.py plans, through client.py's bulk client, and reads the answers with parse.py.
 """

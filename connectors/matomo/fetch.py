@@ -12,16 +12,7 @@ from typing import Any
 import httpx
 import pyarrow as pa
 
-from connectors.base import (
-    FetchResult,
-    MetricRequest,
-    RangeRequest,
-    daily_table,
-    day_range,
-    flag_table,
-    range_table,
-    with_currency,
-)
+from connectors.base import MetricRequest, RangeRequest, day_range
 from connectors.matomo.client import MatomoClient
 from connectors.matomo.parse import (
     RAW_SCHEMA,
@@ -40,6 +31,7 @@ from connectors.matomo.requests import (
     unique,
 )
 from connectors.matomo.settings import MatomoSettings
+from connectors.results import FetchResult, daily_table, flag_table, range_table, with_currency
 
 # --- public API --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ Public API::
     result, usage = fetch_mixpanel(settings, [MetricRequest("opens", MixpanelQuery(
         event="Editor Opened"))], date(2026, 10, 1), date(2026, 10, 31))
 
-No Dagster, no warehouse: results are `connectors.base.FetchResult` Arrow tables; the raw
+No Dagster, no warehouse: results are `connectors.results.FetchResult` Arrow tables; the raw
 answers follow `RAW_SCHEMA` (table raw.mixpanel_requests).
 """
 

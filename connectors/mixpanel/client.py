@@ -23,13 +23,7 @@ import duckdb
 import httpx
 import pyarrow as pa
 
-from connectors.base import (
-    DAILY_SCHEMA,
-    FetchResult,
-    MetricRequest,
-    RangeRequest,
-    range_table,
-)
+from connectors.base import MetricRequest, RangeRequest
 from connectors.errors import AuthError, RetryableSourceError, SourceError
 from connectors.mixpanel.parse import (
     RAW_SCHEMA,
@@ -51,6 +45,7 @@ from connectors.mixpanel.settings import (
     USERNAME_ENV,
     MixpanelSettings,
 )
+from connectors.results import DAILY_SCHEMA, FetchResult, range_table
 from connectors.retry import call_with_retry, retry_after_seconds, wait_scale
 from connectors.scratch import scratch_connection
 from connectors.tls import tls_context

@@ -18,7 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, FLAG_SCHEMA, MetricRequest, request_hash
+from connectors.base import MetricRequest, request_hash
+from connectors.results import DAILY_SCHEMA, FLAG_SCHEMA
 from connectors.salesforce.requests import RECORD_TYPE_FIELD, salesforce_query
 from connectors.scratch import scratch_connection
 from okr_definitions.sources.salesforce import SalesforceFilter, SalesforceSelection

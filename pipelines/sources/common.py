@@ -7,7 +7,8 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from connectors.base import FetchResult, MetricRequest, request_hash
+from connectors.base import MetricRequest, request_hash
+from connectors.results import FetchResult
 from okr_definitions.resolve import Definitions
 from pipelines.metadata import definition_metadata, materialize_result, table_metadata
 from pipelines.partitions import window_dates

@@ -12,9 +12,10 @@ from datetime import date
 import pytest
 from ga4_testkit import LA_FLAT, NOW, SHOP, flags_of, metric, series
 
-from connectors.base import DAILY_SCHEMA, request_hash
+from connectors.base import request_hash
 from connectors.errors import SourceError
 from connectors.ga4 import RAW_SCHEMA, convert_value, fetch_ga4, parse_ga4_date
+from connectors.results import DAILY_SCHEMA
 
 SEPT = (date(2026, 9, 1), date(2026, 9, 30))  # 30 full 24-hour days in Los Angeles
 EMAIL = {"dimension": "sessionDefaultChannelGroup", "exact": "Email"}

@@ -6,8 +6,9 @@ from datetime import date
 
 from ga4_testkit import LA_FLAT, NOW, SHOP, flags_of, metric
 
-from connectors.base import FLAG_SCHEMA, RangeRequest
+from connectors.base import RangeRequest
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges
+from connectors.results import FLAG_SCHEMA
 from okr_definitions.sources.ga4 import GA4Query
 
 WEEK = [date(2026, 10, d) for d in range(5, 12)]

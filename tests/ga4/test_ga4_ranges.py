@@ -8,9 +8,10 @@ import pyarrow as pa
 import pytest
 from ga4_testkit import LA_FLAT, NOW, SHOP, metric, series
 
-from connectors.base import RANGE_SCHEMA, RangeRequest
+from connectors.base import RangeRequest
 from connectors.errors import SourceError
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges, is_additive, make_client
+from connectors.results import RANGE_SCHEMA
 from okr_definitions.sources.ga4 import GA4Query
 
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import DAILY_SCHEMA, MetricRequest
+from connectors.base import MetricRequest
 from connectors.hubspot import (
     daily_metrics_from_objects,
     fetch_hubspot_daily,
@@ -18,6 +18,7 @@ from connectors.hubspot import (
     next_cursor,
 )
 from connectors.hubspot.parse import local_dates
+from connectors.results import DAILY_SCHEMA
 from okr_definitions.sources.hubspot import HubSpotQuery
 from sandbox.hubspot.server import (
     ENTERPRISE_LOST_STAGE_ID,

@@ -86,8 +86,9 @@ HEAVY = [
     "zeep",
     "httpx",
 ]
-# `okr validate` (without credentials) reads only the YAML and the export files: not DuckDB.
-WAREHOUSE_ONLY = ["duckdb"]
+# `okr validate` (without credentials) reads only the YAML and the export files: not DuckDB,
+# and of Arrow only what reads the demo's CSV export (no Parquet, no workbook reader).
+WAREHOUSE_ONLY = ["duckdb", "pyarrow.parquet", "fastexcel"]
 
 
 def test_status_sql_and_validate_import_no_dagster_and_no_client_library(shared_demo) -> None:
@@ -117,6 +118,47 @@ def test_status_sql_and_validate_import_no_dagster_and_no_client_library(shared_
     assert outcome["codes"] == [0, 0, 0], result.stdout + result.stderr
     # after validate nothing heavy; after status and sql only DuckDB
     assert outcome["loaded"] == [[], ["duckdb"], ["duckdb"]]
+
+
+_API_ONLY = """
+organisation: {name: Cold, timezone: UTC}
+sources:
+  ga4: {property_id: "314159265"}
+teams:
+  - {id: growth, name: Growth, owner: growth@example.com}
+metrics:
+  - {id: sessions, source: ga4, query: {metric: sessions}}
+objectives:
+  - id: seen
+    title: Seen
+    team: growth
+    period: 2026-Q4
+    key_results:
+      - {id: sessions-up, title: Sessions, metric: sessions, measure: total, baseline: 0, target: 100}
+"""
+
+
+def test_validate_of_api_sources_loads_no_arrow(tmp_path: Path) -> None:
+    """Definitions without export files: `okr validate` (no credentials) plans the requests
+    and checks the YAML without pyarrow and NumPy, ~0.1 s of a command run at a prompt."""
+    (tmp_path / "okr.yaml").write_text(_API_ONLY)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _READ_COMMANDS,
+            json.dumps([["validate", str(tmp_path)]]),
+            json.dumps([*HEAVY, "duckdb", "pyarrow", "numpy"]),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    outcome = json.loads(result.stderr.strip().splitlines()[-1])
+    assert outcome["codes"] == [0], result.stdout + result.stderr
+    assert outcome["loaded"] == [[]]
 
 
 def test_the_backup_commands_keep_the_warehouse_default() -> None:

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
-from connectors.base import DAILY_SCHEMA, FetchResult
+from connectors.results import DAILY_SCHEMA, FetchResult
 from warehouse.db import connection
 from warehouse.load import replace_source_window
 from warehouse.progress import build_staging, compute_objective_progress, compute_progress

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.base import FetchResult, daily_table
+from connectors.results import FetchResult, daily_table
 from okr_definitions.loader import load_definitions
 from warehouse.db import WarehouseBusyError, connect, migrate, migration_files
 from warehouse.definitions import _same, definition_tables, write_definitions

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import FetchResult, MetricRequest
+from connectors.base import MetricRequest
 from connectors.hubspot import (
     OBJECTS_SCHEMA,
     PIPELINE_STAGES_SCHEMA,
@@ -32,6 +32,7 @@ from connectors.hubspot import (
     properties_for_metrics,
 )
 from connectors.hubspot.settings import ARCHIVE_RETENTION
+from connectors.results import FetchResult
 from warehouse.db import transaction
 from warehouse.load import insert_arrow, registered
 

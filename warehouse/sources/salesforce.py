@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from connectors.base import FetchResult, MetricRequest
+from connectors.base import MetricRequest
+from connectors.results import FetchResult
 from connectors.salesforce import (
     RECORD_COLUMNS,
     RecordRead,

@@ -8,7 +8,8 @@ from typing import Any
 import dagster as dg
 
 from connectors.amplitude import fetch_all, is_additive, run_cost
-from connectors.base import FetchResult, MetricRequest, range_requests
+from connectors.base import MetricRequest, range_requests
+from connectors.results import FetchResult
 from okr_definitions.resolve import Definitions
 from pipelines.sources.amplitude.resources import RESOURCE_KEY, AmplitudeResource
 from pipelines.sources.common import windowed_source_asset

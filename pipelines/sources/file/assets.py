@@ -4,8 +4,9 @@ from datetime import date
 
 import dagster as dg
 
-from connectors.base import FetchResult, MetricRequest
+from connectors.base import MetricRequest
 from connectors.file import fetch_file
+from connectors.results import FetchResult
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
 from warehouse.sources.file import RAW_TABLE, raw_slice

@@ -4,8 +4,9 @@ from datetime import date
 
 import dagster as dg
 
-from connectors.base import FetchResult, MetricRequest, merge_results, range_requests
+from connectors.base import MetricRequest, range_requests
 from connectors.ga4 import fetch_ga4, fetch_ga4_ranges, is_additive
+from connectors.results import FetchResult, merge_results
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
 from pipelines.sources.ga4.resources import RESOURCE_KEY, GA4Resource

@@ -4,8 +4,9 @@ from datetime import date
 
 import dagster as dg
 
-from connectors.base import FetchResult, MetricRequest, merge_results, range_requests
+from connectors.base import MetricRequest, range_requests
 from connectors.matomo import fetch_matomo, fetch_matomo_ranges, is_additive
+from connectors.results import FetchResult, merge_results
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
 from pipelines.sources.matomo.resources import RESOURCE_KEY, MatomoResource

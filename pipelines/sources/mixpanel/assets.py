@@ -5,8 +5,9 @@ from datetime import date
 
 import dagster as dg
 
-from connectors.base import FetchResult, MetricRequest, range_requests
+from connectors.base import MetricRequest, range_requests
 from connectors.mixpanel import fetch_mixpanel, is_additive
+from connectors.results import FetchResult
 from okr_definitions.resolve import Definitions
 from pipelines.sources.common import windowed_source_asset
 from pipelines.sources.mixpanel.resources import RESOURCE_KEY, MixpanelResource

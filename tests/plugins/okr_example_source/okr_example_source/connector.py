@@ -2,14 +2,8 @@
 
 from datetime import date
 
-from connectors.base import (
-    Connector,
-    FetchResult,
-    MetricRequest,
-    daily_table,
-    day_range,
-    request_hash,
-)
+from connectors.base import Connector, MetricRequest, day_range, request_hash
+from connectors.results import FetchResult, daily_table
 
 
 def fetch_example(metrics: list[MetricRequest], start: date, end: date) -> FetchResult:
