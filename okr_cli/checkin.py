@@ -30,6 +30,8 @@ from okr_cli.console import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from okr_definitions.checkins import Checkin
     from reports.checkin_trends import CheckinTrend
 
@@ -158,7 +160,7 @@ def checkin(
 
 
 def status_checkins(
-    warehouse: Path | None, rows: list[dict[str, Any]], definitions: Path
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], definitions: Path
 ) -> dict[str, CheckinTrend]:
     """`okr status`'s check-in trends. A broken check-in file does not hide the numbers: its
     problems are printed as warnings and the trends left out until they are fixed."""
@@ -166,7 +168,7 @@ def status_checkins(
 
     if not definitions.is_dir():
         return {}
-    trends, problems = status_trends(warehouse, rows, definitions)
+    trends, problems = status_trends(con, rows, definitions)
     for problem in problems:
         err.print(f"[yellow]{escape(problem.format(relative_to=Path.cwd()))}[/]", soft_wrap=True)
     if problems:

@@ -7,26 +7,27 @@ import os
 from datetime import date
 from pathlib import Path
 
-from warehouse.db import ENV_VAR, connection, warehouse_path
+import duckdb
+
+from warehouse.db import ENV_VAR, warehouse_path
 from warehouse.queries import data_range
 
 # Where `okr demo` writes by default (its --dir), relative to where it was run.
 DEMO_WAREHOUSE = Path("okr-demo") / "okr_sync.duckdb"
 
 
-def what_exists(warehouse: Path | None, team: str | None, day: date | None) -> str | None:
+def what_exists(con: duckdb.DuckDBPyConnection, team: str | None, day: date | None) -> str | None:
     """Why `okr status` found no rows, listing what exists; None when the warehouse holds no
     key-result rows at all."""
-    with connection(warehouse, read_only=True) as con:
-        first, last = data_range(con)
-        if last is None:
-            return None
-        teams = [
-            t
-            for (t,) in con.execute(
-                "SELECT DISTINCT team FROM okr.kr_progress_daily ORDER BY team"
-            ).fetchall()
-        ]
+    first, last = data_range(con)
+    if last is None:
+        return None
+    teams = [
+        t
+        for (t,) in con.execute(
+            "SELECT DISTINCT team FROM okr.kr_progress_daily ORDER BY team"
+        ).fetchall()
+    ]
     if team is not None and team not in teams:
         return f"no team {team!r} in the warehouse; its teams: {', '.join(teams)}"
     if day is not None:

@@ -20,9 +20,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from okr_definitions.checkins import Checkin, iso_week, load_checkins
 from okr_definitions.problems import Problem
-from warehouse.db import connect
 from warehouse.queries import known_key_results, weekly_rows
 
 TREND_WEEKS = 4  # this week and the three before: a month of check-ins at a glance
@@ -135,7 +136,7 @@ def build_trends(
 
 
 def status_trends(
-    warehouse: Path | str | None, rows: list[dict[str, Any]], definitions_dir: Path
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], definitions_dir: Path
 ) -> tuple[dict[str, CheckinTrend], list[Problem]]:
     """The trends for `okr status`'s rows (one day), with the check-ins' problems. A broken
     check-in file does not hide the numbers: the problems come back to be printed, and the
@@ -144,12 +145,8 @@ def status_trends(
         return {}, []
     day = max(r["as_of_date"] for r in rows)
     week = day - timedelta(days=day.weekday())
-    con = connect(warehouse, read_only=True)
-    try:
-        known = known_key_results(con)
-        weekly = weekly_rows(con, trend_weeks(week)[0], day)
-    finally:
-        con.close()
+    known = known_key_results(con)
+    weekly = weekly_rows(con, trend_weeks(week)[0], day)
     checkins, problems = load_checkins(definitions_dir, known)
     if problems:
         return {}, problems

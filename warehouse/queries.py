@@ -9,12 +9,10 @@ objective's row, the titles, the daily series for charts — is joined to that r
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from warehouse.db import connect
 from warehouse.progress import not_started_rows
 from warehouse.status import status_rank_sql
 
@@ -196,41 +194,32 @@ def known_key_results(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def status_rows(
-    warehouse: Path | str | None, team: str | None = None, day: date | None = None
+    con: duckdb.DuckDBPyConnection, team: str | None = None, day: date | None = None
 ) -> list[dict[str, Any]]:
     """Key-result rows for one day (default: the newest), grouped by team and objective,
     with the row 7 days earlier (see `current_rows`) and `flag_notes`, a list of
     (flag, reason) per row."""
-    con = connect(warehouse, read_only=True)
-    try:
+    if day is None:
+        _, day = data_range(con)
         if day is None:
-            _, day = data_range(con)
-            if day is None:
-                return []
-        rows = current_rows(con, day, day, team)
-        notes: dict[str, list[tuple[str, str | None]]] = {}
-        for note in flag_reasons(con, day, day, team):
-            notes.setdefault(note["kr_id"], []).append((note["flag"], note["reason"]))
-        for row in rows:
-            row["flag_notes"] = notes.get(row["kr_id"], [])
-        return rows
-    finally:
-        con.close()
+            return []
+    rows = current_rows(con, day, day, team)
+    notes: dict[str, list[tuple[str, str | None]]] = {}
+    for note in flag_reasons(con, day, day, team):
+        notes.setdefault(note["kr_id"], []).append((note["flag"], note["reason"]))
+    for row in rows:
+        row["flag_notes"] = notes.get(row["kr_id"], [])
+    return rows
 
 
 def not_started_status_rows(
-    warehouse: Path | str | None, team: str | None = None, day: date | None = None
+    con: duckdb.DuckDBPyConnection, team: str | None = None, day: date | None = None
 ) -> list[dict[str, Any]]:
     """The key results whose period starts after `day` (default: the newest day with rows,
     else today), as they would be measured today (warehouse.progress.not_started_rows)."""
-
-    con = connect(warehouse, read_only=True)
-    try:
-        if day is None:
-            _, day = data_range(con)
-        return not_started_rows(con, day or date.today(), team)
-    finally:
-        con.close()
+    if day is None:
+        _, day = data_range(con)
+    return not_started_rows(con, day or date.today(), team)
 
 
 def team_owners(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:

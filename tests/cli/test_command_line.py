@@ -333,9 +333,11 @@ def test_sql_empty_query_is_a_usage_error(shared_demo) -> None:
 def _status_strings(warehouse: Path) -> tuple[list[str], list[str]]:
     """(every value and target as `okr status` formats it, every key-result title)."""
     from reports.formatting import format_value
+    from warehouse.db import connection
     from warehouse.queries import status_rows
 
-    rows = status_rows(warehouse)
+    with connection(warehouse, read_only=True) as con:
+        rows = status_rows(con)
     numbers = [format_value(r[k], r["unit"]) for r in rows for k in ("value", "target")]
     return numbers, [r["title"] for r in rows]
 

@@ -134,7 +134,8 @@ objectives:
     team: growth
     period: 2026-Q4
     key_results:
-      - {id: sessions-up, title: Sessions, metric: sessions, measure: total, baseline: 0, target: 100}
+      - {id: sessions-up, title: Sessions, metric: sessions, measure: total,
+         baseline: 0, target: 100}
 """
 
 
@@ -168,3 +169,28 @@ def test_the_backup_commands_keep_the_warehouse_default() -> None:
     from warehouse.backup import DEFAULT_KEEP
 
     assert cli_keep == DEFAULT_KEEP
+
+
+def test_status_opens_the_warehouse_once(shared_demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`okr status` asks all its questions (rows, key results not started, check-in trends)
+    on one read-only connection: each open is a DuckDB instance of its own (~20 ms)."""
+    from warehouse import db
+
+    opened: list[Path] = []
+    open_file = db._open
+
+    def counting(target: Path, *args: object):  # noqa: ANN202 - DuckDB's connection
+        opened.append(target)
+        return open_file(target, *args)
+
+    monkeypatch.setattr(db, "_open", counting)
+    result = CliRunner().invoke(
+        app,
+        ["status", "-w", str(shared_demo.warehouse), "-d", str(shared_demo.definitions)],
+        env={"COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert result.exit_code == 0, result.output
+    # the rows and the check-in trends, each from the one connection
+    assert "key results as of" in result.output
+    assert "Check-ins, " in result.output
+    assert opened == [shared_demo.warehouse]

@@ -25,7 +25,7 @@ from reports.markdown import render_markdown
 from reports.summary import progress_summary_markdown
 from reports.terminal import print_status
 from reports.weekly import build_weekly_report
-from warehouse.db import connect
+from warehouse.db import connect, connection
 from warehouse.progress import compute_objective_progress, compute_progress, not_started_rows
 from warehouse.queries import current_rows, not_started_status_rows, status_rows
 
@@ -148,7 +148,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_the_numbers_behind_a_target_and_a_levels_verdict_are_in_okr_status(
     warehouse: Path,
 ) -> None:
-    rows = status_rows(warehouse, day=AS_OF)
+    with connection(warehouse, read_only=True) as con:
+        rows = status_rows(con, day=AS_OF)
+        not_started = not_started_status_rows(con, day=AS_OF)
     by_id = {r["kr_id"]: r for r in rows}
     assert set(by_id) == {"sessions-up", "revenue-floor"}  # no rows before Q4 starts
     floor = by_id["revenue-floor"]
@@ -157,7 +159,7 @@ def test_the_numbers_behind_a_target_and_a_levels_verdict_are_in_okr_status(
     assert floor["expected_progress"] == 1.0
     out = io.StringIO()
     console = Console(file=out, width=240, no_color=True)
-    print_status(console, rows, not_started_status_rows(warehouse, day=AS_OF))
+    print_status(console, rows, not_started)
     text = out.getvalue()
     assert "target +40 % on 910 over 2026-04-01..2026-06-30 → 1,274" in text
     assert "breached · in breach on 6 of 64 days" in text
