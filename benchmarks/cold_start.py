@@ -406,7 +406,25 @@ commands that live in modules of their own are imported when they run
 `okr` process freezes its objects out of the cycle collector's sight before it exits
 (figure 4b). What remains: the interpreter, typer and rich (0.08–0.10 s CPU together), and for
 `okr validate` the definition models, the YAML and pyarrow (the file source's exports are
-read to check their columns); for `okr status` and `okr sql` DuckDB and pyarrow.
+read to check their columns); for `okr status` and `okr sql` DuckDB.
+
+The round of 2026-12-05 07:30-08:20 UTC, on a host ~1.6x slower than the rounds before (the
+trivial run 2.3-2.4 s against 1.3-1.8), where `okr validate` and `okr status` had come to
+0.52-0.61 s CPU, over the budget. Each old against new, fresh processes paired (farm-bench):
+
+- `okr validate` imports pyarrow (with NumPy, ~0.1 s) only to read export files. The Arrow
+  schemas, `FetchResult` and the table builders moved from `connectors/base.py` to
+  `connectors/results.py`, so a source's package and its request planning, which
+  `okr validate` imports for every used source, import no pyarrow; the file source imports
+  `pyarrow.parquet` (with Arrow's S3, GCS, Azure and HDFS filesystems, ~20 ms) only for a
+  Parquet file and its workbook reader (fastexcel) only for a workbook. GA4-only
+  definitions 0.42 -> 0.33 s CPU (10 pairs, ratio 0.78); the demo, whose newsletter export
+  is read, 0.53 -> 0.51 (12 pairs, 0.95). `tests/pipelines/test_cold_start.py` checks both.
+- `okr status` opened the warehouse three times (its rows, the key results not started, the
+  check-in trends), each a DuckDB instance of its own (~26 ms on this host): now one
+  read-only connection for every question, closed before the table prints (a reader's
+  shared lock keeps a run from writing). 0.55 -> 0.49 s CPU (10 pairs, 0.90); the test
+  counts the opens.
 """,
 }
 
