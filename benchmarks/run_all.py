@@ -110,29 +110,25 @@ NOTES: dict[str, str] = {
     "round": """
 ### This round: the figures against the last recording, and what is left
 
-Last stop's recording 2026-12-05 04:56 UTC; this round's two, 06:46 and 06:52 UTC (load
-~1-1.3, nothing else running), after its cold-start work (figure 4b's notes: NumPy's BLAS
-on one thread, Arrow's memory pool the C library's allocator, the warehouse check and the
-TLS context's CA bundle on threads while the run imports, inserts through DuckDB's
-replacement scan). The table is the second run. The host's speed swung within minutes: the
-same trivial Dagster run took 1.61 s in the first run's cold start and 2.06 s in the
-second's. Wall ratios (first run, second run):
+Last stop's recording 2026-12-05 06:57 UTC; this round's, 08:21 UTC (load ~1, nothing else
+running), after a round on the commands people wait on (figure 4c: `okr validate` without
+Arrow unless it reads export files, `okr status` on one connection) and on the cold start
+(figure 4b's notes: what was measured and left). The host ran slower than in the last recording
+for most of the round (the trivial Dagster run 2.3-2.4 s at 07:45-08:05 against 2.06 s
+then; 1.98 s in this run). Wall ratios (last recording -> this one):
 
-- Cold start 1.47 -> **1.51, 1.40** (CPU 1.43 in the second; okr run 3.07 s against the
-  trivial run's 2.06 s). Not reliably under 1.5: `python -m benchmarks.cold_start --repeats
-  5 --no-record` gave 1.51-1.55 three times in this round (rounds 1.41-1.57). What the round
-  took out, the last landing (582c0e6) against this tree, whole `okr run --date` processes
-  interleaved, 12 each: 2.74 -> 2.63 s wall, 2.83 -> 2.68 s CPU (paired 0.947 and 0.939).
-- Transform 1.42 -> **1.59, 1.33** (CPU 1.43 in the second). The first run's three rounds
-  were all slow on ours' side (CPU 1.59 too); six runs of `python -m benchmarks.transform
-  --no-record` between the two gave 1.22-1.40 (ours 0.356-0.377 s, whatever Arrow's pool).
-- HubSpot 195,555 1.23 -> **1.22, 1.15**; 48,892 1.23 -> **1.22, 1.20**.
-- Salesforce 200,000 (Bulk) 1.22 -> **1.28, 1.28**; 50,000 (REST) 1.37 -> **1.39, 1.36**.
-- Start-up **0.80, 0.98** (validate 0.39 and 0.47 s CPU, status 0.40 and 0.49, sql 0.26 and
-  0.31; budget 0.5 s each): the second run at the host's slowest.
-- The rest: GA4 0.41 -> 0.38, 0.38; Mixpanel 1.07 -> 1.25, 0.95; Amplitude 1.42 -> 1.48,
-  1.41; incremental 1.02 -> 1.00, 1.08; publish 1.56 -> 1.51, 1.57 and 1.01 -> 1.01, 1.09;
-  pipeline overhead 12.28 -> 12.46, 13.71 (not this issue's figure).
+- Cold start 1.40 -> **1.47** (rounds 1.52, 1.47, 1.43; CPU 1.49). A run_all at ~08:00 UTC
+  gave 1.50 (rounds 1.50, 1.41, 1.51), three runs of `python -m benchmarks.cold_start
+  --repeats 5 --no-record` 1.38, 1.43, 1.39: at the target, not reliably under it.
+- Start-up 0.98 -> **0.96** (validate 0.48 s CPU, status 0.45, sql 0.32; budget 0.5 s
+  each). Before this round's changes the same host gave validate 0.52-0.61 and status
+  0.53-0.59: over the budget.
+- Transform 1.33 -> **1.33** (1.42 in the earlier run_all; 1.24 and 1.30 alone).
+- HubSpot 195,555 1.15 -> **1.15**; 48,892 1.20 -> **1.23**.
+- Salesforce 200,000 (Bulk) 1.28 -> **1.28**; 50,000 (REST) 1.36 -> **1.34**.
+- The rest: GA4 0.38 -> 0.35; Mixpanel 0.95 -> 1.23; Amplitude 1.41 -> 1.41; incremental
+  1.08 -> 1.01; publish 1.57 -> 1.49 and 1.09 -> 0.98; pipeline overhead 13.71 -> 12.44 (not
+  this issue's figure).
 
 The notes of each figure keep the figures measured while the work was done, labelled as
 such; the table is this run.
