@@ -89,6 +89,23 @@ HEAVY = [
 # `okr validate` (without credentials) reads only the YAML and the export files: not DuckDB,
 # and of Arrow only what reads the demo's CSV export (no Parquet, no workbook reader).
 WAREHOUSE_ONLY = ["duckdb", "pyarrow.parquet", "fastexcel"]
+# DuckDB, and pyarrow with NumPy: `okr validate` loads Arrow only to read export files.
+WAREHOUSE_AND_ARROW = ["duckdb", "pyarrow", "numpy"]
+
+
+def _commands_in_one_process(commands: list[list[str]], heavy: list[str]) -> dict:
+    """Run the `okr` commands one after another in a fresh process (no credentials in its
+    environment): their exit codes, which of `heavy` it had loaded after each, its output."""
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_COMMANDS, json.dumps(commands), json.dumps(heavy)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    outcome = json.loads(result.stderr.strip().splitlines()[-1])
+    return {**outcome, "output": result.stdout + result.stderr}
 
 
 def test_status_sql_and_validate_import_no_dagster_and_no_client_library(shared_demo) -> None:
@@ -100,22 +117,8 @@ def test_status_sql_and_validate_import_no_dagster_and_no_client_library(shared_
         ["status", "-w", str(shared_demo.warehouse)],
         ["sql", "-w", str(shared_demo.warehouse), "SELECT count(*) FROM okr.kr_progress_latest"],
     ]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _READ_COMMANDS,
-            json.dumps(commands),
-            json.dumps(HEAVY + WAREHOUSE_ONLY),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"},
-    )
-    outcome = json.loads(result.stderr.strip().splitlines()[-1])
-    assert outcome["codes"] == [0, 0, 0], result.stdout + result.stderr
+    outcome = _commands_in_one_process(commands, HEAVY + WAREHOUSE_ONLY)
+    assert outcome["codes"] == [0, 0, 0], outcome["output"]
     # after validate nothing heavy; after status and sql only DuckDB
     assert outcome["loaded"] == [[], ["duckdb"], ["duckdb"]]
 
@@ -143,22 +146,9 @@ def test_validate_of_api_sources_loads_no_arrow(tmp_path: Path) -> None:
     """Definitions without export files: `okr validate` (no credentials) plans the requests
     and checks the YAML without pyarrow and NumPy, ~0.1 s of a command run at a prompt."""
     (tmp_path / "okr.yaml").write_text(_API_ONLY)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _READ_COMMANDS,
-            json.dumps([["validate", str(tmp_path)]]),
-            json.dumps([*HEAVY, "duckdb", "pyarrow", "numpy"]),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "NO_COLOR": "1"},
-    )
-    outcome = json.loads(result.stderr.strip().splitlines()[-1])
-    assert outcome["codes"] == [0], result.stdout + result.stderr
+    validate = [["validate", str(tmp_path)]]
+    outcome = _commands_in_one_process(validate, [*HEAVY, *WAREHOUSE_AND_ARROW])
+    assert outcome["codes"] == [0], outcome["output"]
     assert outcome["loaded"] == [[]]
 
 
