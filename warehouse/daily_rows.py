@@ -45,32 +45,6 @@ _NO_DATA = STATUS_ORDER.index("no_data")
 _UNIX_EPOCH = date(1970, 1, 1)
 # The rows of a DuckDB row group (its default row_group_size).
 _ROW_GROUP_ROWS = 122_880
-# okr.kr_progress_daily's columns, in order.
-_COLUMNS = (
-    "as_of_date",
-    "kr_id",
-    "objective_id",
-    "team",
-    "metric_id",
-    "measure",
-    "period_start",
-    "period_end",
-    "value",
-    "baseline",
-    "target",
-    "direction",
-    "progress",
-    "score",
-    "expected_progress",
-    "status",
-    "status_reason",
-    "data_through",
-    "commitment",
-    "weight",
-    "unit",
-    "flags",
-    "definition_hash",
-)
 
 
 def write_daily_rows(
@@ -277,8 +251,8 @@ def _rows(
         "status_reason": reasons,
         "data_through": _dates(w.data_through, epoch, ~has_window),
     }
-    columns.update(computed)
-    return pa.table({name: columns[name] for name in _COLUMNS})
+    # in no particular order: the insert matches the table's columns by name
+    return pa.table({**columns, **computed})
 
 
 def _key_result_columns(w: DailyWindows, facts: Facts) -> dict[str, pa.Array]:
