@@ -19,6 +19,7 @@ from okr_definitions.problems import DefinitionError
 from pipelines.destinations.postgres import PUBLISH_JOB
 from pipelines.partitions import first_progress_day, partition_range_tags
 from pipelines.schedules import PROGRESS_JOB, SOURCES_JOB, STAGING_JOB
+from warehouse.db import held_between_writes
 
 
 @dataclass
@@ -131,13 +132,18 @@ def run_range(
         outcome.succeeded &= result.success
         return result.success
 
-    execute(SOURCES_JOB, first, last)
-    # Like the sensors: staging whatever the sources did, the progress tables after staging
-    # succeeded, publishing after both.
-    models_succeeded = execute(STAGING_JOB, first, last)
-    progress_days = _progress_days(defs, first, last) if models_succeeded else None
-    if progress_days is not None:
-        models_succeeded = execute(PROGRESS_JOB, *progress_days)
-    if models_succeeded and any(getattr(job, "name", "") == PUBLISH_JOB for job in defs.jobs or []):
-        execute(PUBLISH_JOB, first, last)
+    # The steps open the warehouse one after the other: it stays attached between them
+    # (warehouse/db.py), and is let go when the runs end.
+    with held_between_writes():
+        execute(SOURCES_JOB, first, last)
+        # Like the sensors: staging whatever the sources did, the progress tables after
+        # staging succeeded, publishing after both.
+        models_succeeded = execute(STAGING_JOB, first, last)
+        progress_days = _progress_days(defs, first, last) if models_succeeded else None
+        if progress_days is not None:
+            models_succeeded = execute(PROGRESS_JOB, *progress_days)
+        if models_succeeded and any(
+            getattr(job, "name", "") == PUBLISH_JOB for job in defs.jobs or []
+        ):
+            execute(PUBLISH_JOB, first, last)
     return outcome

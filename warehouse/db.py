@@ -1,8 +1,10 @@
 """Opening the warehouse file: one place for its path, migrations and the "busy" message.
 
 DuckDB lets one process write a file at a time. Writers hold a connection only as long as a
-write needs; a second writer (or a reader while a writer holds the file) waits briefly and then
-gets :class:`WarehouseBusyError`, a clear message instead of a lock traceback.
+write needs (during a run's back-to-back steps the file stays attached up to
+IDLE_HOLD_SECONDS longer: `held_between_writes`); a second writer (or a reader while a writer
+holds the file) waits briefly and then gets :class:`WarehouseBusyError`, a clear message
+instead of a lock traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ RESERVED_STEMS = {"okr", "raw", "staging", "meta", "main", "publish", "push", "n
 ENV_VAR = "OKR_WAREHOUSE"
 # How long to wait for another process's write to finish before saying the file is busy.
 BUSY_WAIT_SECONDS = float(os.environ.get("OKR_WAREHOUSE_BUSY_WAIT", "30"))
+# Inside `held_between_writes` (a run's jobs): how long the file stays attached after the last
+# connection closed, for the next step's connection to find it so.
+IDLE_HOLD_SECONDS = 0.1
 
 
 class WarehouseBusyError(RuntimeError):
@@ -73,6 +78,13 @@ class _SharedInstance:
     A writable connection checks the file's migrations, except when the file is as this
     process let it go after they were checked (the same inode, size and modification time,
     and the same write-ahead log): then no one can have changed its schema meanwhile.
+
+    Inside `held_between_writes` the file is detached `idle_seconds` after the last
+    connection closed rather than at once, unless a connection comes first: the steps of a
+    run open it one after the other, and each new attachment costs ~15 ms of wall (the
+    ATTACH reads the catalogue, the DETACH checkpoints, and the next statements start on a
+    cold cache). A timer thread detaches it; a reader of this process on an instance of its
+    own, or another file, first has it detached (`detach_if_unused`).
     """
 
     _RESERVED_CATALOGS = {"memory", "system", "temp"}
@@ -87,6 +99,9 @@ class _SharedInstance:
         # this process last let it go with them applied (`_FileState`).
         self._migrated = False
         self._let_go: _FileState | None = None
+        # 0: detach when the last connection closes; otherwise after that many idle seconds.
+        self._idle_seconds = 0.0
+        self._idle_timer: threading.Timer | None = None
 
     def attach(self, target: Path) -> duckdb.DuckDBPyConnection | None:
         """A cursor on the attached file, or None when this file cannot be attached (then
@@ -97,8 +112,11 @@ class _SharedInstance:
             return None
         resolved = target.resolve()
         with self._lock:
+            self._cancel_idle_timer()
             if self._path is not None and self._path != resolved:
-                return None
+                if self._users:
+                    return None
+                self._detach()  # kept attached only for the next connection to find it so
             if self._host is None:
                 self._host = instance_connection()
             if self._path is None:
@@ -125,14 +143,55 @@ class _SharedInstance:
         return cursor
 
     def release(self) -> None:
-        """One connection closed: detach the file when it was the last."""
+        """One connection closed: detach the file when it was the last (after the idle time,
+        inside `held_between_writes`)."""
         with self._lock:
             self._users -= 1
-            if self._users == 0 and self._host is not None and self._path is not None:
-                path, self._path = self._path, None
-                self._host.execute(f"DETACH {self._catalog}")
-                self._let_go = _file_state(path) if self._migrated else None
-                self._migrated = False
+            if self._users:
+                return
+            if self._idle_seconds > 0 and self._path is not None:
+                self._idle_timer = threading.Timer(self._idle_seconds, self._detach_when_idle)
+                self._idle_timer.daemon = True
+                self._idle_timer.start()
+            else:
+                self._detach()
+
+    def detach_if_unused(self, target: Path | None = None) -> None:
+        """Detach the file now if no connection uses it (only if it is `target`, if given)."""
+        with self._lock:
+            if self._users or (target is not None and self._path != target.resolve()):
+                return
+            self._cancel_idle_timer()
+            self._detach()
+
+    def _detach_when_idle(self) -> None:
+        """The idle timer's end (on its own thread): detach unless a connection came since."""
+        with self._lock:
+            if threading.current_thread() is not self._idle_timer:
+                return  # cancelled or replaced while it waited for the lock
+            self._idle_timer = None
+            if not self._users:
+                self._detach()
+
+    def hold_when_idle(self, seconds: float) -> None:
+        with self._lock:
+            self._idle_seconds = seconds
+
+    def _detach(self) -> None:
+        """Detach the file (the caller holds the lock; no connection uses it)."""
+        if self._host is None or self._path is None:
+            return
+        path, self._path = self._path, None
+        self._host.execute(f"DETACH {self._catalog}")
+        self._let_go = _file_state(path) if self._migrated else None
+        self._migrated = False
+
+    def _cancel_idle_timer(self) -> None:
+        # (a timer that already fired and waits for the lock then finds it is not the current
+        # one: `_detach_when_idle`)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
 
     def migrations_applied(self) -> bool:
         """Whether the attached file's migrations are known to be applied (by a connection
@@ -177,9 +236,28 @@ _SHARED = _SharedInstance()
 
 
 def holds_the_file() -> bool:
-    """Whether a writable connection of this process still has the warehouse file attached
-    (not yet closed: the file's write lock is still held)."""
+    """Whether this process still has the warehouse file attached (a writable connection not
+    yet closed, or inside `held_between_writes`: the file's write lock is still held)."""
     return _SHARED.holds_a_file()
+
+
+@contextmanager
+def held_between_writes(idle_seconds: float = IDLE_HOLD_SECONDS) -> Iterator[None]:
+    """While inside, the warehouse file stays attached `idle_seconds` after this process's
+    last writable connection closed, so the next one (the next step of a run) finds it
+    attached instead of opening it again; it is let go when the block ends.
+
+    Another process waits up to `idle_seconds` longer for the file, and only while this one
+    writes back to back: a step that waits longer for a source's answer lets it go meanwhile.
+    A daily run's ~18 opens cost ~0.3 s of wall when each attached the file anew
+    (benchmarks/RESULTS.md, figure 4b).
+    """
+    _SHARED.hold_when_idle(idle_seconds)
+    try:
+        yield
+    finally:
+        _SHARED.hold_when_idle(0.0)
+        _SHARED.detach_if_unused()
 
 
 class WarehouseConnection(CursorConnection):
@@ -247,7 +325,10 @@ def connect(
         ):
             with attempt:
                 # Writers share the process's instance (see _SharedInstance); readers and
-                # connections with a configuration of their own (`okr sql`) get their own.
+                # connections with a configuration of their own (`okr sql`) get their own,
+                # which DuckDB refuses while the shared one still has the file attached.
+                if read_only or config:
+                    _SHARED.detach_if_unused(target)
                 shared = None if read_only or config else _SHARED.attach(target)
                 con = (
                     WarehouseConnection(shared)  # type: ignore[assignment]

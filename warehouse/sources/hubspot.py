@@ -541,7 +541,8 @@ def sync(
                     first_reads.append(rows)
                 # The reads that come next share the load's open (an attach and a detach
                 # fewer each): no request falls between them, so the file is held a few
-                # milliseconds past the transaction, never while HubSpot answers.
+                # milliseconds past the transaction, never while HubSpot answers (but for
+                # the 0.1 s a run keeps it after a write: warehouse/db.py held_between_writes).
                 if not last:
                     upcoming = before_read(con, n + 1)
                 elif ahead is None or len(first_reads) != len(types):
