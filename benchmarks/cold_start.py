@@ -390,12 +390,12 @@ ms, a one-row INSERT 0.74 ms, ~300 statements a run); Dagster's own ~0.15 s arou
 steps, most of it storing ~100 events (~0.6 ms each: JSON serialisation and a new SQLAlchemy
 statement per insert).
 
-The round of 2026-12-05 07:30-08:20 UTC, on a slow host (the trivial run 1.97-2.41 s,
-against 1.3-2.1 s in the rounds above). For `okr run` it changed one thing: the file source no longer imports
-`pyarrow.parquet` (with Arrow's S3, GCS, Azure and HDFS filesystems) and its workbook reader
-when the exports are CSV (~20 ms; figure 4c has the rest of the round). Against the last
-landing's tree, 12 paired whole processes: CPU 0.996, wall 1.000 — within the noise of
-whole processes, which is ±5 % a pair here. Measured and left:
+The round of 2026-12-05 07:30-08:20 UTC, on a slow host (the trivial run 1.97-2.41 s, against
+1.3-2.1 s in the rounds above). For `okr run` it changed one thing: the file source no longer
+imports `pyarrow.parquet` (with Arrow's S3, GCS, Azure and HDFS filesystems) and its workbook reader
+when the exports are CSV (~20 ms; figure 4c has the rest of the round). Against the last landing's
+tree, 12 paired whole processes: CPU 0.996, wall 1.000 — within the noise of whole processes, which
+is ±5 % a pair here. Measured and left:
 
 - The file's detach without a checkpoint (DuckDB 2's `checkpoint_on_detach = 'DISABLED'`):
   each attach then replays the write-ahead log the steps before it left (1.3 MB after one

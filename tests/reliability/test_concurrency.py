@@ -1,12 +1,12 @@
 """Concurrency: the daily schedule and a manual backfill write one warehouse at the same time,
 while people read it.
 
-Two `okr run` processes start together on one DuckDB file: the schedule's window (yesterday and
-its lookback days) and a backfill over every day. DuckDB lets one process write a file at a
-time; writers hold it only for the writes they do (and while a run's steps write back to back)
-and wait for each other (warehouse/db.py), so both must finish, and the end state must equal the clean run's, row for
-row. Meanwhile `okr sql` and `okr status` run in a loop: each either reads a consistent state
-(no duplicate and no half-replaced day) or, after a short wait, says the warehouse is busy.
+Two `okr run` processes start together on one DuckDB file: the schedule's window (yesterday and its
+lookback days) and a backfill over every day. DuckDB lets one process write a file at a time;
+writers hold it only for the writes they do (and while a run's steps write back to back) and wait
+for each other (warehouse/db.py), so both must finish, and the end state must equal the clean run's,
+row for row. Meanwhile `okr sql` and `okr status` run in a loop: each either reads a consistent
+state (no duplicate and no half-replaced day) or, after a short wait, says the warehouse is busy.
 """
 
 from __future__ import annotations
