@@ -424,6 +424,35 @@ the five windowed sources 0.24 (attach and detach 0.07 of it), HubSpot 0.18, Sal
 `run_all` (three rounds) 1.50 at ~08:00 UTC (rounds 1.50, 1.41, 1.51; the host faster:
 trivial 1.97 s) and 1.47 in the recorded run (rounds 1.52, 1.47, 1.43; CPU 1.49). Under
 1.5 in four of five, by less than the spread of single rounds.
+
+The round of 2026-12-05 09:00-10:00 UTC: the warehouse kept attached between a run's writes.
+Each of a daily run's 18 writable connections attached the file to the process's instance and
+detached it when it closed, so that other processes could write between steps. An experiment
+that kept it attached for the whole process cut `run_range` from 1.62 to 1.42 s (median of 6
+alternating runs): each new attachment cost ~15 ms of wall, more than its ATTACH (~3 ms, the
+catalogue read) and its DETACH (1-10 ms, the checkpoint and its fsyncs), because the statements
+after it start on a cold cache. Now `run_range` runs its jobs inside `held_between_writes`
+(warehouse/db.py): the file is detached 0.1 s after the last connection closed unless the next
+step's connection comes first, and at once when the runs end; a reader of the process (its own
+DuckDB instance) or another file first has it detached. On the demo's day with its sandboxes
+the run attaches the file twice (the check before the run, then once) instead of 18 times; with
+sources that answer slower than 0.1 s, each fetch lets it go as before. Idle times of 0.02 and
+0.05 s left 13 and 6 attachments (`run_range` 1.34 s without the hold, 1.24 with 0.05 s, 1.20
+with 0.25 s; 5 alternating runs each). `run_range` in process with 0.1 s, 6 alternating runs:
+1.47 -> 1.18 s median. Whole processes, old tree against new (farm-bench, 10 pairs, 09:2x UTC,
+a noisy host: pairs 0.82-1.13): wall 0.96. `python -m benchmarks.cold_start --repeats 5
+--no-record` right after: 1.40 and 1.45. Measured and left:
+
+- typer 0.29 builds a pydantic TypeAdapter for each parameter (it imports pydantic itself);
+  0.28 does not: with 0.28, `okr status` 0.380 -> 0.398 s CPU, `okr validate` 0.98 (10 pairs
+  each): the definitions import pydantic anyway. Not pinned.
+- No checkpoint at detach, with a 1 MiB checkpoint threshold and one checkpoint when the
+  command ends: `run_range` 1.51 -> 1.48 s (5 alternating runs), within the noise: every
+  attach replays the write-ahead log the steps before it left.
+- DuckDB's connect configuration (one thread, no extension autoload): within the noise
+  (30-66 ms either way); the five views' part of an attach and detach: 0.3-0.5 ms.
+- The transform's `fetchnumpy` of columns with NULLs imports `numpy.ma` (~15 ms, once a
+  process).
 """,
     "startup": """
 ### Start-up (figure 4c)
