@@ -173,9 +173,12 @@ class _SharedInstance:
             if not self._users:
                 self._detach()
 
-    def hold_when_idle(self, seconds: float) -> None:
+    def hold_when_idle(self, seconds: float) -> float:
+        """Keep the file attached this long after the last connection closed (0: detach at
+        once); returns the previous setting."""
         with self._lock:
-            self._idle_seconds = seconds
+            previous, self._idle_seconds = self._idle_seconds, seconds
+            return previous
 
     def _detach(self) -> None:
         """Detach the file (the caller holds the lock; no connection uses it)."""
@@ -252,12 +255,13 @@ def held_between_writes(idle_seconds: float = IDLE_HOLD_SECONDS) -> Iterator[Non
     A daily run's ~18 opens cost ~0.3 s of wall when each attached the file anew
     (benchmarks/RESULTS.md, figure 4b).
     """
-    _SHARED.hold_when_idle(idle_seconds)
+    outer = _SHARED.hold_when_idle(idle_seconds)
     try:
         yield
     finally:
-        _SHARED.hold_when_idle(0.0)
-        _SHARED.detach_if_unused()
+        _SHARED.hold_when_idle(outer)
+        if not outer:  # (an enclosing block keeps holding it)
+            _SHARED.detach_if_unused()
 
 
 class WarehouseConnection(CursorConnection):
