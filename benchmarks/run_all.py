@@ -110,24 +110,24 @@ NOTES: dict[str, str] = {
     "round": """
 ### This round: the figures against the last recording, and what is left
 
-Last stop's recording 2026-12-05 06:57 UTC; this round's, 08:21 UTC (load ~1, nothing else
-running), after a round on the commands people wait on (figure 4c: `okr validate` without
-Arrow unless it reads export files, `okr status` on one connection) and on the cold start
-(figure 4b's notes: what was measured and left). The host ran slower than in the last recording
-for most of the round (the trivial Dagster run 2.3-2.4 s at 07:45-08:05 against 2.06 s
-then; 1.98 s in this run). Wall ratios (last recording -> this one):
+Last stop's recording 2026-12-05 08:21 UTC; this round's, 09:36 UTC (load ~1, nothing else
+running), after one change: a run keeps the warehouse attached between its writes (figure
+4b's notes: `held_between_writes`, 18 attachments of the file down to 2 on the demo's day).
+The host ran faster than at 08:21 (the trivial Dagster run 1.70 s against 1.98 s). Wall
+ratios (last recording -> this one):
 
-- Cold start 1.40 -> **1.47** (rounds 1.52, 1.47, 1.43; CPU 1.49). A run_all at ~08:00 UTC
-  gave 1.50 (rounds 1.50, 1.41, 1.51), three runs of `python -m benchmarks.cold_start
-  --repeats 5 --no-record` 1.38, 1.43, 1.39: at the target, not reliably under it.
-- Start-up 0.98 -> **0.96** (validate 0.48 s CPU, status 0.45, sql 0.32; budget 0.5 s
-  each). Before this round's changes the same host gave validate 0.52-0.61 and status
-  0.53-0.59: over the budget.
-- Transform 1.33 -> **1.33** (1.42 in the earlier run_all; 1.24 and 1.30 alone).
-- HubSpot 195,555 1.15 -> **1.15**; 48,892 1.20 -> **1.23**.
-- Salesforce 200,000 (Bulk) 1.28 -> **1.28**; 50,000 (REST) 1.36 -> **1.34**.
-- The rest: GA4 0.38 -> 0.35; Mixpanel 0.95 -> 1.23; Amplitude 1.41 -> 1.41; incremental
-  1.08 -> 1.01; publish 1.57 -> 1.49 and 1.09 -> 0.98; pipeline overhead 13.71 -> 12.44 (not
+- Cold start 1.47 -> **1.35** (rounds 1.35, 1.35, 1.34; CPU 1.37; against the trivial run on
+  okr run's own instance 1.48 -> 1.42). `python -m benchmarks.cold_start --repeats 5
+  --no-record` before and after: 1.40 and 1.45 at ~09:20 UTC (a slow host: the trivial run
+  2.2-2.5 s), 1.42 and 1.39 at ~09:37 (1.62 s).
+- Start-up 0.96 -> **0.76** (validate 0.38 s CPU, status 0.36, sql 0.27; budget 0.5 s each):
+  the faster host; nothing changed for these commands. At ~09:20 UTC, on the slow host,
+  validate took 0.46-0.60 s.
+- Transform 1.33 -> **1.38**.
+- HubSpot 195,555 1.15 -> **1.25**; 48,892 1.23 -> **1.27**.
+- Salesforce 200,000 (Bulk) 1.28 -> **1.28**; 50,000 (REST) 1.34 -> **1.28**.
+- The rest: GA4 0.35 -> 0.38; Mixpanel 1.23 -> 1.34; Amplitude 1.41 -> 1.41; incremental
+  1.01 -> 1.05; publish 1.49 -> 1.50 and 0.98 -> 1.06; pipeline overhead 12.44 -> 12.21 (not
   this issue's figure).
 
 The notes of each figure keep the figures measured while the work was done, labelled as
