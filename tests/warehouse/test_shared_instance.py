@@ -111,6 +111,9 @@ def test_between_a_runs_writes_the_file_stays_attached_and_is_let_go_at_the_end(
             with connect(path) as con:
                 assert _attachment(con) == first
                 assert con.execute("SELECT n FROM main.numbers").fetchall() == [(42,)]
+            with held_between_writes(idle_seconds=60):  # a block inside another
+                connect(path).close()
+            assert holds_the_file()  # the outer block still holds it
         assert not holds_the_file()  # let go when the block ends
         assert other_process_opens() == "ok"
 
